@@ -1,0 +1,242 @@
+// Package catalog holds the port catalog: for each product, the hosts it
+// runs on (roles), the outside parties it talks to (peers), its switchable
+// features and the network flows each feature needs, transcribed from the
+// vendor's "ports to open" documents.
+//
+// The catalog is data: one TOML file per product, embedded from data/ and
+// extendable at run time with --catalog DIR. This package loads and checks
+// those files; it knows nothing about deployments.
+package catalog
+
+import (
+	"slices"
+
+	"github.com/portwall/portwall/rules/ports"
+	"github.com/portwall/portwall/rules/proto"
+)
+
+// Catalog is a set of products, sorted by name.
+type Catalog struct {
+	Products []*Product
+}
+
+// Product looks a product up by name.
+func (c *Catalog) Product(name string) (*Product, bool) {
+	i, ok := slices.BinarySearchFunc(c.Products, name, func(p *Product, n string) int {
+		switch {
+		case p.Name < n:
+			return -1
+		case p.Name > n:
+			return 1
+		}
+		return 0
+	})
+	if !ok {
+		return nil, false
+	}
+	return c.Products[i], true
+}
+
+// Names lists the product names.
+func (c *Catalog) Names() []string {
+	out := make([]string, len(c.Products))
+	for i, p := range c.Products {
+		out[i] = p.Name
+	}
+	return out
+}
+
+// Product is one vendor product.
+type Product struct {
+	Name    string
+	Title   string
+	Vendor  string
+	Summary string
+	// File is where the product was loaded from: "catalog/<name>.toml" for
+	// the embedded catalog, the path for --catalog files.
+	File string
+
+	Sources  []Source
+	Modes    []string // operating modes, empty if the product has none
+	Mode     string   // the default mode
+	Options  []Option
+	Roles    []Role
+	Peers    []Peer
+	Features []Feature
+	Flows    []Flow
+}
+
+// Source is a document the catalog was transcribed from.
+type Source struct {
+	ID    string
+	Title string
+	URL   string
+	// Seed names the copy of the document kept with the project, if any.
+	Seed string
+}
+
+// OptionKind says what values an option takes.
+type OptionKind string
+
+const (
+	// OptionChoice takes one of Values.
+	OptionChoice OptionKind = "choice"
+	// OptionPortRange takes a port range such as "7100-7150".
+	OptionPortRange OptionKind = "port-range"
+	// OptionPath takes a file system path (a Windows install directory).
+	OptionPath OptionKind = "path"
+)
+
+// Option is a product setting a deployment may give, such as the
+// FortiGuard region or FME's port pool.
+type Option struct {
+	Name    string
+	Title   string
+	Kind    OptionKind
+	Values  []string // for OptionChoice
+	Default string   // "" means unset
+}
+
+// Role is one of the product's own hosts, which portwall writes rules for.
+type Role struct {
+	Name  string
+	Title string
+}
+
+// Peer is an outside party the product talks to.
+type Peer struct {
+	Name  string
+	Title string
+	// FQDNs are the names the peer is known by when the deployment does not
+	// bind it to addresses (FortiGuard servers), independent of region.
+	FQDNs []string
+	// RegionOption names the option that selects between FQDNsByRegion.
+	RegionOption  string
+	FQDNsByRegion map[string][]string
+}
+
+// HasDefaultFQDNs reports whether the catalog knows names for the peer, so
+// that a deployment may leave it unbound.
+func (p *Peer) HasDefaultFQDNs() bool { return len(p.FQDNs) > 0 || len(p.FQDNsByRegion) > 0 }
+
+// Feature is a named, switchable part of the product.
+type Feature struct {
+	Name    string
+	Title   string
+	Default bool // enabled when a deployment does not list its features
+}
+
+// Flow is one connection the product needs: From opens a connection to To
+// on Protocols and Ports.
+type Flow struct {
+	ID        string
+	Feature   string
+	From, To  string // role or peer names
+	Protocols []proto.Protocol
+	// Ports is the destination port set for TCP and UDP; empty for ICMP.
+	Ports ports.Set
+	// ICMPTypes restricts an ICMP flow to these type names; empty means
+	// every type.
+	ICMPTypes []string
+
+	Purpose string
+	Source  string // a Source ID
+	Row     string // the row of the source document, in its own words
+
+	// Configurable: the deployment may move the flow to other ports.
+	Configurable bool
+	// Internal: the product uses the port on the host itself; it never
+	// needs a firewall opening, and portwall never opens it.
+	Internal bool
+	// Deprecated: emitted only when a deployment names the flow.
+	Deprecated bool
+	// Alternatives: Ports lists alternatives ("443 or 8890"). A deployment
+	// may choose a subset; by default every alternative is opened.
+	Alternatives bool
+	// Random: the product uses randomly assigned ports, so the flow covers
+	// every port unless the deployment sets the port-range option named by
+	// PortPool.
+	Random   bool
+	PortPool string
+	// Modes limits the flow to these operating modes; empty means all.
+	Modes []string
+	// Program is the executable the flow is scoped to on Windows, relative
+	// to the path option named by ProgramDir.
+	Program    string
+	ProgramDir string
+}
+
+// Role looks up a role by name.
+func (p *Product) Role(name string) (*Role, bool) {
+	return find(p.Roles, name, func(r *Role) string { return r.Name })
+}
+
+// Peer looks up a peer by name.
+func (p *Product) Peer(name string) (*Peer, bool) {
+	return find(p.Peers, name, func(r *Peer) string { return r.Name })
+}
+
+// Feature looks up a feature by name.
+func (p *Product) Feature(name string) (*Feature, bool) {
+	return find(p.Features, name, func(f *Feature) string { return f.Name })
+}
+
+// Flow looks up a flow by ID.
+func (p *Product) Flow(id string) (*Flow, bool) {
+	return find(p.Flows, id, func(f *Flow) string { return f.ID })
+}
+
+// Option looks up an option by name.
+func (p *Product) Option(name string) (*Option, bool) {
+	return find(p.Options, name, func(o *Option) string { return o.Name })
+}
+
+// Source looks up a source by ID.
+func (p *Product) Source(id string) (*Source, bool) {
+	return find(p.Sources, id, func(s *Source) string { return s.ID })
+}
+
+func find[T any](xs []T, name string, key func(*T) string) (*T, bool) {
+	for i := range xs {
+		if key(&xs[i]) == name {
+			return &xs[i], true
+		}
+	}
+	return nil, false
+}
+
+// RoleNames, PeerNames, FeatureNames, FlowIDs and OptionNames list names for
+// "did you mean" suggestions and exports.
+func (p *Product) RoleNames() []string { return names(p.Roles, func(r *Role) string { return r.Name }) }
+func (p *Product) PeerNames() []string { return names(p.Peers, func(r *Peer) string { return r.Name }) }
+func (p *Product) FeatureNames() []string {
+	return names(p.Features, func(f *Feature) string { return f.Name })
+}
+func (p *Product) FlowIDs() []string { return names(p.Flows, func(f *Flow) string { return f.ID }) }
+func (p *Product) OptionNames() []string {
+	return names(p.Options, func(o *Option) string { return o.Name })
+}
+
+func names[T any](xs []T, key func(*T) string) []string {
+	out := make([]string, len(xs))
+	for i := range xs {
+		out[i] = key(&xs[i])
+	}
+	return out
+}
+
+// DefaultFeatures lists the features enabled when a deployment does not
+// name any.
+func (p *Product) DefaultFeatures() []string {
+	var out []string
+	for _, f := range p.Features {
+		if f.Default {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// IsRole reports whether name is one of the product's roles (and not a
+// peer).
+func (p *Product) IsRole(name string) bool { _, ok := p.Role(name); return ok }

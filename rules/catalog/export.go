@@ -1,0 +1,92 @@
+package catalog
+
+import "strings"
+
+// Export is the catalog as `portwall catalog export --format json` prints
+// it. Its shape is a contract with users' scripts: add fields, never rename
+// or remove one.
+type Export struct {
+	Products []ExportProduct `json:"products"`
+}
+
+// ExportProduct is one product in an Export.
+type ExportProduct struct {
+	Name     string       `json:"name"`
+	Title    string       `json:"title"`
+	Vendor   string       `json:"vendor"`
+	Modes    []string     `json:"modes"`
+	Roles    []string     `json:"roles"`
+	Peers    []string     `json:"peers"`
+	Features []string     `json:"features"`
+	Flows    []ExportFlow `json:"flows"`
+}
+
+// ExportFlow is one flow in an Export. From and To are role or peer names
+// of the product; Ports are strings ("25", "20010-20014", "1-65535" for all
+// ports) and empty for ICMP.
+type ExportFlow struct {
+	ID           string   `json:"id"`
+	Feature      string   `json:"feature"`
+	From         string   `json:"from"`
+	To           string   `json:"to"`
+	Protocols    []string `json:"protocols"`
+	Ports        []string `json:"ports"`
+	ICMPTypes    []string `json:"icmp_types"`
+	Purpose      string   `json:"purpose"`
+	Configurable bool     `json:"configurable"`
+	Internal     bool     `json:"internal"`
+	Deprecated   bool     `json:"deprecated"`
+	Alternatives bool     `json:"alternatives"`
+	Random       bool     `json:"random"`
+	Modes        []string `json:"modes"`
+	Source       string   `json:"source"`
+	SourceURL    string   `json:"source_url"`
+	Row          string   `json:"row"`
+}
+
+// Export converts the catalog for JSON output. Lists are never nil, so that
+// consumers always find an array.
+func (c *Catalog) Export() Export {
+	out := Export{Products: []ExportProduct{}}
+	for _, p := range c.Products {
+		ep := ExportProduct{
+			Name: p.Name, Title: p.Title, Vendor: p.Vendor,
+			Modes: nonNil(p.Modes), Roles: p.RoleNames(), Peers: p.PeerNames(), Features: p.FeatureNames(),
+			Flows: []ExportFlow{},
+		}
+		for _, f := range p.Flows {
+			src, _ := p.Source(f.Source)
+			protos := make([]string, len(f.Protocols))
+			for i, pr := range f.Protocols {
+				protos[i] = pr.String()
+			}
+			ep.Flows = append(ep.Flows, ExportFlow{
+				ID: f.ID, Feature: f.Feature, From: f.From, To: f.To,
+				Protocols: protos, Ports: nonNil(f.Ports.Strings()), ICMPTypes: nonNil(f.ICMPTypes),
+				Purpose: f.Purpose, Configurable: f.Configurable, Internal: f.Internal, Deprecated: f.Deprecated,
+				Alternatives: f.Alternatives, Random: f.Random, Modes: nonNil(f.Modes),
+				Source: src.Title, SourceURL: src.URL, Row: f.Row,
+			})
+		}
+		out.Products = append(out.Products, ep)
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// SourceLine formats where a flow comes from for people: the document's
+// title and the row.
+func (p *Product) SourceLine(f *Flow) string {
+	src, _ := p.Source(f.Source)
+	parts := []string{src.Title}
+	if f.Row != "" {
+		parts = append(parts, f.Row)
+	}
+	return strings.Join(parts, ": ")
+}

@@ -1,0 +1,432 @@
+package catalog
+
+import (
+	"embed"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/rules/addr"
+	"github.com/portwall/portwall/rules/ports"
+	"github.com/portwall/portwall/rules/proto"
+)
+
+//go:embed data/*.toml
+var embedded embed.FS
+
+// fileSchema is the TOML layout of one catalog file. It is decoded strictly
+// and then checked and converted into a Product.
+type fileSchema struct {
+	Name        string          `toml:"name"`
+	Title       string          `toml:"title"`
+	Vendor      string          `toml:"vendor"`
+	Summary     string          `toml:"summary"`
+	Modes       []string        `toml:"modes"`
+	DefaultMode string          `toml:"default_mode"`
+	Sources     []sourceSchema  `toml:"source"`
+	Options     []optionSchema  `toml:"option"`
+	Roles       []roleSchema    `toml:"role"`
+	Peers       []peerSchema    `toml:"peer"`
+	Features    []featureSchema `toml:"feature"`
+	Flows       []flowSchema    `toml:"flow"`
+}
+
+type sourceSchema struct {
+	ID    string `toml:"id"`
+	Title string `toml:"title"`
+	URL   string `toml:"url"`
+	Seed  string `toml:"seed"`
+}
+
+type optionSchema struct {
+	Name    string   `toml:"name"`
+	Title   string   `toml:"title"`
+	Kind    string   `toml:"kind"`
+	Values  []string `toml:"values"`
+	Default string   `toml:"default"`
+}
+
+type roleSchema struct {
+	Name  string `toml:"name"`
+	Title string `toml:"title"`
+}
+
+type peerSchema struct {
+	Name          string              `toml:"name"`
+	Title         string              `toml:"title"`
+	FQDNs         []string            `toml:"fqdns"`
+	RegionOption  string              `toml:"region_option"`
+	FQDNsByRegion map[string][]string `toml:"fqdns_by_region"`
+}
+
+type featureSchema struct {
+	Name    string `toml:"name"`
+	Title   string `toml:"title"`
+	Default bool   `toml:"default"`
+}
+
+type flowSchema struct {
+	ID           string   `toml:"id"`
+	Feature      string   `toml:"feature"`
+	From         string   `toml:"from"`
+	To           string   `toml:"to"`
+	Protocols    []string `toml:"protocols"`
+	Ports        []any    `toml:"ports"`
+	ICMPTypes    []string `toml:"icmp_types"`
+	Purpose      string   `toml:"purpose"`
+	Source       string   `toml:"source"`
+	Row          string   `toml:"row"`
+	Configurable bool     `toml:"configurable"`
+	Internal     bool     `toml:"internal"`
+	Deprecated   bool     `toml:"deprecated"`
+	Alternatives bool     `toml:"alternatives"`
+	Random       bool     `toml:"random"`
+	PortPool     string   `toml:"port_pool"`
+	Modes        []string `toml:"modes"`
+	Program      string   `toml:"program"`
+	ProgramDir   string   `toml:"program_dir"`
+}
+
+// namePattern is what product, role, peer, feature, flow and option names
+// look like: lower-case words joined by dashes. Profiles and every backend
+// rely on it (names end up in nft comments, netsh rule names, FortiGate
+// object names), so the catalog cannot relax it.
+var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
+
+// Load returns the embedded catalog, extended by the *.toml files of each
+// directory in dirs: a product whose name is already known replaces it, any
+// other is added. Every problem in every file is reported.
+func Load(dirs ...string) (*Catalog, error) {
+	byName := map[string]*Product{}
+	var errs source.ErrorList
+	add := func(fsys fs.FS, dir, display string) {
+		files, err := fs.Glob(fsys, path.Join(dir, "*.toml"))
+		if err != nil {
+			errs.Add(source.Pos{File: display}, "", "%v", err)
+			return
+		}
+		sort.Strings(files)
+		seen := map[string]string{}
+		for _, f := range files {
+			data, err := fs.ReadFile(fsys, f)
+			name := filepath.Join(display, path.Base(f))
+			if err != nil {
+				errs.Add(source.Pos{File: name}, "", "%v", err)
+				continue
+			}
+			p, perrs := Parse(name, data)
+			errs.Append(perrs)
+			if p == nil {
+				continue
+			}
+			if other, dup := seen[p.Name]; dup {
+				errs.Add(source.Pos{File: name}, "name", "product %q is also defined in %s", p.Name, other)
+				continue
+			}
+			seen[p.Name] = name
+			byName[p.Name] = p
+		}
+	}
+	add(embedded, "data", "catalog")
+	for _, d := range dirs {
+		st, err := os.Stat(d)
+		if err != nil {
+			errs.Add(source.Pos{File: d}, "", "catalog directory: %v", err)
+			continue
+		}
+		if !st.IsDir() {
+			errs.Add(source.Pos{File: d}, "", "catalog directory: not a directory")
+			continue
+		}
+		add(os.DirFS(d), ".", d)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	c := &Catalog{}
+	for _, p := range byName {
+		c.Products = append(c.Products, p)
+	}
+	slices.SortFunc(c.Products, func(a, b *Product) int { return strings.Compare(a.Name, b.Name) })
+	return c, nil
+}
+
+// Parse reads one catalog file. It returns the product only if the file
+// has no errors.
+func Parse(file string, data []byte) (*Product, source.ErrorList) {
+	var f fileSchema
+	doc, errs := source.Decode(file, data, &f)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	c := &checker{doc: doc}
+	p := c.product(&f)
+	if len(c.errs) > 0 {
+		return nil, c.errs
+	}
+	p.File = file
+	return p, nil
+}
+
+type checker struct {
+	doc  *source.Doc
+	errs source.ErrorList
+}
+
+func (c *checker) errorf(path []any, format string, args ...any) {
+	c.doc.Errorf(&c.errs, path, format, args...)
+}
+
+func (c *checker) name(path []any, kind, s string) {
+	if s == "" {
+		c.errorf(path, "%s name is missing", kind)
+	} else if !namePattern.MatchString(s) {
+		c.errorf(path, "invalid %s name %q: use lower-case letters, digits and dashes, at most 40 characters", kind, s)
+	}
+}
+
+// unique reports names that occur twice in one namespace.
+func (c *checker) unique(seen map[string]bool, path []any, kind, s string) {
+	if seen[s] {
+		c.errorf(path, "duplicate %s %q", kind, s)
+	}
+	seen[s] = true
+}
+
+func (c *checker) product(f *fileSchema) *Product {
+	p := &Product{Name: f.Name, Title: f.Title, Vendor: f.Vendor, Summary: f.Summary, Modes: f.Modes, Mode: f.DefaultMode}
+	c.name([]any{"name"}, "product", f.Name)
+	if f.Title == "" {
+		c.errorf([]any{"title"}, "product title is missing")
+	}
+	if len(f.Modes) > 0 && !slices.Contains(f.Modes, f.DefaultMode) {
+		c.errorf([]any{"default_mode"}, "default_mode %q is not one of the modes %v", f.DefaultMode, f.Modes)
+	}
+	if len(f.Modes) == 0 && f.DefaultMode != "" {
+		c.errorf([]any{"default_mode"}, "default_mode without modes")
+	}
+
+	seen := map[string]bool{}
+	for i, s := range f.Sources {
+		c.name([]any{"source", i, "id"}, "source", s.ID)
+		c.unique(seen, []any{"source", i, "id"}, "source", s.ID)
+		if s.Title == "" {
+			c.errorf([]any{"source", i}, "source %q has no title", s.ID)
+		}
+		p.Sources = append(p.Sources, Source(s))
+	}
+
+	seen = map[string]bool{}
+	for i, o := range f.Options {
+		at := []any{"option", i}
+		c.name(append(at, "name"), "option", o.Name)
+		c.unique(seen, append(at, "name"), "option", o.Name)
+		opt := Option{Name: o.Name, Title: o.Title, Kind: OptionKind(o.Kind), Values: o.Values, Default: o.Default}
+		switch opt.Kind {
+		case OptionChoice:
+			if len(o.Values) == 0 {
+				c.errorf(at, "choice option %q has no values", o.Name)
+			}
+			if o.Default != "" && !slices.Contains(o.Values, o.Default) {
+				c.errorf(append(at, "default"), "default %q is not one of %v", o.Default, o.Values)
+			}
+		case OptionPortRange:
+			if o.Default != "" {
+				if _, err := ports.Parse(o.Default); err != nil {
+					c.errorf(append(at, "default"), "%v", err)
+				}
+			}
+		case OptionPath:
+		default:
+			c.errorf(append(at, "kind"), "unknown option kind %q: want choice, port-range or path", o.Kind)
+		}
+		p.Options = append(p.Options, opt)
+	}
+
+	// Roles and peers share one namespace: a flow's from and to name either.
+	endpoints := map[string]bool{}
+	for i, r := range f.Roles {
+		c.name([]any{"role", i, "name"}, "role", r.Name)
+		c.unique(endpoints, []any{"role", i, "name"}, "role or peer", r.Name)
+		p.Roles = append(p.Roles, Role(r))
+	}
+	if len(f.Roles) == 0 {
+		c.errorf(nil, "product %q has no roles", f.Name)
+	}
+	for i, r := range f.Peers {
+		at := []any{"peer", i}
+		c.name(append(at, "name"), "peer", r.Name)
+		c.unique(endpoints, append(at, "name"), "role or peer", r.Name)
+		peer := Peer{Name: r.Name, Title: r.Title, FQDNs: r.FQDNs, RegionOption: r.RegionOption, FQDNsByRegion: r.FQDNsByRegion}
+		for j, n := range r.FQDNs {
+			if err := addr.CheckFQDN(n); err != nil {
+				c.errorf(append(at, "fqdns", j), "%v", err)
+			}
+		}
+		if (r.RegionOption == "") != (len(r.FQDNsByRegion) == 0) {
+			c.errorf(at, "peer %q: region_option and fqdns_by_region go together", r.Name)
+		}
+		if r.RegionOption != "" {
+			opt, ok := p.Option(r.RegionOption)
+			if !ok || opt.Kind != OptionChoice {
+				c.errorf(append(at, "region_option"), "region_option %q is not a choice option of the product", r.RegionOption)
+			}
+			for _, region := range sortedKeys(r.FQDNsByRegion) {
+				if ok && !slices.Contains(opt.Values, region) {
+					c.errorf(append(at, "fqdns_by_region", region), "region %q is not a value of option %q %v", region, r.RegionOption, opt.Values)
+				}
+				for j, n := range r.FQDNsByRegion[region] {
+					if err := addr.CheckFQDN(n); err != nil {
+						c.errorf(append(at, "fqdns_by_region", region, j), "%v", err)
+					}
+				}
+			}
+		}
+		p.Peers = append(p.Peers, peer)
+	}
+
+	seen = map[string]bool{}
+	for i, ft := range f.Features {
+		c.name([]any{"feature", i, "name"}, "feature", ft.Name)
+		c.unique(seen, []any{"feature", i, "name"}, "feature", ft.Name)
+		if ft.Title == "" {
+			c.errorf([]any{"feature", i}, "feature %q has no title", ft.Name)
+		}
+		p.Features = append(p.Features, Feature(ft))
+	}
+
+	seen = map[string]bool{}
+	for i := range f.Flows {
+		if fl, ok := c.flow(p, []any{"flow", i}, &f.Flows[i], seen); ok {
+			p.Flows = append(p.Flows, fl)
+		}
+	}
+	return p
+}
+
+func (c *checker) flow(p *Product, at []any, f *flowSchema, seen map[string]bool) (Flow, bool) {
+	n := len(c.errs)
+	fl := Flow{
+		ID: f.ID, Feature: f.Feature, From: f.From, To: f.To, ICMPTypes: f.ICMPTypes,
+		Purpose: f.Purpose, Source: f.Source, Row: f.Row,
+		Configurable: f.Configurable, Internal: f.Internal, Deprecated: f.Deprecated,
+		Alternatives: f.Alternatives, Random: f.Random, PortPool: f.PortPool, Modes: f.Modes,
+		Program: f.Program, ProgramDir: f.ProgramDir,
+	}
+	c.name(append(at, "id"), "flow", f.ID)
+	c.unique(seen, append(at, "id"), "flow", f.ID)
+	if _, ok := p.Feature(f.Feature); !ok {
+		c.errorf(append(at, "feature"), "flow %q: unknown feature %q%s", f.ID, f.Feature, source.DidYouMean(f.Feature, p.FeatureNames()))
+	}
+	for _, end := range []struct{ key, name string }{{"from", f.From}, {"to", f.To}} {
+		_, isRole := p.Role(end.name)
+		_, isPeer := p.Peer(end.name)
+		if !isRole && !isPeer {
+			c.errorf(append(at, end.key), "flow %q: unknown role or peer %q%s", f.ID, end.name,
+				source.DidYouMean(end.name, append(p.RoleNames(), p.PeerNames()...)))
+		}
+	}
+	if !p.IsRole(f.From) && !p.IsRole(f.To) {
+		c.errorf(at, "flow %q: neither %q nor %q is a role of the product: a flow must start or end at one of its hosts", f.ID, f.From, f.To)
+	}
+	if f.Purpose == "" {
+		c.errorf(at, "flow %q has no purpose", f.ID)
+	}
+	if _, ok := p.Source(f.Source); !ok {
+		c.errorf(append(at, "source"), "flow %q: unknown source %q", f.ID, f.Source)
+	}
+	for i, m := range f.Modes {
+		if !slices.Contains(p.Modes, m) {
+			c.errorf(append(at, "modes", i), "flow %q: unknown mode %q (the product's modes are %v)", f.ID, m, p.Modes)
+		}
+	}
+
+	if len(f.Protocols) == 0 {
+		c.errorf(at, "flow %q has no protocols", f.ID)
+	}
+	withPorts, icmp := false, false
+	for i, s := range f.Protocols {
+		pr, err := proto.Parse(s)
+		if err != nil {
+			c.errorf(append(at, "protocols", i), "%v", err)
+			continue
+		}
+		if slices.Contains(fl.Protocols, pr) {
+			c.errorf(append(at, "protocols", i), "duplicate protocol %s", pr)
+		}
+		fl.Protocols = append(fl.Protocols, pr)
+		withPorts = withPorts || pr.HasPorts()
+		icmp = icmp || pr.IsICMP()
+	}
+	if withPorts && icmp {
+		c.errorf(append(at, "protocols"), "flow %q mixes ICMP with TCP/UDP: ports would not apply to every protocol; split the flow", f.ID)
+	}
+	var rs []ports.Range
+	for i, v := range f.Ports {
+		r, err := ports.ParseValue(v)
+		if err != nil {
+			c.errorf(append(at, "ports", i), "%v", err)
+			continue
+		}
+		rs = append(rs, r)
+	}
+	fl.Ports = ports.NewSet(rs...)
+	switch {
+	case withPorts && len(f.Ports) == 0:
+		c.errorf(at, "flow %q: TCP/UDP flows need ports (use \"1-65535\" with random = true for all ports)", f.ID)
+	case icmp && !withPorts && len(f.Ports) > 0:
+		c.errorf(append(at, "ports"), "flow %q: ICMP flows have no ports", f.ID)
+	}
+	if len(f.ICMPTypes) > 0 && !icmp {
+		c.errorf(append(at, "icmp_types"), "flow %q: icmp_types on a flow without ICMP", f.ID)
+	}
+	for i, t := range f.ICMPTypes {
+		for _, pr := range fl.Protocols {
+			if _, err := proto.ParseICMPType(pr, t); pr.IsICMP() && err != nil {
+				c.errorf(append(at, "icmp_types", i), "flow %q: %v", f.ID, err)
+			}
+		}
+	}
+	if f.Alternatives && len(rs) < 2 {
+		c.errorf(append(at, "alternatives"), "flow %q: alternatives need at least two ports", f.ID)
+	}
+	if f.Random {
+		if !fl.Ports.IsAll() {
+			c.errorf(append(at, "ports"), "flow %q: a random-port flow covers all ports (\"1-65535\")", f.ID)
+		}
+		if opt, ok := p.Option(f.PortPool); f.PortPool != "" && (!ok || opt.Kind != OptionPortRange) {
+			c.errorf(append(at, "port_pool"), "flow %q: port_pool %q is not a port-range option of the product", f.ID, f.PortPool)
+		}
+	} else if f.PortPool != "" {
+		c.errorf(append(at, "port_pool"), "flow %q: port_pool without random = true", f.ID)
+	}
+	if f.Configurable && (f.Random || icmp) {
+		c.errorf(append(at, "configurable"), "flow %q: only fixed TCP/UDP ports can be configurable", f.ID)
+	}
+	if f.Internal && f.Deprecated {
+		c.errorf(at, "flow %q: internal and deprecated exclude each other", f.ID)
+	}
+	if (f.Program == "") != (f.ProgramDir == "") {
+		c.errorf(at, "flow %q: program and program_dir go together", f.ID)
+	} else if f.Program != "" {
+		if opt, ok := p.Option(f.ProgramDir); !ok || opt.Kind != OptionPath {
+			c.errorf(append(at, "program_dir"), "flow %q: program_dir %q is not a path option of the product", f.ID, f.ProgramDir)
+		}
+	}
+	return fl, len(c.errs) == n
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,72 @@
+package ports
+
+import (
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		in, want, err string
+	}{
+		{in: "25", want: "25"},
+		{in: "20010-20014", want: "20010-20014"},
+		{in: "7072 - 7076", want: "7072-7076"},
+		{in: "1-65535", want: "1-65535"},
+		{in: "0", err: "port 0 out of range 1-65535"},
+		{in: "65536", err: "port 65536 out of range 1-65535"},
+		{in: "7150-7100", err: `reversed port range "7150-7100": 7150 is greater than 7100`},
+		{in: "smtp", err: `invalid port "smtp": want a number 1-65535 or a range such as 7100-7150`},
+		{in: "1-", err: `invalid port "1-": want a number 1-65535 or a range such as 7100-7150`},
+	}
+	for _, c := range cases {
+		r, err := Parse(c.in)
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("Parse(%q) error = %v, want %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || r.String() != c.want {
+			t.Errorf("Parse(%q) = %v, %v; want %s", c.in, r, err, c.want)
+		}
+	}
+}
+
+func TestParseValue(t *testing.T) {
+	if r, err := ParseValue(int64(443)); err != nil || r != Single(443) {
+		t.Errorf("got %v %v", r, err)
+	}
+	if _, err := ParseValue(int64(0)); err == nil || err.Error() != "port 0 out of range 1-65535" {
+		t.Errorf("got %v", err)
+	}
+	if _, err := ParseValue(1.5); err == nil {
+		t.Error("float accepted")
+	}
+}
+
+func TestSet(t *testing.T) {
+	s := NewSet(Single(443), Range{20010, 20014}, Single(25), Single(26), Range{20012, 20020}, Single(443))
+	if got := s.String(); got != "25-26,443,20010-20020" {
+		t.Fatalf("NewSet = %s", got)
+	}
+	for p, want := range map[uint16]bool{24: false, 25: true, 26: true, 27: false, 443: true, 20015: true, 20021: false} {
+		if s.Contains(p) != want {
+			t.Errorf("Contains(%d) = %v", p, !want)
+		}
+	}
+	if !s.Covers(NewSet(Single(25), Range{20011, 20019})) || s.Covers(NewSet(Range{440, 444})) || s.Covers(NewSet(Single(1))) {
+		t.Error("Covers wrong")
+	}
+	if s.Len() != 2+1+11 {
+		t.Errorf("Len = %d", s.Len())
+	}
+	if !NewSet(Range{1, 100}, Range{101, 65535}).IsAll() || s.IsAll() {
+		t.Error("IsAll wrong")
+	}
+	if u := NewSet(Single(80)).Union(NewSet(Single(81))); u.String() != "80-81" {
+		t.Errorf("Union = %s", u)
+	}
+	if NewSet() != nil {
+		t.Error("empty set not nil")
+	}
+}
