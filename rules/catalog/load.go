@@ -3,6 +3,7 @@ package catalog
 import (
 	"embed"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -277,7 +278,7 @@ func (c *checker) product(f *fileSchema) *Product {
 			if !ok || opt.Kind != OptionChoice {
 				c.errorf(append(at, "region_option"), "region_option %q is not a choice option of the product", r.RegionOption)
 			}
-			for _, region := range sortedKeys(r.FQDNsByRegion) {
+			for _, region := range slices.Sorted(maps.Keys(r.FQDNsByRegion)) {
 				if ok && !slices.Contains(opt.Values, region) {
 					c.errorf(append(at, "fqdns_by_region", region), "region %q is not a value of option %q %v", region, r.RegionOption, opt.Values)
 				}
@@ -420,13 +421,4 @@ func (c *checker) flow(p *Product, at []any, f *flowSchema, seen map[string]bool
 		}
 	}
 	return fl, len(c.errs) == n
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

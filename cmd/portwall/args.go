@@ -1,0 +1,90 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// interspersed moves a command's flags in front of its arguments, so that
+// `portwall generate PROFILE --host fml1` works: urfave/cli v2 stops
+// parsing flags at the first argument. Tokens after "--" stay arguments.
+func interspersed(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	out := []string{args[0]}
+	rest := args[1:]
+	// Global flags come first; then the command path.
+	flags := app.Flags
+	var cmds []*cli.Command = app.Commands
+	for len(rest) > 0 {
+		t := rest[0]
+		if strings.HasPrefix(t, "-") && t != "-" && t != "--" {
+			n := 1
+			if takesValue(flags, t) && len(rest) > 1 {
+				n = 2
+			}
+			out = append(out, rest[:n]...)
+			rest = rest[n:]
+			continue
+		}
+		var next *cli.Command
+		for _, c := range cmds {
+			if c.HasName(t) {
+				next = c
+			}
+		}
+		if next == nil {
+			break
+		}
+		out = append(out, t)
+		rest = rest[1:]
+		flags, cmds = next.Flags, next.Subcommands
+	}
+	var fl, pos []string
+	for i := 0; i < len(rest); i++ {
+		t := rest[i]
+		switch {
+		case t == "--":
+			pos = append(pos, rest[i+1:]...)
+			i = len(rest)
+		case strings.HasPrefix(t, "-") && t != "-":
+			fl = append(fl, t)
+			if takesValue(flags, t) && i+1 < len(rest) {
+				fl = append(fl, rest[i+1])
+				i++
+			}
+		default:
+			pos = append(pos, t)
+		}
+	}
+	out = append(out, fl...)
+	for _, p := range pos {
+		if strings.HasPrefix(p, "-") && p != "-" {
+			out = append(out, "--")
+			break
+		}
+	}
+	return append(out, pos...)
+}
+
+// takesValue reports whether flag token t ("-o", "--host", not
+// "--host=x") names a flag that takes a separate value.
+func takesValue(flags []cli.Flag, t string) bool {
+	name := strings.TrimLeft(t, "-")
+	if strings.Contains(name, "=") {
+		return false
+	}
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				if v, ok := f.(cli.DocGenerationFlag); ok {
+					return v.TakesValue()
+				}
+				return false
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/rules/catalog"
+)
+
+func (e *env) catalogCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "catalog",
+		Usage: "list, show and export the port catalog",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "list",
+				Usage: "list the products",
+				Description: `Example:
+   portwall catalog list`,
+				Action: func(c *cli.Context) error {
+					cat, err := loadCatalog(c)
+					if err != nil {
+						return err
+					}
+					w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(w, "PRODUCT\tTITLE\tVENDOR\tFEATURES\tFLOWS")
+					for _, p := range cat.Products {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\n", p.Name, p.Title, p.Vendor, len(p.Features), len(p.Flows))
+					}
+					return w.Flush()
+				},
+			},
+			{
+				Name:      "show",
+				Usage:     "show a product's roles, peers, features, options and flows",
+				ArgsUsage: "PRODUCT",
+				Description: `Example:
+   portwall catalog show fortimail`,
+				Action: func(c *cli.Context) error {
+					cat, err := loadCatalog(c)
+					if err != nil {
+						return err
+					}
+					if c.NArg() != 1 {
+						return fmt.Errorf("catalog show: want one PRODUCT argument, got %d", c.NArg())
+					}
+					p, ok := cat.Product(c.Args().First())
+					if !ok {
+						return fmt.Errorf("unknown product %q%s (known: %s)", c.Args().First(),
+							source.DidYouMean(c.Args().First(), cat.Names()), strings.Join(cat.Names(), ", "))
+					}
+					return e.showProduct(p)
+				},
+			},
+			{
+				Name:  "export",
+				Usage: "print the whole catalog in a machine-readable format",
+				Flags: []cli.Flag{&cli.StringFlag{Name: "format", Value: "json", Usage: "output format: json"}},
+				Description: `Prints {"products":[{"name","title","roles","peers","features","flows":[...]}]}.
+Each flow has id, feature, from and to (role or peer names), protocols, ports
+(strings; "1-65535" for all ports, empty for ICMP), purpose, configurable,
+internal, deprecated and source.
+
+Example:
+   portwall catalog export --format json`,
+				Action: func(c *cli.Context) error {
+					if f := c.String("format"); f != "json" {
+						return fmt.Errorf("unknown format %q: want json", f)
+					}
+					cat, err := loadCatalog(c)
+					if err != nil {
+						return err
+					}
+					enc := json.NewEncoder(e.stdout)
+					enc.SetIndent("", "  ")
+					enc.SetEscapeHTML(false)
+					return enc.Encode(cat.Export())
+				},
+			},
+		},
+	}
+}
+
+func (e *env) showProduct(p *catalog.Product) error {
+	out := e.stdout
+	fmt.Fprintf(out, "%s: %s (%s)\n", p.Name, p.Title, p.Vendor)
+	if p.Summary != "" {
+		fmt.Fprintf(out, "%s\n", p.Summary)
+	}
+	fmt.Fprintf(out, "Defined in %s.\n", p.File)
+	if len(p.Modes) > 0 {
+		fmt.Fprintf(out, "\nModes: %s (default %s)\n", strings.Join(p.Modes, ", "), p.Mode)
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "\nRoles (the product's own hosts):")
+	for _, r := range p.Roles {
+		fmt.Fprintf(w, "  %s\t%s\n", r.Name, r.Title)
+	}
+	fmt.Fprintln(w, "\nPeers (outside parties):")
+	for _, r := range p.Peers {
+		extra := ""
+		switch {
+		case len(r.FQDNs) > 0:
+			extra = " [default: " + strings.Join(r.FQDNs, " ") + "]"
+		case r.RegionOption != "":
+			var regions []string
+			for _, k := range slices.Sorted(maps.Keys(r.FQDNsByRegion)) {
+				regions = append(regions, k+": "+strings.Join(r.FQDNsByRegion[k], " "))
+			}
+			extra = " [default by " + r.RegionOption + ": " + strings.Join(regions, "; ") + "]"
+		}
+		fmt.Fprintf(w, "  %s\t%s%s\n", r.Name, r.Title, extra)
+	}
+	if len(p.Options) > 0 {
+		fmt.Fprintln(w, "\nOptions:")
+		for _, o := range p.Options {
+			def := o.Default
+			if def == "" {
+				def = "unset"
+			}
+			vals := string(o.Kind)
+			if o.Kind == catalog.OptionChoice {
+				vals = strings.Join(o.Values, "|")
+			}
+			fmt.Fprintf(w, "  %s\t%s\t(%s; default %s)\n", o.Name, o.Title, vals, def)
+		}
+	}
+	fmt.Fprintln(w, "\nFeatures (* enabled by default):")
+	for _, f := range p.Features {
+		mark := " "
+		if f.Default {
+			mark = "*"
+		}
+		fmt.Fprintf(w, "  %s %s\t%s\n", mark, f.Name, f.Title)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nFlows:")
+	w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "  ID\tFEATURE\tFROM -> TO\tPROTOCOL/PORTS\tNOTES\tPURPOSE")
+	for i := range p.Flows {
+		f := &p.Flows[i]
+		var protos []string
+		for _, pr := range f.Protocols {
+			protos = append(protos, pr.String())
+		}
+		pp := strings.Join(protos, "+")
+		if len(f.Ports) > 0 {
+			pp += " " + f.Ports.String()
+		}
+		if len(f.ICMPTypes) > 0 {
+			pp += " " + strings.Join(f.ICMPTypes, ",")
+		}
+		fmt.Fprintf(w, "  %s\t%s\t%s -> %s\t%s\t%s\t%s\n", f.ID, f.Feature, f.From, f.To, pp, flowNotes(f), f.Purpose)
+	}
+	return w.Flush()
+}
+
+func flowNotes(f *catalog.Flow) string {
+	var n []string
+	if f.Configurable {
+		n = append(n, "configurable")
+	}
+	if f.Alternatives {
+		n = append(n, "alternatives")
+	}
+	if f.Random {
+		n = append(n, "random")
+	}
+	if f.Internal {
+		n = append(n, "internal")
+	}
+	if f.Deprecated {
+		n = append(n, "deprecated")
+	}
+	if len(f.Modes) > 0 {
+		n = append(n, "modes="+strings.Join(f.Modes, ","))
+	}
+	if f.Program != "" {
+		n = append(n, "program")
+	}
+	if len(n) == 0 {
+		return "-"
+	}
+	return strings.Join(n, " ")
+}

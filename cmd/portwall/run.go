@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/portwall/portwall/profiles"
+	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/rules"
+	"github.com/portwall/portwall/rules/catalog"
+	"github.com/portwall/portwall/rules/ir"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitError = 1
+)
+
+// env is what a command runs with: where to read and write, and the global
+// flags. Tests drive Run exactly as users run the binary.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// Run runs portwall with args (args[0] is the program name) and returns the
+// exit status. Output goes to stdout or the files the user names;
+// diagnostics go to stderr.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	app := &cli.App{
+		Name:  "portwall",
+		Usage: "compile vendors' \"ports to open\" tables and a deployment profile into firewall rules",
+		Description: `portwall reads a deployment profile (which products run on which hosts, with
+which features, reachable from which networks), resolves it against its port
+catalog, and writes firewall rules for each host.
+
+Exit status: 0 success, 1 error (diagnostics on stderr; no output file is
+written when a command fails).`,
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		Reader:          stdin,
+		HideHelpCommand: true,
+		Suggest:         true,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{
+				Name:  "catalog",
+				Usage: "load extra catalog `DIR`ectories of *.toml files; a product with a known name replaces the built-in one",
+			},
+		},
+		Commands: []*cli.Command{
+			e.catalogCommand(),
+			e.validateCommand(),
+			e.generateCommand(),
+		},
+	}
+	cli.ErrWriter = stderr
+	if err := app.RunContext(context.Background(), interspersed(app, args)); err != nil {
+		e.report(err)
+		return exitError
+	}
+	return exitOK
+}
+
+// report prints an error: positioned problems one per line as
+// file:line:col: message, anything else prefixed with the program name.
+func (e *env) report(err error) {
+	var list source.ErrorList
+	if errors.As(err, &list) {
+		for _, item := range list {
+			fmt.Fprintln(e.stderr, item.Error())
+		}
+		return
+	}
+	fmt.Fprintf(e.stderr, "portwall: %v\n", err)
+}
+
+// loadCatalog loads the built-in catalog and the --catalog directories.
+func loadCatalog(c *cli.Context) (*catalog.Catalog, error) {
+	return catalog.Load(c.StringSlice("catalog")...)
+}
+
+// loadProfile reads the profile named by the first argument ("-" reads
+// standard input).
+func (e *env) loadProfile(c *cli.Context) (*profiles.Profile, error) {
+	if c.NArg() != 1 {
+		return nil, fmt.Errorf("%s: want exactly one PROFILE argument, got %d", c.Command.Name, c.NArg())
+	}
+	name := c.Args().First()
+	if name == "-" {
+		data, err := io.ReadAll(e.stdin)
+		if err != nil {
+			return nil, err
+		}
+		return profiles.Parse("<stdin>", data)
+	}
+	if _, err := os.Stat(name); err != nil {
+		return nil, err
+	}
+	return profiles.Load(name)
+}
+
+// resolve loads the catalog and the profile and resolves them.
+func (e *env) resolve(c *cli.Context) (*profiles.Profile, *ir.Ruleset, error) {
+	cat, err := loadCatalog(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := e.loadProfile(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := rules.Resolve(p, cat)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, rs, nil
+}
+
+func (e *env) validateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "validate",
+		Usage:     "check a profile against the catalog and report every problem",
+		ArgsUsage: "PROFILE",
+		Description: `Checks syntax, unknown keys, names, addresses and ports, then resolves the
+profile against the catalog (products, features, roles, peers, modes, port
+overrides). Every problem is reported, as file:line:col: message.
+
+Example:
+   portwall validate examples/fortimail-ha.toml`,
+		Action: func(c *cli.Context) error {
+			p, rs, err := e.resolve(c)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s: valid: %s, %s, %s\n", p.File,
+				plural(len(p.Deployments), "deployment"), plural(len(rs.Hosts), "host"), plural(len(rs.Rules), "rule"))
+			return nil
+		},
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func quoteList(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = fmt.Sprintf("%q", x)
+	}
+	return strings.Join(q, ", ")
+}

@@ -1,0 +1,139 @@
+// Package generators holds what every backend shares: the request a
+// backend renders, the files it returns, and the declaration of what it can
+// express, checked before it renders (a backend never silently drops a
+// match it cannot express, and never widens a rule).
+//
+// Backends are pure functions from a Request to files; only the command
+// layer writes to disk.
+package generators
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/rules/ir"
+)
+
+// File is one output file; Name is relative to the output directory.
+type File struct {
+	Name     string
+	Contents []byte
+}
+
+// Request asks a backend to render a ruleset.
+type Request struct {
+	Ruleset *ir.Ruleset
+	// Hosts to render, one file each, for backends that render hosts. Empty
+	// asks for the network view, for backends that have one.
+	Hosts []string
+}
+
+// Generator is one backend.
+type Generator interface {
+	// Name is the --target name.
+	Name() string
+	Caps() Caps
+	// Generate renders the request. It may assume Check passed.
+	Generate(Request) ([]File, error)
+}
+
+// FQDNSupport says what a backend does with host names in address sets.
+type FQDNSupport uint8
+
+const (
+	// FQDNNone: the backend matches addresses only.
+	FQDNNone FQDNSupport = iota
+	// FQDNDynamicSet: the backend can leave names to a run-time resolver
+	// when the profile sets defaults.fqdn = "dynamic-set".
+	FQDNDynamicSet
+	// FQDNNative: the backend carries names as they are.
+	FQDNNative
+)
+
+// Caps declares what a backend can express.
+type Caps struct {
+	// HostView: renders one file per host; NetworkView: renders the whole
+	// network (gateways, exports).
+	HostView, NetworkView bool
+	FQDN                  FQDNSupport
+	// Program: can limit a rule to one executable.
+	Program bool
+	// Extension of host files, such as ".nft".
+	Ext string
+}
+
+// Check reports every rule of the request that the backend cannot express,
+// naming the rule and why, so that nothing is rendered half right.
+func Check(g Generator, req Request) error {
+	caps := g.Caps()
+	var errs source.ErrorList
+	rs := req.Ruleset
+	if len(req.Hosts) == 0 {
+		if !caps.NetworkView {
+			return fmt.Errorf("target %s renders hosts: name one with --host, or use --all-hosts", g.Name())
+		}
+		for _, r := range rs.Rules {
+			checkRule(g, caps, rs, r, append(slices.Clone(r.From.Sets), r.To.Sets...), &errs, "")
+		}
+		return errs.Err()
+	}
+	if !caps.HostView {
+		return fmt.Errorf("target %s renders the network view, not hosts: leave out --host and --all-hosts", g.Name())
+	}
+	for _, h := range req.Hosts {
+		v, err := rs.HostView(h)
+		if err != nil {
+			return err
+		}
+		for _, hr := range Rendered(v) {
+			checkRule(g, caps, rs, hr.Rule, hr.Remote.Sets, &errs, h)
+		}
+	}
+	return errs.Err()
+}
+
+func checkRule(g Generator, caps Caps, rs *ir.Ruleset, r *ir.Rule, sets []string, errs *source.ErrorList, host string) {
+	where := fmt.Sprintf("%s: rule %s (%s)", g.Name(), r.ID, OriginLabels(r.Origins))
+	if host != "" {
+		where = fmt.Sprintf("%s: host %s: rule %s (%s)", g.Name(), host, r.ID, OriginLabels(r.Origins))
+	}
+	if r.Program != "" && !caps.Program {
+		errs.Add(source.Pos{}, "", "%s is limited to the program %s, which %s cannot match; disable that feature for this host or target", where, r.Program, g.Name())
+	}
+	for _, n := range sets {
+		s, ok := rs.Set(n)
+		if !ok || len(s.FQDNs) == 0 {
+			continue
+		}
+		switch {
+		case caps.FQDN == FQDNNative:
+		case caps.FQDN == FQDNDynamicSet && rs.Policy.FQDN == ir.FQDNDynamicSet:
+		case caps.FQDN == FQDNDynamicSet:
+			errs.Add(source.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, or set defaults.fqdn = \"dynamic-set\" to fill an address set from DNS at run time",
+				where, n, strings.Join(s.FQDNs, ", "), g.Name())
+		default:
+			errs.Add(source.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups", where, n, strings.Join(s.FQDNs, ", "), g.Name())
+		}
+	}
+}
+
+// Rendered lists the host rules a host backend emits: inbound rules always,
+// outbound rules only when egress is filtered (output policy drop).
+func Rendered(v *ir.HostView) []ir.HostRule {
+	out := slices.Clone(v.In)
+	if v.Ruleset.Policy.Output == ir.OutputDrop {
+		out = append(out, v.Out...)
+	}
+	return out
+}
+
+// OriginLabels lists a rule's origins briefly, for error messages.
+func OriginLabels(os []ir.Origin) string {
+	labels := make([]string, len(os))
+	for i := range os {
+		labels[i] = os[i].Label()
+	}
+	return strings.Join(labels, ", ")
+}

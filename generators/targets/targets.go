@@ -1,0 +1,39 @@
+// Package targets is the one list of backends: the --target names the CLI
+// accepts. A backend is registered here and nowhere else.
+package targets
+
+import (
+	"sort"
+
+	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/jsonrules"
+	"github.com/portwall/portwall/generators/nftables"
+)
+
+var all = []generators.Generator{
+	nftables.Generator{},
+	jsonrules.Generator{},
+}
+
+// Lookup returns the backend for a --target name.
+func Lookup(name string) (generators.Generator, bool) {
+	for _, g := range all {
+		if g.Name() == name {
+			return g, true
+		}
+	}
+	return nil, false
+}
+
+// Names lists the --target names, sorted.
+func Names() []string {
+	out := make([]string, len(all))
+	for i, g := range all {
+		out[i] = g.Name()
+	}
+	sort.Strings(out)
+	return out
+}
+
+// All returns every backend.
+func All() []generators.Generator { return append([]generators.Generator(nil), all...) }

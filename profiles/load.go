@@ -1,0 +1,485 @@
+package profiles
+
+import (
+	"fmt"
+	"maps"
+	"net/netip"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/rules/addr"
+	"github.com/portwall/portwall/rules/ports"
+	"github.com/portwall/portwall/rules/proto"
+)
+
+// fileSchema is the TOML layout of a profile. Values that may be written
+// either as one item or as a list are decoded as `any` and normalised here.
+type fileSchema struct {
+	Name        string                `toml:"name"`
+	Description string                `toml:"description"`
+	Defaults    defaultsSchema        `toml:"defaults"`
+	Groups      map[string]any        `toml:"groups"`
+	Hosts       map[string]hostSchema `toml:"hosts"`
+	Deployments []deploymentSchema    `toml:"deployment"`
+	Allow       []allowSchema         `toml:"allow"`
+}
+
+type defaultsSchema struct {
+	Input      string `toml:"input"`
+	Output     string `toml:"output"`
+	LogDropped *bool  `toml:"log_dropped"`
+	FQDN       string `toml:"fqdn"`
+}
+
+type hostSchema struct {
+	Description string `toml:"description"`
+	Addresses   any    `toml:"addresses"`
+}
+
+type deploymentSchema struct {
+	Name       string         `toml:"name"`
+	Product    string         `toml:"product"`
+	Mode       string         `toml:"mode"`
+	Features   any            `toml:"features"`
+	Deprecated any            `toml:"deprecated"`
+	Roles      map[string]any `toml:"roles"`
+	Peers      map[string]any `toml:"peers"`
+	Ports      map[string]any `toml:"ports"`
+	Choose     map[string]any `toml:"choose"`
+	Options    map[string]any `toml:"options"`
+}
+
+type allowSchema struct {
+	From      any    `toml:"from"`
+	To        any    `toml:"to"`
+	Protocol  any    `toml:"protocol"`
+	Ports     any    `toml:"ports"`
+	ICMPTypes any    `toml:"icmp_types"`
+	Comment   string `toml:"comment"`
+}
+
+// namePattern is what host, group and deployment names look like. Names go
+// into every backend's output (nft set names, netsh rule names, FortiGate
+// objects), so they are kept to characters that need no quoting anywhere.
+// Dots are excluded so that a name is never mistaken for a host name.
+var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]{0,46}[a-z0-9])?$`)
+
+const nameRule = "use lower-case letters, digits, '-' and '_', at most 48 characters, starting and ending with a letter or digit"
+
+// MaxComment is the longest comment a custom rule may carry. Backends with
+// shorter limits shorten it further.
+const MaxComment = 256
+
+// Load reads and checks the profile in file.
+func Load(file string) (*Profile, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(file, data)
+}
+
+// Parse checks the profile data, read from file. It returns every problem
+// as a source.ErrorList.
+func Parse(file string, data []byte) (*Profile, error) {
+	var f fileSchema
+	doc, errs := source.Decode(file, data, &f)
+	if len(errs) > 0 {
+		return nil, errs.Err()
+	}
+	c := &checker{doc: doc}
+	p := c.profile(&f)
+	if err := c.errs.Err(); err != nil {
+		return nil, err
+	}
+	p.File, p.Doc = file, doc
+	return p, nil
+}
+
+type checker struct {
+	doc  *source.Doc
+	errs source.ErrorList
+}
+
+func (c *checker) errorf(path []any, format string, args ...any) {
+	c.doc.Errorf(&c.errs, path, format, args...)
+}
+
+func (c *checker) keyErrorf(path []any, format string, args ...any) {
+	c.doc.KeyErrorf(&c.errs, path, format, args...)
+}
+
+func at(path []any, more ...any) []any {
+	return append(append([]any(nil), path...), more...)
+}
+
+// list normalises a value written as one string or a list of strings.
+func (c *checker) list(path []any, v any) []string {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return []string{v}
+	case []any:
+		out := make([]string, 0, len(v))
+		for i, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				c.errorf(at(path, i), "want a string, found %s", tomlType(x))
+				continue
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	c.errorf(path, "want a string or a list of strings, found %s", tomlType(v))
+	return nil
+}
+
+// portList normalises ports written as one value or a list of numbers and
+// "first-last" strings.
+func (c *checker) portList(path []any, v any) ports.Set {
+	items, isList := v.([]any)
+	if !isList {
+		items = []any{v}
+	}
+	if len(items) == 0 {
+		c.errorf(path, "empty port list")
+	}
+	var rs []ports.Range
+	for i, x := range items {
+		r, err := ports.ParseValue(x)
+		if err != nil {
+			if isList {
+				c.errorf(at(path, i), "%v", err)
+			} else {
+				c.errorf(path, "%v", err)
+			}
+			continue
+		}
+		rs = append(rs, r)
+	}
+	return ports.NewSet(rs...)
+}
+
+func tomlType(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case int64:
+		return "an integer"
+	case float64:
+		return "a float"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a table"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func (c *checker) name(path []any, kind, s string) {
+	if !namePattern.MatchString(s) {
+		c.keyErrorf(path, "invalid %s name %q: %s", kind, s, nameRule)
+	}
+}
+
+func (c *checker) profile(f *fileSchema) *Profile {
+	p := &Profile{Name: f.Name, Description: f.Description, Groups: map[string]*Group{}, Hosts: map[string]*Host{}}
+	if f.Name != "" {
+		c.name([]any{"name"}, "profile", f.Name)
+	}
+	p.Defaults = c.defaults(&f.Defaults)
+
+	for _, name := range slices.Sorted(maps.Keys(f.Hosts)) {
+		path := []any{"hosts", name}
+		c.name(path, "host", name)
+		if name == addr.Any {
+			c.keyErrorf(path, "%q is reserved for every address", name)
+		}
+		h := &Host{Name: name, Description: f.Hosts[name].Description}
+		for i, s := range c.list(at(path, "addresses"), f.Hosts[name].Addresses) {
+			a, err := netip.ParseAddr(s)
+			if err != nil || a.Zone() != "" || a.Is4In6() {
+				c.errorf(at(path, "addresses", i), "invalid host address %q: want one IPv4 or IPv6 address (put networks in [groups])", s)
+				continue
+			}
+			h.Addrs = append(h.Addrs, a)
+		}
+		if len(h.Addrs) == 0 {
+			c.keyErrorf(path, "host %q has no addresses", name)
+		}
+		p.Hosts[name] = h
+	}
+
+	for _, name := range slices.Sorted(maps.Keys(f.Groups)) {
+		path := []any{"groups", name}
+		c.name(path, "group", name)
+		if name == addr.Any {
+			c.keyErrorf(path, "%q is built in: it is every IPv4 and IPv6 address", name)
+		}
+		if _, clash := f.Hosts[name]; clash {
+			c.keyErrorf(path, "%q is both a host and a group: hosts and groups share one namespace", name)
+		}
+		p.Groups[name] = &Group{Name: name}
+	}
+	for _, name := range slices.Sorted(maps.Keys(f.Groups)) {
+		c.group(p, name, f.Groups[name])
+	}
+	c.groupCycles(p)
+
+	names := map[string]int{}
+	for i := range f.Deployments {
+		d := c.deployment(p, i, &f.Deployments[i])
+		if prev, dup := names[d.Name]; dup {
+			c.errorf([]any{"deployment", i, "name"}, "duplicate deployment name %q (deployment[%d] has it too); set name to tell them apart", d.Name, prev)
+		}
+		names[d.Name] = i
+		p.Deployments = append(p.Deployments, d)
+	}
+	for i := range f.Allow {
+		p.Allows = append(p.Allows, c.allow(p, i, &f.Allow[i]))
+	}
+	if len(f.Deployments) == 0 && len(f.Allow) == 0 {
+		c.errs.Add(source.Pos{File: c.doc.File}, "", "the profile has no [[deployment]] and no [[allow]] rule: nothing to generate")
+	}
+	return p
+}
+
+func (c *checker) defaults(d *defaultsSchema) Defaults {
+	out := Defaults{Input: InputDrop, Output: OutputAccept, LogDropped: true, FQDN: FQDNError}
+	switch d.Input {
+	case "", "drop":
+	case "reject":
+		out.Input = InputReject
+	default:
+		c.errorf([]any{"defaults", "input"}, "invalid input policy %q: want \"drop\" or \"reject\"", d.Input)
+	}
+	switch d.Output {
+	case "", "accept":
+	case "drop":
+		out.Output = OutputDrop
+	default:
+		c.errorf([]any{"defaults", "output"}, "invalid output policy %q: want \"accept\" or \"drop\" (drop allows only the outbound flows)", d.Output)
+	}
+	if d.LogDropped != nil {
+		out.LogDropped = *d.LogDropped
+	}
+	switch d.FQDN {
+	case "", string(FQDNError):
+	case string(FQDNDynamicSet):
+		out.FQDN = FQDNDynamicSet
+	default:
+		c.errorf([]any{"defaults", "fqdn"}, "invalid fqdn mode %q: want \"error\" or \"dynamic-set\"", d.FQDN)
+	}
+	return out
+}
+
+func (c *checker) group(p *Profile, name string, v any) {
+	path := []any{"groups", name}
+	g := p.Groups[name]
+	members := c.list(path, v)
+	if l, isList := v.([]any); isList && len(l) == 0 {
+		c.keyErrorf(path, "group %q is empty", name)
+	}
+	for i, s := range members {
+		// Names cannot hold dots or colons, addresses and host names do:
+		// anything shaped like a name refers to another group or a host.
+		if namePattern.MatchString(s) && s != addr.Any {
+			switch p.Lookup(s) {
+			case KindHost, KindGroup:
+				g.Refs = append(g.Refs, s)
+			default:
+				c.errorf(at(path, i), "unknown host or group %q in group %q%s", s, name, source.DidYouMean(s, p.EndpointNames()))
+			}
+			continue
+		}
+		m, err := addr.Parse(s)
+		if err != nil {
+			c.errorf(at(path, i), "%v", err)
+			continue
+		}
+		g.Members = append(g.Members, m)
+	}
+}
+
+// groupCycles reports groups that include themselves through references.
+func (c *checker) groupCycles(p *Profile) {
+	const (
+		unseen = iota
+		active
+		done
+	)
+	state := map[string]int{}
+	var visit func(name string, stack []string)
+	visit = func(name string, stack []string) {
+		switch state[name] {
+		case active:
+			i := 0
+			for stack[i] != name {
+				i++
+			}
+			cycle := append(stack[i:], name)
+			c.keyErrorf([]any{"groups", name}, "group %q includes itself: %s", name, strings.Join(cycle, " -> "))
+			return
+		case done:
+			return
+		}
+		state[name] = active
+		for _, r := range p.Groups[name].Refs {
+			if p.Groups[r] != nil {
+				visit(r, append(stack, name))
+			}
+		}
+		state[name] = done
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Groups)) {
+		visit(name, nil)
+	}
+}
+
+func (c *checker) deployment(p *Profile, i int, f *deploymentSchema) *Deployment {
+	path := []any{"deployment", i}
+	d := &Deployment{Index: i, Name: f.Name, Product: f.Product, Mode: f.Mode, Options: map[string]string{}}
+	if f.Product == "" {
+		c.errorf(path, "deployment has no product")
+	}
+	if d.Name == "" {
+		d.Name = f.Product
+	} else {
+		c.name(at(path, "name"), "deployment", d.Name)
+	}
+	if f.Features != nil {
+		d.Features = c.list(at(path, "features"), f.Features)
+		if d.Features == nil {
+			d.Features = []string{}
+		}
+		c.noDuplicates(at(path, "features"), "feature", d.Features)
+	}
+	d.Deprecated = c.list(at(path, "deprecated"), f.Deprecated)
+	d.Roles = c.bindings(p, at(path, "roles"), f.Roles)
+	d.Peers = c.bindings(p, at(path, "peers"), f.Peers)
+	d.Ports = c.portMap(at(path, "ports"), f.Ports)
+	d.Choose = c.portMap(at(path, "choose"), f.Choose)
+	for _, k := range slices.Sorted(maps.Keys(f.Options)) {
+		switch v := f.Options[k].(type) {
+		case string:
+			d.Options[k] = v
+		case int64:
+			d.Options[k] = fmt.Sprint(v)
+		default:
+			c.errorf(at(path, "options", k), "option %q: want a string, found %s", k, tomlType(v))
+		}
+	}
+	return d
+}
+
+func (c *checker) noDuplicates(path []any, kind string, xs []string) {
+	seen := map[string]bool{}
+	for i, x := range xs {
+		if seen[x] {
+			c.errorf(at(path, i), "%s %q listed twice", kind, x)
+		}
+		seen[x] = true
+	}
+}
+
+// bindings checks a role or peer binding: each name a host, a group or
+// "any".
+func (c *checker) bindings(p *Profile, path []any, m map[string]any) map[string][]string {
+	out := map[string][]string{}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		names := c.list(at(path, k), m[k])
+		if len(names) == 0 {
+			c.keyErrorf(at(path, k), "%q is bound to nothing", k)
+		}
+		for i, n := range names {
+			c.endpoint(p, at(path, k, i), n)
+		}
+		c.noDuplicates(at(path, k), "name", names)
+		out[k] = names
+	}
+	return out
+}
+
+func (c *checker) endpoint(p *Profile, path []any, name string) {
+	if p.Lookup(name) == KindNone {
+		c.errorf(path, "unknown host or group %q%s", name, source.DidYouMean(name, p.EndpointNames()))
+	}
+}
+
+func (c *checker) portMap(path []any, m map[string]any) map[string]ports.Set {
+	out := map[string]ports.Set{}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out[k] = c.portList(at(path, k), m[k])
+	}
+	return out
+}
+
+func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
+	path := []any{"allow", i}
+	a := &Allow{Index: i, Comment: f.Comment}
+	a.From = c.list(at(path, "from"), f.From)
+	a.To = c.list(at(path, "to"), f.To)
+	for _, side := range []struct {
+		key   string
+		names []string
+	}{{"from", a.From}, {"to", a.To}} {
+		if len(side.names) == 0 {
+			c.errorf(path, "allow rule has no %q", side.key)
+		}
+		for j, n := range side.names {
+			c.endpoint(p, at(path, side.key, j), n)
+		}
+	}
+	protos := c.list(at(path, "protocol"), f.Protocol)
+	if len(protos) == 0 {
+		c.errorf(path, "allow rule has no protocol (tcp, udp, icmp or icmpv6)")
+	}
+	withPorts, icmp := false, false
+	for j, s := range protos {
+		pr, err := proto.Parse(s)
+		if err != nil {
+			c.errorf(at(path, "protocol", j), "%v%s", err, source.DidYouMean(s, proto.Names()))
+			continue
+		}
+		a.Protocols = append(a.Protocols, pr)
+		withPorts = withPorts || pr.HasPorts()
+		icmp = icmp || pr.IsICMP()
+	}
+	if f.Ports != nil {
+		a.Ports = c.portList(at(path, "ports"), f.Ports)
+	}
+	a.ICMPTypes = c.list(at(path, "icmp_types"), f.ICMPTypes)
+	switch {
+	case withPorts && icmp:
+		c.errorf(at(path, "protocol"), "allow rule mixes ICMP with TCP/UDP; write two rules")
+	case withPorts && f.Ports == nil:
+		c.errorf(path, "allow rule for %s has no ports (write ports = [\"1-65535\"] for all)", strings.Join(protos, "/"))
+	case icmp && f.Ports != nil:
+		c.errorf(at(path, "ports"), "ICMP has no ports; use icmp_types to restrict it")
+	}
+	if len(a.ICMPTypes) > 0 && !icmp {
+		c.errorf(at(path, "icmp_types"), "icmp_types on a rule without ICMP")
+	}
+	for j, t := range a.ICMPTypes {
+		for _, pr := range a.Protocols {
+			if _, err := proto.ParseICMPType(pr, t); pr.IsICMP() && err != nil {
+				c.errorf(at(path, "icmp_types", j), "%v%s", err, source.DidYouMean(t, proto.ICMPTypeNames(pr)))
+			}
+		}
+	}
+	if n := utf8.RuneCountInString(f.Comment); n > MaxComment {
+		c.errorf(at(path, "comment"), "comment is %d characters long, more than %d", n, MaxComment)
+	}
+	if !utf8.ValidString(f.Comment) {
+		c.errorf(at(path, "comment"), "comment is not valid UTF-8")
+	}
+	return a
+}

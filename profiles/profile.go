@@ -1,0 +1,152 @@
+// Package profiles reads deployment profiles: the TOML files in which an
+// operator says which products run where, with which features, which
+// networks may reach them, and which extra rules no catalog knows.
+//
+// Loading checks everything that can be checked without the catalog (syntax,
+// unknown keys, names, addresses, ports) and reports every problem at once.
+// Checks against the catalog (unknown product or feature) happen when the
+// profile is resolved (package rules), with the same positions.
+package profiles
+
+import (
+	"net/netip"
+
+	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/rules/addr"
+	"github.com/portwall/portwall/rules/ports"
+	"github.com/portwall/portwall/rules/proto"
+)
+
+// Profile is a checked deployment profile.
+type Profile struct {
+	File string
+	// Doc locates keys of the file for error messages.
+	Doc *source.Doc
+
+	Name        string
+	Description string
+	Defaults    Defaults
+	Groups      map[string]*Group
+	Hosts       map[string]*Host
+	Deployments []*Deployment
+	Allows      []*Allow
+}
+
+// InputPolicy is what happens to inbound packets no rule allows.
+type InputPolicy string
+
+const (
+	InputDrop   InputPolicy = "drop"
+	InputReject InputPolicy = "reject"
+)
+
+// OutputPolicy is what happens to outbound packets: accept all, or drop
+// what the outbound flows do not allow (egress filtering).
+type OutputPolicy string
+
+const (
+	OutputAccept OutputPolicy = "accept"
+	OutputDrop   OutputPolicy = "drop"
+)
+
+// FQDNMode says what backends that match addresses do with host names.
+type FQDNMode string
+
+const (
+	// FQDNError refuses to generate a rule that needs a host name.
+	FQDNError FQDNMode = "error"
+	// FQDNDynamicSet emits an empty address set per name group, for a
+	// resolver (dnsmasq's nftset, for example) to fill at run time. Until
+	// it is filled the rule allows nothing.
+	FQDNDynamicSet FQDNMode = "dynamic-set"
+)
+
+// Defaults are the profile-wide policies.
+type Defaults struct {
+	Input      InputPolicy
+	Output     OutputPolicy
+	LogDropped bool
+	FQDN       FQDNMode
+}
+
+// Group is a named set of addresses.
+type Group struct {
+	Name    string
+	Members []addr.Member
+	// Refs are other groups and hosts included by name.
+	Refs []string
+}
+
+// Host is a machine portwall writes a ruleset for.
+type Host struct {
+	Name        string
+	Description string
+	Addrs       []netip.Addr
+}
+
+// Deployment is one product installed on some hosts.
+type Deployment struct {
+	Index   int // position in the file's [[deployment]] list
+	Name    string
+	Product string
+	// Mode is the product's operating mode; "" means the product default.
+	Mode string
+	// Features enabled; nil means the product's defaults.
+	Features []string
+	// Deprecated lists deprecated flows the profile asks for by ID.
+	Deprecated []string
+	// Roles and Peers bind the product's roles and peers to host and
+	// group names.
+	Roles map[string][]string
+	Peers map[string][]string
+	// Ports moves configurable flows to other ports.
+	Ports map[string]ports.Set
+	// Choose picks among a flow's alternative ports.
+	Choose  map[string]ports.Set
+	Options map[string]string
+}
+
+// Allow is a custom rule for what no catalog knows.
+type Allow struct {
+	Index     int
+	From, To  []string // host and group names, or "any"
+	Protocols []proto.Protocol
+	Ports     ports.Set
+	ICMPTypes []string
+	Comment   string
+}
+
+// Kind of a name in the profile's one namespace of endpoints.
+type Kind uint8
+
+const (
+	KindNone Kind = iota
+	KindHost
+	KindGroup
+	KindAny
+)
+
+// Lookup says whether name is a host, a group or "any".
+func (p *Profile) Lookup(name string) Kind {
+	switch {
+	case name == addr.Any:
+		return KindAny
+	case p.Hosts[name] != nil:
+		return KindHost
+	case p.Groups[name] != nil:
+		return KindGroup
+	}
+	return KindNone
+}
+
+// EndpointNames lists every host and group name, for suggestions.
+func (p *Profile) EndpointNames() []string {
+	out := []string{addr.Any}
+	for n := range p.Hosts {
+		out = append(out, n)
+	}
+	for n := range p.Groups {
+		out = append(out, n)
+	}
+	return out
+}

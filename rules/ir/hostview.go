@@ -1,0 +1,150 @@
+package ir
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"go4.org/netipx"
+
+	"github.com/portwall/portwall/rules/proto"
+)
+
+// Family is an IP version.
+type Family uint8
+
+const (
+	IPv4 Family = 4
+	IPv6 Family = 6
+)
+
+// Families lists both families in output order.
+var Families = []Family{IPv4, IPv6}
+
+// Has reports whether a is an address of family f.
+func (f Family) Has(a netip.Addr) bool {
+	return f == IPv4 && a.Is4() || f == IPv6 && a.Is6()
+}
+
+// Carries reports whether protocol p can occur in family f (ICMP only in
+// IPv4, ICMPv6 only in IPv6).
+func (f Family) Carries(p proto.Protocol) bool {
+	return p.Family() == 0 || p.Family() == int(f)
+}
+
+func (f Family) String() string {
+	if f == IPv4 {
+		return "ipv4"
+	}
+	return "ipv6"
+}
+
+// Direction is inbound (to the host) or outbound (from the host).
+type Direction string
+
+const (
+	In  Direction = "in"
+	Out Direction = "out"
+)
+
+// HostRule is a network rule seen from one host.
+type HostRule struct {
+	Rule *Rule
+	Dir  Direction
+	// Remote is the other side: the rule's From for inbound rules, its To
+	// for outbound ones.
+	Remote Endpoint
+}
+
+// HostView is what one host must allow.
+type HostView struct {
+	Ruleset *Ruleset
+	Host    *Host
+	In, Out []HostRule
+}
+
+// HostView selects the rules that concern host name: inbound rules whose
+// To names the host and outbound rules whose From does.
+//
+// A rule names a host when one of its sets is the host or a group that
+// includes the host by name (roles and peers bind to such sets). Addresses
+// never pull a rule onto a host: "any", or a group whose networks happen to
+// contain a host's address, stands for other machines. An outbound flow to
+// "any" on port 25 therefore opens nothing on the profile's own hosts.
+func (rs *Ruleset) HostView(name string) (*HostView, error) {
+	h, ok := rs.Host(name)
+	if !ok {
+		return nil, fmt.Errorf("unknown host %q", name)
+	}
+	v := &HostView{Ruleset: rs, Host: h}
+	for _, r := range rs.Rules {
+		if rs.names(r.To, h) {
+			v.In = append(v.In, HostRule{Rule: r, Dir: In, Remote: r.From})
+		}
+		if rs.names(r.From, h) {
+			v.Out = append(v.Out, HostRule{Rule: r, Dir: Out, Remote: r.To})
+		}
+	}
+	return v, nil
+}
+
+// names reports whether endpoint e names host h.
+func (rs *Ruleset) names(e Endpoint, h *Host) bool {
+	for _, n := range e.Sets {
+		if s, ok := rs.Set(n); ok && slices.Contains(s.Hosts, h.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Match is the part of a host rule for one family and one remote address
+// set: what a backend emits as one rule. A host rule has no match in a
+// family where it cannot apply; backends must emit nothing for it there.
+// This is where "an ICMPv6 rule under an IPv4 header became a bare accept"
+// is made impossible: a side with no address of the family drops the
+// family, it never drops the address match.
+type Match struct {
+	Family Family
+	// Remote is the address set of the other side; RemoteAll is set when
+	// it is every address, and no address match is needed.
+	Remote    *AddrSet
+	RemoteAll bool
+	// RemoteRanges are Remote's addresses of the family; RemoteFQDNs its
+	// host names, which backends resolve, refuse, or handle as documented.
+	RemoteRanges []netipx.IPRange
+	RemoteFQDNs  []string
+}
+
+// Matches splits a host rule into its per-family, per-set matches, IPv4
+// first, sets in name order. The host itself is left out of the remote
+// side: its traffic to itself never leaves loopback, which the baseline
+// allows, so HA peers bound as one role get rules from the other members
+// only.
+func (v *HostView) Matches(hr HostRule) []Match {
+	var out []Match
+	for _, f := range Families {
+		if !f.Carries(hr.Rule.Protocol) {
+			continue
+		}
+		for _, n := range hr.Remote.Sets {
+			s, ok := v.Ruleset.Set(n)
+			if !ok {
+				panic(fmt.Sprintf("ir: rule %s refers to unknown set %q", hr.Rule.ID, n))
+			}
+			if s.Kind == SetHost && s.Name == v.Host.Name {
+				continue
+			}
+			if s.IsAny() {
+				out = append(out, Match{Family: f, Remote: s, RemoteAll: true})
+				continue
+			}
+			ranges := s.Ranges(f)
+			if len(ranges) == 0 && len(s.FQDNs) == 0 {
+				continue
+			}
+			out = append(out, Match{Family: f, Remote: s, RemoteRanges: ranges, RemoteFQDNs: s.FQDNs})
+		}
+	}
+	return out
+}

@@ -1,0 +1,264 @@
+// Package ir holds portwall's intermediate representation: abstract
+// allow-rules between named address sets, each remembering which products,
+// features and flows (or custom rules) asked for it. Every backend renders
+// a Ruleset; none looks at profiles or the catalog.
+package ir
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go4.org/netipx"
+
+	"github.com/portwall/portwall/rules/addr"
+	"github.com/portwall/portwall/rules/ports"
+	"github.com/portwall/portwall/rules/proto"
+)
+
+// Ruleset is a resolved profile.
+type Ruleset struct {
+	// Profile names the profile the rules came from (its name, or its file
+	// name without extension).
+	Profile string
+	Policy  Policy
+	// Addrs holds every address set a rule refers to, sorted by name.
+	Addrs []*AddrSet
+	// Hosts are the profile's hosts, sorted by name.
+	Hosts []*Host
+	// Rules is the network view: every flow between every pair of
+	// endpoints, merged where endpoints, protocol and program agree.
+	Rules []*Rule
+	// Internal lists flows the catalog marks internal: never opened, kept
+	// so that "why is this port closed?" has an answer.
+	Internal []*InternalFlow
+}
+
+// Policy is what happens to traffic no rule allows.
+type Policy struct {
+	Input      InputPolicy
+	Output     OutputPolicy
+	LogDropped bool
+	FQDN       FQDNMode
+}
+
+// InputPolicy, OutputPolicy and FQDNMode mirror the profile's defaults; see
+// package profiles for their meaning.
+type (
+	InputPolicy  string
+	OutputPolicy string
+	FQDNMode     string
+)
+
+const (
+	InputDrop      InputPolicy  = "drop"
+	InputReject    InputPolicy  = "reject"
+	OutputAccept   OutputPolicy = "accept"
+	OutputDrop     OutputPolicy = "drop"
+	FQDNError      FQDNMode     = "error"
+	FQDNDynamicSet FQDNMode     = "dynamic-set"
+)
+
+// SetKind says where an address set comes from.
+type SetKind string
+
+const (
+	SetAny   SetKind = "any"   // every address
+	SetHost  SetKind = "host"  // a host of the profile
+	SetGroup SetKind = "group" // a group of the profile
+	// SetCatalogFQDN is a peer the deployment left unbound, known by the
+	// host names the catalog gives (FortiGuard servers).
+	SetCatalogFQDN SetKind = "catalog-fqdn"
+)
+
+// AnySet is the name of the set of every address.
+const AnySet = "any"
+
+// AddrSet is a named set of addresses. Its contents are resolved: IPs and
+// FQDNs include those of every group and host it refers to.
+type AddrSet struct {
+	Name string
+	Kind SetKind
+	// Members and Refs are the set's own entries as the profile wrote them,
+	// for backends that keep the structure (FortiGate address groups).
+	Members []addr.Member
+	Refs    []string
+	// Hosts lists the hosts the set includes by name, directly or through
+	// groups; a rule to such a set applies to those hosts in full.
+	Hosts []string
+	// IPs holds every address of the set (IPv4 and IPv6); nil for SetAny.
+	IPs   *netipx.IPSet
+	FQDNs []string // sorted
+	// All is set when the set includes "any".
+	All bool
+}
+
+// IsAny reports whether the set is every address: the built-in "any", or
+// a group that includes it.
+func (s *AddrSet) IsAny() bool { return s.Kind == SetAny || s.All }
+
+// Ranges returns the set's addresses of one family as ranges, in order.
+func (s *AddrSet) Ranges(f Family) []netipx.IPRange {
+	if s.IPs == nil {
+		return nil
+	}
+	return familyRanges(s.IPs, f)
+}
+
+func familyRanges(set *netipx.IPSet, f Family) []netipx.IPRange {
+	var out []netipx.IPRange
+	for _, r := range set.Ranges() {
+		if f.Has(r.From()) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Host is a machine of the profile.
+type Host struct {
+	Name        string
+	Description string
+	Addrs       []netip.Addr // sorted
+}
+
+// Endpoint is one side of a rule: the union of some address sets.
+type Endpoint struct {
+	// Sets are AddrSet names, sorted and unique. If one is AnySet it is the
+	// only one.
+	Sets []string
+}
+
+// NewEndpoint normalises names into an Endpoint.
+func NewEndpoint(names ...string) Endpoint {
+	if slices.Contains(names, AnySet) {
+		return Endpoint{Sets: []string{AnySet}}
+	}
+	s := slices.Clone(names)
+	slices.Sort(s)
+	return Endpoint{Sets: slices.Compact(s)}
+}
+
+// IsAny reports whether the endpoint is every address.
+func (e Endpoint) IsAny() bool { return len(e.Sets) == 1 && e.Sets[0] == AnySet }
+
+func (e Endpoint) String() string { return strings.Join(e.Sets, ",") }
+
+// Rule allows connections from From to To. The set of rules is closed:
+// there is no deny, and a rule allows exactly what its fields say.
+type Rule struct {
+	// ID is stable for the same endpoints, protocol and program, whatever
+	// else the profile holds: backends put it in comments so that live
+	// rules can be traced and diffed.
+	ID       string
+	From, To Endpoint
+	Protocol proto.Protocol
+	// Ports are the destination ports of a TCP or UDP rule, never empty.
+	Ports ports.Set
+	// ICMPTypes restrict an ICMP or ICMPv6 rule; empty means every type.
+	ICMPTypes []uint8
+	// Program restricts the rule to one executable (Windows backends). It
+	// is a full path.
+	Program string
+	// Origins say why the rule exists, sorted.
+	Origins []Origin
+
+	allTypes bool // while merging: some part allowed every ICMP type
+}
+
+// OriginKind says whether a rule part came from the catalog or from a
+// custom rule of the profile.
+type OriginKind string
+
+const (
+	OriginFlow   OriginKind = "flow"
+	OriginCustom OriginKind = "custom"
+)
+
+// Origin is one reason for a rule.
+type Origin struct {
+	Kind OriginKind
+	// Order sorts origins as the profile and catalog list them.
+	Order [3]int
+
+	// For OriginFlow:
+	Deployment string
+	Product    string
+	Feature    string
+	Flow       string
+	FromLabel  string // role or peer name the rule's From stands for
+	ToLabel    string
+	Purpose    string
+	Source     string // document and row
+
+	// For OriginCustom: the index of the profile's [[allow]] entry.
+	Allow   int
+	Comment string
+
+	// What this origin contributed to the rule.
+	Ports     ports.Set
+	ICMPTypes []uint8
+}
+
+// Label names the origin briefly: "fortimail/ha/ha-heartbeat", or
+// "allow[2]" for a custom rule.
+func (o *Origin) Label() string {
+	if o.Kind == OriginCustom {
+		return "allow[" + strconv.Itoa(o.Allow) + "]"
+	}
+	return o.Product + "/" + o.Feature + "/" + o.Flow
+}
+
+// InternalFlow is a catalog flow portwall never opens.
+type InternalFlow struct {
+	Origin   Origin
+	From, To Endpoint
+	Protocol proto.Protocol
+}
+
+// Key identifies a rule for merging: rules with equal keys are one rule.
+func (r *Rule) Key() string {
+	return strings.Join([]string{r.From.String(), r.To.String(), r.Protocol.String(), r.Program}, "|")
+}
+
+// SetID computes the rule's ID from its key.
+func (r *Rule) SetID() {
+	sum := sha256.Sum256([]byte(r.Key()))
+	r.ID = "r" + hex.EncodeToString(sum[:6])
+}
+
+// compareOrigins sorts origins as the profile lists them.
+func compareOrigins(a, b Origin) int {
+	return cmp.Or(cmp.Compare(a.Order[0], b.Order[0]), cmp.Compare(a.Order[1], b.Order[1]), cmp.Compare(a.Order[2], b.Order[2]))
+}
+
+// Set looks up an address set by name.
+func (rs *Ruleset) Set(name string) (*AddrSet, bool) {
+	i, ok := slices.BinarySearchFunc(rs.Addrs, name, func(s *AddrSet, n string) int { return strings.Compare(s.Name, n) })
+	if !ok {
+		return nil, false
+	}
+	return rs.Addrs[i], true
+}
+
+// Host looks up a host by name.
+func (rs *Ruleset) Host(name string) (*Host, bool) {
+	i, ok := slices.BinarySearchFunc(rs.Hosts, name, func(h *Host, n string) int { return strings.Compare(h.Name, n) })
+	if !ok {
+		return nil, false
+	}
+	return rs.Hosts[i], true
+}
+
+// HostNames lists the hosts' names.
+func (rs *Ruleset) HostNames() []string {
+	out := make([]string, len(rs.Hosts))
+	for i, h := range rs.Hosts {
+		out[i] = h.Name
+	}
+	return out
+}
