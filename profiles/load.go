@@ -85,6 +85,10 @@ func Load(file string) (*Profile, error) {
 
 // Parse checks the profile data, read from file. It returns every problem
 // as a source.ErrorList.
+//
+// When the file decodes but has problems, Parse returns the profile too:
+// the catalog checks can still run on it (rules.Check), so that one run
+// reports everything. Such a profile must not be used for anything else.
 func Parse(file string, data []byte) (*Profile, error) {
 	var f fileSchema
 	doc, errs := source.Decode(file, data, &f)
@@ -93,11 +97,8 @@ func Parse(file string, data []byte) (*Profile, error) {
 	}
 	c := &checker{doc: doc}
 	p := c.profile(&f)
-	if err := c.errs.Err(); err != nil {
-		return nil, err
-	}
 	p.File, p.Doc = file, doc
-	return p, nil
+	return p, c.errs.Err()
 }
 
 type checker struct {
@@ -204,16 +205,17 @@ func (c *checker) profile(f *fileSchema) *Profile {
 			c.keyErrorf(path, "%q is reserved for every address", name)
 		}
 		h := &Host{Name: name, Description: f.Hosts[name].Description}
-		for i, s := range c.list(at(path, "addresses"), f.Hosts[name].Addresses) {
+		addrs := c.list(at(path, "addresses"), f.Hosts[name].Addresses)
+		if len(addrs) == 0 {
+			c.keyErrorf(path, "host %q has no addresses", name)
+		}
+		for i, s := range addrs {
 			a, err := netip.ParseAddr(s)
 			if err != nil || a.Zone() != "" || a.Is4In6() {
 				c.errorf(at(path, "addresses", i), "invalid host address %q: want one IPv4 or IPv6 address (put networks in [groups])", s)
 				continue
 			}
 			h.Addrs = append(h.Addrs, a)
-		}
-		if len(h.Addrs) == 0 {
-			c.keyErrorf(path, "host %q has no addresses", name)
 		}
 		p.Hosts[name] = h
 	}

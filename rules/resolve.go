@@ -25,6 +25,23 @@ import (
 // Resolve turns a profile into rules. It checks everything that needs the
 // catalog (products, features, roles, peers, modes, options, port
 // overrides) and reports every problem at once, positioned in the profile.
+//
+// Check is the same for a profile that failed its own checks: it adds the
+// catalog's problems to the profile's, so that one run reports both.
+func Check(p *profiles.Profile, profileErr error, c *catalog.Catalog) error {
+	var errs source.ErrorList
+	errs.Append(source.AsList(profileErr))
+	if p != nil {
+		if _, err := Resolve(p, c); err != nil && profileErr == nil {
+			return err
+		} else if err != nil {
+			errs.Append(source.AsList(err))
+		}
+	}
+	return errs.Err()
+}
+
+// Resolve turns a checked profile into rules; see Check.
 func Resolve(p *profiles.Profile, c *catalog.Catalog) (*ir.Ruleset, error) {
 	r := &resolver{p: p, c: c, sets: map[string]*ir.AddrSet{}}
 	rs := &ir.Ruleset{
@@ -241,9 +258,13 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 		}
 	}
 
+	// A misspelt binding is reported once, as such, not again as the
+	// missing binding it was meant to be.
+	meant := map[string]bool{}
 	for _, role := range slices.Sorted(maps.Keys(d.Roles)) {
 		if _, ok := prod.Role(role); !ok {
 			hint := source.DidYouMean(role, prod.RoleNames())
+			meant[source.Suggest(role, prod.RoleNames())] = true
 			if _, isPeer := prod.Peer(role); isPeer {
 				hint = "; it is a peer: bind it under peers"
 			}
@@ -253,6 +274,7 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 	for _, peer := range slices.Sorted(maps.Keys(d.Peers)) {
 		if _, ok := prod.Peer(peer); !ok {
 			hint := source.DidYouMean(peer, prod.PeerNames())
+			meant[source.Suggest(peer, prod.PeerNames())] = true
 			if _, isRole := prod.Role(peer); isRole {
 				hint = "; it is a role: bind it under roles"
 			}
@@ -270,9 +292,15 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 		if fl.Deprecated && !deprecated[fl.ID] {
 			continue
 		}
-		from, okFrom := r.bind(d, prod, fl.From, options, missing, fl.ID)
-		to, okTo := r.bind(d, prod, fl.To, options, missing, fl.ID)
-		if !okFrom || !okTo {
+		// Internal flows are never opened, so they need no binding; what is
+		// bound is recorded for explanations.
+		need := missing
+		if fl.Internal {
+			need = map[string][]string{}
+		}
+		from, okFrom := r.bind(d, prod, fl.From, options, need, fl.ID)
+		to, okTo := r.bind(d, prod, fl.To, options, need, fl.ID)
+		if !fl.Internal && (!okFrom || !okTo) {
 			continue
 		}
 		origin := ir.Origin{
@@ -314,11 +342,14 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(missing)) {
+		if meant[name] {
+			continue
+		}
 		kind, key := "role", "roles"
 		if !prod.IsRole(name) {
 			kind, key = "peer", "peers"
 		}
-		r.errorf(at(), "%s %q of product %s is not bound, but enabled flows need it (%s): add %s = [...] under [deployment.%s]",
+		r.keyErrorf(at(key), "%s %q of product %s is not bound, but enabled flows need it (%s): add %s = [...] under [deployment.%s]",
 			kind, name, prod.Name, strings.Join(missing[name], ", "), name, key)
 	}
 }

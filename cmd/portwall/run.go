@@ -108,7 +108,8 @@ func (e *env) loadProfile(c *cli.Context) (*profiles.Profile, error) {
 	return profiles.Load(name)
 }
 
-// resolve loads the catalog and the profile and resolves them.
+// resolve loads the catalog and the profile and resolves them, reporting
+// the profile's own problems and the catalog's together.
 func (e *env) resolve(c *cli.Context) (*profiles.Profile, *ir.Ruleset, error) {
 	cat, err := loadCatalog(c)
 	if err != nil {
@@ -116,7 +117,7 @@ func (e *env) resolve(c *cli.Context) (*profiles.Profile, *ir.Ruleset, error) {
 	}
 	p, err := e.loadProfile(c)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, rules.Check(p, err, cat)
 	}
 	rs, err := rules.Resolve(p, cat)
 	if err != nil {

@@ -141,7 +141,7 @@ func (r *renderer) header(b *bytes.Buffer) {
 	fmt.Fprintf(b, "#\n# Load with `nft -f FILE`. It replaces table inet %s in one transaction\n", Table)
 	fmt.Fprintf(b, "# and touches no other table; loading it twice gives the same ruleset.\n")
 	fmt.Fprintf(b, "# Every rule's comment starts with its portwall rule ID (pw:r...), then\n")
-	fmt.Fprintf(b, "# product/feature: flows; `portwall explain` tells the whole story.\n")
+	fmt.Fprintf(b, "# product/feature: flows; `portwall catalog show PRODUCT` describes each flow.\n")
 	var dyn []*set
 	for _, name := range slices.Sorted(maps.Keys(r.sets)) {
 		if s := r.sets[name]; len(s.dynamic) > 0 {

@@ -141,7 +141,10 @@ func TestSuggest(t *testing.T) {
 		"Webmail":   "webmail",
 		"hq":        "ha",
 		"pop":       "pop3",
-		"mtsp":      "smtp",
+		"mtsp":      "",
+		"admin":     "admin-gui",
+		"imap":      "",
+		"web":       "",
 		"ldap-auth": "",
 		"x":         "",
 	}

@@ -2,6 +2,7 @@ package source
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -26,12 +27,18 @@ func Suggest(name string, candidates []string) string {
 		}
 	}
 	// About one edit per three characters, at least one: "webmial" finds
-	// "webmail", "smtp" does not find "ha".
-	limit := max(1, (len(lname)+2)/3)
-	if bestDist < 0 || bestDist > limit {
-		return ""
+	// "webmail", "imap" does not find "smtp".
+	limit := max(1, (len(lname)+1)/3)
+	if bestDist >= 0 && bestDist <= limit {
+		return best
 	}
-	return best
+	// A word of a dashed name: "imap" finds "imap-server".
+	for _, c := range sorted {
+		if slices.Contains(strings.Split(strings.ToLower(c), "-"), string(lname)) {
+			return c
+		}
+	}
+	return ""
 }
 
 // osaDistance is the optimal string alignment distance between a and b
