@@ -126,12 +126,14 @@ func (c *checker) list(path []any, v any) []string {
 	case string:
 		return []string{v}
 	case []any:
+		// A list with a non-string is reported and dropped whole, so that
+		// later errors keep pointing at the right element.
 		out := make([]string, 0, len(v))
 		for i, x := range v {
 			s, ok := x.(string)
 			if !ok {
 				c.errorf(at(path, i), "want a string, found %s", tomlType(x))
-				continue
+				return nil
 			}
 			out = append(out, s)
 		}

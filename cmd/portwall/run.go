@@ -47,7 +47,6 @@ written when a command fails).`,
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		Reader:          stdin,
-		HideHelpCommand: true,
 		Suggest:         true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		Flags: []cli.Flag{

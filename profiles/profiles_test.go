@@ -1,0 +1,126 @@
+package profiles
+
+import (
+	"strings"
+	"testing"
+
+	_ "github.com/portwall/portwall/generators/golden" // accept -update
+	"github.com/portwall/portwall/rules/addr"
+)
+
+func TestParseNormalises(t *testing.T) {
+	p, err := Parse("p.toml", []byte(`
+[groups]
+web = ["10.0.0.0/24", "web1", "mail.example.com"]
+all-web = ["web", "192.0.2.0-192.0.2.9"]
+[hosts.web1]
+addresses = "192.0.2.80"
+[[allow]]
+from = "all-web"
+to = "web1"
+protocol = "tcp"
+ports = 443
+[[allow]]
+from = ["web", "any"]
+to = "web1"
+protocol = ["tcp", "udp"]
+ports = ["7100-7150", 53]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := p.Groups["web"]; len(g.Members) != 2 || g.Refs[0] != "web1" || g.Members[1].Kind != addr.KindFQDN {
+		t.Errorf("group web: %+v", g)
+	}
+	if g := p.Groups["all-web"]; g.Refs[0] != "web" || g.Members[0].Kind != addr.KindRange {
+		t.Errorf("group all-web: %+v", g)
+	}
+	if h := p.Hosts["web1"]; len(h.Addrs) != 1 {
+		t.Errorf("host: %+v", h)
+	}
+	if a := p.Allows[0]; a.Ports.String() != "443" || a.From[0] != "all-web" {
+		t.Errorf("allow 0: %+v", a)
+	}
+	if a := p.Allows[1]; a.Ports.String() != "53,7100-7150" || len(a.Protocols) != 2 || len(a.From) != 2 {
+		t.Errorf("allow 1: %+v", a)
+	}
+	if p.Defaults != (Defaults{Input: InputDrop, Output: OutputAccept, LogDropped: true, FQDN: FQDNError}) {
+		t.Errorf("defaults: %+v", p.Defaults)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	profile := `
+[defaults]
+input = "accept"
+output = "reject"
+fqdn = "resolve"
+
+[groups]
+loop-a = ["loop-b"]
+loop-b = ["loop-a"]
+Bad_Name = ["10.0.0.0/8"]
+h1 = ["10.0.0.1"]
+weird = ["10.0.0.0/8", 5, "no_such_thing"]
+
+[hosts.h1]
+addresses = ["10.0.0.0/24"]
+
+[[deployment]]
+product = "xeams"
+features = ["smtp", "smtp"]
+
+[[deployment]]
+product = "xeams"
+
+[[allow]]
+from = "h1"
+to = "h2"
+protocol = ["tcp", "icmp"]
+ports = [22]
+
+[[allow]]
+from = "h1"
+to = "h1"
+protocol = "udp"
+
+[[allow]]
+from = "h1"
+to = "h1"
+protocol = "icmp"
+ports = [1]
+icmp_types = ["packet-too-big"]
+
+[[allow]]
+to = "h1"
+protocol = "tpc"
+ports = [22]
+`
+	_, err := Parse("p.toml", []byte(profile))
+	want := []string{
+		`p.toml:3:9: invalid input policy "accept": want "drop" or "reject"`,
+		`p.toml:4:10: invalid output policy "reject": want "accept" or "drop" (drop allows only the outbound flows)`,
+		`p.toml:5:8: invalid fqdn mode "resolve": want "error" or "dynamic-set"`,
+		`p.toml:8:1: group "loop-a" includes itself: loop-a -> loop-b -> loop-a`,
+		`p.toml:10:1: invalid group name "Bad_Name": use lower-case letters, digits, '-' and '_', at most 48 characters, starting and ending with a letter or digit`,
+		`p.toml:11:1: "h1" is both a host and a group: hosts and groups share one namespace`,
+		`p.toml:12:24: want a string, found an integer`,
+		`p.toml:15:14: invalid host address "10.0.0.0/24": want one IPv4 or IPv6 address (put networks in [groups])`,
+		`p.toml:19:21: feature "smtp" listed twice`,
+		`p.toml:21:3: duplicate deployment name "xeams" (deployment[0] has it too); set name to tell them apart`,
+		`p.toml:26:6: unknown host or group "h2"; did you mean "h1"?`,
+		`p.toml:27:1: allow rule mixes ICMP with TCP/UDP; write two rules`,
+		`p.toml:30:3: allow rule for udp has no ports (write ports = ["1-65535"] for all)`,
+		`p.toml:39:1: ICMP has no ports; use icmp_types to restrict it`,
+		`p.toml:40:15: unknown icmp type "packet-too-big"`,
+		`p.toml:42:3: allow rule has no "from"`,
+		`p.toml:44:12: unknown protocol "tpc": want one of tcp, udp, icmp, icmpv6; did you mean "tcp"?`,
+	}
+	if err == nil {
+		t.Fatal("no error")
+	}
+	got := strings.Split(err.Error(), "\n")
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -1,0 +1,277 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+
+	_ "github.com/portwall/portwall/generators/golden" // accept -update
+	"github.com/portwall/portwall/profiles"
+	"github.com/portwall/portwall/rules/catalog"
+	"github.com/portwall/portwall/rules/ir"
+)
+
+func resolve(t *testing.T, profile string) (*ir.Ruleset, error) {
+	t.Helper()
+	cat, err := catalog.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := profiles.Parse("p.toml", []byte(profile))
+	if err != nil {
+		return nil, Check(p, err, cat)
+	}
+	return Resolve(p, cat)
+}
+
+func mustResolve(t *testing.T, profile string) *ir.Ruleset {
+	t.Helper()
+	rs, err := resolve(t, profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// rulesBy lists the rules with an origin of flow id, as "proto ports".
+func rulesBy(rs *ir.Ruleset, flow string) []string {
+	var out []string
+	for _, r := range rs.Rules {
+		for _, o := range r.Origins {
+			if o.Flow == flow {
+				out = append(out, r.Protocol.String()+" "+o.Ports.String())
+			}
+		}
+	}
+	return out
+}
+
+const fortimail = `
+[groups]
+admins = ["10.0.0.0/24"]
+internet = ["any"]
+[hosts.fml1]
+addresses = ["192.0.2.1"]
+[hosts.fml2]
+addresses = ["192.0.2.2"]
+[[deployment]]
+product = "fortimail"
+%s
+[deployment.roles]
+unit = ["fml1", "fml2"]
+[deployment.peers]
+administrators = ["admins"]
+monitoring = ["admins"]
+email-servers = ["internet"]
+email-users = ["admins"]
+dns-servers = ["admins"]
+ntp-servers = ["admins"]
+protected-email-servers = ["admins"]
+%s
+`
+
+func fm(deployment, more string) string {
+	return strings.Replace(strings.Replace(fortimail, "%s", deployment, 1), "%s", more, 1)
+}
+
+func TestMergeKeepsEveryOrigin(t *testing.T) {
+	rs := mustResolve(t, fm(`features = ["admin-gui", "admin-ssh"]`, ""))
+	if len(rs.Rules) != 1 {
+		t.Fatalf("%d rules, want the GUI and SSH flows merged into 1", len(rs.Rules))
+	}
+	r := rs.Rules[0]
+	if r.Ports.String() != "22,443" || len(r.Origins) != 2 || r.Origins[0].Flow != "admin-gui-https" || r.Origins[1].Flow != "admin-ssh" {
+		t.Errorf("rule %+v", r)
+	}
+	if r.Origins[0].Ports.String() != "443" || r.Origins[1].Ports.String() != "22" {
+		t.Errorf("origins keep their own ports: %v %v", r.Origins[0].Ports, r.Origins[1].Ports)
+	}
+	if !strings.HasPrefix(r.ID, "r") || len(r.ID) != 13 {
+		t.Errorf("ID %q", r.ID)
+	}
+	again := mustResolve(t, fm(`features = ["admin-gui", "admin-ssh", "ping"]`, ""))
+	for _, r2 := range again.Rules {
+		if r2.Key() == r.Key() && r2.ID != r.ID {
+			t.Errorf("ID changed from %s to %s when an unrelated rule was added", r.ID, r2.ID)
+		}
+	}
+}
+
+func TestAlternativesDeprecatedModes(t *testing.T) {
+	rs := mustResolve(t, fm(`features = ["fortiguard-updates"]`, ""))
+	if got := strings.Join(rulesBy(rs, "fortiguard-update"), "|"); got != "tcp 443,8890" {
+		t.Errorf("default opens every alternative: %s", got)
+	}
+	if got := rulesBy(rs, "fortiguard-av-push"); got != nil {
+		t.Errorf("deprecated flow emitted without being asked for: %v", got)
+	}
+	rs = mustResolve(t, fm(`features = ["fortiguard-updates"]
+deprecated = ["fortiguard-av-push"]`, `[deployment.choose]
+fortiguard-update = [8890]`))
+	if got := strings.Join(rulesBy(rs, "fortiguard-update"), "|"); got != "tcp 8890" {
+		t.Errorf("choice: %s", got)
+	}
+	if got := strings.Join(rulesBy(rs, "fortiguard-av-push"), "|"); got != "udp 9443" {
+		t.Errorf("named deprecated flow: %s", got)
+	}
+	rs = mustResolve(t, fm(`features = ["webmail", "pop3"]`, ""))
+	if len(rs.Rules) != 0 {
+		t.Errorf("server-mode flows in the default gateway mode: %d rules", len(rs.Rules))
+	}
+	rs = mustResolve(t, fm(`mode = "server"
+features = ["webmail", "pop3"]`, ""))
+	if got := strings.Join(append(rulesBy(rs, "webmail-https"), rulesBy(rs, "pop3")...), "|"); got != "tcp 443|tcp 110" {
+		t.Errorf("server mode: %s", got)
+	}
+}
+
+func TestPeerHostNamesByRegion(t *testing.T) {
+	rs := mustResolve(t, fm(`features = ["fortiguard-antispam"]`, `[deployment.options]
+fortiguard-region = "us"`))
+	s, ok := rs.Set("fortimail.fortiguard")
+	if !ok || s.Kind != ir.SetCatalogFQDN || strings.Join(s.FQDNs, " ") != "securewf.fortiguard.net update.fortiguard.net usservice.fortiguard.net" {
+		t.Errorf("set %+v", s)
+	}
+}
+
+func TestRandomPortsAndPool(t *testing.T) {
+	const fme = `
+[hosts.web]
+addresses = ["192.0.2.10"]
+[hosts.core]
+addresses = ["192.0.2.20"]
+[[deployment]]
+product = "fme-server"
+features = ["core-api"]
+[deployment.roles]
+web = ["web"]
+core = ["core"]
+%s`
+	rs := mustResolve(t, strings.Replace(fme, "%s", "", 1))
+	if got := strings.Join(rulesBy(rs, "core-results"), "|"); got != "tcp 1-65535" {
+		t.Errorf("without a pool: %s", got)
+	}
+	rs = mustResolve(t, strings.Replace(fme, "%s", "[deployment.options]\nport-pool = \"7100-7150\"", 1))
+	if got := strings.Join(rulesBy(rs, "core-results"), "|"); got != "tcp 7100-7150" {
+		t.Errorf("with a pool: %s", got)
+	}
+}
+
+func TestInternalFlowsAreNeverOpened(t *testing.T) {
+	rs := mustResolve(t, `
+[groups]
+internet = ["any"]
+[hosts.x1]
+addresses = ["192.0.2.1"]
+[[deployment]]
+product = "xeams"
+features = ["smtp", "admin-console"]
+[deployment.roles]
+server = ["x1"]
+[deployment.peers]
+email-servers = ["internet"]
+`)
+	for _, r := range rs.Rules {
+		if r.Ports.Contains(5272) || r.Ports.Contains(7865) {
+			t.Errorf("internal port opened: %+v", r)
+		}
+	}
+	var internal []string
+	for _, f := range rs.Internal {
+		internal = append(internal, f.Origin.Flow)
+	}
+	if strings.Join(internal, " ") != "admin-console embedded-database" {
+		t.Errorf("internal flows %v", internal)
+	}
+}
+
+// Addresses never pull a rule onto a host: only names do.
+func TestHostViewByNameOnly(t *testing.T) {
+	rs := mustResolve(t, `
+[groups]
+internet = ["any"]
+dmz = ["192.0.2.0/24"]
+[hosts.x1]
+addresses = ["192.0.2.1"]
+[hosts.store]
+addresses = ["192.0.2.9"]
+[[deployment]]
+product = "xeams"
+features = ["smtp", "pop3-fetcher"]
+[deployment.roles]
+server = ["x1"]
+[deployment.peers]
+email-servers = ["internet"]
+pop3-servers = ["store"]
+[[allow]]
+from = "any"
+to = "dmz"
+protocol = "tcp"
+ports = [22]
+`)
+	v, err := rs.HostView("store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in []string
+	for _, hr := range v.In {
+		in = append(in, hr.Rule.Origins[0].Label())
+	}
+	// The POP3 fetcher names store as its peer: store gets the inbound rule.
+	// SMTP to "any" and SSH to the dmz network name neither host.
+	if strings.Join(in, " ") != "xeams/pop3-fetcher/pop3-fetcher" {
+		t.Errorf("store inbound: %v", in)
+	}
+	x, _ := rs.HostView("x1")
+	if len(x.In) != 1 || len(x.Out) != 2 {
+		t.Errorf("x1: %d in, %d out", len(x.In), len(x.Out))
+	}
+}
+
+func TestCatalogErrors(t *testing.T) {
+	cases := []struct{ name, profile, want string }{
+		{"choice outside the alternatives", fm(`features = ["fortiguard-updates"]`, "[deployment.choose]\nfortiguard-update = [22]"),
+			`p.toml:23:1: flow "fortiguard-update": 22 is not among its alternatives 443,8890`},
+		{"choice on a flow without alternatives", fm(`features = ["smtp"]`, "[deployment.choose]\nsmtp-in = [25]"),
+			`p.toml:23:1: flow "smtp-in" of product fortimail has no alternatives to choose from`},
+		{"deprecated flow of a disabled feature", fm(`features = ["smtp"]
+deprecated = ["fortiguard-av-push"]`, ""),
+			`p.toml:12:15: deprecated flow "fortiguard-av-push" belongs to feature "fortiguard-updates", which this deployment does not enable`},
+		{"deprecated names a current flow", fm(`features = ["smtp"]
+deprecated = ["smtp-in"]`, ""),
+			`p.toml:12:15: flow "smtp-in" of product fortimail is not deprecated; enable its feature "smtp" instead`},
+		{"override of a disabled flow", fm(`features = ["smtp"]`, "[deployment.ports]\nadmin-gui-https = [8443]"),
+			`p.toml:23:1: flow "admin-gui-https" belongs to feature "admin-gui", which this deployment does not enable`},
+		{"unknown mode", fm(`mode = "sever"`, ""),
+			`p.toml:11:8: unknown mode "sever" of product fortimail; did you mean "server"? (modes: gateway, transparent, server)`},
+		{"unknown option", fm(`features = ["smtp"]`, "[deployment.options]\nregion = \"us\""),
+			`p.toml:23:1: unknown option "region" of product fortimail; did you mean "fortiguard-region"?`},
+		{"bad option value", fm(`features = ["smtp"]`, "[deployment.options]\nfortiguard-region = \"europe\""),
+			`p.toml:23:21: invalid value "europe" for option fortiguard-region: want one of global, us`},
+		{"peer bound as a role", strings.Replace(fm(`features = ["smtp"]`, ""), `unit = ["fml1", "fml2"]`, "unit = [\"fml1\"]\nfortiguard = [\"admins\"]", 1),
+			`p.toml:14:1: unknown role "fortiguard" of product fortimail; it is a peer: bind it under peers`},
+	}
+	for _, c := range cases {
+		_, err := resolve(t, c.profile)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%s:\n got: %v\nwant: %s", c.name, err, c.want)
+		}
+	}
+}
+
+func TestRegionWithoutServers(t *testing.T) {
+	_, err := resolve(t, `
+[hosts.ems1]
+addresses = ["192.0.2.1"]
+[[deployment]]
+product = "forticlient-ems"
+features = ["fortiguard-legacy"]
+[deployment.roles]
+ems-server = ["ems1"]
+[deployment.options]
+fortiguard-region = "europe"
+`)
+	want := `p.toml:10:21: peer "fortiguard-legacy" of product forticlient-ems has no servers for fortiguard-region "europe" (flow fortiguard-legacy); choose another region or bind the peer under [deployment.peers]`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
