@@ -53,11 +53,11 @@ func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
 		}
 		for _, hr := range v.In {
 			doc.Inbound = append(doc.Inbound, rule(hr.Rule))
-			markUsed(used, hr.Remote)
+			markUsed(used, hr.Rule.From, hr.Rule.To)
 		}
 		for _, hr := range v.Out {
 			doc.Outbound = append(doc.Outbound, rule(hr.Rule))
-			markUsed(used, hr.Remote)
+			markUsed(used, hr.Rule.From, hr.Rule.To)
 		}
 		doc.AddressSets = sets(rs, used)
 		data, err := encode(doc)
@@ -156,9 +156,11 @@ func policy(p ir.Policy) Policy {
 	return Policy{Input: string(p.Input), Output: string(p.Output), LogDropped: p.LogDropped, FQDN: string(p.FQDN)}
 }
 
-func markUsed(used map[string]bool, e ir.Endpoint) {
-	for _, n := range e.Sets {
-		used[n] = true
+func markUsed(used map[string]bool, es ...ir.Endpoint) {
+	for _, e := range es {
+		for _, n := range e.Sets {
+			used[n] = true
+		}
 	}
 }
 
