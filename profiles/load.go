@@ -400,7 +400,7 @@ func (c *checker) bindings(p *Profile, path []any, m map[string]any) map[string]
 	out := map[string][]string{}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		names := c.list(at(path, k), m[k])
-		if len(names) == 0 {
+		if l, isList := m[k].([]any); isList && len(l) == 0 {
 			c.keyErrorf(at(path, k), "%q is bound to nothing", k)
 		}
 		for i, n := range names {

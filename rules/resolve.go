@@ -3,7 +3,6 @@
 package rules
 
 import (
-	"fmt"
 	"maps"
 	"net/netip"
 	"path/filepath"
@@ -334,7 +333,7 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 			if pr.HasPorts() {
 				part.Ports, o.Ports = ps, ps
 			} else {
-				part.ICMPTypes = icmpTypes(pr, fl.ICMPTypes)
+				part.ICMPTypes = r.icmpTypes([]any{"deployment", d.Index, "product"}, pr, fl.ICMPTypes)
 				o.ICMPTypes = part.ICMPTypes
 			}
 			part.Origins = []ir.Origin{o}
@@ -440,12 +439,17 @@ func (r *resolver) bind(d *profiles.Deployment, prod *catalog.Product, name stri
 	return ir.Endpoint{}, false
 }
 
-func icmpTypes(p proto.Protocol, names []string) []uint8 {
+// icmpTypes converts ICMP type names. Names were checked when the catalog
+// or the profile was loaded; a bad one here is reported again (with the
+// same message, which the sorted list merges) rather than dropped, since
+// dropping it would leave an empty list: every type.
+func (r *resolver) icmpTypes(path []any, p proto.Protocol, names []string) []uint8 {
 	var out []uint8
-	for _, n := range names {
+	for i, n := range names {
 		t, err := proto.ParseICMPType(p, n)
 		if err != nil {
-			panic(fmt.Sprintf("rules: ICMP type %q passed validation: %v", n, err))
+			r.errorf(append(path, i), "%v%s", err, source.DidYouMean(n, proto.ICMPTypeNames(p)))
+			continue
 		}
 		out = append(out, t)
 	}
@@ -462,7 +466,7 @@ func (r *resolver) allow(a *profiles.Allow) {
 		if pr.HasPorts() {
 			part.Ports, o.Ports = a.Ports, a.Ports
 		} else {
-			part.ICMPTypes = icmpTypes(pr, a.ICMPTypes)
+			part.ICMPTypes = r.icmpTypes([]any{"allow", a.Index, "icmp_types"}, pr, a.ICMPTypes)
 			o.ICMPTypes = part.ICMPTypes
 		}
 		part.Origins = []ir.Origin{o}

@@ -44,11 +44,11 @@ catalog, and writes firewall rules for each host.
 
 Exit status: 0 success, 1 error (diagnostics on stderr; no output file is
 written when a command fails).`,
-		Writer:          stdout,
-		ErrWriter:       stderr,
-		Reader:          stdin,
-		Suggest:         true,
-		ExitErrHandler:  func(*cli.Context, error) {},
+		Writer:         stdout,
+		ErrWriter:      stderr,
+		Reader:         stdin,
+		Suggest:        true,
+		ExitErrHandler: func(*cli.Context, error) {},
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{
 				Name:  "catalog",
