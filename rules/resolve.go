@@ -3,6 +3,7 @@
 package rules
 
 import (
+	"fmt"
 	"maps"
 	"net/netip"
 	"path/filepath"
@@ -260,26 +261,8 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 	// A misspelt binding is reported once, as such, not again as the
 	// missing binding it was meant to be.
 	meant := map[string]bool{}
-	for _, role := range slices.Sorted(maps.Keys(d.Roles)) {
-		if _, ok := prod.Role(role); !ok {
-			hint := source.DidYouMean(role, prod.RoleNames())
-			meant[source.Suggest(role, prod.RoleNames())] = true
-			if _, isPeer := prod.Peer(role); isPeer {
-				hint = "; it is a peer: bind it under peers"
-			}
-			r.keyErrorf(at("roles", role), "unknown role %q of product %s%s", role, prod.Name, hint)
-		}
-	}
-	for _, peer := range slices.Sorted(maps.Keys(d.Peers)) {
-		if _, ok := prod.Peer(peer); !ok {
-			hint := source.DidYouMean(peer, prod.PeerNames())
-			meant[source.Suggest(peer, prod.PeerNames())] = true
-			if _, isRole := prod.Role(peer); isRole {
-				hint = "; it is a role: bind it under roles"
-			}
-			r.keyErrorf(at("peers", peer), "unknown peer %q of product %s%s", peer, prod.Name, hint)
-		}
-	}
+	r.unknownBindings(at("roles"), prod, d.Roles, "role", prod.RoleNames(), prod.PeerNames(), "peer", meant)
+	r.unknownBindings(at("peers"), prod, d.Peers, "peer", prod.PeerNames(), prod.RoleNames(), "role", meant)
 
 	// Every flow the deployment enables, and what it needs bound.
 	missing := map[string][]string{} // unbound role or peer -> flows needing it
@@ -350,6 +333,23 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 		}
 		r.keyErrorf(at(key), "%s %q of product %s is not bound, but enabled flows need it (%s): add %s = [...] under [deployment.%s]",
 			kind, name, prod.Name, strings.Join(missing[name], ", "), name, key)
+	}
+}
+
+// unknownBindings reports keys of a roles or peers table that are not
+// names of that kind, and records which name each was probably meant as.
+func (r *resolver) unknownBindings(path []any, prod *catalog.Product, bound map[string][]string,
+	kind string, names, otherNames []string, other string, meant map[string]bool) {
+	for _, k := range slices.Sorted(maps.Keys(bound)) {
+		if slices.Contains(names, k) {
+			continue
+		}
+		hint := source.DidYouMean(k, names)
+		meant[source.Suggest(k, names)] = true
+		if slices.Contains(otherNames, k) {
+			hint = fmt.Sprintf("; it is a %s: bind it under %ss", other, other)
+		}
+		r.keyErrorf(append(slices.Clone(path), k), "unknown %s %q of product %s%s", kind, k, prod.Name, hint)
 	}
 }
 

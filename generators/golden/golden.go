@@ -11,9 +11,10 @@ package golden
 import (
 	"bytes"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -94,14 +95,7 @@ func readDir(t testing.TB, dir string) map[string][]byte {
 	return out
 }
 
-func sortedNames(m map[string][]byte) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedNames(m map[string][]byte) []string { return slices.Sorted(maps.Keys(m)) }
 
 // Diff shows how got differs from want, line by line.
 func Diff(want, got []byte) string {

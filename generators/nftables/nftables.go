@@ -98,29 +98,10 @@ func Render(v *ir.HostView) ([]byte, error) {
 		}
 		b.WriteString("\t}\n\n")
 	}
-	b.WriteString("\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n")
-	for _, l := range inputBaseline {
-		fmt.Fprintf(&b, "\t\t%s\n", l)
-	}
-	for _, l := range input {
-		fmt.Fprintf(&b, "\t\t%s\n", l)
-	}
-	for _, l := range tail(pol, "input") {
-		fmt.Fprintf(&b, "\t\t%s\n", l)
-	}
-	b.WriteString("\t}\n")
+	writeChain(&b, "input", inputBaseline, input, tail(pol, "input"))
 	if pol.Output == ir.OutputDrop {
-		b.WriteString("\n\tchain output {\n\t\ttype filter hook output priority filter; policy drop;\n")
-		for _, l := range outputBaseline {
-			fmt.Fprintf(&b, "\t\t%s\n", l)
-		}
-		for _, l := range output {
-			fmt.Fprintf(&b, "\t\t%s\n", l)
-		}
-		for _, l := range tail(pol, "output") {
-			fmt.Fprintf(&b, "\t\t%s\n", l)
-		}
-		b.WriteString("\t}\n")
+		b.WriteString("\n")
+		writeChain(&b, "output", outputBaseline, output, tail(pol, "output"))
 	}
 	b.WriteString("}\n")
 	return b.Bytes(), nil
@@ -133,7 +114,7 @@ func (r *renderer) header(b *bytes.Buffer) {
 		addrs[i] = a.String()
 	}
 	fmt.Fprintf(b, "#!/usr/sbin/nft -f\n")
-	fmt.Fprintf(b, "# portwall nftables ruleset for host %s (%s), profile %s.\n", v.Host.Name, strings.Join(addrs, ", "), v.Ruleset.Profile)
+	fmt.Fprintf(b, "# portwall nftables ruleset for host %s (%s), profile %s.\n", v.Host.Name, strings.Join(addrs, ", "), commentText(v.Ruleset.Profile))
 	if v.Host.Description != "" {
 		fmt.Fprintf(b, "# %s\n", commentText(v.Host.Description))
 	}
@@ -181,6 +162,18 @@ var outputBaseline = []string{
 	`icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } accept comment "pw:base icmpv6 errors"`,
 	`icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept comment "pw:base ipv6 neighbour discovery"`,
 	`icmpv6 type { mld-listener-report, mld-listener-done, mld2-listener-report } accept comment "pw:base ipv6 multicast listener discovery"`,
+}
+
+// writeChain writes a base chain with policy drop on hook: the baseline,
+// the rules, and the tail.
+func writeChain(b *bytes.Buffer, hook string, parts ...[]string) {
+	fmt.Fprintf(b, "\tchain %s {\n\t\ttype filter hook %s priority filter; policy drop;\n", hook, hook)
+	for _, lines := range parts {
+		for _, l := range lines {
+			fmt.Fprintf(b, "\t\t%s\n", l)
+		}
+	}
+	b.WriteString("\t}\n")
 }
 
 // tail is what ends a chain: the logging of what the policy drops, and
