@@ -348,13 +348,10 @@ func (d *Doc) value(path []any, v *unstable.Node) {
 
 func (d *Doc) recordKey(path []any, pos Pos) {
 	k := pathKey(path)
-	if _, ok := d.keyPos[k]; !ok {
-		d.keyPos[k] = pos
+	if _, ok := d.keyPos[k]; ok {
+		return
 	}
-	d.recordShape(path)
-}
-
-func (d *Doc) recordShape(path []any) {
+	d.keyPos[k] = pos
 	var shape []string
 	for _, p := range path {
 		if s, ok := p.(string); ok {
@@ -362,12 +359,6 @@ func (d *Doc) recordShape(path []any) {
 		}
 	}
 	s := strings.Join(shape, sep)
-	k := pathKey(path)
-	for _, existing := range d.byShape[s] {
-		if existing == k {
-			return
-		}
-	}
 	d.byShape[s] = append(d.byShape[s], k)
 }
 
