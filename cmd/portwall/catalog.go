@@ -15,7 +15,7 @@ import (
 )
 
 func (e *env) catalogCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "catalog",
 		Usage: "list, show and export the port catalog",
 		Subcommands: []*cli.Command{
@@ -86,6 +86,8 @@ Example:
 			},
 		},
 	}
+	cmd.Action = unknownCommand(cmd.Subcommands, cli.ShowSubcommandHelp)
+	return cmd
 }
 
 func (e *env) showProduct(p *catalog.Product) error {

@@ -61,12 +61,47 @@ written when a command fails).`,
 			e.generateCommand(),
 		},
 	}
+	// Usage errors are diagnostics: report them on stderr, without the
+	// help text on stdout, and point at --help.
+	app.OnUsageError = usageError
+	app.Action = unknownCommand(app.Commands, cli.ShowAppHelp)
+	setUsageError(app.Commands)
 	cli.ErrWriter = stderr
 	if err := app.RunContext(context.Background(), interspersed(app, args)); err != nil {
 		e.report(err)
 		return exitError
 	}
 	return exitOK
+}
+
+// unknownCommand is the action of a command with subcommands: help when
+// called alone, an error naming the subcommands otherwise.
+func unknownCommand(cmds []*cli.Command, help cli.ActionFunc) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if c.NArg() == 0 {
+			return help(c)
+		}
+		var names []string
+		for _, cmd := range cmds {
+			names = append(names, cmd.Name)
+		}
+		return fmt.Errorf("unknown command %q%s (commands: %s)", c.Args().First(), source.DidYouMean(c.Args().First(), names), strings.Join(names, ", "))
+	}
+}
+
+func usageError(c *cli.Context, err error, _ bool) error {
+	name := c.Command.HelpName
+	if name == "" {
+		name = c.App.Name
+	}
+	return fmt.Errorf("%w (see %s --help)", err, name)
+}
+
+func setUsageError(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = usageError
+		setUsageError(c.Subcommands)
+	}
 }
 
 // report prints an error: positioned problems one per line as
