@@ -108,13 +108,13 @@ func checkRule(g Generator, caps Caps, rs *ir.Ruleset, r *ir.Rule, sets []string
 			continue
 		}
 		switch {
-		case caps.FQDN == FQDNNative:
+		case caps.FQDN == FQDNNative, rs.Policy.FQDN == ir.FQDNOmit:
 		case caps.FQDN == FQDNDynamicSet && rs.Policy.FQDN == ir.FQDNDynamicSet:
 		case caps.FQDN == FQDNDynamicSet:
-			errs.Add(source.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, or set defaults.fqdn = \"dynamic-set\" to fill an address set from DNS at run time",
+			errs.Add(source.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, set defaults.fqdn = \"dynamic-set\" to fill an address set from DNS at run time, or \"omit\" to leave the names out",
 				where, n, strings.Join(s.FQDNs, ", "), g.Name())
 		default:
-			errs.Add(source.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups", where, n, strings.Join(s.FQDNs, ", "), g.Name())
+			errs.Add(source.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, or set defaults.fqdn = \"omit\" to leave the names out", where, n, strings.Join(s.FQDNs, ", "), g.Name())
 		}
 	}
 }
@@ -127,6 +127,17 @@ func Rendered(v *ir.HostView) []ir.HostRule {
 		out = append(out, v.Out...)
 	}
 	return out
+}
+
+// Omission records what a backend left out under defaults.fqdn = "omit".
+type Omission struct {
+	Rule  string   // rule ID
+	Set   string   // the address set whose host names were left out
+	Names []string // the host names
+}
+
+func (o Omission) String() string {
+	return fmt.Sprintf("rule %s: host names of %s: %s", o.Rule, o.Set, strings.Join(o.Names, " "))
 }
 
 // OriginLabels lists a rule's origins briefly, for error messages.

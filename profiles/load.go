@@ -26,6 +26,26 @@ type fileSchema struct {
 	Hosts       map[string]hostSchema `toml:"hosts"`
 	Deployments []deploymentSchema    `toml:"deployment"`
 	Allow       []allowSchema         `toml:"allow"`
+	FortiGate   fortigateSchema       `toml:"fortigate"`
+	IPTables    iptablesSchema        `toml:"iptables"`
+	Windows     windowsSchema         `toml:"windows"`
+}
+
+type fortigateSchema struct {
+	Version    string            `toml:"version"`
+	LogTraffic string            `toml:"logtraffic"`
+	Interfaces map[string]string `toml:"interfaces"`
+	Self       string            `toml:"self"`
+	LocalIn    bool              `toml:"local_in"`
+}
+
+type iptablesSchema struct {
+	Mode string `toml:"mode"`
+}
+
+type windowsSchema struct {
+	Profiles  any  `toml:"profiles"`
+	SetPolicy bool `toml:"set_policy"`
 }
 
 type defaultsSchema struct {
@@ -250,6 +270,9 @@ func (c *checker) profile(f *fileSchema) *Profile {
 	for i := range f.Allow {
 		p.Allows = append(p.Allows, c.allow(p, i, &f.Allow[i]))
 	}
+	p.FortiGate = c.fortigate(p, &f.FortiGate)
+	p.IPTables = c.iptables(&f.IPTables)
+	p.Windows = c.windows(&f.Windows)
 	if len(f.Deployments) == 0 && len(f.Allow) == 0 {
 		c.errs.Add(source.Pos{File: c.doc.File}, "", "the profile has no [[deployment]] and no [[allow]] rule: nothing to generate")
 	}
@@ -279,9 +302,85 @@ func (c *checker) defaults(d *defaultsSchema) Defaults {
 	case "", string(FQDNError):
 	case string(FQDNDynamicSet):
 		out.FQDN = FQDNDynamicSet
+	case string(FQDNOmit):
+		out.FQDN = FQDNOmit
 	default:
-		c.errorf([]any{"defaults", "fqdn"}, "invalid fqdn mode %q: want \"error\" or \"dynamic-set\"", d.FQDN)
+		c.errorf([]any{"defaults", "fqdn"}, "invalid fqdn mode %q: want \"error\", \"dynamic-set\" or \"omit\"", d.FQDN)
 	}
+	return out
+}
+
+// FortiOS versions the FortiGate backend knows; see generators/fortigate.
+var fortiOSVersions = []string{"6.0", "6.2", "6.4", "7.0", "7.2", "7.4", "7.6", "8.0"}
+
+// DefaultFortiOS is the version the FortiGate backend targets by default.
+const DefaultFortiOS = "7.4"
+
+// interfacePattern is what FortiOS interface and zone names look like
+// (interfaces hold 15 characters, zones 35).
+var interfacePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,34}$`)
+
+func (c *checker) fortigate(p *Profile, f *fortigateSchema) FortiGate {
+	out := FortiGate{Version: f.Version, LogTraffic: f.LogTraffic, Interfaces: map[string]string{}, Self: f.Self, LocalIn: f.LocalIn}
+	if out.Version == "" {
+		out.Version = DefaultFortiOS
+	} else if !slices.Contains(fortiOSVersions, out.Version) {
+		c.errorf([]any{"fortigate", "version"}, "unknown FortiOS version %q: want one of %s", f.Version, strings.Join(fortiOSVersions, ", "))
+	}
+	switch out.LogTraffic {
+	case "":
+		out.LogTraffic = "all"
+	case "all", "utm", "disable":
+	default:
+		c.errorf([]any{"fortigate", "logtraffic"}, "invalid logtraffic %q: want all, utm or disable", f.LogTraffic)
+	}
+	for _, k := range slices.Sorted(maps.Keys(f.Interfaces)) {
+		path := []any{"fortigate", "interfaces", k}
+		if p.Lookup(k) == KindNone {
+			c.keyErrorf(path, "unknown host or group %q%s", k, source.DidYouMean(k, p.EndpointNames()))
+		}
+		v := f.Interfaces[k]
+		if !interfacePattern.MatchString(v) {
+			c.errorf(path, "invalid interface or zone name %q: letters, digits, '_', '.' and '-', at most 35 characters", v)
+		}
+		out.Interfaces[k] = v
+	}
+	if f.Self != "" && p.Lookup(f.Self) == KindNone {
+		c.errorf([]any{"fortigate", "self"}, "unknown host or group %q%s", f.Self, source.DidYouMean(f.Self, p.EndpointNames()))
+	}
+	if f.LocalIn && f.Self == "" {
+		c.errorf([]any{"fortigate", "local_in"}, "local_in needs self: the host or group that stands for the FortiGate's own addresses")
+	}
+	return out
+}
+
+func (c *checker) iptables(f *iptablesSchema) IPTables {
+	switch f.Mode {
+	case "", string(IPTablesReplace):
+		return IPTables{Mode: IPTablesReplace}
+	case string(IPTablesNoFlush):
+		return IPTables{Mode: IPTablesNoFlush}
+	}
+	c.errorf([]any{"iptables", "mode"}, "invalid iptables mode %q: want \"replace\" or \"noflush\"", f.Mode)
+	return IPTables{Mode: IPTablesReplace}
+}
+
+var windowsProfiles = []string{"any", "domain", "private", "public"}
+
+func (c *checker) windows(f *windowsSchema) Windows {
+	out := Windows{SetPolicy: f.SetPolicy, Profiles: c.list([]any{"windows", "profiles"}, f.Profiles)}
+	if len(out.Profiles) == 0 {
+		out.Profiles = []string{"any"}
+	}
+	for i, pr := range out.Profiles {
+		if !slices.Contains(windowsProfiles, pr) {
+			c.errorf([]any{"windows", "profiles", i}, "invalid Windows Firewall profile %q: want any, domain, private or public%s", pr, source.DidYouMean(pr, windowsProfiles))
+		}
+	}
+	if slices.Contains(out.Profiles, "any") && len(out.Profiles) > 1 {
+		c.errorf([]any{"windows", "profiles"}, "\"any\" already covers every profile")
+	}
+	c.noDuplicates([]any{"windows", "profiles"}, "profile", out.Profiles)
 	return out
 }
 

@@ -30,6 +30,55 @@ type Profile struct {
 	Hosts       map[string]*Host
 	Deployments []*Deployment
 	Allows      []*Allow
+
+	// Backend settings, each from its own section.
+	FortiGate FortiGate
+	IPTables  IPTables
+	Windows   Windows
+}
+
+// FortiGate configures the FortiGate backend ([fortigate]).
+type FortiGate struct {
+	// Version is the FortiOS version the snippet is for, "major.minor".
+	// From 6.4 IPv4 and IPv6 share one policy; before, IPv6 has policy6.
+	Version string
+	// LogTraffic is the policies' logtraffic: all, utm or disable.
+	LogTraffic string
+	// Interfaces maps host and group names (and "any") to the interface
+	// or zone they sit behind.
+	Interfaces map[string]string
+	// Self names the host or group that stands for the FortiGate's own
+	// addresses: rules to it become local-in policies when LocalIn is set.
+	Self    string
+	LocalIn bool
+}
+
+// IPTablesMode is how the iptables backend's output is loaded.
+type IPTablesMode string
+
+const (
+	// IPTablesReplace: `iptables-restore FILE` replaces the filter table,
+	// with portwall's chains hooked into INPUT and OUTPUT.
+	IPTablesReplace IPTablesMode = "replace"
+	// IPTablesNoFlush: `iptables-restore --noflush FILE` replaces only
+	// portwall's chains; the jump from INPUT is installed once, apart.
+	IPTablesNoFlush IPTablesMode = "noflush"
+)
+
+// IPTables configures the iptables backends ([iptables]).
+type IPTables struct {
+	Mode IPTablesMode
+}
+
+// Windows configures the netsh and PowerShell backends ([windows]).
+type Windows struct {
+	// Profiles are the Windows Firewall profiles the rules apply to:
+	// any, or some of domain, private, public.
+	Profiles []string
+	// SetPolicy also sets the profiles' default inbound and outbound
+	// policy from [defaults]. It changes the whole host, so it is off
+	// unless asked for.
+	SetPolicy bool
 }
 
 // InputPolicy is what happens to inbound packets no rule allows.
@@ -59,6 +108,10 @@ const (
 	// resolver (dnsmasq's nftset, for example) to fill at run time. Until
 	// it is filled the rule allows nothing.
 	FQDNDynamicSet FQDNMode = "dynamic-set"
+	// FQDNOmit leaves the host-name part of such rules out of backends
+	// that cannot express it, and says so in the output. It allows less,
+	// never more.
+	FQDNOmit FQDNMode = "omit"
 )
 
 // Defaults are the profile-wide policies.

@@ -100,7 +100,7 @@ ports = [22]
 	want := []string{
 		`p.toml:3:9: invalid input policy "accept": want "drop" or "reject"`,
 		`p.toml:4:10: invalid output policy "reject": want "accept" or "drop" (drop allows only the outbound flows)`,
-		`p.toml:5:8: invalid fqdn mode "resolve": want "error" or "dynamic-set"`,
+		`p.toml:5:8: invalid fqdn mode "resolve": want "error", "dynamic-set" or "omit"`,
 		`p.toml:8:1: group "loop-a" includes itself: loop-a -> loop-b -> loop-a`,
 		`p.toml:10:1: invalid group name "Bad_Name": use lower-case letters, digits, '-' and '_', at most 48 characters, starting and ending with a letter or digit`,
 		`p.toml:11:1: "h1" is both a host and a group: hosts and groups share one namespace`,
@@ -122,5 +122,70 @@ ports = [22]
 	got := strings.Split(err.Error(), "\n")
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestBackendSettings(t *testing.T) {
+	p, err := Parse("p.toml", []byte(`
+[groups]
+internet = ["any"]
+[hosts.h1]
+addresses = ["192.0.2.1"]
+[[allow]]
+from = "internet"
+to = "h1"
+protocol = "tcp"
+ports = 22
+[fortigate]
+version = "6.2"
+[fortigate.interfaces]
+internet = "wan1"
+h1 = "dmz"
+[iptables]
+mode = "noflush"
+[windows]
+profiles = ["domain", "private"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.FortiGate.Version != "6.2" || p.FortiGate.LogTraffic != "all" || p.FortiGate.Interfaces["internet"] != "wan1" {
+		t.Errorf("fortigate: %+v", p.FortiGate)
+	}
+	if p.IPTables.Mode != IPTablesNoFlush || strings.Join(p.Windows.Profiles, ",") != "domain,private" {
+		t.Errorf("iptables %+v windows %+v", p.IPTables, p.Windows)
+	}
+	_, err = Parse("p.toml", []byte(`
+[hosts.h1]
+addresses = ["192.0.2.1"]
+[[allow]]
+from = "any"
+to = "h1"
+protocol = "tcp"
+ports = 22
+[fortigate]
+version = "6.5"
+logtraffic = "yes"
+local_in = true
+[fortigate.interfaces]
+h2 = "port1"
+h1 = "port 1"
+[iptables]
+mode = "flush"
+[windows]
+profiles = ["any", "publik"]
+`))
+	want := strings.Join([]string{
+		`p.toml:10:11: unknown FortiOS version "6.5": want one of 6.0, 6.2, 6.4, 7.0, 7.2, 7.4, 7.6, 8.0`,
+		`p.toml:11:14: invalid logtraffic "yes": want all, utm or disable`,
+		`p.toml:12:12: local_in needs self: the host or group that stands for the FortiGate's own addresses`,
+		`p.toml:14:1: unknown host or group "h2"; did you mean "h1"?`,
+		`p.toml:15:6: invalid interface or zone name "port 1": letters, digits, '_', '.' and '-', at most 35 characters`,
+		`p.toml:17:8: invalid iptables mode "flush": want "replace" or "noflush"`,
+		`p.toml:19:1: "any" already covers every profile`,
+		`p.toml:19:20: invalid Windows Firewall profile "publik": want any, domain, private or public; did you mean "public"?`,
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Errorf("got:\n%v\nwant:\n%s", err, want)
 	}
 }

@@ -53,6 +53,14 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog) (*ir.Ruleset, error) {
 			FQDN:       ir.FQDNMode(p.Defaults.FQDN),
 		},
 	}
+	rs.Settings = ir.Settings{
+		FortiGate: ir.FortiGateSettings{
+			Version: p.FortiGate.Version, LogTraffic: p.FortiGate.LogTraffic, Interfaces: p.FortiGate.Interfaces,
+			Self: p.FortiGate.Self, LocalIn: p.FortiGate.LocalIn,
+		},
+		IPTables: ir.IPTablesSettings{Mode: string(p.IPTables.Mode)},
+		Windows:  ir.WindowsSettings{Profiles: p.Windows.Profiles, SetPolicy: p.Windows.SetPolicy},
+	}
 	if rs.Profile == "" {
 		rs.Profile = strings.TrimSuffix(filepath.Base(p.File), filepath.Ext(p.File))
 	}

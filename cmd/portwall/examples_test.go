@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/portwall/portwall/generators/golden"
+	"github.com/portwall/portwall/generators/targets"
 	"github.com/portwall/portwall/rules/ports"
 )
 
@@ -46,7 +47,7 @@ func TestExamplesValidate(t *testing.T) {
 func TestExamplesGolden(t *testing.T) {
 	for _, f := range examples(t) {
 		name := strings.TrimSuffix(filepath.Base(f), ".toml")
-		for _, target := range []string{"nftables", "json"} {
+		for _, target := range targets.Names() {
 			t.Run(name+"/"+target, func(t *testing.T) {
 				dir := t.TempDir()
 				run(t, "generate", f, "--target", target, "--all-hosts", "--out-dir", dir)

@@ -23,8 +23,10 @@ func (e *env) generateCommand() *cli.Command {
 
 With --host NAME the ruleset of that host goes to standard output, or to the
 file given with -o. With --all-hosts every host's ruleset is written to
---out-dir as <host>.nft (nftables) or <host>.json (json). The json target
-without --host prints the network view (every rule between every endpoint).
+--out-dir as <host>.<ext> (%s). Targets for gateways render
+the network view (every rule between every endpoint) without --host, and
+write one file with --all-hosts; the json target without --host prints the
+network view too.
 
 Files are written only when everything succeeded: each goes to a temporary
 file first and is renamed into place.
@@ -32,7 +34,7 @@ file first and is renamed into place.
 Examples:
    portwall generate examples/fortimail-ha.toml --target nftables --host fml1
    portwall generate examples/site.toml --target nftables --all-hosts --out-dir out/`,
-			strings.Join(targets.Names(), ", ")),
+			strings.Join(targets.Names(), ", "), hostExts()),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Value: "nftables", Usage: "backend: " + strings.Join(targets.Names(), ", ")},
 			&cli.StringFlag{Name: "host", Usage: "render host `NAME`"},
@@ -42,6 +44,17 @@ Examples:
 		},
 		Action: e.generate,
 	}
+}
+
+// hostExts describes the file each host target writes.
+func hostExts() string {
+	var out []string
+	for _, g := range targets.All() {
+		if c := g.Caps(); c.HostView {
+			out = append(out, g.Name()+": "+c.Ext)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func (e *env) generate(c *cli.Context) error {
@@ -67,6 +80,8 @@ func (e *env) generate(c *cli.Context) error {
 	}
 	req := generators.Request{Ruleset: rs}
 	switch {
+	case all && !g.Caps().HostView:
+		// A network backend renders everything into one file.
 	case all:
 		req.Hosts = rs.HostNames()
 		if len(req.Hosts) == 0 {

@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -28,6 +29,10 @@ import (
 
 // Table is the one table portwall owns.
 const Table = "portwall"
+
+// identifier is what portwall puts into nft set names: nft identifiers
+// allow letters, digits, '_', '-', '.' and '/', at most 256 bytes.
+var identifier = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$`)
 
 // MaxComment is nft's limit on a comment, in bytes.
 const MaxComment = 128
@@ -68,14 +73,24 @@ type set struct {
 }
 
 type renderer struct {
-	v    *ir.HostView
-	sets map[string]*set
+	v       *ir.HostView
+	sets    map[string]*set
+	omitted []generators.Omission
 }
 
 // Render writes the script for one host.
 func Render(v *ir.HostView) ([]byte, error) {
 	r := &renderer{v: v, sets: map[string]*set{}}
 	pol := v.Ruleset.Policy
+	// Set names become nft identifiers. The profile checker allows only
+	// safe names; a ruleset from elsewhere is refused, never mangled.
+	for _, hr := range append(slices.Clone(v.In), v.Out...) {
+		for _, n := range hr.Remote.Sets {
+			if !identifier.MatchString(n) {
+				return nil, fmt.Errorf("rule %s: address set name %q cannot be an nft identifier", hr.Rule.ID, n)
+			}
+		}
+	}
 	input, err := r.chain(v.In, ir.In)
 	if err != nil {
 		return nil, err
@@ -123,6 +138,12 @@ func (r *renderer) header(b *bytes.Buffer) {
 	fmt.Fprintf(b, "# and touches no other table; loading it twice gives the same ruleset.\n")
 	fmt.Fprintf(b, "# Every rule's comment starts with its portwall rule ID (pw:r...), then\n")
 	fmt.Fprintf(b, "# product/feature: flows; `portwall catalog show PRODUCT` describes each flow.\n")
+	if len(r.omitted) > 0 {
+		fmt.Fprintf(b, "#\n# Left out (defaults.fqdn = \"omit\"): nftables cannot match host names.\n")
+		for _, o := range r.omitted {
+			fmt.Fprintf(b, "#   %s\n", commentText(o.String()))
+		}
+	}
 	var dyn []*set
 	for _, name := range slices.Sorted(maps.Keys(r.sets)) {
 		if s := r.sets[name]; len(s.dynamic) > 0 {
@@ -225,10 +246,17 @@ func (r *renderer) rule(hr ir.HostRule, dir ir.Direction) ([]string, error) {
 			lines = append(lines, r.lines(hr, dir, m, r.staticSet(m), true)...)
 		}
 		if len(m.RemoteFQDNs) > 0 {
-			if r.v.Ruleset.Policy.FQDN != ir.FQDNDynamicSet {
-				return nil, fmt.Errorf("rule %s reaches %s by host name, which nftables cannot match (set defaults.fqdn = \"dynamic-set\")", hr.Rule.ID, m.Remote.Name)
+			switch r.v.Ruleset.Policy.FQDN {
+			case ir.FQDNDynamicSet:
+				lines = append(lines, r.lines(hr, dir, m, r.dynamicSet(m), true)...)
+			case ir.FQDNOmit:
+				o := generators.Omission{Rule: hr.Rule.ID, Set: m.Remote.Name, Names: m.RemoteFQDNs}
+				if !slices.ContainsFunc(r.omitted, func(x generators.Omission) bool { return x.Rule == o.Rule && x.Set == o.Set }) {
+					r.omitted = append(r.omitted, o)
+				}
+			default:
+				return nil, fmt.Errorf("rule %s reaches %s by host name, which nftables cannot match (set defaults.fqdn = \"dynamic-set\" or \"omit\")", hr.Rule.ID, m.Remote.Name)
 			}
-			lines = append(lines, r.lines(hr, dir, m, r.dynamicSet(m), true)...)
 		}
 	}
 	return lines, nil

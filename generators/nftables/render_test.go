@@ -2,10 +2,13 @@ package nftables
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/portwall/portwall/rules/ir"
+	"github.com/portwall/portwall/rules/ports"
+	"github.com/portwall/portwall/rules/proto"
 )
 
 // The profile name can come from a file name, which may hold anything: it
@@ -28,5 +31,24 @@ func TestHeaderTextStaysInComments(t *testing.T) {
 		if strings.Contains(line, "flush") && !strings.HasPrefix(line, "#") {
 			t.Errorf("free text escaped its comment: %q", line)
 		}
+	}
+}
+
+func TestHostileSetNameRefused(t *testing.T) {
+	rs := &ir.Ruleset{
+		Addrs: []*ir.AddrSet{
+			{Name: "a\"; flush ruleset", Kind: ir.SetGroup},
+			{Name: "h1", Kind: ir.SetHost, Hosts: []string{"h1"}},
+		},
+		Hosts: []*ir.Host{{Name: "h1", Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}}},
+		Rules: []*ir.Rule{{ID: "r1", From: ir.NewEndpoint("a\"; flush ruleset"), To: ir.NewEndpoint("h1"), Protocol: proto.TCP, Ports: ports.NewSet(ports.Single(22))}},
+	}
+	slices.SortFunc(rs.Addrs, func(a, b *ir.AddrSet) int { return strings.Compare(a.Name, b.Name) })
+	v, err := rs.HostView("h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Render(v); err == nil || !strings.Contains(err.Error(), "cannot be an nft identifier") {
+		t.Errorf("got %v", err)
 	}
 }

@@ -36,6 +36,36 @@ type Ruleset struct {
 	// Internal lists flows the catalog marks internal: never opened, kept
 	// so that "why is this port closed?" has an answer.
 	Internal []*InternalFlow
+	// Settings are the profile's sections for particular backends.
+	Settings Settings
+}
+
+// Settings are backend-specific choices of the profile; see package
+// profiles for their meaning.
+type Settings struct {
+	FortiGate FortiGateSettings
+	IPTables  IPTablesSettings
+	Windows   WindowsSettings
+}
+
+// FortiGateSettings is the profile's [fortigate] section.
+type FortiGateSettings struct {
+	Version    string            // "major.minor"
+	LogTraffic string            // all, utm or disable
+	Interfaces map[string]string // set name (or "any", the default) -> interface or zone
+	Self       string            // set standing for the FortiGate's own addresses
+	LocalIn    bool
+}
+
+// IPTablesSettings is the profile's [iptables] section.
+type IPTablesSettings struct {
+	Mode string // "replace" or "noflush"
+}
+
+// WindowsSettings is the profile's [windows] section.
+type WindowsSettings struct {
+	Profiles  []string // any, or some of domain, private, public
+	SetPolicy bool
 }
 
 // Policy is what happens to traffic no rule allows.
@@ -61,6 +91,7 @@ const (
 	OutputDrop     OutputPolicy = "drop"
 	FQDNError      FQDNMode     = "error"
 	FQDNDynamicSet FQDNMode     = "dynamic-set"
+	FQDNOmit       FQDNMode     = "omit"
 )
 
 // SetKind says where an address set comes from.
