@@ -279,7 +279,7 @@ func (r *renderer) lines(hr ir.HostRule, dir ir.Direction, m ir.Match, set strin
 	}
 	guarded := len(match) > 0
 	var out []string
-	for _, chunk := range commentChunks(hr.Rule) {
+	for _, chunk := range generators.Chunks(hr.Rule, MaxComment, commentText) {
 		l := append([]string(nil), match...)
 		pr := hr.Rule.Protocol
 		switch {
@@ -287,17 +287,17 @@ func (r *renderer) lines(hr ir.HostRule, dir ir.Direction, m ir.Match, set strin
 			if familySpecific && !guarded {
 				l = append(l, "meta nfproto "+m.Family.String())
 			}
-			l = append(l, fmt.Sprintf("%s dport %s", pr, portsExpr(chunk.ports)))
-		case len(chunk.types) > 0:
+			l = append(l, fmt.Sprintf("%s dport %s", pr, portsExpr(chunk.Ports)))
+		case len(chunk.ICMPTypes) > 0:
 			// "icmp type" and "icmpv6 type" carry their own family.
-			l = append(l, fmt.Sprintf("%s type %s", pr, typesExpr(pr, chunk.types)))
+			l = append(l, fmt.Sprintf("%s type %s", pr, typesExpr(pr, chunk.ICMPTypes)))
 		default:
 			if !guarded {
 				l = append(l, "meta nfproto "+m.Family.String())
 			}
 			l = append(l, "meta l4proto "+l4name(pr))
 		}
-		l = append(l, "accept", "comment "+quote(chunk.comment))
+		l = append(l, "accept", "comment "+quote(chunk.Comment))
 		out = append(out, strings.Join(l, " "))
 	}
 	return out

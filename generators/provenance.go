@@ -1,0 +1,85 @@
+package generators
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/portwall/portwall/rules/ir"
+	"github.com/portwall/portwall/rules/ports"
+)
+
+// Provenance names a rule ID and its origins, grouped by product and
+// feature: "pw:r1a2b3c4d5e6f fortimail/ha: ha-heartbeat ha-join", or
+// "pw:r... allow[2]: the profile's comment". Every backend puts it in the
+// comment or description of what it emits, so that an operator can always
+// answer "why is this port open?".
+func Provenance(id string, os []ir.Origin) string {
+	var groups []string
+	for i := 0; i < len(os); {
+		o := os[i]
+		if o.Kind == ir.OriginCustom {
+			g := o.Label()
+			if o.Comment != "" {
+				g += ": " + o.Comment
+			}
+			groups = append(groups, g)
+			i++
+			continue
+		}
+		flows := []string{o.Flow}
+		j := i + 1
+		for ; j < len(os) && os[j].Kind == ir.OriginFlow && os[j].Product == o.Product && os[j].Feature == o.Feature; j++ {
+			if os[j].Flow != flows[len(flows)-1] {
+				flows = append(flows, os[j].Flow)
+			}
+		}
+		groups = append(groups, o.Product+"/"+o.Feature+": "+strings.Join(flows, " "))
+		i = j
+	}
+	return "pw:" + id + " " + strings.Join(groups, "; ")
+}
+
+// Chunk is the part of a rule that one emitted rule carries.
+type Chunk struct {
+	Comment   string
+	Ports     ports.Set
+	ICMPTypes []uint8 // nil: every type
+}
+
+// Chunks splits a rule whose provenance does not fit a backend's comment
+// limit (max bytes) into parts, each with the ports (or ICMP types) of the
+// origins its comment names. Together the parts allow exactly the rule's
+// ports, never more. clean makes a comment safe for the backend and cuts
+// it to max; a single origin too long for max is cut, not split.
+func Chunks(r *ir.Rule, max int, clean func(string) string) []Chunk {
+	if c := Provenance(r.ID, r.Origins); len(c) <= max {
+		return []Chunk{{Comment: clean(c), Ports: r.Ports, ICMPTypes: r.ICMPTypes}}
+	}
+	var out []Chunk
+	var cur []ir.Origin
+	for _, o := range r.Origins {
+		if len(cur) > 0 && len(Provenance(r.ID, append(cur, o))) > max {
+			out = append(out, newChunk(r.ID, cur, clean))
+			cur = nil
+		}
+		cur = append(cur, o)
+	}
+	return append(out, newChunk(r.ID, cur, clean))
+}
+
+func newChunk(id string, os []ir.Origin, clean func(string) string) Chunk {
+	c := Chunk{Comment: clean(Provenance(id, os))}
+	all := false
+	for _, o := range os {
+		c.Ports = c.Ports.Union(o.Ports)
+		all = all || len(o.ICMPTypes) == 0
+		c.ICMPTypes = append(c.ICMPTypes, o.ICMPTypes...)
+	}
+	if all {
+		c.ICMPTypes = nil
+	} else {
+		slices.Sort(c.ICMPTypes)
+		c.ICMPTypes = slices.Compact(c.ICMPTypes)
+	}
+	return c
+}
