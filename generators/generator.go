@@ -60,8 +60,22 @@ type Caps struct {
 	FQDN                  FQDNSupport
 	// Program: can limit a rule to one executable.
 	Program bool
+	// FQDNMode is the backend's section's override of defaults.fqdn, if
+	// it has one.
+	FQDNMode func(*ir.Ruleset) ir.FQDNMode
 	// Extension of host files, such as ".nft".
 	Ext string
+}
+
+// Mode is what the backend does with host names for this ruleset: its
+// section's override, or defaults.fqdn.
+func (c Caps) Mode(rs *ir.Ruleset) ir.FQDNMode {
+	if c.FQDNMode != nil {
+		if m := c.FQDNMode(rs); m != "" {
+			return m
+		}
+	}
+	return rs.Policy.FQDN
 }
 
 // Check reports every rule of the request that the backend cannot express,
@@ -107,14 +121,15 @@ func checkRule(g Generator, caps Caps, rs *ir.Ruleset, r *ir.Rule, sets []string
 		if !ok || len(s.FQDNs) == 0 {
 			continue
 		}
+		mode := caps.Mode(rs)
 		switch {
-		case caps.FQDN == FQDNNative, rs.Policy.FQDN == ir.FQDNOmit:
-		case caps.FQDN == FQDNDynamicSet && rs.Policy.FQDN == ir.FQDNDynamicSet:
+		case caps.FQDN == FQDNNative, mode == ir.FQDNOmit:
+		case caps.FQDN == FQDNDynamicSet && mode == ir.FQDNDynamicSet:
 		case caps.FQDN == FQDNDynamicSet:
-			errs.Add(source.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, set defaults.fqdn = \"dynamic-set\" to fill an address set from DNS at run time, or \"omit\" to leave the names out",
+			errs.Add(source.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, set fqdn = \"dynamic-set\" to fill an address set from DNS at run time, or fqdn = \"omit\" to leave the names out ([defaults], or the backend's own section)",
 				where, n, strings.Join(s.FQDNs, ", "), g.Name())
 		default:
-			errs.Add(source.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, or set defaults.fqdn = \"omit\" to leave the names out", where, n, strings.Join(s.FQDNs, ", "), g.Name())
+			errs.Add(source.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, or set fqdn = \"omit\" to leave the names out ([defaults], or the backend's own section)", where, n, strings.Join(s.FQDNs, ", "), g.Name())
 		}
 	}
 }

@@ -41,11 +41,13 @@ type fortigateSchema struct {
 
 type iptablesSchema struct {
 	Mode string `toml:"mode"`
+	FQDN string `toml:"fqdn"`
 }
 
 type windowsSchema struct {
-	Profiles  any  `toml:"profiles"`
-	SetPolicy bool `toml:"set_policy"`
+	Profiles  any    `toml:"profiles"`
+	SetPolicy bool   `toml:"set_policy"`
+	FQDN      string `toml:"fqdn"`
 }
 
 type defaultsSchema struct {
@@ -355,20 +357,32 @@ func (c *checker) fortigate(p *Profile, f *fortigateSchema) FortiGate {
 }
 
 func (c *checker) iptables(f *iptablesSchema) IPTables {
+	out := IPTables{Mode: IPTablesReplace, FQDN: c.backendFQDN([]any{"iptables", "fqdn"}, f.FQDN)}
 	switch f.Mode {
 	case "", string(IPTablesReplace):
-		return IPTables{Mode: IPTablesReplace}
 	case string(IPTablesNoFlush):
-		return IPTables{Mode: IPTablesNoFlush}
+		out.Mode = IPTablesNoFlush
+	default:
+		c.errorf([]any{"iptables", "mode"}, "invalid iptables mode %q: want \"replace\" or \"noflush\"", f.Mode)
 	}
-	c.errorf([]any{"iptables", "mode"}, "invalid iptables mode %q: want \"replace\" or \"noflush\"", f.Mode)
-	return IPTables{Mode: IPTablesReplace}
+	return out
+}
+
+// backendFQDN checks a backend section's override of defaults.fqdn: the
+// backends with such a section cannot fill sets at run time.
+func (c *checker) backendFQDN(path []any, v string) FQDNMode {
+	switch v {
+	case "", string(FQDNError), string(FQDNOmit):
+		return FQDNMode(v)
+	}
+	c.errorf(path, "invalid fqdn mode %q for this backend: want \"error\" or \"omit\"", v)
+	return ""
 }
 
 var windowsProfiles = []string{"any", "domain", "private", "public"}
 
 func (c *checker) windows(f *windowsSchema) Windows {
-	out := Windows{SetPolicy: f.SetPolicy, Profiles: c.list([]any{"windows", "profiles"}, f.Profiles)}
+	out := Windows{SetPolicy: f.SetPolicy, Profiles: c.list([]any{"windows", "profiles"}, f.Profiles), FQDN: c.backendFQDN([]any{"windows", "fqdn"}, f.FQDN)}
 	if len(out.Profiles) == 0 {
 		out.Profiles = []string{"any"}
 	}

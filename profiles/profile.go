@@ -68,6 +68,9 @@ const (
 // IPTables configures the iptables backends ([iptables]).
 type IPTables struct {
 	Mode IPTablesMode
+	// FQDN overrides defaults.fqdn for these backends ("" keeps it); they
+	// support "error" and "omit".
+	FQDN FQDNMode
 }
 
 // Windows configures the netsh and PowerShell backends ([windows]).
@@ -79,6 +82,9 @@ type Windows struct {
 	// policy from [defaults]. It changes the whole host, so it is off
 	// unless asked for.
 	SetPolicy bool
+	// FQDN overrides defaults.fqdn for these backends ("" keeps it); they
+	// support "error" and "omit".
+	FQDN FQDNMode
 }
 
 // InputPolicy is what happens to inbound packets no rule allows.

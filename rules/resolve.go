@@ -58,8 +58,8 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog) (*ir.Ruleset, error) {
 			Version: p.FortiGate.Version, LogTraffic: p.FortiGate.LogTraffic, Interfaces: p.FortiGate.Interfaces,
 			Self: p.FortiGate.Self, LocalIn: p.FortiGate.LocalIn,
 		},
-		IPTables: ir.IPTablesSettings{Mode: string(p.IPTables.Mode)},
-		Windows:  ir.WindowsSettings{Profiles: p.Windows.Profiles, SetPolicy: p.Windows.SetPolicy},
+		IPTables: ir.IPTablesSettings{Mode: string(p.IPTables.Mode), FQDN: ir.FQDNMode(p.IPTables.FQDN)},
+		Windows:  ir.WindowsSettings{Profiles: p.Windows.Profiles, SetPolicy: p.Windows.SetPolicy, FQDN: ir.FQDNMode(p.Windows.FQDN)},
 	}
 	if rs.Profile == "" {
 		rs.Profile = strings.TrimSuffix(filepath.Base(p.File), filepath.Ext(p.File))

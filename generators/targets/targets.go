@@ -6,12 +6,15 @@ import (
 	"sort"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/iptables"
 	"github.com/portwall/portwall/generators/jsonrules"
 	"github.com/portwall/portwall/generators/nftables"
 )
 
 var all = []generators.Generator{
 	nftables.Generator{},
+	iptables.IPv4,
+	iptables.IPv6,
 	jsonrules.Generator{},
 }
 

@@ -59,13 +59,15 @@ type FortiGateSettings struct {
 
 // IPTablesSettings is the profile's [iptables] section.
 type IPTablesSettings struct {
-	Mode string // "replace" or "noflush"
+	Mode string   // "replace" or "noflush"
+	FQDN FQDNMode // overrides Policy.FQDN when set
 }
 
 // WindowsSettings is the profile's [windows] section.
 type WindowsSettings struct {
 	Profiles  []string // any, or some of domain, private, public
 	SetPolicy bool
+	FQDN      FQDNMode // overrides Policy.FQDN when set
 }
 
 // Policy is what happens to traffic no rule allows.
