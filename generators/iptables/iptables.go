@@ -251,6 +251,10 @@ func tail(fam ir.Family, pol ir.Policy, dir ir.Direction) []string {
 func (r *renderer) chain(hrs []ir.HostRule, dir ir.Direction) ([]string, error) {
 	var out []string
 	for _, hr := range hrs {
+		if hr.Rule.Program != "" {
+			// Dropping the condition would open the ports to every process.
+			return nil, fmt.Errorf("rule %s is limited to the program %s, which iptables cannot match", hr.Rule.ID, hr.Rule.Program)
+		}
 		if !r.fam.Carries(hr.Rule.Protocol) {
 			continue
 		}

@@ -85,6 +85,10 @@ func Render(v *ir.HostView) ([]byte, error) {
 	// Set names become nft identifiers. The profile checker allows only
 	// safe names; a ruleset from elsewhere is refused, never mangled.
 	for _, hr := range append(slices.Clone(v.In), v.Out...) {
+		if hr.Rule.Program != "" {
+			// Dropping the condition would open the ports to every process.
+			return nil, fmt.Errorf("rule %s is limited to the program %s, which nftables cannot match", hr.Rule.ID, hr.Rule.Program)
+		}
 		for _, n := range hr.Remote.Sets {
 			if !identifier.MatchString(n) {
 				return nil, fmt.Errorf("rule %s: address set name %q cannot be an nft identifier", hr.Rule.ID, n)

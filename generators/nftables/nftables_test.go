@@ -10,6 +10,7 @@ import (
 	"github.com/portwall/portwall/generators/golden"
 	"github.com/portwall/portwall/generators/kerneltest"
 	"github.com/portwall/portwall/generators/nftables"
+	"github.com/portwall/portwall/generators/nftables/nftparse"
 	"github.com/portwall/portwall/profiles"
 	"github.com/portwall/portwall/rules"
 	"github.com/portwall/portwall/rules/catalog"
@@ -133,6 +134,90 @@ func TestCasesLoadInKernel(t *testing.T) {
 					t.Fatalf("nft -f: %v\n%s", err, out)
 				}
 			})
+		}
+	}
+}
+
+// TestFailClosed reads back every case's and every example's script and
+// checks that each rule lets through nothing the host's IR rules do not.
+func TestFailClosed(t *testing.T) {
+	files, _ := filepath.Glob("../../examples/*.toml")
+	for _, dir := range cases(t) {
+		files = append(files, filepath.Join(dir, "profile.toml"))
+	}
+	cat, err := catalog.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	grants := 0
+	for _, file := range files {
+		p, err := profiles.Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := rules.Resolve(p, cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range rs.HostNames() {
+			v, _ := rs.HostView(h)
+			data, err := nftables.Render(v)
+			if err != nil {
+				continue // refusals are golden-tested
+			}
+			s, err := nftparse.Parse(data)
+			if err != nil {
+				t.Errorf("%s %s: %v", file, h, err)
+				continue
+			}
+			gs, err := s.Grants()
+			if err != nil {
+				t.Errorf("%s %s: %v", file, h, err)
+				continue
+			}
+			for _, g := range gs {
+				grants++
+				if err := v.CheckGrant(g); err != nil {
+					t.Errorf("%s %s: %v", file, h, err)
+				}
+			}
+		}
+	}
+	t.Logf("%d grants checked", grants)
+}
+
+// TestReaderRejects shows the reader is strict.
+func TestReaderRejects(t *testing.T) {
+	skeleton := "table inet portwall\ndelete table inet portwall\ntable inet portwall {\n\tset g_a_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\tcomment \"group a\"\n\t\telements = { 10.0.0.0/8 }\n\t}\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\t%s\n\t}\n}\n"
+	good := `ip saddr @g_a_v4 tcp dport { 22, 80-90 } accept comment "pw:r1 x"`
+	s, err := nftparse.Parse([]byte(strings.Replace(skeleton, "%s", good, 1)))
+	if err == nil {
+		_, err = s.Grants()
+	}
+	if err != nil {
+		t.Fatalf("valid rule refused: %v", err)
+	}
+	bad := map[string]string{
+		`ip saddr @g_a_v4 tcp dport 22 accept`:                              "no comment",
+		`ip saddr @g_b_v4 tcp dport 22 accept comment "pw:r1 x"`:            "undefined set",
+		`ip6 saddr @g_a_v4 tcp dport 22 accept comment "pw:r1 x"`:           "set of the other family",
+		`ip saddr @g_a_v4 tcp dport 0 accept comment "pw:r1 x"`:             "port 0",
+		`ip saddr @g_a_v4 tcp dport 22 drop comment "pw:r1 x"`:              "not an accept",
+		`ip saddr @g_a_v4 accept comment "pw:r1 x"`:                         "no protocol",
+		`meta l4proto icmp accept comment "pw:r1 x"`:                        "l4proto without a family guard",
+		`ip saddr @g_a_v4 tcp dport 22 accept comment "pw:base loopback"`:   "a port under a baseline comment",
+		`ip saddr @g_a_v4 ct state new tcp dport 22 accept comment "pw:r1"`: "unknown match",
+		`tcp dport 22 accept comment "pw:r1 x" ; flush ruleset`:             "text after the comment",
+		`ip saddr @g_a_v4 icmpv6 type echo-request accept comment "pw:r1"`:  "ICMPv6 with an IPv4 set",
+		`tcp dport 22 accept comment "` + strings.Repeat("x", 129) + `"`:    "comment over 128 bytes",
+	}
+	for line, why := range bad {
+		s, err := nftparse.Parse([]byte(strings.Replace(skeleton, "%s", line, 1)))
+		if err == nil {
+			_, err = s.Grants()
+		}
+		if err == nil {
+			t.Errorf("accepted (%s): %s", why, line)
 		}
 	}
 }

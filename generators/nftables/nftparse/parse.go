@@ -1,0 +1,227 @@
+// Package nftparse reads back what the nftables backend writes: a strict
+// parser for the subset of nft syntax portwall emits, and the traffic each
+// rule lets through, so that tests can prove the output allows nothing the
+// IR does not.
+//
+// It is not the backend run backwards: it recognises the baseline rules a
+// host needs from its own list, and anything else it does not know is an
+// error.
+package nftparse
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"go4.org/netipx"
+
+	"github.com/portwall/portwall/rules/ir"
+)
+
+// Set is a named set of the table.
+type Set struct {
+	Name    string
+	Family  ir.Family
+	Comment string
+	IPs     *netipx.IPSet
+	// Names are the host names a resolver fills a dynamic (*_dns_*) set
+	// from, read from its comment.
+	Names []string
+}
+
+// Rule is one rule of a chain.
+type Rule struct {
+	Line    int
+	Chain   string // input or output
+	Text    string // the statements before the comment
+	Comment string
+}
+
+// Script is a parsed script.
+type Script struct {
+	Sets   map[string]*Set
+	Chains map[string][]Rule
+}
+
+// Parse reads a script. It accepts the preamble that makes loading
+// idempotent, one table inet portwall with sets and the input (and
+// optionally output) chain, and nothing else.
+func Parse(data []byte) (*Script, error) {
+	s := &Script{Sets: map[string]*Set{}, Chains: map[string][]Rule{}}
+	lines := strings.Split(string(data), "\n")
+	i := 0
+	next := func() (string, int) {
+		for i < len(lines) {
+			l := strings.TrimSpace(lines[i])
+			i++
+			if l != "" && !strings.HasPrefix(l, "#") {
+				return l, i
+			}
+		}
+		return "", i
+	}
+	for _, want := range []string{"table inet portwall", "delete table inet portwall", "table inet portwall {"} {
+		if l, n := next(); l != want {
+			return nil, fmt.Errorf("line %d: want %q, got %q", n, want, l)
+		}
+	}
+	for {
+		l, n := next()
+		switch {
+		case l == "}":
+			if rest, n := next(); rest != "" {
+				return nil, fmt.Errorf("line %d: text after the table: %q", n, rest)
+			}
+			if _, ok := s.Chains["input"]; !ok {
+				return nil, fmt.Errorf("no input chain")
+			}
+			return s, nil
+		case strings.HasPrefix(l, "set ") && strings.HasSuffix(l, " {"):
+			set, err := parseSet(strings.TrimSuffix(strings.TrimPrefix(l, "set "), " {"), next)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: set: %w", n, err)
+			}
+			if s.Sets[set.Name] != nil || len(s.Chains) > 0 {
+				return nil, fmt.Errorf("line %d: set %s declared twice or after a chain", n, set.Name)
+			}
+			s.Sets[set.Name] = set
+		case l == "chain input {" || l == "chain output {":
+			name := strings.Fields(l)[1]
+			if _, dup := s.Chains[name]; dup {
+				return nil, fmt.Errorf("line %d: chain %s twice", n, name)
+			}
+			want := "type filter hook " + name + " priority filter; policy drop;"
+			if h, n := next(); h != want {
+				return nil, fmt.Errorf("line %d: want %q, got %q", n, want, h)
+			}
+			s.Chains[name] = []Rule{}
+			for {
+				r, n := next()
+				if r == "}" {
+					break
+				}
+				if r == "" {
+					return nil, fmt.Errorf("line %d: chain %s not closed", n, name)
+				}
+				rule, err := splitComment(r)
+				if err != nil {
+					return nil, fmt.Errorf("line %d: %w", n, err)
+				}
+				rule.Line, rule.Chain = n, name
+				s.Chains[name] = append(s.Chains[name], rule)
+			}
+		default:
+			return nil, fmt.Errorf("line %d: unexpected %q", n, l)
+		}
+	}
+}
+
+func parseSet(name string, next func() (string, int)) (*Set, error) {
+	if !setName.MatchString(name) {
+		return nil, fmt.Errorf("bad set name %q", name)
+	}
+	set := &Set{Name: name}
+	l, _ := next()
+	switch l {
+	case "type ipv4_addr":
+		set.Family = ir.IPv4
+	case "type ipv6_addr":
+		set.Family = ir.IPv6
+	default:
+		return nil, fmt.Errorf("set %s: type %q", name, l)
+	}
+	if l, _ := next(); l != "flags interval" {
+		return nil, fmt.Errorf("set %s: want flags interval, got %q", name, l)
+	}
+	l, _ = next()
+	c, ok := quoted(strings.TrimPrefix(l, "comment "))
+	if !strings.HasPrefix(l, "comment ") || !ok {
+		return nil, fmt.Errorf("set %s: want a comment, got %q", name, l)
+	}
+	set.Comment = c
+	dynamic := strings.Contains(name, "_dns_")
+	if dynamic {
+		names, ok := strings.CutPrefix(c, "filled at run time from ")
+		if !ok {
+			return nil, fmt.Errorf("set %s: dynamic set without its host names", name)
+		}
+		set.Names = strings.Fields(names)
+	}
+	l, _ = next()
+	var b netipx.IPSetBuilder
+	if strings.HasPrefix(l, "elements = {") {
+		if dynamic {
+			return nil, fmt.Errorf("set %s: a dynamic set starts empty", name)
+		}
+		text := strings.TrimPrefix(l, "elements = {")
+		for !strings.HasSuffix(text, "}") {
+			more, _ := next()
+			if more == "" {
+				return nil, fmt.Errorf("set %s: elements not closed", name)
+			}
+			text += " " + more
+		}
+		for _, e := range strings.Split(strings.TrimSuffix(text, "}"), ",") {
+			r, err := element(strings.TrimSpace(e), set.Family)
+			if err != nil {
+				return nil, fmt.Errorf("set %s: %w", name, err)
+			}
+			b.AddRange(r)
+		}
+		l, _ = next()
+	} else if !dynamic {
+		return nil, fmt.Errorf("set %s: a static set without elements", name)
+	}
+	if l != "}" {
+		return nil, fmt.Errorf("set %s: unexpected %q", name, l)
+	}
+	set.IPs, _ = b.IPSet()
+	return set, nil
+}
+
+func element(e string, f ir.Family) (netipx.IPRange, error) {
+	var r netipx.IPRange
+	switch {
+	case strings.Contains(e, "/"):
+		p, err := netip.ParsePrefix(e)
+		if err != nil || p.Masked() != p {
+			return r, fmt.Errorf("bad element %q", e)
+		}
+		r = netipx.RangeOfPrefix(p)
+	case strings.Contains(e, "-"):
+		var err error
+		if r, err = netipx.ParseIPRange(e); err != nil {
+			return r, fmt.Errorf("bad element %q", e)
+		}
+	default:
+		a, err := netip.ParseAddr(e)
+		if err != nil {
+			return r, fmt.Errorf("bad element %q", e)
+		}
+		r = netipx.IPRangeFrom(a, a)
+	}
+	if !f.Has(r.From()) {
+		return r, fmt.Errorf("element %q of the wrong family", e)
+	}
+	return r, nil
+}
+
+// quoted reads a string in double quotes with no quote inside.
+func quoted(s string) (string, bool) {
+	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' || strings.Contains(s[1:len(s)-1], `"`) {
+		return "", false
+	}
+	return s[1 : len(s)-1], len(s)-2 <= 128
+}
+
+func splitComment(l string) (Rule, error) {
+	text, c, ok := strings.Cut(l, ` comment "`)
+	if !ok {
+		return Rule{}, fmt.Errorf("rule without a comment: %q", l)
+	}
+	comment, ok := quoted(`"` + c)
+	if !ok {
+		return Rule{}, fmt.Errorf("bad comment in %q", l)
+	}
+	return Rule{Text: text, Comment: comment}, nil
+}
