@@ -9,6 +9,7 @@ package generators
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -97,6 +98,9 @@ func Check(g Generator, req Request) error {
 		return fmt.Errorf("target %s renders the network view, not hosts: leave out --host and --all-hosts", g.Name())
 	}
 	for _, h := range req.Hosts {
+		if !SafeName.MatchString(h) {
+			return fmt.Errorf("%s: host name %q cannot name a file or go into a rule", g.Name(), h)
+		}
 		v, err := rs.HostView(h)
 		if err != nil {
 			return err
@@ -133,6 +137,11 @@ func checkRule(g Generator, caps Caps, rs *ir.Ruleset, r *ir.Rule, sets []string
 		}
 	}
 }
+
+// SafeName is what host and set names must look like to reach any
+// backend's output or a file name. The profile checker allows less; a
+// ruleset built elsewhere is refused, never mangled.
+var SafeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$`)
 
 // Rendered lists the host rules a host backend emits: inbound rules always,
 // outbound rules only when egress is filtered (output policy drop).

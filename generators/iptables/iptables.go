@@ -20,7 +20,6 @@ package iptables
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -157,7 +156,7 @@ func (r *renderer) header(b *bytes.Buffer, noflush bool) {
 	for _, a := range v.Host.Addrs {
 		addrs = append(addrs, a.String())
 	}
-	fmt.Fprintf(b, "# portwall %s ruleset for host %s (%s), profile %s.\n", tool, v.Host.Name, strings.Join(addrs, ", "), commentText(v.Ruleset.Profile))
+	fmt.Fprintf(b, "# portwall %s ruleset for host %s (%s), profile %s.\n", tool, commentText(v.Host.Name), strings.Join(addrs, ", "), commentText(v.Ruleset.Profile))
 	if v.Host.Description != "" {
 		fmt.Fprintf(b, "# %s\n", commentText(v.Host.Description))
 	}
@@ -259,7 +258,7 @@ func (r *renderer) chain(hrs []ir.HostRule, dir ir.Direction) ([]string, error) 
 			continue
 		}
 		for _, n := range hr.Remote.Sets {
-			if !setName.MatchString(n) {
+			if !generators.SafeName.MatchString(n) {
 				return nil, fmt.Errorf("rule %s: address set name %q is not one portwall writes", hr.Rule.ID, n)
 			}
 		}
@@ -281,8 +280,3 @@ func (r *renderer) chain(hrs []ir.HostRule, dir ir.Direction) ([]string, error) 
 	}
 	return out, nil
 }
-
-// setName guards what may reach the output through a set name (only
-// comments here, but a set name that the profile checker would refuse
-// means the ruleset came from somewhere unchecked).
-var setName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$`)

@@ -15,7 +15,6 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -29,10 +28,6 @@ import (
 
 // Table is the one table portwall owns.
 const Table = "portwall"
-
-// identifier is what portwall puts into nft set names: nft identifiers
-// allow letters, digits, '_', '-', '.' and '/', at most 256 bytes.
-var identifier = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$`)
 
 // MaxComment is nft's limit on a comment, in bytes.
 const MaxComment = 128
@@ -90,7 +85,7 @@ func Render(v *ir.HostView) ([]byte, error) {
 			return nil, fmt.Errorf("rule %s is limited to the program %s, which nftables cannot match", hr.Rule.ID, hr.Rule.Program)
 		}
 		for _, n := range hr.Remote.Sets {
-			if !identifier.MatchString(n) {
+			if !generators.SafeName.MatchString(n) {
 				return nil, fmt.Errorf("rule %s: address set name %q cannot be an nft identifier", hr.Rule.ID, n)
 			}
 		}
@@ -133,7 +128,7 @@ func (r *renderer) header(b *bytes.Buffer) {
 		addrs[i] = a.String()
 	}
 	fmt.Fprintf(b, "#!/usr/sbin/nft -f\n")
-	fmt.Fprintf(b, "# portwall nftables ruleset for host %s (%s), profile %s.\n", v.Host.Name, strings.Join(addrs, ", "), commentText(v.Ruleset.Profile))
+	fmt.Fprintf(b, "# portwall nftables ruleset for host %s (%s), profile %s.\n", commentText(v.Host.Name), strings.Join(addrs, ", "), commentText(v.Ruleset.Profile))
 	if v.Host.Description != "" {
 		fmt.Fprintf(b, "# %s\n", commentText(v.Host.Description))
 	}
