@@ -49,8 +49,10 @@ type Chunk struct {
 // Chunks splits a rule whose provenance does not fit a backend's comment
 // limit (max bytes) into parts, each with the ports (or ICMP types) of the
 // origins its comment names. Together the parts allow exactly the rule's
-// ports, never more. clean makes a comment safe for the backend and cuts
-// it to max; a single origin too long for max is cut, not split.
+// ports, never more: each part is also cut back to the rule's own ports
+// and types, whatever its origins claim. clean makes a comment safe for
+// the backend and cuts it to max; a single origin too long for max is
+// cut, not split.
 func Chunks(r *ir.Rule, max int, clean func(string) string) []Chunk {
 	if c := Provenance(r.ID, r.Origins); len(c) <= max {
 		return []Chunk{{Comment: clean(c), Ports: r.Ports, ICMPTypes: r.ICMPTypes}}
@@ -64,7 +66,37 @@ func Chunks(r *ir.Rule, max int, clean func(string) string) []Chunk {
 		}
 		cur = append(cur, o)
 	}
-	return append(out, newChunk(r.ID, cur, clean))
+	out = append(out, newChunk(r.ID, cur, clean))
+	kept := out[:0]
+	for _, c := range out {
+		if c, ok := clamp(c, r); ok {
+			kept = append(kept, c)
+		}
+	}
+	return kept
+}
+
+// clamp keeps a chunk inside its rule. A chunk takes its ports and ICMP
+// types from the origins it names; the resolver makes those add up to the
+// rule, but a ruleset built elsewhere may not, and a chunk must never
+// allow more than its rule. ok is false when nothing of the rule is left.
+// An empty type list means every type, for the rule and for the chunk.
+func clamp(c Chunk, r *ir.Rule) (Chunk, bool) {
+	if r.Protocol.HasPorts() {
+		c.Ports = c.Ports.Intersect(r.Ports)
+		return c, len(c.Ports) > 0
+	}
+	switch {
+	case len(r.ICMPTypes) == 0:
+	case len(c.ICMPTypes) == 0:
+		c.ICMPTypes = slices.Clone(r.ICMPTypes)
+	default:
+		c.ICMPTypes = slices.DeleteFunc(c.ICMPTypes, func(t uint8) bool { return !slices.Contains(r.ICMPTypes, t) })
+		if len(c.ICMPTypes) == 0 {
+			return c, false
+		}
+	}
+	return c, true
 }
 
 func newChunk(id string, os []ir.Origin, clean func(string) string) Chunk {

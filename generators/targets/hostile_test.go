@@ -12,7 +12,9 @@ import (
 	"github.com/portwall/portwall/generators"
 	_ "github.com/portwall/portwall/generators/golden" // accept -update
 	"github.com/portwall/portwall/generators/iptables/iptparse"
+	"github.com/portwall/portwall/generators/netsh/netshparse"
 	"github.com/portwall/portwall/generators/nftables/nftparse"
+	"github.com/portwall/portwall/generators/powershell/psparse"
 	"github.com/portwall/portwall/generators/targets"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
@@ -35,6 +37,20 @@ var readers = map[string]reader{
 	},
 	"iptables":  iptReader(ir.IPv4),
 	"ip6tables": iptReader(ir.IPv6),
+	"netsh": func(_ string, data []byte) ([]ir.Grant, error) {
+		s, err := netshparse.Parse(data)
+		if err != nil {
+			return nil, err
+		}
+		return s.Grants()
+	},
+	"powershell": func(_ string, data []byte) ([]ir.Grant, error) {
+		s, err := psparse.Parse(data)
+		if err != nil {
+			return nil, err
+		}
+		return s.Grants()
+	},
 	"json": func(_ string, data []byte) ([]ir.Grant, error) {
 		// JSON is encoded by encoding/json; it can only be malformed,
 		// never carry a command.

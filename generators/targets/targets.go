@@ -8,13 +8,17 @@ import (
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/iptables"
 	"github.com/portwall/portwall/generators/jsonrules"
+	"github.com/portwall/portwall/generators/netsh"
 	"github.com/portwall/portwall/generators/nftables"
+	"github.com/portwall/portwall/generators/powershell"
 )
 
 var all = []generators.Generator{
 	nftables.Generator{},
 	iptables.IPv4,
 	iptables.IPv6,
+	netsh.Generator{},
+	powershell.Generator{},
 	jsonrules.Generator{},
 }
 

@@ -109,6 +109,23 @@ func NewSet(rs ...Range) Set {
 // Union returns the ports in s or o.
 func (s Set) Union(o Set) Set { return NewSet(append(slices.Clone(s), o...)...) }
 
+// Intersect returns the ports in both s and o.
+func (s Set) Intersect(o Set) Set {
+	var out []Range
+	for i, j := 0, 0; i < len(s) && j < len(o); {
+		first, last := max(s[i].First, o[j].First), min(s[i].Last, o[j].Last)
+		if first <= last {
+			out = append(out, Range{first, last})
+		}
+		if s[i].Last < o[j].Last {
+			i++
+		} else {
+			j++
+		}
+	}
+	return NewSet(out...)
+}
+
 // Contains reports whether port p is in s.
 func (s Set) Contains(p uint16) bool {
 	_, found := slices.BinarySearchFunc(s, p, func(r Range, p uint16) int {

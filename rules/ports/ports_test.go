@@ -66,6 +66,12 @@ func TestSet(t *testing.T) {
 	if u := NewSet(Single(80)).Union(NewSet(Single(81))); u.String() != "80-81" {
 		t.Errorf("Union = %s", u)
 	}
+	if got := s.Intersect(NewSet(Range{20, 30}, Range{440, 20012})); got.String() != "25-26,443,20010-20012" {
+		t.Errorf("Intersect = %s", got)
+	}
+	if got := s.Intersect(NewSet(Single(1))); got != nil {
+		t.Errorf("empty Intersect = %v", got)
+	}
 	if NewSet() != nil {
 		t.Error("empty set not nil")
 	}

@@ -1,0 +1,4 @@
+package netshparse
+
+// go test ./... -update passes -update to every package.
+import _ "github.com/portwall/portwall/generators/golden"
