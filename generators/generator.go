@@ -153,6 +153,24 @@ func Rendered(v *ir.HostView) []ir.HostRule {
 	return out
 }
 
+// PerHost renders each requested host with render into <host><ext>: the
+// Generate of every host backend.
+func PerHost(req Request, g Generator, render func(*ir.HostView) ([]byte, error)) ([]File, error) {
+	files := make([]File, 0, len(req.Hosts))
+	for _, h := range req.Hosts {
+		v, err := req.Ruleset.HostView(h)
+		if err != nil {
+			return nil, err
+		}
+		data, err := render(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: host %q: %w", g.Name(), h, err)
+		}
+		files = append(files, File{Name: h + g.Caps().Ext, Contents: data})
+	}
+	return files, nil
+}
+
 // Omission records what a backend left out under defaults.fqdn = "omit".
 type Omission struct {
 	Rule  string   // rule ID

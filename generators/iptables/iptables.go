@@ -67,19 +67,7 @@ func (g Generator) Caps() generators.Caps {
 
 // Generate renders one file per requested host.
 func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
-	var files []generators.File
-	for _, h := range req.Hosts {
-		v, err := req.Ruleset.HostView(h)
-		if err != nil {
-			return nil, err
-		}
-		data, err := Render(v, g.Family)
-		if err != nil {
-			return nil, fmt.Errorf("%s: host %s: %w", g.Name(), h, err)
-		}
-		files = append(files, generators.File{Name: h + g.Caps().Ext, Contents: data})
-	}
-	return files, nil
+	return generators.PerHost(req, g, func(v *ir.HostView) ([]byte, error) { return Render(v, g.Family) })
 }
 
 type renderer struct {

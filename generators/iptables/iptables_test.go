@@ -1,82 +1,28 @@
 package iptables_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators"
-	"github.com/portwall/portwall/generators/golden"
+	"github.com/portwall/portwall/generators/backendtest"
+
 	"github.com/portwall/portwall/generators/iptables"
 	"github.com/portwall/portwall/generators/iptables/iptparse"
-	"github.com/portwall/portwall/profiles"
-	"github.com/portwall/portwall/rules"
-	"github.com/portwall/portwall/rules/catalog"
 	"github.com/portwall/portwall/rules/ir"
 )
 
-func ruleset(t *testing.T, file string) *ir.Ruleset {
-	t.Helper()
-	cat, err := catalog.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := profiles.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := rules.Resolve(p, cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rs
-}
+func ruleset(t *testing.T, file string) *ir.Ruleset { return backendtest.Ruleset(t, file) }
 
-// render returns both families' files for every host, or the refusal as a
-// file named "error".
+// render returns both families' files for every host, or the refusals in
+// a file named "error".
 func render(t *testing.T, rs *ir.Ruleset) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	for _, g := range []iptables.Generator{iptables.IPv4, iptables.IPv6} {
-		req := generators.Request{Ruleset: rs, Hosts: rs.HostNames()}
-		err := generators.Check(g, req)
-		var files []generators.File
-		if err == nil {
-			files, err = g.Generate(req)
-		}
-		if err != nil {
-			out["error"] = append(out["error"], []byte(err.Error()+"\n")...)
-			continue
-		}
-		for _, f := range files {
-			out[f.Name] = f.Contents
-		}
-	}
-	return out
+	return backendtest.Render(rs, iptables.IPv4, iptables.IPv6)
 }
 
-func cases(t *testing.T) []string {
-	dirs, err := filepath.Glob("testdata/*")
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no cases: %v", err)
-	}
-	return dirs
-}
+func cases(t *testing.T) []string { return backendtest.Cases(t) }
 
-func TestGolden(t *testing.T) {
-	for _, dir := range cases(t) {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			tmp := t.TempDir()
-			for name, data := range render(t, ruleset(t, filepath.Join(dir, "profile.toml"))) {
-				if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			golden.CompareDir(t, filepath.Join(dir, "want"), tmp)
-		})
-	}
-}
+func TestGolden(t *testing.T) { backendtest.Golden(t, iptables.IPv4, iptables.IPv6) }
 
 func family(name string) ir.Family {
 	if strings.HasSuffix(name, ".ip6tables") {
@@ -89,7 +35,7 @@ func family(name string) ir.Family {
 // and checks that each rule lets through nothing the host's IR rules do
 // not allow.
 func TestFailClosed(t *testing.T) {
-	profilesToCheck, _ := filepath.Glob("../../examples/*.toml")
+	profilesToCheck := backendtest.Examples(t)
 	for _, dir := range cases(t) {
 		profilesToCheck = append(profilesToCheck, filepath.Join(dir, "profile.toml"))
 	}

@@ -4,16 +4,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portwall/portwall/generators/backendtest"
 	"github.com/portwall/portwall/generators/netsh"
-	"github.com/portwall/portwall/generators/netsh/winfw/wintest"
 	"github.com/portwall/portwall/rules/ir"
 )
 
 // renderHostile renders the host of x's IR, or returns netsh's refusal.
 // Whatever it wrote must parse and allow nothing beyond the IR.
-func renderHostile(t testing.TB, x wintest.Texts) (data []byte, err error) {
+func renderHostile(t testing.TB, x backendtest.Texts) (data []byte, err error) {
 	t.Helper()
-	rs := wintest.HostileRuleset(t, x)
+	rs := backendtest.HostileRuleset(t, x)
 	if rs == nil {
 		return nil, nil
 	}
@@ -36,9 +36,9 @@ func renderHostile(t testing.TB, x wintest.Texts) (data []byte, err error) {
 // would have to go into a file name or rule name unchanged (host names,
 // rule IDs, program paths) are refused when unsafe.
 func TestHostileIR(t *testing.T) {
-	base := wintest.Texts{Set: "office", Host: "h1", Desc: "d", Comment: "c", Flow: "f", Profile: "p"}
-	for _, s := range wintest.Nasty {
-		for _, x := range []wintest.Texts{
+	base := backendtest.Texts{Set: "office", Host: "h1", Desc: "d", Comment: "c", Flow: "f", Profile: "p"}
+	for _, s := range backendtest.Nasty {
+		for _, x := range []backendtest.Texts{
 			{Set: s, Host: base.Host, Desc: base.Desc, Comment: base.Comment, Flow: base.Flow, Profile: base.Profile},
 			{Set: base.Set, Host: base.Host, Desc: s, Comment: s, Flow: s, Profile: s},
 		} {
@@ -51,7 +51,7 @@ func TestHostileIR(t *testing.T) {
 		}
 	}
 
-	refused := map[string]wintest.Texts{
+	refused := map[string]backendtest.Texts{
 		"host name with a quote":         {Set: "g", Host: `h1" & calc`},
 		"host name with a path":          {Set: "g", Host: `..\..\x`},
 		"host name with a line break":    {Set: "g", Host: "h1\r\nexit"},
@@ -69,7 +69,7 @@ func TestHostileIR(t *testing.T) {
 		}
 	}
 	for _, p := range []string{`C:\Program Files\FMEServer\Server\fme\fme.exe`, `%ProgramFiles%\x\fme.exe`, `\\srv\share\x.exe`, `C:\R&D ^tools (x86)\!x!\a.exe`} {
-		if _, err := renderHostile(t, wintest.Texts{Set: "g", Host: "h1", Program: p}); err != nil {
+		if _, err := renderHostile(t, backendtest.Texts{Set: "g", Host: "h1", Program: p}); err != nil {
 			t.Errorf("program %s refused: %v", p, err)
 		}
 	}
@@ -79,7 +79,7 @@ func TestHostileIR(t *testing.T) {
 // unsafe one is refused, naming nothing unsafe in the error.
 func TestHostileRuleID(t *testing.T) {
 	for _, id := range []string{`r1" dir=out`, "r1 & calc", "r1\r\nexit", "r1--x", "-r1", strings.Repeat("r", 250), "r1%PATH%"} {
-		rs := wintest.HostileRuleset(t, wintest.Texts{Set: "g", Host: "h1"})
+		rs := backendtest.HostileRuleset(t, backendtest.Texts{Set: "g", Host: "h1"})
 		rs.Rules[0].ID = id
 		v, _ := rs.HostView("h1")
 		_, err := netsh.Render(v)
@@ -106,10 +106,10 @@ func TestHostileSettings(t *testing.T) {
 		"host names, no omit": func(rs *ir.Ruleset) { rs.Policy.FQDN = ir.FQDNError },
 		"IPv4-mapped address": func(rs *ir.Ruleset) {
 			s, _ := rs.Set("g")
-			s.IPs = wintest.IPSet(t, "::ffff:10.0.0.0/120")
+			s.IPs = backendtest.IPSet(t, "::ffff:10.0.0.0/120")
 		},
 	} {
-		rs := wintest.HostileRuleset(t, wintest.Texts{Set: "g", Host: "h1"})
+		rs := backendtest.HostileRuleset(t, backendtest.Texts{Set: "g", Host: "h1"})
 		mod(rs)
 		v, _ := rs.HostView("h1")
 		if _, err := netsh.Render(v); err == nil {
@@ -126,6 +126,6 @@ func FuzzNetsh(f *testing.F) {
 	f.Add(`a" & b`, "h1", "x\r\ny", "100% ^", `q"|`, "%~dp0", `C:\Program Files\x.exe`)
 	f.Add("g", "h-1.x_y", "\x00", `\`, "é", "!x!", `%SystemRoot%\a.exe`)
 	f.Fuzz(func(t *testing.T, set, host, desc, comment, flow, profile, program string) {
-		_, _ = renderHostile(t, wintest.Texts{Set: set, Host: host, Desc: desc, Comment: comment, Flow: flow, Profile: profile, Program: program})
+		_, _ = renderHostile(t, backendtest.Texts{Set: set, Host: host, Desc: desc, Comment: comment, Flow: flow, Profile: profile, Program: program})
 	})
 }

@@ -8,64 +8,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators"
-	"github.com/portwall/portwall/generators/golden"
+	"github.com/portwall/portwall/generators/backendtest"
 	"github.com/portwall/portwall/generators/netsh"
 	"github.com/portwall/portwall/generators/netsh/netshparse"
-	"github.com/portwall/portwall/generators/netsh/winfw/wintest"
 	"github.com/portwall/portwall/rules/ir"
 )
 
 // render checks and renders every host of rs, returning the files by name,
 // or the error as a file named "error".
-func render(rs *ir.Ruleset) map[string][]byte {
-	g := netsh.Generator{}
-	req := generators.Request{Ruleset: rs, Hosts: rs.HostNames()}
-	err := generators.Check(g, req)
-	var files []generators.File
-	if err == nil {
-		files, err = g.Generate(req)
-	}
-	out := map[string][]byte{}
-	if err != nil {
-		out["error"] = []byte(err.Error() + "\n")
-		return out
-	}
-	for _, f := range files {
-		out[f.Name] = f.Contents
-	}
-	return out
-}
+func render(rs *ir.Ruleset) map[string][]byte { return backendtest.Render(rs, netsh.Generator{}) }
 
-// cases lists testdata/<case>/ directories (testdata/fuzz holds the fuzz
-// corpus).
-func cases(t *testing.T) []string {
-	files, err := filepath.Glob("testdata/*/profile.toml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no cases: %v", err)
-	}
-	dirs := make([]string, len(files))
-	for i, f := range files {
-		dirs[i] = filepath.Dir(f)
-	}
-	return dirs
-}
+func cases(t *testing.T) []string { return backendtest.Cases(t) }
 
 // TestGolden compares the output (or the refusal) of each case with
 // testdata/<case>/want/.
-func TestGolden(t *testing.T) {
-	for _, dir := range cases(t) {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			tmp := t.TempDir()
-			for name, data := range render(wintest.Resolve(t, filepath.Join(dir, "profile.toml"))) {
-				if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			golden.CompareDir(t, filepath.Join(dir, "want"), tmp)
-		})
-	}
-}
+func TestGolden(t *testing.T) { backendtest.Golden(t, netsh.Generator{}) }
 
 // stats counts what the fail-closed checks covered, for the log.
 type stats struct{ files, rules, grants int }
@@ -125,7 +82,7 @@ func invariants(t testing.TB, name string, data []byte, s *netshparse.Script) {
 func TestGoldenOutputsParse(t *testing.T) {
 	var st stats
 	for _, dir := range cases(t) {
-		rs := wintest.Resolve(t, filepath.Join(dir, "profile.toml"))
+		rs := backendtest.Ruleset(t, filepath.Join(dir, "profile.toml"))
 		files, _ := filepath.Glob(filepath.Join(dir, "want", "*.cmd"))
 		for _, f := range files {
 			data, err := os.ReadFile(f)
@@ -166,7 +123,7 @@ func TestExamples(t *testing.T) {
 	var st stats
 	for _, e := range examples {
 		for vname, mod := range variants {
-			rs := wintest.Resolve(t, e)
+			rs := backendtest.Ruleset(t, e)
 			mod(rs)
 			got, again := render(rs), render(rs)
 			if msg, ok := got["error"]; ok {

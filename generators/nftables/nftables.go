@@ -41,21 +41,9 @@ func (Generator) Caps() generators.Caps {
 	return generators.Caps{HostView: true, FQDN: generators.FQDNDynamicSet, Ext: ".nft"}
 }
 
-// Generate renders one script per requested host.
+// Generate renders one file per requested host.
 func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
-	var files []generators.File
-	for _, h := range req.Hosts {
-		v, err := req.Ruleset.HostView(h)
-		if err != nil {
-			return nil, err
-		}
-		data, err := Render(v)
-		if err != nil {
-			return nil, fmt.Errorf("nftables: host %s: %w", h, err)
-		}
-		files = append(files, generators.File{Name: h + g.Caps().Ext, Contents: data})
-	}
-	return files, nil
+	return generators.PerHost(req, g, Render)
 }
 
 // set is a named set the script declares.

@@ -1,82 +1,30 @@
 package nftables_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators"
-	"github.com/portwall/portwall/generators/golden"
+	"github.com/portwall/portwall/generators/backendtest"
+
 	"github.com/portwall/portwall/generators/kerneltest"
 	"github.com/portwall/portwall/generators/nftables"
 	"github.com/portwall/portwall/generators/nftables/nftparse"
-	"github.com/portwall/portwall/profiles"
-	"github.com/portwall/portwall/rules"
-	"github.com/portwall/portwall/rules/catalog"
 )
-
-// render runs the pipeline on testdata/<case>/profile.toml and returns the
-// files for every host, or the error as a file named "error".
-func render(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	cat, err := catalog.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := profiles.Load(filepath.Join(dir, "profile.toml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := rules.Resolve(p, cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := nftables.Generator{}
-	req := generators.Request{Ruleset: rs, Hosts: rs.HostNames()}
-	err = generators.Check(g, req)
-	var files []generators.File
-	if err == nil {
-		files, err = g.Generate(req)
-	}
-	out := map[string][]byte{}
-	if err != nil {
-		out["error"] = []byte(err.Error() + "\n")
-		return out
-	}
-	for _, f := range files {
-		out[f.Name] = f.Contents
-	}
-	return out
-}
-
-func cases(t *testing.T) []string {
-	dirs, err := filepath.Glob("testdata/*")
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no cases: %v", err)
-	}
-	return dirs
-}
-
-// TestGolden compares the output (or the refusal) of each case with
-// testdata/<case>/want/.
-func TestGolden(t *testing.T) {
-	for _, dir := range cases(t) {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			tmp := t.TempDir()
-			for name, data := range render(t, dir) {
-				if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			golden.CompareDir(t, filepath.Join(dir, "want"), tmp)
-		})
-	}
-}
 
 // TestNoInjection checks the structure of every script: free text from the
 // profile only ever appears inside a # comment line or an nft quoted
 // string, so no profile can add a command.
+func render(t *testing.T, dir string) map[string][]byte {
+	return backendtest.Render(backendtest.Ruleset(t, filepath.Join(dir, "profile.toml")), nftables.Generator{})
+}
+
+func cases(t *testing.T) []string { return backendtest.Cases(t) }
+
+// TestGolden compares the output (or the refusal) of each case with
+// testdata/<case>/want/.
+func TestGolden(t *testing.T) { backendtest.Golden(t, nftables.Generator{}) }
+
 func TestNoInjection(t *testing.T) {
 	for _, dir := range cases(t) {
 		for name, data := range render(t, dir) {
@@ -141,24 +89,13 @@ func TestCasesLoadInKernel(t *testing.T) {
 // TestFailClosed reads back every case's and every example's script and
 // checks that each rule lets through nothing the host's IR rules do not.
 func TestFailClosed(t *testing.T) {
-	files, _ := filepath.Glob("../../examples/*.toml")
+	files := backendtest.Examples(t)
 	for _, dir := range cases(t) {
 		files = append(files, filepath.Join(dir, "profile.toml"))
 	}
-	cat, err := catalog.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
 	grants := 0
 	for _, file := range files {
-		p, err := profiles.Load(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs, err := rules.Resolve(p, cat)
-		if err != nil {
-			t.Fatal(err)
-		}
+		rs := backendtest.Ruleset(t, file)
 		for _, h := range rs.HostNames() {
 			v, _ := rs.HostView(h)
 			data, err := nftables.Render(v)

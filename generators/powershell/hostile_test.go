@@ -4,16 +4,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/netsh/winfw/wintest"
+	"github.com/portwall/portwall/generators/backendtest"
 	"github.com/portwall/portwall/generators/powershell"
 	"github.com/portwall/portwall/rules/ir"
 )
 
 // renderHostile renders the host of x's IR, or returns the refusal.
 // Whatever it wrote must parse and allow nothing beyond the IR.
-func renderHostile(t testing.TB, x wintest.Texts) ([]byte, error) {
+func renderHostile(t testing.TB, x backendtest.Texts) ([]byte, error) {
 	t.Helper()
-	rs := wintest.HostileRuleset(t, x)
+	rs := backendtest.HostileRuleset(t, x)
 	if rs == nil {
 		return nil, nil
 	}
@@ -35,8 +35,8 @@ func renderHostile(t testing.TB, x wintest.Texts) ([]byte, error) {
 // what must go into a file name, rule name or program path unchanged is
 // refused when unsafe.
 func TestHostileIR(t *testing.T) {
-	for _, s := range wintest.Nasty {
-		for _, x := range []wintest.Texts{
+	for _, s := range backendtest.Nasty {
+		for _, x := range []backendtest.Texts{
 			{Set: s, Host: "h1", Desc: "d", Comment: "c", Flow: "f", Profile: "p"},
 			{Set: "office", Host: "h1", Desc: s, Comment: s, Flow: s, Profile: s},
 		} {
@@ -48,7 +48,7 @@ func TestHostileIR(t *testing.T) {
 			}
 		}
 	}
-	refused := map[string]wintest.Texts{
+	refused := map[string]backendtest.Texts{
 		"host name with a quote":        {Set: "g", Host: `h1' ; calc`},
 		"host name with a variable":     {Set: "g", Host: `$env:x`},
 		"host name with a line break":   {Set: "g", Host: "h1\r\nexit"},
@@ -67,7 +67,7 @@ func TestHostileIR(t *testing.T) {
 	}
 	// A quote is legal in a Windows path: doubled, not refused.
 	for _, p := range []string{`C:\Program Files\FMEServer\Server\fme\fme.exe`, `%ProgramFiles%\x\fme.exe`, `C:\O'Brien's $(x) ; #\a.exe`} {
-		data, err := renderHostile(t, wintest.Texts{Set: "g", Host: "h1", Program: p})
+		data, err := renderHostile(t, backendtest.Texts{Set: "g", Host: "h1", Program: p})
 		if err != nil {
 			t.Errorf("program %s refused: %v", p, err)
 		} else if !strings.Contains(string(data), "-Program '"+strings.ReplaceAll(p, "'", "''")+"'") {
@@ -78,7 +78,7 @@ func TestHostileIR(t *testing.T) {
 
 func TestHostileRuleID(t *testing.T) {
 	for _, id := range []string{`r1' -Direction Outbound '`, "r1 ; calc", "r1\r\nexit", "r1--x", "-r1", strings.Repeat("r", 250), "r1$(x)"} {
-		rs := wintest.HostileRuleset(t, wintest.Texts{Set: "g", Host: "h1"})
+		rs := backendtest.HostileRuleset(t, backendtest.Texts{Set: "g", Host: "h1"})
 		rs.Rules[0].ID = id
 		v, _ := rs.HostView("h1")
 		if _, err := powershell.Render(v); err == nil {
@@ -97,10 +97,10 @@ func TestHostileSettings(t *testing.T) {
 		"host names, no omit": func(rs *ir.Ruleset) { rs.Policy.FQDN = ir.FQDNError },
 		"IPv4-mapped address": func(rs *ir.Ruleset) {
 			s, _ := rs.Set("g")
-			s.IPs = wintest.IPSet(t, "::ffff:10.0.0.0/120")
+			s.IPs = backendtest.IPSet(t, "::ffff:10.0.0.0/120")
 		},
 	} {
-		rs := wintest.HostileRuleset(t, wintest.Texts{Set: "g", Host: "h1"})
+		rs := backendtest.HostileRuleset(t, backendtest.Texts{Set: "g", Host: "h1"})
 		mod(rs)
 		v, _ := rs.HostView("h1")
 		if _, err := powershell.Render(v); err == nil {
@@ -117,6 +117,6 @@ func FuzzPowerShell(f *testing.F) {
 	f.Add(`a' ; b`, "h1", "x\r\ny", "$(calc) `", "\u2019 -Direction Outbound", "#Requires", `C:\O'Brien\x.exe`)
 	f.Add("g", "h-1.x_y", "\x00", `\`, "é", "!x!", `%SystemRoot%\a.exe`)
 	f.Fuzz(func(t *testing.T, set, host, desc, comment, flow, profile, program string) {
-		_, _ = renderHostile(t, wintest.Texts{Set: set, Host: host, Desc: desc, Comment: comment, Flow: flow, Profile: profile, Program: program})
+		_, _ = renderHostile(t, backendtest.Texts{Set: set, Host: host, Desc: desc, Comment: comment, Flow: flow, Profile: profile, Program: program})
 	})
 }

@@ -31,21 +31,9 @@ func (Generator) Caps() generators.Caps {
 		FQDNMode: func(rs *ir.Ruleset) ir.FQDNMode { return rs.Settings.Windows.FQDN }}
 }
 
-// Generate renders one script per requested host.
+// Generate renders one file per requested host.
 func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
-	var files []generators.File
-	for _, h := range req.Hosts {
-		v, err := req.Ruleset.HostView(h)
-		if err != nil {
-			return nil, err
-		}
-		data, err := Render(v)
-		if err != nil {
-			return nil, fmt.Errorf("powershell: host %s: %w", winfw.Quoted(h), err)
-		}
-		files = append(files, generators.File{Name: h + g.Caps().Ext, Contents: data})
-	}
-	return files, nil
+	return generators.PerHost(req, g, Render)
 }
 
 // Group is the rule group of every rule portwall adds.

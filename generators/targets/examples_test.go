@@ -51,7 +51,7 @@ func TestExamplesFailClosed(t *testing.T) {
 				continue
 			}
 			for _, f := range out {
-				grants, err := readers[g.Name()](f.Name, f.Contents)
+				grants, err := readers[g.Name()](rs, f.Name, f.Contents)
 				if err != nil {
 					t.Errorf("%s %s %s: %v", file, g.Name(), f.Name, err)
 					continue

@@ -10,6 +10,7 @@ import (
 	"go4.org/netipx"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/fortigate/fortiparse"
 	_ "github.com/portwall/portwall/generators/golden" // accept -update
 	"github.com/portwall/portwall/generators/iptables/iptparse"
 	"github.com/portwall/portwall/generators/netsh/netshparse"
@@ -23,12 +24,12 @@ import (
 
 // reader reads a backend's file back into grants: host grants when the
 // backend renders hosts, network grants otherwise.
-type reader func(name string, data []byte) ([]ir.Grant, error)
+type reader func(rs *ir.Ruleset, name string, data []byte) ([]ir.Grant, error)
 
 // readers holds a strict reader for every backend; a backend without one
 // fails TestEveryBackendHasAReader.
 var readers = map[string]reader{
-	"nftables": func(_ string, data []byte) ([]ir.Grant, error) {
+	"nftables": func(_ *ir.Ruleset, _ string, data []byte) ([]ir.Grant, error) {
 		s, err := nftparse.Parse(data)
 		if err != nil {
 			return nil, err
@@ -37,21 +38,28 @@ var readers = map[string]reader{
 	},
 	"iptables":  iptReader(ir.IPv4),
 	"ip6tables": iptReader(ir.IPv6),
-	"netsh": func(_ string, data []byte) ([]ir.Grant, error) {
+	"netsh": func(_ *ir.Ruleset, _ string, data []byte) ([]ir.Grant, error) {
 		s, err := netshparse.Parse(data)
 		if err != nil {
 			return nil, err
 		}
 		return s.Grants()
 	},
-	"powershell": func(_ string, data []byte) ([]ir.Grant, error) {
+	"powershell": func(_ *ir.Ruleset, _ string, data []byte) ([]ir.Grant, error) {
 		s, err := psparse.Parse(data)
 		if err != nil {
 			return nil, err
 		}
 		return s.Grants()
 	},
-	"json": func(_ string, data []byte) ([]ir.Grant, error) {
+	"fortigate": func(rs *ir.Ruleset, _ string, data []byte) ([]ir.Grant, error) {
+		c, err := fortiparse.Parse(data, rs.Settings.FortiGate.Version)
+		if err != nil {
+			return nil, err
+		}
+		return c.Grants()
+	},
+	"json": func(_ *ir.Ruleset, _ string, data []byte) ([]ir.Grant, error) {
 		// JSON is encoded by encoding/json; it can only be malformed,
 		// never carry a command.
 		var v any
@@ -60,7 +68,7 @@ var readers = map[string]reader{
 }
 
 func iptReader(f ir.Family) reader {
-	return func(_ string, data []byte) ([]ir.Grant, error) {
+	return func(_ *ir.Ruleset, _ string, data []byte) ([]ir.Grant, error) {
 		s, err := iptparse.Parse(data, f)
 		if err != nil {
 			return nil, err
@@ -134,7 +142,7 @@ func checkBackends(t *testing.T, rs *ir.Ruleset) {
 			continue
 		}
 		for _, f := range files {
-			grants, err := readers[g.Name()](f.Name, f.Contents)
+			grants, err := readers[g.Name()](rs, f.Name, f.Contents)
 			if err != nil {
 				t.Fatalf("%s: output does not read back: %v\n%s", g.Name(), err, f.Contents)
 			}

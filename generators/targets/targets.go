@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/fortigate"
 	"github.com/portwall/portwall/generators/iptables"
 	"github.com/portwall/portwall/generators/jsonrules"
 	"github.com/portwall/portwall/generators/netsh"
@@ -19,6 +20,7 @@ var all = []generators.Generator{
 	iptables.IPv6,
 	netsh.Generator{},
 	powershell.Generator{},
+	fortigate.Generator{},
 	jsonrules.Generator{},
 }
 

@@ -1,7 +1,4 @@
-// Package wintest is test support for the Windows Firewall backends: the
-// pipeline from a profile file to the IR, and a small IR built by hand
-// whose names and free text a test or fuzz target may fill with anything.
-package wintest
+package backendtest
 
 import (
 	"net/netip"
@@ -11,31 +8,10 @@ import (
 
 	"go4.org/netipx"
 
-	"github.com/portwall/portwall/profiles"
-	"github.com/portwall/portwall/rules"
-	"github.com/portwall/portwall/rules/catalog"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
 )
-
-// Resolve runs the pipeline up to the IR on a profile file.
-func Resolve(t testing.TB, path string) *ir.Ruleset {
-	t.Helper()
-	cat, err := catalog.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := profiles.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := rules.Resolve(p, cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rs
-}
 
 // Texts are the strings of the hand-built IR that a profile, a catalog or
 // a caller building IR may fill with anything.

@@ -1,0 +1,118 @@
+// Package fortigate renders the network view as a FortiOS CLI snippet: the
+// address objects and groups, custom services and firewall policies (and,
+// when the profile asks for them, local-in policies) that allow exactly
+// what the IR allows, for an operator to paste into a FortiGate.
+//
+// The snippet is safe to paste onto a live unit: objects are created or
+// updated by names that start with "pw-" and derive from their contents,
+// policies are appended with "edit 0" (never an explicit id, which would
+// overwrite whatever policy holds it). Nothing in it is wider than the IR:
+// a side with no address of an IP version drops that version from the
+// policy, the built-in "all" stands only for an IR side that is every
+// address, and what FortiOS cannot express is an error naming the rule.
+//
+// The FortiOS syntax it follows is the project's FortiOS CLI reference
+// (fortios-cli.md; "reference section N" below), which no device has
+// confirmed; package fortiparse reads the output back with an
+// independent, strict reading of the same reference.
+package fortigate
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/rules/ir"
+)
+
+// FileName is the one file the backend writes.
+const FileName = "fortigate.conf"
+
+// Generator is the FortiGate backend.
+type Generator struct{}
+
+func (Generator) Name() string { return "fortigate" }
+
+func (Generator) Caps() generators.Caps {
+	return generators.Caps{NetworkView: true, FQDN: generators.FQDNNative, Ext: ".conf"}
+}
+
+// Generate renders the network view into fortigate.conf.
+func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
+	if len(req.Hosts) > 0 {
+		return nil, fmt.Errorf("fortigate: renders the network view, not hosts: leave out --host")
+	}
+	data, err := Render(req.Ruleset)
+	if err != nil {
+		return nil, err
+	}
+	return []generators.File{{Name: FileName, Contents: data}}, nil
+}
+
+// version is a FortiOS release the backend knows, as "major.minor".
+type version struct {
+	name         string
+	major, minor int
+}
+
+// versions are the releases [fortigate] version accepts (profiles keeps
+// the same list).
+var versions = []version{{"6.0", 6, 0}, {"6.2", 6, 2}, {"6.4", 6, 4}, {"7.0", 7, 0}, {"7.2", 7, 2}, {"7.4", 7, 4}, {"7.6", 7, 6}, {"8.0", 8, 0}}
+
+func parseVersion(s string) (version, error) {
+	for _, v := range versions {
+		if v.name == s {
+			return v, nil
+		}
+	}
+	names := make([]string, len(versions))
+	for i, v := range versions {
+		names[i] = v.name
+	}
+	return version{}, fmt.Errorf("fortigate: unknown FortiOS version %q: want one of %s", s, strings.Join(names, ", "))
+}
+
+func (v version) atLeast(major, minor int) bool {
+	return v.major > major || v.major == major && v.minor >= minor
+}
+
+// merged: from 6.4 one firewall policy carries IPv4 (srcaddr/dstaddr) and
+// IPv6 (srcaddr6/dstaddr6); before, IPv6 has its own table, policy6.
+func (v version) merged() bool { return v.atLeast(6, 4) }
+
+// maxName is the longest address, group or service name: 63 characters
+// on 6.0, 79 from 6.2.
+func (v version) maxName() int {
+	if v.atLeast(6, 2) {
+		return 79
+	}
+	return 63
+}
+
+// localInList: from 8.0 a local-in policy's intf holds a list; before, one
+// interface.
+func (v version) localInList() bool { return v.atLeast(8, 0) }
+
+// Limits of text fields (reference section 8), in bytes: FortiOS counts
+// bytes or characters, and bytes are never more than characters.
+const (
+	maxPolicyName    = 35
+	maxPolicyComment = 1023
+	maxObjectComment = 255
+)
+
+// logTraffic values of a firewall policy.
+var logTraffic = []string{"all", "utm", "disable"}
+
+func checkLogTraffic(s string) error {
+	if !slices.Contains(logTraffic, s) {
+		return fmt.Errorf("fortigate: invalid logtraffic %q: want all, utm or disable", s)
+	}
+	return nil
+}
+
+// ruleLabel names a rule in errors and notes: "rule r1a2b3 (fortimail/ha/ha-heartbeat)".
+func ruleLabel(r *ir.Rule) string {
+	return fmt.Sprintf("rule %s (%s)", r.ID, generators.OriginLabels(r.Origins))
+}

@@ -1,0 +1,36 @@
+package fortiparse
+
+// version is a FortiOS release, major.minor.
+type version struct{ major, minor int }
+
+var versions = map[string]version{
+	"6.0": {6, 0}, "6.2": {6, 2}, "6.4": {6, 4},
+	"7.0": {7, 0}, "7.2": {7, 2}, "7.4": {7, 4}, "7.6": {7, 6},
+	"8.0": {8, 0},
+}
+
+func parseVersion(s string) (version, bool) {
+	v, ok := versions[s]
+	return v, ok
+}
+
+func (v version) atLeast(o version) bool {
+	return v.major > o.major || v.major == o.major && v.minor >= o.minor
+}
+
+func (v version) before(o version) bool { return !v.atLeast(o) }
+
+// Versions where the reference records a change (section 9).
+var (
+	v62 = version{6, 2} // object names 79 characters (63 before)
+	v64 = version{6, 4} // IPv4 and IPv6 in one policy; policy6 gone
+	v80 = version{8, 0} // local-in intf holds a list
+)
+
+// maxName is the longest address, group or service name.
+func (v version) maxName() int {
+	if v.atLeast(v62) {
+		return 79
+	}
+	return 63
+}
