@@ -195,5 +195,7 @@ func TestReadmeProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, "validate", file)
-	run(t, "generate", file, "--host", "fml1")
+	for _, target := range targets.Names() {
+		run(t, "generate", file, "--target", target, "--all-hosts", "--out-dir", filepath.Join(dir, target))
+	}
 }
