@@ -1,154 +1,36 @@
 package powershell_test
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/portwall/portwall/generators/backendtest"
+	"github.com/portwall/portwall/generators/netsh/winfw"
+	"github.com/portwall/portwall/generators/netsh/wintest"
 	"github.com/portwall/portwall/generators/powershell"
 	"github.com/portwall/portwall/generators/powershell/psparse"
-	"github.com/portwall/portwall/rules/ir"
 )
 
-// render checks and renders every host of rs, returning the files by name,
-// or the error as a file named "error".
-func render(rs *ir.Ruleset) map[string][]byte { return backendtest.Render(rs, powershell.Generator{}) }
-
-func cases(t *testing.T) []string { return backendtest.Cases(t) }
+// backend is powershell with its reader, psparse. Rule descriptions are
+// winfw.Description's, cut to winfw.MaxDescription as netsh's are.
+var backend = wintest.Backend{
+	Generator:      powershell.Generator{},
+	Render:         powershell.Render,
+	MaxDescription: winfw.MaxDescription,
+	Read: wintest.Read(psparse.Parse,
+		func(s *psparse.Script) []*psparse.Rule { return s.Rules },
+		func(r *psparse.Rule) wintest.Rule {
+			return wintest.Rule{Line: r.Line, Name: r.Name, Description: r.Description, Allow: r.Action == "Allow" && r.Enabled}
+		}),
+}
 
 // TestGolden compares the output (or the refusal) of each case with
 // testdata/<case>/want/.
 func TestGolden(t *testing.T) { backendtest.Golden(t, powershell.Generator{}) }
 
-// stats counts what the fail-closed checks covered, for the log.
-type stats struct{ files, rules, grants int }
-
-// verify parses one host's script and checks every grant against the
-// host's view of the IR: the script allows nothing the IR does not.
-func verify(t testing.TB, v *ir.HostView, name string, data []byte, st *stats) *psparse.Script {
-	t.Helper()
-	s, err := psparse.Parse(data)
-	if err != nil {
-		t.Errorf("%s: %v", name, err)
-		return nil
-	}
-	gs, err := s.Grants()
-	if err != nil {
-		t.Errorf("%s: %v", name, err)
-		return nil
-	}
-	for _, g := range gs {
-		if err := v.CheckGrant(g); err != nil {
-			t.Errorf("%s: allows more than the IR: %v", name, err)
-		}
-	}
-	if st != nil {
-		st.files++
-		st.rules += len(s.Rules)
-		st.grants += len(gs)
-	}
-	return s
-}
-
-var nameRE = regexp.MustCompile(`^portwall-[A-Za-z0-9-]{1,246}$`)
-
-// invariants checks what the parser does not: portwall's own choices.
-func invariants(t testing.TB, name string, s *psparse.Script) {
-	t.Helper()
-	for _, r := range s.Rules {
-		if !nameRE.MatchString(r.Name) {
-			t.Errorf("%s:%d: rule name %q", name, r.Line, r.Name)
-		}
-		if !strings.HasPrefix(r.Description, "pw:") || len(r.Description) > powershell.MaxComment {
-			t.Errorf("%s:%d: description %q", name, r.Line, r.Description)
-		}
-		if r.Action != "Allow" || !r.Enabled {
-			t.Errorf("%s:%d: not an enabled allow rule", name, r.Line)
-		}
-	}
-}
-
 // TestGoldenOutputsParse reads back every golden script and checks it
 // against its IR.
-func TestGoldenOutputsParse(t *testing.T) {
-	var st stats
-	for _, dir := range cases(t) {
-		rs := backendtest.Ruleset(t, filepath.Join(dir, "profile.toml"))
-		files, _ := filepath.Glob(filepath.Join(dir, "want", "*.ps1"))
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			v, err := rs.HostView(strings.TrimSuffix(filepath.Base(f), ".ps1"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s := verify(t, v, f, data, &st); s != nil {
-				invariants(t, f, s)
-			}
-		}
-	}
-	if st.files == 0 {
-		t.Fatal("no golden scripts")
-	}
-	t.Logf("golden: %d scripts, %d rules, %d grants checked", st.files, st.rules, st.grants)
-}
+func TestGoldenOutputsParse(t *testing.T) { wintest.GoldenReadBack(t, backend) }
 
-// TestExamples renders every host of every example twice (byte-identical),
-// parses each script and checks every grant against the IR: as the
-// example is, and with egress filtering and set_policy.
-func TestExamples(t *testing.T) {
-	examples, _ := filepath.Glob("../../examples/*.toml")
-	if len(examples) == 0 {
-		t.Fatal("no examples")
-	}
-	variants := map[string]func(*ir.Ruleset){
-		"as is": func(*ir.Ruleset) {},
-		"egress, set_policy": func(rs *ir.Ruleset) {
-			rs.Policy.Output = ir.OutputDrop
-			rs.Settings.Windows.SetPolicy = true
-		},
-	}
-	var st stats
-	for _, e := range examples {
-		for vname, mod := range variants {
-			rs := backendtest.Ruleset(t, e)
-			mod(rs)
-			got, again := render(rs), render(rs)
-			if msg, ok := got["error"]; ok {
-				// Peers known by host name are refused by default; with
-				// [windows] fqdn = "omit" the same example must render.
-				if !strings.Contains(string(msg), "by host name") {
-					t.Errorf("%s (%s): %s", e, vname, msg)
-					continue
-				}
-				rs.Settings.Windows.FQDN = ir.FQDNOmit
-				got, again = render(rs), render(rs)
-				if msg, ok := got["error"]; ok {
-					t.Errorf("%s (%s) with fqdn = omit: %s", e, vname, msg)
-					continue
-				}
-			}
-			for _, h := range rs.HostNames() {
-				name := h + ".ps1"
-				data := got[name]
-				if !bytes.Equal(data, again[name]) {
-					t.Errorf("%s %s: two renderings differ", e, name)
-				}
-				v, err := rs.HostView(h)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if s := verify(t, v, filepath.Base(e)+"/"+name+" ("+vname+")", data, &st); s != nil {
-					invariants(t, name, s)
-				}
-			}
-		}
-	}
-	t.Logf("examples: %d scripts, %d rules, %d grants checked", st.files, st.rules, st.grants)
-}
+// TestExamples reads back every host's script of every example, as is
+// and with egress filtering and set_policy.
+func TestExamples(t *testing.T) { wintest.Examples(t, backend) }

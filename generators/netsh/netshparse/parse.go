@@ -7,12 +7,16 @@
 //
 // No netsh parser or linter exists outside Windows, and Wine's netsh
 // accepts anything; this package is the validator the reference asks for.
-// It is a normal package so that tests of other packages can use it.
+// It is a normal package so that tests of other packages can use it. What
+// it shares with psparse, the PowerShell backend's reader, is in package
+// winparse.
 package netshparse
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/portwall/portwall/generators/netsh/winparse"
 )
 
 // Fixed lines, as package netsh writes them. They are repeated here, not
@@ -43,28 +47,17 @@ type Setting struct {
 	Value   string // "<in>,<out>", or "droppedconnections enable|disable"
 }
 
-// Error is a problem at a line of the script.
-type Error struct {
-	Line int
-	Msg  string
-}
-
-func (e *Error) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
-
-func errorf(line int, format string, args ...any) error {
-	return &Error{Line: line, Msg: fmt.Sprintf(format, args...)}
-}
+// Error is a problem at a line of the script: winparse's type, so that
+// one errors.As serves both readers.
+type Error = winparse.Error
 
 // Parse reads a script. The first problem is returned, with its line.
 func Parse(data []byte) (*Script, error) {
-	if len(data) == 0 {
-		return nil, errorf(1, "empty script")
+	lines, err := winparse.Lines(data)
+	if err != nil {
+		return nil, err
 	}
-	if !strings.HasSuffix(string(data), "\r\n") {
-		return nil, errorf(strings.Count(string(data), "\n")+1, "the last line does not end in CRLF")
-	}
-	lines := strings.Split(strings.TrimSuffix(string(data), "\r\n"), "\r\n")
-	p := &parser{s: &Script{}, names: map[string]int{}}
+	p := &parser{s: &Script{}}
 	for i, l := range lines {
 		if err := p.line(i+1, l, i == len(lines)-1); err != nil {
 			return nil, err
@@ -73,40 +66,33 @@ func Parse(data []byte) (*Script, error) {
 	n := len(lines)
 	switch {
 	case p.pending != "":
-		return nil, errorf(n, "%s is not followed by its errorlevel check", p.pendWhat)
+		return nil, winparse.Errorf(n, "%s is not followed by its errorlevel check", p.pendWhat)
 	case n < 3 || lines[n-1] != exitLine:
-		return nil, errorf(n, "the script must end with %q", exitLine)
-	case !p.removed:
-		return nil, errorf(n, "no removal line: rules from an earlier run would stay")
+		return nil, winparse.Errorf(n, "the script must end with %q", exitLine)
+	}
+	if err := p.order.End(n); err != nil {
+		return nil, err
 	}
 	return p.s, nil
 }
 
 type parser struct {
 	s        *Script
-	removed  bool
+	order    winparse.Order
 	pending  string // the check line the next line must be
 	pendWhat string
-	names    map[string]int // lower-case rule name -> line
 }
 
 func (p *parser) line(n int, l string, last bool) error {
 	if len(l) > MaxLine {
-		return errorf(n, "line of %d characters; cmd.exe reads at most %d", len(l), MaxLine)
+		return winparse.Errorf(n, "line of %d characters; cmd.exe reads at most %d", len(l), MaxLine)
 	}
-	for i := 0; i < len(l); i++ {
-		switch c := l[i]; {
-		case c == '\r' || c == '\n':
-			return errorf(n, "line break other than CRLF")
-		case c < 0x20 || c == 0x7f:
-			return errorf(n, "control character %q", c)
-		case c > 0x7e:
-			return errorf(n, "byte 0x%02x outside ASCII; cmd reads batch files in the console code page", c)
-		}
+	if err := winparse.CheckBytes(n, l, "cmd reads batch files in the console code page"); err != nil {
+		return err
 	}
 	if p.pending != "" {
 		if l != p.pending {
-			return errorf(n, "%s must be followed by %q", p.pendWhat, p.pending)
+			return winparse.Errorf(n, "%s must be followed by %q", p.pendWhat, p.pending)
 		}
 		p.pending = ""
 		return nil
@@ -114,49 +100,45 @@ func (p *parser) line(n int, l string, last bool) error {
 	switch {
 	case n == 1:
 		if l != echoOff {
-			return errorf(n, "the script must start with %q", echoOff)
+			return winparse.Errorf(n, "the script must start with %q", echoOff)
 		}
 		return nil
 	case n == 2:
 		if l != setlocal {
-			return errorf(n, "the second line must be %q", setlocal)
+			return winparse.Errorf(n, "the second line must be %q", setlocal)
 		}
 		return nil
 	case l == exitLine:
 		if !last {
-			return errorf(n, "%q before the end of the script", l)
+			return winparse.Errorf(n, "%q before the end of the script", l)
 		}
 		return nil
 	case l == echoOff || l == setlocal:
-		return errorf(n, "%q out of place", l)
+		return winparse.Errorf(n, "%q out of place", l)
 	case l == removeLine:
-		if p.removed {
-			return errorf(n, "second removal line")
+		if err := p.order.Remove(n); err != nil {
+			return err
 		}
-		if len(p.s.Rules) > 0 {
-			return errorf(n, "the removal line must come before the first rule")
-		}
-		p.removed = true
 		p.pending, p.pendWhat = "if errorlevel 1 (echo portwall: removing earlier portwall rules failed & exit /b 1)", "the removal line"
 		return nil
 	case l == "rem" || strings.HasPrefix(l, "rem "):
 		t, err := remText(strings.TrimPrefix(strings.TrimPrefix(l, "rem"), " "))
 		if err != nil {
-			return errorf(n, "rem line: %v", err)
+			return winparse.Errorf(n, "rem line: %v", err)
 		}
 		p.s.Comments = append(p.s.Comments, t)
 		return nil
 	case strings.HasPrefix(strings.ToLower(l), "netsh "):
 		return p.netsh(n, l)
 	}
-	return errorf(n, "unknown line %q", short(l))
+	return winparse.Errorf(n, "unknown line %q", winparse.Short(l))
 }
 
 // netsh reads a netsh command line: batch syntax first, then netsh's.
 func (p *parser) netsh(n int, l string) error {
 	args, err := tokens(l)
 	if err != nil {
-		return errorf(n, "%v", err)
+		return winparse.Errorf(n, "%v", err)
 	}
 	words := make([]string, 0, 5)
 	for _, a := range args[:min(5, len(args))] {
@@ -164,33 +146,31 @@ func (p *parser) netsh(n int, l string) error {
 	}
 	switch {
 	case len(words) >= 5 && strings.Join(words, " ") == "netsh advfirewall firewall add rule":
-		if !p.removed {
-			return errorf(n, "add rule before the removal line: rules from an earlier run would stay")
+		if err := p.order.Adding(n, "add rule"); err != nil {
+			return err
 		}
 		r, err := parseRule(args[5:])
 		if err != nil {
-			return errorf(n, "%v", err)
+			return winparse.Errorf(n, "%v", err)
 		}
 		r.Line = n
-		key := strings.ToLower(r.Name)
-		if prev, ok := p.names[key]; ok {
-			return errorf(n, "rule name %s is already used at line %d", r.Name, prev)
+		if err := p.order.Name(n, r.Name); err != nil {
+			return err
 		}
-		p.names[key] = n
 		p.s.Rules = append(p.s.Rules, r)
 		p.pending, p.pendWhat = "if errorlevel 1 (echo portwall: adding "+r.Name+" failed & exit /b 1)", "add rule "+r.Name
 		return nil
 	case len(words) >= 3 && strings.Join(words[:3], " ") == "netsh advfirewall set":
 		st, err := parseSetting(args[3:])
 		if err != nil {
-			return errorf(n, "%v", err)
+			return winparse.Errorf(n, "%v", err)
 		}
 		st.Line = n
 		p.s.Settings = append(p.s.Settings, st)
 		p.pending, p.pendWhat = "if errorlevel 1 (echo portwall: setting "+st.Key+" of "+st.Profile+" failed & exit /b 1)", "set "+st.Profile+" "+st.Key
 		return nil
 	}
-	return errorf(n, "unknown netsh command %q", short(l))
+	return winparse.Errorf(n, "unknown netsh command %q", winparse.Short(l))
 }
 
 // remText checks the text of a rem line. cmd expands %...% even in rem
@@ -278,11 +258,4 @@ func tokens(l string) ([]arg, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-func short(s string) string {
-	if len(s) > 60 {
-		return s[:57] + "..."
-	}
-	return s
 }

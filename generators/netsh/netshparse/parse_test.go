@@ -1,10 +1,10 @@
 package netshparse
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
+	"github.com/portwall/portwall/generators/netsh/wintest"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
@@ -36,7 +36,7 @@ const good = `dir=in action=allow protocol=tcp localport=22 remoteip=10.0.0.0/8 
 // the reason given.
 func TestRejectsLines(t *testing.T) {
 	n := `netsh advfirewall firewall add rule name="portwall-x" `
-	bad := []struct{ line, why, want string }{
+	bad := []wintest.BadLine{
 		{n + `dir=in action=allow protocol=icmpv4 localport=80 remoteip=any`, "ports need protocol tcp or udp", "Ports can only"},
 		{n + `dir=in action=allow localport=80 remoteip=any`, "ports with the default protocol (any)", "Ports can only"},
 		{`netsh advfirewall firewall add rule name=all dir=in action=allow protocol=tcp`, "name all stands for every rule", `"all"`},
@@ -101,19 +101,10 @@ func TestRejectsLines(t *testing.T) {
 	if _, err := Parse(script(rule("portwall-x", good)...)); err != nil {
 		t.Fatalf("valid script refused: %v", err)
 	}
-	for _, c := range bad {
-		_, err := Parse(script(c.line, "if errorlevel 1 (echo portwall: adding portwall-x failed & exit /b 1)"))
-		var pe *Error
-		switch {
-		case err == nil:
-			t.Errorf("accepted (%s): %s", c.why, short(c.line))
-		case !errors.As(err, &pe) || pe.Line != 5:
-			t.Errorf("%s: error not at line 5: %v", c.why, err)
-		case !strings.Contains(err.Error(), c.want):
-			t.Errorf("%s: refused for another reason: %v (want %q)", c.why, err, c.want)
-		}
-	}
-	t.Logf("%d invalid lines rejected", len(bad))
+	wintest.RejectsLines(t, 5, func(line string) error {
+		_, err := Parse(script(line, "if errorlevel 1 (echo portwall: adding portwall-x failed & exit /b 1)"))
+		return err
+	}, bad)
 }
 
 // TestRejectsScripts: mistakes that are about the script, not one line.
@@ -140,12 +131,7 @@ func TestRejectsScripts(t *testing.T) {
 		"trailing space after an add rule":  strings.Replace(ok, `x"`+"\r\n", `x" `+"\r\n", 1),
 		"remove line with another wildcard": strings.Replace(ok, "'portwall-*'", "'*'", 1),
 	}
-	for why, data := range bad {
-		if _, err := Parse([]byte(data)); err == nil {
-			t.Errorf("accepted: %s", why)
-		}
-	}
-	t.Logf("%d invalid scripts rejected", len(bad))
+	wintest.RejectsScripts(t, func(data []byte) error { _, err := Parse(data); return err }, bad)
 }
 
 // TestAcceptsDocumented: lines from Microsoft's netsh reference and the

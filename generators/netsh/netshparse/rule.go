@@ -2,13 +2,13 @@ package netshparse
 
 import (
 	"fmt"
-	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
-	"go4.org/netipx"
+	"github.com/portwall/portwall/generators/netsh/winparse"
+	"github.com/portwall/portwall/rules/ports"
 )
 
 // Rule is one `add rule` line. Keyword values (dir, action, protocol, ...)
@@ -24,13 +24,6 @@ type Rule struct {
 	Program           string
 	Description       string
 }
-
-// Limits portwall keeps to (reference section 3; netsh documents none).
-const (
-	MaxName        = 255
-	MaxDescription = 1024
-	MaxEntries     = 1000
-)
 
 // params are the parameters of `add rule` (reference section 1).
 var params = []string{
@@ -50,11 +43,6 @@ var keywordValues = map[string][]string{
 
 var securityValues = []string{"authenticate", "authenc", "authdynenc", "authnoencap", "notrequired"}
 
-// portwallName is what portwall's rule names look like: its prefix, then
-// only letters, digits and dashes (nothing batch, netsh or PowerShell
-// wildcards read specially).
-var portwallName = regexp.MustCompile(`^portwall-[A-Za-z0-9-]+$`)
-
 var serviceName = regexp.MustCompile(`^[A-Za-z0-9_.$-]+$`)
 
 // parseRule reads the parameters of an add rule line.
@@ -63,7 +51,7 @@ func parseRule(args []arg) (*Rule, error) {
 	for _, a := range args {
 		k, v, ok := strings.Cut(a.raw, "=")
 		if !ok {
-			return nil, fmt.Errorf("%q is not key=value", short(a.raw))
+			return nil, fmt.Errorf("%q is not key=value", winparse.Short(a.raw))
 		}
 		k = strings.ToLower(k)
 		if !slices.Contains(params, k) {
@@ -115,14 +103,12 @@ func (r *Rule) check() error {
 		return fmt.Errorf(`name "all" stands for every rule`)
 	case strings.Contains(r.Name, "|"):
 		return fmt.Errorf("'|' in name %q", r.Name)
-	case len(r.Name) > MaxName:
-		return fmt.Errorf("name of %d characters, portwall keeps to %d", len(r.Name), MaxName)
-	case !portwallName.MatchString(r.Name):
-		return fmt.Errorf("name %q: want portwall- and letters, digits and dashes; the removal line deletes only names starting with portwall-", r.Name)
-	case strings.Contains(r.Description, "|"):
-		return fmt.Errorf("'|' in description")
-	case len(r.Description) > MaxDescription:
-		return fmt.Errorf("description of %d characters, portwall keeps to %d", len(r.Description), MaxDescription)
+	}
+	if err := winparse.CheckName(r.Name); err != nil {
+		return err
+	}
+	if err := winparse.CheckDescription(r.Description); err != nil {
+		return err
 	}
 	if _, ok := ps["program"]; ok {
 		if err := checkProgram(r.Program); err != nil {
@@ -162,18 +148,8 @@ func checkProgram(p string) error {
 }
 
 func checkProfile(v string) error {
-	seen := map[string]bool{}
-	for _, p := range strings.Split(strings.ToLower(v), ",") {
-		if !slices.Contains([]string{"public", "private", "domain", "any"}, p) {
-			return fmt.Errorf("profile=%s: want public, private, domain or any (not %q)", v, p)
-		}
-		if seen[p] {
-			return fmt.Errorf("profile=%s: %s twice", v, p)
-		}
-		seen[p] = true
-	}
-	if seen["any"] && len(seen) > 1 {
-		return fmt.Errorf("profile=%s: any with other profiles", v)
+	if err := winparse.CheckProfiles(strings.Split(v, ","), "public", "private", "domain", "any"); err != nil {
+		return fmt.Errorf("profile=%s: %v", v, err)
 	}
 	return nil
 }
@@ -186,8 +162,8 @@ var remoteKeywords = []string{"localsubnet", "dns", "dhcp", "wins", "defaultgate
 // addresses as IP ranges.
 func addrList(key, v string) ([]string, error) {
 	entries := strings.Split(v, ",")
-	if len(entries) > MaxEntries {
-		return nil, fmt.Errorf("%s: %d entries, more than the %d one rule holds", key, len(entries), MaxEntries)
+	if len(entries) > winparse.MaxEntries {
+		return nil, fmt.Errorf("%s: %d entries, more than the %d one rule holds", key, len(entries), winparse.MaxEntries)
 	}
 	seen := map[string]bool{}
 	for _, e := range entries {
@@ -202,7 +178,7 @@ func addrList(key, v string) ([]string, error) {
 				return nil, fmt.Errorf("%s: %s is a keyword for remoteip only", key, e)
 			}
 		default:
-			if _, err := ipRange(e); err != nil {
+			if _, err := winparse.IPRange(e); err != nil {
 				return nil, fmt.Errorf("%s: %v", key, err)
 			}
 		}
@@ -212,47 +188,6 @@ func addrList(key, v string) ([]string, error) {
 		seen[le] = true
 	}
 	return entries, nil
-}
-
-// ipRange reads an address, a CIDR prefix or first-last.
-func ipRange(e string) (netipx.IPRange, error) {
-	var r netipx.IPRange
-	switch {
-	case e == "":
-		return r, fmt.Errorf("empty entry")
-	case strings.Contains(e, "%"):
-		return r, fmt.Errorf("%q has an IPv6 zone", e)
-	case strings.Contains(e, "/"):
-		p, err := netip.ParsePrefix(e)
-		if err != nil {
-			return r, fmt.Errorf("invalid subnet %q", e)
-		}
-		if p.Masked() != p {
-			return r, fmt.Errorf("subnet %q has host bits set", e)
-		}
-		r = netipx.RangeOfPrefix(p)
-	case strings.Contains(e, "-"):
-		first, last, _ := strings.Cut(e, "-")
-		a, err1 := netip.ParseAddr(first)
-		b, err2 := netip.ParseAddr(last)
-		if err1 != nil || err2 != nil {
-			return r, fmt.Errorf("invalid range %q", e)
-		}
-		if a.Is4() != b.Is4() || b.Less(a) {
-			return r, fmt.Errorf("range %q: want first-last of one IP version, first not above last", e)
-		}
-		r = netipx.IPRangeFrom(a, b)
-	default:
-		a, err := netip.ParseAddr(e)
-		if err != nil {
-			return r, fmt.Errorf("invalid address %q", e)
-		}
-		r = netipx.IPRangeFrom(a, a)
-	}
-	if r.From().Is4In6() || r.To().Is4In6() {
-		return r, fmt.Errorf("%q is IPv4-mapped IPv6, which netsh may read as IPv4", e)
-	}
-	return r, nil
 }
 
 var (
@@ -310,42 +245,13 @@ func (r *Rule) checkProtocol() error {
 	return nil
 }
 
-// portRange is one entry of a port list.
-type portRange struct{ first, last int }
-
-// portList reads "any" or a comma list of ports 0-65535 and ranges.
-func portList(v string) ([]portRange, error) {
-	if strings.EqualFold(v, "any") {
-		return []portRange{{0, 65535}}, nil
+// portList reads "any" or a comma list of ports 0-65535 and ranges;
+// absent is every port.
+func portList(v string) (ports.Set, error) {
+	if v == "" || strings.EqualFold(v, "any") {
+		return winparse.AllPorts(), nil
 	}
-	var out []portRange
-	for _, e := range strings.Split(v, ",") {
-		a, b, isRange := strings.Cut(e, "-")
-		if !isRange {
-			b = a
-		}
-		first, err1 := port(a)
-		last, err2 := port(b)
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("%q: want ports 0-65535, ranges first-last, comma-separated", e)
-		}
-		if last < first {
-			return nil, fmt.Errorf("reversed range %q", e)
-		}
-		out = append(out, portRange{first, last})
-	}
-	return out, nil
-}
-
-func port(s string) (int, error) {
-	if !number.MatchString(s) || len(s) > 5 {
-		return 0, fmt.Errorf("not a port")
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n > 65535 {
-		return 0, fmt.Errorf("not a port")
-	}
-	return n, nil
+	return winparse.Ports(strings.Split(v, ","))
 }
 
 // checkSecurity applies the MS remarks on security, edge and groups.

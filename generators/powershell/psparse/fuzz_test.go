@@ -1,23 +1,15 @@
 package psparse
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/portwall/portwall/generators/netsh/wintest"
 )
 
 // FuzzParse: whatever the input, Parse and Grants return errors; they
 // never panic.
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob("../testdata/*/want/*.ps1")
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
+	wintest.FuzzReader(f, "../testdata/*/want/*.ps1", func(data []byte) {
 		if s, err := Parse(data); err == nil {
 			_, _ = s.Grants()
 		}

@@ -7,12 +7,15 @@
 //
 // PowerShell on Linux lacks the NetSecurity module, so nothing can run
 // these scripts here; this package is the validator. It is a normal
-// package so that tests of other packages can use it.
+// package so that tests of other packages can use it. What it shares with
+// netshparse, the netsh backend's reader, is in package winparse.
 package psparse
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/portwall/portwall/generators/netsh/winparse"
 )
 
 // Fixed lines, as package powershell writes them. They are repeated here,
@@ -43,128 +46,99 @@ type ProfileSetting struct {
 	Inbound, Outbound, LogBlocked string
 }
 
-// Error is a problem at a line of the script.
-type Error struct {
-	Line int
-	Msg  string
-}
-
-func (e *Error) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
-
-func errorf(line int, format string, args ...any) error {
-	return &Error{Line: line, Msg: fmt.Sprintf(format, args...)}
-}
+// Error is a problem at a line of the script: winparse's type, so that
+// one errors.As serves both readers.
+type Error = winparse.Error
 
 // Parse reads a script. The first problem is returned, with its line.
 func Parse(data []byte) (*Script, error) {
-	if len(data) == 0 {
-		return nil, errorf(1, "empty script")
+	lines, err := winparse.Lines(data)
+	if err != nil {
+		return nil, err
 	}
-	if !strings.HasSuffix(string(data), "\r\n") {
-		return nil, errorf(strings.Count(string(data), "\n")+1, "the last line does not end in CRLF")
-	}
-	lines := strings.Split(strings.TrimSuffix(string(data), "\r\n"), "\r\n")
-	p := &parser{s: &Script{}, names: map[string]int{}}
+	p := &parser{s: &Script{}}
 	for i, l := range lines {
 		if err := p.line(i+1, l); err != nil {
 			return nil, err
 		}
 	}
-	if !p.removed {
-		return nil, errorf(len(lines), "no removal line: rules from an earlier run would stay")
+	if err := p.order.End(len(lines)); err != nil {
+		return nil, err
 	}
 	return p.s, nil
 }
 
 type parser struct {
-	s                *Script
-	stopped, removed bool
-	names            map[string]int // lower-case rule name -> line
+	s       *Script
+	stopped bool
+	order   winparse.Order
 }
 
 func (p *parser) line(n int, l string) error {
-	for i := 0; i < len(l); i++ {
-		switch c := l[i]; {
-		case c == '\r' || c == '\n':
-			return errorf(n, "line break other than CRLF")
-		case c < 0x20 || c == 0x7f:
-			return errorf(n, "control character %q", c)
-		case c > 0x7e:
-			// Windows PowerShell 5.1 reads a script without BOM in the ANSI
-			// code page, and reads U+2018-U+201B as single quotes.
-			return errorf(n, "byte 0x%02x outside ASCII", c)
-		}
+	if err := winparse.CheckBytes(n, l, "Windows PowerShell 5.1 reads a script without BOM in the ANSI code page, and U+2018-U+201B as single quotes"); err != nil {
+		return err
 	}
 	switch {
 	case n == 1:
 		if l != requires {
-			return errorf(n, "the script must start with %q", requires)
+			return winparse.Errorf(n, "the script must start with %q", requires)
 		}
 		return nil
 	case l == "#" || strings.HasPrefix(l, "# "):
 		t := strings.TrimPrefix(strings.TrimPrefix(l, "#"), " ")
 		if strings.HasPrefix(strings.ToLower(strings.TrimLeft(t, " ")), "requires") {
-			return errorf(n, "comment that reads as a #Requires statement")
+			return winparse.Errorf(n, "comment that reads as a #Requires statement")
 		}
 		if strings.HasSuffix(t, "`") {
-			return errorf(n, "comment ending in a backtick")
+			return winparse.Errorf(n, "comment ending in a backtick")
 		}
 		p.s.Comments = append(p.s.Comments, t)
 		return nil
 	case l == stop:
 		if p.stopped {
-			return errorf(n, "second %q", stop)
+			return winparse.Errorf(n, "second %q", stop)
 		}
 		p.stopped = true
 		return nil
 	case !p.stopped:
-		return errorf(n, "%q must come before any command", stop)
+		return winparse.Errorf(n, "%q must come before any command", stop)
 	case l == removeLine:
-		if p.removed {
-			return errorf(n, "second removal line")
-		}
-		if len(p.s.Rules) > 0 {
-			return errorf(n, "the removal line must come before the first rule")
-		}
-		p.removed = true
-		return nil
+		return p.order.Remove(n)
 	case strings.HasPrefix(l, newPrefix):
-		if !p.removed {
-			return errorf(n, "New-NetFirewallRule before the removal line: rules from an earlier run would stay")
+		if err := p.order.Adding(n, "New-NetFirewallRule"); err != nil {
+			return err
 		}
 		if !strings.HasSuffix(l, newSuffix) {
-			return errorf(n, "New-NetFirewallRule must end with %q", newSuffix)
+			return winparse.Errorf(n, "New-NetFirewallRule must end with %q", newSuffix)
 		}
 		args, err := arguments(strings.TrimSuffix(strings.TrimPrefix(l, newPrefix), newSuffix))
 		if err != nil {
-			return errorf(n, "%v", err)
+			return winparse.Errorf(n, "%v", err)
 		}
 		r, err := parseRule(args)
 		if err != nil {
-			return errorf(n, "%v", err)
+			return winparse.Errorf(n, "%v", err)
 		}
 		r.Line = n
-		key := strings.ToLower(r.Name)
-		if prev, ok := p.names[key]; ok {
-			return errorf(n, "rule name %s is already used at line %d", r.Name, prev)
+		if err := p.order.Name(n, r.Name); err != nil {
+			return err
 		}
-		p.names[key] = n
 		p.s.Rules = append(p.s.Rules, r)
 		return nil
 	case strings.HasPrefix(l, setPrefix):
 		args, err := arguments(strings.TrimPrefix(l, setPrefix))
 		if err != nil {
-			return errorf(n, "%v", err)
+			return winparse.Errorf(n, "%v", err)
 		}
 		st, err := parseProfileSetting(args)
 		if err != nil {
-			return errorf(n, "%v", err)
+			return winparse.Errorf(n, "%v", err)
 		}
 		st.Line = n
 		p.s.Profiles = append(p.s.Profiles, st)
 		return nil
 	}
-	return errorf(n, "unknown line %q", short(l))
+	return winparse.Errorf(n, "unknown line %q", winparse.Short(l))
 }
 
 // value is a parameter's value: a list of single-quoted strings (decoded)
@@ -188,7 +162,7 @@ func arguments(s string) (map[string]value, error) {
 	out := map[string]value{}
 	for i := 0; i < len(s); {
 		if s[i] != '-' {
-			return nil, fmt.Errorf("want a parameter at column %d, found %q", i+1, short(s[i:]))
+			return nil, fmt.Errorf("want a parameter at column %d, found %q", i+1, winparse.Short(s[i:]))
 		}
 		j := i + 1
 		for j < len(s) && (s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z') {
@@ -211,7 +185,7 @@ func arguments(s string) (map[string]value, error) {
 		out[name] = v
 		if next < len(s) {
 			if s[next] != ' ' || next+1 >= len(s) {
-				return nil, fmt.Errorf("-%s: want one space after the value, found %q", name, short(s[next:]))
+				return nil, fmt.Errorf("-%s: want one space after the value, found %q", name, winparse.Short(s[next:]))
 			}
 			next++
 		}
@@ -279,11 +253,4 @@ func readValue(s string, i int) (value, int, error) {
 		}
 		return v, j, nil
 	}
-}
-
-func short(s string) string {
-	if len(s) > 60 {
-		return s[:57] + "..."
-	}
-	return s
 }

@@ -1,10 +1,10 @@
 package psparse
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
+	"github.com/portwall/portwall/generators/netsh/wintest"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
 )
@@ -23,7 +23,7 @@ const good = rule + `-Protocol TCP -LocalPort 22 -RemoteAddress '10.0.0.0/8' -Pr
 // the reason given.
 func TestRejectsLines(t *testing.T) {
 	end := " | Out-Null"
-	bad := []struct{ line, why, want string }{
+	bad := []wintest.BadLine{
 		{rule + `-Protocol ICMPv4 -LocalPort 80` + end, "ports need TCP or UDP", "only for TCP and UDP"},
 		{rule + `-LocalPort 80` + end, "ports with the default protocol (Any)", "only for TCP and UDP"},
 		{rule + `-Protocol TCP -IcmpType 8` + end, "ICMP type without ICMP", "-IcmpType without"},
@@ -76,19 +76,10 @@ func TestRejectsLines(t *testing.T) {
 	if _, err := Parse(script(good)); err != nil {
 		t.Fatalf("valid script refused: %v", err)
 	}
-	for _, c := range bad {
-		_, err := Parse(script(c.line))
-		var pe *Error
-		switch {
-		case err == nil:
-			t.Errorf("accepted (%s): %s", c.why, short(c.line))
-		case !errors.As(err, &pe) || pe.Line != 5:
-			t.Errorf("%s: error not at line 5: %v", c.why, err)
-		case !strings.Contains(err.Error(), c.want):
-			t.Errorf("%s: refused for another reason: %v (want %q)", c.why, err, c.want)
-		}
-	}
-	t.Logf("%d invalid lines rejected", len(bad))
+	wintest.RejectsLines(t, 5, func(line string) error {
+		_, err := Parse(script(line))
+		return err
+	}, bad)
 }
 
 func TestRejectsScripts(t *testing.T) {
@@ -106,12 +97,7 @@ func TestRejectsScripts(t *testing.T) {
 		"bare CR inside a line":         strings.Replace(ok, "-Action", "-Action\r", 1),
 		"typographic quote in a string": strings.Replace(ok, "'pw:r1 x'", "'pw:r1 \xe2\x80\x99 x'", 1),
 	}
-	for why, data := range bad {
-		if _, err := Parse([]byte(data)); err == nil {
-			t.Errorf("accepted: %s", why)
-		}
-	}
-	t.Logf("%d invalid scripts rejected", len(bad))
+	wintest.RejectsScripts(t, func(data []byte) error { _, err := Parse(data); return err }, bad)
 }
 
 // TestAcceptsDocumented: lines in the style of Microsoft's

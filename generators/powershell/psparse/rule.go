@@ -3,13 +3,14 @@ package psparse
 import (
 	"fmt"
 	"maps"
-	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"go4.org/netipx"
+
+	"github.com/portwall/portwall/generators/netsh/winparse"
 )
 
 // Rule is one New-NetFirewallRule line. Keyword values are as the cmdlet
@@ -24,13 +25,6 @@ type Rule struct {
 	Protocol                string // "" when absent (the cmdlet's default: Any)
 	Program, Description    string
 }
-
-// Limits portwall keeps to (the firewall documents none).
-const (
-	MaxName        = 255
-	MaxDescription = 1024
-	MaxEntries     = 1000
-)
 
 // how a parameter's value must be written
 type form int
@@ -50,8 +44,6 @@ var ruleParams = map[string]form{
 	"icmptype": bare, "profile": bare, "enabled": bare,
 	"remoteaddress": addrForm, "localaddress": addrForm,
 }
-
-var portwallName = regexp.MustCompile(`^portwall-[A-Za-z0-9-]+$`)
 
 func checkForm(name string, f form, v value) error {
 	switch f {
@@ -125,14 +117,12 @@ func parseRule(args map[string]value) (*Rule, error) {
 		return nil, fmt.Errorf("-Group %q: the removal line removes group portwall only", ps["group"][0])
 	case ps["displayname"][0] != r.Name:
 		return nil, fmt.Errorf("-DisplayName %q differs from -Name %q", ps["displayname"][0], r.Name)
-	case len(r.Name) > MaxName:
-		return nil, fmt.Errorf("name of %d characters, portwall keeps to %d", len(r.Name), MaxName)
-	case !portwallName.MatchString(r.Name):
-		return nil, fmt.Errorf("name %q: want portwall- and letters, digits and dashes", r.Name)
-	case strings.Contains(r.Description, "|"):
-		return nil, fmt.Errorf("'|' in -Description, which the firewall API forbids")
-	case len(r.Description) > MaxDescription:
-		return nil, fmt.Errorf("description of %d characters, portwall keeps to %d", len(r.Description), MaxDescription)
+	}
+	if err := winparse.CheckName(r.Name); err != nil {
+		return nil, err
+	}
+	if err := winparse.CheckDescription(r.Description); err != nil {
+		return nil, err
 	}
 	if _, ok := ps["program"]; ok {
 		if err := checkProgram(r.Program); err != nil {
@@ -167,24 +157,15 @@ func checkProgram(p string) error {
 	return nil
 }
 
+// checkProfiles checks -Profile: New-NetFirewallRule takes Any (anyOK),
+// Set-NetFirewallProfile only profile names.
 func checkProfiles(param string, items []string, anyOK bool) error {
-	seen := map[string]bool{}
 	allowed := []string{"Domain", "Private", "Public"}
 	if anyOK {
 		allowed = append(allowed, "Any")
 	}
-	for _, it := range items {
-		v, err := oneOf(param, []string{it}, allowed...)
-		if err != nil {
-			return err
-		}
-		if seen[v] {
-			return fmt.Errorf("-%s: %s twice", param, v)
-		}
-		seen[v] = true
-	}
-	if seen["Any"] && len(seen) > 1 {
-		return fmt.Errorf("-%s: Any with other profiles", param)
+	if err := winparse.CheckProfiles(items, allowed...); err != nil {
+		return fmt.Errorf("-%s: %v", param, err)
 	}
 	return nil
 }
@@ -204,13 +185,13 @@ func addrList(key string, items []string, quoted bool) ([]netipx.IPRange, error)
 		}
 		return nil, fmt.Errorf("-%s %s: want Any, a keyword, or quoted addresses", key, items[0])
 	}
-	if len(items) > MaxEntries {
-		return nil, fmt.Errorf("-%s: %d entries, more than the %d one rule holds", key, len(items), MaxEntries)
+	if len(items) > winparse.MaxEntries {
+		return nil, fmt.Errorf("-%s: %d entries, more than the %d one rule holds", key, len(items), winparse.MaxEntries)
 	}
 	var out []netipx.IPRange
 	seen := map[string]bool{}
 	for _, e := range items {
-		r, err := ipRange(e)
+		r, err := winparse.IPRange(e)
 		if err != nil {
 			return nil, fmt.Errorf("-%s: %v", key, err)
 		}
@@ -221,44 +202,6 @@ func addrList(key string, items []string, quoted bool) ([]netipx.IPRange, error)
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-// ipRange reads an address, a CIDR prefix or first-last. Masks in dotted
-// form (10.0.0.0/255.0.0.0), which the cmdlet also takes, are refused:
-// portwall never writes them.
-func ipRange(e string) (netipx.IPRange, error) {
-	var r netipx.IPRange
-	switch {
-	case e == "" || strings.ContainsAny(e, " %"):
-		return r, fmt.Errorf("invalid address %q (empty, a space, or an IPv6 zone)", e)
-	case strings.Contains(e, "/"):
-		p, err := netip.ParsePrefix(e)
-		if err != nil {
-			return r, fmt.Errorf("invalid subnet %q", e)
-		}
-		if p.Masked() != p {
-			return r, fmt.Errorf("subnet %q has host bits set", e)
-		}
-		r = netipx.RangeOfPrefix(p)
-	case strings.Contains(e, "-"):
-		first, last, _ := strings.Cut(e, "-")
-		a, err1 := netip.ParseAddr(first)
-		b, err2 := netip.ParseAddr(last)
-		if err1 != nil || err2 != nil || a.Is4() != b.Is4() || b.Less(a) {
-			return r, fmt.Errorf("range %q: want first-last of one IP version, first not above last", e)
-		}
-		r = netipx.IPRangeFrom(a, b)
-	default:
-		a, err := netip.ParseAddr(e)
-		if err != nil {
-			return r, fmt.Errorf("invalid address %q", e)
-		}
-		r = netipx.IPRangeFrom(a, a)
-	}
-	if r.From().Is4In6() || r.To().Is4In6() {
-		return r, fmt.Errorf("%q is IPv4-mapped IPv6, which Windows may read as IPv4", e)
-	}
-	return r, nil
 }
 
 var number = regexp.MustCompile(`^[0-9]{1,5}$`)
@@ -294,7 +237,7 @@ func (r *Rule) checkProtocol() error {
 		if len(items) == 1 && slices.ContainsFunc(portKeywords, func(kw string) bool { return strings.EqualFold(kw, items[0]) }) {
 			continue
 		}
-		if _, err := portList(items); err != nil {
+		if _, err := winparse.Ports(items); err != nil {
 			return fmt.Errorf("-%s: %v", k, err)
 		}
 	}
@@ -307,37 +250,6 @@ func (r *Rule) checkProtocol() error {
 		}
 	}
 	return nil
-}
-
-type portRange struct{ first, last int }
-
-// portList reads ports 0-65535 and ranges first-last.
-func portList(items []string) ([]portRange, error) {
-	var out []portRange
-	for _, e := range items {
-		a, b, isRange := strings.Cut(e, "-")
-		if !isRange {
-			b = a
-		}
-		first, err1 := port(a)
-		last, err2 := port(b)
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("%q: want ports 0-65535 and ranges first-last", e)
-		}
-		if last < first {
-			return nil, fmt.Errorf("reversed range %q", e)
-		}
-		out = append(out, portRange{first, last})
-	}
-	return out, nil
-}
-
-func port(s string) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || !number.MatchString(s) || n > 65535 {
-		return 0, fmt.Errorf("not a port")
-	}
-	return n, nil
 }
 
 // icmpTypes reads -IcmpType: Any, or types "t" or "t:c" (0-255). nil is
