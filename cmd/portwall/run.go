@@ -21,7 +21,15 @@ import (
 const (
 	exitOK    = 0
 	exitError = 1
+	// exitDrift: diff found differences (terraform plan -detailed-exitcode).
+	exitDrift = 2
 )
+
+// exitStatus is an error that only sets the exit status: its message, if
+// any, has been printed already.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 // env is what a command runs with: where to read and write, and the global
 // flags. Tests drive Run exactly as users run the binary.
@@ -43,7 +51,8 @@ which features, reachable from which networks), resolves it against its port
 catalog, and writes firewall rules for each host.
 
 Exit status: 0 success, 1 error (diagnostics on stderr; no output file is
-written when a command fails).`,
+written when a command fails); diff (and apply --dry-run) exit with 2 when
+the live table differs from the profile.`,
 		Writer:         stdout,
 		ErrWriter:      stderr,
 		Reader:         stdin,
@@ -59,6 +68,8 @@ written when a command fails).`,
 			e.catalogCommand(),
 			e.validateCommand(),
 			e.generateCommand(),
+			e.diffCommand(),
+			e.applyCommand(),
 		},
 	}
 	// Usage errors are diagnostics: report them on stderr, without the
@@ -68,6 +79,10 @@ written when a command fails).`,
 	setUsageError(app.Commands)
 	cli.ErrWriter = stderr
 	if err := app.RunContext(context.Background(), interspersed(app, args)); err != nil {
+		var status exitStatus
+		if errors.As(err, &status) {
+			return int(status)
+		}
 		e.report(err)
 		return exitError
 	}

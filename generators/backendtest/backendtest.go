@@ -77,10 +77,25 @@ func Cases(t testing.TB) []string {
 	return dirs
 }
 
-// Examples lists the example profiles, from a backend's package directory.
+// Examples lists the example profiles, found from the module root (the
+// directory with go.mod above the test's package).
 func Examples(t testing.TB) []string {
 	t.Helper()
-	files, err := filepath.Glob("../../examples/*.toml")
+	dir, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test")
+		}
+		dir = parent
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "examples", "*.toml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no examples: %v", err)
 	}

@@ -1,0 +1,576 @@
+package live
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"go4.org/netipx"
+	"golang.org/x/sys/unix"
+
+	"github.com/portwall/portwall/rules/proto"
+)
+
+// Objects is a table as netlink objects: what apply sends.
+type Objects struct {
+	Table  *nftables.Table
+	Sets   []SetObject // named sets, in script order
+	Chains []*nftables.Chain
+	Rules  []RuleObject
+
+	anonCount int
+}
+
+// SetObject is a set with its elements, as the kernel stores them.
+type SetObject struct {
+	Set      *nftables.Set
+	Elements []nftables.SetElement
+}
+
+// RuleObject is a rule with the anonymous sets its lookups use.
+type RuleObject struct {
+	Chain   string
+	Exprs   []expr.Any
+	Comment string
+	Anon    []SetObject
+	// RawUserData is the user data as read from the kernel (a snapshot),
+	// kept byte for byte; nil means the comment alone.
+	RawUserData []byte
+}
+
+// Compile turns the nftables backend's script into netlink objects,
+// encoding each statement as nft 1.0 does (dependencies first, port lists
+// as anonymous sets, ranges as two comparisons), so that a table applied
+// from them reads back like one loaded with `nft -f` from the script.
+//
+// It accepts the statements portwall writes and nothing else: the script
+// is portwall's own output, and anything unexpected is a bug to report,
+// never something to guess at.
+func Compile(script []byte) (*Objects, error) {
+	o := &Objects{Table: &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}}
+	lines := strings.Split(string(script), "\n")
+	i := 0
+	next := func() (string, int) {
+		for i < len(lines) {
+			l := strings.TrimSpace(lines[i])
+			i++
+			if l != "" && !strings.HasPrefix(l, "#") {
+				return l, i
+			}
+		}
+		return "", i
+	}
+	for _, want := range []string{"table inet portwall", "delete table inet portwall", "table inet portwall {"} {
+		if l, n := next(); l != want {
+			return nil, fmt.Errorf("line %d: want %q, got %q", n, want, l)
+		}
+	}
+	for {
+		l, n := next()
+		switch {
+		case l == "}":
+			return o, nil
+		case strings.HasPrefix(l, "set ") && strings.HasSuffix(l, " {"):
+			s, err := o.compileSet(strings.TrimSuffix(strings.TrimPrefix(l, "set "), " {"), next)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %w", n, err)
+			}
+			o.Sets = append(o.Sets, s)
+		case strings.HasPrefix(l, "chain ") && strings.HasSuffix(l, " {"):
+			if err := o.compileChain(strings.TrimSuffix(strings.TrimPrefix(l, "chain "), " {"), next); err != nil {
+				return nil, fmt.Errorf("line %d: %w", n, err)
+			}
+		default:
+			return nil, fmt.Errorf("line %d: unexpected %q", n, l)
+		}
+	}
+}
+
+func (o *Objects) compileSet(name string, next func() (string, int)) (SetObject, error) {
+	s := &nftables.Set{Table: o.Table, Name: name}
+	for {
+		l, _ := next()
+		switch {
+		case l == "}":
+			if s.KeyType.Name == "" {
+				return SetObject{}, fmt.Errorf("set %s: no type", name)
+			}
+			return SetObject{Set: s}, nil
+		case l == "type ipv4_addr":
+			s.KeyType = nftables.TypeIPAddr
+		case l == "type ipv6_addr":
+			s.KeyType = nftables.TypeIP6Addr
+		case l == "flags interval":
+			s.Interval = true
+		case strings.HasPrefix(l, "comment "):
+			c, err := strconv.Unquote(strings.TrimPrefix(l, "comment "))
+			if err != nil {
+				return SetObject{}, fmt.Errorf("set %s: comment: %w", name, err)
+			}
+			s.Comment = c
+		case strings.HasPrefix(l, "elements = {"):
+			text := strings.TrimPrefix(l, "elements = {")
+			for !strings.HasSuffix(text, "}") {
+				more, _ := next()
+				if more == "" {
+					return SetObject{}, fmt.Errorf("set %s: elements not closed", name)
+				}
+				text += " " + more
+			}
+			var b netipx.IPSetBuilder
+			for _, e := range strings.Split(strings.TrimSuffix(text, "}"), ",") {
+				r, err := parseRange(strings.TrimSpace(e))
+				if err != nil {
+					return SetObject{}, fmt.Errorf("set %s: %w", name, err)
+				}
+				b.AddRange(r)
+			}
+			ips, err := b.IPSet()
+			if err != nil {
+				return SetObject{}, err
+			}
+			so := SetObject{Set: s}
+			for _, r := range ips.Ranges() {
+				so.Elements = append(so.Elements, intervalElements(r.From().AsSlice(), r.To().AsSlice(), len(so.Elements) == 0)...)
+			}
+			if l, _ := next(); l != "}" {
+				return SetObject{}, fmt.Errorf("set %s: unexpected %q after the elements", name, l)
+			}
+			return so, nil
+		default:
+			return SetObject{}, fmt.Errorf("set %s: unexpected %q", name, l)
+		}
+	}
+}
+
+func parseRange(e string) (netipx.IPRange, error) {
+	switch {
+	case strings.Contains(e, "/"):
+		p, err := netip.ParsePrefix(e)
+		if err != nil {
+			return netipx.IPRange{}, err
+		}
+		return netipx.RangeOfPrefix(p), nil
+	case strings.Contains(e, "-"):
+		return netipx.ParseIPRange(e)
+	}
+	a, err := netip.ParseAddr(e)
+	return netipx.IPRangeFrom(a, a), err
+}
+
+// intervalElements encodes an inclusive range of an interval set as the
+// kernel stores it: the start, and an end marker one past the last value
+// (none when the range runs to the largest value). nft puts an all-zero
+// end marker before a first range that does not start at zero; so does
+// this, so that both read back alike.
+func intervalElements(from, to []byte, first bool) []nftables.SetElement {
+	var out []nftables.SetElement
+	if first && !zero(from) {
+		out = append(out, nftables.SetElement{Key: make([]byte, len(from)), IntervalEnd: true})
+	}
+	out = append(out, nftables.SetElement{Key: slices.Clone(from)})
+	if end, ok := next(to); ok {
+		out = append(out, nftables.SetElement{Key: end, IntervalEnd: true})
+	}
+	return out
+}
+
+// next is key plus one, and false when key is the largest value.
+func next(key []byte) ([]byte, bool) {
+	out := slices.Clone(key)
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i]++
+		if out[i] != 0 {
+			return out, true
+		}
+	}
+	return nil, false
+}
+
+var hooks = map[string]*nftables.ChainHook{"input": nftables.ChainHookInput, "output": nftables.ChainHookOutput}
+
+func (o *Objects) compileChain(name string, next func() (string, int)) error {
+	h, _ := next()
+	want := "type filter hook " + name + " priority filter; policy drop;"
+	if h != want || hooks[name] == nil {
+		return fmt.Errorf("chain %s: want %q, got %q", name, want, h)
+	}
+	drop := nftables.ChainPolicyDrop
+	o.Chains = append(o.Chains, &nftables.Chain{Name: name, Table: o.Table, Type: nftables.ChainTypeFilter,
+		Hooknum: hooks[name], Priority: nftables.ChainPriorityFilter, Policy: &drop})
+	for {
+		l, n := next()
+		if l == "}" {
+			return nil
+		}
+		if l == "" {
+			return fmt.Errorf("chain %s not closed", name)
+		}
+		r, err := o.compileRule(l)
+		if err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		r.Chain = name
+		o.Rules = append(o.Rules, r)
+	}
+}
+
+// rule compiles one statement at a time, keeping the family and
+// transport protocol matched so far, as nft does to insert dependencies
+// once.
+type rule struct {
+	o     *Objects
+	exprs []expr.Any
+	anon  []SetObject
+	fam   byte
+	l4    byte
+}
+
+func (o *Objects) compileRule(line string) (RuleObject, error) {
+	text, comment, ok := strings.Cut(line, ` comment "`)
+	if !ok || !strings.HasSuffix(comment, `"`) {
+		return RuleObject{}, fmt.Errorf("rule without a comment: %q", line)
+	}
+	comment = strings.TrimSuffix(comment, `"`)
+	w, err := tokens(text)
+	if err != nil {
+		return RuleObject{}, err
+	}
+	r := &rule{o: o}
+	for len(w) > 0 {
+		n, err := r.statement(w)
+		if err != nil {
+			return RuleObject{}, fmt.Errorf("%w in %q", err, text)
+		}
+		w = w[n:]
+	}
+	return RuleObject{Exprs: r.exprs, Comment: comment, Anon: r.anon}, nil
+}
+
+// tokens splits a rule into words, keeping "{ ... }" and "..." together.
+func tokens(text string) ([]string, error) {
+	var out []string
+	for text != "" {
+		text = strings.TrimPrefix(text, " ")
+		switch {
+		case strings.HasPrefix(text, "{ "):
+			end := strings.Index(text, " }")
+			if end < 0 {
+				return nil, fmt.Errorf("unclosed {")
+			}
+			out = append(out, text[:end+2])
+			text = text[end+2:]
+		case strings.HasPrefix(text, `"`):
+			end := strings.Index(text[1:], `"`)
+			if end < 0 {
+				return nil, fmt.Errorf("unclosed quote")
+			}
+			out = append(out, text[:end+2])
+			text = text[end+2:]
+		default:
+			w, rest, _ := strings.Cut(text, " ")
+			out = append(out, w)
+			text = rest
+		}
+	}
+	return out, nil
+}
+
+func list(w string) []string {
+	if !strings.HasPrefix(w, "{ ") {
+		return []string{w}
+	}
+	return strings.Split(strings.TrimSuffix(strings.TrimPrefix(w, "{ "), " }"), ", ")
+}
+
+func (r *rule) emit(es ...expr.Any) { r.exprs = append(r.exprs, es...) }
+
+func (r *rule) nfproto(f byte) {
+	if r.fam != f {
+		r.emit(&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{f}})
+		r.fam = f
+	}
+}
+
+func (r *rule) l4proto(p byte) {
+	if r.l4 != p {
+		r.emit(&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{p}})
+		r.l4 = p
+	}
+}
+
+func native32(v uint32) []byte {
+	b := make([]byte, 4)
+	binary.NativeEndian.PutUint32(b, v)
+	return b
+}
+
+// statement compiles the statement at the start of w and says how many
+// words it took.
+func (r *rule) statement(w []string) (int, error) {
+	word := func(i int) string {
+		if i < len(w) {
+			return w[i]
+		}
+		return ""
+	}
+	switch {
+	case w[0] == "accept" || w[0] == "drop":
+		kind := expr.VerdictAccept
+		if w[0] == "drop" {
+			kind = expr.VerdictDrop
+		}
+		r.emit(&expr.Verdict{Kind: kind})
+		return 1, nil
+	case w[0] == "ct" && word(1) == "state":
+		var mask uint32
+		for _, s := range strings.Split(word(2), ",") {
+			i := slices.IndexFunc(ctNames, func(c struct {
+				bit  uint32
+				name string
+			}) bool {
+				return c.name == s
+			})
+			if i < 0 {
+				return 0, fmt.Errorf("ct state %q", s)
+			}
+			mask |= ctNames[i].bit
+		}
+		r.emit(&expr.Ct{Register: 1, Key: expr.CtKeySTATE},
+			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: native32(mask), Xor: make([]byte, 4)},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)})
+		return 3, nil
+	case (w[0] == "iif" || w[0] == "oif") && word(1) == `"lo"`:
+		key := expr.MetaKeyIIF
+		if w[0] == "oif" {
+			key = expr.MetaKeyOIF
+		}
+		// The loopback is interface 1 in every network namespace; nft
+		// resolves the name to its index when it loads the rule.
+		r.emit(&expr.Meta{Key: key, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: native32(1)})
+		return 2, nil
+	case w[0] == "meta" && word(1) == "nfproto":
+		f := map[string]byte{"ipv4": unix.NFPROTO_IPV4, "ipv6": unix.NFPROTO_IPV6}[word(2)]
+		if f == 0 {
+			return 0, fmt.Errorf("meta nfproto %q", word(2))
+		}
+		r.fam = 0
+		r.nfproto(f)
+		return 3, nil
+	case w[0] == "meta" && word(1) == "l4proto":
+		p := map[string]byte{"tcp": unix.IPPROTO_TCP, "udp": unix.IPPROTO_UDP, "icmp": unix.IPPROTO_ICMP, "ipv6-icmp": unix.IPPROTO_ICMPV6}[word(2)]
+		if p == 0 {
+			return 0, fmt.Errorf("meta l4proto %q", word(2))
+		}
+		r.l4 = 0
+		r.l4proto(p)
+		return 3, nil
+	case (w[0] == "ip" || w[0] == "ip6") && (word(1) == "saddr" || word(1) == "daddr"):
+		return 3, r.address(w[0], word(1), word(2))
+	case w[0] == "ip6" && word(1) == "hoplimit":
+		n, err := strconv.ParseUint(word(2), 10, 8)
+		if err != nil {
+			return 0, fmt.Errorf("ip6 hoplimit %q", word(2))
+		}
+		r.nfproto(unix.NFPROTO_IPV6)
+		r.emit(&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 7, Len: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{byte(n)}})
+		return 3, nil
+	case (w[0] == "tcp" || w[0] == "udp") && word(1) == "dport":
+		return 3, r.ports(w[0], word(2))
+	case (w[0] == "icmp" || w[0] == "icmpv6") && word(1) == "type":
+		return 3, r.icmpTypes(w[0], word(2))
+	case w[0] == "limit" && word(1) == "rate" && word(3) == "burst" && word(5) == "packets":
+		rate, unit, ok := strings.Cut(word(2), "/")
+		n, err1 := strconv.ParseUint(rate, 10, 64)
+		burst, err2 := strconv.ParseUint(word(4), 10, 32)
+		if !ok || unit != "second" || err1 != nil || err2 != nil {
+			return 0, fmt.Errorf("limit %q", strings.Join(w[:6], " "))
+		}
+		r.emit(&expr.Limit{Type: expr.LimitTypePkts, Rate: n, Unit: expr.LimitTimeSecond, Burst: uint32(burst)})
+		return 6, nil
+	case w[0] == "log" && word(1) == "prefix" && word(3) == "level" && word(4) == "info":
+		prefix, err := strconv.Unquote(word(2))
+		if err != nil {
+			return 0, fmt.Errorf("log prefix %q", word(2))
+		}
+		r.emit(&expr.Log{Key: 1<<unix.NFTA_LOG_PREFIX | 1<<unix.NFTA_LOG_LEVEL, Level: expr.LogLevelInfo, Data: []byte(prefix)})
+		return 5, nil
+	case w[0] == "reject" && word(1) == "with" && word(2) == "tcp" && word(3) == "reset":
+		r.emit(&expr.Reject{Type: unix.NFT_REJECT_TCP_RST})
+		return 4, nil
+	case w[0] == "reject" && word(1) == "with" && word(2) == "icmpx" && word(3) == "admin-prohibited":
+		r.emit(&expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_ADMIN_PROHIBITED})
+		return 4, nil
+	}
+	return 0, fmt.Errorf("unknown statement %q", strings.Join(w[:min(3, len(w))], " "))
+}
+
+func (r *rule) address(family, dir, value string) error {
+	fam, off := byte(unix.NFPROTO_IPV4), uint32(12)
+	size := uint32(4)
+	if family == "ip6" {
+		fam, off, size = unix.NFPROTO_IPV6, 8, 16
+	}
+	if dir == "daddr" {
+		off += size
+	}
+	r.nfproto(fam)
+	if set, ok := strings.CutPrefix(value, "@"); ok {
+		s := r.o.set(set)
+		if s == nil {
+			return fmt.Errorf("undefined set %s", set)
+		}
+		r.emit(&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: size},
+			&expr.Lookup{SourceRegister: 1, SetName: s.Name, SetID: s.ID})
+		return nil
+	}
+	p, err := netip.ParsePrefix(value)
+	if err != nil || p.Masked() != p || (family == "ip6") != p.Addr().Is6() {
+		return fmt.Errorf("%s %s %q", family, dir, value)
+	}
+	// nft loads whole bytes of a byte-aligned prefix, and masks the rest.
+	bits := p.Bits()
+	if bits%8 == 0 {
+		n := uint32(bits / 8)
+		r.emit(&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: n},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: p.Addr().AsSlice()[:n]})
+		return nil
+	}
+	mask := make([]byte, size)
+	for i := 0; i < bits; i++ {
+		mask[i/8] |= 0x80 >> (i % 8)
+	}
+	r.emit(&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: size},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: size, Mask: mask, Xor: make([]byte, size)},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: p.Addr().AsSlice()})
+	return nil
+}
+
+func (r *rule) ports(p, value string) error {
+	l4 := byte(unix.IPPROTO_TCP)
+	if p == "udp" {
+		l4 = unix.IPPROTO_UDP
+	}
+	r.l4proto(l4)
+	r.emit(&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
+	items := list(value)
+	type pr struct{ first, last uint16 }
+	var rs []pr
+	for _, it := range items {
+		a, b, isRange := strings.Cut(it, "-")
+		first, err1 := strconv.ParseUint(a, 10, 16)
+		last := first
+		var err2 error
+		if isRange {
+			last, err2 = strconv.ParseUint(b, 10, 16)
+		}
+		if err1 != nil || err2 != nil || first == 0 || last < first {
+			return fmt.Errorf("%s dport %q", p, it)
+		}
+		rs = append(rs, pr{uint16(first), uint16(last)})
+	}
+	be := func(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
+	switch {
+	case len(rs) == 1 && rs[0].first == rs[0].last:
+		r.emit(&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be(rs[0].first)})
+	case len(rs) == 1:
+		r.emit(&expr.Cmp{Op: expr.CmpOpGte, Register: 1, Data: be(rs[0].first)},
+			&expr.Cmp{Op: expr.CmpOpLte, Register: 1, Data: be(rs[0].last)})
+	default:
+		interval := slices.ContainsFunc(rs, func(x pr) bool { return x.first != x.last })
+		s := &nftables.Set{Table: r.o.Table, Anonymous: true, Constant: true, Interval: interval, KeyType: nftables.TypeInetService}
+		var els []nftables.SetElement
+		for i, x := range rs {
+			if interval {
+				els = append(els, intervalElements(be(x.first), be(x.last), i == 0)...)
+			} else {
+				els = append(els, nftables.SetElement{Key: be(x.first)})
+			}
+		}
+		r.lookupAnon(s, els)
+	}
+	return nil
+}
+
+func (r *rule) icmpTypes(name, value string) error {
+	p, fam, l4, typ := proto.ICMP, byte(unix.NFPROTO_IPV4), byte(unix.IPPROTO_ICMP), nftables.TypeICMPType
+	if name == "icmpv6" {
+		p, fam, l4, typ = proto.ICMPv6, unix.NFPROTO_IPV6, unix.IPPROTO_ICMPV6, nftables.TypeICMP6Type
+	}
+	r.nfproto(fam)
+	r.l4proto(l4)
+	r.emit(&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 1})
+	var types []byte
+	for _, it := range list(value) {
+		t, err := proto.ParseICMPType(p, it)
+		if err != nil {
+			return err
+		}
+		types = append(types, t)
+	}
+	if len(types) == 1 {
+		r.emit(&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: types})
+		return nil
+	}
+	s := &nftables.Set{Table: r.o.Table, Anonymous: true, Constant: true, KeyType: typ}
+	var els []nftables.SetElement
+	for _, t := range types {
+		els = append(els, nftables.SetElement{Key: []byte{t}})
+	}
+	r.lookupAnon(s, els)
+	return nil
+}
+
+// lookupAnon matches register 1 against an anonymous set, given a name
+// unique in the table until apply lets the library name it.
+func (r *rule) lookupAnon(s *nftables.Set, els []nftables.SetElement) {
+	r.o.anonCount++
+	s.Name = fmt.Sprintf("__set%d", r.o.anonCount-1)
+	r.anon = append(r.anon, SetObject{Set: s, Elements: els})
+	r.emit(&expr.Lookup{SourceRegister: 1, SetName: s.Name})
+}
+
+func (o *Objects) set(name string) *nftables.Set {
+	for _, s := range o.Sets {
+		if s.Set.Name == name {
+			return s.Set
+		}
+	}
+	return nil
+}
+
+// Table decodes the objects with the decoder live rules go through: the
+// desired table in canonical form.
+func (o *Objects) CanonicalTable() *Table {
+	t := &Table{}
+	for _, s := range o.Sets {
+		t.Sets = append(t.Sets, canonicalSet(s.Set, s.Elements))
+	}
+	for _, c := range o.Chains {
+		ch := canonicalChain(c)
+		for _, r := range o.Rules {
+			if r.Chain != c.Name {
+				continue
+			}
+			lookup := func(name string) (*nftables.Set, []nftables.SetElement, bool) {
+				for _, a := range r.Anon {
+					if a.Set.Name == name {
+						return a.Set, a.Elements, true
+					}
+				}
+				return nil, nil, false
+			}
+			text, unknown := Decode(r.Exprs, lookup)
+			ch.Rules = append(ch.Rules, Rule{Text: text, Comment: r.Comment, Opaque: len(unknown) > 0, Why: strings.Join(unknown, "; ")})
+		}
+		t.Chains = append(t.Chains, ch)
+	}
+	t.sort()
+	return t
+}

@@ -1,0 +1,225 @@
+package live
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Op is what a change does to the live table.
+type Op string
+
+const (
+	Add    Op = "add"
+	Remove Op = "remove"
+	Change Op = "change"
+)
+
+// Diff is the difference between the live table and the desired one.
+type Diff struct {
+	// Changes lists every set, chain and rule to add, remove or change.
+	Changes []Item `json:"changes"`
+	Add     int    `json:"add"`
+	Remove  int    `json:"remove"`
+	Change  int    `json:"change"`
+	// Unrecognised counts live rules the reader could not decode; they
+	// are never equal to anything, so they are always among the changes.
+	Unrecognised int `json:"unrecognised"`
+	// Unified is the difference as a unified diff of the two tables in nft
+	// syntax (--- live, +++ desired).
+	Unified string `json:"unified"`
+}
+
+// Item is one change.
+type Item struct {
+	Op      Op     `json:"op"`
+	Kind    string `json:"kind"` // table, set, chain, rule
+	Chain   string `json:"chain,omitempty"`
+	Name    string `json:"name,omitempty"` // set or chain name
+	Handle  uint64 `json:"handle,omitempty"`
+	Live    string `json:"live,omitempty"`
+	Desired string `json:"desired,omitempty"`
+}
+
+// Drift reports whether the tables differ.
+func (d *Diff) Drift() bool { return len(d.Changes) > 0 }
+
+// Summary is the last line of the text output.
+func (d *Diff) Summary() string {
+	s := fmt.Sprintf("%d to add, %d to remove, %d to change", d.Add, d.Remove, d.Change)
+	if d.Unrecognised > 0 {
+		s += fmt.Sprintf(" (%d live rules unrecognised)", d.Unrecognised)
+	}
+	return s
+}
+
+// Compare diffs the live table (nil when there is none) with the desired
+// one.
+func Compare(live, desired *Table) *Diff {
+	d := &Diff{}
+	// A missing table has no lines at all: the diff adds every one.
+	d.Unified = unified(live.Lines(), desired.Lines())
+	if live == nil {
+		d.item(Item{Op: Add, Kind: "table", Name: TableName})
+		live = &Table{}
+	}
+	d.sets(live, desired)
+	d.chains(live, desired)
+	for _, c := range live.Chains {
+		for _, r := range c.Rules {
+			if r.Opaque {
+				d.Unrecognised++
+			}
+		}
+	}
+	return d
+}
+
+func (d *Diff) item(it Item) {
+	d.Changes = append(d.Changes, it)
+	switch it.Op {
+	case Add:
+		d.Add++
+	case Remove:
+		d.Remove++
+	case Change:
+		d.Change++
+	}
+}
+
+func (d *Diff) sets(live, desired *Table) {
+	for _, w := range desired.Sets {
+		l, ok := live.Set(w.Name)
+		switch {
+		case !ok:
+			d.item(Item{Op: Add, Kind: "set", Name: w.Name, Desired: setText(w)})
+		case setText(*l) != setText(w):
+			d.item(Item{Op: Change, Kind: "set", Name: w.Name, Live: setText(*l), Desired: setText(w)})
+		}
+	}
+	for _, l := range live.Sets {
+		if _, ok := desired.Set(l.Name); !ok {
+			d.item(Item{Op: Remove, Kind: "set", Name: l.Name, Live: setText(l)})
+		}
+	}
+}
+
+// setText is a set's content on one line: elements of dynamic sets are
+// state and left out.
+func setText(s Set) string {
+	t := (&Table{Sets: []Set{s}}).Lines()
+	return strings.Join(t[1:len(t)-1], " ")
+}
+
+func (d *Diff) chains(live, desired *Table) {
+	for _, w := range desired.Chains {
+		l, ok := live.Chain(w.Name)
+		if !ok {
+			d.item(Item{Op: Add, Kind: "chain", Name: w.Name, Desired: w.Header()})
+			for _, r := range w.Rules {
+				d.item(Item{Op: Add, Kind: "rule", Chain: w.Name, Desired: r.Line()})
+			}
+			continue
+		}
+		if l.Header() != w.Header() {
+			d.item(Item{Op: Change, Kind: "chain", Name: w.Name, Live: l.Header(), Desired: w.Header()})
+		}
+		d.rules(w.Name, l.Rules, w.Rules)
+	}
+	for _, l := range live.Chains {
+		if _, ok := desired.Chain(l.Name); !ok {
+			d.item(Item{Op: Remove, Kind: "chain", Name: l.Name, Live: l.Header()})
+			for _, r := range l.Rules {
+				d.item(Item{Op: Remove, Kind: "rule", Chain: l.Name, Handle: r.Handle, Live: r.Line()})
+			}
+		}
+	}
+}
+
+// rules matches a chain's rules in order (order matters in a chain): rules
+// outside the longest common sequence are added or removed, and a removed
+// and an added rule with the same comment (the same portwall rule) count
+// as one change.
+func (d *Diff) rules(chain string, live, desired []Rule) {
+	for _, op := range opCodes(ruleKeys(live), ruleKeys(desired)) {
+		if op.Tag == 'e' {
+			continue
+		}
+		removed, added := live[op.I1:op.I2], desired[op.J1:op.J2]
+		paired := map[int]bool{}
+		for _, r := range removed {
+			j := -1
+			for k, w := range added {
+				if !paired[k] && r.Comment != "" && w.Comment == r.Comment {
+					j = k
+					break
+				}
+			}
+			if j >= 0 {
+				paired[j] = true
+				d.item(Item{Op: Change, Kind: "rule", Chain: chain, Handle: r.Handle, Live: r.Line(), Desired: added[j].Line()})
+				continue
+			}
+			d.item(Item{Op: Remove, Kind: "rule", Chain: chain, Handle: r.Handle, Live: r.Line()})
+		}
+		for k, w := range added {
+			if !paired[k] {
+				d.item(Item{Op: Add, Kind: "rule", Chain: chain, Desired: w.Line()})
+			}
+		}
+	}
+}
+
+// ruleKeys gives each rule the key the matcher compares: its line, or for
+// an opaque rule a key nothing else has.
+func ruleKeys(rs []Rule) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Line()
+		if r.Opaque {
+			out[i] = fmt.Sprintf("\x00opaque %d %s", i, r.Line())
+		}
+	}
+	return out
+}
+
+// unified writes a unified diff with three lines of context.
+func unified(a, b []string) string {
+	groups := grouped(opCodes(a, b), 3)
+	if len(groups) == 0 {
+		return ""
+	}
+	var w strings.Builder
+	w.WriteString("--- live\n+++ desired\n")
+	for _, g := range groups {
+		first, last := g[0], g[len(g)-1]
+		fmt.Fprintf(&w, "@@ -%s +%s @@\n", hunkRange(first.I1, last.I2), hunkRange(first.J1, last.J2))
+		for _, c := range g {
+			switch c.Tag {
+			case 'e':
+				for _, l := range a[c.I1:c.I2] {
+					w.WriteString(" " + l + "\n")
+				}
+			default:
+				for _, l := range a[c.I1:c.I2] {
+					w.WriteString("-" + l + "\n")
+				}
+				for _, l := range b[c.J1:c.J2] {
+					w.WriteString("+" + l + "\n")
+				}
+			}
+		}
+	}
+	return w.String()
+}
+
+// hunkRange formats a hunk's line range as unified diffs do.
+func hunkRange(start, stop int) string {
+	n := stop - start
+	switch {
+	case n == 1:
+		return fmt.Sprint(start + 1)
+	case n == 0:
+		return fmt.Sprintf("%d,0", start)
+	}
+	return fmt.Sprintf("%d,%d", start+1, n)
+}

@@ -1,0 +1,153 @@
+// Package live compares portwall's table in a running kernel with the
+// table a profile asks for, and replaces it atomically, over netlink with
+// github.com/google/nftables.
+//
+// nft and the library encode the same rule differently (a /8 as a 1-byte
+// payload or a 4-byte one with a mask, a port range as a range or as two
+// comparisons, a port list as an anonymous set or ...), so tables are
+// compared in a canonical form: every rule decoded from its expressions
+// into nft syntax by one decoder, whoever wrote it. The desired table is
+// the nftables backend's script compiled into netlink objects (what apply
+// sends) and decoded by the same decoder, so that one table loaded with
+// `nft -f` from portwall's output and one applied by portwall both compare
+// equal to it. Handles and counters are state, not content; a rule with an
+// expression the decoder does not know is opaque: never equal to anything.
+package live
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Family and name of the one table portwall owns.
+const TableName = "portwall"
+
+// Table is portwall's table in canonical form.
+type Table struct {
+	Sets   []Set   // named sets, sorted by name
+	Chains []Chain // sorted by name
+}
+
+// Set is a named set.
+type Set struct {
+	Name    string
+	Type    string // ipv4_addr, ipv6_addr, ...
+	Flags   []string
+	Comment string
+	// Elements in canonical form, sorted: "10.0.0.0/8", "192.0.2.9",
+	// "192.0.2.10-192.0.2.20".
+	Elements []string
+	// Dynamic sets (portwall's *_dns_* sets) are filled at run time by a
+	// resolver: their elements are state, not content.
+	Dynamic bool
+}
+
+// Chain is a base chain and its rules, in order.
+type Chain struct {
+	Name     string
+	Type     string // filter
+	Hook     string // input, output, ...
+	Priority int32
+	Policy   string // accept, drop
+	Rules    []Rule
+}
+
+// Rule is one rule in canonical form.
+type Rule struct {
+	// Handle identifies a live rule; 0 for desired rules.
+	Handle uint64
+	// Text is the rule in nft syntax without its comment, as the decoder
+	// writes it.
+	Text    string
+	Comment string
+	// Opaque: the rule holds an expression the decoder (or the netlink
+	// library under it) could not read; Why says what. It never compares
+	// equal.
+	Opaque bool
+	Why    string
+}
+
+// Line is the rule as nft writes it in a chain; an opaque rule is marked
+// with what could not be read and its handle, to delete it by.
+func (r Rule) Line() string {
+	l := r.Text
+	if r.Comment != "" {
+		l += ` comment "` + r.Comment + `"`
+	}
+	if r.Opaque {
+		l += fmt.Sprintf(" # unrecognised (handle %d): %s", r.Handle, r.Why)
+	}
+	return strings.TrimSpace(l)
+}
+
+// Equal reports whether two rules are the same content. An opaque rule
+// equals nothing.
+func (r Rule) Equal(o Rule) bool {
+	return !r.Opaque && !o.Opaque && r.Text == o.Text && r.Comment == o.Comment
+}
+
+// Header is the chain's first line.
+func (c Chain) Header() string {
+	return fmt.Sprintf("type %s hook %s priority %s; policy %s;", c.Type, c.Hook, priorityName(c.Priority), c.Policy)
+}
+
+func priorityName(p int32) string {
+	if p == 0 {
+		return "filter"
+	}
+	return fmt.Sprint(p)
+}
+
+// Lines renders the table as nft writes it (`nft list table inet
+// portwall`, without handles), one statement per line: the unit of the
+// unified diff.
+func (t *Table) Lines() []string {
+	if t == nil {
+		return nil
+	}
+	out := []string{"table inet " + TableName + " {"}
+	for _, s := range t.Sets {
+		out = append(out, "\tset "+s.Name+" {", "\t\ttype "+s.Type)
+		if len(s.Flags) > 0 {
+			out = append(out, "\t\tflags "+strings.Join(s.Flags, ","))
+		}
+		if s.Comment != "" {
+			out = append(out, "\t\tcomment \""+s.Comment+"\"")
+		}
+		switch {
+		case s.Dynamic:
+			out = append(out, "\t\t# elements filled at run time")
+		case len(s.Elements) > 0:
+			out = append(out, "\t\telements = { "+strings.Join(s.Elements, ", ")+" }")
+		}
+		out = append(out, "\t}")
+	}
+	for _, c := range t.Chains {
+		out = append(out, "\tchain "+c.Name+" {", "\t\t"+c.Header())
+		for _, r := range c.Rules {
+			out = append(out, "\t\t"+r.Line())
+		}
+		out = append(out, "\t}")
+	}
+	return append(out, "}")
+}
+
+// Set looks up a set by name.
+func (t *Table) Set(name string) (*Set, bool) {
+	for i := range t.Sets {
+		if t.Sets[i].Name == name {
+			return &t.Sets[i], true
+		}
+	}
+	return nil, false
+}
+
+// Chain looks up a chain by name.
+func (t *Table) Chain(name string) (*Chain, bool) {
+	for i := range t.Chains {
+		if t.Chains[i].Name == name {
+			return &t.Chains[i], true
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,224 @@
+package live
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/userdata"
+	"go4.org/netipx"
+	"golang.org/x/sys/unix"
+)
+
+// NetNSDir is where `ip netns add` keeps named network namespaces.
+const NetNSDir = "/var/run/netns"
+
+// Conn talks to the nftables of one network namespace.
+type Conn struct {
+	NFT  *nftables.Conn
+	nsfd int // 0: the current namespace
+}
+
+// Open connects to the network namespace named netns (as `ip netns`
+// names it), or to the current one when netns is "".
+func Open(netns string) (*Conn, error) {
+	c := &Conn{}
+	// One socket for the many requests a read makes (one per set).
+	opts := []nftables.ConnOption{nftables.AsLasting()}
+	if netns != "" {
+		if netns != filepath.Base(netns) || strings.HasPrefix(netns, ".") {
+			return nil, fmt.Errorf("invalid network namespace name %q", netns)
+		}
+		fd, err := unix.Open(filepath.Join(NetNSDir, netns), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("network namespace %s: %w", netns, err)
+		}
+		c.nsfd = fd
+		opts = append(opts, nftables.WithNetNSFd(fd))
+	}
+	nft, err := nftables.New(opts...)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.NFT = nft
+	return c, nil
+}
+
+// Close releases the socket and the namespace.
+func (c *Conn) Close() error {
+	if c.NFT != nil {
+		c.NFT.CloseLasting()
+		c.NFT = nil
+	}
+	if c.nsfd > 0 {
+		fd := c.nsfd
+		c.nsfd = 0
+		return unix.Close(fd)
+	}
+	return nil
+}
+
+var table = &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}
+
+// Read returns portwall's table as the kernel holds it, or nil when there
+// is none. It only reads.
+func (c *Conn) Read() (*Table, error) {
+	tables, err := c.NFT.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return nil, fmt.Errorf("listing tables: %w", err)
+	}
+	if !slices.ContainsFunc(tables, func(t *nftables.Table) bool { return t.Name == TableName }) {
+		return nil, nil
+	}
+	sets, err := c.NFT.GetSets(table)
+	if err != nil {
+		return nil, fmt.Errorf("listing sets: %w", err)
+	}
+	t := &Table{}
+	anon := map[string]SetObject{}
+	for _, s := range sets {
+		els, err := c.NFT.GetSetElements(s)
+		if err != nil {
+			return nil, fmt.Errorf("set %s: %w", s.Name, err)
+		}
+		if s.Anonymous {
+			anon[s.Name] = SetObject{Set: s, Elements: els}
+			continue
+		}
+		t.Sets = append(t.Sets, canonicalSet(s, els))
+	}
+	// The raw dump (to catch expressions the library drops) reads the
+	// rules a second time: do it on its own socket while the library
+	// reads them.
+	type countResult struct {
+		counts map[ruleKey]int
+		err    error
+	}
+	done := make(chan countResult, 1)
+	go func() {
+		counts, err := c.exprCounts()
+		done <- countResult{counts, err}
+	}()
+	chains, err := c.NFT.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	if err != nil {
+		<-done
+		return nil, fmt.Errorf("listing chains: %w", err)
+	}
+	lookup := func(name string) (*nftables.Set, []nftables.SetElement, bool) {
+		a, ok := anon[name]
+		return a.Set, a.Elements, ok
+	}
+	read := map[string][]*nftables.Rule{}
+	for _, ch := range chains {
+		if ch.Table.Name != TableName {
+			continue
+		}
+		if read[ch.Name], err = c.NFT.GetRules(table, ch); err != nil {
+			<-done
+			return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
+		}
+	}
+	res := <-done
+	if res.err != nil {
+		return nil, res.err
+	}
+	counts := res.counts
+	for _, ch := range chains {
+		if ch.Table.Name != TableName {
+			continue
+		}
+		cc := canonicalChain(ch)
+		for _, r := range read[ch.Name] {
+			text, unknown := Decode(r.Exprs, lookup)
+			comment, _ := userdata.GetString(r.UserData, userdata.TypeComment)
+			// The library drops expressions it cannot decode: count them
+			// in the raw message, and never call such a rule equal.
+			if n, ok := counts[ruleKey{ch.Name, r.Handle}]; !ok || n != len(r.Exprs) {
+				unknown = append(unknown, fmt.Sprintf("%d of %d expressions not decoded by the netlink library", n-len(r.Exprs), n))
+			}
+			cc.Rules = append(cc.Rules, Rule{Handle: r.Handle, Text: text, Comment: comment, Opaque: len(unknown) > 0, Why: strings.Join(unknown, "; ")})
+		}
+		t.Chains = append(t.Chains, cc)
+	}
+	t.sort()
+	return t, nil
+}
+
+func (t *Table) sort() {
+	slices.SortFunc(t.Sets, func(a, b Set) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(t.Chains, func(a, b Chain) int { return cmp.Compare(a.Name, b.Name) })
+}
+
+// canonicalSet reads a named set: its elements as sorted ranges, written
+// as portwall writes them.
+func canonicalSet(s *nftables.Set, els []nftables.SetElement) Set {
+	out := Set{Name: s.Name, Type: s.KeyType.Name, Comment: s.Comment, Dynamic: strings.Contains(s.Name, "_dns_")}
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{s.Constant, "constant"}, {s.Interval, "interval"}, {s.HasTimeout, "timeout"}, {s.Dynamic, "dynamic"}} {
+		if f.on {
+			out.Flags = append(out.Flags, f.name)
+		}
+	}
+	if out.Dynamic {
+		return out
+	}
+	k := field{kind: kindRaw}
+	if s.KeyType.Name == "ipv4_addr" || s.KeyType.Name == "ipv6_addr" {
+		k = field{kind: kindAddr, full: int(s.KeyType.Bytes), load: int(s.KeyType.Bytes)}
+	}
+	for _, sp := range intervals(els, s.Interval) {
+		out.Elements = append(out.Elements, k.span(sp))
+	}
+	return out
+}
+
+// span writes one element: an address, a prefix when the range is one, or
+// first-last.
+func (f field) span(sp span) string {
+	if f.kind == kindAddr {
+		from, ok1 := netipFrom(sp.from)
+		to, ok2 := netipFrom(sp.to)
+		if ok1 && ok2 {
+			r := netipx.IPRangeFrom(from, to)
+			if p, ok := r.Prefix(); ok {
+				if p.IsSingleIP() {
+					return p.Addr().String()
+				}
+				return p.String()
+			}
+			return r.String()
+		}
+	}
+	if string(sp.from) == string(sp.to) {
+		return f.value(sp.from)
+	}
+	return f.value(sp.from) + "-" + f.value(sp.to)
+}
+
+var hookNames = map[nftables.ChainHook]string{
+	*nftables.ChainHookPrerouting: "prerouting", *nftables.ChainHookInput: "input", *nftables.ChainHookForward: "forward",
+	*nftables.ChainHookOutput: "output", *nftables.ChainHookPostrouting: "postrouting",
+}
+
+func canonicalChain(c *nftables.Chain) Chain {
+	out := Chain{Name: c.Name, Type: string(c.Type), Hook: "none", Policy: "accept"}
+	if c.Hooknum != nil {
+		out.Hook = hookNames[*c.Hooknum]
+	}
+	if c.Priority != nil {
+		out.Priority = int32(*c.Priority)
+	}
+	if c.Policy != nil && *c.Policy == nftables.ChainPolicyDrop {
+		out.Policy = "drop"
+	}
+	return out
+}
+
+func netipFrom(b []byte) (netip.Addr, bool) { return netip.AddrFromSlice(b) }
