@@ -26,6 +26,7 @@ type fileSchema struct {
 	Hosts       map[string]hostSchema `toml:"hosts"`
 	Deployments []deploymentSchema    `toml:"deployment"`
 	Allow       []allowSchema         `toml:"allow"`
+	Expect      []expectSchema        `toml:"expect"`
 	FortiGate   fortigateSchema       `toml:"fortigate"`
 	IPTables    iptablesSchema        `toml:"iptables"`
 	Windows     windowsSchema         `toml:"windows"`
@@ -82,6 +83,15 @@ type allowSchema struct {
 	Ports     any    `toml:"ports"`
 	ICMPTypes any    `toml:"icmp_types"`
 	Comment   string `toml:"comment"`
+}
+
+type expectSchema struct {
+	From     string `toml:"from"`
+	To       string `toml:"to"`
+	Protocol string `toml:"protocol"`
+	Port     *int   `toml:"port"`
+	Verdict  string `toml:"verdict"`
+	Comment  string `toml:"comment"`
 }
 
 // namePattern is what host, group and deployment names look like. Names go
@@ -271,6 +281,9 @@ func (c *checker) profile(f *fileSchema) *Profile {
 	}
 	for i := range f.Allow {
 		p.Allows = append(p.Allows, c.allow(p, i, &f.Allow[i]))
+	}
+	for i := range f.Expect {
+		p.Expects = append(p.Expects, c.expect(p, i, &f.Expect[i]))
 	}
 	p.FortiGate = c.fortigate(p, &f.FortiGate)
 	p.IPTables = c.iptables(&f.IPTables)
@@ -599,4 +612,44 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 		c.errorf(at(path, "comment"), "comment is not valid UTF-8")
 	}
 	return a
+}
+
+func (c *checker) expect(p *Profile, i int, f *expectSchema) *Expect {
+	path := []any{"expect", i}
+	e := &Expect{Index: i, From: f.From, To: f.To, Verdict: Verdict(f.Verdict), Comment: f.Comment}
+	for _, side := range []struct{ key, name string }{{"from", f.From}, {"to", f.To}} {
+		if side.name == "" {
+			c.errorf(path, "expectation has no %q", side.key)
+			continue
+		}
+		c.endpoint(p, at(path, side.key), side.name)
+	}
+	if f.Protocol == "" {
+		c.errorf(path, "expectation has no protocol (tcp, udp, icmp or icmpv6)")
+	} else if pr, err := proto.Parse(f.Protocol); err != nil {
+		c.errorf(at(path, "protocol"), "%v%s", err, source.DidYouMean(f.Protocol, proto.Names()))
+	} else {
+		e.Protocol = pr
+		switch {
+		case pr.HasPorts() && f.Port == nil:
+			c.errorf(path, "expectation for %s has no port", pr)
+		case pr.HasPorts() && (*f.Port < 1 || *f.Port > 65535):
+			c.errorf(at(path, "port"), "port %d out of range 1-65535", *f.Port)
+		case pr.HasPorts():
+			e.Port = uint16(*f.Port)
+		case f.Port != nil:
+			c.errorf(at(path, "port"), "ICMP has no ports: an %s expectation is about ping (echo request)", pr)
+		}
+	}
+	switch e.Verdict {
+	case VerdictAllow, VerdictDeny:
+	case "":
+		c.errorf(path, "expectation has no verdict (\"allow\" or \"deny\")")
+	default:
+		c.errorf(at(path, "verdict"), "invalid verdict %q: want \"allow\" or \"deny\"", f.Verdict)
+	}
+	if n := utf8.RuneCountInString(f.Comment); n > MaxComment {
+		c.errorf(at(path, "comment"), "comment is %d characters long, more than %d", n, MaxComment)
+	}
+	return e
 }

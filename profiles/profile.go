@@ -30,6 +30,8 @@ type Profile struct {
 	Hosts       map[string]*Host
 	Deployments []*Deployment
 	Allows      []*Allow
+	// Expects are what the author says must hold, checked by verify.
+	Expects []*Expect
 
 	// Backend settings, each from its own section.
 	FortiGate FortiGate
@@ -173,6 +175,27 @@ type Allow struct {
 	Ports     ports.Set
 	ICMPTypes []string
 	Comment   string
+}
+
+// Verdict is what an expectation says happens to its traffic.
+type Verdict string
+
+const (
+	VerdictAllow Verdict = "allow"
+	VerdictDeny  Verdict = "deny"
+)
+
+// Expect is an [[expect]] entry: traffic the author says the rules must
+// allow or deny. `portwall verify` checks each one against the resolved
+// rules and with real packets. ICMP expectations are about ping (echo
+// request), the one ICMP message verify can send and see answered.
+type Expect struct {
+	Index    int
+	From, To string // a host or group name, or "any"
+	Protocol proto.Protocol
+	Port     uint16 // TCP and UDP
+	Verdict  Verdict
+	Comment  string
 }
 
 // Kind of a name in the profile's one namespace of endpoints.

@@ -77,6 +77,9 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog) (*ir.Ruleset, error) {
 	for _, a := range p.Allows {
 		r.allow(a)
 	}
+	for _, e := range p.Expects {
+		rs.Expect = append(rs.Expect, r.expect(e))
+	}
 	if err := r.errs.Err(); err != nil {
 		return nil, err
 	}
@@ -95,6 +98,11 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog) (*ir.Ruleset, error) {
 	}
 	for _, f := range rs.Internal {
 		for _, n := range append(slices.Clone(f.From.Sets), f.To.Sets...) {
+			used[n] = true
+		}
+	}
+	for _, e := range rs.Expect {
+		for _, n := range append(slices.Clone(e.From.Sets), e.To.Sets...) {
 			used[n] = true
 		}
 	}
@@ -480,4 +488,23 @@ func (r *resolver) allow(a *profiles.Allow) {
 		part.Origins = []ir.Origin{o}
 		r.parts = append(r.parts, part)
 	}
+}
+
+// expect resolves an [[expect]] entry. One of its sides must name a host
+// of the profile: verify proves expectations on the hosts' rulesets.
+func (r *resolver) expect(e *profiles.Expect) *ir.Expectation {
+	path := []any{"expect", e.Index}
+	out := &ir.Expectation{
+		Index: e.Index, Pos: r.p.Doc.Pos(path...).String(),
+		From: ir.NewEndpoint(e.From), To: ir.NewEndpoint(e.To),
+		Protocol: e.Protocol, Port: e.Port, Allow: e.Verdict == profiles.VerdictAllow, Comment: e.Comment,
+	}
+	if s, ok := r.sets[e.From]; ok && len(s.Hosts) > 0 {
+		return out
+	}
+	if s, ok := r.sets[e.To]; ok && len(s.Hosts) > 0 {
+		return out
+	}
+	r.errorf(path, "expectation from %q to %q names no host of the profile: verify proves expectations on the hosts' own rules, so one side must be a host or a group that lists one", e.From, e.To)
+	return out
 }

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -273,5 +274,102 @@ fortiguard-region = "europe"
 	want := `p.toml:10:21: peer "fortiguard-legacy" of product forticlient-ems has no servers for fortiguard-region "europe" (flow fortiguard-legacy); choose another region or bind the peer under [deployment.peers]`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+// TestExpectations: [[expect]] entries are resolved with their positions,
+// every problem is reported with one, and an expectation must be about a
+// host of the profile.
+func TestExpectations(t *testing.T) {
+	const base = `
+[groups]
+office = ["192.0.2.0/24"]
+servers = ["mail1"]
+internet = ["any"]
+[hosts.mail1]
+addresses = ["192.0.2.25"]
+[[allow]]
+from = "office"
+to = "mail1"
+protocol = "tcp"
+ports = 993
+`
+	rs := mustResolve(t, base+`
+[[expect]]
+from = "office"
+to = "servers"
+protocol = "tcp"
+port = 993
+verdict = "allow"
+[[expect]]
+from = "internet"
+to = "mail1"
+protocol = "icmp"
+verdict = "deny"
+comment = "no ping from outside"
+`)
+	var got []string
+	for _, e := range rs.Expect {
+		in, out := rs.Concerns(e, "mail1")
+		got = append(got, fmt.Sprintf("%s %s in=%v out=%v", e.Pos, e, in, out))
+	}
+	want := []string{
+		"p.toml:14:3 expect[0] tcp/993 from office to servers: allow in=true out=false",
+		"p.toml:20:3 expect[1] icmp echo-request from internet to mail1: deny in=true out=false",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if _, ok := rs.Set("servers"); !ok {
+		t.Error("a set only an expectation uses is missing from the ruleset")
+	}
+
+	_, err := resolve(t, base+`
+[[expect]]
+from = "ofice"
+to = "mail1"
+protocol = "tcp"
+verdict = "allow"
+[[expect]]
+from = "office"
+to = "internet"
+protocol = "udp"
+port = 70000
+verdict = "maybe"
+[[expect]]
+from = "office"
+to = "mail1"
+protocol = "icmpv6"
+port = 1
+[[expect]]
+from = "office"
+to = "internet"
+protocol = "tcp"
+port = 25
+verdict = "deny"
+`)
+	wantErr := strings.Join([]string{
+		`p.toml:14:3: expectation for tcp has no port`,
+		`p.toml:15:8: unknown host or group "ofice"; did you mean "office"?`,
+		`p.toml:19:3: expectation from "office" to "internet" names no host of the profile: verify proves expectations on the hosts' own rules, so one side must be a host or a group that lists one`,
+		`p.toml:23:8: port 70000 out of range 1-65535`,
+		`p.toml:24:11: invalid verdict "maybe": want "allow" or "deny"`,
+		`p.toml:25:3: expectation has no verdict ("allow" or "deny")`,
+		`p.toml:29:8: ICMP has no ports: an icmpv6 expectation is about ping (echo request)`,
+		`p.toml:30:3: expectation from "office" to "internet" names no host of the profile: verify proves expectations on the hosts' own rules, so one side must be a host or a group that lists one`,
+	}, "\n")
+	if err == nil || err.Error() != wantErr {
+		t.Errorf("got:\n%v\nwant:\n%s", err, wantErr)
+	}
+	_, err = resolve(t, base+`
+[[expect]]
+from = "office"
+to = "internet"
+protocol = "tcp"
+port = 25
+verdict = "deny"
+`)
+	if want := `p.toml:14:3: expectation from "office" to "internet" names no host of the profile: verify proves expectations on the hosts' own rules, so one side must be a host or a group that lists one`; err == nil || err.Error() != want {
+		t.Errorf("got:\n%v\nwant:\n%s", err, want)
 	}
 }

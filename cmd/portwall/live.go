@@ -12,14 +12,12 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"go4.org/netipx"
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/nftables"
 	"github.com/portwall/portwall/generators/nftables/live"
 	"github.com/portwall/portwall/profiles/source"
 	"github.com/portwall/portwall/rules/ir"
-	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
 )
 
@@ -257,20 +255,8 @@ func lockout(v *ir.HostView) error {
 		return nil
 	}
 	client = client.Unmap()
-	fam := ir.IPv4
-	if client.Is6() {
-		fam = ir.IPv6
-	}
-	g := ir.Grant{Dir: ir.In, Family: fam, Src: ir.Addrs{IPs: single(client)}, Protocol: proto.TCP, Ports: ports.NewSet(ports.Single(uint16(port)))}
-	if err := v.CheckGrant(g); err != nil {
+	if !v.Admits(ir.Packet{Dir: ir.In, Remote: client, Protocol: proto.TCP, Port: uint16(port)}) {
 		return fmt.Errorf("refusing to apply: the new rules would block SSH from %s to port %d, the connection this runs over (SSH_CONNECTION); allow it in the profile, or use --force", client, port)
 	}
 	return nil
-}
-
-func single(a netip.Addr) *netipx.IPSet {
-	var b netipx.IPSetBuilder
-	b.Add(a)
-	s, _ := b.IPSet()
-	return s
 }

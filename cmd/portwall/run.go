@@ -70,6 +70,7 @@ the live table differs from the profile.`,
 			e.generateCommand(),
 			e.diffCommand(),
 			e.applyCommand(),
+			e.verifyCommand(),
 		},
 	}
 	// Usage errors are diagnostics: report them on stderr, without the

@@ -76,6 +76,29 @@ type renderer struct {
 	omitted []generators.Omission
 }
 
+// Hook is how noflush mode hooks one of portwall's chains into the
+// built-in chain once: run Insert when Check fails. The file header
+// prints them for operators, and the packet proof runs them.
+type Hook struct {
+	Check, Insert []string
+}
+
+// Hooks lists the hooks of family f, INPUT first.
+func Hooks(f ir.Family) []Hook {
+	tool := "iptables"
+	if f == ir.IPv6 {
+		tool = "ip6tables"
+	}
+	var out []Hook
+	for _, c := range [][2]string{{"INPUT", InputChain}, {"OUTPUT", OutputChain}} {
+		out = append(out, Hook{
+			Check:  []string{tool, "-C", c[0], "-j", c[1]},
+			Insert: []string{tool, "-I", c[0], "1", "-j", c[1]},
+		})
+	}
+	return out
+}
+
 // Render writes the restore file of one family for one host.
 func Render(v *ir.HostView, fam ir.Family) ([]byte, error) {
 	r := &renderer{v: v, fam: fam}
@@ -153,8 +176,9 @@ func (r *renderer) header(b *bytes.Buffer, noflush bool) {
 		fmt.Fprintf(b, "# Mode noflush. Load with `%s --noflush FILE`: it replaces the rules of\n", restore)
 		fmt.Fprintf(b, "# %s and %s and touches nothing else. Once per boot, after\n", InputChain, OutputChain)
 		fmt.Fprintf(b, "# the first load, hook them in (these commands never add a second jump):\n")
-		fmt.Fprintf(b, "#   %s -C INPUT -j %s 2>/dev/null || %s -I INPUT 1 -j %s\n", tool, InputChain, tool, InputChain)
-		fmt.Fprintf(b, "#   %s -C OUTPUT -j %s 2>/dev/null || %s -I OUTPUT 1 -j %s\n", tool, OutputChain, tool, OutputChain)
+		for _, h := range Hooks(r.fam) {
+			fmt.Fprintf(b, "#   %s 2>/dev/null || %s\n", strings.Join(h.Check, " "), strings.Join(h.Insert, " "))
+		}
 		fmt.Fprintf(b, "# The chains end with their own drop, whatever the policies of INPUT and OUTPUT.\n")
 	} else {
 		fmt.Fprintf(b, "# Mode replace. Load with `%s FILE`: it replaces the whole filter table,\n", restore)

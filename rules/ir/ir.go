@@ -36,6 +36,8 @@ type Ruleset struct {
 	// Internal lists flows the catalog marks internal: never opened, kept
 	// so that "why is this port closed?" has an answer.
 	Internal []*InternalFlow
+	// Expect holds the profile's expectations, in profile order.
+	Expect []*Expectation
 	// Settings are the profile's sections for particular backends.
 	Settings Settings
 }

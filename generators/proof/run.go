@@ -1,0 +1,242 @@
+package proof
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portwall/portwall/rules/ir"
+)
+
+// Options bound a proof's time.
+type Options struct {
+	// Timeout is how long a probe waits for its answer (default 250ms).
+	// A probe the rules allow that got no answer is sent again with Retry
+	// (default 2s), so that a slow machine does not pass for a dropped
+	// rule; a probe that got through needs no second look.
+	Timeout, Retry time.Duration
+	// Parallel is how many probes are in flight at once (default 256).
+	Parallel int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Timeout <= 0 {
+		o.Timeout = 250 * time.Millisecond
+	}
+	if o.Retry <= 0 {
+		o.Retry = 2 * time.Second
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 256
+	}
+	return o
+}
+
+// Result is a proof's outcome: what happened to each probe of the plan.
+type Result struct {
+	Plan     *Plan
+	Outcomes []Outcome // by probe index
+	// Ceiling is how many probes got through before the rules were
+	// loaded: all of them, or Run fails (a broken lab proves nothing).
+	Ceiling int
+	// NeighbourDiscovery says whether the router could still resolve the
+	// host's IPv6 address with the rules loaded; "" when the host has no
+	// IPv6 address.
+	NeighbourDiscovery string
+	NDWorks            bool
+	Elapsed            time.Duration
+}
+
+// Run builds the lab for plan, checks that every probe gets through with
+// no rules loaded, loads the rules with load, sends every probe, and
+// removes the lab. A mismatch is not an error: see Result.
+func Run(ctx context.Context, p *Plan, load []Command, o Options) (res *Result, err error) {
+	start := time.Now()
+	o = o.withDefaults()
+	l, err := newLab(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("build the test network: %w", err)
+	}
+	defer func() {
+		if cerr := l.close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("remove the test network: %w", cerr))
+		}
+	}()
+	if err := l.listen(l.host, p.hostAddrs(), p.Ports); err != nil {
+		return nil, err
+	}
+	if p.outbound() {
+		for _, peer := range p.Peers {
+			if err := l.listen(l.peers[peer.Name], peer.Addrs, p.Ports); err != nil {
+				return nil, err
+			}
+		}
+	}
+	res = &Result{Plan: p}
+
+	// The ceiling: with no rules every probe must get through, so that
+	// each one stopped later was stopped by the rules.
+	ceiling, err := l.sendAll(ctx, p, o, func(int) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	var broken []string
+	for i, out := range ceiling {
+		if out.Passed {
+			res.Ceiling++
+		} else if len(broken) < 5 {
+			broken = append(broken, fmt.Sprintf("%s (%s)", p.Probes[i].Packet, out.How))
+		}
+	}
+	if res.Ceiling != len(p.Probes) {
+		return nil, fmt.Errorf("the test network is broken: with no rules loaded, %d of %d probes did not get through, such as %s",
+			len(p.Probes)-res.Ceiling, len(p.Probes), strings.Join(broken, "; "))
+	}
+
+	// Forget the neighbours learnt so far: neighbour discovery must work
+	// under the rules.
+	for _, n := range []*netns{l.router, l.host} {
+		if err := n.ip(ctx, []string{"neigh flush all"}); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range load {
+		if c.Unless != nil {
+			if _, err := l.host.exec(ctx, nil, c.Unless...); err == nil {
+				continue
+			}
+		}
+		if _, err := l.host.exec(ctx, c.Stdin, c.Argv...); err != nil {
+			return nil, fmt.Errorf("load the rules: %w", err)
+		}
+	}
+	if res.Outcomes, err = l.sendAll(ctx, p, o, func(int) bool { return true }); err != nil {
+		return nil, err
+	}
+	retry := o
+	retry.Timeout = o.Retry
+	again, err := l.sendAll(ctx, p, retry, func(i int) bool {
+		return p.Probes[i].Want && !res.Outcomes[i].Passed && res.Outcomes[i].How == "no answer"
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, out := range again {
+		if out.How != "" {
+			res.Outcomes[i] = out
+		}
+	}
+	if err := res.neighbourDiscovery(ctx, l); err != nil {
+		return nil, err
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// sendAll sends the probes that pick selects, Parallel at a time, and
+// returns their outcomes by probe index (zero for those not sent).
+func (l *lab) sendAll(ctx context.Context, p *Plan, o Options, pick func(int) bool) ([]Outcome, error) {
+	out := make([]Outcome, len(p.Probes))
+	errs := make([]error, len(p.Probes))
+	sem := make(chan struct{}, o.Parallel)
+	var wg sync.WaitGroup
+	for i, pr := range p.Probes {
+		if !pick(i) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			wg.Wait()
+			return nil, err
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i], errs[i] = l.send(ctx, p, pr, o.Timeout)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("probe: %w", err)
+	}
+	return out, nil
+}
+
+// neighbourDiscovery checks that the router resolves the host's IPv6
+// address with the rules loaded: the host must take in neighbour
+// solicitations and send advertisements under policy drop. A datagram
+// from a peer makes the router ask; whether the firewall then lets the
+// datagram in does not matter.
+func (r *Result) neighbourDiscovery(ctx context.Context, l *lab) error {
+	p := r.Plan
+	dst, ok := p.Dst[ir.IPv6]
+	if !ok {
+		return nil
+	}
+	var from *Peer
+	for _, peer := range p.Peers {
+		if len(peer.Addrs) > 0 && peer.Addrs[len(peer.Addrs)-1].Is6() {
+			from = peer
+		}
+	}
+	if from == nil {
+		r.NeighbourDiscovery = "not checked: no peer has an IPv6 address"
+		return nil
+	}
+	src := from.Addrs[len(from.Addrs)-1]
+	if err := l.router.ip(ctx, []string{"neigh flush all"}); err != nil {
+		return err
+	}
+	if err := l.peers[from.Name].do(func() error {
+		err := udpProbe(src, dst, 9, 10*time.Millisecond)
+		if err != nil && stopped(err) == "" {
+			return err
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	var state string
+	for range 40 {
+		out, err := run(ctx, nil, "ip", "-n", l.router.name, "-6", "neigh", "show", dst.String())
+		if err != nil {
+			return err
+		}
+		state = strings.TrimSpace(out)
+		for _, good := range []string{" REACHABLE", " STALE", " DELAY", " PROBE"} {
+			if strings.HasSuffix(state, good) {
+				r.NeighbourDiscovery, r.NDWorks = "the router resolved "+dst.String()+" under the rules", true
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if state == "" {
+		state = "no entry"
+	}
+	r.NeighbourDiscovery = fmt.Sprintf("the router could not resolve %s under the rules (%s)", dst, state)
+	return nil
+}
+
+func (p *Plan) hostAddrs() []netip.Addr {
+	var out []netip.Addr
+	for _, f := range ir.Families {
+		if a, ok := p.Dst[f]; ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (p *Plan) outbound() bool {
+	for _, pr := range p.Probes {
+		if pr.Packet.Dir == ir.Out {
+			return true
+		}
+	}
+	return false
+}
