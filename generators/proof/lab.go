@@ -35,12 +35,11 @@ type lab struct {
 // newLab builds the namespaces of plan: a router, the host with its
 // addresses, and a namespace per peer with the peer's addresses. On error
 // everything built so far is removed.
-func newLab(ctx context.Context, p *Plan) (l *lab, err error) {
-	l = &lab{peers: map[string]*netns{}, where: map[netip.Addr]*netns{}}
+func newLab(ctx context.Context, p *Plan) (_ *lab, err error) {
+	l := &lab{peers: map[string]*netns{}, where: map[netip.Addr]*netns{}}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, l.close())
-			l = nil
 		}
 	}()
 	prefix := fmt.Sprintf("pwproof-%d-%d", os.Getpid(), labSeq.Add(1))
@@ -132,7 +131,23 @@ func (l *lab) attach(ctx context.Context, n *netns, i int, addrs []netip.Addr, r
 	if has6 {
 		lines = append(lines, "route add ::/0 via "+gateway6+" dev "+linkName)
 	}
-	return router, n.ip(ctx, lines)
+	if err := n.ip(ctx, lines); err != nil {
+		return nil, err
+	}
+	// Room for every probe in flight while a neighbour is being resolved:
+	// the default queue holds a few packets and drops the rest of a burst,
+	// unanswered. (Only the links' own settings exist in a new namespace.)
+	if err := l.router.sysctl(roomyNeighbours(r)...); err != nil {
+		return nil, err
+	}
+	return router, n.sysctl(roomyNeighbours(linkName)...)
+}
+
+func roomyNeighbours(link string) []string {
+	return []string{
+		"ipv4/neigh/" + link + "/unres_qlen_bytes", "4194304",
+		"ipv6/neigh/" + link + "/unres_qlen_bytes", "4194304",
+	}
 }
 
 // close stops the lab's listeners and deletes its namespaces.

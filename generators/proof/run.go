@@ -15,9 +15,11 @@ import (
 // Options bound a proof's time.
 type Options struct {
 	// Timeout is how long a probe waits for its answer (default 250ms).
-	// A probe the rules allow that got no answer is sent again with Retry
-	// (default 2s), so that a slow machine does not pass for a dropped
-	// rule; a probe that got through needs no second look.
+	// A probe that should get through (every probe before the rules are
+	// loaded, those the rules allow after) and got no answer is sent
+	// again with Retry (default 2s), so that a slow machine does not pass
+	// for a dropped rule or a broken lab; a probe that got through needs
+	// no second look.
 	Timeout, Retry time.Duration
 	// Parallel is how many probes are in flight at once (default 256).
 	Parallel int
@@ -80,7 +82,7 @@ func Run(ctx context.Context, p *Plan, load []Command, o Options) (res *Result, 
 
 	// The ceiling: with no rules every probe must get through, so that
 	// each one stopped later was stopped by the rules.
-	ceiling, err := l.sendAll(ctx, p, o, func(int) bool { return true })
+	ceiling, err := l.sendTwice(ctx, p, o, func(int) bool { return true })
 	if err != nil {
 		return nil, err
 	}
@@ -114,27 +116,35 @@ func Run(ctx context.Context, p *Plan, load []Command, o Options) (res *Result, 
 			return nil, fmt.Errorf("load the rules: %w", err)
 		}
 	}
-	if res.Outcomes, err = l.sendAll(ctx, p, o, func(int) bool { return true }); err != nil {
+	if res.Outcomes, err = l.sendTwice(ctx, p, o, func(i int) bool { return p.Probes[i].Want }); err != nil {
 		return nil, err
-	}
-	retry := o
-	retry.Timeout = o.Retry
-	again, err := l.sendAll(ctx, p, retry, func(i int) bool {
-		return p.Probes[i].Want && !res.Outcomes[i].Passed && res.Outcomes[i].How == "no answer"
-	})
-	if err != nil {
-		return nil, err
-	}
-	for i, out := range again {
-		if out.How != "" {
-			res.Outcomes[i] = out
-		}
 	}
 	if err := res.neighbourDiscovery(ctx, l); err != nil {
 		return nil, err
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// sendTwice sends every probe, then sends again, with the longer Retry
+// timeout, those that got no answer and that retry selects.
+func (l *lab) sendTwice(ctx context.Context, p *Plan, o Options, retry func(int) bool) ([]Outcome, error) {
+	out, err := l.sendAll(ctx, p, o, func(int) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	slow := o
+	slow.Timeout = o.Retry
+	again, err := l.sendAll(ctx, p, slow, func(i int) bool { return retry(i) && out[i].How == "no answer" })
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range again {
+		if a.How != "" {
+			out[i] = a
+		}
+	}
+	return out, nil
 }
 
 // sendAll sends the probes that pick selects, Parallel at a time, and
