@@ -37,11 +37,33 @@ func Require(t testing.TB, tools ...string) {
 	if len(missing) == 0 {
 		return
 	}
-	msg := fmt.Sprintf("kernel test needs %s (it runs in throwaway network namespaces)", strings.Join(missing, ", "))
+	Missing(t, fmt.Sprintf("kernel test needs %s (it runs in throwaway network namespaces)", strings.Join(missing, ", ")))
+}
+
+// Missing skips a test that lacks something from the system (root, a tool,
+// test data that .ci/run installs), or fails it when PORTWALL_REQUIRE_KERNEL=1:
+// in CI nothing may be skipped.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
 	if os.Getenv(RequireEnv) == "1" {
-		t.Fatalf("%s, and %s=1 requires kernel tests", msg, RequireEnv)
+		t.Fatalf("%s, and %s=1 requires every system test to run", msg, RequireEnv)
 	}
-	t.Skip(msg + "; skipped: run as root, or set " + RequireEnv + "=1 to make this a failure")
+	t.Skip(msg + "; skipped: run as root with the tools .ci/run installs, or set " + RequireEnv + "=1 to make this a failure")
+}
+
+// RequireTools is Require without root: for tests that run programs
+// (graphviz, say) but touch no kernel state.
+func RequireTools(t testing.TB, tools ...string) {
+	t.Helper()
+	var missing []string
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if len(missing) > 0 {
+		Missing(t, "test needs "+strings.Join(missing, ", "))
+	}
 }
 
 // Timeout bounds every command a test runs in a namespace.
