@@ -2,6 +2,7 @@ package generators
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/portwall/portwall/rules/ir"
@@ -18,12 +19,28 @@ func Provenance(id string, os []ir.Origin) string {
 	for i := 0; i < len(os); {
 		o := os[i]
 		if o.Kind == ir.OriginCustom {
-			g := o.Label()
+			// One custom rule naming several services is one group, its
+			// comment said once.
+			var services []string
+			j := i
+			for ; j < len(os) && os[j].Kind == ir.OriginCustom && os[j].Allow == o.Allow; j++ {
+				if s := os[j].Service; s != "" && !slices.Contains(services, s) {
+					services = append(services, s)
+				}
+			}
+			g := "allow[" + strconv.Itoa(o.Allow) + "]"
+			switch len(services) {
+			case 0:
+			case 1:
+				g += " (service " + services[0] + ")"
+			default:
+				g += " (services " + strings.Join(services, " ") + ")"
+			}
 			if o.Comment != "" {
 				g += ": " + o.Comment
 			}
 			groups = append(groups, g)
-			i++
+			i = j
 			continue
 		}
 		flows := []string{o.Flow}

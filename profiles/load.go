@@ -79,6 +79,7 @@ type deploymentSchema struct {
 type allowSchema struct {
 	From      any    `toml:"from"`
 	To        any    `toml:"to"`
+	Service   any    `toml:"service"`
 	Protocol  any    `toml:"protocol"`
 	Ports     any    `toml:"ports"`
 	ICMPTypes any    `toml:"icmp_types"`
@@ -568,9 +569,13 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 			c.endpoint(p, at(path, side.key, j), n)
 		}
 	}
+	if f.Service != nil {
+		c.allowService(path, a, f)
+		return a
+	}
 	protos := c.list(at(path, "protocol"), f.Protocol)
 	if len(protos) == 0 {
-		c.errorf(path, "allow rule has no protocol (tcp, udp, icmp or icmpv6)")
+		c.errorf(path, "allow rule has no protocol (tcp, udp, icmp or icmpv6) and no service")
 	}
 	withPorts, icmp := false, false
 	for j, s := range protos {
@@ -605,13 +610,37 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 			}
 		}
 	}
-	if n := utf8.RuneCountInString(f.Comment); n > MaxComment {
+	c.allowComment(path, f.Comment)
+	return a
+}
+
+// allowService checks a custom rule that names services. The service
+// brings its protocols and ports: a rule that also gave some would say two
+// things at once, so it is refused rather than one of them ignored.
+func (c *checker) allowService(path []any, a *Allow, f *allowSchema) {
+	a.Services = c.list(at(path, "service"), f.Service)
+	if l, isList := f.Service.([]any); isList && len(l) == 0 {
+		c.errorf(at(path, "service"), "empty service list")
+	}
+	c.noDuplicates(at(path, "service"), "service", a.Services)
+	for _, k := range []struct {
+		key string
+		v   any
+	}{{"protocol", f.Protocol}, {"ports", f.Ports}, {"icmp_types", f.ICMPTypes}} {
+		if k.v != nil {
+			c.keyErrorf(at(path, k.key), "allow rule has both service and %s: a service brings its own protocols and ports; remove %s, or write a second [[allow]] for the extra ports", k.key, k.key)
+		}
+	}
+	c.allowComment(path, f.Comment)
+}
+
+func (c *checker) allowComment(path []any, comment string) {
+	if n := utf8.RuneCountInString(comment); n > MaxComment {
 		c.errorf(at(path, "comment"), "comment is %d characters long, more than %d", n, MaxComment)
 	}
-	if !utf8.ValidString(f.Comment) {
+	if !utf8.ValidString(comment) {
 		c.errorf(at(path, "comment"), "comment is not valid UTF-8")
 	}
-	return a
 }
 
 func (c *checker) expect(p *Profile, i int, f *expectSchema) *Expect {

@@ -169,8 +169,13 @@ type Deployment struct {
 
 // Allow is a custom rule for what no catalog knows.
 type Allow struct {
-	Index     int
-	From, To  []string // host and group names, or "any"
+	Index    int
+	From, To []string // host and group names, or "any"
+	// Services name catalog services, which bring their own protocols and
+	// ports; a rule has either Services or Protocols (with Ports or
+	// ICMPTypes). The names are checked against the catalog when the
+	// profile is resolved.
+	Services  []string
 	Protocols []proto.Protocol
 	Ports     ports.Set
 	ICMPTypes []string

@@ -189,3 +189,55 @@ profiles = ["any", "publik"]
 		t.Errorf("got:\n%v\nwant:\n%s", err, want)
 	}
 }
+
+// A custom rule may name catalog services instead of protocol and ports;
+// the names are checked against the catalog later (package rules).
+func TestAllowService(t *testing.T) {
+	p, err := Parse("p.toml", []byte(`
+[hosts.h1]
+addresses = ["192.0.2.1"]
+[[allow]]
+from = "any"
+to = "h1"
+service = "ssh"
+[[allow]]
+from = "any"
+to = "h1"
+service = ["https", "http"]
+comment = "web"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := p.Allows[0]; strings.Join(a.Services, " ") != "ssh" || a.Protocols != nil || a.Ports != nil {
+		t.Errorf("allow 0: %+v", a)
+	}
+	if a := p.Allows[1]; strings.Join(a.Services, " ") != "https http" || a.Comment != "web" {
+		t.Errorf("allow 1: %+v", a)
+	}
+
+	cases := []struct{ name, allow, want string }{
+		{"service with ports", `service = "ssh"
+ports = [2222]`, `p.toml:8:1: allow rule has both service and ports: a service brings its own protocols and ports; remove ports, or write a second [[allow]] for the extra ports`},
+		{"service with protocol and icmp types", `service = ["dns"]
+protocol = "icmp"
+icmp_types = ["echo-request"]`, `p.toml:8:1: allow rule has both service and protocol: a service brings its own protocols and ports; remove protocol, or write a second [[allow]] for the extra ports
+p.toml:9:1: allow rule has both service and icmp_types: a service brings its own protocols and ports; remove icmp_types, or write a second [[allow]] for the extra ports`},
+		{"empty list", `service = []`, `p.toml:7:1: empty service list`},
+		{"listed twice", `service = ["ssh", "http", "ssh"]`, `p.toml:7:27: service "ssh" listed twice`},
+		{"not a string", `service = ["ssh", 22]`, `p.toml:7:19: want a string, found an integer`},
+		{"neither service nor protocol", `comment = "x"`, `p.toml:4:3: allow rule has no protocol (tcp, udp, icmp or icmpv6) and no service`},
+	}
+	for _, c := range cases {
+		_, err := Parse("p.toml", []byte(`
+[hosts.h1]
+addresses = ["192.0.2.1"]
+[[allow]]
+from = "any"
+to = "h1"
+`+c.allow+"\n"))
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%s:\n got: %v\nwant: %s", c.name, err, c.want)
+		}
+	}
+}

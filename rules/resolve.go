@@ -306,12 +306,6 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 			Deployment: d.Name, Product: prod.Name, Feature: fl.Feature, Flow: fl.ID,
 			FromLabel: fl.From, ToLabel: fl.To, Purpose: fl.Purpose, Source: prod.SourceLine(fl),
 		}
-		if fl.Internal {
-			for _, pr := range fl.Protocols {
-				r.internal = append(r.internal, &ir.InternalFlow{Origin: origin, From: from, To: to, Protocol: pr})
-			}
-			continue
-		}
 		ps := fl.Ports
 		switch {
 		case d.Ports[fl.ID] != nil:
@@ -321,6 +315,14 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 		case fl.Random && options[fl.PortPool] != "":
 			pool, _ := ports.Parse(options[fl.PortPool]) // checked in options
 			ps = ports.NewSet(pool)
+		}
+		if fl.Internal {
+			// The ports say where it would be, for "why is this closed?".
+			origin.Ports = ps
+			for _, pr := range fl.Protocols {
+				r.internal = append(r.internal, &ir.InternalFlow{Origin: origin, From: from, To: to, Protocol: pr})
+			}
+			continue
 		}
 		program := ""
 		if fl.Program != "" {
@@ -476,6 +478,9 @@ func (r *resolver) icmpTypes(path []any, p proto.Protocol, names []string) []uin
 // allow turns a custom rule into rule parts.
 func (r *resolver) allow(a *profiles.Allow) {
 	from, to := ir.NewEndpoint(a.From...), ir.NewEndpoint(a.To...)
+	for i, name := range a.Services {
+		r.allowService(a, i, name, from, to)
+	}
 	for _, pr := range a.Protocols {
 		o := ir.Origin{Kind: ir.OriginCustom, Order: [3]int{1, a.Index, 0}, Allow: a.Index, Comment: a.Comment}
 		part := &ir.Rule{From: from, To: to, Protocol: pr}
@@ -487,6 +492,30 @@ func (r *resolver) allow(a *profiles.Allow) {
 		}
 		part.Origins = []ir.Origin{o}
 		r.parts = append(r.parts, part)
+	}
+}
+
+// allowService turns the i-th service a custom rule names into rule parts,
+// one per protocol, each origin naming the service.
+func (r *resolver) allowService(a *profiles.Allow, i int, name string, from, to ir.Endpoint) {
+	// Written as one string the service has no index; Pos falls back to
+	// the key.
+	path := []any{"allow", a.Index, "service", i}
+	svc, ok := r.c.Service(name)
+	if !ok {
+		r.errorf(path, "unknown service %q%s (portwall catalog list shows the services)", name, source.DidYouMean(name, r.c.ServiceNames()))
+		return
+	}
+	if len(svc.Unsupported) > 0 {
+		// Opening only the ports would open half a service: refuse it
+		// whole, and say what is missing.
+		r.errorf(path, "service %q also needs %s, which portwall cannot express: write the [[allow]] with protocol and ports instead",
+			name, strings.Join(svc.Unsupported, "; "))
+		return
+	}
+	for _, pp := range svc.Ports() {
+		o := ir.Origin{Kind: ir.OriginCustom, Order: [3]int{1, a.Index, i}, Allow: a.Index, Service: name, Comment: a.Comment, Ports: pp.Ports}
+		r.parts = append(r.parts, &ir.Rule{From: from, To: to, Protocol: pp.Protocol, Ports: pp.Ports, Origins: []ir.Origin{o}})
 	}
 }
 

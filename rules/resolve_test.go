@@ -373,3 +373,57 @@ verdict = "deny"
 		t.Errorf("got:\n%v\nwant:\n%s", err, want)
 	}
 }
+
+// TestAllowService: a custom rule naming services opens each service's
+// ports, with origins that name the service; unknown services and services
+// portwall cannot express in full are errors at their position.
+func TestAllowService(t *testing.T) {
+	const base = `
+[groups]
+admins = ["10.0.0.0/24"]
+[hosts.h1]
+addresses = ["192.0.2.1"]
+[[allow]]
+from = "admins"
+to = "h1"
+`
+	rs := mustResolve(t, base+`service = ["https", "dns", "http"]
+comment = "web and names"
+`)
+	var got []string
+	for _, r := range rs.Rules {
+		var labels []string
+		for _, o := range r.Origins {
+			labels = append(labels, o.Label()+"="+o.Ports.String())
+		}
+		got = append(got, fmt.Sprintf("%s %s %s", r.Protocol, r.Ports, strings.Join(labels, ",")))
+	}
+	want := []string{
+		"tcp 53,80,443 allow[0] (service https)=443,allow[0] (service dns)=53,allow[0] (service http)=80",
+		"udp 53 allow[0] (service dns)=53",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if o := rs.Rules[0].Origins[0]; o.Kind != ir.OriginCustom || o.Service != "https" || o.Comment != "web and names" {
+		t.Errorf("origin %+v", o)
+	}
+
+	cases := []struct{ name, allow, want string }{
+		{"unknown service", `service = "shh"`,
+			`p.toml:9:11: unknown service "shh"; did you mean "ssh"? (portwall catalog list shows the services)`},
+		{"unknown service in a list", `service = ["ssh", "postgres"]`,
+			`p.toml:9:19: unknown service "postgres"; did you mean "postgresql"? (portwall catalog list shows the services)`},
+		{"service with unsupported parts", `service = ["ssh", "ftp"]`,
+			`p.toml:9:19: service "ftp" also needs the FTP conntrack helper (nf_conntrack_ftp) to admit the data connections the control connection negotiates, which portwall cannot express: write the [[allow]] with protocol and ports instead`},
+		{"profile and catalog errors together", `service = "htps"
+ports = [443]`, `p.toml:9:11: unknown service "htps"; did you mean "https"? (portwall catalog list shows the services)
+p.toml:10:1: allow rule has both service and ports: a service brings its own protocols and ports; remove ports, or write a second [[allow]] for the extra ports`},
+	}
+	for _, c := range cases {
+		_, err := resolve(t, base+c.allow+"\n")
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%s:\n got: %v\nwant: %s", c.name, err, c.want)
+		}
+	}
+}

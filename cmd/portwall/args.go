@@ -8,7 +8,9 @@ import (
 
 // interspersed moves a command's flags in front of its arguments, so that
 // `portwall generate PROFILE --host fml1` works: urfave/cli v2 stops
-// parsing flags at the first argument. Tokens after "--" stay arguments.
+// parsing flags at the first argument. Global flags given after the
+// command (`portwall validate P -q`) move in front of it, unless the
+// command has a flag of that name. Tokens after "--" stay arguments.
 func interspersed(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
@@ -42,7 +44,7 @@ func interspersed(app *cli.App, args []string) []string {
 		rest = rest[1:]
 		flags, cmds = next.Flags, next.Subcommands
 	}
-	var fl, pos []string
+	var global, fl, pos []string
 	for i := 0; i < len(rest); i++ {
 		t := rest[i]
 		switch {
@@ -50,15 +52,20 @@ func interspersed(app *cli.App, args []string) []string {
 			pos = append(pos, rest[i+1:]...)
 			i = len(rest)
 		case strings.HasPrefix(t, "-") && t != "-":
-			fl = append(fl, t)
-			if takesValue(flags, t) && i+1 < len(rest) {
-				fl = append(fl, rest[i+1])
+			to, from := &fl, flags
+			if len(out) > 1 && !defines(flags, t) && defines(app.Flags, t) {
+				to, from = &global, app.Flags
+			}
+			*to = append(*to, t)
+			if takesValue(from, t) && i+1 < len(rest) {
+				*to = append(*to, rest[i+1])
 				i++
 			}
 		default:
 			pos = append(pos, t)
 		}
 	}
+	out = append(append(out[:1:1], global...), out[1:]...)
 	out = append(out, fl...)
 	for _, p := range pos {
 		if strings.HasPrefix(p, "-") && p != "-" {
@@ -67,6 +74,19 @@ func interspersed(app *cli.App, args []string) []string {
 		}
 	}
 	return append(out, pos...)
+}
+
+// defines reports whether flag token t names one of flags.
+func defines(flags []cli.Flag, t string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(t, "-"), "=")
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // takesValue reports whether flag token t ("-o", "--host", not

@@ -17,12 +17,16 @@ import (
 func (e *env) catalogCommand() *cli.Command {
 	cmd := &cli.Command{
 		Name:  "catalog",
-		Usage: "list, show and export the port catalog",
+		Usage: "list, show and export the port catalog; import firewalld services",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "list",
-				Usage: "list the products",
-				Description: `Example:
+				Usage: "list the products and the services",
+				Description: `Lists the products, then the services a profile's [[allow]] may name with
+service = "NAME". A service with parts portwall cannot express lists them;
+a profile that names it is refused.
+
+Example:
    portwall catalog list`,
 				Action: func(c *cli.Context) error {
 					cat, err := loadCatalog(c)
@@ -33,6 +37,25 @@ func (e *env) catalogCommand() *cli.Command {
 					fmt.Fprintln(w, "PRODUCT\tTITLE\tVENDOR\tFEATURES\tFLOWS")
 					for _, p := range cat.Products {
 						fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\n", p.Name, p.Title, p.Vendor, len(p.Features), len(p.Flows))
+					}
+					if err := w.Flush(); err != nil {
+						return err
+					}
+					// A table of its own, so that the products' columns stay
+					// as they were.
+					fmt.Fprintln(e.stdout)
+					w = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(w, "SERVICE\tTITLE\tPORTS\tCANNOT EXPRESS")
+					for _, s := range cat.Services {
+						unsupported := "-"
+						if len(s.Unsupported) > 0 {
+							unsupported = strings.Join(s.Unsupported, "; ")
+						}
+						ports := s.PortString()
+						if ports == "" {
+							ports = "-"
+						}
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Name, s.Title, ports, unsupported)
 					}
 					return w.Flush()
 				},
@@ -63,10 +86,12 @@ func (e *env) catalogCommand() *cli.Command {
 				Name:  "export",
 				Usage: "print the whole catalog in a machine-readable format",
 				Flags: []cli.Flag{&cli.StringFlag{Name: "format", Value: "json", Usage: "output format: json"}},
-				Description: `Prints {"products":[{"name","title","roles","peers","features","flows":[...]}]}.
-Each flow has id, feature, from and to (role or peer names), protocols, ports
-(strings; "1-65535" for all ports, empty for ICMP), purpose, configurable,
-internal, deprecated and source.
+				Description: `Prints {"products":[{"name","title","roles","peers","features","flows":[...]}],
+"services":[...]}. Each flow has id, feature, from and to (role or peer
+names), protocols, ports (strings; "1-65535" for all ports, empty for ICMP),
+purpose, configurable, internal, deprecated and source. Each service has
+name, title, tcp and udp (port strings), unsupported (what it needs that
+portwall cannot express; a profile naming it is refused) and source.
 
 Example:
    portwall catalog export --format json`,
@@ -84,6 +109,7 @@ Example:
 					return enc.Encode(cat.Export())
 				},
 			},
+			e.importFirewalldCommand(),
 		},
 	}
 	cmd.Action = unknownCommand(cmd.Subcommands, cli.ShowSubcommandHelp)

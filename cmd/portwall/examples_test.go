@@ -176,19 +176,7 @@ func contains(xs []string, x string) bool {
 // TestReadmeProfile validates the profile the README documents, so that the
 // reference cannot drift from what portwall accepts.
 func TestReadmeProfile(t *testing.T) {
-	data, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(data), "## The profile")
-	if !ok {
-		t.Fatal("README has no profile section")
-	}
-	_, block, ok := strings.Cut(rest, "```toml\n")
-	if !ok {
-		t.Fatal("no toml block in the profile section")
-	}
-	block, _, _ = strings.Cut(block, "```")
+	block := readmeBlock(t, "## The profile", "toml")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "readme.toml")
 	if err := os.WriteFile(file, []byte(block), 0o644); err != nil {

@@ -163,7 +163,7 @@ func (e *env) printDiff(c *cli.Context, p *plan) error {
 			return err
 		}
 	} else {
-		fmt.Fprint(e.stdout, p.diff.Unified)
+		fmt.Fprint(e.stdout, e.paintLines(p.diff.Unified, diffColors))
 		fmt.Fprintln(e.stdout, p.diff.Summary())
 	}
 	if p.diff.Drift() {
@@ -187,7 +187,7 @@ func (e *env) apply(c *cli.Context) error {
 		return e.printDiff(c, p)
 	}
 	if !p.diff.Drift() {
-		fmt.Fprintln(e.stdout, "Nothing to apply: table inet portwall already matches the profile.")
+		e.info("Nothing to apply: table inet portwall already matches the profile.\n")
 		return nil
 	}
 	if !c.Bool("force") {
@@ -205,14 +205,16 @@ func (e *env) apply(c *cli.Context) error {
 	if err := p.conn.Apply(p.desired, p.gen); err != nil {
 		return err
 	}
-	fmt.Fprint(e.stdout, p.diff.Unified)
-	fmt.Fprintf(e.stdout, "Applied: %s.\n", p.diff.Summary())
+	if !e.quiet {
+		fmt.Fprint(e.stdout, e.paintLines(p.diff.Unified, diffColors))
+	}
+	e.info("Applied: %s.\n", p.diff.Summary())
 	if timeout <= 0 {
 		return nil
 	}
 	fmt.Fprintf(e.stderr, "Type yes within %s to keep the new rules; anything else, or nothing, puts the previous table back.\n", timeout)
 	if confirmed(e, timeout) {
-		fmt.Fprintln(e.stdout, "Confirmed: keeping the new rules.")
+		e.info("Confirmed: keeping the new rules.\n")
 		return nil
 	}
 	gen, err := p.conn.Generation()

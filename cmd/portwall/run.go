@@ -36,6 +36,8 @@ func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// quiet and color come from -q and --color (see output.go).
+	quiet, color bool
 }
 
 // Run runs portwall with args (args[0] is the program name) and returns the
@@ -43,6 +45,28 @@ type env struct {
 // diagnostics go to stderr.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	app := e.newApp()
+	// Completion asks with --generate-bash-completion last; it must stay
+	// last whatever interspersed does with the other flags.
+	const completing = "--generate-bash-completion"
+	if n := len(args); n > 1 && args[n-1] == completing {
+		args = append(interspersed(app, args[:n-1]), completing)
+	} else {
+		args = interspersed(app, args)
+	}
+	if err := app.RunContext(context.Background(), args); err != nil {
+		var status exitStatus
+		if errors.As(err, &status) {
+			return int(status)
+		}
+		e.report(err)
+		return exitError
+	}
+	return exitOK
+}
+
+// newApp defines the command line: every command, flag and help text.
+func (e *env) newApp() *cli.App {
 	app := &cli.App{
 		Name:  "portwall",
 		Usage: "compile vendors' \"ports to open\" tables and a deployment profile into firewall rules",
@@ -53,24 +77,31 @@ catalog, and writes firewall rules for each host.
 Exit status: 0 success, 1 error (diagnostics on stderr; no output file is
 written when a command fails); diff (and apply --dry-run) exit with 2 when
 the live table differs from the profile.`,
-		Writer:         stdout,
-		ErrWriter:      stderr,
-		Reader:         stdin,
+		Writer:         e.stdout,
+		ErrWriter:      e.stderr,
+		Reader:         e.stdin,
 		Suggest:        true,
 		ExitErrHandler: func(*cli.Context, error) {},
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{
 				Name:  "catalog",
 				Usage: "load extra catalog `DIR`ectories of *.toml files; a product with a known name replaces the built-in one",
 			},
-		},
+		}, outputFlags...),
+		Before:               e.setOutput,
+		EnableBashCompletion: true,
 		Commands: []*cli.Command{
 			e.catalogCommand(),
 			e.validateCommand(),
 			e.generateCommand(),
+			e.docsCommand(),
 			e.diffCommand(),
 			e.applyCommand(),
+			e.explainCommand(),
+			e.lintCommand(),
 			e.verifyCommand(),
+			e.completionCommand(),
+			e.manCommand(),
 		},
 	}
 	// Usage errors are diagnostics: report them on stderr, without the
@@ -78,16 +109,8 @@ the live table differs from the profile.`,
 	app.OnUsageError = usageError
 	app.Action = unknownCommand(app.Commands, cli.ShowAppHelp)
 	setUsageError(app.Commands)
-	cli.ErrWriter = stderr
-	if err := app.RunContext(context.Background(), interspersed(app, args)); err != nil {
-		var status exitStatus
-		if errors.As(err, &status) {
-			return int(status)
-		}
-		e.report(err)
-		return exitError
-	}
-	return exitOK
+	cli.ErrWriter = e.stderr
+	return app
 }
 
 // unknownCommand is the action of a command with subcommands: help when
@@ -192,7 +215,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "%s: valid: %s, %s, %s\n", p.File,
+			e.info("%s: valid: %s, %s, %s\n", p.File,
 				plural(len(p.Deployments), "deployment"), plural(len(rs.Hosts), "host"), plural(len(rs.Rules), "rule"))
 			return nil
 		},

@@ -113,11 +113,14 @@ func (e *env) verify(c *cli.Context) error {
 	wg.Wait()
 	failed, probes := 0, 0
 	for _, j := range jobs {
-		e.stdout.Write(j.out.Bytes())
+		bad := j.err != nil || j.failed
+		if bad || !e.quiet {
+			fmt.Fprint(e.stdout, e.paintLines(j.out.String(), verifyColors))
+		}
 		if j.err != nil {
 			fmt.Fprintf(e.stderr, "portwall: verify %s with %s: %v\n", j.host, j.target, j.err)
 		}
-		if j.err != nil || j.failed {
+		if bad {
 			failed++
 		}
 		probes += j.probes
@@ -126,10 +129,10 @@ func (e *env) verify(c *cli.Context) error {
 		return errors.New("verify interrupted: the test namespaces were removed")
 	}
 	if failed > 0 {
-		fmt.Fprintf(e.stdout, "FAILED: %d of %d host rulesets do not do what the profile says\n", failed, len(jobs))
+		fmt.Fprintln(e.stdout, e.paint(red, fmt.Sprintf("FAILED: %d of %d host rulesets do not do what the profile says", failed, len(jobs))))
 		return exitStatus(exitError)
 	}
-	fmt.Fprintf(e.stdout, "verified: %s, %s sent, every one did what the profile says\n", plural(len(jobs), "host ruleset"), plural(probes, "probe"))
+	e.info("%s\n", e.paint(green, fmt.Sprintf("verified: %s, %s sent, every one did what the profile says", plural(len(jobs), "host ruleset"), plural(probes, "probe"))))
 	return nil
 }
 

@@ -34,7 +34,7 @@ func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
 			doc.Rules = append(doc.Rules, rule(r))
 		}
 		for _, f := range rs.Internal {
-			doc.Internal = append(doc.Internal, Internal{From: f.From.Sets, To: f.To.Sets, Protocol: f.Protocol.String(), Origin: origin(f.Origin, f.Protocol)})
+			doc.Internal = append(doc.Internal, InternalJSON(f))
 		}
 		data, err := encode(doc)
 		return []generators.File{{Name: "network.json", Contents: data}}, err
@@ -139,6 +139,7 @@ type Origin struct {
 	Purpose    string   `json:"purpose,omitempty"`
 	Source     string   `json:"source,omitempty"`
 	Allow      *int     `json:"allow,omitempty"`
+	Service    string   `json:"service,omitempty"`
 	Comment    string   `json:"comment,omitempty"`
 	Ports      []string `json:"ports"`
 	ICMPTypes  []string `json:"icmp_types"`
@@ -198,6 +199,15 @@ func addrStrings(h *ir.Host) []string {
 	return out
 }
 
+// RuleJSON is a rule as this backend writes it, for other commands that
+// print rules as JSON (explain).
+func RuleJSON(r *ir.Rule) Rule { return rule(r) }
+
+// InternalJSON is an internal flow as this backend writes it.
+func InternalJSON(f *ir.InternalFlow) Internal {
+	return Internal{From: nonNil(f.From.Sets), To: nonNil(f.To.Sets), Protocol: f.Protocol.String(), Origin: origin(f.Origin, f.Protocol)}
+}
+
 func rule(r *ir.Rule) Rule {
 	out := Rule{
 		ID: r.ID, From: r.From.Sets, To: r.To.Sets, Protocol: r.Protocol.String(),
@@ -212,7 +222,7 @@ func rule(r *ir.Rule) Rule {
 func origin(o ir.Origin, p proto.Protocol) Origin {
 	out := Origin{
 		Kind: string(o.Kind), Deployment: o.Deployment, Product: o.Product, Feature: o.Feature, Flow: o.Flow,
-		FromLabel: o.FromLabel, ToLabel: o.ToLabel, Purpose: o.Purpose, Source: o.Source, Comment: o.Comment,
+		FromLabel: o.FromLabel, ToLabel: o.ToLabel, Purpose: o.Purpose, Source: o.Source, Service: o.Service, Comment: o.Comment,
 		Ports: nonNil(o.Ports.Strings()), ICMPTypes: typeNames(p, o.ICMPTypes),
 	}
 	if o.Kind == ir.OriginCustom {

@@ -1,40 +1,56 @@
 // Package catalog holds the port catalog: for each product, the hosts it
 // runs on (roles), the outside parties it talks to (peers), its switchable
 // features and the network flows each feature needs, transcribed from the
-// vendor's "ports to open" documents.
+// vendor's "ports to open" documents; and well-known services (ssh, https)
+// that a profile's custom rules may name instead of protocols and ports.
 //
-// The catalog is data: one TOML file per product, embedded from data/ and
-// extendable at run time with --catalog DIR. This package loads and checks
-// those files; it knows nothing about deployments.
+// The catalog is data: one TOML file per product, and files holding only
+// [[service]] tables, embedded from data/ and extendable at run time with
+// --catalog DIR. This package loads and checks those files; it knows
+// nothing about deployments.
 package catalog
 
 import (
 	"slices"
+	"strings"
 
+	"github.com/portwall/portwall/profiles/source"
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
 )
 
-// Catalog is a set of products, sorted by name.
+// Catalog is a set of products and a set of services, each sorted by
+// name.
 type Catalog struct {
 	Products []*Product
+	Services []*Service
 }
 
 // Product looks a product up by name.
 func (c *Catalog) Product(name string) (*Product, bool) {
-	i, ok := slices.BinarySearchFunc(c.Products, name, func(p *Product, n string) int {
-		switch {
-		case p.Name < n:
-			return -1
-		case p.Name > n:
-			return 1
-		}
-		return 0
-	})
+	i, ok := slices.BinarySearchFunc(c.Products, name, func(p *Product, n string) int { return strings.Compare(p.Name, n) })
 	if !ok {
 		return nil, false
 	}
 	return c.Products[i], true
+}
+
+// Service looks a service up by name.
+func (c *Catalog) Service(name string) (*Service, bool) {
+	i, ok := slices.BinarySearchFunc(c.Services, name, func(s *Service, n string) int { return strings.Compare(s.Name, n) })
+	if !ok {
+		return nil, false
+	}
+	return c.Services[i], true
+}
+
+// ServiceNames lists the service names, for suggestions.
+func (c *Catalog) ServiceNames() []string {
+	out := make([]string, len(c.Services))
+	for i, s := range c.Services {
+		out[i] = s.Name
+	}
+	return out
 }
 
 // Names lists the product names.
@@ -95,6 +111,66 @@ type Option struct {
 	Kind    OptionKind
 	Values  []string // for OptionChoice
 	Default string   // "" means unset
+}
+
+// Service is a well-known service: the destination ports a server of it
+// listens on. A profile's [[allow]] may name it instead of protocol and
+// ports.
+type Service struct {
+	Name  string
+	Title string
+	// File is where the service was loaded from, as Product.File.
+	File string
+	// TCP and UDP are the destination ports per protocol; at least one is
+	// set unless the service has Unsupported parts only.
+	TCP, UDP ports.Set
+	// Source is the document the definition comes from, Row its entry.
+	Source Source
+	Row    string
+	// Unsupported says, for people, what else the service needs that
+	// portwall cannot express (other IP protocols, source ports,
+	// destination addresses, conntrack helpers). A service with any is
+	// refused when a profile names it: opening only its ports would be
+	// half a service, and the half that is missing is not always the one
+	// that makes it fail safe.
+	Unsupported []string
+
+	pos source.Pos // of the name, for "defined twice" errors
+}
+
+// Ports lists the service's protocols with their ports, TCP first.
+func (s *Service) Ports() []ProtocolPorts {
+	var out []ProtocolPorts
+	if len(s.TCP) > 0 {
+		out = append(out, ProtocolPorts{proto.TCP, s.TCP})
+	}
+	if len(s.UDP) > 0 {
+		out = append(out, ProtocolPorts{proto.UDP, s.UDP})
+	}
+	return out
+}
+
+// ProtocolPorts is one protocol of a service and its ports.
+type ProtocolPorts struct {
+	Protocol proto.Protocol
+	Ports    ports.Set
+}
+
+// PortString formats the service's ports for people: "tcp 53; udp 53".
+func (s *Service) PortString() string {
+	var parts []string
+	for _, pp := range s.Ports() {
+		parts = append(parts, pp.Protocol.String()+" "+pp.Ports.String())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// SourceLine formats where the service comes from, as Product.SourceLine.
+func (s *Service) SourceLine() string {
+	if s.Row == "" {
+		return s.Source.Title
+	}
+	return s.Source.Title + ": " + s.Row
 }
 
 // Role is one of the product's own hosts, which portwall writes rules for.

@@ -7,6 +7,22 @@ import "strings"
 // or remove one.
 type Export struct {
 	Products []ExportProduct `json:"products"`
+	Services []ExportService `json:"services"`
+}
+
+// ExportService is one service in an Export. TCP and UDP are port strings
+// as in ExportFlow, empty when the service has none of that protocol.
+// Unsupported lists what else the service needs that portwall cannot
+// express; a profile that names such a service is refused.
+type ExportService struct {
+	Name        string   `json:"name"`
+	Title       string   `json:"title"`
+	TCP         []string `json:"tcp"`
+	UDP         []string `json:"udp"`
+	Unsupported []string `json:"unsupported"`
+	Source      string   `json:"source"`
+	SourceURL   string   `json:"source_url"`
+	Row         string   `json:"row"`
 }
 
 // ExportProduct is one product in an Export.
@@ -47,7 +63,7 @@ type ExportFlow struct {
 // Export converts the catalog for JSON output. Lists are never nil, so that
 // consumers always find an array.
 func (c *Catalog) Export() Export {
-	out := Export{Products: []ExportProduct{}}
+	out := Export{Products: []ExportProduct{}, Services: []ExportService{}}
 	for _, p := range c.Products {
 		ep := ExportProduct{
 			Name: p.Name, Title: p.Title, Vendor: p.Vendor,
@@ -69,6 +85,13 @@ func (c *Catalog) Export() Export {
 			})
 		}
 		out.Products = append(out.Products, ep)
+	}
+	for _, s := range c.Services {
+		out.Services = append(out.Services, ExportService{
+			Name: s.Name, Title: s.Title,
+			TCP: nonNil(s.TCP.Strings()), UDP: nonNil(s.UDP.Strings()), Unsupported: nonNil(s.Unsupported),
+			Source: s.Source.Title, SourceURL: s.Source.URL, Row: s.Row,
+		})
 	}
 	return out
 }

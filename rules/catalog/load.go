@@ -22,7 +22,12 @@ import (
 var embedded embed.FS
 
 // fileSchema is the TOML layout of one catalog file. It is decoded strictly
-// and then checked and converted into a Product.
+// and then checked and converted into a Product or, for a file with
+// [[service]] tables, into Services. A services file holds [[service]] and
+// [[source]] tables and nothing else: keeping the two kinds apart means a
+// product file never grows services on the side, where nobody looks for
+// them, and a services file (import-firewalld writes one) needs none of a
+// product's keys.
 type fileSchema struct {
 	Name        string          `toml:"name"`
 	Title       string          `toml:"title"`
@@ -36,6 +41,19 @@ type fileSchema struct {
 	Peers       []peerSchema    `toml:"peer"`
 	Features    []featureSchema `toml:"feature"`
 	Flows       []flowSchema    `toml:"flow"`
+	Services    []serviceSchema `toml:"service"`
+}
+
+// serviceSchema is one [[service]] table. Ports are per protocol, each a
+// list like a flow's ports.
+type serviceSchema struct {
+	Name        string   `toml:"name"`
+	Title       string   `toml:"title"`
+	TCP         []any    `toml:"tcp"`
+	UDP         []any    `toml:"udp"`
+	Source      string   `toml:"source"`
+	Row         string   `toml:"row"`
+	Unsupported []string `toml:"unsupported"`
 }
 
 type sourceSchema struct {
@@ -100,11 +118,23 @@ type flowSchema struct {
 // object names), so the catalog cannot relax it.
 var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
 
+// MaxNameLen is the longest name namePattern allows.
+const MaxNameLen = 40
+
+// ValidName reports whether s is a valid catalog name (of a product,
+// service, role, peer, feature, flow or option), for programs that write
+// catalog files.
+func ValidName(s string) bool { return namePattern.MatchString(s) }
+
 // Load returns the embedded catalog, extended by the *.toml files of each
-// directory in dirs: a product whose name is already known replaces it, any
-// other is added. Every problem in every file is reported.
+// directory in dirs: a product or service whose name is already known
+// replaces it (so that a site can correct a built-in service, or a
+// firewalld import can stand in for the built-in table), any other is
+// added. Within one directory a name may be defined once. Every problem in
+// every file is reported.
 func Load(dirs ...string) (*Catalog, error) {
-	byName := map[string]*Product{}
+	products := map[string]*Product{}
+	services := map[string]*Service{}
 	var errs source.ErrorList
 	add := func(fsys fs.FS, dir, display string) {
 		files, err := fs.Glob(fsys, path.Join(dir, "*.toml"))
@@ -114,6 +144,7 @@ func Load(dirs ...string) (*Catalog, error) {
 		}
 		sort.Strings(files)
 		seen := map[string]string{}
+		seenService := map[string]*Service{}
 		for _, f := range files {
 			data, err := fs.ReadFile(fsys, f)
 			name := filepath.Join(display, path.Base(f))
@@ -121,8 +152,20 @@ func Load(dirs ...string) (*Catalog, error) {
 				errs.Add(source.Pos{File: name}, "", "%v", err)
 				continue
 			}
-			p, perrs := Parse(name, data)
+			cf, perrs := ParseFile(name, data)
 			errs.Append(perrs)
+			if cf == nil {
+				continue
+			}
+			for _, s := range cf.Services {
+				if other, dup := seenService[s.Name]; dup {
+					errs.Add(s.pos, "", "service %q is also defined in %s", s.Name, other.File)
+					continue
+				}
+				seenService[s.Name] = s
+				services[s.Name] = s
+			}
+			p := cf.Product
 			if p == nil {
 				continue
 			}
@@ -131,7 +174,7 @@ func Load(dirs ...string) (*Catalog, error) {
 				continue
 			}
 			seen[p.Name] = name
-			byName[p.Name] = p
+			products[p.Name] = p
 		}
 	}
 	add(embedded, "data", "catalog")
@@ -151,28 +194,60 @@ func Load(dirs ...string) (*Catalog, error) {
 		return nil, err
 	}
 	c := &Catalog{}
-	for _, p := range byName {
+	for _, p := range products {
 		c.Products = append(c.Products, p)
 	}
 	slices.SortFunc(c.Products, func(a, b *Product) int { return strings.Compare(a.Name, b.Name) })
+	for _, s := range services {
+		c.Services = append(c.Services, s)
+	}
+	slices.SortFunc(c.Services, func(a, b *Service) int { return strings.Compare(a.Name, b.Name) })
 	return c, nil
 }
 
-// Parse reads one catalog file. It returns the product only if the file
-// has no errors.
-func Parse(file string, data []byte) (*Product, source.ErrorList) {
+// File is one checked catalog file: a product, or services.
+type File struct {
+	Product  *Product
+	Services []*Service
+}
+
+// ParseFile reads one catalog file, a product file or a services file. It
+// returns the file only if it has no errors.
+func ParseFile(file string, data []byte) (*File, source.ErrorList) {
 	var f fileSchema
 	doc, errs := source.Decode(file, data, &f)
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	c := &checker{doc: doc}
-	p := c.product(&f)
+	out := &File{}
+	if len(f.Services) > 0 {
+		out.Services = c.servicesFile(&f)
+		for _, s := range out.Services {
+			s.File = file
+		}
+	} else {
+		out.Product = c.product(&f)
+		out.Product.File = file
+	}
 	if len(c.errs) > 0 {
 		return nil, c.errs
 	}
-	p.File = file
-	return p, nil
+	return out, nil
+}
+
+// Parse reads one product file. It returns the product only if the file
+// has no errors.
+func Parse(file string, data []byte) (*Product, source.ErrorList) {
+	f, errs := ParseFile(file, data)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	if f.Product == nil {
+		errs.Add(source.Pos{File: file}, "", "the file holds services, not a product")
+		return nil, errs
+	}
+	return f.Product, nil
 }
 
 type checker struct {

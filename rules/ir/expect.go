@@ -62,3 +62,21 @@ func (rs *Ruleset) Concerns(e *Expectation, name string) (in, out bool) {
 	}
 	return rs.names(e.To, h), rs.names(e.From, h)
 }
+
+// InternalFlows lists the internal flows that concern host name: those
+// whose To names it (inbound) and whose From names it (outbound).
+func (rs *Ruleset) InternalFlows(name string) (in, out []*InternalFlow) {
+	h, ok := rs.Host(name)
+	if !ok {
+		return nil, nil
+	}
+	for _, f := range rs.Internal {
+		if rs.names(f.To, h) {
+			in = append(in, f)
+		}
+		if rs.names(f.From, h) {
+			out = append(out, f)
+		}
+	}
+	return in, out
+}

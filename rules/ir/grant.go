@@ -95,7 +95,7 @@ func (v *HostView) CheckGrant(g Grant) error {
 		if r.Protocol != g.Protocol || !g.Family.Carries(r.Protocol) || (r.Program != "" && r.Program != g.Program) {
 			continue
 		}
-		cs = append(cs, candidate{src: v.Ruleset.addrs(hr.Remote, g.Family), ports: r.Ports, types: r.ICMPTypes})
+		cs = append(cs, candidate{src: v.Ruleset.EndpointAddrs(hr.Remote, g.Family), ports: r.Ports, types: r.ICMPTypes})
 	}
 	return check(g, cs, func(u []candidate) error {
 		return covered(remote, union(u, func(c candidate) Addrs { return c.src }), g.Family)
@@ -110,7 +110,7 @@ func (rs *Ruleset) CheckGrant(g Grant) error {
 		if r.Protocol != g.Protocol || !g.Family.Carries(r.Protocol) || (r.Program != "" && r.Program != g.Program) {
 			continue
 		}
-		cs = append(cs, candidate{src: rs.addrs(r.From, g.Family), dst: rs.addrs(r.To, g.Family), ports: r.Ports, types: r.ICMPTypes})
+		cs = append(cs, candidate{src: rs.EndpointAddrs(r.From, g.Family), dst: rs.EndpointAddrs(r.To, g.Family), ports: r.Ports, types: r.ICMPTypes})
 	}
 	return check(g, cs, func(u []candidate) error { return covered2(g.Src, g.Dst, u, g.Family) })
 }
@@ -186,8 +186,8 @@ func elementary(want ports.Set, cs []candidate) []ports.Range {
 	return out
 }
 
-// addrs resolves an endpoint to its addresses of one family.
-func (rs *Ruleset) addrs(e Endpoint, f Family) Addrs {
+// EndpointAddrs resolves an endpoint to its addresses of one family.
+func (rs *Ruleset) EndpointAddrs(e Endpoint, f Family) Addrs {
 	var out Addrs
 	var b netipx.IPSetBuilder
 	for _, n := range e.Sets {

@@ -230,8 +230,10 @@ type Origin struct {
 	Purpose    string
 	Source     string // document and row
 
-	// For OriginCustom: the index of the profile's [[allow]] entry.
+	// For OriginCustom: the index of the profile's [[allow]] entry, and the
+	// catalog service it names, if any ("" for protocol and ports).
 	Allow   int
+	Service string
 	Comment string
 
 	// What this origin contributed to the rule.
@@ -240,10 +242,15 @@ type Origin struct {
 }
 
 // Label names the origin briefly: "fortimail/ha/ha-heartbeat", or
-// "allow[2]" for a custom rule.
+// "allow[2]" for a custom rule, "allow[2] (service ssh)" for one that names
+// a service: the service says which of the rule's ports it opened.
 func (o *Origin) Label() string {
 	if o.Kind == OriginCustom {
-		return "allow[" + strconv.Itoa(o.Allow) + "]"
+		l := "allow[" + strconv.Itoa(o.Allow) + "]"
+		if o.Service != "" {
+			l += " (service " + o.Service + ")"
+		}
+		return l
 	}
 	return o.Product + "/" + o.Feature + "/" + o.Flow
 }

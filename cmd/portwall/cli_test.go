@@ -1,0 +1,155 @@
+package main
+
+import (
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/portwall/portwall/generators/golden"
+	"github.com/portwall/portwall/generators/kerneltest"
+)
+
+// TestEveryCommandHasAnExample: `portwall COMMAND --help` shows at least
+// one example for every command and subcommand.
+func TestEveryCommandHasAnExample(t *testing.T) {
+	e := &env{stdout: io.Discard, stderr: io.Discard, stdin: strings.NewReader("")}
+	var walk func(prefix string, cmds []*cli.Command)
+	n := 0
+	walk = func(prefix string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			name := strings.TrimSpace(prefix + " " + c.Name)
+			if len(c.Subcommands) > 0 {
+				walk(name, c.Subcommands)
+				continue
+			}
+			n++
+			if !strings.Contains(c.Description, "Example") || !strings.Contains(c.Description, "portwall ") {
+				t.Errorf("portwall %s --help has no example", name)
+			}
+		}
+	}
+	walk("", e.newApp().Commands)
+	if n < 13 {
+		t.Errorf("only %d commands found", n)
+	}
+}
+
+func TestCompletionScripts(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		code, out, errs := runIn("", "completion", shell)
+		if code != 0 || errs != "" {
+			t.Fatalf("%s: exit %d: %s", shell, code, errs)
+		}
+		golden.Compare(t, filepath.Join("testdata", "completion", shell), []byte(out))
+	}
+	if code, _, errs := runIn("", "completion", "tcsh"); code != 1 || errs != "portwall: completion: unknown shell \"tcsh\": want bash, zsh, fish\n" {
+		t.Errorf("tcsh: exit %d: %q", code, errs)
+	}
+}
+
+// TestBashCompletion sources the bash script and completes words the way
+// bash does, against a portwall binary built from this package.
+func TestBashCompletion(t *testing.T) {
+	kerneltest.RequireTools(t, "bash", "go")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "portwall")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	_, script, _ := runIn("", "completion", "bash")
+	scriptFile := filepath.Join(dir, "portwall.bash")
+	if err := os.WriteFile(scriptFile, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	complete := func(words ...string) string {
+		t.Helper()
+		cmd := exec.Command("bash", "-c", `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _portwall_complete; printf '%s\n' "${COMPREPLY[@]}"`, "bash", scriptFile)
+		cmd.Args = append(cmd.Args, words...)
+		cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", words, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	cases := []struct {
+		words []string
+		want  string
+	}{
+		{[]string{"portwall", "gen"}, "generate"},
+		{[]string{"portwall", "catalog", "ex"}, "export"},
+		{[]string{"portwall", "verify", "--ho"}, "--host"},
+		{[]string{"portwall", "generate", "--ta"}, "--target"},
+		{[]string{"portwall", "generate", "profile.toml", "--all"}, "--all-hosts"},
+	}
+	for _, c := range cases {
+		if got := complete(c.words...); got != c.want {
+			t.Errorf("complete %q: got %q, want %q", c.words, got, c.want)
+		}
+	}
+}
+
+// TestManPage: the manual page is generated from the commands and flags,
+// and groff reads it without a warning.
+func TestManPage(t *testing.T) {
+	code, out, errs := runIn("", "man")
+	if code != 0 || errs != "" {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	golden.Compare(t, filepath.Join("testdata", "portwall.1"), []byte(out))
+	kerneltest.RequireTools(t, "groff")
+	cmd := exec.Command("groff", "-man", "-Tutf8", "-ww", "-z")
+	cmd.Stdin = strings.NewReader(out)
+	if msg, err := cmd.CombinedOutput(); err != nil || len(msg) > 0 {
+		t.Errorf("groff: %v\n%s", err, msg)
+	}
+}
+
+func TestQuiet(t *testing.T) {
+	if code, out, errs := runIn("", "-q", "validate", xeams); code != 0 || out != "" || errs != "" {
+		t.Errorf("validate -q: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if code, out, _ := runIn("", "validate", xeams); code != 0 || !strings.Contains(out, ": valid: ") {
+		t.Errorf("validate: exit %d, stdout %q", code, out)
+	}
+	// -q drops messages, never answers.
+	if code, out, _ := runIn("", "explain", xeams, "-q", "--host", "xeams1", "--port", "25/tcp"); code != 0 || !strings.Contains(out, "opened by 1 rule") {
+		t.Errorf("explain -q: exit %d, stdout %q", code, out)
+	}
+}
+
+// TestColor: color only when asked, or on a terminal without NO_COLOR.
+func TestColor(t *testing.T) {
+	args := []string{"explain", xeams, "--host", "xeams1", "--from", "203.0.113.9", "--port", "25/tcp"}
+	colored := func(extra ...string) bool {
+		t.Helper()
+		code, out, errs := runIn("", append(extra, args...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		return strings.Contains(out, "\x1b[")
+	}
+	real := isTerminal
+	t.Cleanup(func() { isTerminal = real })
+	isTerminal = func(io.Writer) bool { return false }
+	if colored() || !colored("--color", "always") || colored("--color", "never") {
+		t.Error("not a terminal: color only with --color always")
+	}
+	isTerminal = func(io.Writer) bool { return true }
+	t.Setenv("NO_COLOR", "")
+	if !colored() || colored("--color", "never") {
+		t.Error("a terminal: color unless --color never")
+	}
+	t.Setenv("NO_COLOR", "1")
+	if colored() || !colored("--color", "always") {
+		t.Error("NO_COLOR: no color unless --color always")
+	}
+	if code, _, errs := runIn("", append([]string{"--color", "sometimes"}, args...)...); code != 1 || errs != "portwall: --color \"sometimes\": want auto, always or never\n" {
+		t.Errorf("--color sometimes: exit %d: %q", code, errs)
+	}
+}

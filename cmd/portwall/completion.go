@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Shell scripts that ask portwall itself what comes next: urfave/cli's
+// own autocomplete scripts (github.com/urfave/cli/v2/autocomplete), with
+// the program name filled in. portwall answers with the commands, their
+// flags and subcommands when run with --generate-bash-completion last.
+const bashCompletion = `# bash completion for portwall: source it, or install it as
+# /etc/bash_completion.d/portwall
+_portwall_complete() {
+  local cur words cword
+  COMPREPLY=()
+  cur="${COMP_WORDS[COMP_CWORD]}"
+  words=("${COMP_WORDS[@]:0:$COMP_CWORD}")
+  local request
+  if [[ "$cur" == "-"* ]]; then
+    request="${words[*]} ${cur} --generate-bash-completion"
+  else
+    request="${words[*]} --generate-bash-completion"
+  fi
+  local opts
+  opts=$(eval "${request}" 2>/dev/null)
+  COMPREPLY=($(compgen -W "${opts}" -- "${cur}"))
+  return 0
+}
+complete -o bashdefault -o default -F _portwall_complete portwall
+`
+
+const zshCompletion = `#compdef portwall
+# zsh completion for portwall: put it in a directory of $fpath as _portwall
+
+_portwall() {
+  local -a opts
+  local cur
+  cur=${words[-1]}
+  if [[ "$cur" == "-"* ]]; then
+    opts=("${(@f)$(${words[@]:0:#words[@]-1} ${cur} --generate-bash-completion)}")
+  else
+    opts=("${(@f)$(${words[@]:0:#words[@]-1} --generate-bash-completion)}")
+  fi
+  if [[ "${opts[1]}" != "" ]]; then
+    _describe 'values' opts
+  else
+    _files
+  fi
+}
+
+compdef _portwall portwall
+`
+
+func (e *env) completionCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "completion",
+		Usage:     "print a shell completion script (bash, zsh or fish)",
+		ArgsUsage: "SHELL",
+		Description: `Prints a completion script for the shell on standard output. bash and zsh
+scripts ask portwall for the words that may come next; the fish script is
+generated from portwall's commands and flags.
+
+Examples:
+   source <(portwall completion bash)
+   portwall completion zsh > "${fpath[1]}/_portwall"
+   portwall completion fish > ~/.config/fish/completions/portwall.fish`,
+		Action: func(c *cli.Context) error {
+			shells := []string{"bash", "zsh", "fish"}
+			if c.NArg() != 1 {
+				return fmt.Errorf("completion: want one SHELL argument: %s", strings.Join(shells, ", "))
+			}
+			switch c.Args().First() {
+			case "bash":
+				fmt.Fprint(e.stdout, bashCompletion)
+			case "zsh":
+				fmt.Fprint(e.stdout, zshCompletion)
+			case "fish":
+				script, err := definition(e).ToFishCompletion()
+				if err != nil {
+					return err
+				}
+				fmt.Fprint(e.stdout, script)
+			default:
+				return fmt.Errorf("completion: unknown shell %q: want %s", c.Args().First(), strings.Join(shells, ", "))
+			}
+			return nil
+		},
+	}
+}
+
+func (e *env) manCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "man",
+		Usage: "print portwall's manual page (roff), generated from its commands and flags",
+		Description: `Example:
+   portwall man > portwall.1 && man ./portwall.1`,
+		Action: func(c *cli.Context) error {
+			page, err := definition(e).ToManWithSection(1)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(e.stdout, page)
+			return nil
+		},
+	}
+}
+
+// definition is the command line as defined, before urfave/cli sets it up
+// to run: the running app has the library's shared help command added to
+// every command with subcommands, and that command, run more than once in
+// one process (tests), ends up among its own subcommands.
+func definition(e *env) *cli.App { return e.newApp() }

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/portdoc"
+	"github.com/portwall/portwall/profiles/source"
+)
+
+func (e *env) docsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "docs",
+		Usage:     "write the deployment's \"ports to open\" document or flow diagram",
+		ArgsUsage: "PROFILE",
+		Description: fmt.Sprintf(`Renders what the network team must open for the deployment, from the same
+resolved rules generate writes, so the document cannot disagree with them.
+
+--format markdown or html: a section per host (what it allows in, and out
+when the output policy is drop), the network view (every rule between two
+endpoints: what a firewall between the networks must pass), the internal
+flows portwall never opens, and the policy. Each row names the ports, the
+protocol, the peer with its addresses, the purpose, the catalog flow
+(product/feature: flow) and the vendor's document and row, or the profile's
+custom rule, and the rule ID the generated rules carry (pw:ID). HTML is one
+self-contained page.
+
+--format mermaid or dot: a flow diagram, with a node per role or peer (its
+address sets and addresses) and an edge per pair of nodes, labelled with
+protocols and ports.
+
+--host NAME restricts the document to that host's section, and the diagram
+to the flows to and from the host. Output goes to standard output, or to the
+file given with -o (written to a temporary file and renamed into place).
+Formats: %s.
+
+Example:
+   portwall docs examples/xeams.toml --format markdown -o ports.md`, strings.Join(portdoc.Formats(), ", ")),
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Value: string(portdoc.Markdown), Usage: "output: " + strings.Join(portdoc.Formats(), ", ")},
+			&cli.StringFlag{Name: "host", Usage: "only host `NAME`"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of standard output"},
+		},
+		Action: e.docs,
+	}
+}
+
+func (e *env) docs(c *cli.Context) error {
+	// The format is checked before the profile is read: a typo should not
+	// wait for (or hide behind) the profile's problems.
+	format := c.String("format")
+	if !slices.Contains(portdoc.Formats(), format) {
+		return fmt.Errorf("unknown format %q%s (formats: %s)", format,
+			source.DidYouMean(format, portdoc.Formats()), strings.Join(portdoc.Formats(), ", "))
+	}
+	_, rs, err := e.resolve(c)
+	if err != nil {
+		return err
+	}
+	host := c.String("host")
+	if c.IsSet("host") {
+		if _, ok := rs.Host(host); !ok {
+			return fmt.Errorf("unknown host %q%s (hosts: %s)", host, source.DidYouMean(host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
+		}
+	}
+	data, err := portdoc.Render(rs, portdoc.Format(format), portdoc.Options{Host: host})
+	if err != nil {
+		return err
+	}
+	if out := c.String("output"); out != "" {
+		return writeFiles(filepath.Dir(out), []generators.File{{Name: filepath.Base(out), Contents: data}})
+	}
+	_, err = e.stdout.Write(data)
+	return err
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/portwall/portwall/generators/targets"
+	"github.com/portwall/portwall/rules/lint"
+)
+
+func (e *env) lintCommand() *cli.Command {
+	var codes []string
+	for _, c := range lint.Checks {
+		codes = append(codes, fmt.Sprintf("   %s %-26s %s", c.Code, c.Name, c.Summary))
+	}
+	return &cli.Command{
+		Name:      "lint",
+		Usage:     "warn about what is valid but risky in a profile",
+		ArgsUsage: "PROFILE",
+		Description: `Prints one warning per line, file:line:col: CODE name: message, sorted by
+position. Codes are stable:
+
+` + strings.Join(codes, "\n") + `
+
+With --strict, any warning makes the exit status 1 (for CI); without it lint
+exits 0 unless the profile is invalid.
+
+Examples:
+   portwall lint examples/site.toml
+   portwall lint --strict --format json examples/ems-chromebooks.toml`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "strict", Usage: "exit with status 1 when there is any warning"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text or json"},
+		},
+		Action: func(c *cli.Context) error {
+			if f := c.String("format"); f != "text" && f != "json" {
+				return fmt.Errorf("unknown format %q: want text or json", f)
+			}
+			p, rs, err := e.resolve(c)
+			if err != nil {
+				return err
+			}
+			ws := lint.Lint(p, rs, targets.All())
+			if c.String("format") == "json" {
+				type item struct {
+					File    string `json:"file"`
+					Line    int    `json:"line"`
+					Col     int    `json:"col"`
+					Code    string `json:"code"`
+					Name    string `json:"name"`
+					Message string `json:"message"`
+				}
+				items := []item{}
+				for _, w := range ws {
+					items = append(items, item{w.Pos.File, w.Pos.Line, w.Pos.Col, w.Code, w.Name, w.Msg})
+				}
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
+				if err := enc.Encode(items); err != nil {
+					return err
+				}
+			} else {
+				for _, w := range ws {
+					fmt.Fprintf(e.stdout, "%s: %s: %s\n", w.Pos, e.paint(yellow, w.Code+" "+w.Name), w.Msg)
+				}
+			}
+			if len(ws) > 0 && c.Bool("strict") {
+				fmt.Fprintf(e.stderr, "portwall: lint --strict: %s\n", plural(len(ws), "warning"))
+				return exitStatus(exitError)
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,23 @@
+package profiles
+
+import "github.com/portwall/portwall/profiles/source"
+
+// Binding finds where deployment dep binds role or peer label, for
+// messages that answer "who may connect, and which line says so". ok is
+// false when the deployment does not bind it (a peer left to the
+// catalog's host names, say).
+func (p *Profile) Binding(dep, label string) (kind string, pos source.Pos, ok bool) {
+	for _, d := range p.Deployments {
+		if d.Name != dep {
+			continue
+		}
+		if _, bound := d.Peers[label]; bound {
+			return "peer", p.Doc.Pos("deployment", d.Index, "peers", label), true
+		}
+		if _, bound := d.Roles[label]; bound {
+			return "role", p.Doc.Pos("deployment", d.Index, "roles", label), true
+		}
+		return "", p.Doc.Pos("deployment", d.Index), false
+	}
+	return "", source.Pos{File: p.File}, false
+}

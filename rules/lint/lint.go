@@ -1,0 +1,467 @@
+// Package lint finds what is valid but risky in a profile: cleartext or
+// administration ports open to everyone, deprecated flows, custom rules
+// that add nothing, hosts left without a management path, host names some
+// backends cannot match, and expectations the rules contradict.
+//
+// Each finding has a stable code (PW101, ...) and the position of the line
+// to look at. Codes are never reused; README lists them.
+package lint
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/proof"
+	"github.com/portwall/portwall/profiles"
+	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/rules/ir"
+	"github.com/portwall/portwall/rules/ports"
+	"github.com/portwall/portwall/rules/proto"
+)
+
+// Check is one kind of finding.
+type Check struct {
+	Code, Name, Summary string
+}
+
+// Checks lists every check, by code.
+var Checks = []Check{
+	{"PW101", "cleartext-open-to-any", "a cleartext protocol (telnet, FTP, POP3, IMAP, LDAP, r-services, HTTP administration) reachable from any address"},
+	{"PW102", "admin-open-to-any", "an administration port (a flow from the administrators, SSH, RDP, WinRM, VNC) reachable from any address"},
+	{"PW201", "deprecated-flow", "a deprecated flow the profile asks for by name"},
+	{"PW301", "duplicate-allow", "a custom rule identical to an earlier one"},
+	{"PW302", "shadowed-allow", "a custom rule whose traffic other rules already allow in full"},
+	{"PW401", "no-management-path", "a host no rule lets anyone manage (SSH, RDP, WinRM or an administrators flow): a lockout risk"},
+	{"PW501", "fqdn-not-expressible", "host names some backends cannot match: they refuse, or leave them out"},
+	{"PW601", "expectation-contradicted", "an [[expect]] entry the rules contradict"},
+	{"PW602", "expectation-unprobed", "an [[expect]] entry no probe can check"},
+}
+
+func check(code string) Check {
+	for _, c := range Checks {
+		if c.Code == code {
+			return c
+		}
+	}
+	panic("lint: unknown code " + code)
+}
+
+// Warning is one finding.
+type Warning struct {
+	Pos  source.Pos
+	Code string
+	Name string
+	Msg  string
+}
+
+func (w Warning) String() string {
+	return fmt.Sprintf("%s: %s %s: %s", w.Pos, w.Code, w.Name, w.Msg)
+}
+
+// Lint checks a resolved profile. backends are those whose limits matter
+// (PW501); every finding is sorted by position, then code.
+func Lint(p *profiles.Profile, rs *ir.Ruleset, backends []generators.Generator) []Warning {
+	l := &linter{p: p, rs: rs}
+	l.openToAny()
+	l.deprecated()
+	l.customRules()
+	l.managementPaths()
+	l.hostNames(backends)
+	l.expectations()
+	slices.SortStableFunc(l.out, func(a, b Warning) int {
+		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
+			cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Msg, b.Msg))
+	})
+	return slices.CompactFunc(l.out, func(a, b Warning) bool { return a == b })
+}
+
+type linter struct {
+	p   *profiles.Profile
+	rs  *ir.Ruleset
+	out []Warning
+}
+
+func (l *linter) warn(pos source.Pos, code, format string, args ...any) {
+	c := check(code)
+	l.out = append(l.out, Warning{Pos: pos, Code: c.Code, Name: c.Name, Msg: fmt.Sprintf(format, args...)})
+}
+
+// originPos is the line that makes an origin's rule: the custom rule, or
+// the binding of the flow's remote side (given by label).
+func (l *linter) originPos(o ir.Origin, label string) source.Pos {
+	if o.Kind == ir.OriginCustom {
+		return l.p.Doc.Pos("allow", o.Allow)
+	}
+	_, pos, _ := l.p.Binding(o.Deployment, label)
+	return pos
+}
+
+// service is a well-known port the checks look for.
+type service struct {
+	name  string
+	ports ports.Set
+}
+
+func svc(name string, first, last uint16) service {
+	return service{name, ports.NewSet(ports.Range{First: first, Last: last})}
+}
+
+var (
+	// cleartext protocols, over TCP.
+	cleartext = []service{svc("FTP", 21, 21), svc("telnet", 23, 23), svc("POP3", 110, 110), svc("IMAP", 143, 143),
+		svc("LDAP", 389, 389), svc("rexec/rlogin/rsh", 512, 514)}
+	// httpPorts carry administration in clear text.
+	httpPorts = []service{svc("HTTP", 80, 80), svc("HTTP", 8080, 8080)}
+	// adminPorts manage a host, over TCP.
+	adminPorts = []service{svc("SSH", 22, 22), svc("RDP", 3389, 3389), svc("WinRM", 5985, 5986), svc("VNC", 5900, 5900)}
+)
+
+const administrators = "administrators"
+
+// openToAny finds cleartext and administration ports open to any address
+// (PW101, PW102), one finding per origin.
+func (l *linter) openToAny() {
+	for _, r := range l.rs.Rules {
+		if r.Protocol != proto.TCP || !l.anyIn(r.From) {
+			continue
+		}
+		for _, o := range r.Origins {
+			ps := o.Ports.Intersect(r.Ports)
+			what := l.what(r, o)
+			pos := l.originPos(o, o.FromLabel)
+			admin := o.Kind == ir.OriginFlow && o.FromLabel == administrators
+			for _, s := range cleartext {
+				if ps.Intersect(s.ports).Len() > 0 {
+					l.warn(pos, "PW101", "%s: tcp %s (%s, cleartext) is open to any address", what, ps.Intersect(s.ports), s.name)
+				}
+			}
+			for _, s := range httpPorts {
+				if admin && ps.Intersect(s.ports).Len() > 0 {
+					l.warn(pos, "PW101", "%s: administration over %s (tcp %s, cleartext) is open to any address", what, s.name, s.ports)
+				}
+			}
+			switch {
+			case admin:
+				l.warn(pos, "PW102", "%s: administration (tcp %s) is open to any address; bind %s to the networks admins work from", what, ps, administrators)
+			case o.Kind == ir.OriginCustom:
+				for _, s := range adminPorts {
+					if ps.Intersect(s.ports).Len() > 0 {
+						l.warn(pos, "PW102", "%s: %s (tcp %s) is open to any address", what, s.name, ps.Intersect(s.ports))
+					}
+				}
+			}
+		}
+	}
+}
+
+// what names an origin and the rule it is part of.
+func (l *linter) what(r *ir.Rule, o ir.Origin) string {
+	return fmt.Sprintf("%s (rule %s to %s)", o.Label(), r.ID, r.To)
+}
+
+func (l *linter) anyIn(e ir.Endpoint) bool {
+	for _, n := range e.Sets {
+		if s, ok := l.rs.Set(n); ok && s.IsAny() {
+			return true
+		}
+	}
+	return false
+}
+
+// deprecated reports every deprecated flow a deployment asks for (PW201).
+func (l *linter) deprecated() {
+	for _, d := range l.p.Deployments {
+		for j, id := range d.Deprecated {
+			purpose := ""
+			for _, r := range l.rs.Rules {
+				for _, o := range r.Origins {
+					if o.Deployment == d.Name && o.Flow == id {
+						purpose = ": " + o.Purpose
+					}
+				}
+			}
+			l.warn(l.p.Doc.Pos("deployment", d.Index, "deprecated", j), "PW201",
+				"deprecated flow %s/%s is opened%s; the vendor no longer uses it", d.Product, id, purpose)
+		}
+	}
+}
+
+// part is what one custom rule allows for one protocol.
+type part struct {
+	from, to ir.Endpoint
+	proto    proto.Protocol
+	ports    ports.Set
+	types    []uint8
+}
+
+// customRules finds custom rules that repeat an earlier one (PW301) or
+// that the other rules already cover in full (PW302).
+func (l *linter) customRules() {
+	parts := map[int][]part{}
+	for _, r := range l.rs.Rules {
+		for _, o := range r.Origins {
+			if o.Kind == ir.OriginCustom {
+				parts[o.Allow] = append(parts[o.Allow], part{r.From, r.To, r.Protocol, o.Ports, o.ICMPTypes})
+			}
+		}
+	}
+	// Copies of a rule are reported as such (PW301), and do not shadow
+	// the first of them.
+	keys := map[int]string{}
+	first := map[string]int{}
+	for _, a := range l.p.Allows {
+		if ps := parts[a.Index]; len(ps) > 0 {
+			keys[a.Index] = fmt.Sprint(ps)
+			if _, seen := first[keys[a.Index]]; !seen {
+				first[keys[a.Index]] = a.Index
+			}
+		}
+	}
+	for _, a := range l.p.Allows {
+		ps := parts[a.Index]
+		if len(ps) == 0 {
+			continue
+		}
+		pos := l.p.Doc.Pos("allow", a.Index)
+		if prev := first[keys[a.Index]]; prev != a.Index {
+			l.warn(pos, "PW301", "allow[%d] repeats allow[%d]", a.Index, prev)
+			continue
+		}
+		var copies []int
+		for i, k := range keys {
+			if k == keys[a.Index] {
+				copies = append(copies, i)
+			}
+		}
+		without := l.without(copies...)
+		covered := true
+		for _, pt := range ps {
+			if !covers(without, pt) {
+				covered = false
+				break
+			}
+		}
+		if covered {
+			l.warn(pos, "PW302", "allow[%d] adds nothing: %s already allow%s everything it does", a.Index,
+				strings.Join(coverers(without, ps), ", "), plural(len(coverers(without, ps))))
+		}
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return "s"
+	}
+	return ""
+}
+
+// without is the network view without the contributions of custom rules
+// skip.
+func (l *linter) without(skip ...int) *ir.Ruleset {
+	rs := *l.rs
+	rs.Rules = nil
+	for _, r := range l.rs.Rules {
+		nr := *r
+		nr.Origins, nr.Ports, nr.ICMPTypes = nil, nil, nil
+		allTypes := false
+		for _, o := range r.Origins {
+			if o.Kind == ir.OriginCustom && slices.Contains(skip, o.Allow) {
+				continue
+			}
+			nr.Origins = append(nr.Origins, o)
+			nr.Ports = nr.Ports.Union(o.Ports)
+			allTypes = allTypes || len(o.ICMPTypes) == 0
+			nr.ICMPTypes = append(nr.ICMPTypes, o.ICMPTypes...)
+		}
+		if len(nr.Origins) == 0 {
+			continue
+		}
+		nr.Ports = nr.Ports.Intersect(r.Ports)
+		if allTypes {
+			nr.ICMPTypes = nil
+		}
+		rs.Rules = append(rs.Rules, &nr)
+	}
+	return &rs
+}
+
+// covers reports whether rs allows all of part pt, in every family.
+func covers(rs *ir.Ruleset, pt part) bool {
+	for _, f := range ir.Families {
+		if !f.Carries(pt.proto) {
+			continue
+		}
+		g := ir.Grant{Family: f, Src: rs.EndpointAddrs(pt.from, f), Dst: rs.EndpointAddrs(pt.to, f), Protocol: pt.proto, Ports: pt.ports, ICMPTypes: pt.types}
+		if g.Src.String() == "" || g.Dst.String() == "" {
+			continue
+		}
+		if rs.CheckGrant(g) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// coverers names the origins of the rules that share a protocol and ports
+// with the parts.
+func coverers(rs *ir.Ruleset, ps []part) []string {
+	var out []string
+	for _, pt := range ps {
+		for _, r := range rs.Rules {
+			if r.Protocol != pt.proto || (pt.proto.HasPorts() && r.Ports.Intersect(pt.ports).Len() == 0) {
+				continue
+			}
+			for _, o := range r.Origins {
+				if !slices.Contains(out, o.Label()) {
+					out = append(out, o.Label())
+				}
+			}
+		}
+	}
+	return out
+}
+
+// managementPaths finds hosts whose inbound rules let nobody manage them
+// (PW401): rules are all a firewall allows, so a host without one is
+// reachable only from its console.
+func (l *linter) managementPaths() {
+	for _, h := range l.rs.Hosts {
+		v, err := l.rs.HostView(h.Name)
+		if err != nil {
+			continue
+		}
+		if !manageable(v) {
+			l.warn(l.p.Doc.KeyPos("hosts", h.Name), "PW401",
+				"host %s: no rule lets anyone manage it (SSH, RDP, WinRM or a flow from the administrators): with input policy %s, a lockout risk; add an [[allow]] from your admin network",
+				h.Name, l.rs.Policy.Input)
+		}
+	}
+}
+
+func manageable(v *ir.HostView) bool {
+	for _, hr := range v.In {
+		for _, o := range hr.Rule.Origins {
+			if o.Kind == ir.OriginFlow && o.FromLabel == administrators {
+				return true
+			}
+		}
+		if hr.Rule.Protocol != proto.TCP {
+			continue
+		}
+		for _, s := range adminPorts {
+			if hr.Rule.Ports.Intersect(s.ports).Len() > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hostNames reports sets matched by host name that some backends cannot
+// match (PW501): they refuse to generate, or leave the names out. A
+// backend counts only if it renders a rule that uses the set: host
+// backends render outbound rules only with egress filtering.
+func (l *linter) hostNames(backends []generators.Generator) {
+	hostSets, allSets := map[string]bool{}, map[string]bool{}
+	for _, r := range l.rs.Rules {
+		for _, n := range append(slices.Clone(r.From.Sets), r.To.Sets...) {
+			allSets[n] = true
+		}
+	}
+	for _, h := range l.rs.Hosts {
+		if v, err := l.rs.HostView(h.Name); err == nil {
+			for _, hr := range generators.Rendered(v) {
+				for _, n := range hr.Remote.Sets {
+					hostSets[n] = true
+				}
+			}
+		}
+	}
+	for _, s := range l.rs.Addrs {
+		if len(s.FQDNs) == 0 {
+			continue
+		}
+		var refuse, omit []string
+		for _, g := range backends {
+			c := g.Caps()
+			mode := c.Mode(l.rs)
+			switch {
+			case c.HostView && !hostSets[s.Name], !c.HostView && !allSets[s.Name]:
+			case c.FQDN == generators.FQDNNative:
+			case c.FQDN == generators.FQDNDynamicSet && mode == ir.FQDNDynamicSet:
+			case mode == ir.FQDNOmit:
+				omit = append(omit, g.Name())
+			default:
+				refuse = append(refuse, g.Name())
+			}
+		}
+		if len(refuse)+len(omit) == 0 {
+			continue
+		}
+		var what []string
+		if len(refuse) > 0 {
+			what = append(what, strings.Join(refuse, ", ")+" refuse to generate (fqdn = \"error\")")
+		}
+		if len(omit) > 0 {
+			what = append(what, strings.Join(omit, ", ")+" leave them out, allowing less (fqdn = \"omit\")")
+		}
+		l.warn(l.setPos(s), "PW501", "%s is matched by host name (%s): %s", s.Name, strings.Join(s.FQDNs, ", "), strings.Join(what, "; "))
+	}
+}
+
+// setPos is where a set is defined: its group, or for a peer left to the
+// catalog's host names, the deployment.
+func (l *linter) setPos(s *ir.AddrSet) source.Pos {
+	if s.Kind == ir.SetGroup {
+		return l.p.Doc.KeyPos("groups", s.Name)
+	}
+	for _, r := range l.rs.Rules {
+		for _, o := range r.Origins {
+			if o.Kind == ir.OriginFlow && (slices.Contains(r.From.Sets, s.Name) || slices.Contains(r.To.Sets, s.Name)) {
+				for _, d := range l.p.Deployments {
+					if d.Name == o.Deployment {
+						return l.p.Doc.Pos("deployment", d.Index)
+					}
+				}
+			}
+		}
+	}
+	return source.Pos{File: l.p.File}
+}
+
+// expectations checks the profile's [[expect]] entries against the rules,
+// with the probes verify would send (PW601, PW602).
+func (l *linter) expectations() {
+	if len(l.rs.Expect) == 0 {
+		return
+	}
+	for _, h := range l.rs.Hosts {
+		plan, err := proof.NewPlan(l.rs, h.Name)
+		if err != nil {
+			continue
+		}
+		for _, c := range plan.Expect {
+			pos := l.p.Doc.Pos("expect", c.E.Index)
+			if c.Unprobed != "" {
+				l.warn(pos, "PW602", "%s: cannot be checked on %s: %s", c.E, h.Name, c.Unprobed)
+				continue
+			}
+			var wrong []string
+			for _, i := range c.Probes {
+				if pr := plan.Probes[i]; pr.Want != c.E.Allow {
+					wrong = append(wrong, pr.Packet.Remote.String())
+				}
+			}
+			if len(wrong) > 0 {
+				verb := "block"
+				if !c.E.Allow {
+					verb = "allow"
+				}
+				l.warn(pos, "PW601", "%s: the rules of %s %s it %s %s", c.E, h.Name, verb, map[ir.Direction]string{ir.In: "from", ir.Out: "to"}[c.Dir], strings.Join(wrong, ", "))
+			}
+		}
+	}
+}
