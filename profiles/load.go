@@ -27,6 +27,7 @@ type fileSchema struct {
 	Deployments []deploymentSchema    `toml:"deployment"`
 	Allow       []allowSchema         `toml:"allow"`
 	Expect      []expectSchema        `toml:"expect"`
+	Lint        lintSchema            `toml:"lint"`
 	FortiGate   fortigateSchema       `toml:"fortigate"`
 	IPTables    iptablesSchema        `toml:"iptables"`
 	Windows     windowsSchema         `toml:"windows"`
@@ -84,6 +85,10 @@ type allowSchema struct {
 	Ports     any    `toml:"ports"`
 	ICMPTypes any    `toml:"icmp_types"`
 	Comment   string `toml:"comment"`
+}
+
+type lintSchema struct {
+	Ignore any `toml:"ignore"`
 }
 
 type expectSchema struct {
@@ -286,6 +291,8 @@ func (c *checker) profile(f *fileSchema) *Profile {
 	for i := range f.Expect {
 		p.Expects = append(p.Expects, c.expect(p, i, &f.Expect[i]))
 	}
+	p.LintIgnore = c.list([]any{"lint", "ignore"}, f.Lint.Ignore)
+	c.noDuplicates([]any{"lint", "ignore"}, "lint code", p.LintIgnore)
 	p.FortiGate = c.fortigate(p, &f.FortiGate)
 	p.IPTables = c.iptables(&f.IPTables)
 	p.Windows = c.windows(&f.Windows)

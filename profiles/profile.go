@@ -32,6 +32,9 @@ type Profile struct {
 	Allows      []*Allow
 	// Expects are what the author says must hold, checked by verify.
 	Expects []*Expect
+	// LintIgnore lists the lint codes the profile accepts ([lint] ignore);
+	// package lint checks that they exist.
+	LintIgnore []string
 
 	// Backend settings, each from its own section.
 	FortiGate FortiGate

@@ -62,10 +62,11 @@ Example:
 			},
 			{
 				Name:      "show",
-				Usage:     "show a product's roles, peers, features, options and flows",
-				ArgsUsage: "PRODUCT",
-				Description: `Example:
-   portwall catalog show fortimail`,
+				Usage:     "show a product's roles, peers, features, options and flows, or a service",
+				ArgsUsage: "PRODUCT|SERVICE",
+				Description: `Examples:
+   portwall catalog show fortimail
+   portwall catalog show ssh`,
 				Action: func(c *cli.Context) error {
 					cat, err := loadCatalog(c)
 					if err != nil {
@@ -74,12 +75,38 @@ Example:
 					if c.NArg() != 1 {
 						return fmt.Errorf("catalog show: want one PRODUCT argument, got %d", c.NArg())
 					}
-					p, ok := cat.Product(c.Args().First())
-					if !ok {
-						return fmt.Errorf("unknown product %q%s (known: %s)", c.Args().First(),
-							source.DidYouMean(c.Args().First(), cat.Names()), strings.Join(cat.Names(), ", "))
+					name := c.Args().First()
+					if p, ok := cat.Product(name); ok {
+						return e.showProduct(p)
 					}
-					return e.showProduct(p)
+					if s, ok := cat.Service(name); ok {
+						return e.showService(s)
+					}
+					return fmt.Errorf("unknown product or service %q%s (products: %s; catalog list shows the services)", name,
+						source.DidYouMean(name, append(cat.Names(), cat.ServiceNames()...)), strings.Join(cat.Names(), ", "))
+				},
+			},
+			{
+				Name:      "search",
+				Usage:     "find the products, flows and services that use a port, or match words",
+				ArgsUsage: "PORT|WORDS",
+				Description: `A port (8013), a range (7100-7150) or PORT/PROTOCOL (53/udp) finds every flow
+of every product, and every service, that uses it. Anything else is matched,
+word by word and ignoring case, against product, feature, flow and service
+names, titles, purposes and the vendors' rows.
+
+Examples:
+   portwall catalog search 8013
+   portwall catalog search smtp`,
+				Action: func(c *cli.Context) error {
+					if c.NArg() == 0 {
+						return fmt.Errorf("catalog search: want a PORT or WORDS to look for")
+					}
+					cat, err := loadCatalog(c)
+					if err != nil {
+						return err
+					}
+					return e.search(cat, strings.Join(c.Args().Slice(), " "))
 				},
 			},
 			{
@@ -176,18 +203,7 @@ func (e *env) showProduct(p *catalog.Product) error {
 	fmt.Fprintln(w, "  ID\tFEATURE\tFROM -> TO\tPROTOCOL/PORTS\tNOTES\tPURPOSE")
 	for i := range p.Flows {
 		f := &p.Flows[i]
-		var protos []string
-		for _, pr := range f.Protocols {
-			protos = append(protos, pr.String())
-		}
-		pp := strings.Join(protos, "+")
-		if len(f.Ports) > 0 {
-			pp += " " + f.Ports.String()
-		}
-		if len(f.ICMPTypes) > 0 {
-			pp += " " + strings.Join(f.ICMPTypes, ",")
-		}
-		fmt.Fprintf(w, "  %s\t%s\t%s -> %s\t%s\t%s\t%s\n", f.ID, f.Feature, f.From, f.To, pp, flowNotes(f), f.Purpose)
+		fmt.Fprintf(w, "  %s\t%s\t%s -> %s\t%s\t%s\t%s\n", f.ID, f.Feature, f.From, f.To, f.PortString(), flowNotes(f), f.Purpose)
 	}
 	return w.Flush()
 }
@@ -219,4 +235,59 @@ func flowNotes(f *catalog.Flow) string {
 		return "-"
 	}
 	return strings.Join(n, " ")
+}
+
+// search prints what uses a port or matches words.
+func (e *env) search(cat *catalog.Catalog, query string) error {
+	q := catalog.ParseQuery(query)
+	flows, services := cat.Search(q)
+	if len(flows)+len(services) == 0 {
+		fmt.Fprintf(e.stdout, "nothing in the catalog matches %q\n", query)
+		return nil
+	}
+	if len(flows) > 0 {
+		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "PRODUCT\tFEATURE\tFLOW\tFROM -> TO\tPROTOCOL/PORTS\tNOTES\tPURPOSE")
+		for _, h := range flows {
+			f := h.Flow
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s -> %s\t%s\t%s\t%s\n", h.Product.Name, f.Feature, f.ID, f.From, f.To, f.PortString(), flowNotes(f), f.Purpose)
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(services) > 0 {
+		if len(flows) > 0 {
+			fmt.Fprintln(e.stdout)
+		}
+		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "SERVICE\tPORTS\tTITLE\tCANNOT EXPRESS")
+		for _, s := range services {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Name, s.PortString(), s.Title, strings.Join(s.Unsupported, "; "))
+		}
+		return w.Flush()
+	}
+	return nil
+}
+
+// showService prints one service.
+func (e *env) showService(s *catalog.Service) error {
+	fmt.Fprintf(e.stdout, "%s: %s (service)\n", s.Name, s.Title)
+	fmt.Fprintf(e.stdout, "Defined in %s.\n", s.File)
+	fmt.Fprintf(e.stdout, "Ports: %s\n", orDash(s.PortString()))
+	fmt.Fprintf(e.stdout, "Source: %s\n", s.SourceLine())
+	if len(s.Unsupported) > 0 {
+		fmt.Fprintln(e.stdout, "Cannot be used in a profile: it also needs")
+		for _, u := range s.Unsupported {
+			fmt.Fprintf(e.stdout, "  %s\n", u)
+		}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -26,7 +26,8 @@ position. Codes are stable:
 ` + strings.Join(codes, "\n") + `
 
 With --strict, any warning makes the exit status 1 (for CI); without it lint
-exits 0 unless the profile is invalid.
+exits 0 unless the profile is invalid. A profile accepts a warning it means
+to keep with [lint] ignore = ["CODE", ...], best with a comment saying why.
 
 Examples:
    portwall lint examples/site.toml
@@ -43,7 +44,10 @@ Examples:
 			if err != nil {
 				return err
 			}
-			ws := lint.Lint(p, rs, targets.All())
+			ws, err := lint.Lint(p, rs, targets.All())
+			if err != nil {
+				return err
+			}
 			if c.String("format") == "json" {
 				type item struct {
 					File    string `json:"file"`

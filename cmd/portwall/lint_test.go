@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,5 +47,33 @@ func TestLintExamples(t *testing.T) {
 			t.Fatalf("%s: exit %d: %s", name, code, errs)
 		}
 		golden.Compare(t, filepath.Join("testdata", "lint", "example-"+name+".txt"), []byte(out))
+	}
+}
+
+// TestLintIgnore: [lint] ignore drops the codes a profile accepts; an
+// unknown code is an error at its position.
+func TestLintIgnore(t *testing.T) {
+	data, err := os.ReadFile("testdata/lint/every-code.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(extra string) string {
+		file := filepath.Join(dir, "p.toml")
+		if err := os.WriteFile(file, append(append([]byte(nil), data...), extra...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	file := write("\n[lint]\nignore = [\"PW101\", \"PW102\", \"PW501\"]\n")
+	code, out, errs := runIn("", "lint", file)
+	if code != 0 || errs != "" || strings.Contains(out, "PW101") || strings.Contains(out, "PW102") || strings.Contains(out, "PW501") || !strings.Contains(out, "PW201") {
+		t.Errorf("ignore: exit %d\n%s%s", code, out, errs)
+	}
+	lines := strings.Count(string(data), "\n")
+	file = write("\n[lint]\nignore = [\"PW40\"]\n")
+	code, _, errs = runIn("", "lint", file)
+	if want := fmt.Sprintf("%s:%d:11: unknown lint code \"PW40\"; did you mean \"PW401\"?\n", file, lines+3); code != 1 || errs != want {
+		t.Errorf("unknown code: exit %d\n got %q\nwant %q", code, errs, want)
 	}
 }

@@ -76,7 +76,7 @@ func TestLiveDrift(t *testing.T) {
 		"rule-added":              {"add rule inet portwall input tcp dport 9999 accept"},
 		"rule-deleted":            {"delete rule inet portwall input handle 13"},
 		"port-changed":            {`replace rule inet portwall input handle 14 tcp dport 2525 accept comment "pw:rd1471c0ade35 xeams/smtp: smtp-in"`},
-		"address-changed":         {`replace rule inet portwall input handle 16 ip saddr 192.168.99.0/24 tcp dport { 993, 1995 } accept comment "pw:rc4e3cf3d8e20 xeams/pop3s-server: pop3s-server; xeams/imaps-server: imaps-server"`},
+		"address-changed":         {`replace rule inet portwall input handle 16 ip saddr 192.168.99.0/24 tcp dport { 22, 993, 1995 } accept comment "pw:rc4e3cf3d8e20 xeams/pop3s-server: pop3s-server; xeams/imaps-server: imaps-server; allow[0] (service ssh): administration"`},
 		"element-added":           {"add element inet portwall g_office_v4 { 192.168.20.0/24 }"},
 		"element-removed":         {"delete element inet portwall g_office_v6 { fd00:10::/64 }"},
 		"policy-changed":          {"chain inet portwall input { policy accept ; }"},
@@ -187,10 +187,10 @@ func TestRollback(t *testing.T) {
 func TestLockoutGuard(t *testing.T) {
 	kerneltest.Require(t, "nft")
 	ns := kerneltest.New(t)
-	// The Xeams example opens no SSH at all.
-	t.Setenv("SSH_CONNECTION", "192.168.10.7 50000 192.168.10.25 22")
+	// The Xeams example opens SSH to the office only.
+	t.Setenv("SSH_CONNECTION", "203.0.113.7 50000 192.168.10.25 22")
 	code, _, errs := runIn("", "apply", xeams, "--host", "xeams1", "--netns", ns.Name)
-	if code != 1 || !strings.Contains(errs, "would block SSH from 192.168.10.7 to port 22") {
+	if code != 1 || !strings.Contains(errs, "would block SSH from 203.0.113.7 to port 22") {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	if tables := ns.MustRun("nft", "list", "tables"); tables != "" {

@@ -62,8 +62,23 @@ func (w Warning) String() string {
 }
 
 // Lint checks a resolved profile. backends are those whose limits matter
-// (PW501); every finding is sorted by position, then code.
-func Lint(p *profiles.Profile, rs *ir.Ruleset, backends []generators.Generator) []Warning {
+// (PW501); every finding is sorted by position, then code. The codes the
+// profile ignores ([lint] ignore) are left out; an unknown one is an
+// error.
+func Lint(p *profiles.Profile, rs *ir.Ruleset, backends []generators.Generator) ([]Warning, error) {
+	var errs source.ErrorList
+	var codes []string
+	for _, c := range Checks {
+		codes = append(codes, c.Code)
+	}
+	for i, code := range p.LintIgnore {
+		if !slices.Contains(codes, code) {
+			errs.Add(p.Doc.Pos("lint", "ignore", i), "", "unknown lint code %q%s", code, source.DidYouMean(code, codes))
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
 	l := &linter{p: p, rs: rs}
 	l.openToAny()
 	l.deprecated()
@@ -75,7 +90,8 @@ func Lint(p *profiles.Profile, rs *ir.Ruleset, backends []generators.Generator) 
 		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
 			cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Msg, b.Msg))
 	})
-	return slices.CompactFunc(l.out, func(a, b Warning) bool { return a == b })
+	out := slices.CompactFunc(l.out, func(a, b Warning) bool { return a == b })
+	return slices.DeleteFunc(out, func(w Warning) bool { return slices.Contains(p.LintIgnore, w.Code) }), nil
 }
 
 type linter struct {

@@ -15,7 +15,7 @@ powershell -NoProfile -NonInteractive -Command "Get-NetFirewallRule -DisplayName
 if errorlevel 1 (echo portwall: removing earlier portwall rules failed & exit /b 1)
 netsh advfirewall firewall add rule name="portwall-rd1471c0ade35-in" dir=in action=allow protocol=tcp localport=25 remoteip=any profile=any enable=yes description="pw:rd1471c0ade35 xeams/smtp: smtp-in"
 if errorlevel 1 (echo portwall: adding portwall-rd1471c0ade35-in failed & exit /b 1)
-netsh advfirewall firewall add rule name="portwall-rc4e3cf3d8e20-in" dir=in action=allow protocol=tcp localport=993,1995 remoteip=192.168.10.0/24,fd00:10::/64 profile=any enable=yes description="pw:rc4e3cf3d8e20 xeams/pop3s-server: pop3s-server; xeams/imaps-server: imaps-server"
+netsh advfirewall firewall add rule name="portwall-rc4e3cf3d8e20-in" dir=in action=allow protocol=tcp localport=22,993,1995 remoteip=192.168.10.0/24,fd00:10::/64 profile=any enable=yes description="pw:rc4e3cf3d8e20 xeams/pop3s-server: pop3s-server; xeams/imaps-server: imaps-server; allow[0] (service ssh): administration"
 if errorlevel 1 (echo portwall: adding portwall-rc4e3cf3d8e20-in failed & exit /b 1)
 rem Default policies and logging of the Windows Firewall profiles are left as they are (set_policy = false).
 exit /b 0

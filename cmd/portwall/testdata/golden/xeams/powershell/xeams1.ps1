@@ -13,5 +13,5 @@ $ErrorActionPreference = 'Stop'
 # Remove every rule an earlier run added (group portwall), then add them anew.
 Get-NetFirewallRule -DisplayName 'portwall-*' -ErrorAction SilentlyContinue | Remove-NetFirewallRule
 New-NetFirewallRule -Group 'portwall' -Name 'portwall-rd1471c0ade35-in' -DisplayName 'portwall-rd1471c0ade35-in' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 25 -RemoteAddress Any -Profile Any -Description 'pw:rd1471c0ade35 xeams/smtp: smtp-in' | Out-Null
-New-NetFirewallRule -Group 'portwall' -Name 'portwall-rc4e3cf3d8e20-in' -DisplayName 'portwall-rc4e3cf3d8e20-in' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 993,1995 -RemoteAddress '192.168.10.0/24','fd00:10::/64' -Profile Any -Description 'pw:rc4e3cf3d8e20 xeams/pop3s-server: pop3s-server; xeams/imaps-server: imaps-server' | Out-Null
+New-NetFirewallRule -Group 'portwall' -Name 'portwall-rc4e3cf3d8e20-in' -DisplayName 'portwall-rc4e3cf3d8e20-in' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 22,993,1995 -RemoteAddress '192.168.10.0/24','fd00:10::/64' -Profile Any -Description 'pw:rc4e3cf3d8e20 xeams/pop3s-server: pop3s-server; xeams/imaps-server: imaps-server; allow[0] (service ssh): administration' | Out-Null
 # Default policies and logging of the Windows Firewall profiles are left as they are (set_policy = false).

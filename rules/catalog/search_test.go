@@ -1,0 +1,70 @@
+package catalog
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/portwall/portwall/rules/proto"
+)
+
+func TestParseQuery(t *testing.T) {
+	cases := []struct {
+		in          string
+		ports, text string
+		protocol    proto.Protocol
+	}{
+		{"8013", "8013", "", 0},
+		{"7100-7150", "7100-7150", "", 0},
+		{"53/udp", "53", "", proto.UDP},
+		{"53/UDP", "53", "", proto.UDP},
+		{"53/icmp", "", "53/icmp", 0},
+		{"SMTP", "", "smtp", 0},
+		{"smtp relay", "", "smtp relay", 0},
+		{"0", "", "0", 0},
+		{"70000", "", "70000", 0},
+		{"-5", "", "-5", 0},
+	}
+	for _, c := range cases {
+		q := ParseQuery(c.in)
+		if q.Ports.String() != c.ports || q.Text != c.text || q.Protocol != c.protocol {
+			t.Errorf("%q: got ports %q text %q protocol %v", c.in, q.Ports, q.Text, q.Protocol)
+		}
+	}
+}
+
+// TestSearch: a port finds every product and service that uses it; words
+// must all match.
+func TestSearch(t *testing.T) {
+	cat, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(q string) (flows []string, services []string) {
+		fs, ss := cat.Search(ParseQuery(q))
+		for _, h := range fs {
+			if !h.Flow.Random {
+				flows = append(flows, h.Product.Name+"/"+h.Flow.ID)
+			}
+		}
+		for _, s := range ss {
+			services = append(services, s.Name)
+		}
+		return
+	}
+	if f, s := names("8013"); len(f) != 2 || f[0] != "forticlient-ems/telemetry" || f[1] != "fortimail/fabric-upstream" || len(s) != 0 {
+		t.Errorf("8013: %v %v", f, s)
+	}
+	if f, s := names("22/udp"); len(f) != 0 || len(s) != 0 {
+		t.Errorf("22/udp: %v %v", f, s)
+	}
+	if _, s := names("22/tcp"); len(s) != 1 || s[0] != "ssh" {
+		t.Errorf("22/tcp services: %v", s)
+	}
+	// Every word must match, in any of the texts (the feature's title too).
+	if f, _ := names("admin console"); strings.Join(f, " ") != "forticlient-ems/web-console xeams/admin-console xeams/embedded-database" {
+		t.Errorf("admin console: %v", f)
+	}
+	if f, _ := names("xeams console database"); strings.Join(f, " ") != "xeams/admin-console xeams/embedded-database" {
+		t.Errorf("xeams console database: %v", f)
+	}
+}
