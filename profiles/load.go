@@ -30,6 +30,7 @@ type fileSchema struct {
 	Lint        lintSchema            `toml:"lint"`
 	FortiGate   fortigateSchema       `toml:"fortigate"`
 	IPTables    iptablesSchema        `toml:"iptables"`
+	NFTables    nftablesSchema        `toml:"nftables"`
 	Windows     windowsSchema         `toml:"windows"`
 }
 
@@ -39,6 +40,10 @@ type fortigateSchema struct {
 	Interfaces map[string]string `toml:"interfaces"`
 	Self       string            `toml:"self"`
 	LocalIn    bool              `toml:"local_in"`
+}
+
+type nftablesSchema struct {
+	Layout string `toml:"layout"`
 }
 
 type iptablesSchema struct {
@@ -295,6 +300,7 @@ func (c *checker) profile(f *fileSchema) *Profile {
 	c.noDuplicates([]any{"lint", "ignore"}, "lint code", p.LintIgnore)
 	p.FortiGate = c.fortigate(p, &f.FortiGate)
 	p.IPTables = c.iptables(&f.IPTables)
+	p.NFTables = c.nftables(&f.NFTables)
 	p.Windows = c.windows(&f.Windows)
 	if len(f.Deployments) == 0 && len(f.Allow) == 0 {
 		c.errs.Add(source.Pos{File: c.doc.File}, "", "the profile has no [[deployment]] and no [[allow]] rule: nothing to generate")
@@ -375,6 +381,26 @@ func (c *checker) fortigate(p *Profile, f *fortigateSchema) FortiGate {
 		c.errorf([]any{"fortigate", "local_in"}, "local_in needs self: the host or group that stands for the FortiGate's own addresses")
 	}
 	return out
+}
+
+func (c *checker) nftables(f *nftablesSchema) NFTables {
+	out := NFTables{Layout: LayoutAuto}
+	if f.Layout != "" {
+		out.Layout = NFTablesLayout(f.Layout)
+		if err := out.Layout.Check(); err != nil {
+			c.errorf([]any{"nftables", "layout"}, "%v", err)
+		}
+	}
+	return out
+}
+
+// Check reports whether l is a known layout.
+func (l NFTablesLayout) Check() error {
+	switch l {
+	case LayoutAuto, LayoutReadable, LayoutSets:
+		return nil
+	}
+	return fmt.Errorf("invalid nftables layout %q: want \"auto\", \"readable\" or \"sets\"", string(l))
 }
 
 func (c *checker) iptables(f *iptablesSchema) IPTables {

@@ -39,6 +39,7 @@ type Profile struct {
 	// Backend settings, each from its own section.
 	FortiGate FortiGate
 	IPTables  IPTables
+	NFTables  NFTables
 	Windows   Windows
 }
 
@@ -69,6 +70,25 @@ const (
 	// portwall's chains; the jump from INPUT is installed once, apart.
 	IPTablesNoFlush IPTablesMode = "noflush"
 )
+
+// NFTablesLayout is how the nftables backend lays out a host's rules.
+type NFTablesLayout string
+
+const (
+	// LayoutAuto: readable up to a size the nftables backend documents
+	// (nftables.AutoLimit), sets above.
+	LayoutAuto NFTablesLayout = "auto"
+	// LayoutReadable: one rule per flow, address groups in named sets.
+	LayoutReadable NFTablesLayout = "readable"
+	// LayoutSets: the flows as elements of concatenated interval sets,
+	// so that a chain holds a few rules whatever the profile's size.
+	LayoutSets NFTablesLayout = "sets"
+)
+
+// NFTables configures the nftables backend ([nftables]).
+type NFTables struct {
+	Layout NFTablesLayout
+}
 
 // IPTables configures the iptables backends ([iptables]).
 type IPTables struct {

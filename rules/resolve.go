@@ -59,6 +59,7 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog) (*ir.Ruleset, error) {
 			Self: p.FortiGate.Self, LocalIn: p.FortiGate.LocalIn,
 		},
 		IPTables: ir.IPTablesSettings{Mode: string(p.IPTables.Mode), FQDN: ir.FQDNMode(p.IPTables.FQDN)},
+		NFTables: ir.NFTablesSettings{Layout: string(p.NFTables.Layout)},
 		Windows:  ir.WindowsSettings{Profiles: p.Windows.Profiles, SetPolicy: p.Windows.SetPolicy, FQDN: ir.FQDNMode(p.Windows.FQDN)},
 	}
 	if rs.Profile == "" {

@@ -47,10 +47,15 @@ func TestExamplesValidate(t *testing.T) {
 func TestExamplesGolden(t *testing.T) {
 	for _, f := range examples(t) {
 		name := strings.TrimSuffix(filepath.Base(f), ".toml")
-		for _, target := range targets.Names() {
+		// The nftables sets layout has goldens of its own (nftables-sets).
+		for _, target := range append(targets.Names(), "nftables-sets") {
 			t.Run(name+"/"+target, func(t *testing.T) {
 				dir := t.TempDir()
-				run(t, "generate", f, "--target", target, "--all-hosts", "--out-dir", dir)
+				args := []string{"generate", f, "--target", target, "--all-hosts", "--out-dir", dir}
+				if target == "nftables-sets" {
+					args = []string{"generate", f, "--target", "nftables", "--layout", "sets", "--all-hosts", "--out-dir", dir}
+				}
+				run(t, args...)
 				if target == "json" {
 					net, _ := run(t, "generate", f, "--target", "json")
 					if err := os.WriteFile(filepath.Join(dir, "network.json"), []byte(net), 0o644); err != nil {
@@ -60,7 +65,8 @@ func TestExamplesGolden(t *testing.T) {
 				golden.CompareDir(t, filepath.Join("testdata/golden", name, target), dir)
 
 				again := t.TempDir()
-				run(t, "generate", f, "--target", target, "--all-hosts", "--out-dir", again)
+				args[len(args)-1] = again
+				run(t, args...)
 				entries, _ := os.ReadDir(again)
 				for _, e := range entries {
 					a, _ := os.ReadFile(filepath.Join(dir, e.Name()))

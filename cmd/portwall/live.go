@@ -24,6 +24,7 @@ import (
 var liveFlags = []cli.Flag{
 	&cli.StringFlag{Name: "host", Usage: "the profile's host `NAME` this machine (or namespace) is", Required: true},
 	&cli.StringFlag{Name: "netns", Usage: "work in the network namespace `NAME` (/var/run/netns/NAME, as ip netns names it)"},
+	layoutFlag,
 }
 
 func (e *env) diffCommand() *cli.Command {

@@ -22,11 +22,11 @@ func runIn(stdin string, args ...string) (int, string, string) {
 // host of every example.
 type exampleHost struct{ file, host, script string }
 
-func exampleHosts(t *testing.T) []exampleHost {
+func exampleHosts(t *testing.T, layout string) []exampleHost {
 	var out []exampleHost
 	for _, f := range examples(t) {
 		dir := t.TempDir()
-		run(t, "generate", f, "--target", "nftables", "--all-hosts", "--out-dir", dir)
+		run(t, "generate", f, "--target", "nftables", "--layout", layout, "--all-hosts", "--out-dir", dir)
 		scripts, _ := filepath.Glob(filepath.Join(dir, "*.nft"))
 		for _, s := range scripts {
 			out = append(out, exampleHost{f, strings.TrimSuffix(filepath.Base(s), ".nft"), s})
@@ -39,21 +39,28 @@ func exampleHosts(t *testing.T) []exampleHost {
 // drift, and nft -f of the generated script then diff finds none either.
 func TestLiveEveryExample(t *testing.T) {
 	kerneltest.Require(t, "nft")
-	for _, h := range exampleHosts(t) {
-		t.Run(strings.TrimSuffix(filepath.Base(h.file), ".toml")+"/"+h.host, func(t *testing.T) {
-			ns := kerneltest.New(t)
-			if code, out, errs := runIn("", "apply", h.file, "--host", h.host, "--netns", ns.Name); code != 0 {
-				t.Fatalf("apply: exit %d\n%s%s", code, out, errs)
-			}
-			if code, out, errs := runIn("", "diff", h.file, "--host", h.host, "--netns", ns.Name); code != 0 || out != "0 to add, 0 to remove, 0 to change\n" {
-				t.Errorf("diff after apply: exit %d\n%s%s", code, out, errs)
-			}
-			loaded := kerneltest.New(t)
-			loaded.MustRun("nft", "-f", h.script)
-			if code, out, errs := runIn("", "diff", h.file, "--host", h.host, "--netns", loaded.Name); code != 0 || out != "0 to add, 0 to remove, 0 to change\n" {
-				t.Errorf("diff after nft -f: exit %d\n%s%s", code, out, errs)
-			}
-		})
+	for _, layout := range []string{"readable", "sets"} {
+		for _, h := range exampleHosts(t, layout) {
+			t.Run(layout+"/"+strings.TrimSuffix(filepath.Base(h.file), ".toml")+"/"+h.host, func(t *testing.T) {
+				ns := kerneltest.New(t)
+				if code, out, errs := runIn("", "apply", h.file, "--host", h.host, "--netns", ns.Name, "--layout", layout); code != 0 {
+					t.Fatalf("apply: exit %d\n%s%s", code, out, errs)
+				}
+				if code, out, errs := runIn("", "diff", h.file, "--host", h.host, "--netns", ns.Name, "--layout", layout); code != 0 || out != "0 to add, 0 to remove, 0 to change\n" {
+					t.Errorf("diff after apply: exit %d\n%s%s", code, out, errs)
+				}
+				loaded := kerneltest.New(t)
+				loaded.MustRun("nft", "-f", h.script)
+				if code, out, errs := runIn("", "diff", h.file, "--host", h.host, "--netns", loaded.Name, "--layout", layout); code != 0 || out != "0 to add, 0 to remove, 0 to change\n" {
+					t.Errorf("diff after nft -f: exit %d\n%s%s", code, out, errs)
+				}
+				// And the other layout is drift: diff compares exactly.
+				other := map[string]string{"readable": "sets", "sets": "readable"}[layout]
+				if code, _, _ := runIn("", "diff", h.file, "--host", h.host, "--netns", loaded.Name, "--layout", other); code != 2 {
+					t.Errorf("diff against the %s layout: exit %d, want 2", other, code)
+				}
+			})
+		}
 	}
 }
 

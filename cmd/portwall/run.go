@@ -196,8 +196,18 @@ func (e *env) resolve(c *cli.Context) (*profiles.Profile, *ir.Ruleset, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// --layout, where a command has it, overrides [nftables] layout.
+	if l := c.String("layout"); l != "" {
+		if err := profiles.NFTablesLayout(l).Check(); err != nil {
+			return nil, nil, fmt.Errorf("--layout: %w", err)
+		}
+		rs.Settings.NFTables.Layout = l
+	}
 	return p, rs, nil
 }
+
+// layoutFlag chooses the nftables layout for one run.
+var layoutFlag = &cli.StringFlag{Name: "layout", Usage: "nftables layout: auto, readable or sets (default: the profile's [nftables] layout, else auto)"}
 
 func (e *env) validateCommand() *cli.Command {
 	return &cli.Command{

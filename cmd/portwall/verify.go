@@ -53,6 +53,7 @@ Example:
 			&cli.StringSliceFlag{Name: "target", Usage: "load the rules of `TARGET`: nftables or iptables (repeatable; default both)"},
 			&cli.BoolFlag{Name: "probes", Usage: "list every probe, not only a line per peer address"},
 			&cli.IntFlag{Name: "parallel", Value: 2, Usage: "prove `N` host rulesets at a time"},
+			layoutFlag,
 		},
 		Action: e.verify,
 	}

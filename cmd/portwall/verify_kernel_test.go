@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,7 +40,8 @@ func TestVerifyEveryExample(t *testing.T) {
 			}
 		}
 	}
-	for target, c := range totals {
+	for _, target := range []string{"nftables", "iptables"} {
+		c := totals[target]
 		t.Logf("%s, every host of every example: %d allowed and passed, %d blocked and stopped, %d mismatches", target, c[0], c[1], c[2])
 		if c[0] == 0 || c[1] == 0 {
 			t.Errorf("%s: no probe of one kind: the proof proves nothing", target)
@@ -78,5 +80,50 @@ func TestVerifyNeedsItsTools(t *testing.T) {
 	if code != 1 || out != "" || !strings.Contains(errs, "verify builds network namespaces and loads rules into them: it needs ") ||
 		!strings.HasSuffix(errs, "ip, iptables-restore, ip6tables-restore\n") {
 		t.Errorf("exit %d\nstdout %q\nstderr %q", code, out, errs)
+	}
+}
+
+// sections splits verify's output into the matrices of each host and
+// target, keyed by their title without the layout.
+func sections(out string) map[string]string {
+	m := map[string]string{}
+	title := ""
+	for _, line := range strings.SplitAfter(out, "\n") {
+		if strings.HasPrefix(line, "host ") {
+			title = line
+		}
+		if title != "" && strings.HasPrefix(line, " ") || line == title {
+			m[title] += line
+		}
+	}
+	return m
+}
+
+// TestVerifySetsLayout is the packet proof of the nftables sets layout:
+// for every example, the same probes must do the same as with the
+// readable layout (whose matrices are golden), down to the last line.
+func TestVerifySetsLayout(t *testing.T) {
+	kerneltest.Require(t, "nft")
+	for _, file := range examples(t) {
+		name := strings.TrimSuffix(filepath.Base(file), ".toml")
+		code, out, errs := runIn("", "verify", file, "--target", "nftables", "--layout", "sets", "--parallel", "4")
+		if code != 0 {
+			t.Errorf("%s: exit %d\n%s%s", name, code, out, errs)
+		}
+		readable, err := os.ReadFile(filepath.Join("testdata", "verify", name+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, got := sections(string(readable)), sections(out)
+		n := 0
+		for title, matrix := range got {
+			n++
+			if want[title] != matrix {
+				t.Errorf("%s: %s differs from the readable layout's matrix:\n%s\nwant:\n%s", name, strings.TrimSpace(title), matrix, want[title])
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no matrix in the output:\n%s", name, out)
+		}
 	}
 }

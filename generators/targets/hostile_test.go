@@ -129,7 +129,19 @@ func hostileRuleset(setName, hostName, comment, purpose, program string) *ir.Rul
 // the IR does not.
 func checkBackends(t *testing.T, rs *ir.Ruleset) {
 	t.Helper()
+	for _, layout := range []string{"readable", "sets"} {
+		v := *rs
+		v.Settings.NFTables.Layout = layout
+		checkEach(t, &v)
+	}
+}
+
+func checkEach(t *testing.T, rs *ir.Ruleset) {
+	t.Helper()
 	for _, g := range targets.All() {
+		if rs.Settings.NFTables.Layout == "sets" && g.Name() != "nftables" {
+			continue
+		}
 		req := generators.Request{Ruleset: rs}
 		if g.Caps().HostView {
 			req.Hosts = rs.HostNames()

@@ -47,6 +47,7 @@ type Ruleset struct {
 type Settings struct {
 	FortiGate FortiGateSettings
 	IPTables  IPTablesSettings
+	NFTables  NFTablesSettings
 	Windows   WindowsSettings
 }
 
@@ -57,6 +58,11 @@ type FortiGateSettings struct {
 	Interfaces map[string]string // set name (or "any", the default) -> interface or zone
 	Self       string            // set standing for the FortiGate's own addresses
 	LocalIn    bool
+}
+
+// NFTablesSettings is the profile's [nftables] section.
+type NFTablesSettings struct {
+	Layout string // "auto", "readable" or "sets"
 }
 
 // IPTablesSettings is the profile's [iptables] section.

@@ -101,10 +101,20 @@ func (o *Objects) compileSet(name string, next func() (string, int)) (SetObject,
 				return SetObject{}, fmt.Errorf("set %s: no type", name)
 			}
 			return SetObject{Set: s}, nil
-		case l == "type ipv4_addr":
-			s.KeyType = nftables.TypeIPAddr
-		case l == "type ipv6_addr":
-			s.KeyType = nftables.TypeIP6Addr
+		case strings.HasPrefix(l, "type "):
+			var types []nftables.SetDatatype
+			for _, name := range strings.Split(strings.TrimPrefix(l, "type "), " . ") {
+				t, ok := setTypes[name]
+				if !ok {
+					return SetObject{}, fmt.Errorf("set %s: type %q", name, l)
+				}
+				types = append(types, t)
+			}
+			s.KeyType = types[0]
+			if len(types) > 1 {
+				s.KeyType = nftables.MustConcatSetType(types...)
+				s.Concatenation = true
+			}
 		case l == "flags interval":
 			s.Interval = true
 		case strings.HasPrefix(l, "comment "):
@@ -122,30 +132,171 @@ func (o *Objects) compileSet(name string, next func() (string, int)) (SetObject,
 				}
 				text += " " + more
 			}
-			var b netipx.IPSetBuilder
-			for _, e := range strings.Split(strings.TrimSuffix(text, "}"), ",") {
-				r, err := parseRange(strings.TrimSpace(e))
-				if err != nil {
-					return SetObject{}, fmt.Errorf("set %s: %w", name, err)
-				}
-				b.AddRange(r)
-			}
-			ips, err := b.IPSet()
+			els, err := elements(s, strings.TrimSuffix(text, "}"))
 			if err != nil {
-				return SetObject{}, err
-			}
-			so := SetObject{Set: s}
-			for _, r := range ips.Ranges() {
-				so.Elements = append(so.Elements, intervalElements(r.From().AsSlice(), r.To().AsSlice(), len(so.Elements) == 0)...)
+				return SetObject{}, fmt.Errorf("set %s: %w", name, err)
 			}
 			if l, _ := next(); l != "}" {
 				return SetObject{}, fmt.Errorf("set %s: unexpected %q after the elements", name, l)
 			}
-			return so, nil
+			return SetObject{Set: s, Elements: els}, nil
 		default:
 			return SetObject{}, fmt.Errorf("set %s: unexpected %q", name, l)
 		}
 	}
+}
+
+// setTypes are the set types portwall's scripts use.
+var setTypes = map[string]nftables.SetDatatype{
+	"ipv4_addr": nftables.TypeIPAddr, "ipv6_addr": nftables.TypeIP6Addr,
+	"inet_proto": nftables.TypeInetProto, "inet_service": nftables.TypeInetService,
+	"icmp_type": nftables.TypeICMPType, "icmpv6_type": nftables.TypeICMP6Type,
+}
+
+// splitElements splits a set's elements at the commas outside quoted
+// comments (which portwall writes without '"').
+func splitElements(text string) []string {
+	var out []string
+	quoted, start := false, 0
+	for i, c := range text {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			out = append(out, text[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, text[start:])
+}
+
+// elements encodes a set's elements as nft does: address sets as merged
+// intervals; concatenated sets one element each, with its first and last
+// keys; other interval sets as starts and end markers. Comments stay with
+// their element.
+func elements(s *nftables.Set, text string) ([]nftables.SetElement, error) {
+	type item struct{ value, comment string }
+	var items []item
+	for _, e := range splitElements(text) {
+		e = strings.TrimSpace(e)
+		v, c, hasComment := strings.Cut(e, ` comment "`)
+		if hasComment {
+			if !strings.HasSuffix(c, `"`) {
+				return nil, fmt.Errorf("element %q", e)
+			}
+			c = strings.TrimSuffix(c, `"`)
+		}
+		items = append(items, item{strings.TrimSpace(v), c})
+	}
+	if s.KeyType.Name == "ipv4_addr" || s.KeyType.Name == "ipv6_addr" {
+		var b netipx.IPSetBuilder
+		for _, it := range items {
+			if it.comment != "" {
+				return nil, fmt.Errorf("address set element %q with a comment", it.value)
+			}
+			r, err := parseRange(it.value)
+			if err != nil {
+				return nil, err
+			}
+			b.AddRange(r)
+		}
+		ips, err := b.IPSet()
+		if err != nil {
+			return nil, err
+		}
+		var out []nftables.SetElement
+		for _, r := range ips.Ranges() {
+			out = append(out, intervalElements(r.From().AsSlice(), r.To().AsSlice(), len(out) == 0, "")...)
+		}
+		return out, nil
+	}
+	types := nftables.ConcatSetTypeElements(s.KeyType)
+	var out []nftables.SetElement
+	for _, it := range items {
+		fields := strings.Split(it.value, " . ")
+		if len(fields) != len(types) {
+			return nil, fmt.Errorf("element %q does not fit type %s", it.value, s.KeyType.Name)
+		}
+		var from, to []byte
+		for i, t := range types {
+			a, b, err := fieldValue(t, fields[i])
+			if err != nil {
+				return nil, err
+			}
+			if s.Concatenation {
+				// Every field of a concatenation takes whole registers.
+				pad := make([]byte, (4-len(a)%4)%4)
+				a, b = append(a, pad...), append(b, pad...)
+			}
+			from, to = append(from, a...), append(to, b...)
+		}
+		if s.Concatenation {
+			out = append(out, nftables.SetElement{Key: from, KeyEnd: to, Comment: it.comment})
+			continue
+		}
+		out = append(out, intervalElements(from, to, len(out) == 0, it.comment)...)
+	}
+	return out, nil
+}
+
+// fieldValue reads one field of an element: its first and last value.
+func fieldValue(t nftables.SetDatatype, v string) (from, to []byte, err error) {
+	switch t.Name {
+	case "ipv4_addr", "ipv6_addr":
+		r, err := parseRange(v)
+		if err != nil || r.From().BitLen() != int(t.Bytes)*8 {
+			return nil, nil, fmt.Errorf("%s %q", t.Name, v)
+		}
+		return r.From().AsSlice(), r.To().AsSlice(), nil
+	case "inet_proto":
+		p, err := proto.Parse(v)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []byte{p.Number()}, []byte{p.Number()}, nil
+	}
+	lo, hi, isRange := strings.Cut(v, "-")
+	if !isRange || t.Name != "inet_service" && knownType(t.Name, v) {
+		// A single value; ICMP type names hold dashes (echo-request).
+		lo, hi = v, v
+	}
+	var n [2]uint64
+	for i, x := range []string{lo, hi} {
+		switch t.Name {
+		case "inet_service":
+			n[i], err = strconv.ParseUint(x, 10, 16)
+		case "icmp_type", "icmpv6_type":
+			p := proto.ICMP
+			if t.Name == "icmpv6_type" {
+				p = proto.ICMPv6
+			}
+			var ty uint8
+			ty, err = proto.ParseICMPType(p, x)
+			n[i] = uint64(ty)
+		default:
+			err = fmt.Errorf("type %s", t.Name)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s %q: %w", t.Name, v, err)
+		}
+	}
+	if n[1] < n[0] {
+		return nil, nil, fmt.Errorf("%s %q: reversed range", t.Name, v)
+	}
+	if t.Bytes == 2 {
+		return binary.BigEndian.AppendUint16(nil, uint16(n[0])), binary.BigEndian.AppendUint16(nil, uint16(n[1])), nil
+	}
+	return []byte{byte(n[0])}, []byte{byte(n[1])}, nil
+}
+
+// knownType reports whether v is one ICMP type of set type name.
+func knownType(name, v string) bool {
+	p := proto.ICMP
+	if name == "icmpv6_type" {
+		p = proto.ICMPv6
+	}
+	_, err := proto.ParseICMPType(p, v)
+	return err == nil
 }
 
 func parseRange(e string) (netipx.IPRange, error) {
@@ -168,12 +319,12 @@ func parseRange(e string) (netipx.IPRange, error) {
 // (none when the range runs to the largest value). nft puts an all-zero
 // end marker before a first range that does not start at zero; so does
 // this, so that both read back alike.
-func intervalElements(from, to []byte, first bool) []nftables.SetElement {
+func intervalElements(from, to []byte, first bool, comment string) []nftables.SetElement {
 	var out []nftables.SetElement
 	if first && !zero(from) {
 		out = append(out, nftables.SetElement{Key: make([]byte, len(from)), IntervalEnd: true})
 	}
-	out = append(out, nftables.SetElement{Key: slices.Clone(from)})
+	out = append(out, nftables.SetElement{Key: slices.Clone(from), Comment: comment})
 	if end, ok := next(to); ok {
 		out = append(out, nftables.SetElement{Key: end, IntervalEnd: true})
 	}
@@ -320,6 +471,10 @@ func (r *rule) statement(w []string) (int, error) {
 		return ""
 	}
 	switch {
+	case word(2) == ".",
+		(w[0] == "icmp" || w[0] == "icmpv6") && word(1) == "type" && strings.HasPrefix(word(2), "@"),
+		(w[0] == "tcp" || w[0] == "udp") && word(1) == "dport" && strings.HasPrefix(word(2), "@"):
+		return r.concat(w)
 	case w[0] == "accept" || w[0] == "drop":
 		kind := expr.VerdictAccept
 		if w[0] == "drop" {
@@ -411,6 +566,77 @@ func (r *rule) statement(w []string) (int, error) {
 	return 0, fmt.Errorf("unknown statement %q", strings.Join(w[:min(3, len(w))], " "))
 }
 
+// concatFields are the fields a concatenated lookup may hold, with the
+// family and transport protocol they imply and how they are loaded.
+var concatFields = map[string]struct {
+	fam, l4 byte
+	load    func(reg uint32) []expr.Any
+	size    uint32
+}{
+	"ip saddr":    {unix.NFPROTO_IPV4, 0, payload(expr.PayloadBaseNetworkHeader, 12, 4), 4},
+	"ip daddr":    {unix.NFPROTO_IPV4, 0, payload(expr.PayloadBaseNetworkHeader, 16, 4), 4},
+	"ip6 saddr":   {unix.NFPROTO_IPV6, 0, payload(expr.PayloadBaseNetworkHeader, 8, 16), 16},
+	"ip6 daddr":   {unix.NFPROTO_IPV6, 0, payload(expr.PayloadBaseNetworkHeader, 24, 16), 16},
+	"tcp dport":   {0, unix.IPPROTO_TCP, payload(expr.PayloadBaseTransportHeader, 2, 2), 2},
+	"udp dport":   {0, unix.IPPROTO_UDP, payload(expr.PayloadBaseTransportHeader, 2, 2), 2},
+	"icmp type":   {unix.NFPROTO_IPV4, unix.IPPROTO_ICMP, payload(expr.PayloadBaseTransportHeader, 0, 1), 1},
+	"icmpv6 type": {unix.NFPROTO_IPV6, unix.IPPROTO_ICMPV6, payload(expr.PayloadBaseTransportHeader, 0, 1), 1},
+}
+
+func payload(base expr.PayloadBase, off, n uint32) func(uint32) []expr.Any {
+	return func(reg uint32) []expr.Any {
+		return []expr.Any{&expr.Payload{DestRegister: reg, Base: base, Offset: off, Len: n}}
+	}
+}
+
+// concat compiles a lookup of fields in a named set, as nft does: the
+// family and transport dependencies first, then the first field into
+// register 1 and each next one into the 4-byte registers after it.
+func (r *rule) concat(w []string) (int, error) {
+	var names []string
+	n := 0
+	for ; n+1 < len(w); n += 3 {
+		names = append(names, w[n]+" "+w[n+1])
+		if n+2 >= len(w) || w[n+2] != "." {
+			break
+		}
+	}
+	at := n + 2
+	if at >= len(w) || !strings.HasPrefix(w[at], "@") {
+		return 0, fmt.Errorf("concatenation without a set")
+	}
+	s := r.o.set(strings.TrimPrefix(w[at], "@"))
+	if s == nil {
+		return 0, fmt.Errorf("undefined set %s", w[at])
+	}
+	var fam, l4 byte
+	for _, name := range names {
+		f, ok := concatFields[name]
+		if !ok {
+			return 0, fmt.Errorf("field %q in a concatenation", name)
+		}
+		fam, l4 = max(fam, f.fam), max(l4, f.l4)
+	}
+	if fam != 0 {
+		r.nfproto(fam)
+	}
+	if l4 != 0 {
+		r.l4proto(l4)
+	}
+	reg := uint32(1)
+	word := uint32(0)
+	for i, name := range names {
+		f := concatFields[name]
+		if i > 0 {
+			reg = unix.NFT_REG32_00 + word
+		}
+		r.emit(f.load(reg)...)
+		word += (f.size + 3) / 4
+	}
+	r.emit(&expr.Lookup{SourceRegister: 1, SetName: s.Name, SetID: s.ID})
+	return at + 1, nil
+}
+
 func (r *rule) address(family, dir, value string) error {
 	fam, off := byte(unix.NFPROTO_IPV4), uint32(12)
 	size := uint32(4)
@@ -488,7 +714,7 @@ func (r *rule) ports(p, value string) error {
 		var els []nftables.SetElement
 		for i, x := range rs {
 			if interval {
-				els = append(els, intervalElements(be(x.first), be(x.last), i == 0)...)
+				els = append(els, intervalElements(be(x.first), be(x.last), i == 0, "")...)
 			} else {
 				els = append(els, nftables.SetElement{Key: be(x.first)})
 			}
@@ -563,6 +789,9 @@ func (o *Objects) CanonicalTable() *Table {
 					if a.Set.Name == name {
 						return a.Set, a.Elements, true
 					}
+				}
+				if s := o.set(name); s != nil {
+					return s, nil, true
 				}
 				return nil, nil, false
 			}

@@ -461,6 +461,10 @@ func ctStates(v uint32) string {
 }
 
 func (d *decoder) lookup(e *expr.Lookup) {
+	if set, _, ok := d.sets(e.SetName); ok && strings.Contains(set.KeyType.Name, " . ") {
+		d.concatLookup(e, set)
+		return
+	}
 	f, ok := d.regs[reg(e.SourceRegister)]
 	if !ok || e.IsDestRegSet || f.mask != nil {
 		d.fail("lookup")
@@ -507,8 +511,35 @@ func (d *decoder) lookup(e *expr.Lookup) {
 	d.add(f, op+"{ "+strings.Join(values, ", ")+" }")
 }
 
-// span is one element of a set: a value or an inclusive range.
-type span struct{ from, to []byte }
+// concatLookup reads a lookup in a concatenated set: the fields of its
+// type, one after the other in 4-byte registers from the source register
+// on ("ip saddr . meta l4proto . th dport @set").
+func (d *decoder) concatLookup(e *expr.Lookup, set *nftables.Set) {
+	if e.IsDestRegSet || e.Invert || strings.HasPrefix(e.SetName, "__") {
+		d.fail("lookup")
+		return
+	}
+	at := reg(e.SourceRegister)
+	var names, needs []string
+	for _, t := range nftables.ConcatSetTypeElements(set.KeyType) {
+		f, ok := d.regs[at]
+		if !ok || f.mask != nil || t.Bytes == 0 || f.load != int(t.Bytes) {
+			d.fail("concatenated lookup")
+			return
+		}
+		names = append(names, f.name)
+		needs = append(needs, d.needs(f)...)
+		at += (t.Bytes + 3) / 4
+	}
+	d.preds = append(d.preds, pred{text: strings.Join(names, " . ") + " @" + e.SetName, needs: needs})
+}
+
+// span is one element of a set: a value or an inclusive range, and the
+// element's comment.
+type span struct {
+	from, to []byte
+	comment  string
+}
 
 // intervals reads a set's elements as sorted spans. The kernel returns an
 // interval set's elements in no useful order, each range as its start and
@@ -521,39 +552,41 @@ func intervals(elems []nftables.SetElement, interval bool) []span {
 		if c := bytes.Compare(a.Key, b.Key); c != 0 {
 			return c
 		}
-		// A start sorts before an end marker with the same key.
+		// An end marker sorts before a start with the same key: the
+		// previous range ends where the next one starts.
 		switch {
 		case a.IntervalEnd == b.IntervalEnd:
 			return 0
 		case a.IntervalEnd:
-			return 1
+			return -1
 		}
-		return -1
+		return 1
 	})
 	var out []span
 	if !interval {
 		for _, e := range sorted {
-			out = append(out, span{from: e.Key, to: e.Key})
+			out = append(out, span{from: e.Key, to: e.Key, comment: e.Comment})
 		}
 		return out
 	}
 	var start []byte
+	var comment string
 	for _, e := range sorted {
 		switch {
 		case !e.IntervalEnd && start != nil:
 			// Two starts in a row: the first range ends just before the
 			// second (nft merges such ranges; be safe anyway).
-			out = append(out, span{from: start, to: prev(e.Key)})
-			start = e.Key
+			out = append(out, span{from: start, to: prev(e.Key), comment: comment})
+			start, comment = e.Key, e.Comment
 		case !e.IntervalEnd:
-			start = e.Key
+			start, comment = e.Key, e.Comment
 		case start != nil:
-			out = append(out, span{from: start, to: prev(e.Key)})
+			out = append(out, span{from: start, to: prev(e.Key), comment: comment})
 			start = nil
 		}
 	}
 	if start != nil {
-		out = append(out, span{from: start, to: bytes.Repeat([]byte{0xff}, len(start))})
+		out = append(out, span{from: start, to: bytes.Repeat([]byte{0xff}, len(start)), comment: comment})
 	}
 	return out
 }

@@ -15,19 +15,22 @@ import (
 	"github.com/portwall/portwall/generators/nftables/live"
 )
 
-// hosts renders every example host's script.
+// hosts renders every example host's script, in both layouts.
 func hosts(t *testing.T) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
 	for _, f := range backendtest.Examples(t) {
 		rs := backendtest.Ruleset(t, f)
-		for _, h := range rs.HostNames() {
-			v, _ := rs.HostView(h)
-			data, err := nftables.Render(v)
-			if err != nil {
-				t.Fatal(err)
+		for _, layout := range []string{nftables.LayoutReadable, nftables.LayoutSets} {
+			rs.Settings.NFTables.Layout = layout
+			for _, h := range rs.HostNames() {
+				v, _ := rs.HostView(h)
+				data, err := nftables.Render(v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[layout+"/"+strings.TrimSuffix(f[strings.LastIndex(f, "/")+1:], ".toml")+"/"+h] = data
 			}
-			out[strings.TrimSuffix(f[strings.LastIndex(f, "/")+1:], ".toml")+"/"+h] = data
 		}
 	}
 	return out
@@ -127,7 +130,7 @@ func open(t testing.TB, ns *kerneltest.Netns) *live.Conn {
 func xeamsScript(t *testing.T) []byte {
 	t.Helper()
 	for name, script := range hosts(t) {
-		if name == "xeams/xeams1" {
+		if name == "readable/xeams/xeams1" {
 			return script
 		}
 	}

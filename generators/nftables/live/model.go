@@ -118,7 +118,14 @@ func (t *Table) Lines() []string {
 		case s.Dynamic:
 			out = append(out, "\t\t# elements filled at run time")
 		case len(s.Elements) > 0:
-			out = append(out, "\t\telements = { "+strings.Join(s.Elements, ", ")+" }")
+			// One element per line, each with its comma: the diff of a
+			// set then shows the elements added and removed, nothing
+			// else.
+			out = append(out, "\t\telements = {")
+			for _, e := range s.Elements {
+				out = append(out, "\t\t\t"+e+",")
+			}
+			out = append(out, "\t\t}")
 		}
 		out = append(out, "\t}")
 	}

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"net/netip"
@@ -110,8 +111,16 @@ func (c *Conn) Read() (*Table, error) {
 		return nil, fmt.Errorf("listing chains: %w", err)
 	}
 	lookup := func(name string) (*nftables.Set, []nftables.SetElement, bool) {
-		a, ok := anon[name]
-		return a.Set, a.Elements, ok
+		if a, ok := anon[name]; ok {
+			return a.Set, a.Elements, ok
+		}
+		// Named sets are looked up for their type only (concatenations).
+		for _, s := range sets {
+			if s.Name == name {
+				return s, nil, true
+			}
+		}
+		return nil, nil, false
 	}
 	read := map[string][]*nftables.Rule{}
 	for _, ch := range chains {
@@ -169,12 +178,69 @@ func canonicalSet(s *nftables.Set, els []nftables.SetElement) Set {
 	if out.Dynamic {
 		return out
 	}
-	k := field{kind: kindRaw}
-	if s.KeyType.Name == "ipv4_addr" || s.KeyType.Name == "ipv6_addr" {
-		k = field{kind: kindAddr, full: int(s.KeyType.Bytes), load: int(s.KeyType.Bytes)}
+	if s.Concatenation {
+		out.Elements = concatElements(s, els)
+		return out
 	}
+	k := typeField(s.KeyType)
 	for _, sp := range intervals(els, s.Interval) {
-		out.Elements = append(out.Elements, k.span(sp))
+		out.Elements = append(out.Elements, withComment(k.span(sp), sp.comment))
+	}
+	return out
+}
+
+// typeField is how a set type's values read.
+func typeField(t nftables.SetDatatype) field {
+	n := int(t.Bytes)
+	f := field{kind: kindRaw, full: n, load: n}
+	switch t.Name {
+	case "ipv4_addr", "ipv6_addr":
+		f.kind = kindAddr
+	case "inet_proto":
+		f.kind = kindL4Proto
+	case "inet_service":
+		f.kind = kindPort
+	case "icmp_type":
+		f.kind = kindICMP
+	case "icmpv6_type":
+		f.kind = kindICMPv6
+	}
+	return f
+}
+
+func withComment(e, comment string) string {
+	if comment == "" {
+		return e
+	}
+	return e + ` comment "` + comment + `"`
+}
+
+// concatElements reads the elements of a concatenated set: each holds
+// its first and last keys, every field padded to 4 bytes, and is written
+// field by field (a range where first and last differ), sorted by key.
+func concatElements(s *nftables.Set, els []nftables.SetElement) []string {
+	types := nftables.ConcatSetTypeElements(s.KeyType)
+	sorted := slices.Clone(els)
+	slices.SortStableFunc(sorted, func(a, b nftables.SetElement) int { return bytes.Compare(a.Key, b.Key) })
+	var out []string
+	for _, e := range sorted {
+		end := e.KeyEnd
+		if len(end) == 0 {
+			end = e.Key
+		}
+		var parts []string
+		off := 0
+		for _, t := range types {
+			n := int(t.Bytes)
+			words := (n + 3) / 4 * 4
+			if n == 0 || off+n > len(e.Key) || off+n > len(end) {
+				parts = append(parts, fmt.Sprintf("0x%x", e.Key))
+				break
+			}
+			parts = append(parts, typeField(t).span(span{from: e.Key[off : off+n], to: end[off : off+n]}))
+			off += words
+		}
+		out = append(out, withComment(strings.Join(parts, " . "), e.Comment))
 	}
 	return out
 }
@@ -198,6 +264,11 @@ func (f field) span(sp span) string {
 	}
 	if string(sp.from) == string(sp.to) {
 		return f.value(sp.from)
+	}
+	if f.kind == kindICMP || f.kind == kindICMPv6 || f.kind == kindL4Proto {
+		// Ranges of named values are written as numbers, as portwall
+		// writes them.
+		return fmt.Sprintf("%d-%d", sp.from[0], sp.to[0])
 	}
 	return f.value(sp.from) + "-" + f.value(sp.to)
 }

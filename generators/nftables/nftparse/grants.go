@@ -51,6 +51,14 @@ func (s *Script) Grants() ([]ir.Grant, error) {
 				}
 				continue
 			}
+			if strings.HasPrefix(r.Comment, "pw:set ") {
+				gs, err := s.flowSetGrants(r)
+				if err != nil {
+					return nil, fmt.Errorf("line %d: %w: %q", r.Line, err, r.Text)
+				}
+				out = append(out, gs...)
+				continue
+			}
 			if !strings.HasPrefix(r.Comment, "pw:r") {
 				return nil, fmt.Errorf("line %d: rule without a portwall rule ID", r.Line)
 			}

@@ -39,15 +39,16 @@ type Rule struct {
 
 // Script is a parsed script.
 type Script struct {
-	Sets   map[string]*Set
-	Chains map[string][]Rule
+	Sets     map[string]*Set
+	FlowSets map[string]*FlowSet // the sets layout's sets
+	Chains   map[string][]Rule
 }
 
 // Parse reads a script. It accepts the preamble that makes loading
 // idempotent, one table inet portwall with sets and the input (and
 // optionally output) chain, and nothing else.
 func Parse(data []byte) (*Script, error) {
-	s := &Script{Sets: map[string]*Set{}, Chains: map[string][]Rule{}}
+	s := &Script{Sets: map[string]*Set{}, FlowSets: map[string]*FlowSet{}, Chains: map[string][]Rule{}}
 	lines := strings.Split(string(data), "\n")
 	i := 0
 	next := func() (string, int) {
@@ -76,6 +77,15 @@ func Parse(data []byte) (*Script, error) {
 				return nil, fmt.Errorf("no input chain")
 			}
 			return s, nil
+		case strings.HasPrefix(l, "set ") && strings.HasSuffix(l, " {") && flowSetName.MatchString(strings.Fields(l)[1]):
+			fs, err := parseFlowSet(strings.Fields(l)[1], next)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: set: %w", n, err)
+			}
+			if s.FlowSets[fs.Name] != nil || len(s.Chains) > 0 {
+				return nil, fmt.Errorf("line %d: set %s declared twice or after a chain", n, fs.Name)
+			}
+			s.FlowSets[fs.Name] = fs
 		case strings.HasPrefix(l, "set ") && strings.HasSuffix(l, " {"):
 			set, err := parseSet(strings.TrimSuffix(strings.TrimPrefix(l, "set "), " {"), next)
 			if err != nil {
