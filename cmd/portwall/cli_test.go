@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/portwall/portwall/generators/golden"
 	"github.com/portwall/portwall/generators/kerneltest"
@@ -151,5 +152,64 @@ func TestColor(t *testing.T) {
 	}
 	if code, _, errs := runIn("", append([]string{"--color", "sometimes"}, args...)...); code != 1 || errs != "portwall: --color \"sometimes\": want auto, always or never\n" {
 		t.Errorf("--color sometimes: exit %d: %q", code, errs)
+	}
+}
+
+// TestOutputTargets: -o replaces a regular file atomically, writes through
+// a symlink to its target, writes to a device or FIFO without replacing
+// it (as root, replacing /dev/null would put a plain file in its place),
+// and refuses a directory.
+func TestOutputTargets(t *testing.T) {
+	dir := t.TempDir()
+	args := func(out string) []string {
+		return []string{"generate", xeams, "--target", "nftables", "--host", "xeams1", "-o", out}
+	}
+	want, _ := run(t, "generate", xeams, "--target", "nftables", "--host", "xeams1")
+
+	real := filepath.Join(dir, "real.nft")
+	link := filepath.Join(dir, "link.nft")
+	if err := os.WriteFile(real, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real.nft", link); err != nil {
+		t.Fatal(err)
+	}
+	run(t, args(link)...)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symlink was replaced: %v %v", fi.Mode(), err)
+	}
+	if data, _ := os.ReadFile(real); string(data) != want {
+		t.Errorf("the symlink's target was not written")
+	}
+
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte)
+	go func() {
+		data, _ := os.ReadFile(fifo)
+		got <- data
+	}()
+	run(t, args(fifo)...)
+	if data := <-got; string(data) != want {
+		t.Errorf("FIFO got %d bytes, want %d", len(data), len(want))
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced: %v %v", fi.Mode(), err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 3 {
+		t.Errorf("left behind: %v", entries)
+	}
+
+	if os.Geteuid() == 0 {
+		run(t, args("/dev/null")...)
+		if fi, err := os.Lstat("/dev/null"); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+			t.Fatalf("/dev/null is no longer a device: %v %v", fi.Mode(), err)
+		}
+	}
+	if code, _, errs := runIn("", args(dir)...); code != 1 || !strings.Contains(errs, "is a directory") {
+		t.Errorf("directory: exit %d: %s", code, errs)
 	}
 }

@@ -121,23 +121,49 @@ func writeFiles(dir string, files []generators.File) (err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	temps := make([]string, 0, len(files))
+	// Where each file goes: a regular file (new, or the one a symlink
+	// points to) is replaced atomically from a temporary file beside it;
+	// anything else that exists (/dev/null, a FIFO, a terminal) is written
+	// to as it is, never replaced: renaming over /dev/null as root would
+	// put a plain file in its place.
+	type target struct {
+		path, tmp string
+		special   bool
+	}
+	targets := make([]target, len(files))
 	defer func() {
 		if err != nil {
-			for _, t := range temps {
-				os.Remove(t)
+			for _, t := range targets {
+				if t.tmp != "" {
+					os.Remove(t.tmp)
+				}
 			}
 		}
 	}()
-	for _, f := range files {
+	for i, f := range files {
 		if f.Name != filepath.Base(f.Name) || f.Name == "." || f.Name == ".." {
 			return fmt.Errorf("internal error: output file name %q is not a plain name", f.Name)
 		}
-		tmp, err := os.CreateTemp(dir, "."+f.Name+".tmp*")
+		t := &targets[i]
+		t.path = filepath.Join(dir, f.Name)
+		switch fi, err := os.Stat(t.path); {
+		case err == nil && fi.IsDir():
+			return fmt.Errorf("%s is a directory", t.path)
+		case err == nil && !fi.Mode().IsRegular():
+			t.special = true
+			continue
+		case err == nil:
+			if t.path, err = filepath.EvalSymlinks(t.path); err != nil {
+				return err
+			}
+		case !errors.Is(err, os.ErrNotExist):
+			return err
+		}
+		tmp, err := os.CreateTemp(filepath.Dir(t.path), "."+filepath.Base(t.path)+".tmp*")
 		if err != nil {
 			return err
 		}
-		temps = append(temps, tmp.Name())
+		t.tmp = tmp.Name()
 		if _, err := tmp.Write(f.Contents); err != nil {
 			tmp.Close()
 			return err
@@ -150,11 +176,28 @@ func writeFiles(dir string, files []generators.File) (err error) {
 			return err
 		}
 	}
-	for i, f := range files {
-		if err := os.Rename(temps[i], filepath.Join(dir, f.Name)); err != nil {
+	for i, t := range targets {
+		if t.special {
+			if err := writeSpecial(t.path, files[i].Contents); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := os.Rename(t.tmp, t.path); err != nil {
 			return err
 		}
+		targets[i].tmp = ""
 	}
-	temps = nil
 	return nil
+}
+
+// writeSpecial writes to a file that is not a regular one (a device, a
+// FIFO) without creating or replacing anything.
+func writeSpecial(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	return errors.Join(err, f.Close())
 }

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Side by side: portwall and ferm rendering the same inbound policy of one
+# host, at 1,000 and 10,000 [[allow]] rules.
+#
+#   bash cmd/mkprofile/compare-ferm.sh [RUNS]      # from the repository root; RUNS defaults to 7
+#
+# What is compared (see the package comment of cmd/mkprofile): mkprofile
+# writes a one-host profile (-hosts 1 -groups 50: no two rules merge) and,
+# with -ferm, the same rules as a ferm configuration. Each tool turns its
+# input into rules without loading them:
+#
+#   portwall generate P --target nftables --host host-01   (IPv4 and IPv6, one file)
+#   portwall generate P --target iptables --host host-01   (IPv4 only)
+#   ferm --remote F                                        (IPv4 and IPv6)
+#   ferm --remote --domain ip F                            (IPv4 only)
+#
+# ferm/portwall ratios pair runs that cover the same families: ferm
+# against nftables, ferm --domain ip against iptables. Before timing, the
+# script checks that ferm's and portwall's iptables outputs hold the same
+# number of rule lines from the [[allow]] entries, or the comparison would
+# not be fair. portwall writes to standard output, discarded: `-o /dev/null`
+# is not used, because -o writes a temporary file and renames it over the
+# target, which as root replaces the /dev/null device with a regular file.
+#
+# Times are wall-clock medians over RUNS runs after one warm-up, with
+# hyperfine when installed (apt-get install -y hyperfine), else from
+# /usr/bin/time; max RSS is the largest of the /usr/bin/time runs (one run
+# with hyperfine, RUNS without). Nothing is asserted: the figures are for
+# reading, and depend on the machine and on what else it runs.
+set -euo pipefail
+
+runs=${1:-7}
+case $runs in
+'' | *[!0-9]* | 0)
+	echo "usage: bash cmd/mkprofile/compare-ferm.sh [RUNS]   (RUNS: a positive number, default 7)" >&2
+	exit 2
+	;;
+esac
+if [ ! -f go.mod ] || [ ! -d cmd/mkprofile ]; then
+	echo "compare-ferm.sh: run from the repository root: bash cmd/mkprofile/compare-ferm.sh [RUNS]" >&2
+	exit 2
+fi
+export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
+if ! command -v ferm >/dev/null 2>&1; then
+	echo "compare-ferm.sh: ferm is not installed; install it with:" >&2
+	echo "    apt-get install -y ferm" >&2
+	echo "(Debian asks whether to load ferm's rules at boot; answer no, or preseed: echo 'ferm ferm/enable boolean false' | debconf-set-selections)" >&2
+	exit 1
+fi
+if [ ! -x /usr/bin/time ]; then
+	echo "compare-ferm.sh: /usr/bin/time is missing (max RSS comes from it); install it with:" >&2
+	echo "    apt-get install -y time" >&2
+	exit 1
+fi
+hyperfine=
+if command -v hyperfine >/dev/null 2>&1; then
+	hyperfine=$(command -v hyperfine)
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+go build -o "$tmp/portwall" ./cmd/portwall
+go build -o "$tmp/mkprofile" ./cmd/mkprofile
+host=host-01
+sizes=(1000 10000)
+for n in "${sizes[@]}"; do
+	"$tmp/mkprofile" -rules "$n" -hosts 1 -groups 50 -ferm "$tmp/r$n.ferm" >"$tmp/r$n.toml"
+	"$tmp/portwall" -q validate "$tmp/r$n.toml"
+done
+
+# allowlines FILE: rule lines that come from [[allow]] entries.
+allowlines() { grep -c '^-A .*allow\[' "$1" || true; }
+
+# Same policy? Count the rule lines each tool writes for the [[allow]]
+# entries, per family.
+for n in "${sizes[@]}"; do
+	"$tmp/portwall" generate "$tmp/r$n.toml" --target iptables --host "$host" >"$tmp/r$n.pw4"
+	"$tmp/portwall" generate "$tmp/r$n.toml" --target ip6tables --host "$host" >"$tmp/r$n.pw6"
+	ferm --remote --domain ip "$tmp/r$n.ferm" >"$tmp/r$n.ferm4"
+	ferm --remote --domain ip6 "$tmp/r$n.ferm" >"$tmp/r$n.ferm6"
+	for f in 4 6; do
+		pw=$(allowlines "$tmp/r$n.pw$f")
+		fe=$(allowlines "$tmp/r$n.ferm$f")
+		if [ "$pw" != "$fe" ] || [ "$pw" = 0 ]; then
+			echo "compare-ferm.sh: $n rules, IPv$f: portwall wrote $pw rule lines, ferm $fe: not the same policy, no comparison" >&2
+			exit 1
+		fi
+		printf -v "lines${f}_$n" '%s' "$pw"
+	done
+done
+
+# measure NAME CMD...: median seconds into $median, max RSS (KB) into $rss.
+measure() {
+	local name=$1
+	shift
+	local i t
+	rss=0
+	: >"$tmp/$name.times"
+	local rssruns=$runs
+	[ -n "$hyperfine" ] && rssruns=1
+	for ((i = 0; i < rssruns; i++)); do
+		/usr/bin/time -f '%e %M' -o "$tmp/$name.time" "$@" >/dev/null
+		read -r t m <"$tmp/$name.time"
+		echo "$t" >>"$tmp/$name.times"
+		if ((m > rss)); then rss=$m; fi
+	done
+	if [ -n "$hyperfine" ]; then
+		"$hyperfine" --shell=none --runs "$runs" --warmup 1 --style none \
+			--export-json "$tmp/$name.json" -- "$(printf '%q ' "$@")" >/dev/null
+		# The first "median" of the export is the command's (one command).
+		median=$(grep -o '"median": *[0-9.eE+-]*' "$tmp/$name.json" | head -n 1 | sed 's/.*: *//')
+		median=$(awk -v m="$median" 'BEGIN { printf "%.3f", m }')
+	else
+		median=$(sort -n "$tmp/$name.times" | awk '{ v[NR] = $1 } END { if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m }')
+	fi
+}
+
+echo "portwall vs ferm, one host's inbound policy; $runs runs each, median wall time"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+timer=/usr/bin/time
+[ -n "$hyperfine" ] && timer="hyperfine $("$hyperfine" --version | cut -d' ' -f2)"
+echo "portwall $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo ' (uncommitted changes)'), $(go version | cut -d' ' -f3); ferm $(ferm --version 2>/dev/null | head -n 1 | grep -o '[0-9][0-9.]*' | head -n 1); timing: $timer"
+echo
+printf '%-7s %-36s %7s %9s %10s %10s %9s\n' rules tool "rules4" "rules6" "median s" "max RSS MB" "ferm/pw"
+for n in "${sizes[@]}"; do
+	l4=lines4_$n l6=lines6_$n
+	measure "pw-nft-$n" "$tmp/portwall" generate "$tmp/r$n.toml" --target nftables --host "$host"
+	pw_nft=$median
+	printf '%-7s %-36s %7s %9s %10s %10.1f %9s\n' "$n" "portwall nftables" "${!l4}" "${!l6}" "$median" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" -
+	measure "pw-ipt-$n" "$tmp/portwall" generate "$tmp/r$n.toml" --target iptables --host "$host"
+	pw_ipt=$median
+	printf '%-7s %-36s %7s %9s %10s %10.1f %9s\n' "$n" "portwall iptables" "${!l4}" - "$median" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" -
+	measure "ferm-$n" ferm --remote "$tmp/r$n.ferm"
+	printf '%-7s %-36s %7s %9s %10s %10.1f %9s\n' "$n" "ferm --remote (vs nftables)" "${!l4}" "${!l6}" "$median" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" \
+		"$(awk -v a="$median" -v b="$pw_nft" 'BEGIN { printf "%.1fx", a / b }')"
+	measure "ferm4-$n" ferm --remote --domain ip "$tmp/r$n.ferm"
+	printf '%-7s %-36s %7s %9s %10s %10.1f %9s\n' "$n" "ferm --remote --domain ip (vs ipt)" "${!l4}" - "$median" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" \
+		"$(awk -v a="$median" -v b="$pw_ipt" 'BEGIN { printf "%.1fx", a / b }')"
+done
+echo
+echo "rules4/rules6: rule lines from the [[allow]] entries in each tool's iptables/ip6tables output (equal, checked);"
+echo "portwall nftables writes the same policy with address sets. ferm/pw: ferm's median over portwall's."
