@@ -10,8 +10,10 @@ package generators
 import (
 	"fmt"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/portwall/portwall/profiles/source"
 	"github.com/portwall/portwall/rules/ir"
@@ -113,12 +115,16 @@ func Check(g Generator, req Request) error {
 }
 
 func checkRule(g Generator, caps Caps, rs *ir.Ruleset, r *ir.Rule, sets []string, errs *source.ErrorList, host string) {
-	where := fmt.Sprintf("%s: rule %s (%s)", g.Name(), r.ID, OriginLabels(r.Origins))
-	if host != "" {
-		where = fmt.Sprintf("%s: host %s: rule %s (%s)", g.Name(), host, r.ID, OriginLabels(r.Origins))
+	// Only rules with a program or host names can fail: name the rule
+	// then, not for every rule of a large profile.
+	where := func() string {
+		if host != "" {
+			return fmt.Sprintf("%s: host %s: rule %s (%s)", g.Name(), host, r.ID, OriginLabels(r.Origins))
+		}
+		return fmt.Sprintf("%s: rule %s (%s)", g.Name(), r.ID, OriginLabels(r.Origins))
 	}
 	if r.Program != "" && !caps.Program {
-		errs.Add(source.Pos{}, "", "%s is limited to the program %s, which %s cannot match; disable that feature for this host or target", where, r.Program, g.Name())
+		errs.Add(source.Pos{}, "", "%s is limited to the program %s, which %s cannot match; disable that feature for this host or target", where(), r.Program, g.Name())
 	}
 	for _, n := range sets {
 		s, ok := rs.Set(n)
@@ -131,9 +137,9 @@ func checkRule(g Generator, caps Caps, rs *ir.Ruleset, r *ir.Rule, sets []string
 		case caps.FQDN == FQDNDynamicSet && mode == ir.FQDNDynamicSet:
 		case caps.FQDN == FQDNDynamicSet:
 			errs.Add(source.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, set fqdn = \"dynamic-set\" to fill an address set from DNS at run time, or fqdn = \"omit\" to leave the names out ([defaults], or the backend's own section)",
-				where, n, strings.Join(s.FQDNs, ", "), g.Name())
+				where(), n, strings.Join(s.FQDNs, ", "), g.Name())
 		default:
-			errs.Add(source.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, or set fqdn = \"omit\" to leave the names out ([defaults], or the backend's own section)", where, n, strings.Join(s.FQDNs, ", "), g.Name())
+			errs.Add(source.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, or set fqdn = \"omit\" to leave the names out ([defaults], or the backend's own section)", where(), n, strings.Join(s.FQDNs, ", "), g.Name())
 		}
 	}
 }
@@ -154,19 +160,43 @@ func Rendered(v *ir.HostView) []ir.HostRule {
 }
 
 // PerHost renders each requested host with render into <host><ext>: the
-// Generate of every host backend.
+// Generate of every host backend. Hosts are rendered on all cores; the
+// files come in request order, and the first error (in that order) is
+// returned.
 func PerHost(req Request, g Generator, render func(*ir.HostView) ([]byte, error)) ([]File, error) {
-	files := make([]File, 0, len(req.Hosts))
-	for _, h := range req.Hosts {
-		v, err := req.Ruleset.HostView(h)
+	files := make([]File, len(req.Hosts))
+	errs := make([]error, len(req.Hosts))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(req.Hosts)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				h := req.Hosts[i]
+				v, err := req.Ruleset.HostView(h)
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				data, err := render(v)
+				if err != nil {
+					errs[i] = fmt.Errorf("%s: host %q: %w", g.Name(), h, err)
+					continue
+				}
+				files[i] = File{Name: h + g.Caps().Ext, Contents: data}
+			}
+		}()
+	}
+	for i := range req.Hosts {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		data, err := render(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: host %q: %w", g.Name(), h, err)
-		}
-		files = append(files, File{Name: h + g.Caps().Ext, Contents: data})
 	}
 	return files, nil
 }

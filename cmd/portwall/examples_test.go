@@ -193,3 +193,37 @@ func TestReadmeProfile(t *testing.T) {
 		run(t, "generate", file, "--target", target, "--all-hosts", "--out-dir", filepath.Join(dir, target))
 	}
 }
+
+// TestGenerateAllTargets: --target all writes, into DIR/<target>/, exactly
+// what each target writes alone.
+func TestGenerateAllTargets(t *testing.T) {
+	for _, f := range examples(t) {
+		dir := t.TempDir()
+		run(t, "generate", f, "--target", "all", "--all-hosts", "--out-dir", dir)
+		for _, target := range targets.Names() {
+			alone := t.TempDir()
+			run(t, "generate", f, "--target", target, "--all-hosts", "--out-dir", alone)
+			want, _ := os.ReadDir(alone)
+			got, _ := os.ReadDir(filepath.Join(dir, target))
+			if len(want) != len(got) || len(want) == 0 {
+				t.Errorf("%s %s: %d files, want %d", f, target, len(got), len(want))
+			}
+			for _, e := range want {
+				a, _ := os.ReadFile(filepath.Join(alone, e.Name()))
+				b, _ := os.ReadFile(filepath.Join(dir, target, e.Name()))
+				if !bytes.Equal(a, b) {
+					t.Errorf("%s %s/%s differs from the target alone", f, target, e.Name())
+				}
+			}
+		}
+	}
+	// A target named twice is rendered once, not written over itself.
+	dup := t.TempDir()
+	run(t, "generate", xeams, "--target", "all,nftables,nftables", "--all-hosts", "--out-dir", dup)
+	if got, _ := os.ReadDir(dup); len(got) != len(targets.Names()) {
+		t.Errorf("all,nftables,nftables: %d target directories, want %d", len(got), len(targets.Names()))
+	}
+	if code, _, errs := runIn("", "generate", xeams, "--target", "nftables,iptables", "--host", "xeams1"); code != 1 || !strings.Contains(errs, "use --all-hosts --out-dir DIR") {
+		t.Errorf("several targets without --all-hosts: exit %d: %s", code, errs)
+	}
+}

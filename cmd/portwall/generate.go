@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -28,15 +29,20 @@ the network view (every rule between every endpoint) without --host, and
 write one file with --all-hosts; the json target without --host prints the
 network view too.
 
+With --all-hosts, --target takes a comma-separated list of targets, or
+all: each writes into DIR/<target>/, the targets rendered side by side and
+the hosts of each on all cores.
+
 Files are written only when everything succeeded: each goes to a temporary
 file first and is renamed into place.
 
 Examples:
    portwall generate examples/fortimail-ha.toml --target nftables --host fml1
-   portwall generate examples/site.toml --target nftables --all-hosts --out-dir out/`,
+   portwall generate examples/site.toml --target nftables --all-hosts --out-dir out/
+   portwall generate examples/site.toml --target all --all-hosts --out-dir out/`,
 			strings.Join(targets.Names(), ", "), hostExts()),
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Value: "nftables", Usage: "backend: " + strings.Join(targets.Names(), ", ")},
+			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Value: "nftables", Usage: "backend: " + strings.Join(targets.Names(), ", ") + "; with --all-hosts also a comma-separated list, or all (into DIR/<target>/)"},
 			&cli.StringFlag{Name: "host", Usage: "render host `NAME`"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of standard output"},
 			&cli.BoolFlag{Name: "all-hosts", Usage: "render every host of the profile"},
@@ -59,12 +65,36 @@ func hostExts() string {
 }
 
 func (e *env) generate(c *cli.Context) error {
-	g, ok := targets.Lookup(c.String("target"))
-	if !ok {
-		return fmt.Errorf("unknown target %q%s (targets: %s)", c.String("target"),
-			source.DidYouMean(c.String("target"), targets.Names()), strings.Join(targets.Names(), ", "))
+	var gs []generators.Generator
+	seen := map[string]bool{}
+	add := func(g generators.Generator) {
+		if !seen[g.Name()] { // "all,nftables" names nftables twice
+			seen[g.Name()] = true
+			gs = append(gs, g)
+		}
+	}
+	for _, name := range strings.Split(c.String("target"), ",") {
+		if name == "all" {
+			for _, g := range targets.All() {
+				add(g)
+			}
+			continue
+		}
+		g, ok := targets.Lookup(name)
+		if !ok {
+			return fmt.Errorf("unknown target %q%s (targets: %s, or all)", name,
+				source.DidYouMean(name, targets.Names()), strings.Join(targets.Names(), ", "))
+		}
+		add(g)
 	}
 	host, all := c.String("host"), c.Bool("all-hosts")
+	if len(gs) > 1 {
+		if !all {
+			return errors.New("several targets write into one directory each: use --all-hosts --out-dir DIR")
+		}
+		return e.generateMany(c, gs)
+	}
+	g := gs[0]
 	switch {
 	case host != "" && all:
 		return errors.New("--host and --all-hosts exclude each other")
@@ -114,6 +144,46 @@ func (e *env) generate(c *cli.Context) error {
 	return err
 }
 
+// generateMany renders every host with several targets, into
+// DIR/<target>/, the targets side by side on all cores. Nothing is
+// written unless every target succeeded.
+func (e *env) generateMany(c *cli.Context, gs []generators.Generator) error {
+	_, rs, err := e.resolve(c)
+	if err != nil {
+		return err
+	}
+	if len(rs.Hosts) == 0 {
+		return errors.New("the profile has no hosts")
+	}
+	out := make([][]generators.File, len(gs))
+	errs := make([]error, len(gs))
+	var wg sync.WaitGroup
+	for i, g := range gs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := generators.Request{Ruleset: rs}
+			if g.Caps().HostView {
+				req.Hosts = rs.HostNames()
+			}
+			if errs[i] = generators.Check(g, req); errs[i] == nil {
+				out[i], errs[i] = g.Generate(req)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var files []generators.File
+	for i, g := range gs {
+		for _, f := range out[i] {
+			files = append(files, generators.File{Name: g.Name() + "/" + f.Name, Contents: f.Contents})
+		}
+	}
+	return writeFiles(c.String("out-dir"), files)
+}
+
 // writeFiles writes every file into dir without ever leaving a partial
 // file: each is written to a temporary file in dir, and only when all are
 // written are they renamed into place.
@@ -141,8 +211,16 @@ func writeFiles(dir string, files []generators.File) (err error) {
 		}
 	}()
 	for i, f := range files {
-		if f.Name != filepath.Base(f.Name) || f.Name == "." || f.Name == ".." {
+		// A plain name, or one directory and a plain name (target/host).
+		sub, base := filepath.Split(filepath.ToSlash(f.Name))
+		sub = strings.TrimSuffix(sub, "/")
+		if base == "" || base == "." || base == ".." || strings.Contains(sub, "/") || sub == "." || sub == ".." {
 			return fmt.Errorf("internal error: output file name %q is not a plain name", f.Name)
+		}
+		if sub != "" {
+			if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+				return err
+			}
 		}
 		t := &targets[i]
 		t.path = filepath.Join(dir, f.Name)

@@ -17,6 +17,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"go4.org/netipx"
 
@@ -91,7 +92,24 @@ func Render(v *ir.HostView) ([]byte, error) {
 		}
 	}
 
+	// The flow sets are most of a large script: write them on all cores,
+	// each into its own buffer, then once into the script.
+	setText := make([]bytes.Buffer, len(r.flowSets))
+	var wg sync.WaitGroup
+	for i, s := range r.flowSets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			writeFlowSet(&setText[i], s)
+		}()
+	}
+	wg.Wait()
+	size := 8 << 10
+	for i := range setText {
+		size += setText[i].Len()
+	}
 	var b bytes.Buffer
+	b.Grow(size)
 	r.header(&b)
 	fmt.Fprintf(&b, "table inet %s\ndelete table inet %s\n\ntable inet %s {\n", Table, Table, Table)
 	for _, name := range slices.Sorted(maps.Keys(r.sets)) {
@@ -102,8 +120,8 @@ func Render(v *ir.HostView) ([]byte, error) {
 		}
 		b.WriteString("\t}\n\n")
 	}
-	for _, s := range r.flowSets {
-		writeFlowSet(&b, s)
+	for i := range setText {
+		b.Write(setText[i].Bytes())
 	}
 	writeChain(&b, "input", inputBaseline, input, tail(pol, "input"))
 	if pol.Output == ir.OutputDrop {
@@ -132,9 +150,10 @@ func (r *renderer) header(b *bytes.Buffer) {
 		fmt.Fprintf(b, "# Layout sets: the flows are elements of the sets in_* (and out_*), each\n")
 		fmt.Fprintf(b, "# looked up by one rule, so that a new connection costs a few lookups\n")
 		fmt.Fprintf(b, "# however many flows there are. Every element's comment starts with its\n")
-		fmt.Fprintf(b, "# portwall rule ID (pw:r...), then product/feature: flows; where rules\n")
-		fmt.Fprintf(b, "# overlap an element names the first of them. `portwall catalog show\n")
-		fmt.Fprintf(b, "# PRODUCT` describes each flow; `portwall explain` answers for a port.\n")
+		fmt.Fprintf(b, "# portwall rule ID (pw:r...), then product/feature: flows, or allow[N] for\n")
+		fmt.Fprintf(b, "# the profile's custom rules; where rules overlap an element names the\n")
+		fmt.Fprintf(b, "# first of them. `portwall catalog show PRODUCT` describes each flow;\n")
+		fmt.Fprintf(b, "# `portwall explain` answers for a port, custom rules' comments included.\n")
 	} else {
 		fmt.Fprintf(b, "# Every rule's comment starts with its portwall rule ID (pw:r...), then\n")
 		fmt.Fprintf(b, "# product/feature: flows; `portwall catalog show PRODUCT` describes each flow.\n")

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go4.org/netipx"
 
@@ -44,9 +45,15 @@ func layoutOf(v *ir.HostView) string {
 	case LayoutReadable, LayoutSets:
 		return l
 	}
+	// Count the rules the readable layout would write: one per remote
+	// set and family (an upper bound, cheaper than rendering them).
 	n := 0
 	for _, hr := range generators.Rendered(v) {
-		n += len(v.Matches(hr))
+		fams := 2
+		if hr.Rule.Protocol.Family() != 0 {
+			fams = 1
+		}
+		n += len(hr.Remote.Sets) * fams
 	}
 	if n > AutoLimit {
 		return LayoutSets
@@ -57,19 +64,18 @@ func layoutOf(v *ir.HostView) string {
 // flowSet is a concatenated interval set of the sets layout.
 type flowSet struct {
 	name, typ, comment string
-	// match is the rule's left-hand side: "ip saddr . meta l4proto .
-	// th dport".
+	// match is the rule's left-hand side: "ip saddr . tcp dport".
 	match string
 	elems []element
+	// comments are the elements' comments, quoted, by box.comment.
+	comments []string
 }
 
 // element is one element of a flow set: a remote address range (unless
 // the set has none), and a range on the service axis.
 type element struct {
-	addr    netipx.IPRange
-	proto   proto.Protocol
-	lo, hi  uint16 // ports, or ICMP types
-	comment string
+	addr netipx.IPRange
+	box  box
 }
 
 // span is part of an item on the service axis: a protocol's port range,
@@ -81,11 +87,31 @@ type span struct {
 	origin int // index in the rule's origins
 }
 
-// item is what one match of a rule adds to a set: its remote ranges
-// (none for sets without addresses) and its spans.
+// item is what the rules add to a set from one remote source (an address
+// set, or every address): its ranges (none for sets without addresses)
+// and the spans of every rule with that source.
 type item struct {
 	ranges []netipx.IPRange
 	spans  []span
+}
+
+// items collects a set's items by source, in first-seen order.
+type items struct {
+	bySource map[string]int
+	list     []item
+}
+
+func (its *items) add(source string, ranges []netipx.IPRange, sp []span) {
+	if its.bySource == nil {
+		its.bySource = map[string]int{}
+	}
+	i, ok := its.bySource[source]
+	if !ok {
+		i = len(its.list)
+		its.bySource[source] = i
+		its.list = append(its.list, item{ranges: ranges})
+	}
+	its.list[i].spans = append(its.list[i].spans, sp...)
 }
 
 // setKind names the sets of one direction.
@@ -115,43 +141,49 @@ var flowSets = []setKind{
 // the rules that look them up, and readable rules for what sets cannot
 // hold (remote sets filled from DNS at run time).
 func (r *renderer) setsChain(hrs []ir.HostRule, dir ir.Direction) ([]string, error) {
-	items := map[string][]item{}
+	sets := make([]items, len(flowSets))
 	var lines []string
+	// The walk of ir.HostView.Matches, without building its matches: a
+	// large profile has tens of thousands.
 	for ri, hr := range hrs {
-		matches := r.v.Matches(hr)
-		// Every address of both families is the family-less "any" set.
-		all := map[ir.Family]bool{}
-		for _, m := range matches {
-			all[m.Family] = all[m.Family] || m.RemoteAll
-		}
 		pr := hr.Rule.Protocol
-		bothAll := pr.HasPorts() && all[ir.IPv4] && all[ir.IPv6]
+		sp := spans(hr.Rule, ri)
 		addedAll := false
-		for _, m := range matches {
-			switch {
-			case m.RemoteAll && bothAll:
+		for _, n := range hr.Remote.Sets {
+			set, ok := r.v.Ruleset.Set(n)
+			if !ok {
+				return nil, fmt.Errorf("rule %s refers to unknown set %q", hr.Rule.ID, n)
+			}
+			if set.Kind == ir.SetHost && set.Name == r.v.Host.Name {
+				continue // the host itself: loopback
+			}
+			if set.IsAny() {
+				// Every address of every family the protocol travels in.
 				if !addedAll {
-					items[anySet(pr)] = append(items[anySet(pr)], item{spans: spans(hr.Rule, ri)})
+					sets[anySet(pr)].add("", nil, sp)
 					addedAll = true
 				}
-			case m.RemoteAll && pr.IsICMP():
-				items[anySet(pr)] = append(items[anySet(pr)], item{spans: spans(hr.Rule, ri)})
-			case m.RemoteAll:
-				// One family only: every address of it.
-				k := addrSet(pr, m.Family)
-				items[k] = append(items[k], item{ranges: []netipx.IPRange{everything(m.Family)}, spans: spans(hr.Rule, ri)})
-			case len(m.RemoteRanges) > 0:
-				k := addrSet(pr, m.Family)
-				items[k] = append(items[k], item{ranges: m.RemoteRanges, spans: spans(hr.Rule, ri)})
+				continue
 			}
-			if len(m.RemoteFQDNs) > 0 {
+			for _, f := range ir.Families {
+				if !f.Carries(pr) {
+					continue
+				}
+				ranges := set.Ranges(f)
+				if len(ranges) > 0 {
+					sets[addrSet(pr, f)].add(n, ranges, sp)
+				}
+				if len(set.FQDNs) == 0 {
+					continue
+				}
+				m := ir.Match{Family: f, Remote: set, RemoteRanges: ranges, RemoteFQDNs: set.FQDNs}
 				switch r.v.Ruleset.Policy.FQDN {
 				case ir.FQDNDynamicSet:
 					lines = append(lines, r.lines(hr, dir, m, r.dynamicSet(m), true)...)
 				case ir.FQDNOmit:
 					r.omit(hr, m)
 				default:
-					return nil, fmt.Errorf("rule %s reaches %s by host name, which nftables cannot match (set defaults.fqdn = \"dynamic-set\" or \"omit\")", hr.Rule.ID, m.Remote.Name)
+					return nil, fmt.Errorf("rule %s reaches %s by host name, which nftables cannot match (set defaults.fqdn = \"dynamic-set\" or \"omit\")", hr.Rule.ID, n)
 				}
 			}
 		}
@@ -161,8 +193,9 @@ func (r *renderer) setsChain(hrs []ir.HostRule, dir ir.Direction) ([]string, err
 		prefix, key = "out_", "daddr"
 	}
 	var out []string
-	for _, k := range flowSets {
-		its := items[k.suffix]
+	var wg sync.WaitGroup
+	for i, k := range flowSets {
+		its := sets[i].list
 		if len(its) == 0 {
 			continue
 		}
@@ -170,26 +203,45 @@ func (r *renderer) setsChain(hrs []ir.HostRule, dir ir.Direction) ([]string, err
 		if strings.Contains(k.match, "%s") {
 			s.match = fmt.Sprintf(k.match, key)
 		}
-		s.elems = r.elements(hrs, its, strings.Contains(k.typ, "_addr"))
+		// The sets are independent: cut them on all cores.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.elems, s.comments = r.elements(hrs, its, strings.Contains(k.typ, "_addr"))
+		}()
 		r.flowSets = append(r.flowSets, s)
 		out = append(out, fmt.Sprintf("%s @%s accept comment %s", s.match, s.name, quote("pw:set "+s.name+": each element's comment names its rule")))
 	}
+	wg.Wait()
 	return append(out, lines...), nil
 }
 
-// anySet names the set of protocol p's flows open to every address.
-func anySet(p proto.Protocol) string { return p.String() + "_any" }
-
-// addrSet names the set holding p's flows with remote addresses of
-// family f.
-func addrSet(p proto.Protocol, f ir.Family) string {
+// anySet is the index in flowSets of protocol p's flows open to every
+// address.
+func anySet(p proto.Protocol) int {
 	switch p {
+	case proto.TCP:
+		return 2
+	case proto.UDP:
+		return 5
 	case proto.ICMP:
-		return "icmp_v4"
-	case proto.ICMPv6:
-		return "icmpv6_v6"
+		return 7
 	}
-	return p.String() + "_" + famSuffix(f)
+	return 9
+}
+
+// addrSet is the index in flowSets of p's flows with remote addresses of
+// family f.
+func addrSet(p proto.Protocol, f ir.Family) int {
+	switch {
+	case p == proto.ICMP:
+		return 6
+	case p == proto.ICMPv6:
+		return 8
+	case f == ir.IPv4:
+		return anySet(p) - 2
+	}
+	return anySet(p) - 1
 }
 
 func everything(f ir.Family) netipx.IPRange {
@@ -236,7 +288,37 @@ type box struct {
 	proto   proto.Protocol
 	lo, hi  uint16
 	rule    int
-	origins string // origin indices, as a comparable key
+	origins int // index into the interned origin lists
+}
+
+// less orders boxes on the service axis, then by owner.
+func (a box) compare(b box) int {
+	return cmp.Or(cmp.Compare(a.proto, b.proto), cmp.Compare(a.lo, b.lo), cmp.Compare(a.hi, b.hi),
+		cmp.Compare(a.rule, b.rule), cmp.Compare(a.origins, b.origins))
+}
+
+// interner numbers the lists of origin indices, so that boxes compare and
+// hash as plain numbers.
+type interner struct {
+	ids   map[string]int
+	lists [][]int
+}
+
+func (in *interner) id(origins []int) int {
+	var key []byte
+	for _, o := range origins {
+		key = strconv.AppendInt(key, int64(o), 10)
+		key = append(key, ' ')
+	}
+	if id, ok := in.ids[string(key)]; ok {
+		return id
+	}
+	if in.ids == nil {
+		in.ids = map[string]int{}
+	}
+	in.ids[string(key)] = len(in.lists)
+	in.lists = append(in.lists, slices.Clone(origins))
+	return len(in.lists) - 1
 }
 
 // elements cuts the items into disjoint elements: the kernel refuses
@@ -244,60 +326,109 @@ type box struct {
 // the items is what the rules allow. Each piece belongs to the first rule
 // that covers it; its comment names that rule and the origins of it that
 // cover it. A piece runs over as many touching address intervals as hold
-// it, so that a group's network stays one element where it can.
-func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) []element {
-	type piece struct {
-		addr netipx.IPRange
-		box  box
+// it, so that a group's network stays one element where it can. The
+// elements come in address order, then service order; comments are
+// returned once per rule and origins, and each element's box names its
+// comment by index (box.origins).
+func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]element, []string) {
+	var in interner
+	var comments []string
+	ids := map[[2]int]int{}
+	// named turns a list of boxes' origins into comment indices, once per
+	// rule and origins.
+	named := func(bs []box) {
+		for i := range bs {
+			b := &bs[i]
+			k := [2]int{b.rule, b.origins}
+			id, ok := ids[k]
+			if !ok {
+				rule := hrs[b.rule].Rule
+				origins := make([]ir.Origin, 0, len(in.lists[b.origins]))
+				for _, o := range in.lists[b.origins] {
+					// Custom rules are named by their index (allow[N]):
+					// their free text would repeat on every element of a
+					// large set, and `portwall explain` shows it.
+					origin := rule.Origins[o]
+					origin.Comment = ""
+					origins = append(origins, origin)
+				}
+				id = len(comments)
+				ids[k] = id
+				comments = append(comments, quote(generators.Provenance(rule.ID, origins)))
+			}
+			b.origins = id
+		}
 	}
-	var pieces []piece
 	if !withAddr {
 		var all []span
 		for _, it := range its {
 			all = append(all, it.spans...)
 		}
-		for _, b := range boxes(all) {
-			pieces = append(pieces, piece{box: b})
+		bs := boxes(all, &in)
+		named(bs)
+		out := make([]element, len(bs))
+		for i, b := range bs {
+			out[i] = element{box: b}
 		}
-	} else {
-		open := map[box]int{} // box -> index in pieces, while it runs
-		for _, iv := range elementary(its) {
+		return out, comments
+	}
+	// Intervals covered by the same items have the same boxes: the
+	// networks of one group, typically.
+	ivs := elementary(its)
+	cache := map[string][]box{}
+	perIv := make([][]box, len(ivs))
+	total := 0
+	var key []byte
+	for i, iv := range ivs {
+		key = key[:0]
+		for _, k := range iv.items {
+			key = strconv.AppendInt(key, int64(k), 10)
+			key = append(key, ' ')
+		}
+		bs, ok := cache[string(key)]
+		if !ok {
 			var active []span
 			for _, k := range iv.items {
 				active = append(active, its[k].spans...)
 			}
-			seen := map[box]bool{}
-			for _, b := range boxes(active) {
-				seen[b] = true
-				if i, ok := open[b]; ok && pieces[i].addr.To().Next() == iv.r.From() {
-					pieces[i].addr = netipx.IPRangeFrom(pieces[i].addr.From(), iv.r.To())
+			bs = boxes(active, &in)
+			named(bs)
+			cache[string(key)] = bs
+		}
+		perIv[i] = bs
+		total += len(bs)
+	}
+	out := make([]element, 0, total)
+	// prev holds, for the previous interval's boxes in order, the element
+	// each one is in: a box of the next, touching interval that is also
+	// there extends it.
+	var prev, cur []int
+	for i, iv := range ivs {
+		bs := perIv[i]
+		cur = append(cur[:0], make([]int, len(bs))...)
+		touching := i > 0 && ivs[i-1].r.To().Next() == iv.r.From()
+		j := 0
+		for k, b := range bs {
+			if touching {
+				pb := perIv[i-1]
+				for j < len(pb) && pb[j].compare(b) < 0 {
+					j++
+				}
+				if j < len(pb) && pb[j] == b {
+					e := prev[j]
+					out[e].addr = netipx.IPRangeFrom(out[e].addr.From(), iv.r.To())
+					cur[k] = e
 					continue
 				}
-				open[b] = len(pieces)
-				pieces = append(pieces, piece{addr: iv.r, box: b})
 			}
-			for b := range open {
-				if !seen[b] {
-					delete(open, b)
-				}
-			}
+			cur[k] = len(out)
+			out = append(out, element{addr: iv.r, box: b})
 		}
-		slices.SortStableFunc(pieces, func(a, b piece) int {
-			return cmp.Or(a.addr.From().Compare(b.addr.From()), cmp.Compare(a.box.proto, b.box.proto), cmp.Compare(a.box.lo, b.box.lo))
-		})
+		prev, cur = cur, prev
 	}
-	out := make([]element, 0, len(pieces))
-	for _, p := range pieces {
-		b := p.box
-		rule := hrs[b.rule].Rule
-		var origins []ir.Origin
-		for _, f := range strings.Fields(b.origins) {
-			i, _ := strconv.Atoi(f)
-			origins = append(origins, rule.Origins[i])
-		}
-		out = append(out, element{addr: p.addr, proto: b.proto, lo: b.lo, hi: b.hi, comment: generators.Provenance(rule.ID, origins)})
-	}
-	return out
+	// Elements start in address order, each interval's in service order:
+	// sorted. (An element that grows keeps its start.)
+	return out, comments
 }
 
 // interval is an elementary address interval and the items covering it.
@@ -364,42 +495,48 @@ func lastOf(a netip.Addr) netip.Addr {
 
 // boxes cuts spans into disjoint boxes on the service axis, each owned by
 // the first rule covering it, with the origins of that rule that do.
-func boxes(spans []span) []box {
-	type event struct {
-		at    uint32 // proto<<16 | port, one past the end for a close
-		open  bool
-		index int
-	}
-	key := func(p proto.Protocol, v uint16) uint32 { return uint32(p.Number())<<16 | uint32(v) }
-	var events []event
+func boxes(spans []span, in *interner) []box {
+	// Events packed in one number each (the point on the axis, then
+	// close before open, then the span), sorted as plain integers: point
+	// is proto<<16 | port, one past the end for a close.
+	key := func(p proto.Protocol, v uint16) uint64 { return uint64(p.Number())<<16 | uint64(v) }
+	events := make([]uint64, 0, 2*len(spans))
 	for i, s := range spans {
-		events = append(events, event{key(s.proto, s.lo), true, i}, event{key(s.proto, s.hi) + 1, false, i})
+		events = append(events, key(s.proto, s.lo)<<33|1<<32|uint64(i), (key(s.proto, s.hi)+1)<<33|uint64(i))
 	}
-	slices.SortFunc(events, func(a, b event) int { return cmp.Compare(a.at, b.at) })
-	active := map[int]bool{}
+	slices.Sort(events)
+	// active lists the spans covering the current point; where[i] is span
+	// i's place in it, for removal by swapping.
+	var active []int
+	where := make([]int, len(spans))
 	var out []box
+	var origins []int
 	for i := 0; i < len(events); {
-		at := events[i].at
-		for ; i < len(events) && events[i].at == at; i++ {
-			if events[i].open {
-				active[events[i].index] = true
-			} else {
-				delete(active, events[i].index)
+		at := events[i] >> 33
+		for ; i < len(events) && events[i]>>33 == at; i++ {
+			k := int(events[i] & (1<<32 - 1))
+			if events[i]&(1<<32) != 0 {
+				where[k] = len(active)
+				active = append(active, k)
+				continue
 			}
+			last := active[len(active)-1]
+			active[where[k]], where[last] = last, where[k]
+			active = active[:len(active)-1]
 		}
 		if len(active) == 0 || i == len(events) {
 			continue
 		}
-		end := events[i].at - 1
+		end := events[i]>>33 - 1
 		owner := -1
-		for k := range active {
+		for _, k := range active {
 			if owner < 0 || spans[k].rule < owner {
 				owner = spans[k].rule
 			}
 		}
-		var origins []int
+		origins = origins[:0]
 		var p proto.Protocol
-		for k := range active {
+		for _, k := range active {
 			if spans[k].rule == owner {
 				origins = append(origins, spans[k].origin)
 				p = spans[k].proto
@@ -407,8 +544,7 @@ func boxes(spans []span) []box {
 		}
 		slices.Sort(origins)
 		origins = slices.Compact(origins)
-		b := box{proto: p, lo: uint16(at), hi: uint16(end), rule: owner, origins: fmt.Sprint(origins)}
-		b.origins = strings.Trim(b.origins, "[]")
+		b := box{proto: p, lo: uint16(at), hi: uint16(end), rule: owner, origins: in.id(origins)}
 		if n := len(out); n > 0 && out[n-1].rule == b.rule && out[n-1].origins == b.origins && key(out[n-1].proto, out[n-1].hi)+1 == at {
 			out[n-1].hi = b.hi
 			continue
@@ -418,25 +554,46 @@ func boxes(spans []span) []box {
 	return out
 }
 
-// writeFlowSet writes a flow set, one element per line.
+// writeFlowSet writes a flow set, one element per line. Element comments
+// come quoted.
 func writeFlowSet(b *bytes.Buffer, s *flowSet) {
+	// About 40 bytes of address, ports and punctuation per element, and
+	// its comment.
+	size := 256 + 40*len(s.elems)
+	for _, e := range s.elems {
+		size += len(s.comments[e.box.origins])
+	}
+	b.Grow(size)
 	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tcomment %s\n", s.name, s.typ, quote(s.comment))
 	b.WriteString("\t\telements = {\n")
+	var last netipx.IPRange
+	var addr string
 	for i, e := range s.elems {
-		var parts []string
+		b.WriteString("\t\t\t")
 		if e.addr.IsValid() {
-			parts = append(parts, rangeString(e.addr))
+			if e.addr != last {
+				last, addr = e.addr, rangeString(e.addr)
+			}
+			b.WriteString(addr)
+			b.WriteString(" . ")
 		}
-		if e.proto.HasPorts() {
-			parts = append(parts, valueRange(e.lo, e.hi, strconv.Itoa))
+		x := e.box
+		if x.proto.HasPorts() {
+			var num [12]byte
+			b.Write(strconv.AppendInt(num[:0], int64(x.lo), 10))
+			if x.hi != x.lo {
+				b.WriteByte('-')
+				b.Write(strconv.AppendInt(num[:0], int64(x.hi), 10))
+			}
 		} else {
-			parts = append(parts, valueRange(e.lo, e.hi, func(v int) string { return typeName(e.proto, v) }))
+			b.WriteString(valueRange(x.lo, x.hi, func(v int) string { return typeName(x.proto, v) }))
 		}
-		sep := ","
-		if i == len(s.elems)-1 {
-			sep = ""
+		b.WriteString(" comment ")
+		b.WriteString(s.comments[x.origins])
+		if i < len(s.elems)-1 {
+			b.WriteByte(',')
 		}
-		fmt.Fprintf(b, "\t\t\t%s comment %s%s\n", strings.Join(parts, " . "), quote(e.comment), sep)
+		b.WriteByte('\n')
 	}
 	b.WriteString("\t\t}\n\t}\n\n")
 }

@@ -37,7 +37,7 @@ func TestExamplesFailClosed(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The nftables backend once more in its sets layout.
-		sets := *rs
+		sets := rs.Clone()
 		sets.Settings.NFTables.Layout = "sets"
 		type run struct {
 			g     generators.Generator
@@ -49,7 +49,7 @@ func TestExamplesFailClosed(t *testing.T) {
 			runs = append(runs, run{g, rs, g.Name()})
 		}
 		nft, _ := targets.Lookup("nftables")
-		runs = append(runs, run{nft, &sets, "nftables-sets"})
+		runs = append(runs, run{nft, sets, "nftables-sets"})
 		for _, rn := range runs {
 			g, rs := rn.g, rn.rs
 			req := generators.Request{Ruleset: rs}

@@ -130,9 +130,9 @@ func hostileRuleset(setName, hostName, comment, purpose, program string) *ir.Rul
 func checkBackends(t *testing.T, rs *ir.Ruleset) {
 	t.Helper()
 	for _, layout := range []string{"readable", "sets"} {
-		v := *rs
+		v := rs.Clone()
 		v.Settings.NFTables.Layout = layout
-		checkEach(t, &v)
+		checkEach(t, v)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -24,6 +25,12 @@ import (
 // errors fall back to key paths instead of failing.
 type Doc struct {
 	File string
+
+	// The positions are indexed on first use: a profile without problems
+	// never needs them to be generated, and indexing costs as much as
+	// decoding.
+	data    []byte
+	indexed sync.Once
 
 	keyPos   map[string]Pos // path -> position of the key
 	valuePos map[string]Pos // path -> position of the value
@@ -113,6 +120,7 @@ func (d *Doc) Pos(path ...any) Pos {
 	if d == nil {
 		return Pos{}
 	}
+	d.ensureIndex()
 	for n := len(path); n > 0; n-- {
 		k := pathKey(path[:n])
 		if p, ok := d.valuePos[k]; ok {
@@ -131,6 +139,7 @@ func (d *Doc) KeyPos(path ...any) Pos {
 	if d == nil {
 		return Pos{}
 	}
+	d.ensureIndex()
 	if p, ok := d.keyPos[pathKey(path)]; ok {
 		return p
 	}
@@ -151,8 +160,7 @@ func (d *Doc) KeyErrorf(l *ErrorList, path []any, format string, args ...any) {
 // to a struct with toml tags. It is strict: syntax errors, type mismatches
 // and keys that v does not define are all reported, with positions.
 func Decode(file string, data []byte, v any) (*Doc, ErrorList) {
-	doc := &Doc{File: file}
-	doc.lines = lineStarts(data)
+	doc := &Doc{File: file, data: data}
 	var errs ErrorList
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(v)
 	if err != nil {
@@ -160,7 +168,6 @@ func Decode(file string, data []byte, v any) (*Doc, ErrorList) {
 		errs.Add(pos, path, "%s", msg)
 		return doc, errs
 	}
-	doc.index(data)
 	for _, key := range md.Undecoded() {
 		doc.unknownKey(&errs, reflect.TypeOf(v), key)
 	}
@@ -171,6 +178,7 @@ func Decode(file string, data []byte, v any) (*Doc, ErrorList) {
 // file where a key of that shape occurs, with a suggestion from the keys the
 // schema does define at that level.
 func (d *Doc) unknownKey(errs *ErrorList, root reflect.Type, key toml.Key) {
+	d.ensureIndex()
 	// Only report the outermost unknown key: its children are undecoded too.
 	parent, ok := fieldsAt(root, key[:len(key)-1])
 	if !ok {
@@ -251,8 +259,14 @@ func structFields(t reflect.Type) map[string]reflect.Type {
 	return out
 }
 
+// ensureIndex indexes the positions once.
+func (d *Doc) ensureIndex() {
+	d.indexed.Do(func() { d.index(d.data) })
+}
+
 // index records the position of every key, table and array element.
 func (d *Doc) index(data []byte) {
+	d.lines = lineStarts(data)
 	d.keyPos = map[string]Pos{}
 	d.valuePos = map[string]Pos{}
 	d.byShape = map[string][]string{}
@@ -383,6 +397,7 @@ var typeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)
 func (d *Doc) decodeErrorPos(data []byte, err error) (pos Pos, path, msg string) {
 	var perr toml.ParseError
 	if errors.As(err, &perr) {
+		d.ensureIndex()
 		pos := Pos{File: d.File, Line: perr.Position.Line, Col: max(perr.Position.Col, 1)}
 		if perr.Position.Start >= 0 && perr.Position.Start < len(data) {
 			pos = d.offset(perr.Position.Start)
@@ -390,7 +405,7 @@ func (d *Doc) decodeErrorPos(data []byte, err error) (pos Pos, path, msg string)
 		return pos, "", perr.Message
 	}
 	if m := typeErr.FindStringSubmatch(err.Error()); m != nil {
-		d.index(data)
+		d.ensureIndex()
 		line, _ := strconv.Atoi(m[1])
 		shape := strings.ReplaceAll(m[2], ".", sep)
 		for _, p := range d.byShape[shape] {

@@ -77,15 +77,54 @@ func (rs *Ruleset) HostView(name string) (*HostView, error) {
 		return nil, fmt.Errorf("unknown host %q", name)
 	}
 	v := &HostView{Ruleset: rs, Host: h}
-	for _, r := range rs.Rules {
-		if rs.names(r.To, h) {
-			v.In = append(v.In, HostRule{Rule: r, Dir: In, Remote: r.From})
-		}
-		if rs.names(r.From, h) {
-			v.Out = append(v.Out, HostRule{Rule: r, Dir: Out, Remote: r.To})
-		}
+	idx := rs.hostIndex()
+	for _, i := range idx.in[name] {
+		r := rs.Rules[i]
+		v.In = append(v.In, HostRule{Rule: r, Dir: In, Remote: r.From})
+	}
+	for _, i := range idx.out[name] {
+		r := rs.Rules[i]
+		v.Out = append(v.Out, HostRule{Rule: r, Dir: Out, Remote: r.To})
 	}
 	return v, nil
+}
+
+// hostRules indexes the rules by the hosts they name, so that the view of
+// each of a fleet's hosts costs its own rules, not the whole profile's.
+type hostRules struct {
+	of      []*Rule
+	in, out map[string][]int // host -> indices into Rules, in order
+}
+
+// hostIndex returns the index, built again whenever Rules is another
+// slice than the one indexed.
+func (rs *Ruleset) hostIndex() *hostRules {
+	idx := rs.hosts.Load()
+	if idx != nil && len(idx.of) == len(rs.Rules) && (len(rs.Rules) == 0 || &idx.of[0] == &rs.Rules[0]) {
+		return idx
+	}
+	idx = &hostRules{of: rs.Rules, in: map[string][]int{}, out: map[string][]int{}}
+	add := func(m map[string][]int, e Endpoint, i int) {
+		for _, n := range e.Sets {
+			s, ok := rs.Set(n)
+			if !ok {
+				continue
+			}
+			for _, h := range s.Hosts {
+				// A rule naming the host through two sets is in its view
+				// once.
+				if l := m[h]; len(l) == 0 || l[len(l)-1] != i {
+					m[h] = append(l, i)
+				}
+			}
+		}
+	}
+	for i, r := range rs.Rules {
+		add(idx.in, r.To, i)
+		add(idx.out, r.From, i)
+	}
+	rs.hosts.Store(idx)
+	return idx
 }
 
 // names reports whether endpoint e names host h.

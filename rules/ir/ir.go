@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"go4.org/netipx"
 
@@ -40,6 +42,9 @@ type Ruleset struct {
 	Expect []*Expectation
 	// Settings are the profile's sections for particular backends.
 	Settings Settings
+
+	setIndex atomic.Pointer[setIndex]
+	hosts    atomic.Pointer[hostRules]
 }
 
 // Settings are backend-specific choices of the profile; see package
@@ -136,6 +141,11 @@ type AddrSet struct {
 	FQDNs []string // sorted
 	// All is set when the set includes "any".
 	All bool
+
+	// ranges caches Ranges per family: host views of a large profile ask
+	// for them once per rule. IPs must not change after the first call.
+	rangesOnce sync.Once
+	ranges     [2][]netipx.IPRange
 }
 
 // IsAny reports whether the set is every address: the built-in "any", or
@@ -143,11 +153,18 @@ type AddrSet struct {
 func (s *AddrSet) IsAny() bool { return s.Kind == SetAny || s.All }
 
 // Ranges returns the set's addresses of one family as ranges, in order.
+// The slice is shared: callers must not modify it.
 func (s *AddrSet) Ranges(f Family) []netipx.IPRange {
 	if s.IPs == nil {
 		return nil
 	}
-	return familyRanges(s.IPs, f)
+	s.rangesOnce.Do(func() {
+		s.ranges = [2][]netipx.IPRange{familyRanges(s.IPs, IPv4), familyRanges(s.IPs, IPv6)}
+	})
+	if f == IPv4 {
+		return s.ranges[0]
+	}
+	return s.ranges[1]
 }
 
 func familyRanges(set *netipx.IPSet, f Family) []netipx.IPRange {
@@ -284,13 +301,32 @@ func compareOrigins(a, b Origin) int {
 	return cmp.Or(cmp.Compare(a.Order[0], b.Order[0]), cmp.Compare(a.Order[1], b.Order[1]), cmp.Compare(a.Order[2], b.Order[2]))
 }
 
+// Clone returns a shallow copy of rs (the slices are shared), for callers
+// that change a field or two: settings, or the rules.
+func (rs *Ruleset) Clone() *Ruleset {
+	return &Ruleset{Profile: rs.Profile, Policy: rs.Policy, Addrs: rs.Addrs, Hosts: rs.Hosts, Rules: rs.Rules,
+		Internal: rs.Internal, Expect: rs.Expect, Settings: rs.Settings}
+}
+
 // Set looks up an address set by name.
 func (rs *Ruleset) Set(name string) (*AddrSet, bool) {
-	i, ok := slices.BinarySearchFunc(rs.Addrs, name, func(s *AddrSet, n string) int { return strings.Compare(s.Name, n) })
-	if !ok {
-		return nil, false
+	// Host views of a large profile ask for every rule's sets: index them,
+	// again whenever Addrs is another slice than the one indexed.
+	idx := rs.setIndex.Load()
+	if idx == nil || len(idx.of) != len(rs.Addrs) || len(rs.Addrs) > 0 && &idx.of[0] != &rs.Addrs[0] {
+		idx = &setIndex{of: rs.Addrs, byName: make(map[string]*AddrSet, len(rs.Addrs))}
+		for _, s := range rs.Addrs {
+			idx.byName[s.Name] = s
+		}
+		rs.setIndex.Store(idx)
 	}
-	return rs.Addrs[i], true
+	s, ok := idx.byName[name]
+	return s, ok
+}
+
+type setIndex struct {
+	of     []*AddrSet
+	byName map[string]*AddrSet
 }
 
 // Host looks up a host by name.

@@ -277,7 +277,7 @@ func plural(n int) string {
 // without is the network view without the contributions of custom rules
 // skip.
 func (l *linter) without(skip ...int) *ir.Ruleset {
-	rs := *l.rs
+	rs := l.rs.Clone()
 	rs.Rules = nil
 	for _, r := range l.rs.Rules {
 		nr := *r
@@ -301,7 +301,7 @@ func (l *linter) without(skip ...int) *ir.Ruleset {
 		}
 		rs.Rules = append(rs.Rules, &nr)
 	}
-	return &rs
+	return rs
 }
 
 // covers reports whether rs allows all of part pt, in every family.
