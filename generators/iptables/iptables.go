@@ -74,6 +74,7 @@ type renderer struct {
 	v       *ir.HostView
 	fam     ir.Family
 	omitted []generators.Omission
+	safe    map[string]bool // set names found safe
 }
 
 // Hook is how noflush mode hooks one of portwall's chains into the
@@ -101,7 +102,7 @@ func Hooks(f ir.Family) []Hook {
 
 // Render writes the restore file of one family for one host.
 func Render(v *ir.HostView, fam ir.Family) ([]byte, error) {
-	r := &renderer{v: v, fam: fam}
+	r := &renderer{v: v, fam: fam, safe: map[string]bool{}}
 	pol := v.Ruleset.Policy
 	noflush := v.Ruleset.Settings.IPTables.Mode == "noflush"
 	egress := pol.Output == ir.OutputDrop
@@ -118,6 +119,7 @@ func Render(v *ir.HostView, fam ir.Family) ([]byte, error) {
 	}
 
 	var b bytes.Buffer
+	b.Grow(linesSize(in) + linesSize(out) + 4096) // 10,000 rules are megabytes
 	r.header(&b, noflush)
 	b.WriteString("*filter\n")
 	if !noflush {
@@ -134,27 +136,45 @@ func Render(v *ir.HostView, fam ir.Family) ([]byte, error) {
 		fmt.Fprintf(&b, "-A INPUT -j %s\n-A OUTPUT -j %s\n", InputChain, OutputChain)
 	}
 	for _, l := range baseline(fam, ir.In) {
-		fmt.Fprintf(&b, "-A %s %s\n", InputChain, l)
+		writeRule(&b, InputChain, l)
 	}
 	for _, l := range in {
-		fmt.Fprintf(&b, "-A %s %s\n", InputChain, l)
+		writeRule(&b, InputChain, l)
 	}
 	for _, l := range tail(fam, pol, ir.In) {
-		fmt.Fprintf(&b, "-A %s %s\n", InputChain, l)
+		writeRule(&b, InputChain, l)
 	}
 	if egress {
 		for _, l := range baseline(fam, ir.Out) {
-			fmt.Fprintf(&b, "-A %s %s\n", OutputChain, l)
+			writeRule(&b, OutputChain, l)
 		}
 		for _, l := range out {
-			fmt.Fprintf(&b, "-A %s %s\n", OutputChain, l)
+			writeRule(&b, OutputChain, l)
 		}
 		for _, l := range tail(fam, pol, ir.Out) {
-			fmt.Fprintf(&b, "-A %s %s\n", OutputChain, l)
+			writeRule(&b, OutputChain, l)
 		}
 	}
 	b.WriteString("COMMIT\n")
 	return b.Bytes(), nil
+}
+
+// writeRule appends "-A chain rule".
+func writeRule(b *bytes.Buffer, chain, rule string) {
+	b.WriteString("-A ")
+	b.WriteString(chain)
+	b.WriteByte(' ')
+	b.WriteString(rule)
+	b.WriteByte('\n')
+}
+
+// linesSize is about what the lines take in the output.
+func linesSize(lines []string) int {
+	n := 0
+	for _, l := range lines {
+		n += len(l) + len("-A PORTWALL-OUTPUT \n")
+	}
+	return n
 }
 
 func (r *renderer) header(b *bytes.Buffer, noflush bool) {
@@ -270,10 +290,12 @@ func (r *renderer) chain(hrs []ir.HostRule, dir ir.Direction) ([]string, error) 
 			continue
 		}
 		for _, n := range hr.Remote.Sets {
-			if !generators.SafeName.MatchString(n) {
+			if !r.safe[n] && !generators.SafeName.MatchString(n) {
 				return nil, fmt.Errorf("rule %s: address set name %q is not one portwall writes", hr.Rule.ID, n)
 			}
+			r.safe[n] = true
 		}
+		var chunks []generators.Chunk // the same for both families: made once
 		for _, m := range r.v.Matches(hr) {
 			if m.Family != r.fam {
 				continue
@@ -287,7 +309,10 @@ func (r *renderer) chain(hrs []ir.HostRule, dir ir.Direction) ([]string, error) 
 					r.omitted = append(r.omitted, o)
 				}
 			}
-			out = append(out, ruleLines(hr, dir, m)...)
+			if chunks == nil {
+				chunks = generators.Chunks(hr.Rule, MaxComment, commentText)
+			}
+			out = append(out, ruleLines(dir, m, chunks, hr.Rule.Protocol)...)
 		}
 	}
 	return out, nil

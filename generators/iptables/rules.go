@@ -15,7 +15,7 @@ import (
 // ruleLines renders one match of a host rule: one line per remote address
 // range, multiport group and comment chunk. A match with host names only
 // (left out under fqdn = "omit") renders nothing.
-func ruleLines(hr ir.HostRule, dir ir.Direction, m ir.Match) []string {
+func ruleLines(dir ir.Direction, m ir.Match, chunks []generators.Chunk, proto proto.Protocol) []string {
 	var addrs []string
 	switch {
 	case m.RemoteAll:
@@ -26,15 +26,17 @@ func ruleLines(hr ir.HostRule, dir ir.Direction, m ir.Match) []string {
 		}
 	}
 	var out []string
-	for _, c := range generators.Chunks(hr.Rule, MaxComment, commentText) {
-		for _, p := range protoMatches(hr.Rule.Protocol, c) {
+	for _, c := range chunks {
+		for _, p := range protoMatches(proto, c) {
+			// Everything after the address match is the same for each
+			// address: built once.
+			tail := p + ` -m comment --comment "` + c.Comment + `" -j ACCEPT`
 			for _, a := range addrs {
-				parts := []string{}
-				if a != "" {
-					parts = append(parts, a)
+				if a == "" {
+					out = append(out, tail)
+				} else {
+					out = append(out, a+" "+tail)
 				}
-				parts = append(parts, p, `-m comment --comment "`+c.Comment+`"`, "-j ACCEPT")
-				out = append(out, strings.Join(parts, " "))
 			}
 		}
 	}

@@ -16,6 +16,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/portwall/portwall/generators/proof/nsenter"
 )
 
 // RequireEnv is the variable that turns skips into failures.
@@ -102,12 +106,29 @@ func (n *Netns) Run(name string, args ...string) (string, error) {
 
 // RunStdin is Run with data on the command's standard input.
 func (n *Netns) RunStdin(stdin []byte, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	return n.RunStdinTimeout(Timeout, stdin, name, args...)
+}
+
+// RunStdinTimeout is RunStdin for a command that may take longer than
+// Timeout.
+func (n *Netns) RunStdinTimeout(timeout time.Duration, stdin []byte, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Name, name}, args...)...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// Do runs fn inside the namespace, on a thread of this process: the
+// sockets fn creates belong to the namespace.
+func (n *Netns) Do(fn func() error) error {
+	fd, err := unix.Open("/var/run/netns/"+n.Name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open namespace %s: %w", n.Name, err)
+	}
+	defer unix.Close(fd)
+	return nsenter.Do(fd, n.Name, fn)
 }
 
 // MustRun is Run that fails the test on error.

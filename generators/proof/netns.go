@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/portwall/portwall/generators/proof/nsenter"
 )
 
 // netns is a network namespace the proof created, named under
@@ -40,37 +41,9 @@ func (n *netns) remove() error {
 	return err
 }
 
-// do runs fn on an OS thread that has entered the namespace, so that the
-// sockets fn creates belong to it (a socket stays in the namespace it was
-// created in, whichever thread uses it later). The thread goes back to its
-// own namespace before anything else runs on it; if it cannot, it stays
-// locked and is thrown away when the goroutine ends.
-func (n *netns) do(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("open own namespace: %w", err)
-			return
-		}
-		defer unix.Close(orig)
-		if err := unix.Setns(n.fd, unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("enter namespace %s: %w", n.name, err)
-			return
-		}
-		ferr := fn()
-		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("leave namespace %s: %w", n.name, err)
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
-}
+// do runs fn inside the namespace (nsenter.Do): the sockets fn creates
+// belong to it.
+func (n *netns) do(fn func() error) error { return nsenter.Do(n.fd, n.name, fn) }
 
 // sysctl sets net sysctls (paths under /proc/sys/net) inside the
 // namespace: /proc/sys/net shows the namespace of the thread that opens it.

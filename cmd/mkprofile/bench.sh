@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Whole runs of portwall, as users start it: one host at 10,000 rules, the
+# memory curve over the rule count, and a 2,000-host fleet written for
+# every target.
+#
+#   bash cmd/mkprofile/bench.sh [RUNS]      # from the repository root; RUNS defaults to 7
+#
+# Each command is timed from process start to exit (reading the profile,
+# the embedded catalog, resolving, rendering, writing), wall-clock median
+# over RUNS runs after one warm-up with hyperfine when installed, else
+# from /usr/bin/time; max RSS is the largest of the /usr/bin/time runs.
+# The stages alone are go test benchmarks:
+#
+#   go test -run '^$' -bench . -benchmem ./cmd/mkprofile
+#
+# Nothing is asserted: the figures are for reading, and depend on the
+# machine and on what else it runs.
+set -euo pipefail
+
+runs=${1:-7}
+case $runs in
+'' | *[!0-9]* | 0)
+	echo "usage: bash cmd/mkprofile/bench.sh [RUNS]   (RUNS: a positive number, default 7)" >&2
+	exit 2
+	;;
+esac
+if [ ! -f go.mod ] || [ ! -d cmd/mkprofile ]; then
+	echo "bench.sh: run from the repository root: bash cmd/mkprofile/bench.sh [RUNS]" >&2
+	exit 2
+fi
+export PATH="$PATH:/usr/local/go/bin"
+if [ ! -x /usr/bin/time ]; then
+	echo "bench.sh: /usr/bin/time is missing (max RSS comes from it); install it with:" >&2
+	echo "    apt-get install -y time" >&2
+	exit 1
+fi
+hyperfine=
+if command -v hyperfine >/dev/null 2>&1; then
+	hyperfine=$(command -v hyperfine)
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+. cmd/mkprofile/measure.sh
+
+go build -o "$tmp/portwall" ./cmd/portwall
+go build -o "$tmp/mkprofile" ./cmd/mkprofile
+pw=$tmp/portwall
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+echo "portwall $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo ' (uncommitted changes)'), $(go version | cut -d' ' -f3); $runs runs each, median wall time"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+echo
+echo "One host, N [[allow]] rules (-hosts 1 -groups 50), to standard output:"
+printf '%-7s %-22s %10s %10s %10s %14s\n' rules target "median s" "max RSS MB" "output MB" "KB/added rule"
+prev_n= prev_rss=
+for n in 1000 2500 5000 10000 20000; do
+	"$tmp/mkprofile" -rules "$n" -hosts 1 -groups 50 >"$tmp/r$n.toml"
+	for t in nftables "nftables readable" iptables; do
+		set -- --target nftables
+		case $t in
+		"nftables readable") set -- --target nftables --layout readable ;;
+		iptables) set -- --target iptables ;;
+		esac
+		# The memory curve is for the default target; the others at
+		# 10,000 only.
+		if [ "$t" != nftables ] && [ "$n" != 10000 ]; then continue; fi
+		"$pw" generate "$tmp/r$n.toml" "$@" --host host-01 >"$tmp/out"
+		size=$(stat -c %s "$tmp/out")
+		measure "r$n" "$pw" generate "$tmp/r$n.toml" "$@" --host host-01
+		# The memory curve's slope: RSS added per rule since the row
+		# before (nftables rows only).
+		slope=-
+		if [ "$t" = nftables ]; then
+			if [ -n "$prev_n" ]; then
+				slope=$(awk -v a="$prev_rss" -v b="$rss" -v m="$prev_n" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / (n - m) }')
+			fi
+			prev_n=$n prev_rss=$rss
+		fi
+		printf '%-7s %-22s %10s %10s %10s %14s\n' "$n" "$t" "$median" "$(mb "$rss")" \
+			"$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1048576 }')" "$slope"
+	done
+done
+
+echo
+echo "Fleet: 2,000 hosts running the four products (-hosts 2000 -products -rules 0 -groups 50), --all-hosts into a directory:"
+"$tmp/mkprofile" -hosts 2000 -products -rules 0 -groups 50 >"$tmp/fleet.toml"
+printf '%-30s %10s %10s %8s %10s\n' target "median s" "max RSS MB" files "output MB"
+for t in all nftables iptables ip6tables netsh powershell fortigate json; do
+	out=$tmp/fleet-$t
+	"$pw" generate "$tmp/fleet.toml" --target "$t" --all-hosts --out-dir "$out"
+	files=$(find "$out" -type f | wc -l)
+	size=$(du -sb "$out" | cut -f1)
+	# Later runs write over the same files, through a temporary file and
+	# a rename each, as a CI job regenerating its directory does.
+	measure "fleet-$t" "$pw" generate "$tmp/fleet.toml" --target "$t" --all-hosts --out-dir "$out"
+	printf '%-30s %10s %10s %8s %10s\n' "$t" "$median" "$(mb "$rss")" "$files" "$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1048576 }')"
+	rm -rf "$out"
+done
