@@ -26,7 +26,7 @@ import (
 // no ruleset at all and the cost of connection tracking alone. Root only,
 // in two throwaway namespaces joined by a veth pair:
 //
-//	go test -run '^$' -bench PacketPath -benchtime 5x ./cmd/mkprofile
+//	go test -run '^$' -bench PacketPath -benchtime 3x -timeout 30m ./cmd/mkprofile
 //
 // Every packet is a new UDP flow (its own source address and port) to
 // the port of one extra rule appended after the 10,000 (from 198.18.0.0/15,
