@@ -252,16 +252,22 @@ func writeFiles(dir string, files []generators.File) (err error) {
 // regular file, writes data to a temporary file beside it.
 func prepare(t *target, path string, data []byte) error {
 	t.path = path
-	switch fi, err := os.Stat(t.path); {
+	// Lstat first: resolving the path costs a system call per directory,
+	// which a fleet's thousands of files only need for a link.
+	fi, err := os.Lstat(t.path)
+	if err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if fi, err = os.Stat(t.path); err == nil {
+			t.path, err = filepath.EvalSymlinks(t.path)
+		}
+	}
+	switch {
 	case err == nil && fi.IsDir():
 		return fmt.Errorf("%s is a directory", t.path)
 	case err == nil && !fi.Mode().IsRegular():
 		t.special = true
 		return nil
 	case err == nil:
-		if t.path, err = filepath.EvalSymlinks(t.path); err != nil {
-			return err
-		}
+		// A regular file, or the one a link points to: replaced.
 	case !errors.Is(err, os.ErrNotExist):
 		return err
 	}
