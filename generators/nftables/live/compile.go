@@ -13,6 +13,7 @@ import (
 	"go4.org/netipx"
 	"golang.org/x/sys/unix"
 
+	"github.com/portwall/portwall/generators/nftables/nftparse"
 	"github.com/portwall/portwall/rules/proto"
 )
 
@@ -53,23 +54,11 @@ type RuleObject struct {
 // never something to guess at.
 func Compile(script []byte) (*Objects, error) {
 	o := &Objects{Table: &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}}
-	lines := strings.Split(string(script), "\n")
-	i := 0
-	next := func() (string, int) {
-		for i < len(lines) {
-			l := strings.TrimSpace(lines[i])
-			i++
-			if l != "" && !strings.HasPrefix(l, "#") {
-				return l, i
-			}
-		}
-		return "", i
+	lines := nftparse.NewLines(script)
+	if err := lines.Preamble(); err != nil {
+		return nil, err
 	}
-	for _, want := range []string{"table inet portwall", "delete table inet portwall", "table inet portwall {"} {
-		if l, n := next(); l != want {
-			return nil, fmt.Errorf("line %d: want %q, got %q", n, want, l)
-		}
-	}
+	next := lines.Next
 	for {
 		l, n := next()
 		switch {
@@ -388,7 +377,7 @@ func (o *Objects) compileRule(line string) (RuleObject, error) {
 		return RuleObject{}, fmt.Errorf("rule without a comment: %q", line)
 	}
 	comment = strings.TrimSuffix(comment, `"`)
-	w, err := tokens(text)
+	w, err := nftparse.Words(text)
 	if err != nil {
 		return RuleObject{}, err
 	}
@@ -401,42 +390,6 @@ func (o *Objects) compileRule(line string) (RuleObject, error) {
 		w = w[n:]
 	}
 	return RuleObject{Exprs: r.exprs, Comment: comment, Anon: r.anon}, nil
-}
-
-// tokens splits a rule into words, keeping "{ ... }" and "..." together.
-func tokens(text string) ([]string, error) {
-	var out []string
-	for text != "" {
-		text = strings.TrimPrefix(text, " ")
-		switch {
-		case strings.HasPrefix(text, "{ "):
-			end := strings.Index(text, " }")
-			if end < 0 {
-				return nil, fmt.Errorf("unclosed {")
-			}
-			out = append(out, text[:end+2])
-			text = text[end+2:]
-		case strings.HasPrefix(text, `"`):
-			end := strings.Index(text[1:], `"`)
-			if end < 0 {
-				return nil, fmt.Errorf("unclosed quote")
-			}
-			out = append(out, text[:end+2])
-			text = text[end+2:]
-		default:
-			w, rest, _ := strings.Cut(text, " ")
-			out = append(out, w)
-			text = rest
-		}
-	}
-	return out, nil
-}
-
-func list(w string) []string {
-	if !strings.HasPrefix(w, "{ ") {
-		return []string{w}
-	}
-	return strings.Split(strings.TrimSuffix(strings.TrimPrefix(w, "{ "), " }"), ", ")
 }
 
 func (r *rule) emit(es ...expr.Any) { r.exprs = append(r.exprs, es...) }
@@ -685,7 +638,7 @@ func (r *rule) ports(p, value string) error {
 	}
 	r.l4proto(l4)
 	r.emit(&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
-	items := list(value)
+	items := nftparse.List(value)
 	type pr struct{ first, last uint16 }
 	var rs []pr
 	for _, it := range items {
@@ -733,7 +686,7 @@ func (r *rule) icmpTypes(name, value string) error {
 	r.l4proto(l4)
 	r.emit(&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 1})
 	var types []byte
-	for _, it := range list(value) {
+	for _, it := range nftparse.List(value) {
 		t, err := proto.ParseICMPType(p, it)
 		if err != nil {
 			return err

@@ -72,38 +72,10 @@ func (s *Script) Grants() ([]ir.Grant, error) {
 	return out, nil
 }
 
-// words splits rule text, keeping "{ ... }" together.
-func words(text string) ([]string, error) {
-	var out []string
-	for text != "" {
-		text = strings.TrimPrefix(text, " ")
-		if strings.HasPrefix(text, "{ ") {
-			end := strings.Index(text, " }")
-			if end < 0 {
-				return nil, fmt.Errorf("unclosed {")
-			}
-			out = append(out, text[:end+2])
-			text = text[end+2:]
-			continue
-		}
-		w, rest, _ := strings.Cut(text, " ")
-		out = append(out, w)
-		text = rest
-	}
-	return out, nil
-}
-
-func list(w string) []string {
-	if !strings.HasPrefix(w, "{ ") {
-		return []string{w}
-	}
-	return strings.Split(strings.TrimSuffix(strings.TrimPrefix(w, "{ "), " }"), ", ")
-}
-
 // grants reads one allow rule: an optional address match on the remote
 // side, an optional family guard, one protocol clause, accept.
 func (s *Script) grants(r Rule) ([]ir.Grant, error) {
-	w, err := words(r.Text)
+	w, err := Words(r.Text)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +134,7 @@ func (s *Script) grants(r Rule) ([]ir.Grant, error) {
 		case (w[0] == "tcp" || w[0] == "udp") && w[1] == "dport" && protocol == 0:
 			protocol, _ = proto.Parse(w[0])
 			var rs []ports.Range
-			for _, item := range list(w[2]) {
+			for _, item := range List(w[2]) {
 				pr, err := ports.Parse(item)
 				if err != nil || strings.Contains(item, " ") {
 					return nil, fmt.Errorf("bad port %q", item)
@@ -175,7 +147,7 @@ func (s *Script) grants(r Rule) ([]ir.Grant, error) {
 			if err := setFamily(ir.Family(map[string]int{"icmp": 4, "icmpv6": 6}[w[0]])); err != nil {
 				return nil, err
 			}
-			for _, name := range list(w[2]) {
+			for _, name := range List(w[2]) {
 				t, err := icmpType(protocol, name)
 				if err != nil {
 					return nil, err

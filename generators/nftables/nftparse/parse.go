@@ -49,23 +49,11 @@ type Script struct {
 // optionally output) chain, and nothing else.
 func Parse(data []byte) (*Script, error) {
 	s := &Script{Sets: map[string]*Set{}, FlowSets: map[string]*FlowSet{}, Chains: map[string][]Rule{}}
-	lines := strings.Split(string(data), "\n")
-	i := 0
-	next := func() (string, int) {
-		for i < len(lines) {
-			l := strings.TrimSpace(lines[i])
-			i++
-			if l != "" && !strings.HasPrefix(l, "#") {
-				return l, i
-			}
-		}
-		return "", i
+	lines := NewLines(data)
+	if err := lines.Preamble(); err != nil {
+		return nil, err
 	}
-	for _, want := range []string{"table inet portwall", "delete table inet portwall", "table inet portwall {"} {
-		if l, n := next(); l != want {
-			return nil, fmt.Errorf("line %d: want %q, got %q", n, want, l)
-		}
-	}
+	next := lines.Next
 	for {
 		l, n := next()
 		switch {
