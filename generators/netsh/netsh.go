@@ -11,7 +11,6 @@
 package netsh
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 
@@ -25,10 +24,7 @@ type Generator struct{}
 
 func (Generator) Name() string { return "netsh" }
 
-func (Generator) Caps() generators.Caps {
-	return generators.Caps{HostView: true, FQDN: generators.FQDNNone, Program: true, Ext: ".cmd",
-		FQDNMode: func(rs *ir.Ruleset) ir.FQDNMode { return rs.Settings.Windows.FQDN }}
-}
+func (Generator) Caps() generators.Caps { return winfw.Caps(".cmd") }
 
 // Generate renders one file per requested host.
 func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
@@ -110,12 +106,7 @@ func Render(v *ir.HostView) ([]byte, error) {
 	s.lines = append(s.lines, policy...)
 	s.lines = append(s.lines, Exit)
 
-	var b bytes.Buffer
-	for _, l := range s.lines {
-		b.WriteString(l)
-		b.WriteString("\r\n")
-	}
-	return b.Bytes(), nil
+	return winfw.Script(s.lines), nil
 }
 
 func (s *script) header(v *ir.HostView) {

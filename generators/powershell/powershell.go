@@ -12,7 +12,6 @@
 package powershell
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 
@@ -26,10 +25,7 @@ type Generator struct{}
 
 func (Generator) Name() string { return "powershell" }
 
-func (Generator) Caps() generators.Caps {
-	return generators.Caps{HostView: true, FQDN: generators.FQDNNone, Program: true, Ext: ".ps1",
-		FQDNMode: func(rs *ir.Ruleset) ir.FQDNMode { return rs.Settings.Windows.FQDN }}
-}
+func (Generator) Caps() generators.Caps { return winfw.Caps(".ps1") }
 
 // Generate renders one file per requested host.
 func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
@@ -95,12 +91,7 @@ func Render(v *ir.HostView) ([]byte, error) {
 	s.lines = append(s.lines, rules...)
 	s.lines = append(s.lines, policy...)
 
-	var b bytes.Buffer
-	for _, l := range s.lines {
-		b.WriteString(l)
-		b.WriteString("\r\n")
-	}
-	return b.Bytes(), nil
+	return winfw.Script(s.lines), nil
 }
 
 func (s *script) header(v *ir.HostView) {

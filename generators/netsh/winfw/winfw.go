@@ -9,12 +9,14 @@
 package winfw
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/rules/ir"
 )
 
@@ -63,6 +65,25 @@ func Name(id string, dir ir.Direction, suffixes ...string) (string, error) {
 // hostChars is what a host name must look like: it becomes a file name and
 // appears in the "how to run" comment.
 var hostChars = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+
+// Caps is what both Windows backends support; ext names their files.
+// Neither can match host names; both match programs. [windows] fqdn may
+// choose to leave host names out (omit).
+func Caps(ext string) generators.Caps {
+	return generators.Caps{HostView: true, FQDN: generators.FQDNNone, Program: true, Ext: ext,
+		FQDNMode: func(rs *ir.Ruleset) ir.FQDNMode { return rs.Settings.Windows.FQDN }}
+}
+
+// Script joins a script's lines with the CRLF line ends that cmd and
+// Windows PowerShell expect.
+func Script(lines []string) []byte {
+	var b bytes.Buffer
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteString("\r\n")
+	}
+	return b.Bytes()
+}
 
 // CheckHost refuses a host name that cannot name a script file.
 func CheckHost(name string) error {
