@@ -269,14 +269,11 @@ func (r *renderer) rule(hr ir.HostRule, dir ir.Direction) ([]string, error) {
 			lines = append(lines, r.lines(hr, dir, m, r.staticSet(m), true)...)
 		}
 		if len(m.RemoteFQDNs) > 0 {
-			switch r.v.Ruleset.Policy.FQDN {
-			case ir.FQDNDynamicSet:
-				lines = append(lines, r.lines(hr, dir, m, r.dynamicSet(m), true)...)
-			case ir.FQDNOmit:
-				r.omit(hr, m)
-			default:
-				return nil, fmt.Errorf("rule %s reaches %s by host name, which nftables cannot match (set defaults.fqdn = \"dynamic-set\" or \"omit\")", hr.Rule.ID, m.Remote.Name)
+			fq, err := r.fqdnLines(hr, dir, m)
+			if err != nil {
+				return nil, err
 			}
+			lines = append(lines, fq...)
 		}
 	}
 	return lines, nil
@@ -425,4 +422,19 @@ func writeElements(b *bytes.Buffer, rs []netipx.IPRange) {
 		b.WriteString(rangeString(r))
 	}
 	b.WriteString(" }\n")
+}
+
+// fqdnLines renders the host-name part of a match (m.RemoteFQDNs) as
+// defaults.fqdn says, in either layout: rules on a set that DNS fills, or
+// nothing but a note in the header, or a refusal.
+func (r *renderer) fqdnLines(hr ir.HostRule, dir ir.Direction, m ir.Match) ([]string, error) {
+	switch r.v.Ruleset.Policy.FQDN {
+	case ir.FQDNDynamicSet:
+		return r.lines(hr, dir, m, r.dynamicSet(m), true), nil
+	case ir.FQDNOmit:
+		r.omit(hr, m)
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("rule %s reaches %s by host name, which nftables cannot match (set defaults.fqdn = \"dynamic-set\" or \"omit\")", hr.Rule.ID, m.Remote.Name)
+	}
 }

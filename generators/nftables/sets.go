@@ -180,15 +180,11 @@ func (r *renderer) setsChain(hrs []ir.HostRule, dir ir.Direction) ([]string, err
 				if len(set.FQDNs) == 0 {
 					continue
 				}
-				m := ir.Match{Family: f, Remote: set, RemoteRanges: ranges, RemoteFQDNs: set.FQDNs}
-				switch r.v.Ruleset.Policy.FQDN {
-				case ir.FQDNDynamicSet:
-					lines = append(lines, r.lines(hr, dir, m, r.dynamicSet(m), true)...)
-				case ir.FQDNOmit:
-					r.omit(hr, m)
-				default:
-					return nil, fmt.Errorf("rule %s reaches %s by host name, which nftables cannot match (set defaults.fqdn = \"dynamic-set\" or \"omit\")", hr.Rule.ID, n)
+				fq, err := r.fqdnLines(hr, dir, ir.Match{Family: f, Remote: set, RemoteRanges: ranges, RemoteFQDNs: set.FQDNs})
+				if err != nil {
+					return nil, err
 				}
+				lines = append(lines, fq...)
 			}
 		}
 	}

@@ -1,0 +1,79 @@
+package nftparse
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The pieces of portwall's nft syntax that the strict reader here and the
+// netlink compiler (package live) both read.
+
+// Lines reads a script's lines: Next returns the next line that is not
+// blank or a comment, trimmed, with its number ("" at the end).
+type Lines struct {
+	lines []string
+	i     int
+}
+
+// NewLines starts reading data.
+func NewLines(data []byte) *Lines { return &Lines{lines: strings.Split(string(data), "\n")} }
+
+// Next is the next line with content, and its number.
+func (l *Lines) Next() (string, int) {
+	for l.i < len(l.lines) {
+		s := strings.TrimSpace(l.lines[l.i])
+		l.i++
+		if s != "" && !strings.HasPrefix(s, "#") {
+			return s, l.i
+		}
+	}
+	return "", l.i
+}
+
+// Preamble reads the lines every portwall script opens with: the two that
+// make loading idempotent, and the table's opening.
+func (l *Lines) Preamble() error {
+	for _, want := range []string{"table inet portwall", "delete table inet portwall", "table inet portwall {"} {
+		if s, n := l.Next(); s != want {
+			return fmt.Errorf("line %d: want %q, got %q", n, want, s)
+		}
+	}
+	return nil
+}
+
+// Words splits rule text into words, keeping "{ ... }" and "..." whole.
+func Words(text string) ([]string, error) {
+	var out []string
+	for text != "" {
+		text = strings.TrimPrefix(text, " ")
+		switch {
+		case strings.HasPrefix(text, "{ "):
+			end := strings.Index(text, " }")
+			if end < 0 {
+				return nil, fmt.Errorf("unclosed {")
+			}
+			out = append(out, text[:end+2])
+			text = text[end+2:]
+		case strings.HasPrefix(text, `"`):
+			end := strings.Index(text[1:], `"`)
+			if end < 0 {
+				return nil, fmt.Errorf("unclosed quote")
+			}
+			out = append(out, text[:end+2])
+			text = text[end+2:]
+		default:
+			w, rest, _ := strings.Cut(text, " ")
+			out = append(out, w)
+			text = rest
+		}
+	}
+	return out, nil
+}
+
+// List is the items of a word: those of "{ a, b }", or the word itself.
+func List(w string) []string {
+	if !strings.HasPrefix(w, "{ ") {
+		return []string{w}
+	}
+	return strings.Split(strings.TrimSuffix(strings.TrimPrefix(w, "{ "), " }"), ", ")
+}
