@@ -17,34 +17,8 @@
 # machine and on what else it runs.
 set -euo pipefail
 
-runs=${1:-7}
-case $runs in
-'' | *[!0-9]* | 0)
-	echo "usage: bash cmd/mkprofile/bench.sh [RUNS]   (RUNS: a positive number, default 7)" >&2
-	exit 2
-	;;
-esac
-if [ ! -f go.mod ] || [ ! -d cmd/mkprofile ]; then
-	echo "bench.sh: run from the repository root: bash cmd/mkprofile/bench.sh [RUNS]" >&2
-	exit 2
-fi
-export PATH="$PATH:/usr/local/go/bin"
-if [ ! -x /usr/bin/time ]; then
-	echo "bench.sh: /usr/bin/time is missing (max RSS comes from it); install it with:" >&2
-	echo "    apt-get install -y time" >&2
-	exit 1
-fi
-hyperfine=
-if command -v hyperfine >/dev/null 2>&1; then
-	hyperfine=$(command -v hyperfine)
-fi
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-. cmd/mkprofile/measure.sh
-
-go build -o "$tmp/portwall" ./cmd/portwall
-go build -o "$tmp/mkprofile" ./cmd/mkprofile
+. "$(dirname "$0")/measure.sh"
+start bench.sh "$@"
 pw=$tmp/portwall
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 

@@ -29,39 +29,14 @@
 # reading, and depend on the machine and on what else it runs.
 set -euo pipefail
 
-runs=${1:-7}
-case $runs in
-'' | *[!0-9]* | 0)
-	echo "usage: bash cmd/mkprofile/compare-ferm.sh [RUNS]   (RUNS: a positive number, default 7)" >&2
-	exit 2
-	;;
-esac
-if [ ! -f go.mod ] || [ ! -d cmd/mkprofile ]; then
-	echo "compare-ferm.sh: run from the repository root: bash cmd/mkprofile/compare-ferm.sh [RUNS]" >&2
-	exit 2
-fi
-export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
-if ! command -v ferm >/dev/null 2>&1; then
+. "$(dirname "$0")/measure.sh"
+if ! PATH="$PATH:/usr/sbin:/sbin" command -v ferm >/dev/null 2>&1; then
 	echo "compare-ferm.sh: ferm is not installed; install it with:" >&2
 	echo "    apt-get install -y ferm" >&2
 	echo "(Debian asks whether to load ferm's rules at boot; answer no, or preseed: echo 'ferm ferm/enable boolean false' | debconf-set-selections)" >&2
 	exit 1
 fi
-if [ ! -x /usr/bin/time ]; then
-	echo "compare-ferm.sh: /usr/bin/time is missing (max RSS comes from it); install it with:" >&2
-	echo "    apt-get install -y time" >&2
-	exit 1
-fi
-hyperfine=
-if command -v hyperfine >/dev/null 2>&1; then
-	hyperfine=$(command -v hyperfine)
-fi
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-go build -o "$tmp/portwall" ./cmd/portwall
-go build -o "$tmp/mkprofile" ./cmd/mkprofile
+start compare-ferm.sh "$@"
 host=host-01
 sizes=(1000 10000)
 for n in "${sizes[@]}"; do
@@ -89,9 +64,6 @@ for n in "${sizes[@]}"; do
 		printf -v "lines${f}_$n" '%s' "$pw"
 	done
 done
-
-# measure NAME CMD...: median seconds into $median, max RSS (KB) into $rss.
-. cmd/mkprofile/measure.sh
 
 echo "portwall vs ferm, one host's inbound policy; $runs runs each, median wall time"
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'); load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,6 +1,38 @@
-# Sourced by compare-ferm.sh and bench.sh; expects $tmp (a scratch
-# directory), $runs (runs per command) and $hyperfine (its path, or empty).
-#
+# Sourced by compare-ferm.sh and bench.sh.
+
+# start SCRIPT [RUNS]: what both scripts begin with. RUNS (default 7)
+# into $runs; the checks; hyperfine's path (or nothing) into $hyperfine;
+# a scratch directory $tmp, removed on exit; portwall and mkprofile built
+# into it.
+start() {
+	local script=$1
+	runs=${2:-7}
+	case $runs in
+	'' | *[!0-9]* | 0)
+		echo "usage: bash cmd/mkprofile/$script [RUNS]   (RUNS: a positive number, default 7)" >&2
+		exit 2
+		;;
+	esac
+	if [ ! -f go.mod ] || [ ! -d cmd/mkprofile ]; then
+		echo "$script: run from the repository root: bash cmd/mkprofile/$script [RUNS]" >&2
+		exit 2
+	fi
+	export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
+	if [ ! -x /usr/bin/time ]; then
+		echo "$script: /usr/bin/time is missing (max RSS comes from it); install it with:" >&2
+		echo "    apt-get install -y time" >&2
+		exit 1
+	fi
+	hyperfine=
+	if command -v hyperfine >/dev/null 2>&1; then
+		hyperfine=$(command -v hyperfine)
+	fi
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	go build -o "$tmp/portwall" ./cmd/portwall
+	go build -o "$tmp/mkprofile" ./cmd/mkprofile
+}
+
 # measure NAME CMD...: median seconds into $median, max RSS (KB) into $rss.
 measure() {
 	local name=$1
