@@ -8,6 +8,7 @@
 package generators
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"runtime"
@@ -112,6 +113,48 @@ func Check(g Generator, req Request) error {
 		}
 	}
 	return errs.Err()
+}
+
+// Generate checks req against g's capabilities (Check) and only then
+// renders it: the way to render, so that no caller can render what the
+// backend cannot express.
+func Generate(g Generator, req Request) ([]File, error) {
+	if err := Check(g, req); err != nil {
+		return nil, err
+	}
+	return g.Generate(req)
+}
+
+// AllHosts is the request for every host of rs (generate --all-hosts):
+// the hosts for a host backend, the network view (one file) for the
+// others.
+func AllHosts(g Generator, rs *ir.Ruleset) Request {
+	req := Request{Ruleset: rs}
+	if g.Caps().HostView {
+		req.Hosts = rs.HostNames()
+	}
+	return req
+}
+
+// GenerateAll renders every host of rs with each backend (AllHosts), the
+// backends side by side, and returns their files in the order of gs. Every
+// backend's refusal is reported.
+func GenerateAll(gs []Generator, rs *ir.Ruleset) ([][]File, error) {
+	out := make([][]File, len(gs))
+	errs := make([]error, len(gs))
+	var wg sync.WaitGroup
+	for i, g := range gs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = Generate(g, AllHosts(g, rs))
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func checkRule(g Generator, caps Caps, rs *ir.Ruleset, r *ir.Rule, sets []string, errs *source.ErrorList, host string) {

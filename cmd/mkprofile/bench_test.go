@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/portwall/portwall/generators"
@@ -92,13 +90,9 @@ func request(g generators.Generator, rs *ir.Ruleset, hosts ...string) generators
 	return req
 }
 
-// render checks and renders req as the CLI does, and returns the output
-// size.
+// render renders req as the CLI does, and returns the output size.
 func render(g generators.Generator, req generators.Request) (int, error) {
-	if err := generators.Check(g, req); err != nil {
-		return 0, err
-	}
-	files, err := g.Generate(req)
+	files, err := generators.Generate(g, req)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", g.Name(), err)
 	}
@@ -167,26 +161,14 @@ func BenchmarkFleet(b *testing.B) {
 		}
 	})
 	rs := resolve(b, "fleet.toml", data)
-	hosts := rs.HostNames()
 	for _, g := range targets.All() {
 		b.Run(g.Name(), func(b *testing.B) {
-			benchRender(b, g, request(g, rs, hosts...))
+			benchRender(b, g, generators.AllHosts(g, rs))
 		})
 	}
 	b.Run("all", func(b *testing.B) {
-		gs := targets.All()
 		for b.Loop() {
-			errs := make([]error, len(gs))
-			var wg sync.WaitGroup
-			for i, g := range gs {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					_, errs[i] = render(g, request(g, rs, hosts...))
-				}()
-			}
-			wg.Wait()
-			if err := errors.Join(errs...); err != nil {
+			if _, err := generators.GenerateAll(targets.All(), rs); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -111,11 +110,10 @@ func (e *env) generate(c *cli.Context) error {
 	}
 	req := generators.Request{Ruleset: rs}
 	switch {
-	case all && !g.Caps().HostView:
-		// A network backend renders everything into one file.
 	case all:
-		req.Hosts = rs.HostNames()
-		if len(req.Hosts) == 0 {
+		// A network backend renders everything into one file.
+		req = generators.AllHosts(g, rs)
+		if g.Caps().HostView && len(req.Hosts) == 0 {
 			return errors.New("the profile has no hosts")
 		}
 	case host != "":
@@ -124,10 +122,7 @@ func (e *env) generate(c *cli.Context) error {
 		}
 		req.Hosts = []string{host}
 	}
-	if err := generators.Check(g, req); err != nil {
-		return err
-	}
-	files, err := g.Generate(req)
+	files, err := generators.Generate(g, req)
 	if err != nil {
 		return err
 	}
@@ -155,24 +150,8 @@ func (e *env) generateMany(c *cli.Context, gs []generators.Generator) error {
 	if len(rs.Hosts) == 0 {
 		return errors.New("the profile has no hosts")
 	}
-	out := make([][]generators.File, len(gs))
-	errs := make([]error, len(gs))
-	var wg sync.WaitGroup
-	for i, g := range gs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req := generators.Request{Ruleset: rs}
-			if g.Caps().HostView {
-				req.Hosts = rs.HostNames()
-			}
-			if errs[i] = generators.Check(g, req); errs[i] == nil {
-				out[i], errs[i] = g.Generate(req)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	out, err := generators.GenerateAll(gs, rs)
+	if err != nil {
 		return err
 	}
 	var files []generators.File

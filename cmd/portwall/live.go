@@ -109,22 +109,17 @@ func (e *env) plan(c *cli.Context) (*plan, error) {
 	if _, ok := rs.Host(host); !ok {
 		return nil, fmt.Errorf("unknown host %q%s (hosts: %s)", host, source.DidYouMean(host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
 	}
-	req := generators.Request{Ruleset: rs, Hosts: []string{host}}
-	g := nftables.Generator{}
-	if err := generators.Check(g, req); err != nil {
+	files, err := generators.Generate(nftables.Generator{}, generators.Request{Ruleset: rs, Hosts: []string{host}})
+	if err != nil {
 		return nil, err
+	}
+	desired, err := live.Compile(files[0].Contents)
+	if err != nil {
+		return nil, fmt.Errorf("internal error: compiling the nftables script: %w", err)
 	}
 	v, err := rs.HostView(host)
 	if err != nil {
 		return nil, err
-	}
-	script, err := nftables.Render(v)
-	if err != nil {
-		return nil, err
-	}
-	desired, err := live.Compile(script)
-	if err != nil {
-		return nil, fmt.Errorf("internal error: compiling the nftables script: %w", err)
 	}
 	conn, err := live.Open(c.String("netns"))
 	if err != nil {

@@ -42,15 +42,7 @@ func Ruleset(t testing.TB, file string) *ir.Ruleset {
 func Render(rs *ir.Ruleset, gs ...generators.Generator) map[string][]byte {
 	out := map[string][]byte{}
 	for _, g := range gs {
-		req := generators.Request{Ruleset: rs}
-		if g.Caps().HostView {
-			req.Hosts = rs.HostNames()
-		}
-		err := generators.Check(g, req)
-		var files []generators.File
-		if err == nil {
-			files, err = g.Generate(req)
-		}
+		files, err := generators.Generate(g, generators.AllHosts(g, rs))
 		if err != nil {
 			out["error"] = append(out["error"], err.Error()+"\n"...)
 			continue

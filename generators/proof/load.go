@@ -77,11 +77,7 @@ func Render(rs *ir.Ruleset, host, target string) ([]generators.File, error) {
 		if !ok {
 			return nil, fmt.Errorf("no backend %q", name)
 		}
-		req := generators.Request{Ruleset: rs, Hosts: []string{host}}
-		if err := generators.Check(g, req); err != nil {
-			return nil, err
-		}
-		out, err := g.Generate(req)
+		out, err := generators.Generate(g, generators.Request{Ruleset: rs, Hosts: []string{host}})
 		if err != nil {
 			return nil, err
 		}
