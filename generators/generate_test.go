@@ -17,8 +17,9 @@ type fake struct {
 	renders *atomic.Int32
 }
 
-func (f fake) Name() string { return f.name }
-func (f fake) Caps() Caps   { return f.caps }
+func (f fake) Name() string     { return f.name }
+func (f fake) Caps() Caps       { return f.caps }
+func (f fake) Section() Section { return nil }
 func (f fake) Generate(req Request) ([]File, error) {
 	f.renders.Add(1)
 	return []File{{Name: f.name, Contents: []byte(strings.Join(req.Hosts, ","))}}, nil
@@ -44,10 +45,10 @@ func TestGenerateChecksFirst(t *testing.T) {
 
 func TestAllHosts(t *testing.T) {
 	rs := &ir.Ruleset{Hosts: []*ir.Host{{Name: "a"}, {Name: "b"}}}
-	if got := AllHosts(newFake("h", Caps{HostView: true}), rs).Hosts; !slices.Equal(got, []string{"a", "b"}) {
+	if got := AllHosts(newFake("h", Caps{HostView: true}), rs, nil).Hosts; !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("host backend: hosts %v, want [a b]", got)
 	}
-	if got := AllHosts(newFake("n", Caps{NetworkView: true}), rs).Hosts; got != nil {
+	if got := AllHosts(newFake("n", Caps{NetworkView: true}), rs, nil).Hosts; got != nil {
 		t.Errorf("network backend: hosts %v, want none (the network view)", got)
 	}
 }
@@ -57,7 +58,7 @@ func TestAllHosts(t *testing.T) {
 func TestGenerateAll(t *testing.T) {
 	rs := &ir.Ruleset{Hosts: []*ir.Host{{Name: "a"}, {Name: "b"}}}
 	h, n := newFake("h", Caps{HostView: true}), newFake("n", Caps{NetworkView: true})
-	out, err := GenerateAll([]Generator{n, h}, rs)
+	out, err := GenerateAll([]Generator{n, h}, rs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestGenerateAll(t *testing.T) {
 		t.Errorf("files %v, want n's then h's for hosts a,b", out)
 	}
 	bad1, bad2 := newFake("bad1", Caps{}), newFake("bad2", Caps{})
-	_, err = GenerateAll([]Generator{bad1, h, bad2}, rs)
+	_, err = GenerateAll([]Generator{bad1, h, bad2}, rs, nil)
 	if err == nil || !strings.Contains(err.Error(), "bad1") || !strings.Contains(err.Error(), "bad2") {
 		t.Errorf("err = %v, want both refusals", err)
 	}

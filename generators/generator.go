@@ -16,7 +16,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/rules/ir"
 )
 
@@ -32,6 +32,10 @@ type Request struct {
 	// Hosts to render, one file each, for backends that render hosts. Empty
 	// asks for the network view, for backends that have one.
 	Hosts []string
+	// Settings are the backends' own sections of the profile, decoded by
+	// their owners (DecodeSettings); a section missing here is rendered
+	// with its defaults.
+	Settings Settings
 }
 
 // Generator is one backend.
@@ -39,6 +43,8 @@ type Generator interface {
 	// Name is the --target name.
 	Name() string
 	Caps() Caps
+	// Section is the backend's own section of the profile, or nil.
+	Section() Section
 	// Generate renders the request. It may assume Check passed.
 	Generate(Request) ([]File, error)
 }
@@ -64,36 +70,22 @@ type Caps struct {
 	FQDN                  FQDNSupport
 	// Program: can limit a rule to one executable.
 	Program bool
-	// FQDNMode is the backend's section's override of defaults.fqdn, if
-	// it has one.
-	FQDNMode func(*ir.Ruleset) ir.FQDNMode
 	// Extension of host files, such as ".nft".
 	Ext string
-}
-
-// Mode is what the backend does with host names for this ruleset: its
-// section's override, or defaults.fqdn.
-func (c Caps) Mode(rs *ir.Ruleset) ir.FQDNMode {
-	if c.FQDNMode != nil {
-		if m := c.FQDNMode(rs); m != "" {
-			return m
-		}
-	}
-	return rs.Policy.FQDN
 }
 
 // Check reports every rule of the request that the backend cannot express,
 // naming the rule and why, so that nothing is rendered half right.
 func Check(g Generator, req Request) error {
 	caps := g.Caps()
-	var errs source.ErrorList
+	var errs diag.ErrorList
 	rs := req.Ruleset
 	if len(req.Hosts) == 0 {
 		if !caps.NetworkView {
 			return fmt.Errorf("target %s renders hosts: name one with --host, or use --all-hosts", g.Name())
 		}
 		for _, r := range rs.Rules {
-			checkRule(g, caps, rs, r, append(slices.Clone(r.From.Sets), r.To.Sets...), &errs, "")
+			checkRule(g, caps, req, r, append(slices.Clone(r.From.Sets), r.To.Sets...), &errs, "")
 		}
 		return errs.Err()
 	}
@@ -108,8 +100,8 @@ func Check(g Generator, req Request) error {
 		if err != nil {
 			return err
 		}
-		for _, hr := range Rendered(v) {
-			checkRule(g, caps, rs, hr.Rule, hr.Remote.Sets, &errs, h)
+		for _, hr := range v.Enforced() {
+			checkRule(g, caps, req, hr.Rule, hr.Remote.Sets, &errs, h)
 		}
 	}
 	return errs.Err()
@@ -128,8 +120,8 @@ func Generate(g Generator, req Request) ([]File, error) {
 // AllHosts is the request for every host of rs (generate --all-hosts):
 // the hosts for a host backend, the network view (one file) for the
 // others.
-func AllHosts(g Generator, rs *ir.Ruleset) Request {
-	req := Request{Ruleset: rs}
+func AllHosts(g Generator, rs *ir.Ruleset, s Settings) Request {
+	req := Request{Ruleset: rs, Settings: s}
 	if g.Caps().HostView {
 		req.Hosts = rs.HostNames()
 	}
@@ -139,7 +131,7 @@ func AllHosts(g Generator, rs *ir.Ruleset) Request {
 // GenerateAll renders every host of rs with each backend (AllHosts), the
 // backends side by side, and returns their files in the order of gs. Every
 // backend's refusal is reported.
-func GenerateAll(gs []Generator, rs *ir.Ruleset) ([][]File, error) {
+func GenerateAll(gs []Generator, rs *ir.Ruleset, s Settings) ([][]File, error) {
 	out := make([][]File, len(gs))
 	errs := make([]error, len(gs))
 	var wg sync.WaitGroup
@@ -147,7 +139,7 @@ func GenerateAll(gs []Generator, rs *ir.Ruleset) ([][]File, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i], errs[i] = Generate(g, AllHosts(g, rs))
+			out[i], errs[i] = Generate(g, AllHosts(g, rs, s))
 		}()
 	}
 	wg.Wait()
@@ -157,7 +149,7 @@ func GenerateAll(gs []Generator, rs *ir.Ruleset) ([][]File, error) {
 	return out, nil
 }
 
-func checkRule(g Generator, caps Caps, rs *ir.Ruleset, r *ir.Rule, sets []string, errs *source.ErrorList, host string) {
+func checkRule(g Generator, caps Caps, req Request, r *ir.Rule, sets []string, errs *diag.ErrorList, host string) {
 	// Only rules with a program or host names can fail: name the rule
 	// then, not for every rule of a large profile.
 	where := func() string {
@@ -167,40 +159,60 @@ func checkRule(g Generator, caps Caps, rs *ir.Ruleset, r *ir.Rule, sets []string
 		return fmt.Sprintf("%s: rule %s (%s)", g.Name(), r.ID, OriginLabels(r.Origins))
 	}
 	if r.Program != "" && !caps.Program {
-		errs.Add(source.Pos{}, "", "%s is limited to the program %s, which %s cannot match; disable that feature for this host or target", where(), r.Program, g.Name())
+		errs.Add(diag.Pos{}, "", "%s is limited to the program %s, which %s cannot match; disable that feature for this host or target", where(), r.Program, g.Name())
 	}
 	for _, n := range sets {
-		s, ok := rs.Set(n)
+		s, ok := req.Ruleset.Set(n)
 		if !ok || len(s.FQDNs) == 0 {
 			continue
 		}
-		mode := caps.Mode(rs)
-		switch {
-		case caps.FQDN == FQDNNative, mode == ir.FQDNOmit:
-		case caps.FQDN == FQDNDynamicSet && mode == ir.FQDNDynamicSet:
-		case caps.FQDN == FQDNDynamicSet:
-			errs.Add(source.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, set fqdn = \"dynamic-set\" to fill an address set from DNS at run time, or fqdn = \"omit\" to leave the names out ([defaults], or the backend's own section)",
+		switch HostNames(g, req) {
+		case NamesMatched, NamesOmitted:
+		case NamesRefusedDynamic:
+			errs.Add(diag.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, set fqdn = \"dynamic-set\" to fill an address set from DNS at run time, or fqdn = \"omit\" to leave the names out ([defaults], or the backend's own section)",
 				where(), n, strings.Join(s.FQDNs, ", "), g.Name())
 		default:
-			errs.Add(source.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, or set fqdn = \"omit\" to leave the names out ([defaults], or the backend's own section)", where(), n, strings.Join(s.FQDNs, ", "), g.Name())
+			errs.Add(diag.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, or set fqdn = \"omit\" to leave the names out ([defaults], or the backend's own section)", where(), n, strings.Join(s.FQDNs, ", "), g.Name())
 		}
 	}
+}
+
+// NameHandling is what a backend does with an address set matched by host
+// names, for one profile.
+type NameHandling uint8
+
+const (
+	// NamesMatched: the backend matches them (natively, or through an
+	// address set filled at run time).
+	NamesMatched NameHandling = iota
+	// NamesOmitted: it leaves them out (fqdn = "omit"), allowing less.
+	NamesOmitted
+	// NamesRefused: it refuses to generate (fqdn = "error").
+	NamesRefused
+	// NamesRefusedDynamic: it refuses, but could fill a set at run time
+	// with fqdn = "dynamic-set".
+	NamesRefusedDynamic
+)
+
+// HostNames says what backend g does with host names for this request:
+// from its capabilities and the fqdn mode (FQDNMode).
+func HostNames(g Generator, req Request) NameHandling {
+	caps, mode := g.Caps(), FQDNMode(g, req)
+	switch {
+	case caps.FQDN == FQDNNative, caps.FQDN == FQDNDynamicSet && mode == ir.FQDNDynamicSet:
+		return NamesMatched
+	case mode == ir.FQDNOmit:
+		return NamesOmitted
+	case caps.FQDN == FQDNDynamicSet:
+		return NamesRefusedDynamic
+	}
+	return NamesRefused
 }
 
 // SafeName is what host and set names must look like to reach any
 // backend's output or a file name. The profile checker allows less; a
 // ruleset built elsewhere is refused, never mangled.
 var SafeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$`)
-
-// Rendered lists the host rules a host backend emits: inbound rules always,
-// outbound rules only when egress is filtered (output policy drop).
-func Rendered(v *ir.HostView) []ir.HostRule {
-	out := slices.Clone(v.In)
-	if v.Ruleset.Policy.Output == ir.OutputDrop {
-		out = append(out, v.Out...)
-	}
-	return out
-}
 
 // PerHost renders each requested host with render into <host><ext>: the
 // Generate of every host backend. Hosts are rendered on all cores; the

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/portwall/portwall/generators/golden" // accept -update
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"

@@ -1,12 +1,12 @@
 package profiles
 
-import "github.com/portwall/portwall/profiles/source"
+import "github.com/portwall/portwall/internal/diag"
 
 // Binding finds where deployment dep binds role or peer label, for
 // messages that answer "who may connect, and which line says so". ok is
 // false when the deployment does not bind it (a peer left to the
 // catalog's host names, say).
-func (p *Profile) Binding(dep, label string) (kind string, pos source.Pos, ok bool) {
+func (p *Profile) Binding(dep, label string) (kind string, pos diag.Pos, ok bool) {
 	for _, d := range p.Deployments {
 		if d.Name != dep {
 			continue
@@ -19,5 +19,5 @@ func (p *Profile) Binding(dep, label string) (kind string, pos source.Pos, ok bo
 		}
 		return "", p.Doc.Pos("deployment", d.Index), false
 	}
-	return "", source.Pos{File: p.File}, false
+	return "", diag.Pos{File: p.File}, false
 }

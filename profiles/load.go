@@ -10,7 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/internal/diag"
+	"github.com/portwall/portwall/internal/tomldoc"
 	"github.com/portwall/portwall/rules/addr"
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
@@ -28,34 +29,10 @@ type fileSchema struct {
 	Allow       []allowSchema         `toml:"allow"`
 	Expect      []expectSchema        `toml:"expect"`
 	Lint        lintSchema            `toml:"lint"`
-	FortiGate   fortigateSchema       `toml:"fortigate"`
-	IPTables    iptablesSchema        `toml:"iptables"`
-	NFTables    nftablesSchema        `toml:"nftables"`
-	Windows     windowsSchema         `toml:"windows"`
 }
 
-type fortigateSchema struct {
-	Version    string            `toml:"version"`
-	LogTraffic string            `toml:"logtraffic"`
-	Interfaces map[string]string `toml:"interfaces"`
-	Self       string            `toml:"self"`
-	LocalIn    bool              `toml:"local_in"`
-}
-
-type nftablesSchema struct {
-	Layout string `toml:"layout"`
-}
-
-type iptablesSchema struct {
-	Mode string `toml:"mode"`
-	FQDN string `toml:"fqdn"`
-}
-
-type windowsSchema struct {
-	Profiles  any    `toml:"profiles"`
-	SetPolicy bool   `toml:"set_policy"`
-	FQDN      string `toml:"fqdn"`
-}
+// topLevelKeys are the keys fileSchema defines, for suggestions.
+var topLevelKeys = []string{"allow", "defaults", "deployment", "description", "expect", "groups", "hosts", "lint", "name"}
 
 type defaultsSchema struct {
 	Input      string `toml:"input"`
@@ -127,26 +104,29 @@ func Load(file string) (*Profile, error) {
 }
 
 // Parse checks the profile data, read from file. It returns every problem
-// as a source.ErrorList.
+// as a diag.ErrorList.
 //
 // When the file decodes but has problems, Parse returns the profile too:
 // the catalog checks can still run on it (rules.Check), so that one run
 // reports everything. Such a profile must not be used for anything else.
 func Parse(file string, data []byte) (*Profile, error) {
-	var f fileSchema
-	doc, errs := source.Decode(file, data, &f)
+	tf, errs := tomldoc.Parse(file, data)
 	if len(errs) > 0 {
 		return nil, errs.Err()
 	}
-	c := &checker{doc: doc}
+	var f fileSchema
+	if errs := tf.Decode(&f); len(errs) > 0 {
+		return nil, errs.Err()
+	}
+	c := &checker{doc: tf.Doc}
 	p := c.profile(&f)
-	p.File, p.Doc = file, doc
+	p.File, p.Doc, p.file = file, tf.Doc, tf
 	return p, c.errs.Err()
 }
 
 type checker struct {
-	doc  *source.Doc
-	errs source.ErrorList
+	doc  *tomldoc.Doc
+	errs diag.ErrorList
 }
 
 func (c *checker) errorf(path []any, format string, args ...any) {
@@ -163,27 +143,7 @@ func at(path []any, more ...any) []any {
 
 // list normalises a value written as one string or a list of strings.
 func (c *checker) list(path []any, v any) []string {
-	switch v := v.(type) {
-	case nil:
-		return nil
-	case string:
-		return []string{v}
-	case []any:
-		// A list with a non-string is reported and dropped whole, so that
-		// later errors keep pointing at the right element.
-		out := make([]string, 0, len(v))
-		for i, x := range v {
-			s, ok := x.(string)
-			if !ok {
-				c.errorf(at(path, i), "want a string, found %s", tomlType(x))
-				return nil
-			}
-			out = append(out, s)
-		}
-		return out
-	}
-	c.errorf(path, "want a string or a list of strings, found %s", tomlType(v))
-	return nil
+	return c.doc.StringList(&c.errs, path, v)
 }
 
 // portList normalises ports written as one value or a list of numbers and
@@ -210,24 +170,6 @@ func (c *checker) portList(path []any, v any) ports.Set {
 		rs = append(rs, r)
 	}
 	return ports.NewSet(rs...)
-}
-
-func tomlType(v any) string {
-	switch v.(type) {
-	case string:
-		return "a string"
-	case int64:
-		return "an integer"
-	case float64:
-		return "a float"
-	case bool:
-		return "a boolean"
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "a table"
-	}
-	return fmt.Sprintf("%T", v)
 }
 
 func (c *checker) name(path []any, kind, s string) {
@@ -298,12 +240,8 @@ func (c *checker) profile(f *fileSchema) *Profile {
 	}
 	p.LintIgnore = c.list([]any{"lint", "ignore"}, f.Lint.Ignore)
 	c.noDuplicates([]any{"lint", "ignore"}, "lint code", p.LintIgnore)
-	p.FortiGate = c.fortigate(p, &f.FortiGate)
-	p.IPTables = c.iptables(&f.IPTables)
-	p.NFTables = c.nftables(&f.NFTables)
-	p.Windows = c.windows(&f.Windows)
 	if len(f.Deployments) == 0 && len(f.Allow) == 0 {
-		c.errs.Add(source.Pos{File: c.doc.File}, "", "the profile has no [[deployment]] and no [[allow]] rule: nothing to generate")
+		c.errs.Add(diag.Pos{File: c.doc.File}, "", "the profile has no [[deployment]] and no [[allow]] rule: nothing to generate")
 	}
 	return p
 }
@@ -339,112 +277,6 @@ func (c *checker) defaults(d *defaultsSchema) Defaults {
 	return out
 }
 
-// FortiOS versions the FortiGate backend knows; see generators/fortigate.
-var fortiOSVersions = []string{"6.0", "6.2", "6.4", "7.0", "7.2", "7.4", "7.6", "8.0"}
-
-// DefaultFortiOS is the version the FortiGate backend targets by default.
-const DefaultFortiOS = "7.4"
-
-// interfacePattern is what FortiOS interface and zone names look like
-// (interfaces hold 15 characters, zones 35).
-var interfacePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,34}$`)
-
-func (c *checker) fortigate(p *Profile, f *fortigateSchema) FortiGate {
-	out := FortiGate{Version: f.Version, LogTraffic: f.LogTraffic, Interfaces: map[string]string{}, Self: f.Self, LocalIn: f.LocalIn}
-	if out.Version == "" {
-		out.Version = DefaultFortiOS
-	} else if !slices.Contains(fortiOSVersions, out.Version) {
-		c.errorf([]any{"fortigate", "version"}, "unknown FortiOS version %q: want one of %s", f.Version, strings.Join(fortiOSVersions, ", "))
-	}
-	switch out.LogTraffic {
-	case "":
-		out.LogTraffic = "all"
-	case "all", "utm", "disable":
-	default:
-		c.errorf([]any{"fortigate", "logtraffic"}, "invalid logtraffic %q: want all, utm or disable", f.LogTraffic)
-	}
-	for _, k := range slices.Sorted(maps.Keys(f.Interfaces)) {
-		path := []any{"fortigate", "interfaces", k}
-		if p.Lookup(k) == KindNone {
-			c.keyErrorf(path, "unknown host or group %q%s", k, source.DidYouMean(k, p.EndpointNames()))
-		}
-		v := f.Interfaces[k]
-		if !interfacePattern.MatchString(v) {
-			c.errorf(path, "invalid interface or zone name %q: letters, digits, '_', '.' and '-', at most 35 characters", v)
-		}
-		out.Interfaces[k] = v
-	}
-	if f.Self != "" && p.Lookup(f.Self) == KindNone {
-		c.errorf([]any{"fortigate", "self"}, "unknown host or group %q%s", f.Self, source.DidYouMean(f.Self, p.EndpointNames()))
-	}
-	if f.LocalIn && f.Self == "" {
-		c.errorf([]any{"fortigate", "local_in"}, "local_in needs self: the host or group that stands for the FortiGate's own addresses")
-	}
-	return out
-}
-
-func (c *checker) nftables(f *nftablesSchema) NFTables {
-	out := NFTables{Layout: LayoutAuto}
-	if f.Layout != "" {
-		out.Layout = NFTablesLayout(f.Layout)
-		if err := out.Layout.Check(); err != nil {
-			c.errorf([]any{"nftables", "layout"}, "%v", err)
-		}
-	}
-	return out
-}
-
-// Check reports whether l is a known layout.
-func (l NFTablesLayout) Check() error {
-	switch l {
-	case LayoutAuto, LayoutReadable, LayoutSets:
-		return nil
-	}
-	return fmt.Errorf("invalid nftables layout %q: want \"auto\", \"readable\" or \"sets\"", string(l))
-}
-
-func (c *checker) iptables(f *iptablesSchema) IPTables {
-	out := IPTables{Mode: IPTablesReplace, FQDN: c.backendFQDN([]any{"iptables", "fqdn"}, f.FQDN)}
-	switch f.Mode {
-	case "", string(IPTablesReplace):
-	case string(IPTablesNoFlush):
-		out.Mode = IPTablesNoFlush
-	default:
-		c.errorf([]any{"iptables", "mode"}, "invalid iptables mode %q: want \"replace\" or \"noflush\"", f.Mode)
-	}
-	return out
-}
-
-// backendFQDN checks a backend section's override of defaults.fqdn: the
-// backends with such a section cannot fill sets at run time.
-func (c *checker) backendFQDN(path []any, v string) FQDNMode {
-	switch v {
-	case "", string(FQDNError), string(FQDNOmit):
-		return FQDNMode(v)
-	}
-	c.errorf(path, "invalid fqdn mode %q for this backend: want \"error\" or \"omit\"", v)
-	return ""
-}
-
-var windowsProfiles = []string{"any", "domain", "private", "public"}
-
-func (c *checker) windows(f *windowsSchema) Windows {
-	out := Windows{SetPolicy: f.SetPolicy, Profiles: c.list([]any{"windows", "profiles"}, f.Profiles), FQDN: c.backendFQDN([]any{"windows", "fqdn"}, f.FQDN)}
-	if len(out.Profiles) == 0 {
-		out.Profiles = []string{"any"}
-	}
-	for i, pr := range out.Profiles {
-		if !slices.Contains(windowsProfiles, pr) {
-			c.errorf([]any{"windows", "profiles", i}, "invalid Windows Firewall profile %q: want any, domain, private or public%s", pr, source.DidYouMean(pr, windowsProfiles))
-		}
-	}
-	if slices.Contains(out.Profiles, "any") && len(out.Profiles) > 1 {
-		c.errorf([]any{"windows", "profiles"}, "\"any\" already covers every profile")
-	}
-	c.noDuplicates([]any{"windows", "profiles"}, "profile", out.Profiles)
-	return out
-}
-
 func (c *checker) group(p *Profile, name string, v any) {
 	path := []any{"groups", name}
 	g := p.Groups[name]
@@ -460,7 +292,7 @@ func (c *checker) group(p *Profile, name string, v any) {
 			case KindHost, KindGroup:
 				g.Refs = append(g.Refs, s)
 			default:
-				c.errorf(at(path, i), "unknown host or group %q in group %q%s", s, name, source.DidYouMean(s, p.EndpointNames()))
+				c.errorf(at(path, i), "unknown host or group %q in group %q%s", s, name, diag.DidYouMean(s, p.EndpointNames()))
 			}
 			continue
 		}
@@ -538,7 +370,7 @@ func (c *checker) deployment(p *Profile, i int, f *deploymentSchema) *Deployment
 		case int64:
 			d.Options[k] = fmt.Sprint(v)
 		default:
-			c.errorf(at(path, "options", k), "option %q: want a string, found %s", k, tomlType(v))
+			c.errorf(at(path, "options", k), "option %q: want a string, found %s", k, tomldoc.TypeName(v))
 		}
 	}
 	return d
@@ -574,7 +406,7 @@ func (c *checker) bindings(p *Profile, path []any, m map[string]any) map[string]
 
 func (c *checker) endpoint(p *Profile, path []any, name string) {
 	if p.Lookup(name) == KindNone {
-		c.errorf(path, "unknown host or group %q%s", name, source.DidYouMean(name, p.EndpointNames()))
+		c.errorf(path, "unknown host or group %q%s", name, diag.DidYouMean(name, p.EndpointNames()))
 	}
 }
 
@@ -614,7 +446,7 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 	for j, s := range protos {
 		pr, err := proto.Parse(s)
 		if err != nil {
-			c.errorf(at(path, "protocol", j), "%v%s", err, source.DidYouMean(s, proto.Names()))
+			c.errorf(at(path, "protocol", j), "%v%s", err, diag.DidYouMean(s, proto.Names()))
 			continue
 		}
 		a.Protocols = append(a.Protocols, pr)
@@ -639,7 +471,7 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 	for j, t := range a.ICMPTypes {
 		for _, pr := range a.Protocols {
 			if _, err := proto.ParseICMPType(pr, t); pr.IsICMP() && err != nil {
-				c.errorf(at(path, "icmp_types", j), "%v%s", err, source.DidYouMean(t, proto.ICMPTypeNames(pr)))
+				c.errorf(at(path, "icmp_types", j), "%v%s", err, diag.DidYouMean(t, proto.ICMPTypeNames(pr)))
 			}
 		}
 	}
@@ -689,7 +521,7 @@ func (c *checker) expect(p *Profile, i int, f *expectSchema) *Expect {
 	if f.Protocol == "" {
 		c.errorf(path, "expectation has no protocol (tcp, udp, icmp or icmpv6)")
 	} else if pr, err := proto.Parse(f.Protocol); err != nil {
-		c.errorf(at(path, "protocol"), "%v%s", err, source.DidYouMean(f.Protocol, proto.Names()))
+		c.errorf(at(path, "protocol"), "%v%s", err, diag.DidYouMean(f.Protocol, proto.Names()))
 	} else {
 		e.Protocol = pr
 		switch {

@@ -10,8 +10,10 @@ package profiles
 
 import (
 	"net/netip"
+	"slices"
 
-	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/internal/diag"
+	"github.com/portwall/portwall/internal/tomldoc"
 	"github.com/portwall/portwall/rules/addr"
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
@@ -21,7 +23,7 @@ import (
 type Profile struct {
 	File string
 	// Doc locates keys of the file for error messages.
-	Doc *source.Doc
+	Doc *tomldoc.Doc
 
 	Name        string
 	Description string
@@ -36,80 +38,9 @@ type Profile struct {
 	// package lint checks that they exist.
 	LintIgnore []string
 
-	// Backend settings, each from its own section.
-	FortiGate FortiGate
-	IPTables  IPTables
-	NFTables  NFTables
-	Windows   Windows
-}
-
-// FortiGate configures the FortiGate backend ([fortigate]).
-type FortiGate struct {
-	// Version is the FortiOS version the snippet is for, "major.minor".
-	// From 6.4 IPv4 and IPv6 share one policy; before, IPv6 has policy6.
-	Version string
-	// LogTraffic is the policies' logtraffic: all, utm or disable.
-	LogTraffic string
-	// Interfaces maps host and group names (and "any") to the interface
-	// or zone they sit behind.
-	Interfaces map[string]string
-	// Self names the host or group that stands for the FortiGate's own
-	// addresses: rules to it become local-in policies when LocalIn is set.
-	Self    string
-	LocalIn bool
-}
-
-// IPTablesMode is how the iptables backend's output is loaded.
-type IPTablesMode string
-
-const (
-	// IPTablesReplace: `iptables-restore FILE` replaces the filter table,
-	// with portwall's chains hooked into INPUT and OUTPUT.
-	IPTablesReplace IPTablesMode = "replace"
-	// IPTablesNoFlush: `iptables-restore --noflush FILE` replaces only
-	// portwall's chains; the jump from INPUT is installed once, apart.
-	IPTablesNoFlush IPTablesMode = "noflush"
-)
-
-// NFTablesLayout is how the nftables backend lays out a host's rules.
-type NFTablesLayout string
-
-const (
-	// LayoutAuto: readable up to a size the nftables backend documents
-	// (nftables.AutoLimit), sets above.
-	LayoutAuto NFTablesLayout = "auto"
-	// LayoutReadable: one rule per flow, address groups in named sets.
-	LayoutReadable NFTablesLayout = "readable"
-	// LayoutSets: the flows as elements of concatenated interval sets,
-	// so that a chain holds a few rules whatever the profile's size.
-	LayoutSets NFTablesLayout = "sets"
-)
-
-// NFTables configures the nftables backend ([nftables]).
-type NFTables struct {
-	Layout NFTablesLayout
-}
-
-// IPTables configures the iptables backends ([iptables]).
-type IPTables struct {
-	Mode IPTablesMode
-	// FQDN overrides defaults.fqdn for these backends ("" keeps it); they
-	// support "error" and "omit".
-	FQDN FQDNMode
-}
-
-// Windows configures the netsh and PowerShell backends ([windows]).
-type Windows struct {
-	// Profiles are the Windows Firewall profiles the rules apply to:
-	// any, or some of domain, private, public.
-	Profiles []string
-	// SetPolicy also sets the profiles' default inbound and outbound
-	// policy from [defaults]. It changes the whole host, so it is off
-	// unless asked for.
-	SetPolicy bool
-	// FQDN overrides defaults.fqdn for these backends ("" keeps it); they
-	// support "error" and "omit".
-	FQDN FQDNMode
+	// file keeps the top-level tables the profile format does not define:
+	// the backends' sections, each decoded by its owner (Table).
+	file *tomldoc.File
 }
 
 // InputPolicy is what happens to inbound packets no rule allows.
@@ -130,6 +61,7 @@ const (
 )
 
 // FQDNMode says what backends that match addresses do with host names.
+// Backends whose section may override it decode that override themselves.
 type FQDNMode string
 
 const (
@@ -259,4 +191,32 @@ func (p *Profile) EndpointNames() []string {
 		out = append(out, n)
 	}
 	return out
+}
+
+// IsEndpoint reports whether name is a host, a group or "any".
+func (p *Profile) IsEndpoint(name string) bool { return p.Lookup(name) != KindNone }
+
+// Table returns a top-level table the profile format does not define (a
+// backend's section such as [nftables]) for its owner to decode, or nil
+// when the profile has no such table.
+func (p *Profile) Table(name string) *tomldoc.Table {
+	if !slices.Contains(p.file.Rest(), name) {
+		return nil
+	}
+	return p.file.Table(name)
+}
+
+// UnknownTables reports the top-level keys that neither the profile format
+// nor one of owned (the backends' section names) defines, suggesting one
+// of those.
+func (p *Profile) UnknownTables(owned []string) diag.ErrorList {
+	known := append(slices.Clone(owned), topLevelKeys...)
+	slices.Sort(known)
+	var errs diag.ErrorList
+	for _, name := range p.file.Rest() {
+		if !slices.Contains(owned, name) {
+			errs = append(errs, p.file.UnknownTable(name, known)...)
+		}
+	}
+	return errs
 }

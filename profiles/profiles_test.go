@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/portwall/portwall/generators/golden" // accept -update
 	"github.com/portwall/portwall/rules/addr"
 )
 
@@ -125,37 +124,11 @@ ports = [22]
 	}
 }
 
-func TestBackendSettings(t *testing.T) {
+// TestOtherTables: tables the profile format does not define are kept for
+// their owners (the backends), and reported as unknown keys unless one
+// owns them.
+func TestOtherTables(t *testing.T) {
 	p, err := Parse("p.toml", []byte(`
-[groups]
-internet = ["any"]
-[hosts.h1]
-addresses = ["192.0.2.1"]
-[[allow]]
-from = "internet"
-to = "h1"
-protocol = "tcp"
-ports = 22
-[fortigate]
-version = "6.2"
-[fortigate.interfaces]
-internet = "wan1"
-h1 = "dmz"
-[iptables]
-mode = "noflush"
-[windows]
-profiles = ["domain", "private"]
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.FortiGate.Version != "6.2" || p.FortiGate.LogTraffic != "all" || p.FortiGate.Interfaces["internet"] != "wan1" {
-		t.Errorf("fortigate: %+v", p.FortiGate)
-	}
-	if p.IPTables.Mode != IPTablesNoFlush || strings.Join(p.Windows.Profiles, ",") != "domain,private" {
-		t.Errorf("iptables %+v windows %+v", p.IPTables, p.Windows)
-	}
-	_, err = Parse("p.toml", []byte(`
 [hosts.h1]
 addresses = ["192.0.2.1"]
 [[allow]]
@@ -163,30 +136,21 @@ from = "any"
 to = "h1"
 protocol = "tcp"
 ports = 22
-[fortigate]
-version = "6.5"
-logtraffic = "yes"
-local_in = true
-[fortigate.interfaces]
-h2 = "port1"
-h1 = "port 1"
-[iptables]
-mode = "flush"
-[windows]
-profiles = ["any", "publik"]
+[nftables]
+layout = "sets"
+[nftabels]
+layout = "sets"
 `))
-	want := strings.Join([]string{
-		`p.toml:10:11: unknown FortiOS version "6.5": want one of 6.0, 6.2, 6.4, 7.0, 7.2, 7.4, 7.6, 8.0`,
-		`p.toml:11:14: invalid logtraffic "yes": want all, utm or disable`,
-		`p.toml:12:12: local_in needs self: the host or group that stands for the FortiGate's own addresses`,
-		`p.toml:14:1: unknown host or group "h2"; did you mean "h1"?`,
-		`p.toml:15:6: invalid interface or zone name "port 1": letters, digits, '_', '.' and '-', at most 35 characters`,
-		`p.toml:17:8: invalid iptables mode "flush": want "replace" or "noflush"`,
-		`p.toml:19:1: "any" already covers every profile`,
-		`p.toml:19:20: invalid Windows Firewall profile "publik": want any, domain, private or public; did you mean "public"?`,
-	}, "\n")
-	if err == nil || err.Error() != want {
-		t.Errorf("got:\n%v\nwant:\n%s", err, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Table("nftables") == nil || p.Table("hosts") != nil || p.Table("iptables") != nil {
+		t.Errorf("Table: nftables %v, hosts %v, iptables %v", p.Table("nftables"), p.Table("hosts"), p.Table("iptables"))
+	}
+	got := p.UnknownTables([]string{"nftables", "iptables"}).Err()
+	want := `p.toml:11:2: unknown key "nftabels"; did you mean "nftables"?`
+	if got == nil || got.Error() != want {
+		t.Errorf("got %v, want %s", got, want)
 	}
 }
 

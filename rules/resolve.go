@@ -13,8 +13,8 @@ import (
 
 	"go4.org/netipx"
 
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/profiles"
-	"github.com/portwall/portwall/profiles/source"
 	"github.com/portwall/portwall/rules/addr"
 	"github.com/portwall/portwall/rules/catalog"
 	"github.com/portwall/portwall/rules/ir"
@@ -29,13 +29,13 @@ import (
 // Check is the same for a profile that failed its own checks: it adds the
 // catalog's problems to the profile's, so that one run reports both.
 func Check(p *profiles.Profile, profileErr error, c *catalog.Catalog) error {
-	var errs source.ErrorList
-	errs.Append(source.AsList(profileErr))
+	var errs diag.ErrorList
+	errs.Append(diag.AsList(profileErr))
 	if p != nil {
 		if _, err := Resolve(p, c); err != nil && profileErr == nil {
 			return err
 		} else if err != nil {
-			errs.Append(source.AsList(err))
+			errs.Append(diag.AsList(err))
 		}
 	}
 	return errs.Err()
@@ -52,15 +52,6 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog) (*ir.Ruleset, error) {
 			LogDropped: p.Defaults.LogDropped,
 			FQDN:       ir.FQDNMode(p.Defaults.FQDN),
 		},
-	}
-	rs.Settings = ir.Settings{
-		FortiGate: ir.FortiGateSettings{
-			Version: p.FortiGate.Version, LogTraffic: p.FortiGate.LogTraffic, Interfaces: p.FortiGate.Interfaces,
-			Self: p.FortiGate.Self, LocalIn: p.FortiGate.LocalIn,
-		},
-		IPTables: ir.IPTablesSettings{Mode: string(p.IPTables.Mode), FQDN: ir.FQDNMode(p.IPTables.FQDN)},
-		NFTables: ir.NFTablesSettings{Layout: string(p.NFTables.Layout)},
-		Windows:  ir.WindowsSettings{Profiles: p.Windows.Profiles, SetPolicy: p.Windows.SetPolicy, FQDN: ir.FQDNMode(p.Windows.FQDN)},
 	}
 	if rs.Profile == "" {
 		rs.Profile = strings.TrimSuffix(filepath.Base(p.File), filepath.Ext(p.File))
@@ -116,7 +107,7 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog) (*ir.Ruleset, error) {
 type resolver struct {
 	p        *profiles.Profile
 	c        *catalog.Catalog
-	errs     source.ErrorList
+	errs     diag.ErrorList
 	sets     map[string]*ir.AddrSet
 	parts    []*ir.Rule
 	internal []*ir.InternalFlow
@@ -203,7 +194,7 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 	prod, ok := r.c.Product(d.Product)
 	if !ok {
 		if d.Product != "" {
-			r.errorf(at("product"), "unknown product %q%s (known: %s)", d.Product, source.DidYouMean(d.Product, r.c.Names()), strings.Join(r.c.Names(), ", "))
+			r.errorf(at("product"), "unknown product %q%s (known: %s)", d.Product, diag.DidYouMean(d.Product, r.c.Names()), strings.Join(r.c.Names(), ", "))
 		}
 		return
 	}
@@ -213,7 +204,7 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 	case mode != "" && len(prod.Modes) == 0:
 		r.errorf(at("mode"), "product %s has no operating modes", prod.Name)
 	case mode != "" && !slices.Contains(prod.Modes, mode):
-		r.errorf(at("mode"), "unknown mode %q of product %s%s (modes: %s)", mode, prod.Name, source.DidYouMean(mode, prod.Modes), strings.Join(prod.Modes, ", "))
+		r.errorf(at("mode"), "unknown mode %q of product %s%s (modes: %s)", mode, prod.Name, diag.DidYouMean(mode, prod.Modes), strings.Join(prod.Modes, ", "))
 	case mode == "":
 		mode = prod.Mode
 	}
@@ -227,7 +218,7 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 	enabled := map[string]bool{}
 	for i, f := range features {
 		if _, ok := prod.Feature(f); !ok {
-			r.errorf(at("features", i), "unknown feature %q of product %s%s", f, prod.Name, source.DidYouMean(f, prod.FeatureNames()))
+			r.errorf(at("features", i), "unknown feature %q of product %s%s", f, prod.Name, diag.DidYouMean(f, prod.FeatureNames()))
 			continue
 		}
 		enabled[f] = true
@@ -238,7 +229,7 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 		fl, ok := prod.Flow(id)
 		switch {
 		case !ok:
-			r.errorf(at("deprecated", i), "unknown flow %q of product %s%s", id, prod.Name, source.DidYouMean(id, prod.FlowIDs()))
+			r.errorf(at("deprecated", i), "unknown flow %q of product %s%s", id, prod.Name, diag.DidYouMean(id, prod.FlowIDs()))
 		case !fl.Deprecated:
 			r.errorf(at("deprecated", i), "flow %q of product %s is not deprecated; enable its feature %q instead", id, prod.Name, fl.Feature)
 		case !enabled[fl.Feature]:
@@ -363,8 +354,8 @@ func (r *resolver) unknownBindings(path []any, prod *catalog.Product, bound map[
 		if slices.Contains(names, k) {
 			continue
 		}
-		hint := source.DidYouMean(k, names)
-		meant[source.Suggest(k, names)] = true
+		hint := diag.DidYouMean(k, names)
+		meant[diag.Suggest(k, names)] = true
 		if slices.Contains(otherNames, k) {
 			hint = fmt.Sprintf("; it is a %s: bind it under %ss", other, other)
 		}
@@ -375,7 +366,7 @@ func (r *resolver) unknownBindings(path []any, prod *catalog.Product, bound map[
 func (r *resolver) flowKey(prod *catalog.Product, path []any, id string) (*catalog.Flow, bool) {
 	fl, ok := prod.Flow(id)
 	if !ok {
-		r.keyErrorf(path, "unknown flow %q of product %s%s", id, prod.Name, source.DidYouMean(id, prod.FlowIDs()))
+		r.keyErrorf(path, "unknown flow %q of product %s%s", id, prod.Name, diag.DidYouMean(id, prod.FlowIDs()))
 	}
 	return fl, ok
 }
@@ -392,13 +383,13 @@ func (r *resolver) options(d *profiles.Deployment, prod *catalog.Product, at fun
 		v := d.Options[k]
 		o, ok := prod.Option(k)
 		if !ok {
-			r.keyErrorf(at("options", k), "unknown option %q of product %s%s", k, prod.Name, source.DidYouMean(k, prod.OptionNames()))
+			r.keyErrorf(at("options", k), "unknown option %q of product %s%s", k, prod.Name, diag.DidYouMean(k, prod.OptionNames()))
 			continue
 		}
 		switch o.Kind {
 		case catalog.OptionChoice:
 			if !slices.Contains(o.Values, v) {
-				r.errorf(at("options", k), "invalid value %q for option %s: want one of %s%s", v, k, strings.Join(o.Values, ", "), source.DidYouMean(v, o.Values))
+				r.errorf(at("options", k), "invalid value %q for option %s: want one of %s%s", v, k, strings.Join(o.Values, ", "), diag.DidYouMean(v, o.Values))
 				continue
 			}
 		case catalog.OptionPortRange:
@@ -467,7 +458,7 @@ func (r *resolver) icmpTypes(path []any, p proto.Protocol, names []string) []uin
 	for i, n := range names {
 		t, err := proto.ParseICMPType(p, n)
 		if err != nil {
-			r.errorf(append(path, i), "%v%s", err, source.DidYouMean(n, proto.ICMPTypeNames(p)))
+			r.errorf(append(path, i), "%v%s", err, diag.DidYouMean(n, proto.ICMPTypeNames(p)))
 			continue
 		}
 		out = append(out, t)
@@ -504,7 +495,7 @@ func (r *resolver) allowService(a *profiles.Allow, i int, name string, from, to 
 	path := []any{"allow", a.Index, "service", i}
 	svc, ok := r.c.Service(name)
 	if !ok {
-		r.errorf(path, "unknown service %q%s (portwall catalog list shows the services)", name, source.DidYouMean(name, r.c.ServiceNames()))
+		r.errorf(path, "unknown service %q%s (portwall catalog list shows the services)", name, diag.DidYouMean(name, r.c.ServiceNames()))
 		return
 	}
 	if len(svc.Unsupported) > 0 {

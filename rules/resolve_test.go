@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/portwall/portwall/generators/golden" // accept -update
 	"github.com/portwall/portwall/profiles"
 	"github.com/portwall/portwall/rules/catalog"
 	"github.com/portwall/portwall/rules/ir"

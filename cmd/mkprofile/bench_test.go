@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"testing"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/nftables"
 	"github.com/portwall/portwall/generators/targets"
 	"github.com/portwall/portwall/profiles"
 	"github.com/portwall/portwall/rules"
@@ -82,8 +84,8 @@ func BenchmarkResolve(b *testing.B) {
 
 // request is what generate --host asks of g: the host for a host-view
 // backend, the network view for the others.
-func request(g generators.Generator, rs *ir.Ruleset, hosts ...string) generators.Request {
-	req := generators.Request{Ruleset: rs}
+func request(g generators.Generator, rs *ir.Ruleset, s generators.Settings, hosts ...string) generators.Request {
+	req := generators.Request{Ruleset: rs, Settings: s}
 	if g.Caps().HostView {
 		req.Hosts = hosts
 	}
@@ -110,16 +112,16 @@ func render(g generators.Generator, req generators.Request) (int, error) {
 // bytes.
 func BenchmarkGenerate(b *testing.B) {
 	for _, n := range ruleCounts {
-		rs := resolve(b, "synthetic.toml", ruleProfile(b, n))
-		readable := rs.Clone()
-		readable.Settings.NFTables.Layout = "readable"
+		rs, settings := resolveWith(b, "synthetic.toml", ruleProfile(b, n))
+		readable := maps.Clone(settings)
+		readable[nftables.Section.Name()] = nftables.Settings{Layout: nftables.LayoutReadable}
 		for _, g := range targets.All() {
 			b.Run(fmt.Sprintf("%s/rules=%d", g.Name(), n), func(b *testing.B) {
-				benchRender(b, g, request(g, rs, benchHost))
+				benchRender(b, g, request(g, rs, settings, benchHost))
 			})
 			if g.Name() == "nftables" {
 				b.Run(fmt.Sprintf("nftables-readable/rules=%d", n), func(b *testing.B) {
-					benchRender(b, g, request(g, readable, benchHost))
+					benchRender(b, g, request(g, rs, readable, benchHost))
 				})
 			}
 		}
@@ -160,15 +162,15 @@ func BenchmarkFleet(b *testing.B) {
 			}
 		}
 	})
-	rs := resolve(b, "fleet.toml", data)
+	rs, settings := resolveWith(b, "fleet.toml", data)
 	for _, g := range targets.All() {
 		b.Run(g.Name(), func(b *testing.B) {
-			benchRender(b, g, generators.AllHosts(g, rs))
+			benchRender(b, g, generators.AllHosts(g, rs, settings))
 		})
 	}
 	b.Run("all", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := generators.GenerateAll(targets.All(), rs); err != nil {
+			if _, err := generators.GenerateAll(targets.All(), rs, settings); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -12,12 +12,10 @@ import (
 	"testing"
 
 	"github.com/portwall/portwall/generators"
-	"github.com/portwall/portwall/generators/golden"
-	"github.com/portwall/portwall/generators/kerneltest"
 	"github.com/portwall/portwall/generators/targets"
-	"github.com/portwall/portwall/profiles"
-	"github.com/portwall/portwall/rules"
-	"github.com/portwall/portwall/rules/catalog"
+	"github.com/portwall/portwall/internal/testkit/backendtest"
+	"github.com/portwall/portwall/internal/testkit/golden"
+	"github.com/portwall/portwall/internal/testkit/kerneltest"
 	"github.com/portwall/portwall/rules/ir"
 )
 
@@ -33,19 +31,14 @@ func mk(t testing.TB, args ...string) []byte {
 
 func resolve(t testing.TB, name string, data []byte) *ir.Ruleset {
 	t.Helper()
-	p, err := profiles.Parse(name, data)
-	if err != nil {
-		t.Fatalf("profiles.Parse: %v", err)
-	}
-	cat, err := catalog.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := rules.Resolve(p, cat)
-	if err != nil {
-		t.Fatalf("rules.Resolve: %v", err)
-	}
+	rs, _ := resolveWith(t, name, data)
 	return rs
+}
+
+// resolveWith also decodes every backend's section, as the CLI does.
+func resolveWith(t testing.TB, name string, data []byte) (*ir.Ruleset, generators.Settings) {
+	t.Helper()
+	return backendtest.LoadData(t, name, data, targets.All()...)
 }
 
 func TestGolden(t *testing.T) {
@@ -130,7 +123,7 @@ func TestValid(t *testing.T) {
 			if testing.Short() && tc.rules*tc.hosts > 100000 {
 				t.Skip("large profile; not in -short")
 			}
-			rs := resolve(t, "synthetic.toml", mk(t, tc.args...))
+			rs, settings := resolveWith(t, "synthetic.toml", mk(t, tc.args...))
 			if len(rs.Hosts) != tc.hosts {
 				t.Errorf("%d hosts, want %d", len(rs.Hosts), tc.hosts)
 			}
@@ -184,7 +177,7 @@ func TestValid(t *testing.T) {
 				}
 			}
 			if tc.renderEveryHost {
-				renderAll(t, rs)
+				renderAll(t, rs, settings)
 			}
 		})
 	}
@@ -205,10 +198,10 @@ func sortedKeys(m map[string]bool) []string {
 // view with the others, as generate --all-hosts does: every backend must
 // express every rule (no host names left to resolve, FortiGate interfaces
 // for every set).
-func renderAll(t *testing.T, rs *ir.Ruleset) {
+func renderAll(t *testing.T, rs *ir.Ruleset, settings generators.Settings) {
 	t.Helper()
 	for _, g := range targets.All() {
-		req := generators.Request{Ruleset: rs}
+		req := generators.Request{Ruleset: rs, Settings: settings}
 		if g.Caps().HostView {
 			req.Hosts = rs.HostNames()
 		}

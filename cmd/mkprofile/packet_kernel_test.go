@@ -16,8 +16,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/portwall/portwall/generators"
-	"github.com/portwall/portwall/generators/kerneltest"
+	"github.com/portwall/portwall/generators/nftables"
 	"github.com/portwall/portwall/generators/targets"
+	"github.com/portwall/portwall/internal/testkit/kerneltest"
 )
 
 // BenchmarkPacketPath measures the packet path through a 10,000-rule
@@ -67,16 +68,15 @@ func BenchmarkPacketPath(b *testing.B) {
 		b.Fatalf("host %s has no IPv4 address", benchHost)
 	}
 	nft, _ := targets.Lookup("nftables")
-	script := func(layout string) []byte {
-		v := rs.Clone()
-		v.Settings.NFTables.Layout = layout
-		files, err := nft.Generate(generators.Request{Ruleset: v, Hosts: []string{benchHost}})
+	script := func(layout nftables.Layout) []byte {
+		s := generators.Settings{nftables.Section.Name(): nftables.Settings{Layout: layout}}
+		files, err := nft.Generate(generators.Request{Ruleset: rs, Hosts: []string{benchHost}, Settings: s})
 		if err != nil {
 			b.Fatal(err)
 		}
 		return files[0].Contents
 	}
-	readable, sets := script("readable"), script("sets")
+	readable, sets := script(nftables.LayoutReadable), script(nftables.LayoutSets)
 	// The benchmark's rule must be the last one the readable chain
 	// tries, or the readable figure would not be the worst case.
 	if last := lastIPv4Rule(readable); !strings.Contains(last, benchComment) {

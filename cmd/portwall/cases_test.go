@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/golden"
+	"github.com/portwall/portwall/internal/testkit/golden"
 )
 
 // TestCases runs every folder of testdata/cases as one invocation of the

@@ -10,7 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/rules/catalog"
 )
 
@@ -83,7 +83,7 @@ Example:
 						return e.showService(s)
 					}
 					return fmt.Errorf("unknown product or service %q%s (products: %s; catalog list shows the services)", name,
-						source.DidYouMean(name, append(cat.Names(), cat.ServiceNames()...)), strings.Join(cat.Names(), ", "))
+						diag.DidYouMean(name, append(cat.Names(), cat.ServiceNames()...)), strings.Join(cat.Names(), ", "))
 				},
 			},
 			{

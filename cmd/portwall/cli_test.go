@@ -11,8 +11,8 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
-	"github.com/portwall/portwall/generators/golden"
-	"github.com/portwall/portwall/generators/kerneltest"
+	"github.com/portwall/portwall/internal/testkit/golden"
+	"github.com/portwall/portwall/internal/testkit/kerneltest"
 )
 
 // TestEveryCommandHasAnExample: `portwall COMMAND --help` shows at least

@@ -10,7 +10,7 @@ import (
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/portdoc"
-	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/internal/diag"
 )
 
 func (e *env) docsCommand() *cli.Command {
@@ -56,16 +56,17 @@ func (e *env) docs(c *cli.Context) error {
 	format := c.String("format")
 	if !slices.Contains(portdoc.Formats(), format) {
 		return fmt.Errorf("unknown format %q%s (formats: %s)", format,
-			source.DidYouMean(format, portdoc.Formats()), strings.Join(portdoc.Formats(), ", "))
+			diag.DidYouMean(format, portdoc.Formats()), strings.Join(portdoc.Formats(), ", "))
 	}
-	_, rs, err := e.resolve(c)
+	r, err := e.resolve(c)
 	if err != nil {
 		return err
 	}
+	rs := r.rs
 	host := c.String("host")
 	if c.IsSet("host") {
 		if _, ok := rs.Host(host); !ok {
-			return fmt.Errorf("unknown host %q%s (hosts: %s)", host, source.DidYouMean(host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
+			return fmt.Errorf("unknown host %q%s (hosts: %s)", host, diag.DidYouMean(host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
 		}
 	}
 	data, err := portdoc.Render(rs, portdoc.Format(format), portdoc.Options{Host: host})

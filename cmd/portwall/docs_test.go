@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/backendtest"
-	"github.com/portwall/portwall/generators/golden"
 	"github.com/portwall/portwall/generators/portdoc"
+	"github.com/portwall/portwall/internal/testkit/golden"
+	"github.com/portwall/portwall/internal/testkit/rulestest"
 )
 
 // runDocs runs portwall with args in dir (the current directory if
@@ -32,7 +32,7 @@ func TestDocsOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs := backendtest.Ruleset(t, xeams)
+	rs := rulestest.Ruleset(t, xeams)
 	for _, f := range portdoc.Formats() {
 		for _, host := range []string{"", "xeams1"} {
 			t.Run(f+"/"+host, func(t *testing.T) {

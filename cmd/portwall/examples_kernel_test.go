@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/kerneltest"
+	"github.com/portwall/portwall/internal/testkit/kerneltest"
 )
 
 // otherTables stands for rules other tools own: a Docker-shaped ip filter

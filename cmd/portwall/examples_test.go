@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/golden"
 	"github.com/portwall/portwall/generators/targets"
+	"github.com/portwall/portwall/internal/testkit/golden"
 	"github.com/portwall/portwall/rules/ports"
 )
 

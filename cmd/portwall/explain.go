@@ -11,8 +11,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/portwall/portwall/generators/jsonrules"
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/profiles"
-	"github.com/portwall/portwall/profiles/source"
 	"github.com/portwall/portwall/rules/explain"
 	"github.com/portwall/portwall/rules/ir"
 )
@@ -51,13 +51,14 @@ func (e *env) explain(c *cli.Context) error {
 	if f := c.String("format"); f != "text" && f != "json" {
 		return fmt.Errorf("unknown format %q: want text or json", f)
 	}
-	p, rs, err := e.resolve(c)
+	r, err := e.resolve(c)
 	if err != nil {
 		return err
 	}
+	p, rs := r.p, r.rs
 	q := explain.Question{Host: c.String("host"), Dir: ir.In}
 	if _, ok := rs.Host(q.Host); !ok {
-		return fmt.Errorf("unknown host %q%s (hosts: %s)", q.Host, source.DidYouMean(q.Host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
+		return fmt.Errorf("unknown host %q%s (hosts: %s)", q.Host, diag.DidYouMean(q.Host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
 	}
 	if q.Protocol, q.Port, q.ICMPType, err = explain.ParsePort(c.String("port")); err != nil {
 		return err

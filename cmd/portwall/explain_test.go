@@ -5,10 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/backendtest"
-	"github.com/portwall/portwall/generators/golden"
-	"github.com/portwall/portwall/generators/proof"
+	"github.com/portwall/portwall/internal/testkit/golden"
+	"github.com/portwall/portwall/internal/testkit/rulestest"
 	"github.com/portwall/portwall/rules/explain"
+	"github.com/portwall/portwall/rules/probe"
 )
 
 // TestExplain compares explain's answers on the examples with
@@ -72,10 +72,10 @@ func TestExplainErrors(t *testing.T) {
 // the proof's kernel run checks it with packets: testdata/verify).
 func TestExplainAgreesWithTheProof(t *testing.T) {
 	probes, allowed := 0, 0
-	for _, file := range backendtest.Examples(t) {
-		rs := backendtest.Ruleset(t, file)
+	for _, file := range rulestest.Examples(t) {
+		rs := rulestest.Ruleset(t, file)
 		for _, host := range rs.HostNames() {
-			p, err := proof.NewPlan(rs, host)
+			p, err := probe.NewPlan(rs, host)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/targets"
-	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/internal/diag"
 )
 
 func (e *env) generateCommand() *cli.Command {
@@ -82,7 +82,7 @@ func (e *env) generate(c *cli.Context) error {
 		g, ok := targets.Lookup(name)
 		if !ok {
 			return fmt.Errorf("unknown target %q%s (targets: %s, or all)", name,
-				source.DidYouMean(name, targets.Names()), strings.Join(targets.Names(), ", "))
+				diag.DidYouMean(name, targets.Names()), strings.Join(targets.Names(), ", "))
 		}
 		add(g)
 	}
@@ -104,21 +104,22 @@ func (e *env) generate(c *cli.Context) error {
 	case !all && c.String("out-dir") != "":
 		return errors.New("--out-dir goes with --all-hosts")
 	}
-	_, rs, err := e.resolve(c)
+	r, err := e.resolve(c)
 	if err != nil {
 		return err
 	}
-	req := generators.Request{Ruleset: rs}
+	rs := r.rs
+	req := generators.Request{Ruleset: rs, Settings: r.settings}
 	switch {
 	case all:
 		// A network backend renders everything into one file.
-		req = generators.AllHosts(g, rs)
+		req = generators.AllHosts(g, rs, r.settings)
 		if g.Caps().HostView && len(req.Hosts) == 0 {
 			return errors.New("the profile has no hosts")
 		}
 	case host != "":
 		if _, ok := rs.Host(host); !ok {
-			return fmt.Errorf("unknown host %q%s (hosts: %s)", host, source.DidYouMean(host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
+			return fmt.Errorf("unknown host %q%s (hosts: %s)", host, diag.DidYouMean(host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
 		}
 		req.Hosts = []string{host}
 	}
@@ -143,14 +144,14 @@ func (e *env) generate(c *cli.Context) error {
 // DIR/<target>/, the targets side by side on all cores. Nothing is
 // written unless every target succeeded.
 func (e *env) generateMany(c *cli.Context, gs []generators.Generator) error {
-	_, rs, err := e.resolve(c)
+	r, err := e.resolve(c)
 	if err != nil {
 		return err
 	}
-	if len(rs.Hosts) == 0 {
+	if len(r.rs.Hosts) == 0 {
 		return errors.New("the profile has no hosts")
 	}
-	out, err := generators.GenerateAll(gs, rs)
+	out, err := generators.GenerateAll(gs, r.rs, r.settings)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/targets"
 	"github.com/portwall/portwall/rules/lint"
 )
@@ -40,11 +41,11 @@ Examples:
 			if f := c.String("format"); f != "text" && f != "json" {
 				return fmt.Errorf("unknown format %q: want text or json", f)
 			}
-			p, rs, err := e.resolve(c)
+			r, err := e.resolve(c)
 			if err != nil {
 				return err
 			}
-			ws, err := lint.Lint(p, rs, targets.All())
+			ws, err := lint.Lint(r.p, r.rs, lintTargets(r))
 			if err != nil {
 				return err
 			}
@@ -79,4 +80,21 @@ Examples:
 			return nil
 		},
 	}
+}
+
+// lintTargets tells lint what each backend does with host names under this
+// profile's settings.
+func lintTargets(r *resolved) []lint.Target {
+	var out []lint.Target
+	for _, g := range targets.All() {
+		t := lint.Target{Name: g.Name(), HostView: g.Caps().HostView}
+		switch generators.HostNames(g, generators.Request{Ruleset: r.rs, Settings: r.settings}) {
+		case generators.NamesOmitted:
+			t.Names = lint.NamesOmitted
+		case generators.NamesRefused, generators.NamesRefusedDynamic:
+			t.Names = lint.NamesRefused
+		}
+		out = append(out, t)
+	}
+	return out
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/golden"
+	"github.com/portwall/portwall/internal/testkit/golden"
 	"github.com/portwall/portwall/rules/lint"
 )
 

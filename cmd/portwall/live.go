@@ -15,8 +15,8 @@ import (
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/nftables"
-	"github.com/portwall/portwall/generators/nftables/live"
-	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/internal/diag"
+	"github.com/portwall/portwall/internal/live"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/proto"
 )
@@ -101,15 +101,16 @@ type plan struct {
 // reads the live one. The generation is read first, so that apply refuses
 // if anything changed after this read.
 func (e *env) plan(c *cli.Context) (*plan, error) {
-	_, rs, err := e.resolve(c)
+	r, err := e.resolve(c)
 	if err != nil {
 		return nil, err
 	}
+	rs := r.rs
 	host := c.String("host")
 	if _, ok := rs.Host(host); !ok {
-		return nil, fmt.Errorf("unknown host %q%s (hosts: %s)", host, source.DidYouMean(host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
+		return nil, fmt.Errorf("unknown host %q%s (hosts: %s)", host, diag.DidYouMean(host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
 	}
-	files, err := generators.Generate(nftables.Generator{}, generators.Request{Ruleset: rs, Hosts: []string{host}})
+	files, err := generators.Generate(nftables.Generator{}, generators.Request{Ruleset: rs, Hosts: []string{host}, Settings: r.settings})
 	if err != nil {
 		return nil, err
 	}

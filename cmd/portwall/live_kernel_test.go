@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/golden"
-	"github.com/portwall/portwall/generators/kerneltest"
+	"github.com/portwall/portwall/internal/testkit/golden"
+	"github.com/portwall/portwall/internal/testkit/kerneltest"
 )
 
 // runIn runs portwall with stdin and returns its exit status and output.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/kerneltest"
+	"github.com/portwall/portwall/internal/testkit/kerneltest"
 )
 
 // steps reads the `run:` scripts of a GitHub Actions workflow by step

@@ -10,8 +10,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/nftables"
+	"github.com/portwall/portwall/generators/targets"
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/profiles"
-	"github.com/portwall/portwall/profiles/source"
 	"github.com/portwall/portwall/rules"
 	"github.com/portwall/portwall/rules/catalog"
 	"github.com/portwall/portwall/rules/ir"
@@ -124,7 +127,7 @@ func unknownCommand(cmds []*cli.Command, help cli.ActionFunc) cli.ActionFunc {
 		for _, cmd := range cmds {
 			names = append(names, cmd.Name)
 		}
-		return fmt.Errorf("unknown command %q%s (commands: %s)", c.Args().First(), source.DidYouMean(c.Args().First(), names), strings.Join(names, ", "))
+		return fmt.Errorf("unknown command %q%s (commands: %s)", c.Args().First(), diag.DidYouMean(c.Args().First(), names), strings.Join(names, ", "))
 	}
 }
 
@@ -146,7 +149,7 @@ func setUsageError(cmds []*cli.Command) {
 // report prints an error: positioned problems one per line as
 // file:line:col: message, anything else prefixed with the program name.
 func (e *env) report(err error) {
-	var list source.ErrorList
+	var list diag.ErrorList
 	if errors.As(err, &list) {
 		for _, item := range list {
 			fmt.Fprintln(e.stderr, item.Error())
@@ -181,33 +184,57 @@ func (e *env) loadProfile(c *cli.Context) (*profiles.Profile, error) {
 	return profiles.Load(name)
 }
 
-// resolve loads the catalog and the profile and resolves them, reporting
-// the profile's own problems and the catalog's together.
-func (e *env) resolve(c *cli.Context) (*profiles.Profile, *ir.Ruleset, error) {
+// resolved is a profile resolved against the catalog, with the backends'
+// sections decoded by their owners.
+type resolved struct {
+	p        *profiles.Profile
+	rs       *ir.Ruleset
+	settings generators.Settings
+}
+
+// resolve loads the catalog and the profile, decodes the backends' sections
+// (with the command line's overrides, such as --layout) and resolves the
+// profile, reporting the profile's own problems, its sections' and the
+// catalog's together.
+func (e *env) resolve(c *cli.Context) (*resolved, error) {
 	cat, err := loadCatalog(c)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	p, err := e.loadProfile(c)
-	if err != nil {
-		return nil, nil, rules.Check(p, err, cat)
+	if p == nil {
+		return nil, err
+	}
+	secs := generators.Sections(targets.All())
+	owned := make([]string, len(secs))
+	for i, sec := range secs {
+		owned[i] = sec.Name()
+	}
+	var errs diag.ErrorList
+	errs.Append(diag.AsList(err))
+	errs.Append(p.UnknownTables(owned))
+	settings, serr := generators.DecodeSettings(p, secs, generators.NewEnv(p, c.String))
+	var list diag.ErrorList
+	switch {
+	case errors.As(serr, &list):
+		errs.Append(list)
+	case serr != nil && len(errs) == 0:
+		// A command-line override the section refused: once the profile
+		// itself is clean.
+		return nil, serr
+	}
+	if len(errs) > 0 {
+		return nil, rules.Check(p, errs.Err(), cat)
 	}
 	rs, err := rules.Resolve(p, cat)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	// --layout, where a command has it, overrides [nftables] layout.
-	if l := c.String("layout"); l != "" {
-		if err := profiles.NFTablesLayout(l).Check(); err != nil {
-			return nil, nil, fmt.Errorf("--layout: %w", err)
-		}
-		rs.Settings.NFTables.Layout = l
-	}
-	return p, rs, nil
+	return &resolved{p: p, rs: rs, settings: settings}, nil
 }
 
 // layoutFlag chooses the nftables layout for one run.
-var layoutFlag = &cli.StringFlag{Name: "layout", Usage: "nftables layout: auto, readable or sets (default: the profile's [nftables] layout, else auto)"}
+var layoutFlag = &cli.StringFlag{Name: nftables.LayoutFlag, Usage: "nftables layout: auto, readable or sets (default: the profile's [nftables] layout, else auto)"}
 
 func (e *env) validateCommand() *cli.Command {
 	return &cli.Command{
@@ -221,12 +248,12 @@ overrides). Every problem is reported, as file:line:col: message.
 Example:
    portwall validate examples/fortimail-ha.toml`,
 		Action: func(c *cli.Context) error {
-			p, rs, err := e.resolve(c)
+			r, err := e.resolve(c)
 			if err != nil {
 				return err
 			}
-			e.info("%s: valid: %s, %s, %s\n", p.File,
-				plural(len(p.Deployments), "deployment"), plural(len(rs.Hosts), "host"), plural(len(rs.Rules), "rule"))
+			e.info("%s: valid: %s, %s, %s\n", r.p.File,
+				plural(len(r.p.Deployments), "deployment"), plural(len(r.rs.Hosts), "host"), plural(len(r.rs.Rules), "rule"))
 			return nil
 		},
 	}

@@ -15,9 +15,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/portwall/portwall/generators/proof"
-	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/internal/diag"
+	"github.com/portwall/portwall/internal/proof"
 	"github.com/portwall/portwall/rules/ir"
+	"github.com/portwall/portwall/rules/probe"
 )
 
 func (e *env) verifyCommand() *cli.Command {
@@ -60,14 +62,15 @@ Example:
 }
 
 func (e *env) verify(c *cli.Context) error {
-	_, rs, err := e.resolve(c)
+	r, err := e.resolve(c)
 	if err != nil {
 		return err
 	}
+	rs := r.rs
 	hosts := c.StringSlice("host")
 	for _, h := range hosts {
 		if _, ok := rs.Host(h); !ok {
-			return fmt.Errorf("unknown host %q%s (hosts: %s)", h, source.DidYouMean(h, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
+			return fmt.Errorf("unknown host %q%s (hosts: %s)", h, diag.DidYouMean(h, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
 		}
 	}
 	if len(hosts) == 0 {
@@ -76,7 +79,7 @@ func (e *env) verify(c *cli.Context) error {
 	targets := c.StringSlice("target")
 	for _, t := range targets {
 		if !slices.Contains(proof.Targets, t) {
-			return fmt.Errorf("verify cannot load target %q%s: want %s", t, source.DidYouMean(t, proof.Targets), strings.Join(proof.Targets, " or "))
+			return fmt.Errorf("verify cannot load target %q%s: want %s", t, diag.DidYouMean(t, proof.Targets), strings.Join(proof.Targets, " or "))
 		}
 	}
 	if len(targets) == 0 {
@@ -108,7 +111,7 @@ func (e *env) verify(c *cli.Context) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			j.failed, j.probes, j.err = verifyHost(ctx, rs, j.host, j.target, c.Bool("probes"), &j.out)
+			j.failed, j.probes, j.err = verifyHost(ctx, rs, r.settings, j.host, j.target, c.Bool("probes"), &j.out)
 		}()
 	}
 	wg.Wait()
@@ -139,16 +142,16 @@ func (e *env) verify(c *cli.Context) error {
 
 // verifyHost proves one host's rules for one target and writes its
 // matrix to w.
-func verifyHost(ctx context.Context, rs *ir.Ruleset, host, target string, all bool, w *bytes.Buffer) (failed bool, probes int, err error) {
-	files, err := proof.Render(rs, host, target)
+func verifyHost(ctx context.Context, rs *ir.Ruleset, settings generators.Settings, host, target string, all bool, w *bytes.Buffer) (failed bool, probes int, err error) {
+	files, err := proof.Render(rs, settings, host, target)
 	if err != nil {
 		return false, 0, err
 	}
-	load, err := proof.Load(rs, files)
+	load, err := proof.Load(settings, files)
 	if err != nil {
 		return false, 0, err
 	}
-	p, err := proof.NewPlan(rs, host)
+	p, err := probe.NewPlan(rs, host)
 	if err != nil {
 		return false, 0, err
 	}

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/golden"
-	"github.com/portwall/portwall/generators/kerneltest"
+	"github.com/portwall/portwall/internal/testkit/golden"
+	"github.com/portwall/portwall/internal/testkit/kerneltest"
 )
 
 // TestVerifyEveryExample is the packet proof of every example: portwall

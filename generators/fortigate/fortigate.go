@@ -38,12 +38,14 @@ func (Generator) Caps() generators.Caps {
 	return generators.Caps{NetworkView: true, FQDN: generators.FQDNNative, Ext: ".conf"}
 }
 
+func (Generator) Section() generators.Section { return Section }
+
 // Generate renders the network view into fortigate.conf.
 func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
 	if len(req.Hosts) > 0 {
 		return nil, fmt.Errorf("fortigate: renders the network view, not hosts: leave out --host")
 	}
-	data, err := Render(req.Ruleset)
+	data, err := Render(req.Ruleset, SettingsOf(req.Settings))
 	if err != nil {
 		return nil, err
 	}
@@ -56,8 +58,7 @@ type version struct {
 	major, minor int
 }
 
-// versions are the releases [fortigate] version accepts (profiles keeps
-// the same list).
+// versions are the releases [fortigate] version accepts.
 var versions = []version{{"6.0", 6, 0}, {"6.2", 6, 2}, {"6.4", 6, 4}, {"7.0", 7, 0}, {"7.2", 7, 2}, {"7.4", 7, 4}, {"7.6", 7, 6}, {"8.0", 8, 0}}
 
 func parseVersion(s string) (version, error) {
@@ -66,11 +67,7 @@ func parseVersion(s string) (version, error) {
 			return v, nil
 		}
 	}
-	names := make([]string, len(versions))
-	for i, v := range versions {
-		names[i] = v.name
-	}
-	return version{}, fmt.Errorf("fortigate: unknown FortiOS version %q: want one of %s", s, strings.Join(names, ", "))
+	return version{}, fmt.Errorf("fortigate: unknown FortiOS version %q: want one of %s", s, strings.Join(versionNames(), ", "))
 }
 
 func (v version) atLeast(major, minor int) bool {

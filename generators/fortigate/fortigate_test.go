@@ -5,22 +5,28 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/backendtest"
+	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/internal/testkit/backendtest"
+	"github.com/portwall/portwall/internal/testkit/rulestest"
 
 	"github.com/portwall/portwall/generators/fortigate"
 	"github.com/portwall/portwall/generators/fortigate/fortiparse"
 	"github.com/portwall/portwall/rules/ir"
 )
 
-func resolve(t *testing.T, file string) *ir.Ruleset { return backendtest.Ruleset(t, file) }
+// resolve loads a profile with its [fortigate] section.
+func resolve(t *testing.T, file string) (*ir.Ruleset, fortigate.Settings) {
+	rs, s := backendtest.Load(t, file, fortigate.Generator{})
+	return rs, fortigate.SettingsOf(s)
+}
 
 // render runs the backend on the network view as the CLI does and returns
 // its files, or the error as a file named "error".
-func render(t *testing.T, rs *ir.Ruleset) map[string][]byte {
-	return backendtest.Render(rs, fortigate.Generator{})
+func render(t *testing.T, rs *ir.Ruleset, fg fortigate.Settings) map[string][]byte {
+	return backendtest.Render(rs, generators.Settings{fortigate.Section.Name(): fg}, fortigate.Generator{})
 }
 
-func cases(t *testing.T) []string { return backendtest.Cases(t) }
+func cases(t *testing.T) []string { return rulestest.Cases(t) }
 
 // TestGolden compares the output (or the refusal) of each case with
 // testdata/<case>/want/, rendered twice.
@@ -30,9 +36,9 @@ func TestGolden(t *testing.T) { backendtest.Golden(t, fortigate.Generator{}) }
 // version and checks that every policy allows nothing the IR does not
 // (fail closed), and that everything it names is portwall's. It returns
 // the number of grants.
-func checkOutput(t *testing.T, rs *ir.Ruleset, data []byte) int {
+func checkOutput(t *testing.T, rs *ir.Ruleset, version string, data []byte) int {
 	t.Helper()
-	c, err := fortiparse.Parse(data, rs.Settings.FortiGate.Version)
+	c, err := fortiparse.Parse(data, version)
 	if err != nil {
 		t.Fatalf("output does not parse: %v\n%s", err, data)
 	}
@@ -63,12 +69,12 @@ func checkOutput(t *testing.T, rs *ir.Ruleset, data []byte) int {
 func TestGoldenReadsBack(t *testing.T) {
 	total := 0
 	for _, dir := range cases(t) {
-		rs := resolve(t, filepath.Join(dir, "profile.toml"))
-		for name, data := range render(t, rs) {
+		rs, fg := resolve(t, filepath.Join(dir, "profile.toml"))
+		for name, data := range render(t, rs, fg) {
 			if name == "error" {
 				continue
 			}
-			t.Run(filepath.Base(dir), func(t *testing.T) { total += checkOutput(t, rs, data) })
+			t.Run(filepath.Base(dir), func(t *testing.T) { total += checkOutput(t, rs, fg.Version, data) })
 		}
 	}
 	t.Logf("%d grants of the golden cases checked against the IR", total)
@@ -85,17 +91,17 @@ func TestExamples(t *testing.T) {
 	for _, f := range files {
 		for _, v := range []string{"6.0", "6.2", "6.4", "7.0", "7.2", "7.4", "7.6", "8.0"} {
 			t.Run(filepath.Base(f)+"/"+v, func(t *testing.T) {
-				rs := resolve(t, f)
-				if len(rs.Settings.FortiGate.Interfaces) == 0 {
-					rs.Settings.FortiGate.Interfaces = map[string]string{"any": "port1"}
+				rs, fg := resolve(t, f)
+				if len(fg.Interfaces) == 0 {
+					fg.Interfaces = map[string]string{"any": "port1"}
 				}
-				rs.Settings.FortiGate.Version = v
-				out := render(t, rs)
+				fg.Version = v
+				out := render(t, rs, fg)
 				data, ok := out[fortigate.FileName]
 				if !ok {
 					t.Fatalf("refused: %s", out["error"])
 				}
-				total += checkOutput(t, rs, data)
+				total += checkOutput(t, rs, fg.Version, data)
 				outputs++
 			})
 		}

@@ -24,11 +24,12 @@ func FuzzFortiGate(f *testing.F) {
 			return // one of the IR's other sets: not a ruleset the resolver builds
 		}
 		rs := hostileRuleset(setName, text, purpose)
+		fg := hostileSettings()
 		if old {
-			rs.Settings.FortiGate.Version = "6.2"
+			fg.Version = "6.2"
 		}
 		g := fortigate.Generator{}
-		req := generators.Request{Ruleset: rs}
+		req := generators.Request{Ruleset: rs, Settings: generators.Settings{fortigate.Section.Name(): fg}}
 		if generators.Check(g, req) != nil {
 			return
 		}
@@ -39,7 +40,7 @@ func FuzzFortiGate(f *testing.F) {
 			}
 			return
 		}
-		c, err := fortiparse.Parse(files[0].Contents, rs.Settings.FortiGate.Version)
+		c, err := fortiparse.Parse(files[0].Contents, fg.Version)
 		if err != nil {
 			t.Fatalf("output does not read back: %v\n%s", err, files[0].Contents)
 		}

@@ -47,10 +47,6 @@ func hostileRuleset(setName, text, purpose string) *ir.Ruleset {
 			{Name: "h1", Kind: ir.SetHost, Hosts: []string{"h1"}, IPs: ipset("192.0.2.1/32")},
 			{Name: "fw", Kind: ir.SetGroup, IPs: ipset("192.0.2.254/32")},
 		},
-		Settings: ir.Settings{FortiGate: ir.FortiGateSettings{
-			Version: "7.4", LogTraffic: "all", Self: "fw", LocalIn: true,
-			Interfaces: map[string]string{"any": "port1", "h1": "dmz"},
-		}},
 	}
 	slices.SortFunc(rs.Addrs, func(a, b *ir.AddrSet) int { return strings.Compare(a.Name, b.Name) })
 	p := ports.NewSet(ports.Single(25), ports.Range{First: 1000, Last: 1010})
@@ -65,6 +61,15 @@ func hostileRuleset(setName, text, purpose string) *ir.Ruleset {
 		r.SetID()
 	}
 	return rs
+}
+
+// hostileSettings is the [fortigate] section hostile IR is rendered with:
+// local-in policies for the FortiGate's own set "fw", h1 behind dmz.
+func hostileSettings() fortigate.Settings {
+	return fortigate.Settings{
+		Version: "7.4", LogTraffic: "all", Self: "fw", LocalIn: true,
+		Interfaces: map[string]string{"any": "port1", "h1": "dmz"},
+	}
 }
 
 var hostileStrings = []string{
@@ -92,7 +97,7 @@ func TestHostileIR(t *testing.T) {
 			{hostileRuleset(s, "c", "p"), s == "ok" || s == "end" || s == "next"},
 		} {
 			rs := c.rs
-			out := render(t, rs)
+			out := render(t, rs, hostileSettings())
 			data, ok := out[fortigate.FileName]
 			if !ok {
 				if c.mustRender {
@@ -100,7 +105,7 @@ func TestHostileIR(t *testing.T) {
 				}
 				continue
 			}
-			checkOutput(t, rs, data)
+			checkOutput(t, rs, "7.4", data)
 			rendered++
 		}
 	}
@@ -111,7 +116,7 @@ func TestHostileIR(t *testing.T) {
 // cannot hold.
 func TestHostileSetNameRefused(t *testing.T) {
 	rs := hostileRuleset("a\"; end", "c", "p")
-	_, err := fortigate.Render(rs)
+	_, err := fortigate.Render(rs, hostileSettings())
 	id := rs.Rules[0].ID
 	want := strings.Join([]string{
 		fmt.Sprintf(`fortigate: rule %s (allow[0]): address set name "a\"; end" cannot go into a FortiOS name (letters, digits, '_', '.' and '-' only)`, rs.Rules[1].ID),
@@ -136,15 +141,16 @@ func TestLongNames(t *testing.T) {
 	for _, v := range []string{"6.0", "6.2", "7.4"} {
 		long := strings.Repeat("s", 200)
 		rs := hostileRuleset(long, "c", "p")
-		rs.Settings.FortiGate.Version = v
+		fg := hostileSettings()
+		fg.Version = v
 		rs.Rules[0].ID = strings.Repeat("r", 200)
-		out := render(t, rs)
+		out := render(t, rs, fg)
 		data, ok := out[fortigate.FileName]
 		if !ok {
 			t.Fatalf("%s: refused: %s", v, out["error"])
 		}
 		// The reader enforces the version's name limits.
-		checkOutput(t, rs, data)
+		checkOutput(t, rs, v, data)
 	}
 }
 
@@ -152,46 +158,46 @@ func TestLongNames(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	tests := []struct {
 		name   string
-		change func(rs *ir.Ruleset)
+		change func(rs *ir.Ruleset, fg *fortigate.Settings)
 		want   string
 	}{
-		{"unknown version", func(rs *ir.Ruleset) { rs.Settings.FortiGate.Version = "6.6" },
+		{"unknown version", func(_ *ir.Ruleset, fg *fortigate.Settings) { fg.Version = "6.6" },
 			`fortigate: unknown FortiOS version "6.6": want one of 6.0, 6.2, 6.4, 7.0, 7.2, 7.4, 7.6, 8.0`},
-		{"no version", func(rs *ir.Ruleset) { rs.Settings.FortiGate.Version = "" },
+		{"no version", func(_ *ir.Ruleset, fg *fortigate.Settings) { fg.Version = "" },
 			`fortigate: unknown FortiOS version "": want one of 6.0, 6.2, 6.4, 7.0, 7.2, 7.4, 7.6, 8.0`},
-		{"bad logtraffic", func(rs *ir.Ruleset) { rs.Settings.FortiGate.LogTraffic = "enable" },
+		{"bad logtraffic", func(_ *ir.Ruleset, fg *fortigate.Settings) { fg.LogTraffic = "enable" },
 			`fortigate: invalid logtraffic "enable": want all, utm or disable`},
-		{"self is any", func(rs *ir.Ruleset) { rs.Settings.FortiGate.Self = "any" },
+		{"self is any", func(_ *ir.Ruleset, fg *fortigate.Settings) { fg.Self = "any" },
 			`fortigate: self = "any" includes every address; it must name the host or group holding the FortiGate's own addresses`},
-		{"hostile interface", func(rs *ir.Ruleset) { rs.Settings.FortiGate.Interfaces["h1"] = `dmz" "port9` },
+		{"hostile interface", func(_ *ir.Ruleset, fg *fortigate.Settings) { fg.Interfaces["h1"] = `dmz" "port9` },
 			`fortigate: rule RULE0 (fortimail/smtp/smtp-in, allow[0]): interface "dmz\" \"port9" of h1 is not a FortiOS interface or zone name` + "\n" +
 				`fortigate: rule RULE1 (allow[0]): interface "dmz\" \"port9" of h1 is not a FortiOS interface or zone name` + "\n" +
 				`fortigate: rule RULE2 (fortimail/smtp/smtp-in): interface "dmz\" \"port9" of h1 is not a FortiOS interface or zone name`},
-		{"member outside the resolved set", func(rs *ir.Ruleset) {
+		{"member outside the resolved set", func(rs *ir.Ruleset, _ *fortigate.Settings) {
 			s, _ := rs.Set("peers")
 			s.Members = append(s.Members, addr.Member{Kind: addr.KindPrefix, Prefix: netip.MustParsePrefix("172.16.0.0/12")})
 		}, `fortigate: rule RULE0 (fortimail/smtp/smtp-in, allow[0]): set peers lists 172.16.0.0/12, which its resolved addresses do not hold` + "\n" +
 			`fortigate: rule RULE1 (allow[0]): set peers lists 172.16.0.0/12, which its resolved addresses do not hold` + "\n" +
 			`fortigate: rule RULE2 (fortimail/smtp/smtp-in): set peers lists 172.16.0.0/12, which its resolved addresses do not hold`},
-		{"any member of a set not marked any", func(rs *ir.Ruleset) {
+		{"any member of a set not marked any", func(rs *ir.Ruleset, _ *fortigate.Settings) {
 			s, _ := rs.Set("peers")
 			s.Members = []addr.Member{{Kind: addr.KindAny}}
 		}, `fortigate: rule RULE0 (fortimail/smtp/smtp-in, allow[0]): set peers lists any but is not marked as every address` + "\n" +
 			`fortigate: rule RULE1 (allow[0]): set peers lists any but is not marked as every address` + "\n" +
 			`fortigate: rule RULE2 (fortimail/smtp/smtp-in): set peers lists any but is not marked as every address`},
-		{"host name that is not one", func(rs *ir.Ruleset) {
+		{"host name that is not one", func(rs *ir.Ruleset, _ *fortigate.Settings) {
 			s, _ := rs.Set("peers")
 			s.FQDNs = []string{`x" "y.example.com`}
 		}, `fortigate: rule RULE0 (fortimail/smtp/smtp-in, allow[0]): host name "x\" \"y.example.com" cannot go into a FortiOS fqdn object` + "\n" +
 			`fortigate: rule RULE1 (allow[0]): host name "x\" \"y.example.com" cannot go into a FortiOS fqdn object` + "\n" +
 			`fortigate: rule RULE2 (fortimail/smtp/smtp-in): host name "x\" \"y.example.com" cannot go into a FortiOS fqdn object`},
-		{"program", func(rs *ir.Ruleset) { rs.Rules[0].Program = `C:\fme.exe` },
+		{"program", func(rs *ir.Ruleset, _ *fortigate.Settings) { rs.Rules[0].Program = `C:\fme.exe` },
 			`fortigate: rule RULE0 (fortimail/smtp/smtp-in, allow[0]): it is limited to the program C:\fme.exe, which FortiGate policies cannot match`},
-		{"TCP without ports", func(rs *ir.Ruleset) { rs.Rules[0].Ports = nil },
+		{"TCP without ports", func(rs *ir.Ruleset, _ *fortigate.Settings) { rs.Rules[0].Ports = nil },
 			`fortigate: rule RULE0 (fortimail/smtp/smtp-in, allow[0]): tcp without ports`},
-		{"hostile rule ID", func(rs *ir.Ruleset) { rs.Rules[0].ID = `r1"; end` },
+		{"hostile rule ID", func(rs *ir.Ruleset, _ *fortigate.Settings) { rs.Rules[0].ID = `r1"; end` },
 			`fortigate: rule r1"; end (fortimail/smtp/smtp-in, allow[0]): its ID cannot go into a FortiOS name`},
-		{"duplicate rule ID", func(rs *ir.Ruleset) {
+		{"duplicate rule ID", func(rs *ir.Ruleset, _ *fortigate.Settings) {
 			rs.Rules[1].Protocol = proto.TCP
 			rs.Rules[1].Ports = rs.Rules[0].Ports
 			rs.Rules[1].ID = rs.Rules[0].ID
@@ -201,8 +207,9 @@ func TestRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rs := hostileRuleset("peers", "c", "p")
-			tt.change(rs)
-			_, err := fortigate.Render(rs)
+			fg := hostileSettings()
+			tt.change(rs, &fg)
+			_, err := fortigate.Render(rs, fg)
 			want := tt.want
 			for i, r := range rs.Rules {
 				want = strings.ReplaceAll(want, fmt.Sprintf("RULE%d", i), r.ID)
@@ -228,12 +235,12 @@ func TestChunkedComments(t *testing.T) {
 			Flow: "a-flow-with-a-rather-long-name", Order: [3]int{0, i, 0}, Ports: p})
 		r.Ports = r.Ports.Union(p)
 	}
-	out := render(t, rs)
+	out := render(t, rs, hostileSettings())
 	data, ok := out[fortigate.FileName]
 	if !ok {
 		t.Fatalf("refused: %s", out["error"])
 	}
-	checkOutput(t, rs, data)
+	checkOutput(t, rs, "7.4", data)
 	c, err := fortiparse.Parse(data, "7.4")
 	if err != nil {
 		t.Fatal(err)
@@ -272,8 +279,8 @@ func TestChunkedComments(t *testing.T) {
 // snippet already had.
 func TestNamesStable(t *testing.T) {
 	names := func(rs *ir.Ruleset) map[string]bool {
-		out := render(t, rs)
-		c, err := fortiparse.Parse(out[fortigate.FileName], rs.Settings.FortiGate.Version)
+		out := render(t, rs, hostileSettings())
+		c, err := fortiparse.Parse(out[fortigate.FileName], "7.4")
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out["error"])
 		}

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/portwall/portwall/generators"
-	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/rules/ir"
 )
 
@@ -27,7 +27,7 @@ type policy struct {
 type builder struct {
 	rs *ir.Ruleset
 	v  version
-	fg ir.FortiGateSettings
+	fg Settings
 
 	addrNames, svcNames, policyNames *namespace
 
@@ -42,15 +42,14 @@ type builder struct {
 
 	ruleIDs map[string]bool
 	notes   []string
-	errs    source.ErrorList
+	errs    diag.ErrorList
 }
 
 // Render writes the snippet for the ruleset's network view.
-func Render(rs *ir.Ruleset) ([]byte, error) {
+func Render(rs *ir.Ruleset, fg Settings) ([]byte, error) {
 	if rs == nil {
 		return nil, fmt.Errorf("fortigate: no ruleset")
 	}
-	fg := rs.Settings.FortiGate
 	v, err := parseVersion(fg.Version)
 	if err != nil {
 		return nil, err
@@ -85,7 +84,7 @@ func Render(rs *ir.Ruleset) ([]byte, error) {
 }
 
 func (b *builder) errorf(r *ir.Rule, format string, args ...any) {
-	b.errs.Add(source.Pos{}, "", "fortigate: %s: %s", ruleLabel(r), fmt.Sprintf(format, args...))
+	b.errs.Add(diag.Pos{}, "", "fortigate: %s: %s", ruleLabel(r), fmt.Sprintf(format, args...))
 }
 
 func (b *builder) note(r *ir.Rule, format string, args ...any) {

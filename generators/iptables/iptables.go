@@ -61,18 +61,21 @@ func (g Generator) Name() string {
 }
 
 func (g Generator) Caps() generators.Caps {
-	return generators.Caps{HostView: true, FQDN: generators.FQDNNone, Ext: "." + g.Name(),
-		FQDNMode: func(rs *ir.Ruleset) ir.FQDNMode { return rs.Settings.IPTables.FQDN }}
+	return generators.Caps{HostView: true, FQDN: generators.FQDNNone, Ext: "." + g.Name()}
 }
+
+func (Generator) Section() generators.Section { return Section }
 
 // Generate renders one file per requested host.
 func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
-	return generators.PerHost(req, g, func(v *ir.HostView) ([]byte, error) { return Render(v, g.Family) })
+	s, mode := SettingsOf(req.Settings), generators.FQDNMode(g, req)
+	return generators.PerHost(req, g, func(v *ir.HostView) ([]byte, error) { return render(v, g.Family, s.Mode, mode) })
 }
 
 type renderer struct {
 	v       *ir.HostView
 	fam     ir.Family
+	fqdn    ir.FQDNMode
 	omitted []generators.Omission
 	safe    map[string]bool // set names found safe
 }
@@ -100,11 +103,12 @@ func Hooks(f ir.Family) []Hook {
 	return out
 }
 
-// Render writes the restore file of one family for one host.
-func Render(v *ir.HostView, fam ir.Family) ([]byte, error) {
-	r := &renderer{v: v, fam: fam, safe: map[string]bool{}}
+// render writes the restore file of one family for one host, loaded in
+// mode, with host names handled as fqdn says.
+func render(v *ir.HostView, fam ir.Family, mode Mode, fqdn ir.FQDNMode) ([]byte, error) {
+	r := &renderer{v: v, fam: fam, fqdn: fqdn, safe: map[string]bool{}}
 	pol := v.Ruleset.Policy
-	noflush := v.Ruleset.Settings.IPTables.Mode == "noflush"
+	noflush := mode == NoFlush
 	egress := pol.Output == ir.OutputDrop
 
 	in, err := r.chain(v.In, ir.In)
@@ -301,7 +305,7 @@ func (r *renderer) chain(hrs []ir.HostRule, dir ir.Direction) ([]string, error) 
 				continue
 			}
 			if len(m.RemoteFQDNs) > 0 {
-				if IPv4.Caps().Mode(r.v.Ruleset) != ir.FQDNOmit {
+				if r.fqdn != ir.FQDNOmit {
 					return nil, fmt.Errorf("rule %s reaches %s by host name, which iptables cannot match (set fqdn = \"omit\" in [iptables] or [defaults])", hr.Rule.ID, m.Remote.Name)
 				}
 				o := generators.Omission{Rule: hr.Rule.ID, Set: m.Remote.Name, Names: m.RemoteFQDNs}

@@ -5,22 +5,28 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/backendtest"
+	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/internal/testkit/backendtest"
+	"github.com/portwall/portwall/internal/testkit/rulestest"
 
 	"github.com/portwall/portwall/generators/iptables"
 	"github.com/portwall/portwall/generators/iptables/iptparse"
 	"github.com/portwall/portwall/rules/ir"
 )
 
-func ruleset(t *testing.T, file string) *ir.Ruleset { return backendtest.Ruleset(t, file) }
+// ruleset loads a profile with its [iptables] section.
+func ruleset(t *testing.T, file string) (*ir.Ruleset, iptables.Settings) {
+	rs, s := backendtest.Load(t, file, iptables.IPv4)
+	return rs, iptables.SettingsOf(s)
+}
 
 // render returns both families' files for every host, or the refusals in
 // a file named "error".
-func render(t *testing.T, rs *ir.Ruleset) map[string][]byte {
-	return backendtest.Render(rs, iptables.IPv4, iptables.IPv6)
+func render(t *testing.T, rs *ir.Ruleset, s iptables.Settings) map[string][]byte {
+	return backendtest.Render(rs, generators.Settings{iptables.Section.Name(): s}, iptables.IPv4, iptables.IPv6)
 }
 
-func cases(t *testing.T) []string { return backendtest.Cases(t) }
+func cases(t *testing.T) []string { return rulestest.Cases(t) }
 
 func TestGolden(t *testing.T) { backendtest.Golden(t, iptables.IPv4, iptables.IPv6) }
 
@@ -35,14 +41,14 @@ func family(name string) ir.Family {
 // and checks that each rule lets through nothing the host's IR rules do
 // not allow.
 func TestFailClosed(t *testing.T) {
-	profilesToCheck := backendtest.Examples(t)
+	profilesToCheck := rulestest.Examples(t)
 	for _, dir := range cases(t) {
 		profilesToCheck = append(profilesToCheck, filepath.Join(dir, "profile.toml"))
 	}
 	grants := 0
 	for _, file := range profilesToCheck {
-		rs := ruleset(t, file)
-		for name, data := range render(t, rs) {
+		rs, s := ruleset(t, file)
+		for name, data := range render(t, rs, s) {
 			if name == "error" {
 				continue
 			}

@@ -6,7 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/kerneltest"
+	"github.com/portwall/portwall/generators/iptables"
+	"github.com/portwall/portwall/internal/testkit/kerneltest"
 	"github.com/portwall/portwall/rules/ir"
 )
 
@@ -47,10 +48,10 @@ func TestLoadInKernel(t *testing.T) {
 		files = append(files, filepath.Join(dir, "profile.toml"))
 	}
 	for _, file := range files {
-		for _, mode := range []string{"replace", "noflush"} {
-			rs := ruleset(t, file)
-			rs.Settings.IPTables.Mode = mode
-			for name, data := range render(t, rs) {
+		for _, mode := range []iptables.Mode{iptables.Replace, iptables.NoFlush} {
+			rs, s := ruleset(t, file)
+			s.Mode = mode
+			for name, data := range render(t, rs, s) {
 				if name == "error" {
 					continue
 				}
@@ -58,13 +59,13 @@ func TestLoadInKernel(t *testing.T) {
 				if family(name) == ir.IPv6 {
 					tool = "ip6tables"
 				}
-				t.Run(filepath.Base(filepath.Dir(file))+"/"+mode+"/"+name, func(t *testing.T) {
+				t.Run(filepath.Base(filepath.Dir(file))+"/"+string(mode)+"/"+name, func(t *testing.T) {
 					ns := kerneltest.New(t)
 					if out, err := ns.RunStdin(data, tool+"-restore", "--test"); err != nil {
 						t.Fatalf("%s-restore --test: %v\n%s", tool, err, out)
 					}
 					args := []string{}
-					if mode == "noflush" {
+					if mode == iptables.NoFlush {
 						otherTool(t, ns, tool)
 						args = append(args, "--noflush")
 					}
@@ -80,7 +81,7 @@ func TestLoadInKernel(t *testing.T) {
 						if out, err := ns.RunStdin(data, tool+"-restore", args...); err != nil {
 							t.Fatalf("load %d: %v\n%s", i+1, err, out)
 						}
-						if mode == "noflush" {
+						if mode == iptables.NoFlush {
 							hook()
 						}
 						saved = append(saved, save(ns, tool))
@@ -91,7 +92,7 @@ func TestLoadInKernel(t *testing.T) {
 					if c := strings.Count(saved[1], "-A INPUT -j PORTWALL-INPUT"); c != 1 {
 						t.Errorf("%d jumps from INPUT:\n%s", c, saved[1])
 					}
-					if mode == "noflush" && (!strings.Contains(saved[1], `--comment "another tool"`) || !strings.Contains(saved[1], "-A DOCKER-USER -j RETURN")) {
+					if mode == iptables.NoFlush && (!strings.Contains(saved[1], `--comment "another tool"`) || !strings.Contains(saved[1], "-A DOCKER-USER -j RETURN")) {
 						t.Errorf("another tool's rules did not survive:\n%s", saved[1])
 					}
 				})

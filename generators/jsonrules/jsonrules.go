@@ -25,6 +25,9 @@ func (Generator) Caps() generators.Caps {
 	return generators.Caps{HostView: true, NetworkView: true, FQDN: generators.FQDNNative, Program: true, Ext: ".json"}
 }
 
+// Section: the JSON export has no settings.
+func (Generator) Section() generators.Section { return nil }
+
 // Generate renders one file per host, or network.json for the network view.
 func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
 	rs := req.Ruleset

@@ -42,9 +42,12 @@ func (Generator) Caps() generators.Caps {
 	return generators.Caps{HostView: true, FQDN: generators.FQDNDynamicSet, Ext: ".nft"}
 }
 
+func (Generator) Section() generators.Section { return Section }
+
 // Generate renders one file per requested host.
 func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
-	return generators.PerHost(req, g, Render)
+	s := SettingsOf(req.Settings)
+	return generators.PerHost(req, g, func(v *ir.HostView) ([]byte, error) { return Render(v, s) })
 }
 
 // set is a named set the script declares.
@@ -58,15 +61,15 @@ type set struct {
 
 type renderer struct {
 	v        *ir.HostView
-	layout   string
+	layout   Layout
 	sets     map[string]*set
 	flowSets []*flowSet
 	omitted  []generators.Omission
 }
 
 // Render writes the script for one host.
-func Render(v *ir.HostView) ([]byte, error) {
-	r := &renderer{v: v, sets: map[string]*set{}, layout: layoutOf(v)}
+func Render(v *ir.HostView, s Settings) ([]byte, error) {
+	r := &renderer{v: v, sets: map[string]*set{}, layout: s.Layout.For(v)}
 	pol := v.Ruleset.Policy
 	// Set names become nft identifiers. The profile checker allows only
 	// safe names; a ruleset from elsewhere is refused, never mangled.

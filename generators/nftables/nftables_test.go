@@ -5,21 +5,23 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/backendtest"
+	"github.com/portwall/portwall/internal/testkit/backendtest"
+	"github.com/portwall/portwall/internal/testkit/rulestest"
 
-	"github.com/portwall/portwall/generators/kerneltest"
 	"github.com/portwall/portwall/generators/nftables"
 	"github.com/portwall/portwall/generators/nftables/nftparse"
+	"github.com/portwall/portwall/internal/testkit/kerneltest"
 )
 
 // TestNoInjection checks the structure of every script: free text from the
 // profile only ever appears inside a # comment line or an nft quoted
 // string, so no profile can add a command.
 func render(t *testing.T, dir string) map[string][]byte {
-	return backendtest.Render(backendtest.Ruleset(t, filepath.Join(dir, "profile.toml")), nftables.Generator{})
+	rs, s := backendtest.Load(t, filepath.Join(dir, "profile.toml"), nftables.Generator{})
+	return backendtest.Render(rs, s, nftables.Generator{})
 }
 
-func cases(t *testing.T) []string { return backendtest.Cases(t) }
+func cases(t *testing.T) []string { return rulestest.Cases(t) }
 
 // TestGolden compares the output (or the refusal) of each case with
 // testdata/<case>/want/.
@@ -89,16 +91,16 @@ func TestCasesLoadInKernel(t *testing.T) {
 // TestFailClosed reads back every case's and every example's script and
 // checks that each rule lets through nothing the host's IR rules do not.
 func TestFailClosed(t *testing.T) {
-	files := backendtest.Examples(t)
+	files := rulestest.Examples(t)
 	for _, dir := range cases(t) {
 		files = append(files, filepath.Join(dir, "profile.toml"))
 	}
 	grants := 0
 	for _, file := range files {
-		rs := backendtest.Ruleset(t, file)
+		rs, s := backendtest.Load(t, file, nftables.Generator{})
 		for _, h := range rs.HostNames() {
 			v, _ := rs.HostView(h)
-			data, err := nftables.Render(v)
+			data, err := nftables.Render(v, nftables.SettingsOf(s))
 			if err != nil {
 				continue // refusals are golden-tested
 			}

@@ -23,7 +23,7 @@ func TestHeaderTextStaysInComments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := Render(v)
+	out, err := Render(v, Settings{Layout: LayoutAuto})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestHostileSetNameRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Render(v); err == nil || !strings.Contains(err.Error(), "cannot be an nft identifier") {
+	if _, err := Render(v, Settings{Layout: LayoutAuto}); err == nil || !strings.Contains(err.Error(), "cannot be an nft identifier") {
 		t.Errorf("got %v", err)
 	}
 }

@@ -17,54 +17,6 @@ import (
 	"github.com/portwall/portwall/rules/proto"
 )
 
-// Layouts of a host's rules.
-const (
-	// LayoutReadable: one rule per flow and remote set, address groups in
-	// named sets. What people read and diff.
-	LayoutReadable = "readable"
-	// LayoutSets: the flows as elements of a few concatenated interval
-	// sets (remote address . protocol . port, or remote address . ICMP
-	// type), looked up by a fixed handful of rules: a new connection costs
-	// one lookup per set however many flows the profile has. Each element
-	// carries the comment of the rule it comes from.
-	LayoutSets = "sets"
-	// LayoutAuto picks readable up to AutoLimit flow rules and sets
-	// above.
-	LayoutAuto = "auto"
-
-	// AutoLimit is the number of flow rules (per host, both chains) above
-	// which auto picks the sets layout. Up to it a chain is short enough
-	// to read, and walking it costs a new connection microseconds; above
-	// it lookups beat walking, and nobody reads the rules one by one.
-	// Loading favours sets too: the kernel names each anonymous port set
-	// by scanning the table's sets, so a readable script loads in time
-	// quadratic in its rules (257 s for 10,000 custom rules, against
-	// 1.7 s for the same flows as set elements; README, Layouts).
-	AutoLimit = 200
-)
-
-// layoutOf is the layout a host gets.
-func layoutOf(v *ir.HostView) string {
-	switch l := v.Ruleset.Settings.NFTables.Layout; l {
-	case LayoutReadable, LayoutSets:
-		return l
-	}
-	// Count the rules the readable layout would write: one per remote
-	// set and family (an upper bound, cheaper than rendering them).
-	n := 0
-	for _, hr := range generators.Rendered(v) {
-		fams := 2
-		if hr.Rule.Protocol.Family() != 0 {
-			fams = 1
-		}
-		n += len(hr.Remote.Sets) * fams
-	}
-	if n > AutoLimit {
-		return LayoutSets
-	}
-	return LayoutReadable
-}
-
 // flowSet is a concatenated interval set of the sets layout.
 type flowSet struct {
 	name, typ, comment string

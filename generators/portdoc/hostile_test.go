@@ -20,13 +20,13 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/portwall/portwall/generators"
-	"github.com/portwall/portwall/generators/backendtest"
-	"github.com/portwall/portwall/generators/kerneltest"
 	"github.com/portwall/portwall/generators/portdoc"
+	"github.com/portwall/portwall/internal/testkit/kerneltest"
+	"github.com/portwall/portwall/internal/testkit/rulestest"
 )
 
 // hostile are strings aimed at each format's quoting, on top of the
-// backends' backendtest.Nasty.
+// backends' rulestest.Nasty.
 var hostile = append([]string{
 	`<script>alert(1)</script>`,
 	`</td></tr></table><h1>x</h1>`,
@@ -43,25 +43,25 @@ var hostile = append([]string{
 	"[link](javascript:alert(1)) ![img](x) *em* _em_ `code` ~~s~~ $x$",
 	"{{.}} {{template \"x\"}}",
 	"\u202e\u200b zero width and bidi",
-}, backendtest.Nasty...)
+}, rulestest.Nasty...)
 
 // texts fills every free field of the hand-built IR with s. The set and
 // host names differ by a prefix so that they never collide.
-func texts(s string) backendtest.Texts {
-	return backendtest.Texts{Set: "set " + s, Host: "host " + s, Desc: s, Comment: s, Flow: s, Profile: s, Program: s}
+func texts(s string) rulestest.Texts {
+	return rulestest.Texts{Set: "set " + s, Host: "host " + s, Desc: s, Comment: s, Flow: s, Profile: s, Program: s}
 }
 
 // plain is texts with every non-empty field replaced by "x": the same
 // document shape (an empty description or program leaves a paragraph or a
 // rule out), with nothing to escape.
-func plain(s string) backendtest.Texts {
+func plain(s string) rulestest.Texts {
 	x := func(v string) string {
 		if v == "" {
 			return ""
 		}
 		return "x"
 	}
-	return backendtest.Texts{Set: "set x", Host: "host x", Desc: x(s), Comment: x(s), Flow: x(s), Profile: x(s), Program: x(s)}
+	return rulestest.Texts{Set: "set x", Host: "host x", Desc: x(s), Comment: x(s), Flow: x(s), Profile: x(s), Program: x(s)}
 }
 
 // flatName is how a name appears in the output before escaping.
@@ -76,8 +76,8 @@ func flatName(s string) string {
 // remove some.
 func TestHostile(t *testing.T) {
 	for i, s := range hostile {
-		bad := backendtest.HostileRuleset(t, texts(s))
-		good := backendtest.HostileRuleset(t, plain(s))
+		bad := rulestest.HostileRuleset(t, texts(s))
+		good := rulestest.HostileRuleset(t, plain(s))
 		host := bad.Hosts[0].Name
 		for _, f := range formats() {
 			for _, h := range []string{"", host} {
@@ -384,8 +384,8 @@ func graphviz(t *testing.T, dot []byte) {
 // and of the hostile IR with Graphviz.
 func TestGraphviz(t *testing.T) {
 	kerneltest.RequireTools(t, "dot")
-	for _, file := range backendtest.Examples(t) {
-		rs := backendtest.Ruleset(t, file)
+	for _, file := range rulestest.Examples(t) {
+		rs := rulestest.Ruleset(t, file)
 		for _, h := range append([]string{""}, rs.HostNames()...) {
 			t.Run(filepath.Base(file)+"/"+h, func(t *testing.T) {
 				graphviz(t, render(t, rs, portdoc.DOT, h))
@@ -394,7 +394,7 @@ func TestGraphviz(t *testing.T) {
 	}
 	for i, s := range hostile {
 		t.Run("hostile/"+strconv.Itoa(i), func(t *testing.T) {
-			rs := backendtest.HostileRuleset(t, texts(s))
+			rs := rulestest.HostileRuleset(t, texts(s))
 			graphviz(t, render(t, rs, portdoc.DOT, ""))
 			graphviz(t, render(t, rs, portdoc.DOT, rs.Hosts[0].Name))
 		})
@@ -404,9 +404,9 @@ func TestGraphviz(t *testing.T) {
 // TestHTMLExamples checks every example's page, and that the text of its
 // host headings is the host names.
 func TestHTMLExamples(t *testing.T) {
-	for _, file := range backendtest.Examples(t) {
+	for _, file := range rulestest.Examples(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			rs := backendtest.Ruleset(t, file)
+			rs := rulestest.Ruleset(t, file)
 			page := render(t, rs, portdoc.HTML, "")
 			htmlTags(t, page)
 			var want []string
@@ -457,7 +457,7 @@ func TestDiagramMerging(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.example+"/"+tt.host, func(t *testing.T) {
-			rs := backendtest.Ruleset(t, filepath.Join("..", "..", "examples", tt.example+".toml"))
+			rs := rulestest.Ruleset(t, filepath.Join("..", "..", "examples", tt.example+".toml"))
 			got := string(render(t, rs, portdoc.Mermaid, tt.host))
 			for _, w := range tt.want {
 				if !strings.Contains(got, w) {
@@ -477,7 +477,7 @@ func TestDiagramMerging(t *testing.T) {
 // and (egress filtered) outbound rows, the origin's claim cut back to the
 // rule's ports, and the ports no origin claims listed anyway.
 func TestHostRows(t *testing.T) {
-	rs := backendtest.HostileRuleset(t, texts("x"))
+	rs := rulestest.HostileRuleset(t, texts("x"))
 	doc := string(render(t, rs, portdoc.Markdown, rs.Hosts[0].Name))
 	for _, want := range []string{
 		"| 22 | tcp | in | set x (10.0.0.0/24, 2001:db8:1::/64, a.example) | x | profile | custom rule allow\\[3\\]: x |",

@@ -239,7 +239,7 @@ func buildHost(rs *ir.Ruleset, h *ir.Host) (hostSection, error) {
 	}
 	// The rows are what the host's rules allow: inbound always, outbound
 	// only when egress is filtered, as generators.Rendered selects them.
-	for _, hr := range generators.Rendered(v) {
+	for _, hr := range v.Enforced() {
 		peer, err := endpointText(rs, hr.Remote, h.Name)
 		if err != nil {
 			return s, err

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/backendtest"
-	"github.com/portwall/portwall/generators/golden"
 	"github.com/portwall/portwall/generators/portdoc"
+	"github.com/portwall/portwall/internal/testkit/golden"
+	"github.com/portwall/portwall/internal/testkit/rulestest"
 	"github.com/portwall/portwall/rules/ir"
 )
 
@@ -56,9 +56,9 @@ func (c goldenCase) file() string {
 func TestGolden(t *testing.T) {
 	var cases []goldenCase
 	rulesets := map[string]*ir.Ruleset{}
-	for _, file := range backendtest.Examples(t) {
+	for _, file := range rulestest.Examples(t) {
 		name := strings.TrimSuffix(filepath.Base(file), ".toml")
-		rulesets[name] = backendtest.Ruleset(t, file)
+		rulesets[name] = rulestest.Ruleset(t, file)
 		for _, f := range formats() {
 			cases = append(cases, goldenCase{example: name, format: f})
 		}
@@ -82,7 +82,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestRenderErrors(t *testing.T) {
-	rs := backendtest.Ruleset(t, filepath.Join("..", "..", "examples", "xeams.toml"))
+	rs := rulestest.Ruleset(t, filepath.Join("..", "..", "examples", "xeams.toml"))
 	tests := []struct {
 		name   string
 		format portdoc.Format
@@ -107,9 +107,9 @@ func TestRenderErrors(t *testing.T) {
 // each of its origins: the rule ID, the flow and the vendor's row (or the
 // custom rule) in the network view, and the host's rows in its section.
 func TestTraceability(t *testing.T) {
-	for _, file := range backendtest.Examples(t) {
+	for _, file := range rulestest.Examples(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			rs := backendtest.Ruleset(t, file)
+			rs := rulestest.Ruleset(t, file)
 			doc := string(render(t, rs, portdoc.Markdown, ""))
 			for _, r := range rs.Rules {
 				// A rule of a host with itself is listed by its provenance.
@@ -167,7 +167,7 @@ func TestTraceability(t *testing.T) {
 func TestLoopback(t *testing.T) {
 	for _, output := range []ir.OutputPolicy{ir.OutputAccept, ir.OutputDrop} {
 		t.Run(string(output), func(t *testing.T) {
-			rs := backendtest.Ruleset(t, filepath.Join("..", "..", "examples", "site.toml"))
+			rs := rulestest.Ruleset(t, filepath.Join("..", "..", "examples", "site.toml"))
 			rs.Policy.Output = output
 			var id string
 			for _, r := range rs.Rules {

@@ -1,10 +1,12 @@
 package targets_test
 
 import (
+	"maps"
 	"path/filepath"
 	"testing"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/nftables"
 	"github.com/portwall/portwall/generators/targets"
 	"github.com/portwall/portwall/profiles"
 	"github.com/portwall/portwall/rules"
@@ -36,23 +38,27 @@ func TestExamplesFailClosed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		settings, err := generators.DecodeSettings(p, generators.Sections(targets.All()), generators.NewEnv(p, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
 		// The nftables backend once more in its sets layout.
-		sets := rs.Clone()
-		sets.Settings.NFTables.Layout = "sets"
+		sets := maps.Clone(settings)
+		sets[nftables.Section.Name()] = nftables.Settings{Layout: nftables.LayoutSets}
 		type run struct {
-			g     generators.Generator
-			rs    *ir.Ruleset
-			label string
+			g        generators.Generator
+			settings generators.Settings
+			label    string
 		}
 		var runs []run
 		for _, g := range targets.All() {
-			runs = append(runs, run{g, rs, g.Name()})
+			runs = append(runs, run{g, settings, g.Name()})
 		}
 		nft, _ := targets.Lookup("nftables")
 		runs = append(runs, run{nft, sets, "nftables-sets"})
 		for _, rn := range runs {
-			g, rs := rn.g, rn.rs
-			req := generators.Request{Ruleset: rs}
+			g := rn.g
+			req := generators.Request{Ruleset: rs, Settings: rn.settings}
 			if g.Caps().HostView {
 				req.Hosts = rs.HostNames()
 			}
@@ -66,7 +72,7 @@ func TestExamplesFailClosed(t *testing.T) {
 				continue
 			}
 			for _, f := range out {
-				grants, err := readers[g.Name()](rs, f.Name, f.Contents)
+				grants, err := readers[g.Name()](rn.settings, f.Name, f.Contents)
 				if err != nil {
 					t.Errorf("%s %s %s: %v", file, g.Name(), f.Name, err)
 					continue

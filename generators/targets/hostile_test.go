@@ -10,13 +10,14 @@ import (
 	"go4.org/netipx"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/fortigate"
 	"github.com/portwall/portwall/generators/fortigate/fortiparse"
-	_ "github.com/portwall/portwall/generators/golden" // accept -update
 	"github.com/portwall/portwall/generators/iptables/iptparse"
-	"github.com/portwall/portwall/generators/netsh/netshparse"
+	"github.com/portwall/portwall/generators/nftables"
 	"github.com/portwall/portwall/generators/nftables/nftparse"
-	"github.com/portwall/portwall/generators/powershell/psparse"
 	"github.com/portwall/portwall/generators/targets"
+	"github.com/portwall/portwall/generators/windows/netsh/netshparse"
+	"github.com/portwall/portwall/generators/windows/powershell/psparse"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
@@ -24,12 +25,12 @@ import (
 
 // reader reads a backend's file back into grants: host grants when the
 // backend renders hosts, network grants otherwise.
-type reader func(rs *ir.Ruleset, name string, data []byte) ([]ir.Grant, error)
+type reader func(s generators.Settings, name string, data []byte) ([]ir.Grant, error)
 
 // readers holds a strict reader for every backend; a backend without one
 // fails TestEveryBackendHasAReader.
 var readers = map[string]reader{
-	"nftables": func(_ *ir.Ruleset, _ string, data []byte) ([]ir.Grant, error) {
+	"nftables": func(_ generators.Settings, _ string, data []byte) ([]ir.Grant, error) {
 		s, err := nftparse.Parse(data)
 		if err != nil {
 			return nil, err
@@ -38,28 +39,28 @@ var readers = map[string]reader{
 	},
 	"iptables":  iptReader(ir.IPv4),
 	"ip6tables": iptReader(ir.IPv6),
-	"netsh": func(_ *ir.Ruleset, _ string, data []byte) ([]ir.Grant, error) {
+	"netsh": func(_ generators.Settings, _ string, data []byte) ([]ir.Grant, error) {
 		s, err := netshparse.Parse(data)
 		if err != nil {
 			return nil, err
 		}
 		return s.Grants()
 	},
-	"powershell": func(_ *ir.Ruleset, _ string, data []byte) ([]ir.Grant, error) {
+	"powershell": func(_ generators.Settings, _ string, data []byte) ([]ir.Grant, error) {
 		s, err := psparse.Parse(data)
 		if err != nil {
 			return nil, err
 		}
 		return s.Grants()
 	},
-	"fortigate": func(rs *ir.Ruleset, _ string, data []byte) ([]ir.Grant, error) {
-		c, err := fortiparse.Parse(data, rs.Settings.FortiGate.Version)
+	"fortigate": func(s generators.Settings, _ string, data []byte) ([]ir.Grant, error) {
+		c, err := fortiparse.Parse(data, fortigate.SettingsOf(s).Version)
 		if err != nil {
 			return nil, err
 		}
 		return c.Grants()
 	},
-	"json": func(_ *ir.Ruleset, _ string, data []byte) ([]ir.Grant, error) {
+	"json": func(_ generators.Settings, _ string, data []byte) ([]ir.Grant, error) {
 		// JSON is encoded by encoding/json; it can only be malformed,
 		// never carry a command.
 		var v any
@@ -68,7 +69,7 @@ var readers = map[string]reader{
 }
 
 func iptReader(f ir.Family) reader {
-	return func(_ *ir.Ruleset, _ string, data []byte) ([]ir.Grant, error) {
+	return func(_ generators.Settings, _ string, data []byte) ([]ir.Grant, error) {
 		s, err := iptparse.Parse(data, f)
 		if err != nil {
 			return nil, err
@@ -107,7 +108,6 @@ func hostileRuleset(setName, hostName, comment, purpose, program string) *ir.Rul
 			{Name: setName, Kind: ir.SetGroup, IPs: peers, Members: nil},
 			{Name: hostName, Kind: ir.SetHost, Hosts: []string{hostName}, IPs: hostIPs},
 		},
-		Settings: ir.Settings{FortiGate: ir.FortiGateSettings{Version: "7.4", LogTraffic: "all", Interfaces: map[string]string{"any": "port1"}}},
 	}
 	slices.SortFunc(rs.Addrs, func(a, b *ir.AddrSet) int { return strings.Compare(a.Name, b.Name) })
 	p := ports.NewSet(ports.Single(25), ports.Range{First: 1000, Last: 1010})
@@ -129,20 +129,22 @@ func hostileRuleset(setName, hostName, comment, purpose, program string) *ir.Rul
 // the IR does not.
 func checkBackends(t *testing.T, rs *ir.Ruleset) {
 	t.Helper()
-	for _, layout := range []string{"readable", "sets"} {
-		v := rs.Clone()
-		v.Settings.NFTables.Layout = layout
-		checkEach(t, v)
+	for _, layout := range []nftables.Layout{nftables.LayoutReadable, nftables.LayoutSets} {
+		checkEach(t, rs, layout)
 	}
 }
 
-func checkEach(t *testing.T, rs *ir.Ruleset) {
+func checkEach(t *testing.T, rs *ir.Ruleset, layout nftables.Layout) {
 	t.Helper()
+	settings := generators.Settings{
+		fortigate.Section.Name(): fortigate.Settings{Version: "7.4", LogTraffic: "all", Interfaces: map[string]string{"any": "port1"}},
+		nftables.Section.Name():  nftables.Settings{Layout: layout},
+	}
 	for _, g := range targets.All() {
-		if rs.Settings.NFTables.Layout == "sets" && g.Name() != "nftables" {
+		if layout == nftables.LayoutSets && g.Name() != "nftables" {
 			continue
 		}
-		req := generators.Request{Ruleset: rs}
+		req := generators.Request{Ruleset: rs, Settings: settings}
 		if g.Caps().HostView {
 			req.Hosts = rs.HostNames()
 		}
@@ -154,7 +156,7 @@ func checkEach(t *testing.T, rs *ir.Ruleset) {
 			continue
 		}
 		for _, f := range files {
-			grants, err := readers[g.Name()](rs, f.Name, f.Contents)
+			grants, err := readers[g.Name()](settings, f.Name, f.Contents)
 			if err != nil {
 				t.Fatalf("%s: output does not read back: %v\n%s", g.Name(), err, f.Contents)
 			}

@@ -9,9 +9,9 @@ import (
 	"github.com/portwall/portwall/generators/fortigate"
 	"github.com/portwall/portwall/generators/iptables"
 	"github.com/portwall/portwall/generators/jsonrules"
-	"github.com/portwall/portwall/generators/netsh"
 	"github.com/portwall/portwall/generators/nftables"
-	"github.com/portwall/portwall/generators/powershell"
+	"github.com/portwall/portwall/generators/windows/netsh"
+	"github.com/portwall/portwall/generators/windows/powershell"
 )
 
 var all = []generators.Generator{

@@ -14,7 +14,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
 )
@@ -135,7 +135,7 @@ type Service struct {
 	// that makes it fail safe.
 	Unsupported []string
 
-	pos source.Pos // of the name, for "defined twice" errors
+	pos diag.Pos // of the name, for "defined twice" errors
 }
 
 // Ports lists the service's protocols with their ports, TCP first.

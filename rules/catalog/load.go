@@ -12,7 +12,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/internal/diag"
+	"github.com/portwall/portwall/internal/tomldoc"
 	"github.com/portwall/portwall/rules/addr"
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
@@ -135,11 +136,11 @@ func ValidName(s string) bool { return namePattern.MatchString(s) }
 func Load(dirs ...string) (*Catalog, error) {
 	products := map[string]*Product{}
 	services := map[string]*Service{}
-	var errs source.ErrorList
+	var errs diag.ErrorList
 	add := func(fsys fs.FS, dir, display string) {
 		files, err := fs.Glob(fsys, path.Join(dir, "*.toml"))
 		if err != nil {
-			errs.Add(source.Pos{File: display}, "", "%v", err)
+			errs.Add(diag.Pos{File: display}, "", "%v", err)
 			return
 		}
 		sort.Strings(files)
@@ -149,7 +150,7 @@ func Load(dirs ...string) (*Catalog, error) {
 			data, err := fs.ReadFile(fsys, f)
 			name := filepath.Join(display, path.Base(f))
 			if err != nil {
-				errs.Add(source.Pos{File: name}, "", "%v", err)
+				errs.Add(diag.Pos{File: name}, "", "%v", err)
 				continue
 			}
 			cf, perrs := ParseFile(name, data)
@@ -170,7 +171,7 @@ func Load(dirs ...string) (*Catalog, error) {
 				continue
 			}
 			if other, dup := seen[p.Name]; dup {
-				errs.Add(source.Pos{File: name}, "name", "product %q is also defined in %s", p.Name, other)
+				errs.Add(diag.Pos{File: name}, "name", "product %q is also defined in %s", p.Name, other)
 				continue
 			}
 			seen[p.Name] = name
@@ -181,11 +182,11 @@ func Load(dirs ...string) (*Catalog, error) {
 	for _, d := range dirs {
 		st, err := os.Stat(d)
 		if err != nil {
-			errs.Add(source.Pos{File: d}, "", "catalog directory: %v", err)
+			errs.Add(diag.Pos{File: d}, "", "catalog directory: %v", err)
 			continue
 		}
 		if !st.IsDir() {
-			errs.Add(source.Pos{File: d}, "", "catalog directory: not a directory")
+			errs.Add(diag.Pos{File: d}, "", "catalog directory: not a directory")
 			continue
 		}
 		add(os.DirFS(d), ".", d)
@@ -213,9 +214,9 @@ type File struct {
 
 // ParseFile reads one catalog file, a product file or a services file. It
 // returns the file only if it has no errors.
-func ParseFile(file string, data []byte) (*File, source.ErrorList) {
+func ParseFile(file string, data []byte) (*File, diag.ErrorList) {
 	var f fileSchema
-	doc, errs := source.Decode(file, data, &f)
+	doc, errs := tomldoc.Decode(file, data, &f)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -238,21 +239,21 @@ func ParseFile(file string, data []byte) (*File, source.ErrorList) {
 
 // Parse reads one product file. It returns the product only if the file
 // has no errors.
-func Parse(file string, data []byte) (*Product, source.ErrorList) {
+func Parse(file string, data []byte) (*Product, diag.ErrorList) {
 	f, errs := ParseFile(file, data)
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	if f.Product == nil {
-		errs.Add(source.Pos{File: file}, "", "the file holds services, not a product")
+		errs.Add(diag.Pos{File: file}, "", "the file holds services, not a product")
 		return nil, errs
 	}
 	return f.Product, nil
 }
 
 type checker struct {
-	doc  *source.Doc
-	errs source.ErrorList
+	doc  *tomldoc.Doc
+	errs diag.ErrorList
 }
 
 func (c *checker) errorf(path []any, format string, args ...any) {
@@ -398,14 +399,14 @@ func (c *checker) flow(p *Product, at []any, f *flowSchema, seen map[string]bool
 	c.name(append(at, "id"), "flow", f.ID)
 	c.unique(seen, append(at, "id"), "flow", f.ID)
 	if _, ok := p.Feature(f.Feature); !ok {
-		c.errorf(append(at, "feature"), "flow %q: unknown feature %q%s", f.ID, f.Feature, source.DidYouMean(f.Feature, p.FeatureNames()))
+		c.errorf(append(at, "feature"), "flow %q: unknown feature %q%s", f.ID, f.Feature, diag.DidYouMean(f.Feature, p.FeatureNames()))
 	}
 	for _, end := range []struct{ key, name string }{{"from", f.From}, {"to", f.To}} {
 		_, isRole := p.Role(end.name)
 		_, isPeer := p.Peer(end.name)
 		if !isRole && !isPeer {
 			c.errorf(append(at, end.key), "flow %q: unknown role or peer %q%s", f.ID, end.name,
-				source.DidYouMean(end.name, append(p.RoleNames(), p.PeerNames()...)))
+				diag.DidYouMean(end.name, append(p.RoleNames(), p.PeerNames()...)))
 		}
 	}
 	if !p.IsRole(f.From) && !p.IsRole(f.To) {

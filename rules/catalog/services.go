@@ -1,7 +1,7 @@
 package catalog
 
 import (
-	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/rules/ports"
 )
 
@@ -59,7 +59,7 @@ func (c *checker) service(at []any, f *serviceSchema, sources map[string]Source,
 	case f.Source == "":
 		c.errorf(at, "service %q has no source: name the [[source]] its ports come from", f.Name)
 	case !ok:
-		c.errorf(key("source"), "service %q: unknown source %q%s", f.Name, f.Source, source.DidYouMean(f.Source, ids))
+		c.errorf(key("source"), "service %q: unknown source %q%s", f.Name, f.Source, diag.DidYouMean(f.Source, ids))
 	}
 	s.Source = src
 	s.TCP = c.servicePorts(key("tcp"), f.TCP)

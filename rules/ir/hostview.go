@@ -89,6 +89,17 @@ func (rs *Ruleset) HostView(name string) (*HostView, error) {
 	return v, nil
 }
 
+// Enforced lists the host rules a host firewall enforces: inbound rules
+// always, outbound rules only when egress is filtered (output policy
+// drop). Every host backend renders exactly these.
+func (v *HostView) Enforced() []HostRule {
+	out := slices.Clone(v.In)
+	if v.Ruleset.Policy.Output == OutputDrop {
+		out = append(out, v.Out...)
+	}
+	return out
+}
+
 // hostRules indexes the rules by the hosts they name, so that the view of
 // each of a fleet's hosts costs its own rules, not the whole profile's.
 type hostRules struct {

@@ -40,47 +40,9 @@ type Ruleset struct {
 	Internal []*InternalFlow
 	// Expect holds the profile's expectations, in profile order.
 	Expect []*Expectation
-	// Settings are the profile's sections for particular backends.
-	Settings Settings
 
 	setIndex atomic.Pointer[setIndex]
 	hosts    atomic.Pointer[hostRules]
-}
-
-// Settings are backend-specific choices of the profile; see package
-// profiles for their meaning.
-type Settings struct {
-	FortiGate FortiGateSettings
-	IPTables  IPTablesSettings
-	NFTables  NFTablesSettings
-	Windows   WindowsSettings
-}
-
-// FortiGateSettings is the profile's [fortigate] section.
-type FortiGateSettings struct {
-	Version    string            // "major.minor"
-	LogTraffic string            // all, utm or disable
-	Interfaces map[string]string // set name (or "any", the default) -> interface or zone
-	Self       string            // set standing for the FortiGate's own addresses
-	LocalIn    bool
-}
-
-// NFTablesSettings is the profile's [nftables] section.
-type NFTablesSettings struct {
-	Layout string // "auto", "readable" or "sets"
-}
-
-// IPTablesSettings is the profile's [iptables] section.
-type IPTablesSettings struct {
-	Mode string   // "replace" or "noflush"
-	FQDN FQDNMode // overrides Policy.FQDN when set
-}
-
-// WindowsSettings is the profile's [windows] section.
-type WindowsSettings struct {
-	Profiles  []string // any, or some of domain, private, public
-	SetPolicy bool
-	FQDN      FQDNMode // overrides Policy.FQDN when set
 }
 
 // Policy is what happens to traffic no rule allows.
@@ -302,10 +264,10 @@ func compareOrigins(a, b Origin) int {
 }
 
 // Clone returns a shallow copy of rs (the slices are shared), for callers
-// that change a field or two: settings, or the rules.
+// that change a field or two, such as the rules.
 func (rs *Ruleset) Clone() *Ruleset {
 	return &Ruleset{Profile: rs.Profile, Policy: rs.Policy, Addrs: rs.Addrs, Hosts: rs.Hosts, Rules: rs.Rules,
-		Internal: rs.Internal, Expect: rs.Expect, Settings: rs.Settings}
+		Internal: rs.Internal, Expect: rs.Expect}
 }
 
 // Set looks up an address set by name.

@@ -6,7 +6,6 @@ import (
 
 	"go4.org/netipx"
 
-	_ "github.com/portwall/portwall/generators/golden" // accept -update
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
 )

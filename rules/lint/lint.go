@@ -13,12 +13,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/portwall/portwall/generators"
-	"github.com/portwall/portwall/generators/proof"
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/profiles"
-	"github.com/portwall/portwall/profiles/source"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
+	"github.com/portwall/portwall/rules/probe"
 	"github.com/portwall/portwall/rules/proto"
 )
 
@@ -51,7 +50,7 @@ func check(code string) Check {
 
 // Warning is one finding.
 type Warning struct {
-	Pos  source.Pos
+	Pos  diag.Pos
 	Code string
 	Name string
 	Msg  string
@@ -61,19 +60,40 @@ func (w Warning) String() string {
 	return fmt.Sprintf("%s: %s %s: %s", w.Pos, w.Code, w.Name, w.Msg)
 }
 
-// Lint checks a resolved profile. backends are those whose limits matter
-// (PW501); every finding is sorted by position, then code. The codes the
-// profile ignores ([lint] ignore) are left out; an unknown one is an
-// error.
-func Lint(p *profiles.Profile, rs *ir.Ruleset, backends []generators.Generator) ([]Warning, error) {
-	var errs source.ErrorList
+// Target is what lint needs to know of a backend whose limits matter: the
+// command layer, which knows the backends, passes it in.
+type Target struct {
+	Name string
+	// HostView: the backend renders hosts (the rules a host enforces),
+	// else the network view (every rule).
+	HostView bool
+	// Names is what it does with address sets matched by host names, for
+	// this profile.
+	Names HostNames
+}
+
+// HostNames is what a backend does with host names in an address set.
+type HostNames uint8
+
+const (
+	NamesMatched HostNames = iota // it matches them
+	NamesOmitted                  // it leaves them out, allowing less
+	NamesRefused                  // it refuses to generate
+)
+
+// Lint checks a resolved profile. targets are the backends whose limits
+// matter (PW501); every finding is sorted by position, then code. The
+// codes the profile ignores ([lint] ignore) are left out; an unknown one
+// is an error.
+func Lint(p *profiles.Profile, rs *ir.Ruleset, targets []Target) ([]Warning, error) {
+	var errs diag.ErrorList
 	var codes []string
 	for _, c := range Checks {
 		codes = append(codes, c.Code)
 	}
 	for i, code := range p.LintIgnore {
 		if !slices.Contains(codes, code) {
-			errs.Add(p.Doc.Pos("lint", "ignore", i), "", "unknown lint code %q%s", code, source.DidYouMean(code, codes))
+			errs.Add(p.Doc.Pos("lint", "ignore", i), "", "unknown lint code %q%s", code, diag.DidYouMean(code, codes))
 		}
 	}
 	if err := errs.Err(); err != nil {
@@ -84,7 +104,7 @@ func Lint(p *profiles.Profile, rs *ir.Ruleset, backends []generators.Generator) 
 	l.deprecated()
 	l.customRules()
 	l.managementPaths()
-	l.hostNames(backends)
+	l.hostNames(targets)
 	l.expectations()
 	slices.SortStableFunc(l.out, func(a, b Warning) int {
 		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
@@ -100,14 +120,14 @@ type linter struct {
 	out []Warning
 }
 
-func (l *linter) warn(pos source.Pos, code, format string, args ...any) {
+func (l *linter) warn(pos diag.Pos, code, format string, args ...any) {
 	c := check(code)
 	l.out = append(l.out, Warning{Pos: pos, Code: c.Code, Name: c.Name, Msg: fmt.Sprintf(format, args...)})
 }
 
 // originPos is the line that makes an origin's rule: the custom rule, or
 // the binding of the flow's remote side (given by label).
-func (l *linter) originPos(o ir.Origin, label string) source.Pos {
+func (l *linter) originPos(o ir.Origin, label string) diag.Pos {
 	if o.Kind == ir.OriginCustom {
 		return l.p.Doc.Pos("allow", o.Allow)
 	}
@@ -380,7 +400,7 @@ func manageable(v *ir.HostView) bool {
 // match (PW501): they refuse to generate, or leave the names out. A
 // backend counts only if it renders a rule that uses the set: host
 // backends render outbound rules only with egress filtering.
-func (l *linter) hostNames(backends []generators.Generator) {
+func (l *linter) hostNames(targets []Target) {
 	hostSets, allSets := map[string]bool{}, map[string]bool{}
 	for _, r := range l.rs.Rules {
 		for _, n := range append(slices.Clone(r.From.Sets), r.To.Sets...) {
@@ -389,7 +409,7 @@ func (l *linter) hostNames(backends []generators.Generator) {
 	}
 	for _, h := range l.rs.Hosts {
 		if v, err := l.rs.HostView(h.Name); err == nil {
-			for _, hr := range generators.Rendered(v) {
+			for _, hr := range v.Enforced() {
 				for _, n := range hr.Remote.Sets {
 					hostSets[n] = true
 				}
@@ -401,17 +421,13 @@ func (l *linter) hostNames(backends []generators.Generator) {
 			continue
 		}
 		var refuse, omit []string
-		for _, g := range backends {
-			c := g.Caps()
-			mode := c.Mode(l.rs)
+		for _, t := range targets {
 			switch {
-			case c.HostView && !hostSets[s.Name], !c.HostView && !allSets[s.Name]:
-			case c.FQDN == generators.FQDNNative:
-			case c.FQDN == generators.FQDNDynamicSet && mode == ir.FQDNDynamicSet:
-			case mode == ir.FQDNOmit:
-				omit = append(omit, g.Name())
-			default:
-				refuse = append(refuse, g.Name())
+			case t.HostView && !hostSets[s.Name], !t.HostView && !allSets[s.Name]:
+			case t.Names == NamesOmitted:
+				omit = append(omit, t.Name)
+			case t.Names == NamesRefused:
+				refuse = append(refuse, t.Name)
 			}
 		}
 		if len(refuse)+len(omit) == 0 {
@@ -430,7 +446,7 @@ func (l *linter) hostNames(backends []generators.Generator) {
 
 // setPos is where a set is defined: its group, or for a peer left to the
 // catalog's host names, the deployment.
-func (l *linter) setPos(s *ir.AddrSet) source.Pos {
+func (l *linter) setPos(s *ir.AddrSet) diag.Pos {
 	if s.Kind == ir.SetGroup {
 		return l.p.Doc.KeyPos("groups", s.Name)
 	}
@@ -445,7 +461,7 @@ func (l *linter) setPos(s *ir.AddrSet) source.Pos {
 			}
 		}
 	}
-	return source.Pos{File: l.p.File}
+	return diag.Pos{File: l.p.File}
 }
 
 // expectations checks the profile's [[expect]] entries against the rules,
@@ -455,7 +471,7 @@ func (l *linter) expectations() {
 		return
 	}
 	for _, h := range l.rs.Hosts {
-		plan, err := proof.NewPlan(l.rs, h.Name)
+		plan, err := probe.NewPlan(l.rs, h.Name)
 		if err != nil {
 			continue
 		}

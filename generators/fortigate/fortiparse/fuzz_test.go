@@ -14,7 +14,7 @@ func FuzzParse(f *testing.F) {
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
-			continue // being rewritten by go test -update in the parent package
+			continue // being rewritten by PORTWALL_UPDATE=1 go test in the parent package
 		}
 		f.Add(data, "7.4")
 		f.Add(data, "6.2")

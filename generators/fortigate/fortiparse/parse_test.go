@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portwall/portwall/generators/golden"
+	"github.com/portwall/portwall/internal/testkit/golden"
 )
 
 // objects is a valid prefix that snippets below refer to.

@@ -27,7 +27,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
-	"github.com/portwall/portwall/profiles/source"
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/rules/catalog"
 	"github.com/portwall/portwall/rules/ports"
 )
@@ -114,12 +114,12 @@ type parsed struct {
 // The result is sorted by name. Every file that cannot be read as a service
 // or named is reported, as file:line:col where the XML says.
 func Convert(dir string, files map[string][]byte) ([]Service, error) {
-	var errs source.ErrorList
+	var errs diag.ErrorList
 	byName := map[string]*parsed{}
 	for _, file := range slices.Sorted(maps.Keys(files)) {
 		p, err := parse(file, files[file])
 		if err != nil {
-			pos := source.Pos{File: filepath.Join(dir, file)}
+			pos := diag.Pos{File: filepath.Join(dir, file)}
 			var xe *xmlError
 			if errors.As(err, &xe) {
 				pos.Line, pos.Col = xe.line, xe.col
@@ -135,11 +135,11 @@ func Convert(dir string, files map[string][]byte) ([]Service, error) {
 		p := byName[fwName]
 		name, err := Name(fwName)
 		if err != nil {
-			errs.Add(source.Pos{File: filepath.Join(dir, p.file)}, "", "%v", err)
+			errs.Add(diag.Pos{File: filepath.Join(dir, p.file)}, "", "%v", err)
 			continue
 		}
 		if other, dup := named[name]; dup {
-			errs.Add(source.Pos{File: filepath.Join(dir, p.file)}, "", "service name %q is also the name of %s: rename one of the files", name, filepath.Join(dir, other))
+			errs.Add(diag.Pos{File: filepath.Join(dir, p.file)}, "", "service name %q is also the name of %s: rename one of the files", name, filepath.Join(dir, other))
 			continue
 		}
 		named[name] = p.file

@@ -1,0 +1,17 @@
+package netshparse
+
+import (
+	"testing"
+
+	"github.com/portwall/portwall/internal/testkit/wintest"
+)
+
+// FuzzParse: whatever the input, Parse and Grants return errors; they
+// never panic.
+func FuzzParse(f *testing.F) {
+	wintest.FuzzReader(f, "../testdata/*/want/*.cmd", func(data []byte) {
+		if s, err := Parse(data); err == nil {
+			_, _ = s.Grants()
+		}
+	})
+}

@@ -1,0 +1,93 @@
+package winfw
+
+import (
+	"slices"
+
+	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/internal/diag"
+	"github.com/portwall/portwall/internal/tomldoc"
+	"github.com/portwall/portwall/rules/ir"
+)
+
+// Settings is the profile's [windows] section, shared by the netsh and
+// PowerShell backends.
+type Settings struct {
+	// Profiles are the Windows Firewall profiles the rules apply to: any,
+	// or some of domain, private, public.
+	Profiles []string
+	// SetPolicy also sets the profiles' default inbound and outbound
+	// policy from [defaults]. It changes the whole host, so it is off
+	// unless asked for.
+	SetPolicy bool
+	// FQDNMode overrides defaults.fqdn for these backends ("" keeps it).
+	FQDNMode ir.FQDNMode
+}
+
+// FQDN implements generators.FQDNOverride.
+func (s Settings) FQDN() ir.FQDNMode { return s.FQDNMode }
+
+// FirewallProfiles are the names [windows] profiles accepts.
+var FirewallProfiles = []string{"any", "domain", "private", "public"}
+
+// Section is the [windows] section.
+var Section generators.Section = section{}
+
+type section struct{}
+
+func (section) Name() string { return "windows" }
+
+func (section) Keys() []generators.Key {
+	return []generators.Key{
+		{Name: "profiles", Type: "list of strings", Default: `["any"]`, Enum: FirewallProfiles,
+			Doc: "the Windows Firewall profiles the rules apply to: any, or some of domain, private and public (one string for one profile)"},
+		{Name: "set_policy", Type: "boolean", Default: "false",
+			Doc: "also set the profiles' default inbound and outbound policy and drop logging from [defaults]; it changes the whole host"},
+		generators.FQDNOverrideKey,
+	}
+}
+
+func (section) Decode(t *tomldoc.Table, _ generators.Env) (any, error) {
+	out := Settings{Profiles: []string{"any"}}
+	if t == nil {
+		return out, nil
+	}
+	var f struct {
+		Profiles  any    `toml:"profiles"`
+		SetPolicy bool   `toml:"set_policy"`
+		FQDN      string `toml:"fqdn"`
+	}
+	if errs := t.Decode(&f); len(errs) > 0 {
+		return nil, errs.Err()
+	}
+	var errs diag.ErrorList
+	out.SetPolicy = f.SetPolicy
+	if ps := t.StringList(&errs, []any{"profiles"}, f.Profiles); len(ps) > 0 {
+		out.Profiles = ps
+	}
+	out.FQDNMode = generators.DecodeFQDNOverride(t, &errs, f.FQDN)
+	for i, pr := range out.Profiles {
+		if !slices.Contains(FirewallProfiles, pr) {
+			t.Errorf(&errs, []any{"profiles", i}, "invalid Windows Firewall profile %q: want any, domain, private or public%s", pr, diag.DidYouMean(pr, FirewallProfiles))
+		}
+	}
+	if slices.Contains(out.Profiles, "any") && len(out.Profiles) > 1 {
+		t.Errorf(&errs, []any{"profiles"}, "\"any\" already covers every profile")
+	}
+	seen := map[string]bool{}
+	for i, pr := range out.Profiles {
+		if seen[pr] {
+			t.Errorf(&errs, []any{"profiles", i}, "profile %q listed twice", pr)
+		}
+		seen[pr] = true
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SettingsOf returns the [windows] settings of a request's settings.
+func SettingsOf(s generators.Settings) Settings { return generators.Of[Settings](s, Section) }
+
+// Mode is what the Windows backends do with host names under s.
+func (s Settings) Mode(p ir.Policy) ir.FQDNMode { return generators.ResolveFQDN(s, p) }

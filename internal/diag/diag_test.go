@@ -1,0 +1,41 @@
+package diag
+
+import "testing"
+
+func TestSuggest(t *testing.T) {
+	names := []string{"webmail", "admin-gui", "ha", "smtp", "pop3"}
+	cases := map[string]string{
+		"webmial":   "webmail",
+		"admin-gu":  "admin-gui",
+		"Webmail":   "webmail",
+		"hq":        "ha",
+		"pop":       "pop3",
+		"mtsp":      "",
+		"admin":     "admin-gui",
+		"imap":      "",
+		"web":       "",
+		"ldap-auth": "",
+		"x":         "",
+	}
+	for in, want := range cases {
+		if got := Suggest(in, names); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestErrorListSortAndDedupe(t *testing.T) {
+	var l ErrorList
+	l.Add(Pos{File: "b", Line: 1, Col: 1}, "", "z")
+	l.Add(Pos{File: "a", Line: 3, Col: 1}, "", "y")
+	l.Add(Pos{File: "a", Line: 3, Col: 1}, "", "y")
+	l.Add(Pos{File: "a"}, "x.y", "no line")
+	got := l.Err().Error()
+	want := "a: x.y: no line\na:3:1: y\nb:1:1: z"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if (ErrorList{}).Err() != nil {
+		t.Error("empty list is not nil error")
+	}
+}

@@ -1,0 +1,130 @@
+// Package kerneltest runs tests against the real kernel inside network
+// namespaces that the test creates and deletes, so that nothing touches
+// the host's own ruleset.
+//
+// Kernel tests need root. Without it they are skipped with a message,
+// unless PORTWALL_REQUIRE_KERNEL=1 (set by CI) makes them fail instead.
+package kerneltest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portwall/portwall/internal/netns"
+)
+
+// RequireEnv is the variable that turns skips into failures.
+const RequireEnv = "PORTWALL_REQUIRE_KERNEL"
+
+// Require skips (or, with PORTWALL_REQUIRE_KERNEL=1, fails) the test unless
+// it runs as root with ip(8) and the given tools installed.
+func Require(t testing.TB, tools ...string) {
+	t.Helper()
+	var missing []string
+	if os.Geteuid() != 0 {
+		missing = append(missing, "root")
+	}
+	for _, tool := range append([]string{"ip"}, tools...) {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	Missing(t, fmt.Sprintf("kernel test needs %s (it runs in throwaway network namespaces)", strings.Join(missing, ", ")))
+}
+
+// Missing skips a test that lacks something from the system (root, a tool,
+// test data that .ci/run installs), or fails it when PORTWALL_REQUIRE_KERNEL=1:
+// in CI nothing may be skipped.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatalf("%s, and %s=1 requires every system test to run", msg, RequireEnv)
+	}
+	t.Skip(msg + "; skipped: run as root with the tools .ci/run installs, or set " + RequireEnv + "=1 to make this a failure")
+}
+
+// RequireTools is Require without root: for tests that run programs
+// (graphviz, say) but touch no kernel state.
+func RequireTools(t testing.TB, tools ...string) {
+	t.Helper()
+	var missing []string
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if len(missing) > 0 {
+		Missing(t, "test needs "+strings.Join(missing, ", "))
+	}
+}
+
+// Timeout bounds every command a test runs in a namespace.
+const Timeout = 60 * time.Second
+
+var seq atomic.Int64
+
+// Netns is a network namespace created by a test and deleted when it ends.
+type Netns struct {
+	*netns.NS
+	t testing.TB
+}
+
+// New creates a namespace with its loopback up. It is deleted when the test
+// ends, whatever the outcome.
+func New(t testing.TB) *Netns {
+	t.Helper()
+	name := fmt.Sprintf("pwtest-%d-%d", os.Getpid(), seq.Add(1))
+	ns, err := netns.Create(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &Netns{NS: ns, t: t}
+	t.Cleanup(func() {
+		if err := ns.Remove(); err != nil {
+			t.Error(err)
+		}
+	})
+	n.MustRun("ip", "link", "set", "lo", "up")
+	return n
+}
+
+// Run runs a command inside the namespace and returns its combined output.
+func (n *Netns) Run(name string, args ...string) (string, error) {
+	return n.RunStdin(nil, name, args...)
+}
+
+// RunStdin is Run with data on the command's standard input.
+func (n *Netns) RunStdin(stdin []byte, name string, args ...string) (string, error) {
+	return n.RunStdinTimeout(Timeout, stdin, name, args...)
+}
+
+// RunStdinTimeout is RunStdin for a command that may take longer than
+// Timeout.
+func (n *Netns) RunStdinTimeout(timeout time.Duration, stdin []byte, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Name, name}, args...)...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// MustRun is Run that fails the test on error.
+func (n *Netns) MustRun(name string, args ...string) string {
+	n.t.Helper()
+	out, err := n.Run(name, args...)
+	if err != nil {
+		n.t.Fatalf("in netns %s: %s %s: %v\n%s", n.Name, name, strings.Join(args, " "), err, out)
+	}
+	return out
+}

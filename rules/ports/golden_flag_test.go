@@ -1,4 +1,0 @@
-package ports
-
-// go test ./... -update passes -update to every package.
-import _ "github.com/portwall/portwall/generators/golden"
