@@ -29,6 +29,7 @@ func newFake(name string, caps Caps) fake { return fake{name, caps, new(atomic.I
 
 // TestGenerateChecksFirst: what Check refuses is never rendered.
 func TestGenerateChecksFirst(t *testing.T) {
+	t.Parallel()
 	rs := &ir.Ruleset{}
 	hostsOnly := newFake("hosts-only", Caps{HostView: true})
 	if _, err := Generate(hostsOnly, Request{Ruleset: rs}); err == nil || !strings.Contains(err.Error(), "renders hosts") {
@@ -44,6 +45,7 @@ func TestGenerateChecksFirst(t *testing.T) {
 }
 
 func TestAllHosts(t *testing.T) {
+	t.Parallel()
 	rs := &ir.Ruleset{Hosts: []*ir.Host{{Name: "a"}, {Name: "b"}}}
 	if got := AllHosts(newFake("h", Caps{HostView: true}), rs, nil).Hosts; !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("host backend: hosts %v, want [a b]", got)
@@ -56,6 +58,7 @@ func TestAllHosts(t *testing.T) {
 // TestGenerateAll: files come back in the order of the backends, and
 // every backend's refusal is reported, not only the first.
 func TestGenerateAll(t *testing.T) {
+	t.Parallel()
 	rs := &ir.Ruleset{Hosts: []*ir.Host{{Name: "a"}, {Name: "b"}}}
 	h, n := newFake("h", Caps{HostView: true}), newFake("n", Caps{NetworkView: true})
 	out, err := GenerateAll([]Generator{n, h}, rs, nil)

@@ -12,6 +12,7 @@ import (
 func keep(s string) string { return s }
 
 func TestChunksSplitByProvenance(t *testing.T) {
+	t.Parallel()
 	o := func(flow string, p ...uint16) ir.Origin {
 		var rs []ports.Range
 		for _, x := range p {
@@ -42,6 +43,7 @@ func TestChunksSplitByProvenance(t *testing.T) {
 // A chunk never allows more than its rule, whatever its origins claim
 // (a ruleset built by hand rather than by the resolver).
 func TestChunksStayInsideTheRule(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("x", 100)
 	r := &ir.Rule{ID: "r1", Protocol: proto.TCP, Ports: ports.NewSet(ports.Single(53)), Origins: []ir.Origin{
 		{Kind: ir.OriginCustom, Comment: long, Ports: ports.NewSet(ports.Range{First: 1, Last: 100})},

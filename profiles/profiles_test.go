@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseNormalises(t *testing.T) {
+	t.Parallel()
 	p, err := Parse("p.toml", []byte(`
 [groups]
 web = ["10.0.0.0/24", "web1", "mail.example.com"]
@@ -49,6 +50,7 @@ ports = ["7100-7150", 53]
 }
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	profile := `
 [defaults]
 input = "accept"
@@ -128,6 +130,7 @@ ports = [22]
 // their owners (the backends), and reported as unknown keys unless one
 // owns them.
 func TestOtherTables(t *testing.T) {
+	t.Parallel()
 	p, err := Parse("p.toml", []byte(`
 [hosts.h1]
 addresses = ["192.0.2.1"]
@@ -157,6 +160,7 @@ layout = "sets"
 // A custom rule may name catalog services instead of protocol and ports;
 // the names are checked against the catalog later (package rules).
 func TestAllowService(t *testing.T) {
+	t.Parallel()
 	p, err := Parse("p.toml", []byte(`
 [hosts.h1]
 addresses = ["192.0.2.1"]

@@ -74,6 +74,7 @@ func fm(deployment, more string) string {
 }
 
 func TestMergeKeepsEveryOrigin(t *testing.T) {
+	t.Parallel()
 	rs := mustResolve(t, fm(`features = ["admin-gui", "admin-ssh"]`, ""))
 	if len(rs.Rules) != 1 {
 		t.Fatalf("%d rules, want the GUI and SSH flows merged into 1", len(rs.Rules))
@@ -97,6 +98,7 @@ func TestMergeKeepsEveryOrigin(t *testing.T) {
 }
 
 func TestAlternativesDeprecatedModes(t *testing.T) {
+	t.Parallel()
 	rs := mustResolve(t, fm(`features = ["fortiguard-updates"]`, ""))
 	if got := strings.Join(rulesBy(rs, "fortiguard-update"), "|"); got != "tcp 443,8890" {
 		t.Errorf("default opens every alternative: %s", got)
@@ -125,6 +127,7 @@ features = ["webmail", "pop3"]`, ""))
 }
 
 func TestPeerHostNamesByRegion(t *testing.T) {
+	t.Parallel()
 	rs := mustResolve(t, fm(`features = ["fortiguard-antispam"]`, `[deployment.options]
 fortiguard-region = "us"`))
 	s, ok := rs.Set("fortimail.fortiguard")
@@ -134,6 +137,7 @@ fortiguard-region = "us"`))
 }
 
 func TestRandomPortsAndPool(t *testing.T) {
+	t.Parallel()
 	const fme = `
 [hosts.web]
 addresses = ["192.0.2.10"]
@@ -157,6 +161,7 @@ core = ["core"]
 }
 
 func TestInternalFlowsAreNeverOpened(t *testing.T) {
+	t.Parallel()
 	rs := mustResolve(t, `
 [groups]
 internet = ["any"]
@@ -186,6 +191,7 @@ email-servers = ["internet"]
 
 // Addresses never pull a rule onto a host: only names do.
 func TestHostViewByNameOnly(t *testing.T) {
+	t.Parallel()
 	rs := mustResolve(t, `
 [groups]
 internet = ["any"]
@@ -228,6 +234,7 @@ ports = [22]
 }
 
 func TestCatalogErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, profile, want string }{
 		{"choice outside the alternatives", fm(`features = ["fortiguard-updates"]`, "[deployment.choose]\nfortiguard-update = [22]"),
 			`p.toml:23:1: flow "fortiguard-update": 22 is not among its alternatives 443,8890`},
@@ -259,6 +266,7 @@ deprecated = ["smtp-in"]`, ""),
 }
 
 func TestRegionWithoutServers(t *testing.T) {
+	t.Parallel()
 	_, err := resolve(t, `
 [hosts.ems1]
 addresses = ["192.0.2.1"]
@@ -280,6 +288,7 @@ fortiguard-region = "europe"
 // every problem is reported with one, and an expectation must be about a
 // host of the profile.
 func TestExpectations(t *testing.T) {
+	t.Parallel()
 	const base = `
 [groups]
 office = ["192.0.2.0/24"]
@@ -377,6 +386,7 @@ verdict = "deny"
 // ports, with origins that name the service; unknown services and services
 // portwall cannot express in full are errors at their position.
 func TestAllowService(t *testing.T) {
+	t.Parallel()
 	const base = `
 [groups]
 admins = ["10.0.0.0/24"]

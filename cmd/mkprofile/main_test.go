@@ -42,10 +42,12 @@ func resolveWith(t testing.TB, name string, data []byte) (*ir.Ruleset, generator
 }
 
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	golden.Compare(t, "testdata/small.toml", mk(t, "-rules", "10", "-hosts", "3", "-groups", "4"))
 }
 
 func TestDeterministic(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"-rules", "10", "-hosts", "3", "-groups", "4"},
 		{"-rules", "500", "-hosts", "40", "-groups", "20", "-products"},
@@ -100,6 +102,7 @@ func customOrigins(rs *ir.Ruleset) (origins int, allows map[int]bool) {
 }
 
 func TestValid(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args            []string
 		rules, hosts    int
@@ -255,6 +258,7 @@ func TestErrors(t *testing.T) {
 // one (source, protocol, ports, [[allow]] entry), which is what makes the
 // timing comparison fair.
 func TestFermSamePolicy(t *testing.T) {
+	t.Parallel()
 	kerneltest.RequireTools(t, "ferm")
 	for _, tc := range []struct {
 		args []string

@@ -8,6 +8,7 @@ import (
 // The packet-path benchmark's pieces that need no kernel.
 
 func TestUDPDelivered(t *testing.T) {
+	t.Parallel()
 	snmp := []byte(`Ip: Forwarding DefaultTTL
 Ip: 2 64
 Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors
@@ -27,6 +28,7 @@ UdpLite: 100 0 0 0 100 0
 }
 
 func TestUDPPacket(t *testing.T) {
+	t.Parallel()
 	p := make([]byte, 44)
 	for i := range p {
 		p[i] = 0xee // udpPacket must clear what a previous packet left
@@ -52,6 +54,7 @@ func TestUDPPacket(t *testing.T) {
 // of its own, from inside the benchmark rule's group; outside sources are
 // outside it.
 func TestBenchSourcesAreNewFlows(t *testing.T) {
+	t.Parallel()
 	group := netip.MustParsePrefix("198.18.0.0/15")
 	seen := map[netip.AddrPort]bool{}
 	for k := range 3*packetBatch + 200 {

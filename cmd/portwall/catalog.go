@@ -139,6 +139,7 @@ Example:
 			e.importFirewalldCommand(),
 		},
 	}
+	cmd.Subcommands = append(cmd.Subcommands, helpCommand())
 	cmd.Action = unknownCommand(cmd.Subcommands, cli.ShowSubcommandHelp)
 	return cmd
 }

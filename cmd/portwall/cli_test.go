@@ -18,6 +18,7 @@ import (
 // TestEveryCommandHasAnExample: `portwall COMMAND --help` shows at least
 // one example for every command and subcommand.
 func TestEveryCommandHasAnExample(t *testing.T) {
+	t.Parallel()
 	e := &env{stdout: io.Discard, stderr: io.Discard, stdin: strings.NewReader("")}
 	var walk func(prefix string, cmds []*cli.Command)
 	n := 0
@@ -41,6 +42,7 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 }
 
 func TestCompletionScripts(t *testing.T) {
+	t.Parallel()
 	for _, shell := range []string{"bash", "zsh", "fish"} {
 		code, out, errs := runIn("", "completion", shell)
 		if code != 0 || errs != "" {
@@ -56,6 +58,7 @@ func TestCompletionScripts(t *testing.T) {
 // TestBashCompletion sources the bash script and completes words the way
 // bash does, against a portwall binary built from this package.
 func TestBashCompletion(t *testing.T) {
+	t.Parallel()
 	kerneltest.RequireTools(t, "bash", "go")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "portwall")
@@ -98,6 +101,7 @@ func TestBashCompletion(t *testing.T) {
 // TestManPage: the manual page is generated from the commands and flags,
 // and groff reads it without a warning.
 func TestManPage(t *testing.T) {
+	t.Parallel()
 	code, out, errs := runIn("", "man")
 	if code != 0 || errs != "" {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -112,6 +116,7 @@ func TestManPage(t *testing.T) {
 }
 
 func TestQuiet(t *testing.T) {
+	t.Parallel()
 	if code, out, errs := runIn("", "-q", "validate", xeams); code != 0 || out != "" || errs != "" {
 		t.Errorf("validate -q: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
@@ -160,6 +165,7 @@ func TestColor(t *testing.T) {
 // it (as root, replacing /dev/null would put a plain file in its place),
 // and refuses a directory.
 func TestOutputTargets(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	args := func(out string) []string {
 		return []string{"generate", xeams, "--target", "nftables", "--host", "xeams1", "-o", out}

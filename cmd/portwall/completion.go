@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -108,8 +109,32 @@ func (e *env) manCommand() *cli.Command {
 	}
 }
 
-// definition is the command line as defined, before urfave/cli sets it up
-// to run: the running app has the library's shared help command added to
-// every command with subcommands, and that command, run more than once in
-// one process (tests), ends up among its own subcommands.
-func definition(e *env) *cli.App { return e.newApp() }
+// definition is the command line as documented: every command and flag,
+// with help left to urfave/cli's generators (which add -h/--help where they
+// document it) rather than the help command and flags each running app
+// carries.
+func definition(e *env) *cli.App {
+	app := e.newApp()
+	app.HideHelp = false
+	app.Flags = withoutHelp(app.Flags)
+	app.Commands = withoutHelpCommand(app.Commands)
+	return app
+}
+
+func withoutHelp(flags []cli.Flag) []cli.Flag {
+	return slices.DeleteFunc(slices.Clone(flags), func(f cli.Flag) bool { return slices.Contains(f.Names(), "help") })
+}
+
+func withoutHelpCommand(cmds []*cli.Command) []*cli.Command {
+	var out []*cli.Command
+	for _, c := range cmds {
+		if c.Name == "help" {
+			continue
+		}
+		c.HideHelp = false
+		c.Flags = withoutHelp(c.Flags)
+		c.Subcommands = withoutHelpCommand(c.Subcommands)
+		out = append(out, c)
+	}
+	return out
+}

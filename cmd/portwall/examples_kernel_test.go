@@ -37,6 +37,7 @@ table inet other {
 // it, loading it again leaves `nft list ruleset` identical, and tables
 // created beforehand by other tools are left exactly as they were.
 func TestExamplesLoadInKernel(t *testing.T) {
+	t.Parallel()
 	kerneltest.Require(t, "nft")
 	for _, f := range examples(t) {
 		name := strings.TrimSuffix(filepath.Base(f), ".toml")

@@ -33,6 +33,7 @@ func run(t *testing.T, args ...string) (stdout, stderr string) {
 }
 
 func TestExamplesValidate(t *testing.T) {
+	t.Parallel()
 	for _, f := range examples(t) {
 		out, _ := run(t, "validate", f)
 		if !strings.Contains(out, ": valid: ") {
@@ -45,6 +46,7 @@ func TestExamplesValidate(t *testing.T) {
 // the files with testdata/golden/<example>/<target>/. Rendering twice must
 // give the same bytes.
 func TestExamplesGolden(t *testing.T) {
+	t.Parallel()
 	for _, f := range examples(t) {
 		name := strings.TrimSuffix(filepath.Base(f), ".toml")
 		// The nftables sets layout has goldens of its own (nftables-sets).
@@ -84,6 +86,7 @@ func TestExamplesGolden(t *testing.T) {
 // the four vendor documents, transcribed independently of the catalog into
 // testdata/seed_rows.tsv (product, role, direction, protocol, port).
 func TestSeedRowsCovered(t *testing.T) {
+	t.Parallel()
 	out, _ := run(t, "catalog", "export", "--format", "json")
 	var doc struct {
 		Products []struct {
@@ -182,6 +185,7 @@ func contains(xs []string, x string) bool {
 // TestReadmeProfile validates the profile the README documents, so that the
 // reference cannot drift from what portwall accepts.
 func TestReadmeProfile(t *testing.T) {
+	t.Parallel()
 	block := readmeBlock(t, "## The profile", "toml")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "readme.toml")
@@ -197,6 +201,7 @@ func TestReadmeProfile(t *testing.T) {
 // TestGenerateAllTargets: --target all writes, into DIR/<target>/, exactly
 // what each target writes alone.
 func TestGenerateAllTargets(t *testing.T) {
+	t.Parallel()
 	for _, f := range examples(t) {
 		dir := t.TempDir()
 		run(t, "generate", f, "--target", "all", "--all-hosts", "--out-dir", dir)

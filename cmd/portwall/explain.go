@@ -136,7 +136,7 @@ func countRules(n int) string {
 	if n == 0 {
 		return "no rule"
 	}
-	return plural(n, "rule")
+	return diag.Plural(n, "rule")
 }
 
 // writeRule prints a rule with the remote side's addresses, and the
@@ -174,7 +174,7 @@ func writeRule(w io.Writer, p *profiles.Profile, a *explain.Answer, hr ir.HostRu
 		}
 	}
 	if others > 0 {
-		fmt.Fprintf(w, "    (and %s of this rule on other ports)\n", plural(others, "flow"))
+		fmt.Fprintf(w, "    (and %s of this rule on other ports)\n", diag.Plural(others, "flow"))
 	}
 }
 

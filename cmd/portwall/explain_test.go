@@ -14,6 +14,7 @@ import (
 // TestExplain compares explain's answers on the examples with
 // testdata/explain/<case>.txt.
 func TestExplain(t *testing.T) {
+	t.Parallel()
 	const (
 		xeams = "../../examples/xeams.toml"
 		ems   = "../../examples/ems-chromebooks.toml"
@@ -45,6 +46,7 @@ func TestExplain(t *testing.T) {
 }
 
 func TestExplainErrors(t *testing.T) {
+	t.Parallel()
 	const xeams = "../../examples/xeams.toml"
 	cases := []struct {
 		args []string
@@ -71,6 +73,7 @@ func TestExplainErrors(t *testing.T) {
 // on every example host, explain gives the answer the proof expects (and
 // the proof's kernel run checks it with packets: testdata/verify).
 func TestExplainAgreesWithTheProof(t *testing.T) {
+	t.Parallel()
 	probes, allowed := 0, 0
 	for _, file := range rulestest.Examples(t) {
 		rs := rulestest.Ruleset(t, file)

@@ -46,7 +46,7 @@ Examples:
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of standard output"},
 			&cli.BoolFlag{Name: "all-hosts", Usage: "render every host of the profile"},
 			&cli.StringFlag{Name: "out-dir", Usage: "with --all-hosts: the `DIR`ectory to write <host> files to"},
-			layoutFlag,
+			layoutFlag(),
 		},
 		Action: e.generate,
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/targets"
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/rules/lint"
 )
 
@@ -74,7 +75,7 @@ Examples:
 				}
 			}
 			if len(ws) > 0 && c.Bool("strict") {
-				fmt.Fprintf(e.stderr, "portwall: lint --strict: %s\n", plural(len(ws), "warning"))
+				fmt.Fprintf(e.stderr, "portwall: lint --strict: %s\n", diag.Plural(len(ws), "warning"))
 				return exitStatus(exitError)
 			}
 			return nil

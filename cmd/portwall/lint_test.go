@@ -15,6 +15,7 @@ import (
 // TestLintEveryCode: testdata/lint/every-code.toml sets off every check;
 // the warnings are golden, and each code appears.
 func TestLintEveryCode(t *testing.T) {
+	t.Parallel()
 	const profile = "testdata/lint/every-code.toml"
 	code, out, errs := runIn("", "lint", profile)
 	if code != 0 || errs != "" {
@@ -40,6 +41,7 @@ func TestLintEveryCode(t *testing.T) {
 // TestLintExamples: the examples are what users copy; their warnings are
 // golden, and each one is there on purpose.
 func TestLintExamples(t *testing.T) {
+	t.Parallel()
 	for _, file := range examples(t) {
 		name := strings.TrimSuffix(filepath.Base(file), ".toml")
 		code, out, errs := runIn("", "lint", file)
@@ -53,6 +55,7 @@ func TestLintExamples(t *testing.T) {
 // TestLintIgnore: [lint] ignore drops the codes a profile accepts; an
 // unknown code is an error at its position.
 func TestLintIgnore(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("testdata/lint/every-code.toml")
 	if err != nil {
 		t.Fatal(err)

@@ -21,10 +21,13 @@ import (
 	"github.com/portwall/portwall/rules/proto"
 )
 
-var liveFlags = []cli.Flag{
-	&cli.StringFlag{Name: "host", Usage: "the profile's host `NAME` this machine (or namespace) is", Required: true},
-	&cli.StringFlag{Name: "netns", Usage: "work in the network namespace `NAME` (/var/run/netns/NAME, as ip netns names it)"},
-	layoutFlag,
+// liveFlags are the flags diff and apply share, made anew for each.
+func liveFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "host", Usage: "the profile's host `NAME` this machine (or namespace) is", Required: true},
+		&cli.StringFlag{Name: "netns", Usage: "work in the network namespace `NAME` (/var/run/netns/NAME, as ip netns names it)"},
+		layoutFlag(),
+	}
 }
 
 func (e *env) diffCommand() *cli.Command {
@@ -45,7 +48,7 @@ Exit status, as terraform plan -detailed-exitcode: 0 no drift, 2 drift,
 
 Example:
    portwall diff examples/fortimail-ha.toml --host fml1 --format json`,
-		Flags: append(liveFlags[:len(liveFlags):len(liveFlags)],
+		Flags: append(liveFlags(),
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text or json"}),
 		Action: func(c *cli.Context) error {
 			if f := c.String("format"); f != "text" && f != "json" {
@@ -78,7 +81,7 @@ prints what would change and exits as diff does.
 
 Example:
    portwall apply examples/fortimail-ha.toml --host fml1 --confirm-timeout 30s`,
-		Flags: append(liveFlags[:len(liveFlags):len(liveFlags)],
+		Flags: append(liveFlags(),
 			&cli.BoolFlag{Name: "dry-run", Usage: "only show what would change (the same as diff)"},
 			&cli.DurationFlag{Name: "confirm-timeout", Usage: "roll back unless \"yes\" is typed within `DURATION`"},
 			&cli.BoolFlag{Name: "force", Usage: "apply even if the new rules would block the current SSH connection"},

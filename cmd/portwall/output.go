@@ -13,10 +13,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Output options, set from the global flags before any command runs.
-var outputFlags = []cli.Flag{
-	&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only results, warnings and errors: no progress or success messages"},
-	&cli.StringFlag{Name: "color", Value: "auto", Usage: "color output: auto (on a terminal, unless NO_COLOR is set), always or never"},
+// outputFlags are the output options, set from the global flags before any
+// command runs. Flags are made anew for every app: urfave/cli writes into
+// a flag when it parses it, so flags shared between concurrent runs would
+// race.
+func outputFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only results, warnings and errors: no progress or success messages"},
+		&cli.StringFlag{Name: "color", Value: "auto", Usage: "color output: auto (on a terminal, unless NO_COLOR is set), always or never"},
+	}
 }
 
 // isTerminal reports whether w is a terminal; tests replace it.

@@ -50,6 +50,7 @@ func steps(t *testing.T, yaml string) map[string]string {
 // holding an example as firewall/site.toml: they pass, and the stale-output
 // step fails once the profile changes without its outputs.
 func TestReadmeCIRecipe(t *testing.T) {
+	t.Parallel()
 	kerneltest.RequireTools(t, "bash", "git", "go")
 	wf := steps(t, readmeBlock(t, "## Using portwall in CI", "yaml"))
 	for _, name := range []string{"Validate and lint", "Generate every host with every backend", "Fail when the committed outputs are stale"} {

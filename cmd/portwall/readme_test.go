@@ -27,6 +27,7 @@ func readmeBlock(t *testing.T, heading, lang string) string {
 
 // TestReadmeDiagram: the README's diagram is what portwall draws today.
 func TestReadmeDiagram(t *testing.T) {
+	t.Parallel()
 	out, _ := run(t, "docs", "../../examples/fme-distributed.toml", "--format", "mermaid")
 	if block := readmeBlock(t, "## Documenting what to open: docs", "mermaid"); block != out {
 		t.Errorf("README diagram differs from `portwall docs examples/fme-distributed.toml --format mermaid`:\n%s", out)

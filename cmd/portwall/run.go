@@ -90,7 +90,7 @@ the live table differs from the profile.`,
 				Name:  "catalog",
 				Usage: "load extra catalog `DIR`ectories of *.toml files; a product with a known name replaces the built-in one",
 			},
-		}, outputFlags...),
+		}, outputFlags()...),
 		Before:               e.setOutput,
 		EnableBashCompletion: true,
 		Commands: []*cli.Command{
@@ -105,6 +105,7 @@ the live table differs from the profile.`,
 			e.verifyCommand(),
 			e.completionCommand(),
 			e.manCommand(),
+			helpCommand(),
 		},
 	}
 	// Usage errors are diagnostics: report them on stderr, without the
@@ -112,7 +113,11 @@ the live table differs from the profile.`,
 	app.OnUsageError = usageError
 	app.Action = unknownCommand(app.Commands, cli.ShowAppHelp)
 	setUsageError(app.Commands)
-	cli.ErrWriter = e.stderr
+	// urfave/cli's help flag is a package variable it writes into on every
+	// run: each app and command gets its own instead.
+	app.HideHelp = true
+	app.Flags = append(app.Flags, helpFlag())
+	ownHelp(app.Commands)
 	return app
 }
 
@@ -125,7 +130,9 @@ func unknownCommand(cmds []*cli.Command, help cli.ActionFunc) cli.ActionFunc {
 		}
 		var names []string
 		for _, cmd := range cmds {
-			names = append(names, cmd.Name)
+			if cmd.Name != "help" {
+				names = append(names, cmd.Name)
+			}
 		}
 		return fmt.Errorf("unknown command %q%s (commands: %s)", c.Args().First(), diag.DidYouMean(c.Args().First(), names), strings.Join(names, ", "))
 	}
@@ -137,6 +144,19 @@ func usageError(c *cli.Context, err error, _ bool) error {
 		name = c.App.Name
 	}
 	return fmt.Errorf("%w (see %s --help)", err, name)
+}
+
+// helpFlag is -h/--help, as urfave/cli's own.
+func helpFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help", DisableDefaultText: true}
+}
+
+func ownHelp(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.HideHelp = true
+		c.Flags = append(c.Flags, helpFlag())
+		ownHelp(c.Subcommands)
+	}
 }
 
 func setUsageError(cmds []*cli.Command) {
@@ -234,7 +254,9 @@ func (e *env) resolve(c *cli.Context) (*resolved, error) {
 }
 
 // layoutFlag chooses the nftables layout for one run.
-var layoutFlag = &cli.StringFlag{Name: nftables.LayoutFlag, Usage: "nftables layout: auto, readable or sets (default: the profile's [nftables] layout, else auto)"}
+func layoutFlag() cli.Flag {
+	return &cli.StringFlag{Name: nftables.LayoutFlag, Usage: "nftables layout: auto, readable or sets (default: the profile's [nftables] layout, else auto)"}
+}
 
 func (e *env) validateCommand() *cli.Command {
 	return &cli.Command{
@@ -253,17 +275,10 @@ Example:
 				return err
 			}
 			e.info("%s: valid: %s, %s, %s\n", r.p.File,
-				plural(len(r.p.Deployments), "deployment"), plural(len(r.rs.Hosts), "host"), plural(len(r.rs.Rules), "rule"))
+				diag.Plural(len(r.p.Deployments), "deployment"), diag.Plural(len(r.rs.Hosts), "host"), diag.Plural(len(r.rs.Rules), "rule"))
 			return nil
 		},
 	}
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func quoteList(xs []string) string {
@@ -272,4 +287,62 @@ func quoteList(xs []string) string {
 		q[i] = fmt.Sprintf("%q", x)
 	}
 	return strings.Join(q, ", ")
+}
+
+// helpCommand is the help command of the app or of a command with
+// subcommands: one per instance, because urfave/cli's own is a package
+// variable that every Run would set up again (a data race when Run is
+// called concurrently, as the tests do). `help A B` shows B's help.
+func helpCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "help",
+		Aliases:   []string{"h"},
+		Usage:     "Shows a list of commands or help for one command",
+		ArgsUsage: "[command [subcommand]]",
+		Description: `Example:
+   portwall help generate
+   portwall help catalog show`,
+		Action: func(c *cli.Context) error {
+			// The help command's parent is the app (root) or a command
+			// with subcommands.
+			parent, root := c.Lineage()[1], len(c.Lineage()) <= 2
+			args := c.Args().Slice()
+			if len(args) == 0 {
+				if root {
+					return cli.ShowAppHelp(parent)
+				}
+				return cli.ShowSubcommandHelp(parent)
+			}
+			if len(args) == 1 {
+				return cli.ShowCommandHelp(parent, args[0])
+			}
+			cmds, path := c.App.Commands, []string{c.App.Name}
+			if !root {
+				cmds, path = parent.Command.Subcommands, strings.Fields(parent.Command.HelpName)
+			}
+			var cmd *cli.Command
+			for _, name := range args {
+				cmd = nil
+				for _, x := range cmds {
+					if x.HasName(name) {
+						cmd = x
+					}
+				}
+				if cmd == nil {
+					return fmt.Errorf("no help for %q: unknown command %q", strings.Join(args, " "), name)
+				}
+				path = append(path, cmd.Name)
+				cmds = cmd.Subcommands
+			}
+			if cmd.HelpName == "" {
+				cmd.HelpName = strings.Join(path, " ")
+			}
+			tmpl := cli.CommandHelpTemplate
+			if len(cmd.Subcommands) > 0 {
+				tmpl = cli.SubcommandHelpTemplate
+			}
+			cli.HelpPrinter(c.App.Writer, tmpl, cmd)
+			return nil
+		},
+	}
 }

@@ -55,7 +55,7 @@ Example:
 			&cli.StringSliceFlag{Name: "target", Usage: "load the rules of `TARGET`: nftables or iptables (repeatable; default both)"},
 			&cli.BoolFlag{Name: "probes", Usage: "list every probe, not only a line per peer address"},
 			&cli.IntFlag{Name: "parallel", Value: 2, Usage: "prove `N` host rulesets at a time"},
-			layoutFlag,
+			layoutFlag(),
 		},
 		Action: e.verify,
 	}
@@ -136,7 +136,7 @@ func (e *env) verify(c *cli.Context) error {
 		fmt.Fprintln(e.stdout, e.paint(red, fmt.Sprintf("FAILED: %d of %d host rulesets do not do what the profile says", failed, len(jobs))))
 		return exitStatus(exitError)
 	}
-	e.info("%s\n", e.paint(green, fmt.Sprintf("verified: %s, %s sent, every one did what the profile says", plural(len(jobs), "host ruleset"), plural(probes, "probe"))))
+	e.info("%s\n", e.paint(green, fmt.Sprintf("verified: %s, %s sent, every one did what the profile says", diag.Plural(len(jobs), "host ruleset"), diag.Plural(probes, "probe"))))
 	return nil
 }
 

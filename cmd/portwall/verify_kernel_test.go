@@ -17,6 +17,7 @@ import (
 // The whole matrix is compared with testdata/verify/<example>.txt, and the
 // log gives the counts.
 func TestVerifyEveryExample(t *testing.T) {
+	t.Parallel()
 	kerneltest.Require(t, "nft", "iptables-restore", "ip6tables-restore")
 	totals := map[string]*[4]int{"nftables": {}, "iptables": {}}
 	for _, file := range examples(t) {
@@ -52,6 +53,7 @@ func TestVerifyEveryExample(t *testing.T) {
 // TestVerifyFailingExpectations: expectations the rules do not meet fail
 // verify with exit status 1, each reported with its position.
 func TestVerifyFailingExpectations(t *testing.T) {
+	t.Parallel()
 	kerneltest.Require(t, "nft", "iptables-restore", "ip6tables-restore")
 	code, out, errs := runIn("", "verify", "testdata/verify/wrong-expectations.toml", "--target", "nftables")
 	if code != 1 || errs != "" {
@@ -62,6 +64,7 @@ func TestVerifyFailingExpectations(t *testing.T) {
 
 // TestVerifyUsage: bad targets and hosts are refused before anything runs.
 func TestVerifyUsage(t *testing.T) {
+	t.Parallel()
 	code, _, errs := runIn("", "verify", xeams, "--target", "pf")
 	if want := "portwall: verify cannot load target \"pf\": want nftables or iptables\n"; code != 1 || errs != want {
 		t.Errorf("exit %d, stderr %q, want %q", code, errs, want)
@@ -103,6 +106,7 @@ func sections(out string) map[string]string {
 // for every example, the same probes must do the same as with the
 // readable layout (whose matrices are golden), down to the last line.
 func TestVerifySetsLayout(t *testing.T) {
+	t.Parallel()
 	kerneltest.Require(t, "nft")
 	for _, file := range examples(t) {
 		name := strings.TrimSuffix(filepath.Base(file), ".toml")

@@ -67,6 +67,7 @@ func checkOutput(t *testing.T, rs *ir.Ruleset, version string, data []byte) int 
 // TestGoldenReadsBack parses every golden snippet and checks its grants
 // against the IR.
 func TestGoldenReadsBack(t *testing.T) {
+	t.Parallel()
 	total := 0
 	for _, dir := range cases(t) {
 		rs, fg := resolve(t, filepath.Join(dir, "profile.toml"))
@@ -83,6 +84,7 @@ func TestGoldenReadsBack(t *testing.T) {
 // TestExamples renders every example for every FortiOS version the
 // backend knows, reads it back and checks each grant against the IR.
 func TestExamples(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("../../examples/*.toml")
 	if err != nil || len(files) < 5 {
 		t.Fatalf("examples: %v %v", files, err)

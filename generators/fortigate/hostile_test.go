@@ -86,6 +86,7 @@ var hostileStrings = []string{
 // must come out as a snippet that reads back strictly and grants no more
 // than the IR.
 func TestHostileIR(t *testing.T) {
+	t.Parallel()
 	rendered := 0
 	for _, s := range hostileStrings {
 		for _, c := range []struct {
@@ -115,6 +116,7 @@ func TestHostileIR(t *testing.T) {
 // TestHostileSetNameRefused pins the refusal of a set name FortiOS names
 // cannot hold.
 func TestHostileSetNameRefused(t *testing.T) {
+	t.Parallel()
 	rs := hostileRuleset("a\"; end", "c", "p")
 	_, err := fortigate.Render(rs, hostileSettings())
 	id := rs.Rules[0].ID
@@ -138,6 +140,7 @@ func sortedLines(s string) string {
 // generators.SafeName allows) give names within every limit, on 6.0 and
 // later versions alike.
 func TestLongNames(t *testing.T) {
+	t.Parallel()
 	for _, v := range []string{"6.0", "6.2", "7.4"} {
 		long := strings.Repeat("s", 200)
 		rs := hostileRuleset(long, "c", "p")
@@ -156,6 +159,7 @@ func TestLongNames(t *testing.T) {
 
 // TestRefusals pins what the backend refuses rather than render wrongly.
 func TestRefusals(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		change func(rs *ir.Ruleset, fg *fortigate.Settings)
@@ -225,6 +229,7 @@ func TestRefusals(t *testing.T) {
 // characters becomes several policies, each naming its origins and
 // carrying their ports only.
 func TestChunkedComments(t *testing.T) {
+	t.Parallel()
 	rs := hostileRuleset("peers", "c", "p")
 	r := rs.Rules[0]
 	r.Origins = nil
@@ -278,6 +283,7 @@ func TestChunkedComments(t *testing.T) {
 // TestNamesStable: adding an unrelated rule and set changes no name the
 // snippet already had.
 func TestNamesStable(t *testing.T) {
+	t.Parallel()
 	names := func(rs *ir.Ruleset) map[string]bool {
 		out := render(t, rs, hostileSettings())
 		c, err := fortiparse.Parse(out[fortigate.FileName], "7.4")

@@ -296,34 +296,19 @@ func (b *builder) forward(r *ir.Rule, from, to []string) {
 		ok = ok && ok1 && ok2
 		shapes = append(shapes, shape{fs, intfList(src), intfList(dst)})
 	}
-	pts, err := parts(r)
-	if err != nil {
-		b.errorf(r, "%v", err)
-		return
-	}
-	if !ok {
-		return
-	}
-	for _, pt := range pts {
-		svc, err := b.services(r, pt)
-		if err != nil {
-			b.errorf(r, "%v", err)
-			return
-		}
+	b.eachPart(r, ok, func(pt part, svc []string) error {
 		for _, sh := range shapes {
 			id := r.ID + pt.suffix
 			name, _, err := b.policyNames.claim(policyName(id, sh.fams[0], b.v.merged()), "rule "+id+" "+sh.fams[0].String())
 			if err != nil {
-				b.errorf(r, "%v", err)
-				return
+				return err
 			}
 			p := &policy{name: name, srcintf: sh.srcintf, dstintf: sh.dstintf, service: svc, comments: pt.comment}
 			for _, f := range sh.fams {
 				src, err1 := b.side(from, f)
 				dst, err2 := b.side(to, f)
 				if err := firstErr(err1, err2); err != nil {
-					b.errorf(r, "%v", err)
-					return
+					return err
 				}
 				// policy6 names IPv6 objects in srcaddr and dstaddr.
 				if f == ir.IPv6 && b.v.merged() {
@@ -337,6 +322,32 @@ func (b *builder) forward(r *ir.Rule, from, to []string) {
 			} else {
 				b.policies = append(b.policies, p)
 			}
+		}
+		return nil
+	})
+}
+
+// eachPart renders a rule part by part (parts: one per provenance chunk),
+// each with its services, into emit; the first error is the rule's. ok
+// false (a problem already reported) still checks the parts, so that one
+// run reports every problem, but renders nothing.
+func (b *builder) eachPart(r *ir.Rule, ok bool, emit func(pt part, svc []string) error) {
+	pts, err := parts(r)
+	if err != nil {
+		b.errorf(r, "%v", err)
+		return
+	}
+	if !ok {
+		return
+	}
+	for _, pt := range pts {
+		svc, err := b.services(r, pt)
+		if err == nil {
+			err = emit(pt, svc)
+		}
+		if err != nil {
+			b.errorf(r, "%v", err)
+			return
 		}
 	}
 }
@@ -417,27 +428,13 @@ func (b *builder) localInRule(r *ir.Rule, from []string) {
 			entries[f] = append(entries[f], entry{[]string{intf}, byIntf[intf]})
 		}
 	}
-	pts, err := parts(r)
-	if err != nil {
-		b.errorf(r, "%v", err)
-		return
-	}
-	if !ok {
-		return
-	}
-	for _, pt := range pts {
-		svc, err := b.services(r, pt)
-		if err != nil {
-			b.errorf(r, "%v", err)
-			return
-		}
+	b.eachPart(r, ok, func(pt part, svc []string) error {
 		for _, f := range fams {
 			for _, e := range entries[f] {
 				src, err1 := b.side(e.from, f)
 				dst, err2 := b.side(self, f)
 				if err := firstErr(err1, err2); err != nil {
-					b.errorf(r, "%v", err)
-					return
+					return err
 				}
 				// local-in-policy6 names IPv6 objects in srcaddr and dstaddr.
 				p := &policy{intf: e.intf, srcaddr: src, dstaddr: dst, service: svc, comments: pt.comment}
@@ -448,7 +445,8 @@ func (b *builder) localInRule(r *ir.Rule, from []string) {
 				}
 			}
 		}
-	}
+		return nil
+	})
 }
 
 func firstErr(errs ...error) error {

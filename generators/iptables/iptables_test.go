@@ -41,6 +41,7 @@ func family(name string) ir.Family {
 // and checks that each rule lets through nothing the host's IR rules do
 // not allow.
 func TestFailClosed(t *testing.T) {
+	t.Parallel()
 	profilesToCheck := rulestest.Examples(t)
 	for _, dir := range cases(t) {
 		profilesToCheck = append(profilesToCheck, filepath.Join(dir, "profile.toml"))
@@ -80,6 +81,7 @@ func TestFailClosed(t *testing.T) {
 // TestParserRejects shows the reader is strict: each line, put into an
 // otherwise valid file, must be refused.
 func TestParserRejects(t *testing.T) {
+	t.Parallel()
 	valid := "*filter\n:PORTWALL-INPUT - [0:0]\n:PORTWALL-OUTPUT - [0:0]\n%s\n-A PORTWALL-INPUT -m comment --comment \"pw:base drop\" -j DROP\nCOMMIT\n"
 	if _, err := iptparse.Parse([]byte(strings.Replace(valid, "%s\n", "", 1)), ir.IPv4); err != nil {
 		t.Fatalf("the valid skeleton is refused: %v", err)

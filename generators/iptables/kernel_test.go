@@ -42,6 +42,7 @@ func otherTool(t *testing.T, ns *kerneltest.Netns, tool string) {
 // plus another tool's rules in the filter table survive both loads, and the
 // documented hook command, run after each load, leaves exactly one jump.
 func TestLoadInKernel(t *testing.T) {
+	t.Parallel()
 	kerneltest.Require(t, "iptables-restore", "ip6tables-restore")
 	files, _ := filepath.Glob("../../examples/*.toml")
 	for _, dir := range cases(t) {

@@ -28,6 +28,7 @@ func cases(t *testing.T) []string { return rulestest.Cases(t) }
 func TestGolden(t *testing.T) { backendtest.Golden(t, nftables.Generator{}) }
 
 func TestNoInjection(t *testing.T) {
+	t.Parallel()
 	for _, dir := range cases(t) {
 		for name, data := range render(t, dir) {
 			if name == "error" {
@@ -69,6 +70,7 @@ func TestNoInjection(t *testing.T) {
 
 // TestCasesLoadInKernel loads each rendered case into a fresh namespace.
 func TestCasesLoadInKernel(t *testing.T) {
+	t.Parallel()
 	kerneltest.Require(t, "nft")
 	for _, dir := range cases(t) {
 		for name, data := range render(t, dir) {
@@ -91,6 +93,7 @@ func TestCasesLoadInKernel(t *testing.T) {
 // TestFailClosed reads back every case's and every example's script and
 // checks that each rule lets through nothing the host's IR rules do not.
 func TestFailClosed(t *testing.T) {
+	t.Parallel()
 	files := rulestest.Examples(t)
 	for _, dir := range cases(t) {
 		files = append(files, filepath.Join(dir, "profile.toml"))
@@ -127,6 +130,7 @@ func TestFailClosed(t *testing.T) {
 
 // TestReaderRejects shows the reader is strict.
 func TestReaderRejects(t *testing.T) {
+	t.Parallel()
 	skeleton := "table inet portwall\ndelete table inet portwall\ntable inet portwall {\n\tset g_a_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\tcomment \"group a\"\n\t\telements = { 10.0.0.0/8 }\n\t}\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\t%s\n\t}\n}\n"
 	good := `ip saddr @g_a_v4 tcp dport { 22, 80-90 } accept comment "pw:r1 x"`
 	s, err := nftparse.Parse([]byte(strings.Replace(skeleton, "%s", good, 1)))

@@ -14,6 +14,7 @@ import (
 // The profile name can come from a file name, which may hold anything: it
 // must stay inside its comment line.
 func TestHeaderTextStaysInComments(t *testing.T) {
+	t.Parallel()
 	rs := &ir.Ruleset{
 		Profile: "a\nflush ruleset\r\n\"x",
 		Policy:  ir.Policy{Input: ir.InputDrop, Output: ir.OutputAccept},
@@ -35,6 +36,7 @@ func TestHeaderTextStaysInComments(t *testing.T) {
 }
 
 func TestHostileSetNameRefused(t *testing.T) {
+	t.Parallel()
 	rs := &ir.Ruleset{
 		Addrs: []*ir.AddrSet{
 			{Name: "a\"; flush ruleset", Kind: ir.SetGroup},

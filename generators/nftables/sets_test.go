@@ -9,6 +9,7 @@ import (
 
 // TestSetIndices: anySet and addrSet name the flow sets they mean.
 func TestSetIndices(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		i    int
 		want string

@@ -75,6 +75,7 @@ func flatName(s string) string {
 // nodes and edges. A string that broke out of its quoting would add or
 // remove some.
 func TestHostile(t *testing.T) {
+	t.Parallel()
 	for i, s := range hostile {
 		bad := rulestest.HostileRuleset(t, texts(s))
 		good := rulestest.HostileRuleset(t, plain(s))
@@ -383,6 +384,7 @@ func graphviz(t *testing.T, dot []byte) {
 // TestGraphviz renders the DOT of every example (and of every host of it)
 // and of the hostile IR with Graphviz.
 func TestGraphviz(t *testing.T) {
+	t.Parallel()
 	kerneltest.RequireTools(t, "dot")
 	for _, file := range rulestest.Examples(t) {
 		rs := rulestest.Ruleset(t, file)
@@ -404,6 +406,7 @@ func TestGraphviz(t *testing.T) {
 // TestHTMLExamples checks every example's page, and that the text of its
 // host headings is the host names.
 func TestHTMLExamples(t *testing.T) {
+	t.Parallel()
 	for _, file := range rulestest.Examples(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			rs := rulestest.Ruleset(t, file)
@@ -439,6 +442,7 @@ func TestHTMLExamples(t *testing.T) {
 // endpoints with a line per rule, one two-headed edge for the same ports
 // both ways, and no edge for a host's traffic with itself.
 func TestDiagramMerging(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		example, host string
 		want, notWant []string
@@ -477,6 +481,7 @@ func TestDiagramMerging(t *testing.T) {
 // and (egress filtered) outbound rows, the origin's claim cut back to the
 // rule's ports, and the ports no origin claims listed anyway.
 func TestHostRows(t *testing.T) {
+	t.Parallel()
 	rs := rulestest.HostileRuleset(t, texts("x"))
 	doc := string(render(t, rs, portdoc.Markdown, rs.Hosts[0].Name))
 	for _, want := range []string{

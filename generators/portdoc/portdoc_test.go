@@ -54,6 +54,7 @@ func (c goldenCase) file() string {
 // host itself out), and compares with the goldens. Rendering twice must
 // give the same bytes.
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	var cases []goldenCase
 	rulesets := map[string]*ir.Ruleset{}
 	for _, file := range rulestest.Examples(t) {
@@ -82,6 +83,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestRenderErrors(t *testing.T) {
+	t.Parallel()
 	rs := rulestest.Ruleset(t, filepath.Join("..", "..", "examples", "xeams.toml"))
 	tests := []struct {
 		name   string
@@ -107,6 +109,7 @@ func TestRenderErrors(t *testing.T) {
 // each of its origins: the rule ID, the flow and the vendor's row (or the
 // custom rule) in the network view, and the host's rows in its section.
 func TestTraceability(t *testing.T) {
+	t.Parallel()
 	for _, file := range rulestest.Examples(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			rs := rulestest.Ruleset(t, file)
@@ -165,6 +168,7 @@ func TestTraceability(t *testing.T) {
 // opened, but listed once under the host and once in the network view,
 // also when egress filtering makes the rule both inbound and outbound.
 func TestLoopback(t *testing.T) {
+	t.Parallel()
 	for _, output := range []ir.OutputPolicy{ir.OutputAccept, ir.OutputDrop} {
 		t.Run(string(output), func(t *testing.T) {
 			rs := rulestest.Ruleset(t, filepath.Join("..", "..", "examples", "site.toml"))

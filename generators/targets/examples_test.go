@@ -20,6 +20,7 @@ import (
 // backends, in the network view for gateway backends. Every example must
 // render with every backend (no refusal).
 func TestExamplesFailClosed(t *testing.T) {
+	t.Parallel()
 	files, _ := filepath.Glob("../../examples/*.toml")
 	if len(files) < 5 {
 		t.Fatalf("examples: %v", files)

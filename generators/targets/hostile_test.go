@@ -79,6 +79,7 @@ func iptReader(f ir.Family) reader {
 }
 
 func TestEveryBackendHasAReader(t *testing.T) {
+	t.Parallel()
 	for _, n := range targets.Names() {
 		if readers[n] == nil {
 			t.Errorf("backend %s has no reader in this test: its output cannot be proven", n)
@@ -187,6 +188,7 @@ var hostileStrings = []string{
 // TestHostileStrings feeds hostile strings into every free-text field and
 // every name of a ruleset, for every backend.
 func TestHostileStrings(t *testing.T) {
+	t.Parallel()
 	for _, s := range hostileStrings {
 		checkBackends(t, hostileRuleset("peers", "h1", s, s, ""))
 		checkBackends(t, hostileRuleset(s, "h1", "c", "p", ""))

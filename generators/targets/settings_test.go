@@ -1,6 +1,9 @@
 package targets_test
 
 import (
+	"fmt"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,6 +18,7 @@ import (
 // TestBackendSettings: each backend decodes and checks its own section of
 // the profile, with the profile's positions.
 func TestBackendSettings(t *testing.T) {
+	t.Parallel()
 	p, err := profiles.Parse("p.toml", []byte(`
 [groups]
 internet = ["any"]
@@ -88,4 +92,44 @@ profiles = ["any", "publik"]
 
 func decode(p *profiles.Profile) (generators.Settings, error) {
 	return generators.DecodeSettings(p, generators.Sections(targets.All()), generators.NewEnv(p, nil))
+}
+
+// TestSectionKeysDecode: every key a section documents (Keys, which the
+// manual and the schema show) is one its Decode reads, and its documented
+// default, written as TOML, decodes to the same settings as no section at
+// all.
+func TestSectionKeysDecode(t *testing.T) {
+	for _, sec := range generators.Sections(targets.All()) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "[[allow]]\nfrom = \"any\"\nto = \"h1\"\nprotocol = \"tcp\"\nports = 22\n[hosts.h1]\naddresses = [\"192.0.2.1\"]\n[%s]\n", sec.Name())
+		for _, k := range sec.Keys() {
+			if k.Default != "" {
+				fmt.Fprintf(&b, "%s = %s\n", k.Name, tomlValue(k))
+			}
+		}
+		p, err := profiles.Parse("p.toml", []byte(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := sec.Decode(p.Table(sec.Name()), generators.NewEnv(p, nil))
+		if err != nil {
+			t.Errorf("[%s] with its documented defaults:\n%s\n%v", sec.Name(), b.String(), err)
+			continue
+		}
+		want, _ := sec.Decode(nil, generators.NewEnv(p, nil))
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("[%s]: documented defaults decode to %+v, no section to %+v", sec.Name(), got, want)
+		}
+		if len(sec.Keys()) == 0 {
+			t.Errorf("[%s] documents no key", sec.Name())
+		}
+	}
+}
+
+// tomlValue writes a key's documented default as a TOML value.
+func tomlValue(k generators.Key) string {
+	if k.Type == "string" && !strings.HasPrefix(k.Default, `"`) {
+		return strconv.Quote(k.Default)
+	}
+	return k.Default
 }

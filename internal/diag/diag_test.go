@@ -3,6 +3,7 @@ package diag
 import "testing"
 
 func TestSuggest(t *testing.T) {
+	t.Parallel()
 	names := []string{"webmail", "admin-gui", "ha", "smtp", "pop3"}
 	cases := map[string]string{
 		"webmial":   "webmail",
@@ -25,6 +26,7 @@ func TestSuggest(t *testing.T) {
 }
 
 func TestErrorListSortAndDedupe(t *testing.T) {
+	t.Parallel()
 	var l ErrorList
 	l.Add(Pos{File: "b", Line: 1, Col: 1}, "", "z")
 	l.Add(Pos{File: "a", Line: 3, Col: 1}, "", "y")

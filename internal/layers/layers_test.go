@@ -23,6 +23,7 @@ type listed struct {
 // a test of rules/ that imports a test kit that imports a backend breaks
 // the rule as much as a direct import.
 func TestImportsPointOneWay(t *testing.T) {
+	t.Parallel()
 	pkgs := list(t)
 	if len(pkgs) < 20 {
 		t.Fatalf("go list found only %d packages", len(pkgs))
@@ -61,6 +62,7 @@ func TestImportsPointOneWay(t *testing.T) {
 // TestRulesCatchAViolation makes sure the checks above can fail: the
 // rules, applied to a made-up dependency, report it.
 func TestRulesCatchAViolation(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		from, dep string
 		want      bool

@@ -54,30 +54,35 @@ type RuleObject struct {
 // never something to guess at.
 func Compile(script []byte) (*Objects, error) {
 	o := &Objects{Table: &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}}
-	lines := nftparse.NewLines(script)
-	if err := lines.Preamble(); err != nil {
-		return nil, err
-	}
-	next := lines.Next
-	for {
-		l, n := next()
-		switch {
-		case l == "}":
-			return o, nil
-		case strings.HasPrefix(l, "set ") && strings.HasSuffix(l, " {"):
-			s, err := o.compileSet(strings.TrimSuffix(strings.TrimPrefix(l, "set "), " {"), next)
+	err := nftparse.Walk(script, nftparse.Table{
+		Set: func(name string, n int, next func() (string, int)) error {
+			s, err := o.compileSet(name, next)
 			if err != nil {
-				return nil, fmt.Errorf("line %d: %w", n, err)
+				return fmt.Errorf("line %d: %w", n, err)
 			}
 			o.Sets = append(o.Sets, s)
-		case strings.HasPrefix(l, "chain ") && strings.HasSuffix(l, " {"):
-			if err := o.compileChain(strings.TrimSuffix(strings.TrimPrefix(l, "chain "), " {"), next); err != nil {
-				return nil, fmt.Errorf("line %d: %w", n, err)
+			return nil
+		},
+		Chain: func(name string, n int) error {
+			drop := nftables.ChainPolicyDrop
+			o.Chains = append(o.Chains, &nftables.Chain{Name: name, Table: o.Table, Type: nftables.ChainTypeFilter,
+				Hooknum: hooks[name], Priority: nftables.ChainPriorityFilter, Policy: &drop})
+			return nil
+		},
+		Rule: func(chain, text string, n int) error {
+			r, err := o.compileRule(text)
+			if err != nil {
+				return fmt.Errorf("line %d: %w", n, err)
 			}
-		default:
-			return nil, fmt.Errorf("line %d: unexpected %q", n, l)
-		}
+			r.Chain = chain
+			o.Rules = append(o.Rules, r)
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
+	return o, nil
 }
 
 func (o *Objects) compileSet(name string, next func() (string, int)) (SetObject, error) {
@@ -333,32 +338,6 @@ func next(key []byte) ([]byte, bool) {
 }
 
 var hooks = map[string]*nftables.ChainHook{"input": nftables.ChainHookInput, "output": nftables.ChainHookOutput}
-
-func (o *Objects) compileChain(name string, next func() (string, int)) error {
-	h, _ := next()
-	want := "type filter hook " + name + " priority filter; policy drop;"
-	if h != want || hooks[name] == nil {
-		return fmt.Errorf("chain %s: want %q, got %q", name, want, h)
-	}
-	drop := nftables.ChainPolicyDrop
-	o.Chains = append(o.Chains, &nftables.Chain{Name: name, Table: o.Table, Type: nftables.ChainTypeFilter,
-		Hooknum: hooks[name], Priority: nftables.ChainPriorityFilter, Policy: &drop})
-	for {
-		l, n := next()
-		if l == "}" {
-			return nil
-		}
-		if l == "" {
-			return fmt.Errorf("chain %s not closed", name)
-		}
-		r, err := o.compileRule(l)
-		if err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
-		}
-		r.Chain = name
-		o.Rules = append(o.Rules, r)
-	}
-}
 
 // rule compiles one statement at a time, keeping the family and
 // transport protocol matched so far, as nft does to insert dependencies

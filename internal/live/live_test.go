@@ -47,6 +47,7 @@ func desired(t *testing.T, script []byte) *live.Table {
 // TestNftLoadedReadsAsDesired: a table loaded with nft -f from portwall's
 // script reads back, rule by rule, as the desired table.
 func TestNftLoadedReadsAsDesired(t *testing.T) {
+	t.Parallel()
 	kerneltest.Require(t, "nft")
 	for name, script := range hosts(t) {
 		t.Run(name, func(t *testing.T) {
@@ -74,6 +75,7 @@ func TestNftLoadedReadsAsDesired(t *testing.T) {
 // TestAppliedReadsAsDesired: a table applied over netlink reads back as
 // the desired table, and as the same table loaded with nft -f lists.
 func TestAppliedReadsAsDesired(t *testing.T) {
+	t.Parallel()
 	kerneltest.Require(t, "nft")
 	for name, script := range hosts(t) {
 		t.Run(name, func(t *testing.T) {
@@ -140,6 +142,7 @@ func xeamsScript(t *testing.T) []byte {
 // TestFailedApplyLeavesPrevious: when the kernel refuses one part of the
 // transaction, nothing of it is applied.
 func TestFailedApplyLeavesPrevious(t *testing.T) {
+	t.Parallel()
 	kerneltest.Require(t, "nft")
 	ns := kerneltest.New(t)
 	script := xeamsScript(t)
@@ -171,6 +174,7 @@ func TestFailedApplyLeavesPrevious(t *testing.T) {
 // TestConcurrentChangeRefused: a change between reading the generation
 // and applying makes apply refuse, and apply nothing.
 func TestConcurrentChangeRefused(t *testing.T) {
+	t.Parallel()
 	kerneltest.Require(t, "nft")
 	ns := kerneltest.New(t)
 	c := open(t, ns)
@@ -199,6 +203,7 @@ func TestConcurrentChangeRefused(t *testing.T) {
 // TestSnapshotRestoresExactly: a snapshot of a table nft loaded, hand
 // edits included, applied again, lists exactly as before.
 func TestSnapshotRestoresExactly(t *testing.T) {
+	t.Parallel()
 	kerneltest.Require(t, "nft")
 	ns := kerneltest.New(t)
 	if out, err := ns.RunStdin(xeamsScript(t), "nft", "-f", "-"); err != nil {

@@ -16,6 +16,7 @@ import (
 // Xeams example, without a kernel, and compares them byte for byte with
 // testdata/apply-xeams1.hex: the encoding cannot change unnoticed.
 func TestApplyMessages(t *testing.T) {
+	t.Parallel()
 	var sent []netlink.Message
 	nft, err := nftables.New(nftables.WithTestDial(func(req []netlink.Message) ([]netlink.Message, error) {
 		sent = append(sent, req...)

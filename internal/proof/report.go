@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/probe"
 	"github.com/portwall/portwall/rules/proto"
@@ -179,7 +180,7 @@ func (r *Result) WriteMatrix(w io.Writer, title string, all bool) {
 		if msg := r.expectFailure(c); msg != "" {
 			fmt.Fprintf(w, "  FAILED %s: %s (%s): %s\n", c.E.Pos, c.E, direction(c.Dir), msg)
 		} else {
-			fmt.Fprintf(w, "  held %s: %s (%s, %s)\n", c.E.Pos, c.E, direction(c.Dir), count(len(c.Probes), "probe"))
+			fmt.Fprintf(w, "  held %s: %s (%s, %s)\n", c.E.Pos, c.E, direction(c.Dir), diag.Plural(len(c.Probes), "probe"))
 		}
 	}
 	for _, u := range p.Unprobed {
@@ -196,13 +197,6 @@ func direction(d ir.Direction) string {
 		return "outbound"
 	}
 	return "inbound"
-}
-
-func count(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
 }
 
 func verdict(allow bool) string {

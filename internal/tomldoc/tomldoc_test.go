@@ -49,6 +49,7 @@ allow = 1
 `
 
 func TestDecodeUnknownKeysWithPositions(t *testing.T) {
+	t.Parallel()
 	var v testDoc
 	_, errs := Decode("p.toml", []byte(testInput+"\n[[allow]]\nfrom = \"a\"\nprot = 22\n"), &v)
 	got := errs.Err().Error()
@@ -66,6 +67,7 @@ func TestDecodeUnknownKeysWithPositions(t *testing.T) {
 }
 
 func TestDocPositions(t *testing.T) {
+	t.Parallel()
 	var v testDoc
 	doc, errs := Decode("p.toml", []byte(`name = "site"
 [[deployment]]
@@ -107,6 +109,7 @@ server = ["h1", "h2"]
 }
 
 func TestDecodeSyntaxError(t *testing.T) {
+	t.Parallel()
 	var v testDoc
 	_, errs := Decode("bad.toml", []byte("name = \"site\"\n[groups\nmgmt = []\n"), &v)
 	if len(errs) != 1 {
@@ -119,6 +122,7 @@ func TestDecodeSyntaxError(t *testing.T) {
 }
 
 func TestDecodeTypeMismatch(t *testing.T) {
+	t.Parallel()
 	var v testDoc
 	_, errs := Decode("t.toml", []byte("[[deployment]]\nproduct = \"a\"\n[[deployment]]\nproduct = 5\n"), &v)
 	want := "t.toml:4:11: deployment[1].product: incompatible types: TOML value has type int64; destination has type string"
@@ -128,6 +132,7 @@ func TestDecodeTypeMismatch(t *testing.T) {
 }
 
 func TestPathString(t *testing.T) {
+	t.Parallel()
 	if got := PathString("deployment", 0, "roles", "web host", 2); got != `deployment[0].roles."web host"[2]` {
 		t.Errorf("got %s", got)
 	}

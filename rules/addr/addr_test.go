@@ -3,6 +3,7 @@ package addr
 import "testing"
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in   string
 		kind Kind

@@ -6,6 +6,7 @@ import (
 )
 
 func TestEmbeddedCatalogLoads(t *testing.T) {
+	t.Parallel()
 	c, err := Load()
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +35,7 @@ func TestEmbeddedCatalogLoads(t *testing.T) {
 
 // The modelling the documents call for is present, not flattened.
 func TestEmbeddedCatalogModelling(t *testing.T) {
+	t.Parallel()
 	c, err := Load()
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +93,7 @@ func TestEmbeddedCatalogModelling(t *testing.T) {
 }
 
 func TestLoadExtraDirectory(t *testing.T) {
+	t.Parallel()
 	c, err := Load("testdata/extra")
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +108,7 @@ func TestLoadExtraDirectory(t *testing.T) {
 }
 
 func TestLoadReportsEveryError(t *testing.T) {
+	t.Parallel()
 	_, err := Load("testdata/bad")
 	if err == nil {
 		t.Fatal("no error")
@@ -122,6 +126,7 @@ func TestLoadReportsEveryError(t *testing.T) {
 }
 
 func TestParseSemanticErrors(t *testing.T) {
+	t.Parallel()
 	data := `name = "Broken_Product"
 title = "Broken"
 [[source]]

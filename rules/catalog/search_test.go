@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseQuery(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in          string
 		ports, text string
@@ -35,6 +36,7 @@ func TestParseQuery(t *testing.T) {
 // TestSearch: a port finds every product and service that uses it; words
 // must all match.
 func TestSearch(t *testing.T) {
+	t.Parallel()
 	cat, err := Load()
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 // TestBuiltinServices: the embedded table loads, holds the services the
 // documentation promises, and every entry is complete.
 func TestBuiltinServices(t *testing.T) {
+	t.Parallel()
 	c, err := Load()
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +55,7 @@ func TestBuiltinServices(t *testing.T) {
 }
 
 func TestServiceReplacedByCatalogDir(t *testing.T) {
+	t.Parallel()
 	c, err := Load("testdata/extra")
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +78,7 @@ func TestServiceReplacedByCatalogDir(t *testing.T) {
 }
 
 func TestServicesDefinedTwice(t *testing.T) {
+	t.Parallel()
 	_, err := Load("testdata/services-dup")
 	want := `testdata/services-dup/b.toml:6:8: service "backup" is also defined in testdata/services-dup/a.toml`
 	if err == nil || err.Error() != want {
@@ -84,6 +87,7 @@ func TestServicesDefinedTwice(t *testing.T) {
 }
 
 func TestParseServiceErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, data, want string }{
 		{"product keys in a services file", `name = "x"
 vendor = "v"

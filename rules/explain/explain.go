@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/proto"
 )
@@ -112,7 +113,7 @@ func Explain(rs *ir.Ruleset, q Question) (*Answer, error) {
 	pol := rs.Policy
 	switch {
 	case len(a.Rules) > 0:
-		a.Reason = "allowed by " + plural(len(a.Rules), "rule")
+		a.Reason = "allowed by " + diag.Plural(len(a.Rules), "rule")
 	case a.Allowed:
 		a.Reason = "allowed: outbound traffic is not filtered (output policy accept)"
 	case q.Dir == ir.Out:
@@ -161,13 +162,6 @@ func family(a netip.Addr) string {
 		return "IPv4"
 	}
 	return "IPv6"
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
 }
 
 // What names the traffic: "tcp/25", "icmp echo-request".

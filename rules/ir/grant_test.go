@@ -32,6 +32,7 @@ func grantRuleset(t *testing.T) *Ruleset {
 func addrs(t *testing.T, prefixes ...string) Addrs { return Addrs{IPs: ipset(t, prefixes...)} }
 
 func TestHostGrants(t *testing.T) {
+	t.Parallel()
 	rs := grantRuleset(t)
 	v, err := rs.HostView("h1")
 	if err != nil {
@@ -69,6 +70,7 @@ func TestHostGrants(t *testing.T) {
 }
 
 func TestNetworkGrants(t *testing.T) {
+	t.Parallel()
 	rs := grantRuleset(t)
 	h1 := addrs(t, "192.0.2.1/32")
 	if err := rs.CheckGrant(Grant{Family: IPv4, Src: addrs(t, "10.0.0.0/24", "10.9.0.0/24"), Dst: h1, Protocol: proto.TCP, Ports: ports.NewSet(ports.Range{First: 22, Last: 25})}); err != nil {

@@ -25,6 +25,7 @@ func ipset(t *testing.T, prefixes ...string) *netipx.IPSet {
 
 // A side with no address of a family drops the family, never the match.
 func TestMatchesNeverLoseTheAddressMatch(t *testing.T) {
+	t.Parallel()
 	rs := &Ruleset{
 		Addrs: []*AddrSet{
 			{Name: "any", Kind: SetAny},
@@ -81,6 +82,7 @@ func TestMatchesNeverLoseTheAddressMatch(t *testing.T) {
 }
 
 func TestMergeICMPTypes(t *testing.T) {
+	t.Parallel()
 	e := NewEndpoint("a")
 	parts := []*Rule{
 		{From: e, To: e, Protocol: proto.ICMP, ICMPTypes: []uint8{8}, Origins: []Origin{{Order: [3]int{0, 0, 1}}}},

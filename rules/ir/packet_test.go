@@ -12,6 +12,7 @@ import (
 // TestAllowingAgreesWithCheckGrant: the single-packet answer verify and
 // explain use is the proven grant check, packet by packet.
 func TestAllowingAgreesWithCheckGrant(t *testing.T) {
+	t.Parallel()
 	rs := grantRuleset(t)
 	v, err := rs.HostView("h1")
 	if err != nil {

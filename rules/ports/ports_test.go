@@ -5,6 +5,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in, want, err string
 	}{
@@ -33,6 +34,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseValue(t *testing.T) {
+	t.Parallel()
 	if r, err := ParseValue(int64(443)); err != nil || r != Single(443) {
 		t.Errorf("got %v %v", r, err)
 	}
@@ -45,6 +47,7 @@ func TestParseValue(t *testing.T) {
 }
 
 func TestSet(t *testing.T) {
+	t.Parallel()
 	s := NewSet(Single(443), Range{20010, 20014}, Single(25), Single(26), Range{20012, 20020}, Single(443))
 	if got := s.String(); got != "25-26,443,20010-20020" {
 		t.Fatalf("NewSet = %s", got)

@@ -45,6 +45,7 @@ func dump(p *Plan, all bool) string {
 // files: one without egress filtering (every probe listed) and one with
 // it and a set known only by name.
 func TestPlans(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Dir(rulestest.Examples(t)[0])
 	for _, c := range []struct {
 		example, host string
@@ -62,6 +63,7 @@ func TestPlans(t *testing.T) {
 // TestSamples: a set is probed from the edges of its ranges, never from
 // an address a probe cannot use or one already taken.
 func TestSamples(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		ranges []string
 		taken  []string

@@ -3,6 +3,7 @@ package proto
 import "testing"
 
 func TestParseRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, p := range All {
 		got, err := Parse(p.String())
 		if err != nil || got != p {
@@ -18,6 +19,7 @@ func TestParseRoundTrip(t *testing.T) {
 }
 
 func TestICMPTypes(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		p    Protocol
 		name string
@@ -48,6 +50,7 @@ func TestICMPTypes(t *testing.T) {
 }
 
 func TestFamilies(t *testing.T) {
+	t.Parallel()
 	if ICMP.Family() != 4 || ICMPv6.Family() != 6 || TCP.Family() != 0 || !UDP.HasPorts() || ICMP.HasPorts() {
 		t.Error("family or ports wrong")
 	}

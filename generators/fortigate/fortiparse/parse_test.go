@@ -62,6 +62,7 @@ var okPolicy = []string{`set name "p"`, `set srcintf "port1"`, `set dstintf "por
 // TestInvalid lists snippets the reference's constraints forbid (or that
 // portwall never emits) and the exact reason the parser gives.
 func TestInvalid(t *testing.T) {
+	t.Parallel()
 	long := func(c string, n int) string { return strings.Repeat(c, n) }
 	tests := []struct {
 		name, version, input, want string
@@ -211,6 +212,7 @@ func TestInvalid(t *testing.T) {
 // writes them (names quoted, attributes it emits), and checks what the
 // policies grant.
 func TestValid(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, version, input string
 		want                 []string // grants
@@ -418,6 +420,7 @@ end
 // backslash and \' an apostrophe (which the text check then refuses);
 // other backslashes stay.
 func TestEscapes(t *testing.T) {
+	t.Parallel()
 	line := objectLines + 4
 	for _, tt := range []struct{ in, want, err string }{
 		{`"a\\b"`, `a\b`, ""},

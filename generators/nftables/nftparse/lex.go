@@ -77,3 +77,64 @@ func List(w string) []string {
 	}
 	return strings.Split(strings.TrimSuffix(strings.TrimPrefix(w, "{ "), " }"), ", ")
 }
+
+// Table is what Walk calls for the blocks of portwall's table.
+type Table struct {
+	// Set reads the set block NAME (Walk has read "set NAME {"), through
+	// its closing "}", with next.
+	Set func(name string, line int, next func() (string, int)) error
+	// Chain starts the base chain input or output: Walk has read its
+	// header and checked its hook line.
+	Chain func(name string, line int) error
+	// Rule is one rule line of the chain.
+	Rule func(chain, text string, line int) error
+}
+
+// Walk reads a script's table as portwall writes it: the preamble, then
+// set blocks and the input and output chains, then nothing after the
+// table. The strict reader (Parse) and the netlink compiler
+// (internal/live) both read scripts through it.
+func Walk(data []byte, t Table) error {
+	lines := NewLines(data)
+	if err := lines.Preamble(); err != nil {
+		return err
+	}
+	next := lines.Next
+	for {
+		l, n := next()
+		switch {
+		case l == "}":
+			if rest, n := next(); rest != "" {
+				return fmt.Errorf("line %d: text after the table: %q", n, rest)
+			}
+			return nil
+		case strings.HasPrefix(l, "set ") && strings.HasSuffix(l, " {"):
+			if err := t.Set(strings.TrimSuffix(strings.TrimPrefix(l, "set "), " {"), n, next); err != nil {
+				return err
+			}
+		case l == "chain input {" || l == "chain output {":
+			name := strings.Fields(l)[1]
+			want := "type filter hook " + name + " priority filter; policy drop;"
+			if h, n := next(); h != want {
+				return fmt.Errorf("line %d: want %q, got %q", n, want, h)
+			}
+			if err := t.Chain(name, n); err != nil {
+				return err
+			}
+			for {
+				r, n := next()
+				if r == "}" {
+					break
+				}
+				if r == "" {
+					return fmt.Errorf("line %d: chain %s not closed", n, name)
+				}
+				if err := t.Rule(name, r, n); err != nil {
+					return err
+				}
+			}
+		default:
+			return fmt.Errorf("line %d: unexpected %q", n, l)
+		}
+	}
+}

@@ -49,69 +49,53 @@ type Script struct {
 // optionally output) chain, and nothing else.
 func Parse(data []byte) (*Script, error) {
 	s := &Script{Sets: map[string]*Set{}, FlowSets: map[string]*FlowSet{}, Chains: map[string][]Rule{}}
-	lines := NewLines(data)
-	if err := lines.Preamble(); err != nil {
-		return nil, err
-	}
-	next := lines.Next
-	for {
-		l, n := next()
-		switch {
-		case l == "}":
-			if rest, n := next(); rest != "" {
-				return nil, fmt.Errorf("line %d: text after the table: %q", n, rest)
+	err := Walk(data, Table{
+		Set: func(name string, n int, next func() (string, int)) error {
+			if flowSetName.MatchString(name) {
+				fs, err := parseFlowSet(name, next)
+				if err != nil {
+					return fmt.Errorf("line %d: set: %w", n, err)
+				}
+				if s.FlowSets[fs.Name] != nil || len(s.Chains) > 0 {
+					return fmt.Errorf("line %d: set %s declared twice or after a chain", n, fs.Name)
+				}
+				s.FlowSets[fs.Name] = fs
+				return nil
 			}
-			if _, ok := s.Chains["input"]; !ok {
-				return nil, fmt.Errorf("no input chain")
-			}
-			return s, nil
-		case strings.HasPrefix(l, "set ") && strings.HasSuffix(l, " {") && flowSetName.MatchString(strings.Fields(l)[1]):
-			fs, err := parseFlowSet(strings.Fields(l)[1], next)
+			set, err := parseSet(name, next)
 			if err != nil {
-				return nil, fmt.Errorf("line %d: set: %w", n, err)
-			}
-			if s.FlowSets[fs.Name] != nil || len(s.Chains) > 0 {
-				return nil, fmt.Errorf("line %d: set %s declared twice or after a chain", n, fs.Name)
-			}
-			s.FlowSets[fs.Name] = fs
-		case strings.HasPrefix(l, "set ") && strings.HasSuffix(l, " {"):
-			set, err := parseSet(strings.TrimSuffix(strings.TrimPrefix(l, "set "), " {"), next)
-			if err != nil {
-				return nil, fmt.Errorf("line %d: set: %w", n, err)
+				return fmt.Errorf("line %d: set: %w", n, err)
 			}
 			if s.Sets[set.Name] != nil || len(s.Chains) > 0 {
-				return nil, fmt.Errorf("line %d: set %s declared twice or after a chain", n, set.Name)
+				return fmt.Errorf("line %d: set %s declared twice or after a chain", n, set.Name)
 			}
 			s.Sets[set.Name] = set
-		case l == "chain input {" || l == "chain output {":
-			name := strings.Fields(l)[1]
+			return nil
+		},
+		Chain: func(name string, n int) error {
 			if _, dup := s.Chains[name]; dup {
-				return nil, fmt.Errorf("line %d: chain %s twice", n, name)
-			}
-			want := "type filter hook " + name + " priority filter; policy drop;"
-			if h, n := next(); h != want {
-				return nil, fmt.Errorf("line %d: want %q, got %q", n, want, h)
+				return fmt.Errorf("line %d: chain %s twice", n, name)
 			}
 			s.Chains[name] = []Rule{}
-			for {
-				r, n := next()
-				if r == "}" {
-					break
-				}
-				if r == "" {
-					return nil, fmt.Errorf("line %d: chain %s not closed", n, name)
-				}
-				rule, err := splitComment(r)
-				if err != nil {
-					return nil, fmt.Errorf("line %d: %w", n, err)
-				}
-				rule.Line, rule.Chain = n, name
-				s.Chains[name] = append(s.Chains[name], rule)
+			return nil
+		},
+		Rule: func(chain, text string, n int) error {
+			rule, err := splitComment(text)
+			if err != nil {
+				return fmt.Errorf("line %d: %w", n, err)
 			}
-		default:
-			return nil, fmt.Errorf("line %d: unexpected %q", n, l)
-		}
+			rule.Line, rule.Chain = n, chain
+			s.Chains[chain] = append(s.Chains[chain], rule)
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
+	if _, ok := s.Chains["input"]; !ok {
+		return nil, fmt.Errorf("no input chain")
+	}
+	return s, nil
 }
 
 func parseSet(name string, next func() (string, int)) (*Set, error) {

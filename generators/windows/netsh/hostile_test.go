@@ -15,6 +15,7 @@ import (
 // would have to go into a file name or rule name unchanged (host names,
 // rule IDs, program paths) are refused when unsafe.
 func TestHostileIR(t *testing.T) {
+	t.Parallel()
 	wintest.HostileFreeText(t, backend)
 	wintest.Refused(t, backend, map[string]rulestest.Texts{
 		"host name with a quote":         {Set: "g", Host: `h1" & calc`},
@@ -38,12 +39,14 @@ func TestHostileIR(t *testing.T) {
 // TestHostileRuleID: a rule ID goes into the rule name unchanged, so an
 // unsafe one is refused, naming nothing unsafe in the error.
 func TestHostileRuleID(t *testing.T) {
+	t.Parallel()
 	wintest.HostileRuleIDs(t, backend, []string{`r1" dir=out`, "r1 & calc", "r1\r\nexit", "r1--x", "-r1", strings.Repeat("r", 250), "r1%PATH%"})
 }
 
 // TestHostileSettings: settings from the [windows] section and policies
 // that are not the profile checker's values are refused.
 func TestHostileSettings(t *testing.T) {
+	t.Parallel()
 	wintest.HostileSettings(t, backend, map[string]func(*ir.Ruleset, *winfw.Settings){
 		"profile injection": func(_ *ir.Ruleset, w *winfw.Settings) { w.Profiles = []string{"domain enable=no"} },
 	})

@@ -12,6 +12,7 @@ import (
 )
 
 func TestSplit(t *testing.T) {
+	t.Parallel()
 	var list []string
 	for i := 0; i < 2500; i++ {
 		list = append(list, fmt.Sprintf("10.1%02d.1%02d.1", i/100, i%100)) // 12 characters each
@@ -53,6 +54,7 @@ func TestSplit(t *testing.T) {
 // origins claim more than the rule holds (a ruleset built by hand); a
 // chunk with nothing of the rule left is dropped (generators.Chunks).
 func TestPartsClamp(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("x", 600)
 	r := &ir.Rule{ID: "r1", Protocol: proto.TCP, Ports: ports.NewSet(ports.Single(53)), Origins: []ir.Origin{
 		{Kind: ir.OriginCustom, Comment: long, Ports: ports.NewSet(ports.Range{First: 1, Last: 100})},
@@ -83,6 +85,7 @@ func TestPartsClamp(t *testing.T) {
 }
 
 func TestText(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"a\"b|c\r\nd":    "a'b/c  d",
 		"é\u2018x\u2019": "??x?",

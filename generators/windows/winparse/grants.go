@@ -8,6 +8,7 @@ import (
 	"go4.org/netipx"
 
 	"github.com/portwall/portwall/rules/ir"
+	"github.com/portwall/portwall/rules/ports"
 )
 
 // Grants collects what a script's rules let through, rule by rule, as
@@ -117,4 +118,44 @@ func familySet(set *netipx.IPSet, f ir.Family) *netipx.IPSet {
 	}
 	s, _ := b.IPSet()
 	return s
+}
+
+// RuleParts is one rule as a reader read it, in the terms its grants
+// need; each reader fills it from its own grammar.
+type RuleParts struct {
+	// Allows: an enabled allow rule. Block rules and disabled rules allow
+	// nothing and give no grant.
+	Allows   bool
+	Dir      ir.Direction
+	Program  string
+	Protocol string // as written, before Protocol reads it
+	// Ports reads the host side's ports of a TCP or UDP rule; ICMP the
+	// types of any other (nil is every type); Remote the remote addresses.
+	Ports  func(key string) (ports.Set, error)
+	ICMP   func() ([]uint8, error)
+	Remote func() (Remote, error)
+}
+
+// Grants is what the rule lets through, one grant per IP family.
+func (p RuleParts) Grants() ([]ir.Grant, error) {
+	if !p.Allows {
+		return nil, nil
+	}
+	g := ir.Grant{Dir: p.Dir, Program: p.Program}
+	var err error
+	if g.Protocol, err = Protocol(p.Protocol); err != nil {
+		return nil, err
+	}
+	if g.Protocol.HasPorts() {
+		if g.Ports, err = p.Ports(PortParam(p.Dir)); err != nil {
+			return nil, err
+		}
+	} else if g.ICMPTypes, err = p.ICMP(); err != nil {
+		return nil, err
+	}
+	remote, err := p.Remote()
+	if err != nil {
+		return nil, err
+	}
+	return PerFamily(g, remote), nil
 }

@@ -4,6 +4,8 @@
 //
 // Kernel tests need root. Without it they are skipped with a message,
 // unless PORTWALL_REQUIRE_KERNEL=1 (set by CI) makes them fail instead.
+// `go test -short` (the quick tier of the edit-test loop) skips them
+// whatever the machine has.
 package kerneltest
 
 import (
@@ -27,6 +29,9 @@ const RequireEnv = "PORTWALL_REQUIRE_KERNEL"
 // it runs as root with ip(8) and the given tools installed.
 func Require(t testing.TB, tools ...string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("kernel test: not in the -short tier")
+	}
 	var missing []string
 	if os.Geteuid() != 0 {
 		missing = append(missing, "root")

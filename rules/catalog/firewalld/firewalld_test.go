@@ -37,6 +37,7 @@ func svc(body string) []byte {
 }
 
 func TestConvert(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		files map[string][]byte
@@ -133,6 +134,7 @@ func TestConvert(t *testing.T) {
 }
 
 func TestConvertErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		files map[string][]byte
@@ -167,6 +169,7 @@ dir/` + strings.Repeat("a", 41) + `.xml: cannot name service "` + strings.Repeat
 // plain ports, a helper (ftp), a destination (mdns), includes (samba
 // includes samba-client; kube-api includes kubelet, which is not there).
 func TestImportGolden(t *testing.T) {
+	t.Parallel()
 	files, err := ReadDir("testdata/services")
 	if err != nil {
 		t.Fatal(err)
@@ -197,6 +200,7 @@ func TestImportGolden(t *testing.T) {
 // package ships, and loads the result with the catalog loader, as
 // --catalog does.
 func TestImportEveryFirewalldService(t *testing.T) {
+	t.Parallel()
 	dir := os.Getenv("PORTWALL_FIREWALLD_SERVICES")
 	if dir == "" {
 		dir = "/usr/lib/firewalld/services"

@@ -23,28 +23,21 @@ func (r *Rule) at() (int, string) { return r.Line, r.Name }
 
 // Grants returns what one rule lets through, one grant per IP family.
 func (r *Rule) Grants() ([]ir.Grant, error) {
-	if r.Action == "block" || !r.Enable {
-		return nil, nil
-	}
-	g := ir.Grant{Dir: ir.Direction(r.Dir), Program: r.Program}
 	name, _, _ := strings.Cut(r.Protocol, ":")
-	var err error
-	if g.Protocol, err = winparse.Protocol(name); err != nil {
-		return nil, err
-	}
-	if g.Protocol.HasPorts() {
-		key := winparse.PortParam(g.Dir)
-		if g.Ports, err = grantPorts(r.Params[key]); err != nil {
-			return nil, fmt.Errorf("%s: %w", key, err)
-		}
-	} else {
-		g.ICMPTypes = icmpTypes(r.Protocol)
-	}
-	remote, err := winparse.RemoteAddrs("remoteip", list(r.Params["remoteip"]), remoteKeywords)
-	if err != nil {
-		return nil, err
-	}
-	return winparse.PerFamily(g, remote), nil
+	return winparse.RuleParts{
+		Allows: r.Action != "block" && r.Enable, Dir: ir.Direction(r.Dir), Program: r.Program, Protocol: name,
+		Ports: func(key string) (ports.Set, error) {
+			p, err := grantPorts(r.Params[key])
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
+			return p, nil
+		},
+		ICMP: func() ([]uint8, error) { return icmpTypes(r.Protocol), nil },
+		Remote: func() (winparse.Remote, error) {
+			return winparse.RemoteAddrs("remoteip", list(r.Params["remoteip"]), remoteKeywords)
+		},
+	}.Grants()
 }
 
 // list splits a comma-separated value; absent ("") is no entry.

@@ -35,6 +35,7 @@ const good = `dir=in action=allow protocol=tcp localport=22 remoteip=10.0.0.0/8 
 // 1-4) or of batch files; the parser must refuse it at its line (5), for
 // the reason given.
 func TestRejectsLines(t *testing.T) {
+	t.Parallel()
 	n := `netsh advfirewall firewall add rule name="portwall-x" `
 	bad := []wintest.BadLine{
 		{n + `dir=in action=allow protocol=icmpv4 localport=80 remoteip=any`, "ports need protocol tcp or udp", "Ports can only"},
@@ -109,6 +110,7 @@ func TestRejectsLines(t *testing.T) {
 
 // TestRejectsScripts: mistakes that are about the script, not one line.
 func TestRejectsScripts(t *testing.T) {
+	t.Parallel()
 	ok := string(script(rule("portwall-x", good)...))
 	check := "if errorlevel 1 (echo portwall: adding portwall-x failed & exit /b 1)\r\n"
 	bad := map[string]string{
@@ -139,6 +141,7 @@ func TestRejectsScripts(t *testing.T) {
 // portwall's prefix (and without '_', which portwall's names do not use),
 // parse; so the parser does not refuse everything.
 func TestAcceptsDocumented(t *testing.T) {
+	t.Parallel()
 	good := []struct{ name, params string }{
 		{"portwall-allow80", `protocol=TCP dir=out localport=80 action=block`},
 		{"portwall-allow-messenger", `dir=in program="c:\programfiles\messenger\msmsgs.exe" security=authnoencap action=allow`},
@@ -175,6 +178,7 @@ func TestAcceptsDocumented(t *testing.T) {
 
 // TestGrants: what rules let through, and what no grant can express.
 func TestGrants(t *testing.T) {
+	t.Parallel()
 	parse := func(params string) (*Script, error) {
 		return Parse(script(rule("portwall-g", params)...))
 	}

@@ -22,33 +22,29 @@ func (r *Rule) at() (int, string) { return r.Line, r.Name }
 // Grants returns what one rule lets through, one grant per IP family (per
 // ICMP type list as written).
 func (r *Rule) Grants() ([]ir.Grant, error) {
-	if r.Action == "Block" || !r.Enabled {
-		return nil, nil
-	}
 	dir := ir.In
 	if r.Direction == "Outbound" {
 		dir = ir.Out
 	}
-	g := ir.Grant{Dir: dir, Program: r.Program}
-	var err error
-	if g.Protocol, err = winparse.Protocol(r.Protocol); err != nil {
-		return nil, err
-	}
-	if g.Protocol.HasPorts() {
-		key := winparse.PortParam(dir)
-		if g.Ports, err = grantPorts(r.Params[key]); err != nil {
-			return nil, fmt.Errorf("-%s: %w", key, err)
-		}
-	} else if items, ok := r.Params["icmptype"]; ok {
-		if g.ICMPTypes, err = icmpTypes(items); err != nil {
-			return nil, err
-		}
-	}
-	remote, err := winparse.RemoteAddrs("-RemoteAddress", r.Params["remoteaddress"], addressKeywords)
-	if err != nil {
-		return nil, err
-	}
-	return winparse.PerFamily(g, remote), nil
+	return winparse.RuleParts{
+		Allows: r.Action != "Block" && r.Enabled, Dir: dir, Program: r.Program, Protocol: r.Protocol,
+		Ports: func(key string) (ports.Set, error) {
+			p, err := grantPorts(r.Params[key])
+			if err != nil {
+				return nil, fmt.Errorf("-%s: %w", key, err)
+			}
+			return p, nil
+		},
+		ICMP: func() ([]uint8, error) {
+			if items, ok := r.Params["icmptype"]; ok {
+				return icmpTypes(items)
+			}
+			return nil, nil
+		},
+		Remote: func() (winparse.Remote, error) {
+			return winparse.RemoteAddrs("-RemoteAddress", r.Params["remoteaddress"], addressKeywords)
+		},
+	}.Grants()
 }
 
 // grantPorts reads a port list; absent or Any is every port, and the

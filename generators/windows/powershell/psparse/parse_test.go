@@ -22,6 +22,7 @@ const good = rule + `-Protocol TCP -LocalPort 22 -RemoteAddress '10.0.0.0/8' -Pr
 // or PowerShell's parsing; the parser must refuse it at its line (5), for
 // the reason given.
 func TestRejectsLines(t *testing.T) {
+	t.Parallel()
 	end := " | Out-Null"
 	bad := []wintest.BadLine{
 		{rule + `-Protocol ICMPv4 -LocalPort 80` + end, "ports need TCP or UDP", "only for TCP and UDP"},
@@ -83,6 +84,7 @@ func TestRejectsLines(t *testing.T) {
 }
 
 func TestRejectsScripts(t *testing.T) {
+	t.Parallel()
 	ok := string(script(good))
 	bad := map[string]string{
 		"LF line endings":               strings.ReplaceAll(ok, "\r\n", "\n"),
@@ -104,6 +106,7 @@ func TestRejectsScripts(t *testing.T) {
 // New-NetFirewallRule examples, renamed with portwall's prefix and group,
 // parse; so the parser does not refuse everything.
 func TestAcceptsDocumented(t *testing.T) {
+	t.Parallel()
 	head := func(name, dir string) string {
 		return `New-NetFirewallRule -Group 'portwall' -Name '` + name + `' -DisplayName '` + name + `' -Direction ` + dir + ` `
 	}
@@ -131,6 +134,7 @@ func TestAcceptsDocumented(t *testing.T) {
 }
 
 func TestGrants(t *testing.T) {
+	t.Parallel()
 	// rest follows -Action; "-Action Block" in rest replaces Allow.
 	parse := func(rest string) (*Script, error) {
 		head := rule
