@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/rules/ir"
 )
 
@@ -75,19 +74,20 @@ type Caps struct {
 }
 
 // Check reports every rule of the request that the backend cannot express,
-// naming the rule and why, so that nothing is rendered half right.
+// naming the rule and why (as Refusals), so that nothing is rendered half
+// right.
 func Check(g Generator, req Request) error {
 	caps := g.Caps()
-	var errs diag.ErrorList
+	var refused Refusals
 	rs := req.Ruleset
 	if len(req.Hosts) == 0 {
 		if !caps.NetworkView {
 			return fmt.Errorf("target %s renders hosts: name one with --host, or use --all-hosts", g.Name())
 		}
 		for _, r := range rs.Rules {
-			checkRule(g, caps, req, r, append(slices.Clone(r.From.Sets), r.To.Sets...), &errs, "")
+			refused = append(refused, checkRule(g, caps, req, r, append(slices.Clone(r.From.Sets), r.To.Sets...), "")...)
 		}
-		return errs.Err()
+		return refused.Err()
 	}
 	if !caps.HostView {
 		return fmt.Errorf("target %s renders the network view, not hosts: leave out --host and --all-hosts", g.Name())
@@ -101,10 +101,10 @@ func Check(g Generator, req Request) error {
 			return err
 		}
 		for _, hr := range v.Enforced() {
-			checkRule(g, caps, req, hr.Rule, hr.Remote.Sets, &errs, h)
+			refused = append(refused, checkRule(g, caps, req, hr.Rule, hr.Remote.Sets, h)...)
 		}
 	}
-	return errs.Err()
+	return refused.Err()
 }
 
 // Generate checks req against g's capabilities (Check) and only then
@@ -149,32 +149,34 @@ func GenerateAll(gs []Generator, rs *ir.Ruleset, s Settings) ([][]File, error) {
 	return out, nil
 }
 
-func checkRule(g Generator, caps Caps, req Request, r *ir.Rule, sets []string, errs *diag.ErrorList, host string) {
-	// Only rules with a program or host names can fail: name the rule
-	// then, not for every rule of a large profile.
-	where := func() string {
-		if host != "" {
-			return fmt.Sprintf("%s: host %s: rule %s (%s)", g.Name(), host, r.ID, OriginLabels(r.Origins))
-		}
-		return fmt.Sprintf("%s: rule %s (%s)", g.Name(), r.ID, OriginLabels(r.Origins))
-	}
+func checkRule(g Generator, caps Caps, req Request, r *ir.Rule, sets []string, host string) Refusals {
+	var out Refusals
 	if r.Program != "" && !caps.Program {
-		errs.Add(diag.Pos{}, "", "%s is limited to the program %s, which %s cannot match; disable that feature for this host or target", where(), r.Program, g.Name())
+		out = append(out, &Refusal{Target: g.Name(), Host: host, Rule: r,
+			Msg: fmt.Sprintf("limited to the program %s, which %s cannot match", r.Program, g.Name()),
+			Fix: "turn the feature off for this host, or generate a target that matches programs (netsh, powershell)"})
 	}
 	for _, n := range sets {
 		s, ok := req.Ruleset.Set(n)
 		if !ok || len(s.FQDNs) == 0 {
 			continue
 		}
-		switch HostNames(g, req) {
-		case NamesMatched, NamesOmitted:
-		case NamesRefusedDynamic:
-			errs.Add(diag.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, set fqdn = \"dynamic-set\" to fill an address set from DNS at run time, or fqdn = \"omit\" to leave the names out ([defaults], or the backend's own section)",
-				where(), n, strings.Join(s.FQDNs, ", "), g.Name())
-		default:
-			errs.Add(diag.Pos{}, "", "%s reaches %s by host name (%s), which %s cannot match: bind it to address groups, or set fqdn = \"omit\" to leave the names out ([defaults], or the backend's own section)", where(), n, strings.Join(s.FQDNs, ", "), g.Name())
+		handling := HostNames(g, req)
+		if handling == NamesMatched || handling == NamesOmitted {
+			continue
 		}
+		where := "[defaults]"
+		if sec := g.Section(); sec != nil && slices.ContainsFunc(sec.Keys(), func(k Key) bool { return k.Name == FQDNOverrideKey.Name }) {
+			where = "[" + sec.Name() + "] or [defaults]"
+		}
+		fix := fmt.Sprintf("bind it to address groups, or set fqdn = \"omit\" in %s to leave the names out", where)
+		if handling == NamesRefusedDynamic {
+			fix = fmt.Sprintf("bind it to address groups, set fqdn = \"dynamic-set\" in [defaults] to fill an address set from DNS at run time, or fqdn = \"omit\" in %s to leave the names out", where)
+		}
+		out = append(out, &Refusal{Target: g.Name(), Host: host, Rule: r, Set: n,
+			Msg: fmt.Sprintf("reaches %s by host name (%s), which %s cannot match", n, strings.Join(s.FQDNs, ", "), g.Name()), Fix: fix})
 	}
+	return out
 }
 
 // NameHandling is what a backend does with an address set matched by host
@@ -216,8 +218,8 @@ var SafeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$`)
 
 // PerHost renders each requested host with render into <host><ext>: the
 // Generate of every host backend. Hosts are rendered on all cores; the
-// files come in request order, and the first error (in that order) is
-// returned.
+// files come in request order. Refusals of every host are returned
+// together; any other error stops at the first (in that order).
 func PerHost(req Request, g Generator, render func(*ir.HostView) ([]byte, error)) ([]File, error) {
 	files := make([]File, len(req.Hosts))
 	errs := make([]error, len(req.Hosts))
@@ -235,8 +237,11 @@ func PerHost(req Request, g Generator, render func(*ir.HostView) ([]byte, error)
 					continue
 				}
 				data, err := render(v)
+				if _, refused := AsRefusals(err); err != nil && !refused {
+					err = fmt.Errorf("%s: host %q: %w", g.Name(), h, err)
+				}
 				if err != nil {
-					errs[i] = fmt.Errorf("%s: host %q: %w", g.Name(), h, err)
+					errs[i] = err
 					continue
 				}
 				files[i] = File{Name: h + g.Caps().Ext, Contents: data}
@@ -248,10 +253,18 @@ func PerHost(req Request, g Generator, render func(*ir.HostView) ([]byte, error)
 	}
 	close(next)
 	wg.Wait()
+	// Refusals of every host are reported together; anything else stops
+	// at the first error, in request order.
+	var refused Refusals
 	for _, err := range errs {
-		if err != nil {
+		if rs, ok := AsRefusals(err); ok {
+			refused = append(refused, rs...)
+		} else {
 			return nil, err
 		}
+	}
+	if len(refused) > 0 {
+		return nil, refused
 	}
 	return files, nil
 }

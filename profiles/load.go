@@ -39,11 +39,15 @@ type defaultsSchema struct {
 	Output     string `toml:"output"`
 	LogDropped *bool  `toml:"log_dropped"`
 	FQDN       string `toml:"fqdn"`
+	Targets    any    `toml:"targets"`
+	OS         string `toml:"os"`
 }
 
 type hostSchema struct {
 	Description string `toml:"description"`
 	Addresses   any    `toml:"addresses"`
+	Targets     any    `toml:"targets"`
+	OS          string `toml:"os"`
 }
 
 type deploymentSchema struct {
@@ -191,7 +195,8 @@ func (c *checker) profile(f *fileSchema) *Profile {
 		if name == addr.Any {
 			c.keyErrorf(path, "%q is reserved for every address", name)
 		}
-		h := &Host{Name: name, Description: f.Hosts[name].Description}
+		h := &Host{Name: name, Description: f.Hosts[name].Description,
+			Targets: c.targets(path, f.Hosts[name].Targets, f.Hosts[name].OS)}
 		addrs := c.list(at(path, "addresses"), f.Hosts[name].Addresses)
 		if len(addrs) == 0 {
 			c.keyErrorf(path, "host %q has no addresses", name)
@@ -265,6 +270,7 @@ func (c *checker) defaults(d *defaultsSchema) Defaults {
 	if d.LogDropped != nil {
 		out.LogDropped = *d.LogDropped
 	}
+	out.Targets = c.targets([]any{"defaults"}, d.Targets, d.OS)
 	switch d.FQDN {
 	case "", string(FQDNError):
 	case string(FQDNDynamicSet):
@@ -275,6 +281,33 @@ func (c *checker) defaults(d *defaultsSchema) Defaults {
 		c.errorf([]any{"defaults", "fqdn"}, "invalid fqdn mode %q: want \"error\", \"dynamic-set\" or \"omit\"", d.FQDN)
 	}
 	return out
+}
+
+// targets checks a declaration of targets (the names are the command
+// layer's to check: it knows the backends) or an os.
+func (c *checker) targets(path []any, names any, os string) Targets {
+	t := Targets{Path: path}
+	if names != nil {
+		t.Names = c.list(at(path, "targets"), names)
+		if l, isList := names.([]any); isList && len(l) == 0 {
+			c.errorf(at(path, "targets"), "empty list of targets: leave targets out to generate nothing by default, or name at least one")
+		}
+		c.noDuplicates(at(path, "targets"), "target", t.Names)
+	}
+	if os != "" {
+		if !slices.Contains(OSes, OS(os)) {
+			names := make([]string, len(OSes))
+			for i, o := range OSes {
+				names[i] = string(o)
+			}
+			c.errorf(at(path, "os"), "unknown os %q: want %s%s", os, strings.Join(names, " or "), diag.DidYouMean(os, names))
+		}
+		if names != nil {
+			c.keyErrorf(at(path, "os"), "os and targets both declare the targets: os stands for its recommended targets; keep one")
+		}
+		t.OS = OS(os)
+	}
+	return t
 }
 
 func (c *checker) group(p *Profile, name string, v any) {

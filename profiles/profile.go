@@ -83,7 +83,36 @@ type Defaults struct {
 	Output     OutputPolicy
 	LogDropped bool
 	FQDN       FQDNMode
+	// Targets and OS declare what every host without its own gets.
+	Targets Targets
 }
+
+// Targets declares which --target names a host's rules are generated for:
+// listed (Names, as the profile wrote them, checked against the backends
+// by the command layer), or the recommended ones of an operating system
+// (OS). Zero means nothing is declared.
+type Targets struct {
+	Names []string
+	OS    OS
+	// Path is where the declaration is, for positions: the table that
+	// holds targets or os.
+	Path []any
+}
+
+// Declared reports whether t declares anything.
+func (t Targets) Declared() bool { return len(t.Names) > 0 || t.OS != "" }
+
+// OS is a host's operating system, for the os = "..." shorthand of
+// targets.
+type OS string
+
+const (
+	OSLinux   OS = "linux"
+	OSWindows OS = "windows"
+)
+
+// OSes lists the operating systems os accepts.
+var OSes = []OS{OSLinux, OSWindows}
 
 // Group is a named set of addresses.
 type Group struct {
@@ -98,6 +127,31 @@ type Host struct {
 	Name        string
 	Description string
 	Addrs       []netip.Addr
+	// Targets are the host's own declaration; HostTargets falls back to
+	// the defaults'.
+	Targets Targets
+}
+
+// HostTargets is what host name declares: its own targets or os, else the
+// defaults'.
+func (p *Profile) HostTargets(name string) Targets {
+	if h := p.Hosts[name]; h != nil && h.Targets.Declared() {
+		return h.Targets
+	}
+	return p.Defaults.Targets
+}
+
+// DeclaresTargets reports whether the profile declares targets anywhere.
+func (p *Profile) DeclaresTargets() bool {
+	if p.Defaults.Targets.Declared() {
+		return true
+	}
+	for _, h := range p.Hosts {
+		if h.Targets.Declared() {
+			return true
+		}
+	}
+	return false
 }
 
 // Deployment is one product installed on some hosts.

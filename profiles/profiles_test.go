@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -44,7 +45,7 @@ ports = ["7100-7150", 53]
 	if a := p.Allows[1]; a.Ports.String() != "53,7100-7150" || len(a.Protocols) != 2 || len(a.From) != 2 {
 		t.Errorf("allow 1: %+v", a)
 	}
-	if p.Defaults != (Defaults{Input: InputDrop, Output: OutputAccept, LogDropped: true, FQDN: FQDNError}) {
+	if !reflect.DeepEqual(p.Defaults, Defaults{Input: InputDrop, Output: OutputAccept, LogDropped: true, FQDN: FQDNError, Targets: Targets{Path: []any{"defaults"}}}) {
 		t.Errorf("defaults: %+v", p.Defaults)
 	}
 }

@@ -319,6 +319,7 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 		program := ""
 		if fl.Program != "" {
 			program = strings.TrimRight(options[fl.ProgramDir], `\`) + `\` + fl.Program
+			origin.ProgramOption = fl.ProgramDir
 		}
 		for _, pr := range fl.Protocols {
 			o := origin

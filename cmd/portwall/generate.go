@@ -64,27 +64,9 @@ func hostExts() string {
 }
 
 func (e *env) generate(c *cli.Context) error {
-	var gs []generators.Generator
-	seen := map[string]bool{}
-	add := func(g generators.Generator) {
-		if !seen[g.Name()] { // "all,nftables" names nftables twice
-			seen[g.Name()] = true
-			gs = append(gs, g)
-		}
-	}
-	for _, name := range strings.Split(c.String("target"), ",") {
-		if name == "all" {
-			for _, g := range targets.All() {
-				add(g)
-			}
-			continue
-		}
-		g, ok := targets.Lookup(name)
-		if !ok {
-			return fmt.Errorf("unknown target %q%s (targets: %s, or all)", name,
-				diag.DidYouMean(name, targets.Names()), strings.Join(targets.Names(), ", "))
-		}
-		add(g)
+	gs, err := targetList(c.String("target"))
+	if err != nil {
+		return err
 	}
 	host, all := c.String("host"), c.Bool("all-hosts")
 	if len(gs) > 1 {
@@ -125,7 +107,7 @@ func (e *env) generate(c *cli.Context) error {
 	}
 	files, err := generators.Generate(g, req)
 	if err != nil {
-		return err
+		return locate(r, err)
 	}
 	if all {
 		return writeFiles(c.String("out-dir"), files)
@@ -153,7 +135,7 @@ func (e *env) generateMany(c *cli.Context, gs []generators.Generator) error {
 	}
 	out, err := generators.GenerateAll(gs, r.rs, r.settings)
 	if err != nil {
-		return err
+		return locate(r, err)
 	}
 	var files []generators.File
 	for i, g := range gs {
@@ -276,4 +258,32 @@ func writeSpecial(path string, data []byte) error {
 	}
 	_, err = f.Write(data)
 	return errors.Join(err, f.Close())
+}
+
+// targetList reads a --target value: a comma-separated list of target
+// names, or all; each target once, in the order given.
+func targetList(spec string) ([]generators.Generator, error) {
+	var gs []generators.Generator
+	seen := map[string]bool{}
+	add := func(g generators.Generator) {
+		if !seen[g.Name()] { // "all,nftables" names nftables twice
+			seen[g.Name()] = true
+			gs = append(gs, g)
+		}
+	}
+	for _, name := range strings.Split(spec, ",") {
+		if name == "all" {
+			for _, g := range targets.All() {
+				add(g)
+			}
+			continue
+		}
+		g, ok := targets.Lookup(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown target %q%s (targets: %s, or all)", name,
+				diag.DidYouMean(name, targets.Names()), strings.Join(targets.Names(), ", "))
+		}
+		add(g)
+	}
+	return gs, nil
 }

@@ -115,7 +115,7 @@ func (e *env) plan(c *cli.Context) (*plan, error) {
 	}
 	files, err := generators.Generate(nftables.Generator{}, generators.Request{Ruleset: rs, Hosts: []string{host}, Settings: r.settings})
 	if err != nil {
-		return nil, err
+		return nil, locate(r, err)
 	}
 	desired, err := live.Compile(files[0].Contents)
 	if err != nil {

@@ -172,12 +172,15 @@ func (e *env) report(err error) {
 	var list diag.ErrorList
 	if errors.As(err, &list) {
 		for _, item := range list {
-			fmt.Fprintln(e.stderr, item.Error())
+			fmt.Fprintln(e.stderr, e.escape(item.Error()))
 		}
 		return
 	}
-	fmt.Fprintf(e.stderr, "portwall: %v\n", err)
+	fmt.Fprintln(e.stderr, e.escape("portwall: "+err.Error()))
 }
+
+// escape makes a message safe for the terminal (diag.Escape).
+func (e *env) escape(s string) string { return diag.Escape(s) }
 
 // loadCatalog loads the built-in catalog and the --catalog directories.
 func loadCatalog(c *cli.Context) (*catalog.Catalog, error) {
@@ -210,6 +213,7 @@ type resolved struct {
 	p        *profiles.Profile
 	rs       *ir.Ruleset
 	settings generators.Settings
+	declared *declared
 }
 
 // resolve loads the catalog and the profile, decodes the backends' sections
@@ -233,6 +237,8 @@ func (e *env) resolve(c *cli.Context) (*resolved, error) {
 	var errs diag.ErrorList
 	errs.Append(diag.AsList(err))
 	errs.Append(p.UnknownTables(owned))
+	decl, derrs := declaredTargets(p)
+	errs.Append(derrs)
 	settings, serr := generators.DecodeSettings(p, secs, generators.NewEnv(p, c.String))
 	var list diag.ErrorList
 	switch {
@@ -250,7 +256,7 @@ func (e *env) resolve(c *cli.Context) (*resolved, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &resolved{p: p, rs: rs, settings: settings}, nil
+	return &resolved{p: p, rs: rs, settings: settings, declared: decl}, nil
 }
 
 // layoutFlag chooses the nftables layout for one run.
@@ -261,24 +267,97 @@ func layoutFlag() cli.Flag {
 func (e *env) validateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "validate",
-		Usage:     "check a profile against the catalog and report every problem",
+		Usage:     "check a profile against the catalog and its declared targets, and report every problem",
 		ArgsUsage: "PROFILE",
 		Description: `Checks syntax, unknown keys, names, addresses and ports, then resolves the
 profile against the catalog (products, features, roles, peers, modes, port
-overrides). Every problem is reported, as file:line:col: message.
+overrides), then generates every declared target in memory: each host's
+targets ([hosts.X] targets or os, else [defaults] targets or os) and the
+FortiGate network view when the profile has a [fortigate] section. What a
+target refuses is an error, at the line to change. Every problem is
+reported, as file:line:col: message.
 
-Example:
-   portwall validate examples/fortimail-ha.toml`,
-		Action: func(c *cli.Context) error {
-			r, err := e.resolve(c)
-			if err != nil {
-				return err
-			}
-			e.info("%s: valid: %s, %s, %s\n", r.p.File,
-				diag.Plural(len(r.p.Deployments), "deployment"), diag.Plural(len(r.rs.Hosts), "host"), diag.Plural(len(r.rs.Rules), "rule"))
-			return nil
+If validate exits 0, generate of the declared targets exits 0. With
+--target, the named targets are checked for every host (or the network
+view) instead. A profile that declares no targets gets each target's
+refusals as warnings, naming the target.
+
+Examples:
+   portwall validate examples/fortimail-ha.toml
+   portwall validate site.toml --target nftables,powershell`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "check these targets (comma-separated, or all) instead of the declared ones"},
 		},
+		Action: e.validate,
 	}
+}
+
+// validate is the CI gate: everything generate would do for the declared
+// targets, without writing anything.
+func (e *env) validate(c *cli.Context) error {
+	r, err := e.resolve(c)
+	if err != nil {
+		return err
+	}
+	type job struct {
+		g     generators.Generator
+		hosts []string // nil: the network view
+	}
+	var jobs []job
+	warnOnly := false
+	switch {
+	case c.String("target") != "":
+		gs, err := targetList(c.String("target"))
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			req := generators.AllHosts(g, r.rs, nil)
+			jobs = append(jobs, job{g, req.Hosts})
+		}
+	case r.declared.any || len(r.declared.network) > 0:
+		byTarget := map[string][]string{}
+		for _, h := range r.rs.HostNames() {
+			for _, g := range r.declared.hosts[h] {
+				byTarget[g.Name()] = append(byTarget[g.Name()], h)
+			}
+		}
+		for _, g := range targets.All() {
+			if hs := byTarget[g.Name()]; len(hs) > 0 {
+				jobs = append(jobs, job{g, hs})
+			}
+		}
+		for _, g := range r.declared.network {
+			jobs = append(jobs, job{g, nil})
+		}
+	default:
+		// Nothing declared: every target, its refusals as warnings.
+		warnOnly = true
+		for _, g := range targets.All() {
+			req := generators.AllHosts(g, r.rs, nil)
+			jobs = append(jobs, job{g, req.Hosts})
+		}
+	}
+	var errs diag.ErrorList
+	for _, j := range jobs {
+		if j.g.Caps().HostView && len(j.hosts) == 0 {
+			continue
+		}
+		_, err := generators.Generate(j.g, generators.Request{Ruleset: r.rs, Hosts: j.hosts, Settings: r.settings})
+		errs.Append(diag.AsList(locate(r, err)))
+	}
+	errs.Sort()
+	if warnOnly {
+		for _, w := range errs {
+			w.Msg = "warning: " + w.Msg
+			fmt.Fprintln(e.stderr, e.escape(w.Error()))
+		}
+	} else if len(errs) > 0 {
+		return errs
+	}
+	e.info("%s: valid: %s, %s, %s\n", r.p.File,
+		diag.Plural(len(r.p.Deployments), "deployment"), diag.Plural(len(r.rs.Hosts), "host"), diag.Plural(len(r.rs.Rules), "rule"))
+	return nil
 }
 
 func quoteList(xs []string) string {

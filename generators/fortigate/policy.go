@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/portwall/portwall/generators"
-	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/rules/ir"
 )
 
@@ -42,7 +41,7 @@ type builder struct {
 
 	ruleIDs map[string]bool
 	notes   []string
-	errs    diag.ErrorList
+	refused generators.Refusals
 }
 
 // Render writes the snippet for the ruleset's network view.
@@ -77,14 +76,14 @@ func Render(rs *ir.Ruleset, fg Settings) ([]byte, error) {
 	for _, r := range rs.Rules {
 		b.rule(r)
 	}
-	if err := b.errs.Err(); err != nil {
+	if err := b.refused.Err(); err != nil {
 		return nil, err
 	}
 	return b.write(), nil
 }
 
 func (b *builder) errorf(r *ir.Rule, format string, args ...any) {
-	b.errs.Add(diag.Pos{}, "", "fortigate: %s: %s", ruleLabel(r), fmt.Sprintf(format, args...))
+	b.refused = append(b.refused, &generators.Refusal{Target: "fortigate", Rule: r, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (b *builder) note(r *ir.Rule, format string, args ...any) {
@@ -251,7 +250,10 @@ func (b *builder) interfaces(r *ir.Rule, sets []string) (map[string][]string, bo
 		}
 		switch {
 		case !found:
-			b.errorf(r, "no interface for %s: add %s = \"<interface or zone>\" (or any = \"...\" for every set) under [fortigate.interfaces]", n, n)
+			// About the section, not the rule: one refusal however many
+			// rules reach the set.
+			b.refused = append(b.refused, &generators.Refusal{Target: "fortigate", Section: Section.Name(), Key: []any{"interfaces"},
+				Msg: "no interface for " + n, Fix: fmt.Sprintf("add %s = \"<interface or zone>\" (or any = \"...\" for every set) under [fortigate.interfaces]", n)})
 			ok = false
 		case !interfaceName.MatchString(intf):
 			b.errorf(r, "interface %q of %s is not a FortiOS interface or zone name", intf, n)

@@ -46,3 +46,10 @@ func Names() []string {
 
 // All returns every backend.
 func All() []generators.Generator { return append([]generators.Generator(nil), all...) }
+
+// Recommended are the targets `os = "..."` in a profile stands for: the
+// host firewall portwall recommends on that operating system.
+var Recommended = map[string][]string{
+	"linux":   {"nftables"},
+	"windows": {"powershell"},
+}

@@ -131,3 +131,23 @@ func AsList(err error) ErrorList {
 	}
 	return ErrorList{{Msg: err.Error()}}
 }
+
+// Escape writes the control characters of s (other than line breaks
+// between messages) as \xNN, so that text from a profile (an ESC sequence,
+// say) reaches a terminal as text, never as a command to it.
+func Escape(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			fmt.Fprintf(&b, `\x%02x`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f || r >= 0x80 && r < 0xa0 }

@@ -214,6 +214,9 @@ type Origin struct {
 	ToLabel    string
 	Purpose    string
 	Source     string // document and row
+	// ProgramOption is the deployment option that holds the directory of
+	// the rule's program, for a flow limited to one.
+	ProgramOption string
 
 	// For OriginCustom: the index of the profile's [[allow]] entry, and the
 	// catalog service it names, if any ("" for protocol and ports).

@@ -15,6 +15,7 @@ import (
 
 	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/profiles"
+	"github.com/portwall/portwall/rules"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/probe"
@@ -99,7 +100,7 @@ func Lint(p *profiles.Profile, rs *ir.Ruleset, targets []Target) ([]Warning, err
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	l := &linter{p: p, rs: rs}
+	l := &linter{p: p, rs: rs, at: rules.NewLocator(p, rs)}
 	l.openToAny()
 	l.deprecated()
 	l.customRules()
@@ -117,22 +118,13 @@ func Lint(p *profiles.Profile, rs *ir.Ruleset, targets []Target) ([]Warning, err
 type linter struct {
 	p   *profiles.Profile
 	rs  *ir.Ruleset
+	at  *rules.Locator
 	out []Warning
 }
 
 func (l *linter) warn(pos diag.Pos, code, format string, args ...any) {
 	c := check(code)
 	l.out = append(l.out, Warning{Pos: pos, Code: c.Code, Name: c.Name, Msg: fmt.Sprintf(format, args...)})
-}
-
-// originPos is the line that makes an origin's rule: the custom rule, or
-// the binding of the flow's remote side (given by label).
-func (l *linter) originPos(o ir.Origin, label string) diag.Pos {
-	if o.Kind == ir.OriginCustom {
-		return l.p.Doc.Pos("allow", o.Allow)
-	}
-	_, pos, _ := l.p.Binding(o.Deployment, label)
-	return pos
 }
 
 // service is a well-known port the checks look for.
@@ -167,7 +159,7 @@ func (l *linter) openToAny() {
 		for _, o := range r.Origins {
 			ps := o.Ports.Intersect(r.Ports)
 			what := l.what(r, o)
-			pos := l.originPos(o, o.FromLabel)
+			pos := l.at.Origin(o, o.FromLabel)
 			admin := o.Kind == ir.OriginFlow && o.FromLabel == administrators
 			for _, s := range cleartext {
 				if ps.Intersect(s.ports).Len() > 0 {
@@ -440,28 +432,8 @@ func (l *linter) hostNames(targets []Target) {
 		if len(omit) > 0 {
 			what = append(what, strings.Join(omit, ", ")+" leave them out, allowing less (fqdn = \"omit\")")
 		}
-		l.warn(l.setPos(s), "PW501", "%s is matched by host name (%s): %s", s.Name, strings.Join(s.FQDNs, ", "), strings.Join(what, "; "))
+		l.warn(l.at.Set(s.Name), "PW501", "%s is matched by host name (%s): %s", s.Name, strings.Join(s.FQDNs, ", "), strings.Join(what, "; "))
 	}
-}
-
-// setPos is where a set is defined: its group, or for a peer left to the
-// catalog's host names, the deployment.
-func (l *linter) setPos(s *ir.AddrSet) diag.Pos {
-	if s.Kind == ir.SetGroup {
-		return l.p.Doc.KeyPos("groups", s.Name)
-	}
-	for _, r := range l.rs.Rules {
-		for _, o := range r.Origins {
-			if o.Kind == ir.OriginFlow && (slices.Contains(r.From.Sets, s.Name) || slices.Contains(r.To.Sets, s.Name)) {
-				for _, d := range l.p.Deployments {
-					if d.Name == o.Deployment {
-						return l.p.Doc.Pos("deployment", d.Index)
-					}
-				}
-			}
-		}
-	}
-	return diag.Pos{File: l.p.File}
 }
 
 // expectations checks the profile's [[expect]] entries against the rules,

@@ -27,7 +27,7 @@ func (s *script) rule(v *ir.HostView, hr ir.HostRule, profile string) ([]string,
 	}
 	program := ""
 	if r.Program != "" {
-		if err := winfw.CheckProgram(r.ID, r.Program); err != nil {
+		if err := winfw.CheckProgram("netsh", v.Host.Name, r); err != nil {
 			return nil, err
 		}
 		program = ` program="` + batch(r.Program) + `"`

@@ -24,7 +24,7 @@ func (s *script) rule(v *ir.HostView, hr ir.HostRule, profiles []string) ([]stri
 		return nil, nil
 	}
 	if r.Program != "" {
-		if err := winfw.CheckProgram(r.ID, r.Program); err != nil {
+		if err := winfw.CheckProgram("powershell", v.Host.Name, r); err != nil {
 			return nil, err
 		}
 	}

@@ -180,9 +180,11 @@ var plain = regexp.MustCompile(`^[A-Za-z0-9_.:/-]{1,100}$`)
 // CheckProgram refuses a program path the firewall would not receive
 // exactly as the IR says: the path cannot be changed to make it safe,
 // since another path is another program (a narrower or wider rule).
-func CheckProgram(id, p string) error {
+func CheckProgram(target, host string, r *ir.Rule) error {
+	p := r.Program
 	bad := func(why string) error {
-		return fmt.Errorf("rule %s: program path %s %s", id, Quoted(p), why)
+		return &generators.Refusal{Target: target, Host: host, Rule: r, Program: true,
+			Msg: fmt.Sprintf("program path %s %s", Quoted(p), why), Fix: "change the directory option of the deployment"}
 	}
 	for _, r := range p {
 		switch {
