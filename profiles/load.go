@@ -211,6 +211,7 @@ func (c *checker) profile(f *fileSchema) *Profile {
 		}
 		p.Hosts[name] = h
 	}
+	c.sharedAddresses(p)
 
 	for _, name := range slices.Sorted(maps.Keys(f.Groups)) {
 		path := []any{"groups", name}
@@ -246,7 +247,7 @@ func (c *checker) profile(f *fileSchema) *Profile {
 	p.LintIgnore = c.list([]any{"lint", "ignore"}, f.Lint.Ignore)
 	c.noDuplicates([]any{"lint", "ignore"}, "lint code", p.LintIgnore)
 	if len(f.Deployments) == 0 && len(f.Allow) == 0 {
-		c.errs.Add(diag.Pos{File: c.doc.File}, "", "the profile has no [[deployment]] and no [[allow]] rule: nothing to generate")
+		c.errs.Add(diag.Pos{File: c.doc.File, Line: 1, Col: 1}, "", "the profile has no [[deployment]] and no [[allow]] rule: nothing to generate")
 	}
 	return p
 }
@@ -579,4 +580,20 @@ func (c *checker) expect(p *Profile, i int, f *expectSchema) *Expect {
 		c.errorf(at(path, "comment"), "comment is %d characters long, more than %d", n, MaxComment)
 	}
 	return e
+}
+
+// sharedAddresses refuses two hosts with one address: each host's rules
+// apply to its addresses, and a packet to a shared one would be both
+// hosts' (an HA pair's virtual address belongs in a group).
+func (c *checker) sharedAddresses(p *Profile) {
+	owner := map[netip.Addr]string{}
+	for _, name := range slices.Sorted(maps.Keys(p.Hosts)) {
+		for i, a := range p.Hosts[name].Addrs {
+			if prev, ok := owner[a]; ok && prev != name {
+				c.errorf([]any{"hosts", name, "addresses", i}, "address %s is also host %q's: two hosts cannot share an address (put a shared or virtual address in [groups])", a, prev)
+				continue
+			}
+			owner[a] = name
+		}
+	}
 }

@@ -41,3 +41,18 @@ func TestErrorListSortAndDedupe(t *testing.T) {
 		t.Error("empty list is not nil error")
 	}
 }
+
+func TestEscape(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"plain":              "plain",
+		"a\x1b[31mred":       `a\x1b[31mred`,
+		"two\nlines":         "two\nlines",
+		"tab\there":          `tab\x09here`,
+		"del\x7f c1\u0085 é": `del\x7f c1\x85 é`,
+	} {
+		if got := Escape(in); got != want {
+			t.Errorf("Escape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

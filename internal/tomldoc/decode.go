@@ -313,6 +313,27 @@ func (f *File) unknownBelow(in func(top string) bool) diag.ErrorList {
 			f.Doc.unknownKey(&errs, t, key[1:], key)
 		}
 	}
+	// The decoder matches keys to fields regardless of case; portwall's
+	// keys have one spelling.
+	for _, key := range f.md.Keys() {
+		if len(key) < 2 || !in(key[0]) {
+			continue
+		}
+		t, ok := f.schema[key[0]]
+		if !ok {
+			continue
+		}
+		names, ok := fieldsAt(t, key[1:len(key)-1])
+		name := key[len(key)-1]
+		if !ok || slices.Contains(names, name) {
+			continue
+		}
+		for _, n := range names {
+			if strings.EqualFold(n, name) {
+				f.Doc.unknown(&errs, key, []string{n})
+			}
+		}
+	}
 	return errs
 }
 

@@ -52,12 +52,13 @@ func Parse(s string) (Range, error) {
 	return Range{first, last}, nil
 }
 
+// parsePort reads one port of s: decimal digits only, without sign,
+// spaces or leading zeros, so that a port is written one way.
 func parsePort(s, whole string) (uint16, error) {
-	s = strings.TrimSpace(s)
-	n, err := strconv.Atoi(s)
-	if err != nil {
+	if s == "" || len(s) > 5 || len(s) > 1 && s[0] == '0' || strings.Trim(s, "0123456789") != "" {
 		return 0, fmt.Errorf("invalid port %q: want a number 1-65535 or a range such as 7100-7150", whole)
 	}
+	n, _ := strconv.Atoi(s)
 	return Check(int64(n))
 }
 

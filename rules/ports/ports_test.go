@@ -11,7 +11,12 @@ func TestParse(t *testing.T) {
 	}{
 		{in: "25", want: "25"},
 		{in: "20010-20014", want: "20010-20014"},
-		{in: "7072 - 7076", want: "7072-7076"},
+		{in: "7072 - 7076", err: `invalid port "7072 - 7076": want a number 1-65535 or a range such as 7100-7150`},
+		{in: " 22", err: `invalid port " 22": want a number 1-65535 or a range such as 7100-7150`},
+		{in: "22 ", err: `invalid port "22 ": want a number 1-65535 or a range such as 7100-7150`},
+		{in: "+22", err: `invalid port "+22": want a number 1-65535 or a range such as 7100-7150`},
+		{in: "022", err: `invalid port "022": want a number 1-65535 or a range such as 7100-7150`},
+		{in: "100000", err: `invalid port "100000": want a number 1-65535 or a range such as 7100-7150`},
 		{in: "1-65535", want: "1-65535"},
 		{in: "0", err: "port 0 out of range 1-65535"},
 		{in: "65536", err: "port 65536 out of range 1-65535"},
