@@ -132,6 +132,17 @@ func AllHosts(g Generator, rs *ir.Ruleset, s Settings) Request {
 // backends side by side, and returns their files in the order of gs. Every
 // backend's refusal is reported.
 func GenerateAll(gs []Generator, rs *ir.Ruleset, s Settings) ([][]File, error) {
+	reqs := make([]Request, len(gs))
+	for i, g := range gs {
+		reqs[i] = AllHosts(g, rs, s)
+	}
+	return GenerateEach(gs, reqs)
+}
+
+// GenerateEach renders reqs[i] with gs[i], the backends side by side, and
+// returns their files in the order of gs. Every backend's refusal is
+// reported.
+func GenerateEach(gs []Generator, reqs []Request) ([][]File, error) {
 	out := make([][]File, len(gs))
 	errs := make([]error, len(gs))
 	var wg sync.WaitGroup
@@ -139,7 +150,7 @@ func GenerateAll(gs []Generator, rs *ir.Ruleset, s Settings) ([][]File, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i], errs[i] = Generate(g, AllHosts(g, rs, s))
+			out[i], errs[i] = Generate(g, reqs[i])
 		}()
 	}
 	wg.Wait()

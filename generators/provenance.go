@@ -29,12 +29,25 @@ func Provenance(id string, os []ir.Origin) string {
 				}
 			}
 			g := "allow[" + strconv.Itoa(o.Allow) + "]"
+			var about []string
 			switch len(services) {
 			case 0:
 			case 1:
-				g += " (service " + services[0] + ")"
+				about = append(about, "service "+services[0])
 			default:
-				g += " (services " + strings.Join(services, " ") + ")"
+				about = append(about, "services "+strings.Join(services, " "))
+			}
+			if o.Owner != "" {
+				about = append(about, "owner "+o.Owner)
+			}
+			if o.Ticket != "" {
+				about = append(about, "ticket "+o.Ticket)
+			}
+			if o.Expires != "" {
+				about = append(about, "expires "+o.Expires)
+			}
+			if len(about) > 0 {
+				g += " (" + strings.Join(about, "; ") + ")"
 			}
 			if o.Comment != "" {
 				g += ": " + o.Comment

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/portwall/portwall/internal/diag"
@@ -71,6 +73,9 @@ type allowSchema struct {
 	Ports     any    `toml:"ports"`
 	ICMPTypes any    `toml:"icmp_types"`
 	Comment   string `toml:"comment"`
+	Owner     string `toml:"owner"`
+	Ticket    string `toml:"ticket"`
+	Expires   any    `toml:"expires"`
 }
 
 type lintSchema struct {
@@ -289,10 +294,7 @@ func (c *checker) defaults(d *defaultsSchema) Defaults {
 func (c *checker) targets(path []any, names any, os string) Targets {
 	t := Targets{Path: path}
 	if names != nil {
-		t.Names = c.list(at(path, "targets"), names)
-		if l, isList := names.([]any); isList && len(l) == 0 {
-			c.errorf(at(path, "targets"), "empty list of targets: leave targets out to generate nothing by default, or name at least one")
-		}
+		t.Names, t.Listed = c.list(at(path, "targets"), names), true
 		c.noDuplicates(at(path, "targets"), "target", t.Names)
 	}
 	if os != "" {
@@ -454,7 +456,10 @@ func (c *checker) portMap(path []any, m map[string]any) map[string]ports.Set {
 
 func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 	path := []any{"allow", i}
-	a := &Allow{Index: i, Comment: f.Comment}
+	a := &Allow{Index: i, Comment: f.Comment, Owner: f.Owner, Ticket: f.Ticket}
+	a.Expires = c.date(at(path, "expires"), f.Expires)
+	c.label(at(path, "owner"), "owner", f.Owner)
+	c.label(at(path, "ticket"), "ticket", f.Ticket)
 	a.From = c.list(at(path, "from"), f.From)
 	a.To = c.list(at(path, "to"), f.To)
 	for _, side := range []struct {
@@ -531,6 +536,38 @@ func (c *checker) allowService(path []any, a *Allow, f *allowSchema) {
 		}
 	}
 	c.allowComment(path, f.Comment)
+}
+
+// MaxLabel is the longest owner or ticket.
+const MaxLabel = 64
+
+// label checks an owner or ticket: short text of one line, which backends
+// put into comments next to the rule.
+func (c *checker) label(path []any, what, s string) {
+	switch {
+	case !utf8.ValidString(s):
+		c.errorf(path, "%s is not valid UTF-8", what)
+	case utf8.RuneCountInString(s) > MaxLabel:
+		c.errorf(path, "%s is %d characters long, more than %d", what, utf8.RuneCountInString(s), MaxLabel)
+	case strings.ContainsFunc(s, unicode.IsControl):
+		c.errorf(path, "%s holds a control character", what)
+	}
+}
+
+// date reads a TOML local date (expires = 2027-03-31, no quotes).
+func (c *checker) date(path []any, v any) *Date {
+	if v == nil {
+		return nil
+	}
+	// BurntSushi/toml decodes a local date (no time, no offset) into a
+	// time.Time in a zone it names "date-local"; a datetime or an offset
+	// gets another zone.
+	t, ok := v.(time.Time)
+	if !ok || t.Location().String() != "date-local" {
+		c.errorf(path, "want a date such as 2027-03-31 (a TOML date, without quotes), found %s", tomldoc.TypeName(v))
+		return nil
+	}
+	return &Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}
 }
 
 func (c *checker) allowComment(path []any, comment string) {

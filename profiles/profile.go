@@ -9,8 +9,10 @@
 package profiles
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/internal/tomldoc"
@@ -89,18 +91,21 @@ type Defaults struct {
 
 // Targets declares which --target names a host's rules are generated for:
 // listed (Names, as the profile wrote them, checked against the backends
-// by the command layer), or the recommended ones of an operating system
-// (OS). Zero means nothing is declared.
+// by the command layer; an empty list declares none, for an appliance that
+// only the gateway in front protects), or the recommended ones of an
+// operating system (OS). Zero means nothing is declared.
 type Targets struct {
 	Names []string
-	OS    OS
+	// Listed: the profile wrote targets, perhaps as an empty list.
+	Listed bool
+	OS     OS
 	// Path is where the declaration is, for positions: the table that
 	// holds targets or os.
 	Path []any
 }
 
 // Declared reports whether t declares anything.
-func (t Targets) Declared() bool { return len(t.Names) > 0 || t.OS != "" }
+func (t Targets) Declared() bool { return t.Listed || t.OS != "" }
 
 // OS is a host's operating system, for the os = "..." shorthand of
 // targets.
@@ -189,7 +194,29 @@ type Allow struct {
 	Ports     ports.Set
 	ICMPTypes []string
 	Comment   string
+	// Owner and Ticket say who asked for the rule and why; backends carry
+	// them in the rule's comment. After Expires the rule is no longer
+	// generated (nil: it does not expire).
+	Owner, Ticket string
+	Expires       *Date
 }
+
+// Date is a calendar date, as a profile's expires gives it.
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day) }
+
+// Before reports whether d is an earlier day than e.
+func (d Date) Before(e Date) bool {
+	return d.Year < e.Year || d.Year == e.Year && (d.Month < e.Month || d.Month == e.Month && d.Day < e.Day)
+}
+
+// DateOf is the calendar date of t in its location.
+func DateOf(t time.Time) Date { return Date{Year: t.Year(), Month: t.Month(), Day: t.Day()} }
 
 // Verdict is what an expectation says happens to its traffic.
 type Verdict string

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"go4.org/netipx"
 
@@ -41,9 +42,20 @@ func Check(p *profiles.Profile, profileErr error, c *catalog.Catalog) error {
 	return errs.Err()
 }
 
+// Option changes how a profile is resolved.
+type Option func(*resolver)
+
+// On resolves the profile as of day: custom rules that expire before it
+// are left out (ir.Ruleset.Expired). The default is the local date when
+// Resolve runs.
+func On(day profiles.Date) Option { return func(r *resolver) { r.today = day } }
+
 // Resolve turns a checked profile into rules; see Check.
-func Resolve(p *profiles.Profile, c *catalog.Catalog) (*ir.Ruleset, error) {
-	r := &resolver{p: p, c: c, sets: map[string]*ir.AddrSet{}}
+func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Ruleset, error) {
+	r := &resolver{p: p, c: c, sets: map[string]*ir.AddrSet{}, today: profiles.DateOf(time.Now())}
+	for _, o := range opts {
+		o(r)
+	}
 	rs := &ir.Ruleset{
 		Profile: p.Name,
 		Policy: ir.Policy{
@@ -67,6 +79,11 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog) (*ir.Ruleset, error) {
 		r.deployment(d)
 	}
 	for _, a := range p.Allows {
+		if a.Expires != nil && a.Expires.Before(r.today) {
+			rs.Expired = append(rs.Expired, &ir.ExpiredRule{Allow: a.Index, Owner: a.Owner, Ticket: a.Ticket, Expires: a.Expires.String(),
+				Comment: a.Comment, Pos: p.Doc.Pos("allow", a.Index, "expires").String()})
+			continue
+		}
 		r.allow(a)
 	}
 	for _, e := range p.Expects {
@@ -111,6 +128,7 @@ type resolver struct {
 	sets     map[string]*ir.AddrSet
 	parts    []*ir.Rule
 	internal []*ir.InternalFlow
+	today    profiles.Date
 }
 
 func (r *resolver) errorf(path []any, format string, args ...any) {
@@ -475,7 +493,7 @@ func (r *resolver) allow(a *profiles.Allow) {
 		r.allowService(a, i, name, from, to)
 	}
 	for _, pr := range a.Protocols {
-		o := ir.Origin{Kind: ir.OriginCustom, Order: [3]int{1, a.Index, 0}, Allow: a.Index, Comment: a.Comment}
+		o := customOrigin(a, 0)
 		part := &ir.Rule{From: from, To: to, Protocol: pr}
 		if pr.HasPorts() {
 			part.Ports, o.Ports = a.Ports, a.Ports
@@ -486,6 +504,15 @@ func (r *resolver) allow(a *profiles.Allow) {
 		part.Origins = []ir.Origin{o}
 		r.parts = append(r.parts, part)
 	}
+}
+
+// customOrigin is the origin of a custom rule's i-th part.
+func customOrigin(a *profiles.Allow, i int) ir.Origin {
+	o := ir.Origin{Kind: ir.OriginCustom, Order: [3]int{1, a.Index, i}, Allow: a.Index, Comment: a.Comment, Owner: a.Owner, Ticket: a.Ticket}
+	if a.Expires != nil {
+		o.Expires = a.Expires.String()
+	}
+	return o
 }
 
 // allowService turns the i-th service a custom rule names into rule parts,
@@ -507,7 +534,8 @@ func (r *resolver) allowService(a *profiles.Allow, i int, name string, from, to 
 		return
 	}
 	for _, pp := range svc.Ports() {
-		o := ir.Origin{Kind: ir.OriginCustom, Order: [3]int{1, a.Index, i}, Allow: a.Index, Service: name, Comment: a.Comment, Ports: pp.Ports}
+		o := customOrigin(a, i)
+		o.Service, o.Ports = name, pp.Ports
 		r.parts = append(r.parts, &ir.Rule{From: from, To: to, Protocol: pp.Protocol, Ports: pp.Ports, Origins: []ir.Origin{o}})
 	}
 }

@@ -17,17 +17,23 @@ func interspersed(app *cli.App, args []string) []string {
 	}
 	out := []string{args[0]}
 	rest := args[1:]
-	// Global flags come first; then the command path.
+	// Global flags come first; then the command path. A global flag among
+	// the command path's own (`validate --today D P`) joins the globals.
 	flags := app.Flags
 	var cmds []*cli.Command = app.Commands
+	var early []string
 	for len(rest) > 0 {
 		t := rest[0]
 		if strings.HasPrefix(t, "-") && t != "-" && t != "--" {
+			from, to := flags, &out
+			if len(out) > 1 && !defines(flags, t) && defines(app.Flags, t) {
+				from, to = app.Flags, &early
+			}
 			n := 1
-			if takesValue(flags, t) && len(rest) > 1 {
+			if takesValue(from, t) && len(rest) > 1 {
 				n = 2
 			}
-			out = append(out, rest[:n]...)
+			*to = append(*to, rest[:n]...)
 			rest = rest[n:]
 			continue
 		}
@@ -44,7 +50,7 @@ func interspersed(app *cli.App, args []string) []string {
 		rest = rest[1:]
 		flags, cmds = next.Flags, next.Subcommands
 	}
-	var global, fl, pos []string
+	global, fl, pos := early, []string(nil), []string(nil)
 	for i := 0; i < len(rest); i++ {
 		t := rest[i]
 		switch {

@@ -62,6 +62,7 @@ func (e *env) docs(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	e.warnExpired(r)
 	rs := r.rs
 	host := c.String("host")
 	if c.IsSet("host") {

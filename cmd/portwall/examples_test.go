@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -202,9 +204,10 @@ func TestReadmeProfile(t *testing.T) {
 // what each target writes alone.
 func TestGenerateAllTargets(t *testing.T) {
 	t.Parallel()
+	every := strings.Join(targets.Names(), ",")
 	for _, f := range examples(t) {
 		dir := t.TempDir()
-		run(t, "generate", f, "--target", "all", "--all-hosts", "--out-dir", dir)
+		run(t, "generate", f, "--target", every, "--all-hosts", "--out-dir", dir)
 		for _, target := range targets.Names() {
 			alone := t.TempDir()
 			run(t, "generate", f, "--target", target, "--all-hosts", "--out-dir", alone)
@@ -224,11 +227,37 @@ func TestGenerateAllTargets(t *testing.T) {
 	}
 	// A target named twice is rendered once, not written over itself.
 	dup := t.TempDir()
-	run(t, "generate", xeams, "--target", "all,nftables,nftables", "--all-hosts", "--out-dir", dup)
+	run(t, "generate", xeams, "--target", every+",nftables,nftables", "--all-hosts", "--out-dir", dup)
 	if got, _ := os.ReadDir(dup); len(got) != len(targets.Names()) {
 		t.Errorf("all,nftables,nftables: %d target directories, want %d", len(got), len(targets.Names()))
 	}
 	if code, _, errs := runIn("", "generate", xeams, "--target", "nftables,iptables", "--host", "xeams1"); code != 1 || !strings.Contains(errs, "use --all-hosts --out-dir DIR") {
 		t.Errorf("several targets without --all-hosts: exit %d: %s", code, errs)
+	}
+}
+
+// TestGenerateAllDeclared: --target all writes each host only the targets
+// the profile declares for it, and the FortiGate view its [fortigate]
+// section declares.
+func TestGenerateAllDeclared(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	run(t, "generate", "../../examples/site.toml", "--target", "all", "--all-hosts", "--out-dir", dir)
+	var got []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, path)
+			got = append(got, rel)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// gw1 and gw2 declare no targets (appliances), mail1 the defaults'
+	// os = "linux", fme1 and ems1 os = "windows".
+	want := []string{"fortigate/fortigate.conf", "nftables/mail1.nft", "powershell/ems1.ps1", "powershell/fme1.ps1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("wrote %v, want %v", got, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -90,6 +91,7 @@ func (e *env) generate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	e.warnExpired(r)
 	rs := r.rs
 	req := generators.Request{Ruleset: rs, Settings: r.settings}
 	switch {
@@ -130,10 +132,39 @@ func (e *env) generateMany(c *cli.Context, gs []generators.Generator) error {
 	if err != nil {
 		return err
 	}
+	e.warnExpired(r)
 	if len(r.rs.Hosts) == 0 {
 		return errors.New("the profile has no hosts")
 	}
-	out, err := generators.GenerateAll(gs, r.rs, r.settings)
+	// --target all writes each host only its declared targets, when the
+	// profile declares any; a list of targets writes them for every host.
+	reqs := make([]generators.Request, len(gs))
+	for i, g := range gs {
+		reqs[i] = generators.AllHosts(g, r.rs, r.settings)
+	}
+	if all := slices.Contains(strings.Split(c.String("target"), ","), "all"); all && (r.declared.any || len(r.declared.network) > 0) {
+		var dgs []generators.Generator
+		var dreqs []generators.Request
+		for i, g := range gs {
+			req := reqs[i]
+			if g.Caps().HostView {
+				req.Hosts = nil
+				for _, h := range r.rs.HostNames() {
+					if slices.Contains(r.declared.hosts[h], g) {
+						req.Hosts = append(req.Hosts, h)
+					}
+				}
+				if len(req.Hosts) == 0 {
+					continue
+				}
+			} else if !slices.Contains(r.declared.network, g) {
+				continue
+			}
+			dgs, dreqs = append(dgs, g), append(dreqs, req)
+		}
+		gs, reqs = dgs, dreqs
+	}
+	out, err := generators.GenerateEach(gs, reqs)
 	if err != nil {
 		return locate(r, err)
 	}

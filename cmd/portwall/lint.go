@@ -3,13 +3,16 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/targets"
+	"github.com/portwall/portwall/generators/windows/winfw"
 	"github.com/portwall/portwall/internal/diag"
+	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/lint"
 )
 
@@ -37,16 +40,25 @@ Examples:
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "strict", Usage: "exit with status 1 when there is any warning"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text or json"},
+			&cli.StringFlag{Name: "expiry-warning", Value: "30d", Usage: "report custom rules that expire within `DAYS` (such as 30d) (PW701)"},
 		},
 		Action: func(c *cli.Context) error {
 			if f := c.String("format"); f != "text" && f != "json" {
 				return fmt.Errorf("unknown format %q: want text or json", f)
 			}
+			warnDays, err := days(c.String("expiry-warning"))
+			if err != nil {
+				return fmt.Errorf("--expiry-warning: %w", err)
+			}
 			r, err := e.resolve(c)
 			if err != nil {
 				return err
 			}
-			ws, err := lint.Lint(r.p, r.rs, lintTargets(r))
+			day, err := today(c)
+			if err != nil {
+				return err
+			}
+			ws, err := lint.Lint(r.p, r.rs, lint.Config{Targets: lintTargets(r), Today: day, ExpiryWarning: warnDays, Findings: backendFindings(r), NetworkView: len(r.declared.network) > 0})
 			if err != nil {
 				return err
 			}
@@ -98,4 +110,47 @@ func lintTargets(r *resolved) []lint.Target {
 		out = append(out, t)
 	}
 	return out
+}
+
+// days reads a number of days written as "30d" (or a plain number).
+func days(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q: want a number of days such as 30d", s)
+	}
+	return n, nil
+}
+
+// backendFindings are lint findings only a backend's settings can make:
+// lint itself imports no backend.
+func backendFindings(r *resolved) []lint.Warning {
+	var out []lint.Warning
+	// PW705: outbound rules on Windows are filtering only when the
+	// profiles block outbound connections by default, which only
+	// set_policy makes them do.
+	if r.rs.Policy.Output == ir.OutputDrop && !winfw.SettingsOf(r.settings).SetPolicy && windowsDeclared(r) {
+		pos := r.p.Doc.Pos("defaults", "output")
+		if t := r.p.Table(winfw.Section.Name()); t != nil {
+			pos = t.Pos()
+		}
+		out = append(out, lint.Warning{Pos: pos, Code: "PW705",
+			Msg: "output = \"drop\", but [windows] set_policy is false: Windows keeps allowing outbound connections by default, so the outbound rules change nothing; set set_policy = true under [windows]"})
+	}
+	return out
+}
+
+// windowsDeclared reports whether some host is declared for a Windows
+// target, or nothing is declared at all (every target may be generated).
+func windowsDeclared(r *resolved) bool {
+	if !r.declared.any {
+		return true
+	}
+	for _, gs := range r.declared.hosts {
+		for _, g := range gs {
+			if g.Section() == winfw.Section {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -108,6 +108,7 @@ func (e *env) plan(c *cli.Context) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.warnExpired(r)
 	rs := r.rs
 	host := c.String("host")
 	if _, ok := rs.Host(host); !ok {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -89,6 +90,10 @@ the live table differs from the profile.`,
 			&cli.StringSliceFlag{
 				Name:  "catalog",
 				Usage: "load extra catalog `DIR`ectories of *.toml files; a product with a known name replaces the built-in one",
+			},
+			&cli.StringFlag{
+				Name:  "today",
+				Usage: "judge the profile's expires dates as of `DATE` (YYYY-MM-DD) instead of today",
 			},
 		}, outputFlags()...),
 		Before:               e.setOutput,
@@ -252,7 +257,11 @@ func (e *env) resolve(c *cli.Context) (*resolved, error) {
 	if len(errs) > 0 {
 		return nil, rules.Check(p, errs.Err(), cat)
 	}
-	rs, err := rules.Resolve(p, cat)
+	today, err := today(c)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := rules.Resolve(p, cat, rules.On(today))
 	if err != nil {
 		return nil, err
 	}
@@ -299,6 +308,7 @@ func (e *env) validate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	e.warnExpired(r)
 	type job struct {
 		g     generators.Generator
 		hosts []string // nil: the network view
@@ -424,4 +434,45 @@ func helpCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// today is the date expires dates are judged by: --today, or the local
+// date.
+func today(c *cli.Context) (profiles.Date, error) {
+	s := c.String("today")
+	if s == "" {
+		return profiles.DateOf(time.Now()), nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return profiles.Date{}, fmt.Errorf("--today %q: want a date such as 2027-03-31", s)
+	}
+	return profiles.DateOf(t), nil
+}
+
+// warnExpired says which custom rules are left out because they expired:
+// generating them no more is the point of expires, but it must never be
+// silent.
+func (e *env) warnExpired(r *resolved) {
+	for _, x := range r.rs.Expired {
+		who := ""
+		if x.Owner != "" || x.Ticket != "" {
+			who = " (" + strings.Trim(strings.Join([]string{ownerText(x.Owner), ticketText(x.Ticket)}, ", "), ", ") + ")"
+		}
+		fmt.Fprintln(e.stderr, e.escape(fmt.Sprintf("%s: warning: allow[%d]%s expired on %s: not generated; remove it, or move expires", x.Pos, x.Allow, who, x.Expires)))
+	}
+}
+
+func ownerText(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "owner " + s
+}
+
+func ticketText(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "ticket " + s
 }

@@ -66,6 +66,7 @@ func (e *env) verify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	e.warnExpired(r)
 	rs := r.rs
 	hosts := c.StringSlice("host")
 	for _, h := range hosts {

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -660,7 +661,7 @@ func (t *Table) StringList(errs *diag.ErrorList, path []any, v any) []string {
 
 // TypeName names the TOML type of a decoded value for messages.
 func TypeName(v any) string {
-	switch v.(type) {
+	switch v := v.(type) {
 	case string:
 		return "a string"
 	case int64:
@@ -673,6 +674,14 @@ func TypeName(v any) string {
 		return "a list"
 	case map[string]any:
 		return "a table"
+	case time.Time:
+		switch v.Location().String() {
+		case "date-local":
+			return "a date"
+		case "time-local":
+			return "a time"
+		}
+		return "a date and time"
 	}
 	return fmt.Sprintf("%T", v)
 }

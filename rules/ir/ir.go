@@ -40,6 +40,9 @@ type Ruleset struct {
 	Internal []*InternalFlow
 	// Expect holds the profile's expectations, in profile order.
 	Expect []*Expectation
+	// Expired lists the custom rules that expired and are not generated,
+	// so that "why is this port closed?" has an answer.
+	Expired []*ExpiredRule
 
 	setIndex atomic.Pointer[setIndex]
 	hosts    atomic.Pointer[hostRules]
@@ -219,10 +222,12 @@ type Origin struct {
 	ProgramOption string
 
 	// For OriginCustom: the index of the profile's [[allow]] entry, and the
-	// catalog service it names, if any ("" for protocol and ports).
-	Allow   int
-	Service string
-	Comment string
+	// catalog service it names, if any ("" for protocol and ports), with
+	// the rule's comment, owner, ticket and expiry date (YYYY-MM-DD).
+	Allow                  int
+	Service                string
+	Comment                string
+	Owner, Ticket, Expires string
 
 	// What this origin contributed to the rule.
 	Ports     ports.Set
@@ -241,6 +246,15 @@ func (o *Origin) Label() string {
 		return l
 	}
 	return o.Product + "/" + o.Feature + "/" + o.Flow
+}
+
+// ExpiredRule is a custom rule whose expires date has passed.
+type ExpiredRule struct {
+	Allow                  int
+	Owner, Ticket, Expires string
+	Comment                string
+	// Pos is where the expiry date is in the profile ("file:line:col").
+	Pos string
 }
 
 // InternalFlow is a catalog flow portwall never opens.
@@ -270,7 +284,7 @@ func compareOrigins(a, b Origin) int {
 // that change a field or two, such as the rules.
 func (rs *Ruleset) Clone() *Ruleset {
 	return &Ruleset{Profile: rs.Profile, Policy: rs.Policy, Addrs: rs.Addrs, Hosts: rs.Hosts, Rules: rs.Rules,
-		Internal: rs.Internal, Expect: rs.Expect}
+		Internal: rs.Internal, Expect: rs.Expect, Expired: rs.Expired}
 }
 
 // Set looks up an address set by name.

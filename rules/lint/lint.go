@@ -38,6 +38,13 @@ var Checks = []Check{
 	{"PW501", "fqdn-not-expressible", "host names some backends cannot match: they refuse, or leave them out"},
 	{"PW601", "expectation-contradicted", "an [[expect]] entry the rules contradict"},
 	{"PW602", "expectation-unprobed", "an [[expect]] entry no probe can check"},
+	{"PW701", "expires-soon", "a custom rule that expires within the warning period (--expiry-warning)"},
+	{"PW702", "expired", "a custom rule that has expired and is no longer generated"},
+	{"PW703", "unused-binding", "a role or peer bound to hosts or groups that no enabled flow uses"},
+	{"PW704", "dynamic-set-without-dns", "egress filtered and host names filled from DNS (fqdn = \"dynamic-set\"), but no rule lets the host reach DNS: the sets stay empty"},
+	{"PW705", "windows-egress-without-policy", "egress filtered (output = \"drop\") for Windows targets without [windows] set_policy = true: the outbound rules change nothing"},
+	{"PW706", "no-common-family", "a rule whose two sides share no IP family: it can never match"},
+	{"PW707", "generates-nothing", "a custom rule that names no host of the profile: host targets generate nothing for it"},
 }
 
 func check(code string) Check {
@@ -86,7 +93,7 @@ const (
 // matter (PW501); every finding is sorted by position, then code. The
 // codes the profile ignores ([lint] ignore) are left out; an unknown one
 // is an error.
-func Lint(p *profiles.Profile, rs *ir.Ruleset, targets []Target) ([]Warning, error) {
+func Lint(p *profiles.Profile, rs *ir.Ruleset, cfg Config) ([]Warning, error) {
 	var errs diag.ErrorList
 	var codes []string
 	for _, c := range Checks {
@@ -100,13 +107,21 @@ func Lint(p *profiles.Profile, rs *ir.Ruleset, targets []Target) ([]Warning, err
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	l := &linter{p: p, rs: rs, at: rules.NewLocator(p, rs)}
+	l := &linter{p: p, rs: rs, at: rules.NewLocator(p, rs), cfg: cfg}
 	l.openToAny()
 	l.deprecated()
 	l.customRules()
 	l.managementPaths()
-	l.hostNames(targets)
+	l.hostNames(cfg.Targets)
 	l.expectations()
+	l.expiry()
+	l.unusedBindings()
+	l.dynamicSetsWithoutDNS()
+	l.noCommonFamily()
+	l.generatesNothing()
+	for _, w := range cfg.Findings {
+		l.warn(w.Pos, w.Code, "%s", w.Msg)
+	}
 	slices.SortStableFunc(l.out, func(a, b Warning) int {
 		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
 			cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Msg, b.Msg))
@@ -119,7 +134,23 @@ type linter struct {
 	p   *profiles.Profile
 	rs  *ir.Ruleset
 	at  *rules.Locator
+	cfg Config
 	out []Warning
+}
+
+// Config is what lint needs from the command layer: the backends whose
+// limits matter, the date and the expiry warning period, and findings
+// only a backend's own knowledge can make (each with a code of Checks).
+type Config struct {
+	Targets []Target
+	// Today judges expires dates; ExpiryWarning is how many days ahead
+	// an expiring rule is reported (PW701).
+	Today         profiles.Date
+	ExpiryWarning int
+	Findings      []Warning
+	// NetworkView: a network-view target (the FortiGate) is declared, so
+	// a rule between no hosts of the profile is generated there (PW707).
+	NetworkView bool
 }
 
 func (l *linter) warn(pos diag.Pos, code, format string, args ...any) {
@@ -272,6 +303,11 @@ func (l *linter) customRules() {
 				break
 			}
 		}
+		if len(coverers(without, ps)) == 0 {
+			// Covered by nothing: the rule allows nothing itself (no
+			// common IP family, PW706), which is not shadowing.
+			continue
+		}
 		if covered {
 			l.warn(pos, "PW302", "allow[%d] adds nothing: %s already allow%s everything it does", a.Index,
 				strings.Join(coverers(without, ps), ", "), plural(len(coverers(without, ps))))
@@ -343,6 +379,9 @@ func coverers(rs *ir.Ruleset, ps []part) []string {
 				continue
 			}
 			for _, o := range r.Origins {
+				if pt.proto.HasPorts() && o.Ports.Intersect(pt.ports).Len() == 0 {
+					continue // merged into the rule, but not for these ports
+				}
 				if !slices.Contains(out, o.Label()) {
 					out = append(out, o.Label())
 				}

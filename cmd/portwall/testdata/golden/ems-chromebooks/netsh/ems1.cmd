@@ -44,5 +44,9 @@ netsh advfirewall firewall add rule name="portwall-reb82e5244169-out" dir=out ac
 if errorlevel 1 (echo portwall: adding portwall-reb82e5244169-out failed & exit /b 1)
 netsh advfirewall firewall add rule name="portwall-r0acf48dc95de-out" dir=out action=allow protocol=tcp remoteport=53 remoteip=10.50.0.53 profile=any enable=yes description="pw:r0acf48dc95de allow[0]: DNS (and dnsmasq, which fills the FortiGuard set)"
 if errorlevel 1 (echo portwall: adding portwall-r0acf48dc95de-out failed & exit /b 1)
-rem Default policies and logging of the Windows Firewall profiles are left as they are (set_policy = false).
+rem Default policies from [defaults] (set_policy = true); the firewall's on/off state is left as it is.
+netsh advfirewall set allprofiles firewallpolicy blockinbound,blockoutbound
+if errorlevel 1 (echo portwall: setting firewallpolicy of allprofiles failed & exit /b 1)
+netsh advfirewall set allprofiles logging droppedconnections enable
+if errorlevel 1 (echo portwall: setting logging of allprofiles failed & exit /b 1)
 exit /b 0

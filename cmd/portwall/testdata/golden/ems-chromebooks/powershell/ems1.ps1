@@ -31,4 +31,5 @@ New-NetFirewallRule -Group 'portwall' -Name 'portwall-r546ccdf7f72b-out' -Displa
 New-NetFirewallRule -Group 'portwall' -Name 'portwall-r1f07c59b3c8e-out' -DisplayName 'portwall-r1f07c59b3c8e-out' -Direction Outbound -Action Allow -Protocol TCP -RemotePort 443 -RemoteAddress Any -Profile Any -Description 'pw:r1f07c59b3c8e forticlient-ems/chromebook-management: google-workspace' | Out-Null
 New-NetFirewallRule -Group 'portwall' -Name 'portwall-reb82e5244169-out' -DisplayName 'portwall-reb82e5244169-out' -Direction Outbound -Action Allow -Protocol UDP -RemotePort 53 -RemoteAddress '10.50.0.53' -Profile Any -Description 'pw:reb82e5244169 allow[0]: DNS (and dnsmasq, which fills the FortiGuard set)' | Out-Null
 New-NetFirewallRule -Group 'portwall' -Name 'portwall-r0acf48dc95de-out' -DisplayName 'portwall-r0acf48dc95de-out' -Direction Outbound -Action Allow -Protocol TCP -RemotePort 53 -RemoteAddress '10.50.0.53' -Profile Any -Description 'pw:r0acf48dc95de allow[0]: DNS (and dnsmasq, which fills the FortiGuard set)' | Out-Null
-# Default policies and logging of the Windows Firewall profiles are left as they are (set_policy = false).
+# Default policies from [defaults] (set_policy = true); whether the firewall is enabled is left as it is.
+Set-NetFirewallProfile -Profile Domain,Private,Public -DefaultInboundAction Block -DefaultOutboundAction Block -LogBlocked True
