@@ -33,6 +33,7 @@ func TestExplain(t *testing.T) {
 		"port-pool":              {fme, "--host", "fme-core", "--port", "7125/tcp"},
 		"json":                   {xeams, "--host", "xeams1", "--from", "203.0.113.9", "--port", "993/tcp", "--format", "json"},
 		"moved-port-closed":      {xeams, "--host", "xeams1", "--from", "192.168.10.7", "--port", "995/tcp"},
+		"no-address-of-family":   {"../../examples/site.toml", "--host", "fme1", "--from", "2001:db8:1::5", "--port", "443/tcp"},
 	}
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {

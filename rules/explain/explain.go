@@ -108,10 +108,14 @@ func Explain(rs *ir.Ruleset, q Question) (*Answer, error) {
 		return a, nil
 	}
 	pk := ir.Packet{Dir: q.Dir, Remote: q.Remote, Protocol: q.Protocol, Port: q.Port, ICMPType: q.ICMPType}
-	a.Rules = v.Allowing(pk)
 	a.Allowed = v.Admits(pk)
+	if v.HasFamily(pk.Family()) {
+		a.Rules = v.Allowing(pk)
+	}
 	pol := rs.Policy
 	switch {
+	case !v.HasFamily(ir.FamilyOf(q.Remote)):
+		a.Reason = fmt.Sprintf("blocked: %s has no %s address, so no %s packet reaches it or leaves it", q.Host, family(q.Remote), family(q.Remote))
 	case len(a.Rules) > 0:
 		a.Reason = "allowed by " + diag.Plural(len(a.Rules), "rule")
 	case a.Allowed:

@@ -33,8 +33,11 @@ func (p Packet) String() string {
 }
 
 // Family is the packet's IP version.
-func (p Packet) Family() Family {
-	if p.Remote.Is4() {
+func (p Packet) Family() Family { return FamilyOf(p.Remote) }
+
+// FamilyOf is the IP version of a.
+func FamilyOf(a netip.Addr) Family {
+	if a.Is4() {
 		return IPv4
 	}
 	return IPv6
@@ -73,10 +76,20 @@ func (v *HostView) Allowing(p Packet) []HostRule {
 // Admits reports whether the host lets p through: a rule allows it, or it
 // is outbound and outbound traffic is not filtered.
 func (v *HostView) Admits(p Packet) bool {
+	if !v.HasFamily(p.Family()) {
+		// The host has no address of the packet's family: no such packet
+		// reaches it or leaves it, whatever the rules say.
+		return false
+	}
 	if p.Dir == Out && v.Ruleset.Policy.Output != OutputDrop {
 		return true
 	}
 	return len(v.Allowing(p)) > 0
+}
+
+// HasFamily reports whether the host has an address of family f.
+func (v *HostView) HasFamily(f Family) bool {
+	return slices.ContainsFunc(v.Host.Addrs, f.Has)
 }
 
 func (v *HostView) remoteHas(e Endpoint, a netip.Addr) bool {
