@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,6 +49,7 @@ Examples:
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of standard output"},
 			&cli.BoolFlag{Name: "all-hosts", Usage: "render every host of the profile"},
 			&cli.StringFlag{Name: "out-dir", Usage: "with --all-hosts: the `DIR`ectory to write <host> files to"},
+			&cli.BoolFlag{Name: "prune", Usage: "with --out-dir: remove the files an earlier run wrote there for hosts or targets the profile no longer has"},
 			layoutFlag(),
 		},
 		Action: e.generate,
@@ -68,6 +71,9 @@ func (e *env) generate(c *cli.Context) error {
 	gs, err := targetList(c.String("target"))
 	if err != nil {
 		return err
+	}
+	if c.Bool("prune") && c.String("out-dir") == "" {
+		return errors.New("--prune goes with --out-dir")
 	}
 	host, all := c.String("host"), c.Bool("all-hosts")
 	if len(gs) > 1 {
@@ -112,7 +118,10 @@ func (e *env) generate(c *cli.Context) error {
 		return locate(r, err)
 	}
 	if all {
-		return writeFiles(c.String("out-dir"), files)
+		if err := writeFiles(c.String("out-dir"), files); err != nil {
+			return err
+		}
+		return e.stale(c, files, func(name string) bool { return filepath.Dir(name) == "." && strings.HasSuffix(name, g.Caps().Ext) })
 	}
 	if len(files) != 1 {
 		return fmt.Errorf("internal error: target %s returned %d files for one output", g.Name(), len(files))
@@ -174,7 +183,15 @@ func (e *env) generateMany(c *cli.Context, gs []generators.Generator) error {
 			files = append(files, generators.File{Name: g.Name() + "/" + f.Name, Contents: f.Contents})
 		}
 	}
-	return writeFiles(c.String("out-dir"), files)
+	if err := writeFiles(c.String("out-dir"), files); err != nil {
+		return err
+	}
+	// Every target's directory is in scope: a target the profile no
+	// longer declares leaves its files behind too.
+	return e.stale(c, files, func(name string) bool {
+		t, ok := targets.Lookup(filepath.Dir(name))
+		return ok && strings.HasSuffix(name, t.Caps().Ext)
+	})
 }
 
 // target is where writeFiles puts one file: a regular file (new, or the
@@ -317,4 +334,69 @@ func targetList(spec string) ([]generators.Generator, error) {
 		add(g)
 	}
 	return gs, nil
+}
+
+// stale finds the files in --out-dir that an earlier run wrote
+// (generators.Written: portwall's header) for hosts or targets the
+// profile no longer has, among the files inScope (paths relative to the
+// directory), and that this run did not write. It warns about each, or
+// with --prune removes it. Nothing else in the directory is touched.
+func (e *env) stale(c *cli.Context, written []generators.File, inScope func(name string) bool) error {
+	dir := c.String("out-dir")
+	wrote := map[string]bool{}
+	for _, f := range written {
+		wrote[filepath.Clean(f.Name)] = true
+	}
+	var old []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if d.IsDir() {
+			if path != dir && strings.Contains(rel, string(filepath.Separator)) {
+				return fs.SkipDir // portwall writes one level of directories
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || wrote[rel] || !inScope(rel) {
+			return nil
+		}
+		if ours, err := writtenByPortwall(path); err != nil {
+			return err
+		} else if ours {
+			old = append(old, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, rel := range old {
+		path := filepath.Join(dir, rel)
+		if !c.Bool("prune") {
+			fmt.Fprintln(e.stderr, e.escape(fmt.Sprintf("portwall: warning: %s is from an earlier run, for a host or target the profile no longer has: remove it, or generate with --prune", path)))
+			continue
+		}
+		if err := os.Remove(path); err != nil {
+			return err
+		}
+		e.info("removed %s (from an earlier run; no longer in the profile)\n", path)
+	}
+	return nil
+}
+
+// writtenByPortwall reads the start of a file for portwall's marker.
+func writtenByPortwall(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	head := make([]byte, generators.MarkerWithin)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return false, err
+	}
+	return generators.Written(head[:n]), nil
 }

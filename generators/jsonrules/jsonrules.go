@@ -32,7 +32,7 @@ func (Generator) Section() generators.Section { return nil }
 func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
 	rs := req.Ruleset
 	if len(req.Hosts) == 0 {
-		doc := Network{Profile: rs.Profile, Policy: policy(rs.Policy), AddressSets: sets(rs, nil), Rules: []Rule{}, Internal: []Internal{}}
+		doc := Network{Comment: comment, Profile: rs.Profile, Policy: policy(rs.Policy), AddressSets: sets(rs, nil), Rules: []Rule{}, Internal: []Internal{}}
 		for _, r := range rs.Rules {
 			doc.Rules = append(doc.Rules, rule(r))
 		}
@@ -50,7 +50,7 @@ func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
 		}
 		used := map[string]bool{}
 		doc := HostDoc{
-			Profile: rs.Profile, Policy: policy(rs.Policy),
+			Comment: comment, Profile: rs.Profile, Policy: policy(rs.Policy),
 			Host:    HostInfo{Name: v.Host.Name, Description: v.Host.Description, Addresses: addrStrings(v.Host)},
 			Inbound: []Rule{}, Outbound: []Rule{},
 		}
@@ -72,8 +72,14 @@ func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
 	return files, nil
 }
 
+// comment starts every document, as a comment line starts every other
+// backend's output.
+const comment = generators.Marker + ": do not edit; change the profile and generate again."
+
 // HostDoc is the JSON of one host.
 type HostDoc struct {
+	// Comment says who wrote the file (generators.Marker).
+	Comment     string    `json:"comment"`
 	Profile     string    `json:"profile"`
 	Host        HostInfo  `json:"host"`
 	Policy      Policy    `json:"policy"`
@@ -86,6 +92,7 @@ type HostDoc struct {
 
 // Network is the JSON of the network view.
 type Network struct {
+	Comment     string     `json:"comment"`
 	Profile     string     `json:"profile"`
 	Policy      Policy     `json:"policy"`
 	AddressSets []AddrSet  `json:"address_sets"`

@@ -73,6 +73,9 @@ func TestExamplesFailClosed(t *testing.T) {
 				continue
 			}
 			for _, f := range out {
+				if !generators.Written(f.Contents) {
+					t.Errorf("%s %s %s: no %q in its first %d bytes: generate --prune could not tell it is portwall's", file, g.Name(), f.Name, generators.Marker, generators.MarkerWithin)
+				}
 				grants, err := readers[g.Name()](rn.settings, f.Name, f.Contents)
 				if err != nil {
 					t.Errorf("%s %s %s: %v", file, g.Name(), f.Name, err)

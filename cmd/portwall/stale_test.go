@@ -1,0 +1,57 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestStaleOutput: a host removed from the profile leaves its file from
+// an earlier run; generate warns about it and --prune removes it, and
+// nothing that is not portwall's (or not in the run's scope) is touched.
+func TestStaleOutput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	profile := filepath.Join(dir, "p.toml")
+	write := func(hosts ...string) {
+		var b strings.Builder
+		for i, h := range hosts {
+			b.WriteString("[hosts." + h + "]\naddresses = [\"192.0.2." + string(rune('1'+i)) + "\"]\n")
+		}
+		b.WriteString("[[allow]]\nfrom = \"any\"\nto = [\"" + strings.Join(hosts, "\", \"") + "\"]\nprotocol = \"tcp\"\nports = 22\n")
+		if err := os.WriteFile(profile, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(dir, "out")
+	write("h1", "h2")
+	run(t, "generate", profile, "--target", "nftables", "--all-hosts", "--out-dir", out)
+	run(t, "generate", profile, "--target", "iptables", "--all-hosts", "--out-dir", out)
+	foreign := filepath.Join(out, "notes.nft")
+	if err := os.WriteFile(foreign, []byte("# someone else's\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	write("h1")
+	code, stdout, stderr := runIn("", "generate", profile, "--target", "nftables", "--all-hosts", "--out-dir", out)
+	want := "portwall: warning: " + filepath.Join(out, "h2.nft") + " is from an earlier run, for a host or target the profile no longer has: remove it, or generate with --prune\n"
+	if code != 0 || stderr != want || stdout != "" {
+		t.Errorf("without --prune: exit %d, stdout %q, stderr %q, want %q", code, stdout, stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(out, "h2.nft")); err != nil {
+		t.Errorf("without --prune the stale file must stay: %v", err)
+	}
+	code, stdout, stderr = runIn("", "generate", profile, "--target", "nftables", "--all-hosts", "--out-dir", out, "--prune")
+	if code != 0 || stderr != "" || stdout != "removed "+filepath.Join(out, "h2.nft")+" (from an earlier run; no longer in the profile)\n" {
+		t.Errorf("--prune: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	for name, want := range map[string]bool{"h1.nft": true, "h2.nft": false, "notes.nft": true, "h1.iptables": true, "h2.iptables": true} {
+		if _, err := os.Stat(filepath.Join(out, name)); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", name, err == nil, want)
+		}
+	}
+	if code, _, stderr := runIn("", "generate", profile, "--target", "nftables", "--host", "h1", "--prune"); code != 1 || stderr != "portwall: --prune goes with --out-dir\n" {
+		t.Errorf("--prune without --out-dir: exit %d, %q", code, stderr)
+	}
+}
