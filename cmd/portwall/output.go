@@ -106,3 +106,43 @@ var (
 	diffColors   = map[string]string{"---": "", "+++": "", "@@": cyan, "-": red, "+": green}
 	verifyColors = map[string]string{"  MISMATCH": red, "  FAILED": red, "FAILED": red, "  held": green, "verified": green}
 )
+
+// progress shows progress on standard error: on a terminal one line,
+// rewritten in place by each step and kept by each done; elsewhere (CI
+// logs) only the done lines, one each. -q shows none.
+type progress struct {
+	w        io.Writer
+	terminal bool
+	width    int
+	quiet    bool
+}
+
+func (e *env) progress() *progress {
+	return &progress{w: e.stderr, terminal: isTerminal(e.stderr), quiet: e.quiet}
+}
+
+// step shows what is under way (terminal only).
+func (p *progress) step(msg string) {
+	if p.quiet || !p.terminal {
+		return
+	}
+	fmt.Fprintf(p.w, "\r%-*s\r%s", p.width, "", msg)
+	p.width = len(msg)
+}
+
+// done reports a finished step on a line of its own.
+func (p *progress) done(msg string) {
+	if p.quiet {
+		return
+	}
+	p.clear()
+	fmt.Fprintln(p.w, msg)
+}
+
+// clear removes the step line, before other output to the terminal.
+func (p *progress) clear() {
+	if p.terminal && p.width > 0 {
+		fmt.Fprintf(p.w, "\r%-*s\r", p.width, "")
+		p.width = 0
+	}
+}

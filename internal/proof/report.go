@@ -186,6 +186,9 @@ func (r *Result) WriteMatrix(w io.Writer, title string, all bool) {
 	for _, u := range p.Unprobed {
 		fmt.Fprintf(w, "  not probed: %s\n", u)
 	}
+	for _, s := range p.Sampled {
+		fmt.Fprintf(w, "  sampled: %s\n", s)
+	}
 	if r.NeighbourDiscovery != "" {
 		fmt.Fprintf(w, "  ipv6 neighbour discovery: %s\n", r.NeighbourDiscovery)
 	}

@@ -26,8 +26,6 @@ const (
 	// samplesPerFamily is how many addresses stand for one address set in
 	// one family.
 	samplesPerFamily = 3
-	// MaxPorts is how many ports are probed, per protocol.
-	MaxPorts = 128
 )
 
 // Outside is the peer that stands for addresses no address set of the
@@ -60,8 +58,14 @@ type Plan struct {
 	// Expect checks each of the profile's expectations that concern the
 	// host.
 	Expect []*ExpectCheck
-	// Unprobed says what the plan could not probe, and why.
+	// Unprobed says what the plan could not probe, and why: what no probe
+	// can reach (a set known only by host names).
 	Unprobed []string
+	// Sampled says what the plan left out to stay within its limits
+	// (MaxPeers namespaces, the ports limit of SamplePorts): a proof of a
+	// sampled plan is not a proof of every rule.
+	Sampled []string
+	portLimit int
 
 	index map[ir.Packet]int
 }
@@ -97,14 +101,26 @@ type ExpectCheck struct {
 	Unprobed string
 }
 
+// Option changes a plan.
+type Option func(*Plan)
+
+// SamplePorts limits the ports probed to n, spread over the ports the
+// rules name (the first, the last, and evenly between); the plan says so
+// in Sampled. Without it every port a rule names (its edges and their
+// neighbours) is probed.
+func SamplePorts(n int) Option { return func(p *Plan) { p.portLimit = n } }
+
 // NewPlan plans the probes for host name of rs. Every probe's Want comes
 // from the IR.
-func NewPlan(rs *ir.Ruleset, name string) (*Plan, error) {
+func NewPlan(rs *ir.Ruleset, name string, opts ...Option) (*Plan, error) {
 	v, err := rs.HostView(name)
 	if err != nil {
 		return nil, err
 	}
 	p := &Plan{View: v, Dst: map[ir.Family]netip.Addr{}, index: map[ir.Packet]int{}}
+	for _, o := range opts {
+		o(p)
+	}
 	for _, a := range v.Host.Addrs {
 		f := family(a)
 		if _, ok := p.Dst[f]; !ok && usable(a) {
@@ -191,7 +207,7 @@ func (p *Plan) peers() {
 			p.Unprobed = append(p.Unprobed, fmt.Sprintf("%s is known only by host names (%s): no address to probe it from", s.Name, strings.Join(s.FQDNs, ", ")))
 		case len(addrs) == 0:
 		case len(p.Peers) == MaxPeers-1:
-			p.Unprobed = append(p.Unprobed, fmt.Sprintf("%s: more than %d address sets, no namespace left for it", s.Name, MaxPeers-1))
+			p.Sampled = append(p.Sampled, fmt.Sprintf("%s: more than %d address sets, no namespace left for it", s.Name, MaxPeers-1))
 		default:
 			p.Peers = append(p.Peers, &Peer{Name: s.Name, Addrs: addrs})
 		}
@@ -317,9 +333,9 @@ func (p *Plan) ports() {
 			}
 		}
 	})
-	if len(p.Ports) > MaxPorts {
-		p.Unprobed = append(p.Unprobed, fmt.Sprintf("%d ports to probe, more than %d: probed the first %d", len(p.Ports), MaxPorts, MaxPorts))
-		p.Ports = p.Ports[:MaxPorts]
+	if n := p.portLimit; n > 0 && len(p.Ports) > n {
+		p.Sampled = append(p.Sampled, fmt.Sprintf("%d of %d ports probed (--sample %d)", n, len(p.Ports), n))
+		p.Ports = spread(p.Ports, n)
 	}
 }
 
@@ -479,4 +495,17 @@ func (p *Plan) Outbound() bool {
 		}
 	}
 	return false
+}
+
+// spread picks n of ports (n >= 1): the first, the last, and the rest
+// evenly between, in order.
+func spread(ports []uint16, n int) []uint16 {
+	if n == 1 {
+		return ports[:1]
+	}
+	out := make([]uint16, 0, n)
+	for i := range n {
+		out = append(out, ports[i*(len(ports)-1)/(n-1)])
+	}
+	return slices.Compact(out)
 }
