@@ -65,7 +65,7 @@ Example:
 			&cli.StringSliceFlag{Name: "target", Usage: "load the rules of `TARGET`: nftables or iptables (repeatable; default both)"},
 			&cli.BoolFlag{Name: "probes", Usage: "list every probe, not only a line per peer address"},
 			&cli.IntFlag{Name: "parallel", Value: 2, Usage: "prove `N` host rulesets at a time"},
-			&cli.IntFlag{Name: "sample", Usage: "probe at most `N` ports per host, spread over the rules' ports, and say so (default: every port a rule names)"},
+			&cli.IntFlag{Name: "sample", Usage: "probe at most `N` ports per host, spread over the rules' ports, and say so", DefaultText: "every port a rule names"},
 			layoutFlag(),
 		},
 		Action: e.verify,
