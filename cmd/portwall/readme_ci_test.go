@@ -53,7 +53,7 @@ func TestReadmeCIRecipe(t *testing.T) {
 	t.Parallel()
 	kerneltest.RequireTools(t, "bash", "git", "go")
 	wf := steps(t, readmeBlock(t, "## Using portwall in CI", "yaml"))
-	for _, name := range []string{"Validate and lint", "Generate every host with every backend", "Fail when the committed outputs are stale"} {
+	for _, name := range []string{"Validate and lint", "Generate the declared targets", "Fail when the committed outputs are stale"} {
 		if wf[name] == "" {
 			t.Fatalf("the README's workflow has no step %q (steps: %v)", name, wf)
 		}
@@ -92,13 +92,13 @@ func TestReadmeCIRecipe(t *testing.T) {
 	}
 	must("git init -q . && git add -A && git commit -qm profile")
 	must(wf["Validate and lint"])
-	must(wf["Generate every host with every backend"])
+	must(wf["Generate the declared targets"])
 	must("git add -A && git commit -qm generated")
 	must(wf["Fail when the committed outputs are stale"])
 
 	// The profile changes, the outputs are not committed: the step fails.
 	write([]byte(strings.Replace(string(profile), "[[allow]]", "[[allow]]\nfrom = \"admins\"\nto = \"mail1\"\nprotocol = \"tcp\"\nports = [8443]\ncomment = \"new\"\n\n[[allow]]", 1)))
-	must(wf["Generate every host with every backend"])
+	must(wf["Generate the declared targets"])
 	if out, err := sh(wf["Fail when the committed outputs are stale"]); err == nil {
 		t.Errorf("the stale-output step passed with stale outputs:\n%s", out)
 	}

@@ -64,7 +64,7 @@ type Plan struct {
 	// Sampled says what the plan left out to stay within its limits
 	// (MaxPeers namespaces, the ports limit of SamplePorts): a proof of a
 	// sampled plan is not a proof of every rule.
-	Sampled []string
+	Sampled   []string
 	portLimit int
 
 	index map[ir.Packet]int
