@@ -312,9 +312,9 @@ func (e *env) validate(c *cli.Context) error {
 	type job struct {
 		g     generators.Generator
 		hosts []string // nil: the network view
+		warn  bool     // not declared: refusals are warnings
 	}
 	var jobs []job
-	warnOnly := false
 	switch {
 	case c.String("target") != "":
 		gs, err := targetList(c.String("target"))
@@ -322,10 +322,12 @@ func (e *env) validate(c *cli.Context) error {
 			return err
 		}
 		for _, g := range gs {
-			req := generators.AllHosts(g, r.rs, nil)
-			jobs = append(jobs, job{g, req.Hosts})
+			jobs = append(jobs, job{g, generators.AllHosts(g, r.rs, nil).Hosts, false})
 		}
-	case r.declared.any || len(r.declared.network) > 0:
+	default:
+		// Declared targets are checked; when the profile declares no host
+		// targets at all, every host target is tried and its refusals are
+		// warnings, and likewise the network view without a [fortigate].
 		byTarget := map[string][]string{}
 		for _, h := range r.rs.HostNames() {
 			for _, g := range r.declared.hosts[h] {
@@ -333,37 +335,44 @@ func (e *env) validate(c *cli.Context) error {
 			}
 		}
 		for _, g := range targets.All() {
-			if hs := byTarget[g.Name()]; len(hs) > 0 {
-				jobs = append(jobs, job{g, hs})
+			switch {
+			case !g.Caps().HostView:
+			case r.declared.any && len(byTarget[g.Name()]) > 0:
+				jobs = append(jobs, job{g, byTarget[g.Name()], false})
+			case !r.declared.any:
+				jobs = append(jobs, job{g, r.rs.HostNames(), true})
 			}
 		}
 		for _, g := range r.declared.network {
-			jobs = append(jobs, job{g, nil})
+			jobs = append(jobs, job{g, nil, false})
 		}
-	default:
-		// Nothing declared: every target, its refusals as warnings.
-		warnOnly = true
-		for _, g := range targets.All() {
-			req := generators.AllHosts(g, r.rs, nil)
-			jobs = append(jobs, job{g, req.Hosts})
+		if !r.declared.any && len(r.declared.network) == 0 {
+			for _, g := range targets.All() {
+				if !g.Caps().HostView {
+					jobs = append(jobs, job{g, nil, true})
+				}
+			}
 		}
 	}
-	var errs diag.ErrorList
+	var errs, warnings diag.ErrorList
 	for _, j := range jobs {
 		if j.g.Caps().HostView && len(j.hosts) == 0 {
 			continue
 		}
 		_, err := generators.Generate(j.g, generators.Request{Ruleset: r.rs, Hosts: j.hosts, Settings: r.settings})
-		errs.Append(diag.AsList(locate(r, err)))
-	}
-	errs.Sort()
-	if warnOnly {
-		for _, w := range errs {
-			w.Msg = "warning: " + w.Msg
-			fmt.Fprintln(e.stderr, e.escape(w.Error()))
+		if j.warn {
+			warnings.Append(diag.AsList(locate(r, err)))
+		} else {
+			errs.Append(diag.AsList(locate(r, err)))
 		}
-	} else if len(errs) > 0 {
-		return errs
+	}
+	if len(errs) > 0 {
+		return errs.Err()
+	}
+	warnings.Sort()
+	for _, w := range warnings {
+		w.Msg = "warning: " + w.Msg
+		fmt.Fprintln(e.stderr, e.escape(w.Error()))
 	}
 	e.info("%s: valid: %s, %s, %s\n", r.p.File,
 		diag.Plural(len(r.p.Deployments), "deployment"), diag.Plural(len(r.rs.Hosts), "host"), diag.Plural(len(r.rs.Rules), "rule"))
