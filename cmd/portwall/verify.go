@@ -124,7 +124,14 @@ func (e *env) verify(c *cli.Context) error {
 	sem := make(chan struct{}, max(1, c.Int("parallel")))
 	go func() {
 		for _, j := range jobs {
-			sem <- struct{}{}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				// Interrupted: start nothing more.
+				j.err = ctx.Err()
+				close(j.done)
+				continue
+			}
 			go func() {
 				defer func() { <-sem; close(j.done) }()
 				t0 := time.Now()
@@ -143,6 +150,9 @@ func (e *env) verify(c *cli.Context) error {
 		progress.step(fmt.Sprintf("[%d/%d] proving host %s with %s...", i+1, len(jobs), j.host, j.target))
 		<-j.done
 		progress.clear()
+		if ctx.Err() != nil {
+			break // interrupted: reported below, once
+		}
 		bad := j.err != nil || j.failed || len(j.sampled) > 0 && sample == 0
 		if bad || !e.quiet {
 			fmt.Fprint(e.stdout, e.paintLines(j.out.String(), verifyColors))

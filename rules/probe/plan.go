@@ -188,6 +188,7 @@ func (p *Plan) peers() {
 			}
 		}
 	}
+	var left []string
 	sets := slices.Clone(rs.Addrs)
 	slices.SortStableFunc(sets, func(a, b *ir.AddrSet) int {
 		return cmp.Compare(rank(named[a.Name]), rank(named[b.Name]))
@@ -206,11 +207,25 @@ func (p *Plan) peers() {
 		case len(addrs) == 0 && len(s.FQDNs) > 0 && named[s.Name]:
 			p.Unprobed = append(p.Unprobed, fmt.Sprintf("%s is known only by host names (%s): no address to probe it from", s.Name, strings.Join(s.FQDNs, ", ")))
 		case len(addrs) == 0:
+		case len(p.Peers) == MaxPeers-1 && named[s.Name]:
+			// A set the host's rules name: the rules about it go
+			// unprobed.
+			left = append(left, s.Name)
 		case len(p.Peers) == MaxPeers-1:
-			p.Sampled = append(p.Sampled, fmt.Sprintf("%s: more than %d address sets, no namespace left for it", s.Name, MaxPeers-1))
+			// A set no rule of this host names stands only for more
+			// addresses the rules must stop, which the outside peer
+			// stands for too.
 		default:
 			p.Peers = append(p.Peers, &Peer{Name: s.Name, Addrs: addrs})
 		}
+	}
+	if len(left) > 0 {
+		shown := left[:min(len(left), 5)]
+		more := ""
+		if len(left) > len(shown) {
+			more = fmt.Sprintf(" and %d more", len(left)-len(shown))
+		}
+		p.Sampled = append(p.Sampled, fmt.Sprintf("%d address sets the rules name got no namespace (at most %d): %s%s", len(left), MaxPeers-1, strings.Join(shown, ", "), more))
 	}
 	var all netipx.IPSetBuilder
 	for _, s := range rs.Addrs {
