@@ -122,6 +122,9 @@ func (e *env) writeExplain(p *profiles.Profile, a *explain.Answer) {
 		o := f.Origin
 		fmt.Fprintf(w, "  internal, never opened: %s/%s/%s (%s -> %s): %s\n", o.Product, o.Feature, o.Flow, o.FromLabel, o.ToLabel, o.Purpose)
 		fmt.Fprintf(w, "      source: %s\n", o.Source)
+		if o.Departure != "" {
+			fmt.Fprintf(w, "      departure from the document: %s\n", o.Departure)
+		}
 	}
 }
 
@@ -169,6 +172,9 @@ func writeRule(w io.Writer, p *profiles.Profile, a *explain.Answer, hr ir.HostRu
 		}
 		fmt.Fprintf(w, "    %s/%s/%s (%s -> %s): %s\n", o.Product, o.Feature, o.Flow, o.FromLabel, o.ToLabel, o.Purpose)
 		fmt.Fprintf(w, "      source: %s\n", o.Source)
+		if o.Departure != "" {
+			fmt.Fprintf(w, "      departure from the document: %s\n", o.Departure)
+		}
 		if at := bindingPos(p, o); at != "" {
 			fmt.Fprintf(w, "      bound at %s\n", at)
 		}

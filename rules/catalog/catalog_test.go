@@ -52,7 +52,7 @@ func TestEmbeddedCatalogModelling(t *testing.T) {
 		}
 		return f
 	}
-	if f := flow("xeams", "admin-console"); !f.Internal || f.Ports.String() != "5272" {
+	if f := flow("xeams", "admin-console"); f.Internal || f.Ports.String() != "5272" || f.From != "administrators" {
 		t.Errorf("xeams admin console: %+v", f)
 	}
 	if f := flow("xeams", "embedded-database"); !f.Internal || f.Ports.String() != "7865" {
@@ -67,11 +67,12 @@ func TestEmbeddedCatalogModelling(t *testing.T) {
 	if f := flow("fortimail", "fortiguard-av-push"); !f.Deprecated || f.Ports.String() != "9443" {
 		t.Errorf("av push: %+v", f)
 	}
-	if f := flow("fortimail", "fortiguard-update"); !f.Alternatives || f.Ports.String() != "443,8890" {
+	if f := flow("fortimail", "fortiguard-update"); !f.Alternatives || f.Ports.String() != "443,8890" || f.DefaultChoice.String() != "443" {
 		t.Errorf("fortiguard update: %+v", f)
 	}
-	if f := flow("fortimail", "fortiguard-antispam"); !f.Alternatives || f.Ports.String() != "53,8888" || len(f.Protocols) != 2 {
-		t.Errorf("fortiguard antispam: %+v", f)
+	f := flow("fortimail", "fortiguard-antispam")
+	if def, ok := f.Default(); !ok || def.String() != "udp 53" || f.AlternativesString() != "53 or 8888 over udp or tcp" {
+		t.Errorf("fortiguard antispam: %+v, default %v", f, def)
 	}
 	if f := flow("fortimail", "webmail-https"); len(f.Modes) != 1 || f.Modes[0] != "server" {
 		t.Errorf("webmail modes: %v", f.Modes)
@@ -79,8 +80,13 @@ func TestEmbeddedCatalogModelling(t *testing.T) {
 	if f := flow("fortimail", "ping"); len(f.Protocols) != 2 || len(f.Ports) != 0 {
 		t.Errorf("ping: %+v", f)
 	}
-	if f := flow("fme-server", "core-results"); !f.Random || !f.Ports.IsAll() || f.PortPool != "port-pool" {
-		t.Errorf("fme results: %+v", f)
+	if f := flow("fme-server", "core-dedicated"); !f.Random || !f.Ports.IsAll() || f.PortPool != "port-pool" || f.From != "web" || f.To != "core" {
+		t.Errorf("fme dedicated: %+v", f)
+	}
+	if f := flow("fme-server", "smtp-publisher"); !f.RequireChoice {
+		t.Errorf("fme SMTP publisher (25 on Windows, 7125 on Linux) must require a choice: %+v", f)
+	} else if _, ok := f.Default(); ok {
+		t.Error("a flow that requires a choice has a default")
 	}
 	ems, _ := c.Product("forticlient-ems")
 	peer, _ := ems.Peer("fortiguard-anycast")

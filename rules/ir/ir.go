@@ -40,6 +40,10 @@ type Ruleset struct {
 	Internal []*InternalFlow
 	// Expect holds the profile's expectations, in profile order.
 	Expect []*Expectation
+	// Decisions are what the resolver chose where the profile left it to
+	// the catalog, in profile order. Nothing is rendered from them; lint
+	// names each, so that no default is silent.
+	Decisions []*Decision
 
 	setIndex atomic.Pointer[setIndex]
 	hosts    atomic.Pointer[hostRules]
@@ -214,6 +218,9 @@ type Origin struct {
 	ToLabel    string
 	Purpose    string
 	Source     string // document and row
+	// Departure says why the flow goes beyond its product's document;
+	// empty when the document gives it.
+	Departure string
 
 	// For OriginCustom: the index of the profile's [[allow]] entry, and the
 	// catalog service it names, if any ("" for protocol and ports).
@@ -238,6 +245,39 @@ func (o *Origin) Label() string {
 		return l
 	}
 	return o.Product + "/" + o.Feature + "/" + o.Flow
+}
+
+// DecisionKind says what the resolver decided for a profile.
+type DecisionKind string
+
+const (
+	// DecidedFeaturesDropped: a features list replaced the product's
+	// defaults and left some of them out (Features).
+	DecidedFeaturesDropped DecisionKind = "features-dropped"
+	// DecidedChoice: a flow with alternatives opened the catalog's
+	// default choice (Opened) among them (Among).
+	DecidedChoice DecisionKind = "choice"
+	// DecidedRandomAll: a flow on random ports opened every port
+	// (random_ports = "all").
+	DecidedRandomAll DecisionKind = "random-all"
+)
+
+// Decision is one thing the resolver decided for the profile.
+type Decision struct {
+	Kind DecisionKind
+	// Deployment is the index of the profile's [[deployment]], Name its
+	// name.
+	Deployment int
+	Name       string
+	Product    string
+	Flow       string   // DecidedChoice, DecidedRandomAll
+	Features   []string // DecidedFeaturesDropped
+	// Opened is what the flow opens ("udp 53"), Among what it could
+	// have ("53 or 8888 over udp or tcp"); From and To its roles or peers.
+	// For DecidedFeaturesDropped, Opened is the same selection written as
+	// changes to the defaults (["+imaps-server", "-dns"]).
+	Opened, Among string
+	From, To      string
 }
 
 // InternalFlow is a catalog flow portwall never opens.
@@ -267,7 +307,7 @@ func compareOrigins(a, b Origin) int {
 // that change a field or two, such as the rules.
 func (rs *Ruleset) Clone() *Ruleset {
 	return &Ruleset{Profile: rs.Profile, Policy: rs.Policy, Addrs: rs.Addrs, Hosts: rs.Hosts, Rules: rs.Rules,
-		Internal: rs.Internal, Expect: rs.Expect}
+		Internal: rs.Internal, Expect: rs.Expect, Decisions: rs.Decisions}
 }
 
 // Set looks up an address set by name.

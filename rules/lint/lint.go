@@ -1,7 +1,8 @@
 // Package lint finds what is valid but risky in a profile: cleartext or
 // administration ports open to everyone, deprecated flows, custom rules
 // that add nothing, hosts left without a management path, host names some
-// backends cannot match, and expectations the rules contradict.
+// backends cannot match, expectations the rules contradict, and what the
+// catalog decided because the profile did not (PW8xx).
 //
 // Each finding has a stable code (PW101, ...) and the position of the line
 // to look at. Codes are never reused; README lists them.
@@ -37,6 +38,9 @@ var Checks = []Check{
 	{"PW501", "fqdn-not-expressible", "host names some backends cannot match: they refuse, or leave them out"},
 	{"PW601", "expectation-contradicted", "an [[expect]] entry the rules contradict"},
 	{"PW602", "expectation-unprobed", "an [[expect]] entry no probe can check"},
+	{"PW801", "default-features-replaced", "a features list that replaces the product's defaults and leaves some out"},
+	{"PW802", "alternative-defaulted", "a flow with alternatives (\"443 or 8890\", \"UDP or TCP\") opened with the catalog's default choice"},
+	{"PW803", "random-ports-all", "a flow on random ports opened on every port (random_ports = \"all\"), not on a port pool"},
 }
 
 func check(code string) Check {
@@ -106,6 +110,7 @@ func Lint(p *profiles.Profile, rs *ir.Ruleset, targets []Target) ([]Warning, err
 	l.managementPaths()
 	l.hostNames(targets)
 	l.expectations()
+	l.decisions()
 	slices.SortStableFunc(l.out, func(a, b Warning) int {
 		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
 			cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Msg, b.Msg))
