@@ -22,18 +22,25 @@ func TestLintEveryCode(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	golden.Compare(t, "testdata/lint/every-code.txt", []byte(out))
+	// What the catalog decides for a profile has a case of its own.
+	const decisions = "testdata/lint/catalog-decisions.toml"
+	code, more, errs := runIn("", "lint", decisions)
+	if code != 0 || errs != "" {
+		t.Fatalf("%s: exit %d: %s", decisions, code, errs)
+	}
+	golden.Compare(t, "testdata/lint/catalog-decisions.txt", []byte(more))
 	for _, c := range lint.Checks {
-		if !strings.Contains(out, ": "+c.Code+" "+c.Name+": ") {
+		if !strings.Contains(out+more, ": "+c.Code+" "+c.Name+": ") {
 			t.Errorf("no %s %s warning", c.Code, c.Name)
 		}
 	}
 	code, _, errs = runIn("", "lint", "--strict", profile)
-	if want := "portwall: lint --strict: 13 warnings\n"; code != 1 || errs != want {
+	if want := "portwall: lint --strict: 15 warnings\n"; code != 1 || errs != want {
 		t.Errorf("--strict: exit %d, stderr %q, want %q", code, errs, want)
 	}
 	code, out, _ = runIn("", "lint", "--format", "json", profile)
 	var items []struct{ File, Code, Message string }
-	if err := json.Unmarshal([]byte(out), &items); code != 0 || err != nil || len(items) != 13 || items[0].File != profile {
+	if err := json.Unmarshal([]byte(out), &items); code != 0 || err != nil || len(items) != 15 || items[0].File != profile {
 		t.Errorf("json: exit %d, %v, %d items", code, err, len(items))
 	}
 }
