@@ -64,7 +64,7 @@ Example:
 				Name:      "show",
 				Usage:     "show a product's roles, peers, features, options and flows, or a service",
 				ArgsUsage: "PRODUCT|SERVICE",
-				Flags: []cli.Flag{&cli.StringFlag{Name: "version", Usage: "show the flows of this version of the product only"}},
+				Flags:     []cli.Flag{&cli.StringFlag{Name: "version", Usage: "show the flows of this version of the product only"}},
 				Description: `Lists each flow with the document (source) and versions it comes from;
 NOTES say what a deployment may change (configurable ports, alternatives
 with the default the catalog opens, random ports) and mark departures:
