@@ -130,10 +130,15 @@ Examples:
 				Name:  "export",
 				Usage: "print the whole catalog in a machine-readable format",
 				Flags: []cli.Flag{&cli.StringFlag{Name: "format", Value: "json", Usage: "output format: json"}},
-				Description: `Prints {"products":[{"name","title","roles","peers","features","flows":[...]}],
+				Description: `Prints {"products":[{"name","title","roles","peers","features","flows":[...],
+"default_features","versions","default_version","peer_products"}],
 "services":[...]}. Each flow has id, feature, from and to (role or peer
 names), protocols, ports (strings; "1-65535" for all ports, empty for ICMP),
-purpose, configurable, internal, deprecated and source. Each service has
+purpose, configurable, internal, deprecated, alternatives,
+protocol_alternatives, require_choice, default_ports and default_protocols
+(what opens unless a profile chooses), versions (empty: all), departure
+(why it goes beyond the document; empty: the document gives it) and
+source. Each service has
 name, title, tcp and udp (port strings), unsupported (what it needs that
 portwall cannot express; a profile naming it is refused) and source.
 

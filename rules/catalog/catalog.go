@@ -42,6 +42,26 @@
 // unit. A profile can then bind the peer to that deployment's role, and
 // the other deployment's peers that stand for this product are bound back
 // from the same statement (package rules).
+//
+// # Keys for these, in a product file
+//
+// All optional, so that files written before them load unchanged (README's
+// catalog section shows them in place). Their flows keep their meaning but
+// two: alternatives open the first port listed unless a profile chooses
+// (they opened every one), and random ports need the port pool or the
+// profile's consent to every port.
+//
+//	[[version]]              name, title, source (the version's document),
+//	                         default (exactly one, when there are versions)
+//	[[peer]]   product, role the catalog product and role the peer is
+//	[[flow]]   versions      only in these versions
+//	           departure     why the flow goes beyond its document
+//	           default_choice        ports opened among alternatives
+//	                                 unless chosen (default: the first listed)
+//	           protocol_alternatives protocols are alternatives
+//	           default_protocols     protocols opened unless chosen
+//	                                 (default: the first listed)
+//	           require_choice        no default: the profile must choose
 package catalog
 
 import (
