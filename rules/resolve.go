@@ -555,8 +555,11 @@ func (r *resolver) randomPorts(d *profiles.Deployment, prod *catalog.Product, op
 			opt, _ := prod.Option(name)
 			how += fmt.Sprintf("set the option %s (%s) under [deployment.options], or ", name, opt.Title)
 		}
-		r.errorf(at("product"), "flows %s of product %s use randomly assigned ports: %swrite random_ports = \"all\" to open every port to them",
-			strings.Join(all, ", "), prod.Name, how)
+		what := "flows " + strings.Join(all, ", ") + " of product " + prod.Name + " use"
+		if len(all) == 1 {
+			what = "flow " + all[0] + " of product " + prod.Name + " uses"
+		}
+		r.errorf(at("product"), "%s randomly assigned ports: %swrite random_ports = \"all\" to open every port to them", what, how)
 	case len(all) == 0 && d.RandomPorts == profiles.RandomPortsAll:
 		r.errorf(at("random_ports"), "random_ports = \"all\" opens nothing: no enabled flow of product %s is left on random ports without a port pool; remove it", prod.Name)
 	}

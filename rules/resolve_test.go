@@ -171,7 +171,7 @@ core = ["core"]
 %s`
 	// Without a pool, the profile must say that every port is meant.
 	_, err := resolve(t, strings.Replace(fme, "%s", "", 1))
-	if want := `p.toml:7:11: flows core-dedicated of product fme-server use randomly assigned ports: set the option port-pool (FME_SERVER_PORT_POOL: the range FME draws its randomly assigned ports from, e.g. 7100-7150) under [deployment.options], or write random_ports = "all" to open every port to them`; err == nil || err.Error() != want {
+	if want := `p.toml:7:11: flow core-dedicated of product fme-server uses randomly assigned ports: set the option port-pool (FME_SERVER_PORT_POOL: the range FME draws its randomly assigned ports from, e.g. 7100-7150) under [deployment.options], or write random_ports = "all" to open every port to them`; err == nil || err.Error() != want {
 		t.Errorf("without a pool:\n got %v\nwant %s", err, want)
 	}
 	rs := mustResolve(t, strings.Replace(strings.Replace(fme, "%s", "", 1), `features = ["core-api"]`, `features = ["core-api"]`+"\nrandom_ports = \"all\"", 1))
