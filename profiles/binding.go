@@ -14,6 +14,9 @@ func (p *Profile) Binding(dep, label string) (kind string, pos diag.Pos, ok bool
 		if _, bound := d.Peers[label]; bound {
 			return "peer", p.Doc.Pos("deployment", d.Index, "peers", label), true
 		}
+		if _, bound := d.PeerLinks[label]; bound {
+			return "peer", p.Doc.KeyPos("deployment", d.Index, "peers", label), true
+		}
 		if _, bound := d.Roles[label]; bound {
 			return "role", p.Doc.Pos("deployment", d.Index, "roles", label), true
 		}

@@ -63,6 +63,9 @@ type deploymentSchema struct {
 	Ports      map[string]any `toml:"ports"`
 	Choose     map[string]any `toml:"choose"`
 	Options    map[string]any `toml:"options"`
+
+	Version     string `toml:"version"`
+	RandomPorts string `toml:"random_ports"`
 }
 
 type allowSchema struct {
@@ -243,6 +246,7 @@ func (c *checker) profile(f *fileSchema) *Profile {
 		names[d.Name] = i
 		p.Deployments = append(p.Deployments, d)
 	}
+	c.peerLinks(p)
 	for i := range f.Allow {
 		p.Allows = append(p.Allows, c.allow(p, i, &f.Allow[i]))
 	}
@@ -378,7 +382,7 @@ func (c *checker) groupCycles(p *Profile) {
 
 func (c *checker) deployment(p *Profile, i int, f *deploymentSchema) *Deployment {
 	path := []any{"deployment", i}
-	d := &Deployment{Index: i, Name: f.Name, Product: f.Product, Mode: f.Mode, Options: map[string]string{}}
+	d := &Deployment{Index: i, Name: f.Name, Product: f.Product, Mode: f.Mode, Version: f.Version, Options: map[string]string{}}
 	if f.Product == "" {
 		c.errorf(path, "deployment has no product")
 	}
@@ -392,13 +396,19 @@ func (c *checker) deployment(p *Profile, i int, f *deploymentSchema) *Deployment
 		if d.Features == nil {
 			d.Features = []string{}
 		}
-		c.noDuplicates(at(path, "features"), "feature", d.Features)
+		c.features(at(path, "features"), d.Features)
+	}
+	switch f.RandomPorts {
+	case "", RandomPortsAll:
+		d.RandomPorts = f.RandomPorts
+	default:
+		c.errorf(at(path, "random_ports"), "invalid random_ports %q: want \"all\" (open every port to flows on random ports), or set the product's port pool option instead", f.RandomPorts)
 	}
 	d.Deprecated = c.list(at(path, "deprecated"), f.Deprecated)
 	d.Roles = c.bindings(p, at(path, "roles"), f.Roles)
-	d.Peers = c.bindings(p, at(path, "peers"), f.Peers)
+	d.Peers, d.PeerLinks = c.peerBindings(p, at(path, "peers"), f.Peers)
 	d.Ports = c.portMap(at(path, "ports"), f.Ports)
-	d.Choose = c.portMap(at(path, "choose"), f.Choose)
+	d.Choose = c.choices(at(path, "choose"), f.Choose)
 	for _, k := range slices.Sorted(maps.Keys(f.Options)) {
 		switch v := f.Options[k].(type) {
 		case string:

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/portwall/portwall/internal/diag"
@@ -166,7 +167,13 @@ type Deployment struct {
 	Product string
 	// Mode is the product's operating mode; "" means the product default.
 	Mode string
-	// Features enabled; nil means the product's defaults.
+	// Version is the product's version; "" means the catalog's default
+	// (the version of the document it was transcribed from).
+	Version string
+	// Features enabled, as written; nil means the product's defaults. A
+	// list of plain names replaces the defaults; a list whose items all
+	// start with "+" or "-" adds to them and removes from them instead
+	// (FeatureEdits).
 	Features []string
 	// Deprecated lists deprecated flows the profile asks for by ID.
 	Deprecated []string
@@ -174,11 +181,57 @@ type Deployment struct {
 	// group names.
 	Roles map[string][]string
 	Peers map[string][]string
+	// PeerLinks bind peers to the hosts of another deployment's role
+	// (peer = { deployment = "fmg", role = "unit" }).
+	PeerLinks map[string]PeerLink
 	// Ports moves configurable flows to other ports.
 	Ports map[string]ports.Set
-	// Choose picks among a flow's alternative ports.
-	Choose  map[string]ports.Set
+	// Choose picks among a flow's alternative ports and protocols.
+	Choose  map[string]Choice
 	Options map[string]string
+	// RandomPorts is RandomPortsAll when the profile accepts that flows on
+	// random ports open every port (no port pool), "" otherwise.
+	RandomPorts string
+}
+
+// RandomPortsAll is the one value of random_ports: open every port.
+const RandomPortsAll = "all"
+
+// PeerLink binds a peer to the hosts of another deployment's role.
+type PeerLink struct {
+	Deployment string
+	// Role is the other deployment's role; "" leaves it to the catalog
+	// (the role the peer stands for).
+	Role string
+}
+
+// Choice is what a deployment picks among a flow's alternatives: ports,
+// protocols, or both. An empty part keeps the flow's default for it.
+type Choice struct {
+	Ports     ports.Set
+	Protocols []proto.Protocol
+}
+
+// String formats a choice as the profile writes it: "[\"udp\", 53]".
+func (c Choice) String() string {
+	var parts []string
+	for _, pr := range c.Protocols {
+		parts = append(parts, pr.String())
+	}
+	parts = append(parts, c.Ports.Strings()...)
+	return strings.Join(parts, " ")
+}
+
+// FeatureEdits reports whether the features list changes the product's
+// defaults ("+name", "-name") rather than replacing them.
+func (d *Deployment) FeatureEdits() bool {
+	return len(d.Features) > 0 && IsFeatureEdit(d.Features[0])
+}
+
+// IsFeatureEdit reports whether a features item adds or removes ("+name",
+// "-name") rather than names a feature.
+func IsFeatureEdit(item string) bool {
+	return strings.HasPrefix(item, "+") || strings.HasPrefix(item, "-")
 }
 
 // Allow is a custom rule for what no catalog knows.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,6 +70,7 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Rules
 		rs.Profile = strings.TrimSuffix(filepath.Base(p.File), filepath.Ext(p.File))
 	}
 	r.addressSets()
+	r.reverseLinks()
 	for _, name := range slices.Sorted(maps.Keys(p.Hosts)) {
 		h := p.Hosts[name]
 		addrs := slices.Clone(h.Addrs)
@@ -98,6 +100,7 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Rules
 	}
 	rs.Rules = merged
 	rs.Internal = r.internal
+	rs.Decisions = r.decisions
 	// Keep the sets rules and internal flows use, in name order.
 	used := map[string]bool{}
 	for _, rule := range rs.Rules {
@@ -122,13 +125,17 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Rules
 }
 
 type resolver struct {
-	p        *profiles.Profile
-	c        *catalog.Catalog
-	errs     diag.ErrorList
-	sets     map[string]*ir.AddrSet
-	parts    []*ir.Rule
-	internal []*ir.InternalFlow
-	today    profiles.Date
+	p         *profiles.Profile
+	c         *catalog.Catalog
+	errs      diag.ErrorList
+	sets      map[string]*ir.AddrSet
+	parts     []*ir.Rule
+	internal  []*ir.InternalFlow
+	decisions []*ir.Decision
+	today     profiles.Date
+	// linked holds the peers bound from the other side: deployment ->
+	// peer -> hosts and groups (see reverseLinks).
+	linked map[string]map[string][]string
 }
 
 func (r *resolver) errorf(path []any, format string, args ...any) {
@@ -227,20 +234,11 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 		mode = prod.Mode
 	}
 
+	full := prod
+	version := r.version(d, full, at)
+	prod = full.InVersion(version)
 	options := r.options(d, prod, at)
-
-	features := d.Features
-	if features == nil {
-		features = prod.DefaultFeatures()
-	}
-	enabled := map[string]bool{}
-	for i, f := range features {
-		if _, ok := prod.Feature(f); !ok {
-			r.errorf(at("features", i), "unknown feature %q of product %s%s", f, prod.Name, diag.DidYouMean(f, prod.FeatureNames()))
-			continue
-		}
-		enabled[f] = true
-	}
+	enabled := r.features(d, full, prod, version, at)
 
 	deprecated := map[string]bool{}
 	for i, id := range d.Deprecated {
@@ -259,7 +257,7 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 
 	// Port overrides and choices name flows; check them before use.
 	for _, id := range slices.Sorted(maps.Keys(d.Ports)) {
-		fl, ok := r.flowKey(prod, at("ports", id), id)
+		fl, ok := r.flowKey(full, prod, version, at("ports", id), id)
 		switch {
 		case !ok:
 		case !fl.Configurable:
@@ -269,17 +267,24 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(d.Choose)) {
-		fl, ok := r.flowKey(prod, at("choose", id), id)
+		fl, ok := r.flowKey(full, prod, version, at("choose", id), id)
+		ch := d.Choose[id]
 		switch {
 		case !ok:
-		case !fl.Alternatives:
+		case !fl.Alternatives && !fl.ProtocolAlternatives:
 			r.keyErrorf(at("choose", id), "flow %q of product %s has no alternatives to choose from", id, prod.Name)
-		case !fl.Ports.Covers(d.Choose[id]):
-			r.errorf(at("choose", id), "flow %q: %s is not among its alternatives %s", id, d.Choose[id], fl.Ports)
+		case len(ch.Ports) > 0 && !fl.Alternatives:
+			r.keyErrorf(at("choose", id), "flow %q of product %s has no alternative ports to choose from: choose among its protocols (%s)", id, prod.Name, fl.AlternativesString())
+		case len(ch.Protocols) > 0 && !fl.ProtocolAlternatives:
+			r.keyErrorf(at("choose", id), "flow %q of product %s has no alternative protocols to choose from: choose among its ports (%s)", id, prod.Name, fl.AlternativesString())
+		case !fl.Ports.Covers(ch.Ports):
+			r.errorf(at("choose", id), "flow %q: %s is not among its alternatives %s", id, ch.Ports, fl.Ports)
+		case !subset(ch.Protocols, fl.Protocols):
+			r.errorf(at("choose", id), "flow %q: %s is not among its protocols %s", id, ch, fl.AlternativesString())
 		case !enabled[fl.Feature]:
 			r.keyErrorf(at("choose", id), "flow %q belongs to feature %q, which this deployment does not enable", id, fl.Feature)
 		}
-		if ok && d.Ports[id] != nil {
+		if ok && d.Ports[id] != nil && len(ch.Ports) > 0 {
 			r.keyErrorf(at("choose", id), "flow %q has both a port override and a choice; keep one", id)
 		}
 	}
@@ -288,7 +293,13 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 	// missing binding it was meant to be.
 	meant := map[string]bool{}
 	r.unknownBindings(at("roles"), prod, d.Roles, "role", prod.RoleNames(), prod.PeerNames(), "peer", meant)
-	r.unknownBindings(at("peers"), prod, d.Peers, "peer", prod.PeerNames(), prod.RoleNames(), "role", meant)
+	peerKeys := maps.Clone(d.Peers)
+	for k := range d.PeerLinks {
+		peerKeys[k] = nil
+	}
+	r.unknownBindings(at("peers"), prod, peerKeys, "peer", prod.PeerNames(), prod.RoleNames(), "role", meant)
+	links := r.links(d, prod, at)
+	var randomAll []string // flows that opened every port for want of a pool
 
 	// Every flow the deployment enables, and what it needs bound.
 	missing := map[string][]string{} // unbound role or peer -> flows needing it
@@ -306,8 +317,8 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 		if fl.Internal {
 			need = map[string][]string{}
 		}
-		from, okFrom := r.bind(d, prod, fl.From, options, need, fl.ID)
-		to, okTo := r.bind(d, prod, fl.To, options, need, fl.ID)
+		from, okFrom := r.bind(d, prod, fl.From, options, links, need, fl.ID)
+		to, okTo := r.bind(d, prod, fl.To, options, links, need, fl.ID)
 		if !fl.Internal && (!okFrom || !okTo) {
 			continue
 		}
@@ -315,21 +326,31 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 			Kind: ir.OriginFlow, Order: [3]int{0, d.Index, fi},
 			Deployment: d.Name, Product: prod.Name, Feature: fl.Feature, Flow: fl.ID,
 			FromLabel: fl.From, ToLabel: fl.To, Purpose: fl.Purpose, Source: prod.SourceLine(fl),
+			Departure: fl.Departure,
 		}
-		ps := fl.Ports
+		open, ok := r.choice(d, fl, at)
+		if !ok {
+			continue
+		}
+		ps, protocols := open.Ports, open.Protocols
 		switch {
 		case d.Ports[fl.ID] != nil:
 			ps = d.Ports[fl.ID]
-		case d.Choose[fl.ID] != nil:
-			ps = d.Choose[fl.ID]
 		case fl.Random && options[fl.PortPool] != "":
 			pool, _ := ports.Parse(options[fl.PortPool]) // checked in options
 			ps = ports.NewSet(pool)
+		case fl.Random && !fl.Internal:
+			randomAll = append(randomAll, fl.ID)
+			if d.RandomPorts != profiles.RandomPortsAll {
+				continue
+			}
+			r.decide(&ir.Decision{Kind: ir.DecidedRandomAll, Deployment: d.Index, Name: d.Name, Product: prod.Name, Flow: fl.ID,
+				Opened: fl.PortString(), From: fl.From, To: fl.To})
 		}
 		if fl.Internal {
 			// The ports say where it would be, for "why is this closed?".
 			origin.Ports = ps
-			for _, pr := range fl.Protocols {
+			for _, pr := range protocols {
 				r.internal = append(r.internal, &ir.InternalFlow{Origin: origin, From: from, To: to, Protocol: pr})
 			}
 			continue
@@ -339,7 +360,7 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 			program = strings.TrimRight(options[fl.ProgramDir], `\`) + `\` + fl.Program
 			origin.ProgramOption = fl.ProgramDir
 		}
-		for _, pr := range fl.Protocols {
+		for _, pr := range protocols {
 			o := origin
 			part := &ir.Rule{From: from, To: to, Protocol: pr, Program: program}
 			if pr.HasPorts() {
@@ -352,6 +373,7 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 			r.parts = append(r.parts, part)
 		}
 	}
+	r.randomPorts(d, prod, options, randomAll, at)
 	for _, name := range slices.Sorted(maps.Keys(missing)) {
 		if meant[name] {
 			continue
@@ -360,8 +382,297 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 		if !prod.IsRole(name) {
 			kind, key = "peer", "peers"
 		}
-		r.keyErrorf(at(key), "%s %q of product %s is not bound, but enabled flows need it (%s): add %s = [...] under [deployment.%s]",
-			kind, name, prod.Name, strings.Join(missing[name], ", "), name, key)
+		hint := ""
+		if peer, ok := prod.Peer(name); ok && peer.Product != "" {
+			role := peer.Role
+			if role == "" {
+				role = "ROLE"
+			}
+			hint = fmt.Sprintf(", or bind it to a %s deployment's role with %s = { deployment = \"NAME\", role = %q }", peer.Product, name, role)
+		}
+		r.keyErrorf(at(key), "%s %q of product %s is not bound, but enabled flows need it (%s): add %s = [...] under [deployment.%s]%s",
+			kind, name, prod.Name, strings.Join(missing[name], ", "), name, key, hint)
+	}
+}
+
+func (r *resolver) decide(dc *ir.Decision) { r.decisions = append(r.decisions, dc) }
+
+func subset[T comparable](xs, of []T) bool {
+	for _, x := range xs {
+		if !slices.Contains(of, x) {
+			return false
+		}
+	}
+	return true
+}
+
+// version checks the deployment's version and returns the one to use: the
+// catalog's default when the profile names none (or a wrong one, already
+// reported, so that the rest is still checked).
+func (r *resolver) version(d *profiles.Deployment, prod *catalog.Product, at func(...any) []any) string {
+	if d.Version == "" {
+		return prod.Version
+	}
+	if len(prod.Versions) == 0 {
+		r.errorf(at("version"), "product %s has one version in the catalog: remove version", prod.Name)
+		return ""
+	}
+	if _, ok := prod.LookupVersion(d.Version); !ok {
+		var known []string
+		for _, v := range prod.Versions {
+			known = append(known, fmt.Sprintf("%s (%s)", v.Name, v.Title))
+		}
+		r.errorf(at("version"), "unknown version %q of product %s%s; the catalog has %s: pick the newest that is not after yours",
+			d.Version, prod.Name, diag.DidYouMean(d.Version, prod.VersionNames()), strings.Join(known, ", "))
+		return prod.Version
+	}
+	return d.Version
+}
+
+// features works out the features a deployment enables: the product's
+// defaults, a list that replaces them, or "+name" and "-name" changes to
+// them. A replacing list that leaves defaults out is recorded (lint
+// names them).
+func (r *resolver) features(d *profiles.Deployment, full, prod *catalog.Product, version string, at func(...any) []any) map[string]bool {
+	enabled := map[string]bool{}
+	defaults := prod.DefaultFeatures()
+	if d.Features == nil || d.FeatureEdits() {
+		for _, f := range defaults {
+			enabled[f] = true
+		}
+	}
+	seen := map[string]bool{}
+	for i, item := range d.Features {
+		name := strings.TrimLeft(item, "+-")
+		if name == "" || seen[name] || d.FeatureEdits() && !profiles.IsFeatureEdit(item) {
+			continue // reported with the profile
+		}
+		seen[name] = true
+		ft, ok := prod.Feature(name)
+		switch {
+		case !ok:
+			r.errorf(at("features", i), "unknown feature %q of product %s%s", name, prod.Name, diag.DidYouMean(name, prod.FeatureNames()))
+			continue
+		case !d.FeatureEdits():
+			enabled[name] = true
+		case item[0] == '+' && ft.Default:
+			r.errorf(at("features", i), "feature %q of product %s is on by default: remove %q from the list", name, prod.Name, item)
+		case item[0] == '+':
+			enabled[name] = true
+		case !ft.Default:
+			r.errorf(at("features", i), "feature %q of product %s is not on by default: there is nothing to remove (on by default: %s)", name, prod.Name, strings.Join(defaults, ", "))
+		default:
+			delete(enabled, name)
+		}
+		// A feature without flows in this version would do nothing.
+		if enabled[name] && !slices.ContainsFunc(prod.Flows, func(f catalog.Flow) bool { return f.Feature == name }) {
+			var in []string
+			for _, f := range full.Flows {
+				if f.Feature == name {
+					for _, v := range f.Versions {
+						if !slices.Contains(in, v) {
+							in = append(in, v)
+						}
+					}
+				}
+			}
+			r.errorf(at("features", i), "feature %q of product %s has no flows in version %s (only in %s): set version, or leave the feature out",
+				name, prod.Name, version, strings.Join(in, ", "))
+		}
+	}
+	if d.Features != nil && !d.FeatureEdits() {
+		var dropped []string
+		for _, f := range defaults {
+			if !enabled[f] {
+				dropped = append(dropped, f)
+			}
+		}
+		if len(dropped) > 0 {
+			// The same selection as changes to the defaults, for lint to
+			// suggest.
+			var edits []string
+			for _, f := range d.Features {
+				if ft, ok := prod.Feature(f); ok && !ft.Default {
+					edits = append(edits, strconv.Quote("+"+f))
+				}
+			}
+			for _, f := range dropped {
+				edits = append(edits, strconv.Quote("-"+f))
+			}
+			r.decide(&ir.Decision{Kind: ir.DecidedFeaturesDropped, Deployment: d.Index, Name: d.Name, Product: prod.Name, Features: dropped,
+				Opened: "[" + strings.Join(edits, ", ") + "]"})
+		}
+	}
+	return enabled
+}
+
+// choice is what a flow opens after the deployment's choice among its
+// alternatives, or the catalog's default choice (recorded). ok is false,
+// with the error reported, when the flow needs a choice the deployment
+// did not make.
+func (r *resolver) choice(d *profiles.Deployment, fl *catalog.Flow, at func(...any) []any) (catalog.Choice, bool) {
+	open := catalog.Choice{Ports: fl.Ports, Protocols: fl.Protocols}
+	if !fl.Alternatives && !fl.ProtocolAlternatives {
+		return open, true
+	}
+	def, hasDefault := fl.Default()
+	ch := d.Choose[fl.ID]
+	var missing []string
+	defaulted := false
+	if fl.Alternatives {
+		switch {
+		case d.Ports[fl.ID] != nil, len(ch.Ports) > 0:
+			open.Ports = ch.Ports // an override replaces them below
+		case hasDefault:
+			open.Ports, defaulted = def.Ports, true
+		default:
+			missing = append(missing, "ports")
+		}
+	}
+	if fl.ProtocolAlternatives {
+		switch {
+		case len(ch.Protocols) > 0:
+			open.Protocols = ch.Protocols
+		case hasDefault:
+			open.Protocols, defaulted = def.Protocols, true
+		default:
+			missing = append(missing, "protocols")
+		}
+	}
+	if len(missing) > 0 {
+		example := fl.Ports.Strings()[0]
+		if fl.ProtocolAlternatives && !fl.Alternatives {
+			example = strconv.Quote(fl.Protocols[0].String())
+		}
+		r.errorf(at(), "flow %q of product %s has alternatives (%s) and no default: choose under [deployment.choose], e.g. %s = [%s]",
+			fl.ID, d.Product, fl.AlternativesString(), fl.ID, example)
+		return open, false
+	}
+	if defaulted && !fl.Internal {
+		r.decide(&ir.Decision{Kind: ir.DecidedChoice, Deployment: d.Index, Name: d.Name, Product: d.Product, Flow: fl.ID,
+			Opened: open.String(), Among: fl.AlternativesString(), From: fl.From, To: fl.To})
+	}
+	return open, true
+}
+
+// randomPorts checks a deployment's flows on random ports: each must be
+// narrowed by the product's port pool, or the profile must accept every
+// port with random_ports = "all"; and random_ports = "all" must open
+// something.
+func (r *resolver) randomPorts(d *profiles.Deployment, prod *catalog.Product, options map[string]string, all []string, at func(...any) []any) {
+	switch {
+	case len(all) > 0 && d.RandomPorts != profiles.RandomPortsAll:
+		var pools []string
+		for _, id := range all {
+			fl, _ := prod.Flow(id)
+			if fl.PortPool != "" && !slices.Contains(pools, fl.PortPool) {
+				pools = append(pools, fl.PortPool)
+			}
+		}
+		how := ""
+		for _, name := range pools {
+			opt, _ := prod.Option(name)
+			how += fmt.Sprintf("set the option %s (%s) under [deployment.options], or ", name, opt.Title)
+		}
+		what := "flows " + strings.Join(all, ", ") + " of product " + prod.Name + " use"
+		if len(all) == 1 {
+			what = "flow " + all[0] + " of product " + prod.Name + " uses"
+		}
+		r.errorf(at("product"), "%s randomly assigned ports: %swrite random_ports = \"all\" to open every port to them", what, how)
+	case len(all) == 0 && d.RandomPorts == profiles.RandomPortsAll:
+		r.errorf(at("random_ports"), "random_ports = \"all\" opens nothing: no enabled flow of product %s is left on random ports without a port pool; remove it", prod.Name)
+	}
+}
+
+// links resolves the deployment's peers bound to another deployment's
+// role, to that deployment's binding of the role.
+func (r *resolver) links(d *profiles.Deployment, prod *catalog.Product, at func(...any) []any) map[string][]string {
+	out := map[string][]string{}
+	for _, name := range slices.Sorted(maps.Keys(d.PeerLinks)) {
+		l := d.PeerLinks[name]
+		peer, ok := prod.Peer(name)
+		other := r.deploymentNamed(l.Deployment)
+		if !ok || other == nil || other == d {
+			continue // reported: unknown peer, unknown or own deployment
+		}
+		path := at("peers", name)
+		op, ok := r.c.Product(other.Product)
+		if !ok {
+			continue // reported with the other deployment
+		}
+		if peer.Product != "" && peer.Product != op.Name {
+			r.errorf(append(path, "deployment"), "peer %q of product %s stands for product %s, but deployment %q runs %s", name, prod.Name, peer.Product, other.Name, op.Name)
+			continue
+		}
+		role := l.Role
+		switch {
+		case role == "" && peer.Role != "":
+			role = peer.Role
+		case role == "" && len(op.Roles) == 1:
+			role = op.Roles[0].Name
+		case role == "":
+			r.keyErrorf(path, "peer %q is bound to deployment %q: name the role of product %s it stands for with role = \"...\" (roles: %s)",
+				name, other.Name, op.Name, strings.Join(op.RoleNames(), ", "))
+			continue
+		}
+		if !op.IsRole(role) {
+			r.errorf(append(path, "role"), "unknown role %q of product %s%s (roles: %s)", role, op.Name, diag.DidYouMean(role, op.RoleNames()), strings.Join(op.RoleNames(), ", "))
+			continue
+		}
+		names, bound := other.Roles[role]
+		if !bound {
+			r.errorf(append(path, "deployment"), "peer %q is bound to role %q of deployment %q, which does not bind that role", name, role, other.Name)
+			continue
+		}
+		out[name] = names
+	}
+	return out
+}
+
+func (r *resolver) deploymentNamed(name string) *profiles.Deployment {
+	for _, d := range r.p.Deployments {
+		if d.Name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// reverseLinks binds peers from the other side of a peer binding. When
+// deployment A binds its peer to deployment B's role, B's peers that
+// stand for A's product (catalog: peer product and role) and that B does
+// not bind itself are bound to A's hosts of that role: one statement
+// gives both deployments' rules. Problems are reported where each
+// deployment is resolved.
+func (r *resolver) reverseLinks() {
+	r.linked = map[string]map[string][]string{}
+	for _, a := range r.p.Deployments {
+		for _, name := range slices.Sorted(maps.Keys(a.PeerLinks)) {
+			b := r.deploymentNamed(a.PeerLinks[name].Deployment)
+			if b == nil {
+				continue
+			}
+			bp, ok := r.c.Product(b.Product)
+			if !ok {
+				continue
+			}
+			for _, q := range bp.Peers {
+				_, explicit := b.Peers[q.Name]
+				_, linked := b.PeerLinks[q.Name]
+				names, bound := a.Roles[q.Role]
+				if q.Product != a.Product || q.Role == "" || explicit || linked || !bound {
+					continue
+				}
+				if r.linked[b.Name] == nil {
+					r.linked[b.Name] = map[string][]string{}
+				}
+				for _, n := range names {
+					if !slices.Contains(r.linked[b.Name][q.Name], n) {
+						r.linked[b.Name][q.Name] = append(r.linked[b.Name][q.Name], n)
+					}
+				}
+			}
+		}
 	}
 }
 
@@ -382,9 +693,13 @@ func (r *resolver) unknownBindings(path []any, prod *catalog.Product, bound map[
 	}
 }
 
-func (r *resolver) flowKey(prod *catalog.Product, path []any, id string) (*catalog.Flow, bool) {
+func (r *resolver) flowKey(full, prod *catalog.Product, version string, path []any, id string) (*catalog.Flow, bool) {
 	fl, ok := prod.Flow(id)
-	if !ok {
+	switch {
+	case ok:
+	case slices.Contains(full.FlowIDs(), id):
+		r.keyErrorf(path, "flow %q of product %s is not in version %s", id, prod.Name, version)
+	default:
 		r.keyErrorf(path, "unknown flow %q of product %s%s", id, prod.Name, diag.DidYouMean(id, prod.FlowIDs()))
 	}
 	return fl, ok
@@ -430,11 +745,21 @@ func (r *resolver) options(d *profiles.Deployment, prod *catalog.Product, at fun
 // bind resolves a flow end (a role or peer of the product) to an endpoint.
 // A peer the deployment leaves unbound falls back to the catalog's host
 // names for it; anything else unbound is recorded in missing.
-func (r *resolver) bind(d *profiles.Deployment, prod *catalog.Product, name string, options map[string]string, missing map[string][]string, flow string) (ir.Endpoint, bool) {
+func (r *resolver) bind(d *profiles.Deployment, prod *catalog.Product, name string, options map[string]string, links map[string][]string,
+	missing map[string][]string, flow string) (ir.Endpoint, bool) {
 	if names, ok := d.Roles[name]; ok && prod.IsRole(name) {
 		return ir.NewEndpoint(names...), true
 	}
 	if names, ok := d.Peers[name]; ok && !prod.IsRole(name) {
+		return ir.NewEndpoint(names...), true
+	}
+	if _, ok := d.PeerLinks[name]; ok && !prod.IsRole(name) {
+		// Bound to another deployment's role; a problem with it is
+		// reported already, and is not a missing binding as well.
+		names, ok := links[name]
+		return ir.NewEndpoint(names...), ok
+	}
+	if names, ok := r.linked[d.Name][name]; ok && !prod.IsRole(name) {
 		return ir.NewEndpoint(names...), true
 	}
 	if peer, ok := prod.Peer(name); ok && peer.HasDefaultFQDNs() {

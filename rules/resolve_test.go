@@ -45,6 +45,25 @@ func rulesBy(rs *ir.Ruleset, flow string) []string {
 	return out
 }
 
+// decisions lists the resolver's decisions of one kind, for comparison.
+func decisions(rs *ir.Ruleset, kind ir.DecisionKind) string {
+	var out []string
+	for _, d := range rs.Decisions {
+		if d.Kind != kind {
+			continue
+		}
+		switch kind {
+		case ir.DecidedFeaturesDropped:
+			out = append(out, d.Product+" -"+strings.Join(d.Features, " -")+" "+d.Opened)
+		case ir.DecidedChoice:
+			out = append(out, d.Product+"/"+d.Flow+" "+d.Opened+" of "+d.Among)
+		default:
+			out = append(out, d.Product+"/"+d.Flow+" "+d.Opened)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
 const fortimail = `
 [groups]
 admins = ["10.0.0.0/24"]
@@ -100,8 +119,8 @@ func TestMergeKeepsEveryOrigin(t *testing.T) {
 func TestAlternativesDeprecatedModes(t *testing.T) {
 	t.Parallel()
 	rs := mustResolve(t, fm(`features = ["fortiguard-updates"]`, ""))
-	if got := strings.Join(rulesBy(rs, "fortiguard-update"), "|"); got != "tcp 443,8890" {
-		t.Errorf("default opens every alternative: %s", got)
+	if got := strings.Join(rulesBy(rs, "fortiguard-update"), "|"); got != "tcp 443" {
+		t.Errorf("default opens the catalog's choice, not every alternative: %s", got)
 	}
 	if got := rulesBy(rs, "fortiguard-av-push"); got != nil {
 		t.Errorf("deprecated flow emitted without being asked for: %v", got)
@@ -150,13 +169,28 @@ features = ["core-api"]
 web = ["web"]
 core = ["core"]
 %s`
-	rs := mustResolve(t, strings.Replace(fme, "%s", "", 1))
-	if got := strings.Join(rulesBy(rs, "core-results"), "|"); got != "tcp 1-65535" {
-		t.Errorf("without a pool: %s", got)
+	// Without a pool, the profile must say that every port is meant.
+	_, err := resolve(t, strings.Replace(fme, "%s", "", 1))
+	if want := `p.toml:7:11: flow core-dedicated of product fme-server uses randomly assigned ports: set the option port-pool (FME_SERVER_PORT_POOL: the range FME draws its randomly assigned ports from, e.g. 7100-7150) under [deployment.options], or write random_ports = "all" to open every port to them`; err == nil || err.Error() != want {
+		t.Errorf("without a pool:\n got %v\nwant %s", err, want)
+	}
+	rs := mustResolve(t, strings.Replace(strings.Replace(fme, "%s", "", 1), `features = ["core-api"]`, `features = ["core-api"]`+"\nrandom_ports = \"all\"", 1))
+	if got := strings.Join(rulesBy(rs, "core-dedicated"), "|"); got != "tcp 1-65535" {
+		t.Errorf("random_ports = all: %s", got)
+	}
+	if got := decisions(rs, ir.DecidedRandomAll); got != "fme-server/core-dedicated tcp 1-65535" {
+		t.Errorf("every port opened without a record for lint: %s", got)
 	}
 	rs = mustResolve(t, strings.Replace(fme, "%s", "[deployment.options]\nport-pool = \"7100-7150\"", 1))
-	if got := strings.Join(rulesBy(rs, "core-results"), "|"); got != "tcp 7100-7150" {
+	if got := strings.Join(rulesBy(rs, "core-dedicated"), "|"); got != "tcp 7100-7150" {
 		t.Errorf("with a pool: %s", got)
+	}
+	if got := decisions(rs, ir.DecidedRandomAll); got != "" {
+		t.Errorf("decisions with a pool: %s", got)
+	}
+	_, err = resolve(t, strings.Replace(strings.Replace(fme, "%s", "[deployment.options]\nport-pool = \"7100-7150\"", 1), `features = ["core-api"]`, `features = ["core-api"]`+"\nrandom_ports = \"all\"", 1))
+	if want := `p.toml:9:16: random_ports = "all" opens nothing: no enabled flow of product fme-server is left on random ports without a port pool; remove it`; err == nil || err.Error() != want {
+		t.Errorf("random_ports with a pool:\n got %v\nwant %s", err, want)
 	}
 }
 
@@ -169,14 +203,14 @@ internet = ["any"]
 addresses = ["192.0.2.1"]
 [[deployment]]
 product = "xeams"
-features = ["smtp", "admin-console"]
+features = ["smtp", "embedded-database"]
 [deployment.roles]
 server = ["x1"]
 [deployment.peers]
 email-servers = ["internet"]
 `)
 	for _, r := range rs.Rules {
-		if r.Ports.Contains(5272) || r.Ports.Contains(7865) {
+		if r.Ports.Contains(7865) {
 			t.Errorf("internal port opened: %+v", r)
 		}
 	}
@@ -184,7 +218,7 @@ email-servers = ["internet"]
 	for _, f := range rs.Internal {
 		internal = append(internal, f.Origin.Flow)
 	}
-	if strings.Join(internal, " ") != "admin-console embedded-database" {
+	if strings.Join(internal, " ") != "embedded-database" {
 		t.Errorf("internal flows %v", internal)
 	}
 }

@@ -201,7 +201,7 @@ type deployment struct {
 	name, product, mode string
 	features            []string
 	roles, peers        [][2]string // key, value list (TOML inline array text)
-	choose              [][2]string
+	choose, options     [][2]string
 }
 
 type model struct {
@@ -532,6 +532,8 @@ func (m *model) buildDeployments() {
 		m.deployments = append(m.deployments, deployment{name: "fme-" + id, product: "fme-server",
 			roles: [][2]string{{"web", list(h(2))}, {"core", list(h(2))}, {"engine", list(h(2))}, {"database", list(h(2))}},
 			peers: [][2]string{{"users", list(users)}},
+			// FME's random ports need a pool (or every port, accepted).
+			options: [][2]string{{"port-pool", strconv.Quote("7100-7150")}},
 		})
 		if have < 4 {
 			break
@@ -619,7 +621,7 @@ func (m *model) writeProfile(w io.Writer) {
 		for _, sec := range []struct {
 			name string
 			kv   [][2]string
-		}{{"roles", d.roles}, {"peers", d.peers}, {"choose", d.choose}} {
+		}{{"roles", d.roles}, {"peers", d.peers}, {"choose", d.choose}, {"options", d.options}} {
 			if len(sec.kv) == 0 {
 				continue
 			}

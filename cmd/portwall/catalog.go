@@ -64,8 +64,15 @@ Example:
 				Name:      "show",
 				Usage:     "show a product's roles, peers, features, options and flows, or a service",
 				ArgsUsage: "PRODUCT|SERVICE",
-				Description: `Examples:
+				Flags:     []cli.Flag{&cli.StringFlag{Name: "version", Usage: "show the flows of this version of the product only"}},
+				Description: `Lists each flow with the document (source) and versions it comes from;
+NOTES say what a deployment may change (configurable ports, alternatives
+with the default the catalog opens, random ports) and mark departures:
+flows that go beyond the product's document, each with why at the end.
+
+Examples:
    portwall catalog show fortimail
+   portwall catalog show fme-server --version 2023.2
    portwall catalog show ssh`,
 				Action: func(c *cli.Context) error {
 					cat, err := loadCatalog(c)
@@ -77,7 +84,17 @@ Example:
 					}
 					name := c.Args().First()
 					if p, ok := cat.Product(name); ok {
-						return e.showProduct(p)
+						if v := c.String("version"); v != "" {
+							if _, ok := p.LookupVersion(v); !ok {
+								return fmt.Errorf("catalog show: unknown version %q of product %s%s (versions: %s)", v, p.Name,
+									diag.DidYouMean(v, p.VersionNames()), orDash(strings.Join(p.VersionNames(), ", ")))
+							}
+							return e.showProduct(p.InVersion(v), v)
+						}
+						return e.showProduct(p, "")
+					}
+					if c.String("version") != "" {
+						return fmt.Errorf("catalog show: --version is for products; %q is a service", name)
 					}
 					if s, ok := cat.Service(name); ok {
 						return e.showService(s)
@@ -113,10 +130,15 @@ Examples:
 				Name:  "export",
 				Usage: "print the whole catalog in a machine-readable format",
 				Flags: []cli.Flag{&cli.StringFlag{Name: "format", Value: "json", Usage: "output format: json"}},
-				Description: `Prints {"products":[{"name","title","roles","peers","features","flows":[...]}],
+				Description: `Prints {"products":[{"name","title","roles","peers","features","flows":[...],
+"default_features","versions","default_version","peer_products"}],
 "services":[...]}. Each flow has id, feature, from and to (role or peer
 names), protocols, ports (strings; "1-65535" for all ports, empty for ICMP),
-purpose, configurable, internal, deprecated and source. Each service has
+purpose, configurable, internal, deprecated, alternatives,
+protocol_alternatives, require_choice, default_ports and default_protocols
+(what opens unless a profile chooses), versions (empty: all), departure
+(why it goes beyond the document; empty: the document gives it) and
+source. Each service has
 name, title, tcp and udp (port strings), unsupported (what it needs that
 portwall cannot express; a profile naming it is refused) and source.
 
@@ -144,7 +166,9 @@ Example:
 	return cmd
 }
 
-func (e *env) showProduct(p *catalog.Product) error {
+// showProduct prints a product; version is the one it was narrowed to
+// with --version, if any.
+func (e *env) showProduct(p *catalog.Product, version string) error {
 	out := e.stdout
 	fmt.Fprintf(out, "%s: %s (%s)\n", p.Name, p.Title, p.Vendor)
 	if p.Summary != "" {
@@ -155,6 +179,20 @@ func (e *env) showProduct(p *catalog.Product) error {
 		fmt.Fprintf(out, "\nModes: %s (default %s)\n", strings.Join(p.Modes, ", "), p.Mode)
 	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	if len(p.Versions) > 0 {
+		fmt.Fprintln(w, "\nVersions (each from its document; * the default):")
+		for _, v := range p.Versions {
+			mark := " "
+			if v.Name == p.Version {
+				mark = "*"
+			}
+			shown := ""
+			if v.Name == version {
+				shown = "  [shown below]"
+			}
+			fmt.Fprintf(w, "  %s %s\t%s\t(source %s)%s\n", mark, v.Name, v.Title, v.Source, shown)
+		}
+	}
 	fmt.Fprintln(w, "\nRoles (the product's own hosts):")
 	for _, r := range p.Roles {
 		fmt.Fprintf(w, "  %s\t%s\n", r.Name, r.Title)
@@ -171,6 +209,13 @@ func (e *env) showProduct(p *catalog.Product) error {
 				regions = append(regions, k+": "+strings.Join(r.FQDNsByRegion[k], " "))
 			}
 			extra = " [default by " + r.RegionOption + ": " + strings.Join(regions, "; ") + "]"
+		}
+		if r.Product != "" {
+			extra += " [product " + r.Product
+			if r.Role != "" {
+				extra += ", role " + r.Role
+			}
+			extra += "]"
 		}
 		fmt.Fprintf(w, "  %s\t%s%s\n", r.Name, r.Title, extra)
 	}
@@ -201,12 +246,46 @@ func (e *env) showProduct(p *catalog.Product) error {
 	}
 	fmt.Fprintln(out, "\nFlows:")
 	w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "  ID\tFEATURE\tFROM -> TO\tPROTOCOL/PORTS\tNOTES\tPURPOSE")
+	fmt.Fprintln(w, "  ID\tFEATURE\tFROM -> TO\tPROTOCOL/PORTS\tNOTES\tSOURCE\tPURPOSE")
 	for i := range p.Flows {
 		f := &p.Flows[i]
-		fmt.Fprintf(w, "  %s\t%s\t%s -> %s\t%s\t%s\t%s\n", f.ID, f.Feature, f.From, f.To, f.PortString(), flowNotes(f), f.Purpose)
+		fmt.Fprintf(w, "  %s\t%s\t%s -> %s\t%s\t%s\t%s\t%s\n", f.ID, f.Feature, f.From, f.To, f.PortString(), flowNotes(f), f.Source, f.Purpose)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nSources:")
+	w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for _, src := range p.Sources {
+		extra := ""
+		if src.URL != "" {
+			extra += " <" + src.URL + ">"
+		}
+		if src.Seed != "" {
+			extra += " (copy kept: " + src.Seed + ")"
+		}
+		fmt.Fprintf(w, "  %s\t%s%s\n", src.ID, src.Title, extra)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	first := true
+	for i := range p.Flows {
+		f := &p.Flows[i]
+		if f.Departure == "" {
+			continue
+		}
+		if first {
+			fmt.Fprintln(out, "\nDepartures (flows beyond the product's document):")
+			first = false
+		}
+		where := ""
+		if len(f.Versions) > 0 {
+			where = " (" + strings.Join(f.Versions, ", ") + ")"
+		}
+		fmt.Fprintf(out, "  %s%s: %s\n", f.ID, where, f.Departure)
+	}
+	return nil
 }
 
 func flowNotes(f *catalog.Flow) string {
@@ -214,8 +293,13 @@ func flowNotes(f *catalog.Flow) string {
 	if f.Configurable {
 		n = append(n, "configurable")
 	}
-	if f.Alternatives {
-		n = append(n, "alternatives")
+	switch def, ok := f.Default(); {
+	case f.Alternatives || f.ProtocolAlternatives:
+		if ok {
+			n = append(n, "choose "+f.AlternativesString()+" (default "+def.String()+")")
+		} else {
+			n = append(n, "choose "+f.AlternativesString()+" (required)")
+		}
 	}
 	if f.Random {
 		n = append(n, "random")
@@ -229,13 +313,19 @@ func flowNotes(f *catalog.Flow) string {
 	if len(f.Modes) > 0 {
 		n = append(n, "modes="+strings.Join(f.Modes, ","))
 	}
+	if len(f.Versions) > 0 {
+		n = append(n, "versions="+strings.Join(f.Versions, ","))
+	}
+	if f.Departure != "" {
+		n = append(n, "DEPARTURE")
+	}
 	if f.Program != "" {
 		n = append(n, "program")
 	}
 	if len(n) == 0 {
 		return "-"
 	}
-	return strings.Join(n, " ")
+	return strings.Join(n, ", ")
 }
 
 // search prints what uses a port or matches words.

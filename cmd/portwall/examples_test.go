@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/portwall/portwall/generators/targets"
 	"github.com/portwall/portwall/internal/testkit/golden"
-	"github.com/portwall/portwall/rules/ports"
 )
 
 // examples lists the profiles users copy.
@@ -82,106 +80,6 @@ func TestExamplesGolden(t *testing.T) {
 			})
 		}
 	}
-}
-
-// TestSeedRowsCovered checks that `catalog export` covers every port row of
-// the four vendor documents, transcribed independently of the catalog into
-// testdata/seed_rows.tsv (product, role, direction, protocol, port).
-func TestSeedRowsCovered(t *testing.T) {
-	t.Parallel()
-	out, _ := run(t, "catalog", "export", "--format", "json")
-	var doc struct {
-		Products []struct {
-			Name  string   `json:"name"`
-			Roles []string `json:"roles"`
-			Flows []struct {
-				ID        string   `json:"id"`
-				From      string   `json:"from"`
-				To        string   `json:"to"`
-				Protocols []string `json:"protocols"`
-				Ports     []string `json:"ports"`
-			} `json:"flows"`
-		} `json:"products"`
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile("testdata/seed_rows.tsv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := 0
-	for i, line := range strings.Split(string(data), "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		f := strings.Split(line, "\t")
-		if len(f) != 6 {
-			t.Fatalf("seed_rows.tsv:%d: %d fields", i+1, len(f))
-		}
-		product, role, dir, protocol, port := f[0], f[1], f[2], f[3], f[4]
-		rows++
-		found := false
-		for _, p := range doc.Products {
-			if p.Name != product {
-				continue
-			}
-			isRole := func(n string) bool {
-				for _, r := range p.Roles {
-					if r == n {
-						return role == "*" || role == n
-					}
-				}
-				return false
-			}
-			for _, fl := range p.Flows {
-				end := fl.To
-				if dir == "out" {
-					end = fl.From
-				}
-				if !isRole(end) || !contains(fl.Protocols, protocol) {
-					continue
-				}
-				if port == "-" {
-					found = found || len(fl.Ports) == 0
-					continue
-				}
-				want, err := ports.Parse(port)
-				if err != nil {
-					t.Fatalf("seed_rows.tsv:%d: %v", i+1, err)
-				}
-				var have []ports.Range
-				for _, s := range fl.Ports {
-					r, err := ports.Parse(s)
-					if err != nil {
-						t.Fatalf("flow %s/%s: %v", product, fl.ID, err)
-					}
-					have = append(have, r)
-				}
-				// A row is covered by the flow that opens that port, not by
-				// an all-ports flow that happens to include it.
-				if set := ports.NewSet(have...); set.Covers(ports.NewSet(want)) && !set.IsAll() {
-					found = true
-				}
-			}
-		}
-		if !found {
-			t.Errorf("seed_rows.tsv:%d: no flow covers %s %s %s %s/%s (%s)", i+1, product, role, dir, protocol, port, f[5])
-		}
-	}
-	if rows < 140 {
-		t.Errorf("only %d seed rows", rows)
-	}
-	t.Logf("%d seed rows covered", rows)
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // TestReadmeProfile validates the profile the README documents, so that the

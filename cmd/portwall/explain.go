@@ -27,15 +27,16 @@ traffic through, and every rule that allows it, with the catalog flows
 (product, feature, flow, purpose, the vendor document and row) or the
 profile's custom rules behind it. When it is blocked, the rules that open the
 port to other addresses. Without an address: everything that opens the port.
-Flows the catalog marks internal (never opened, such as Xeams' admin console)
-are shown with why.
+Flows the catalog marks internal (never opened, such as Xeams' embedded
+database) are shown with why; a flow beyond its product's document says so
+(departure).
 
 --port takes 25/tcp, 53/udp, icmp or icmpv6 (ping), or icmp/TYPE. The answer
 is the one portwall verify checks with packets.
 
 Examples:
    portwall explain examples/xeams.toml --host xeams1 --from 203.0.113.9 --port 25/tcp
-   portwall explain examples/xeams.toml --host xeams1 --port 5272/tcp`,
+   portwall explain examples/xeams.toml --host xeams1 --port 7865/tcp`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "host", Usage: "the profile's host `NAME`", Required: true},
 			&cli.StringFlag{Name: "port", Usage: "`PORT/PROTOCOL` (25/tcp), icmp, icmpv6 or icmp/TYPE", Required: true},
@@ -122,6 +123,9 @@ func (e *env) writeExplain(p *profiles.Profile, a *explain.Answer) {
 		o := f.Origin
 		fmt.Fprintf(w, "  internal, never opened: %s/%s/%s (%s -> %s): %s\n", o.Product, o.Feature, o.Flow, o.FromLabel, o.ToLabel, o.Purpose)
 		fmt.Fprintf(w, "      source: %s\n", o.Source)
+		if o.Departure != "" {
+			fmt.Fprintf(w, "      departure from the document: %s\n", o.Departure)
+		}
 	}
 }
 
@@ -169,6 +173,9 @@ func writeRule(w io.Writer, p *profiles.Profile, a *explain.Answer, hr ir.HostRu
 		}
 		fmt.Fprintf(w, "    %s/%s/%s (%s -> %s): %s\n", o.Product, o.Feature, o.Flow, o.FromLabel, o.ToLabel, o.Purpose)
 		fmt.Fprintf(w, "      source: %s\n", o.Source)
+		if o.Departure != "" {
+			fmt.Fprintf(w, "      departure from the document: %s\n", o.Departure)
+		}
 		if at := bindingPos(p, o); at != "" {
 			fmt.Fprintf(w, "      bound at %s\n", at)
 		}

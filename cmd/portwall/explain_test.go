@@ -24,7 +24,7 @@ func TestExplain(t *testing.T) {
 	cases := map[string][]string{
 		"allowed-from-any":       {xeams, "--host", "xeams1", "--from", "203.0.113.9", "--port", "25/tcp"},
 		"blocked-open-elsewhere": {xeams, "--host", "xeams1", "--from", "203.0.113.9", "--port", "993/tcp"},
-		"internal-port":          {xeams, "--host", "xeams1", "--port", "5272/tcp"},
+		"internal-port":          {xeams, "--host", "xeams1", "--port", "7865/tcp"},
 		"internal-blocked":       {xeams, "--host", "xeams1", "--from", "192.168.10.7", "--port", "tcp/7865"},
 		"outbound-custom-rule":   {ems, "--host", "ems1", "--to", "10.50.0.53", "--port", "53/udp"},
 		"outbound-blocked":       {ems, "--host", "ems1", "--to", "203.0.113.9", "--port", "25/tcp"},

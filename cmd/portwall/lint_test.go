@@ -23,8 +23,15 @@ func TestLintEveryCode(t *testing.T) {
 	}
 	n := strings.Count(out, "\n")
 	golden.Compare(t, "testdata/lint/every-code.txt", []byte(out))
+	// What the catalog decides for a profile has a case of its own.
+	const decisions = "testdata/lint/catalog-decisions.toml"
+	code, more, errs := runIn("", "lint", decisions)
+	if code != 0 || errs != "" {
+		t.Fatalf("%s: exit %d: %s", decisions, code, errs)
+	}
+	golden.Compare(t, "testdata/lint/catalog-decisions.txt", []byte(more))
 	for _, c := range lint.Checks {
-		if !strings.Contains(out, ": "+c.Code+" "+c.Name+": ") {
+		if !strings.Contains(out+more, ": "+c.Code+" "+c.Name+": ") {
 			t.Errorf("no %s %s warning", c.Code, c.Name)
 		}
 	}

@@ -148,6 +148,7 @@ type Origin struct {
 	ToLabel    string   `json:"to_label,omitempty"`
 	Purpose    string   `json:"purpose,omitempty"`
 	Source     string   `json:"source,omitempty"`
+	Departure  string   `json:"departure,omitempty"`
 	Allow      *int     `json:"allow,omitempty"`
 	Service    string   `json:"service,omitempty"`
 	Comment    string   `json:"comment,omitempty"`
@@ -232,7 +233,7 @@ func rule(r *ir.Rule) Rule {
 func origin(o ir.Origin, p proto.Protocol) Origin {
 	out := Origin{
 		Kind: string(o.Kind), Deployment: o.Deployment, Product: o.Product, Feature: o.Feature, Flow: o.Flow,
-		FromLabel: o.FromLabel, ToLabel: o.ToLabel, Purpose: o.Purpose, Source: o.Source, Service: o.Service, Comment: o.Comment,
+		FromLabel: o.FromLabel, ToLabel: o.ToLabel, Purpose: o.Purpose, Source: o.Source, Departure: o.Departure, Service: o.Service, Comment: o.Comment,
 		Ports: nonNil(o.Ports.Strings()), ICMPTypes: typeNames(p, o.ICMPTypes),
 	}
 	if o.Kind == ir.OriginCustom {

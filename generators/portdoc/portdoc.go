@@ -363,7 +363,13 @@ func originText(o ir.Origin) (purpose, flow, source string) {
 	if o.FromLabel != "" || o.ToLabel != "" {
 		flow += " (" + o.FromLabel + " → " + o.ToLabel + ")"
 	}
-	return orDash(flat(o.Purpose, maxText)), flat(flow, maxText), orDash(flat(o.Source, maxText))
+	source = o.Source
+	if o.Departure != "" {
+		// A flow beyond the vendor's document says so where the document
+		// is cited, so that nobody takes it for the vendor's word.
+		source += " (departure from the document: " + o.Departure + ")"
+	}
+	return orDash(flat(o.Purpose, maxText)), flat(flow, maxText), orDash(flat(source, maxText))
 }
 
 func internal(rs *ir.Ruleset, f *ir.InternalFlow) (internalRow, error) {

@@ -8,6 +8,60 @@
 // [[service]] tables, embedded from data/ and extendable at run time with
 // --catalog DIR. This package loads and checks those files; it knows
 // nothing about deployments.
+//
+// # Exact to the documents by default
+//
+// A product's default features open only what its vendor document gives:
+// every default flow is backed by a row of the document of the product's
+// version (a test checks each against an independent transcription, see
+// testdata/transcriptions). What the catalog adds from elsewhere (an RFC, a
+// later release's page) is a departure: the flow says so in Departure,
+// which `catalog show`, `explain` and `docs` print, and it sits in an
+// opt-in feature unless the product cannot work without it.
+//
+// Where a document gives a choice ("443 or 8890", "UDP or TCP"), the flow
+// lists the alternatives and opens one of them unless the profile chooses:
+// DefaultChoice and DefaultProtocols (the document's first, or the choice
+// the catalog states), or none when RequireChoice says the profile must
+// choose. Random ports (Random) open only the product's port pool, or every
+// port when the profile says so explicitly.
+//
+// # Versions
+//
+// A product whose ports changed between releases lists its Versions, each
+// with the document it was transcribed from. A flow with Versions exists
+// only in those; flows of different versions may share an ID (the same
+// flow as each release's document gives it), and InVersion gives the
+// product as one version has it. A product without versions has one
+// implicit version, and flows name none.
+//
+// # Peers that are products
+//
+// A peer may stand for another catalog product's role (Peer.Product and
+// Peer.Role): FortiMail's FortiManager peer is the FortiManager product's
+// unit. A profile can then bind the peer to that deployment's role, and
+// the other deployment's peers that stand for this product are bound back
+// from the same statement (package rules).
+//
+// # Keys for these, in a product file
+//
+// All optional, so that files written before them load unchanged (README's
+// catalog section shows them in place). Their flows keep their meaning but
+// two: alternatives open the first port listed unless a profile chooses
+// (they opened every one), and random ports need the port pool or the
+// profile's consent to every port.
+//
+//	[[version]]              name, title, source (the version's document),
+//	                         default (exactly one, when there are versions)
+//	[[peer]]   product, role the catalog product and role the peer is
+//	[[flow]]   versions      only in these versions
+//	           departure     why the flow goes beyond its document
+//	           default_choice        ports opened among alternatives
+//	                                 unless chosen (default: the first listed)
+//	           protocol_alternatives protocols are alternatives
+//	           default_protocols     protocols opened unless chosen
+//	                                 (default: the first listed)
+//	           require_choice        no default: the profile must choose
 package catalog
 
 import (
@@ -72,9 +126,14 @@ type Product struct {
 	// the embedded catalog, the path for --catalog files.
 	File string
 
-	Sources  []Source
-	Modes    []string // operating modes, empty if the product has none
-	Mode     string   // the default mode
+	Sources []Source
+	Modes   []string // operating modes, empty if the product has none
+	Mode    string   // the default mode
+	// Versions are the releases whose documents differ, oldest first;
+	// empty if the product has one. Version is the default: the release of
+	// the document the product was first transcribed from.
+	Versions []Version
+	Version  string
 	Options  []Option
 	Roles    []Role
 	Peers    []Peer
@@ -89,6 +148,16 @@ type Source struct {
 	URL   string
 	// Seed names the copy of the document kept with the project, if any.
 	Seed string
+}
+
+// Version is a release of a product whose document gives other ports
+// than another release's.
+type Version struct {
+	Name  string // as a profile writes it: "2023.2"
+	Title string
+	// Source is the document the version's flows are transcribed from;
+	// flows that go beyond it are departures.
+	Source string
 }
 
 // OptionKind says what values an option takes.
@@ -189,6 +258,12 @@ type Peer struct {
 	// RegionOption names the option that selects between FQDNsByRegion.
 	RegionOption  string
 	FQDNsByRegion map[string][]string
+	// Product and Role say that the peer is another catalog product's
+	// role (FortiMail's peer fortimanager is the fortimanager product's
+	// unit), so that a profile may bind it to that deployment's role.
+	// Role may be empty when the product has one role the peer can be.
+	Product string
+	Role    string
 }
 
 // HasDefaultFQDNs reports whether the catalog knows names for the peer, so
@@ -227,15 +302,33 @@ type Flow struct {
 	// Deprecated: emitted only when a deployment names the flow.
 	Deprecated bool
 	// Alternatives: Ports lists alternatives ("443 or 8890"). A deployment
-	// may choose a subset; by default every alternative is opened.
+	// may choose a subset; by default DefaultChoice is opened.
 	Alternatives bool
+	// DefaultChoice is what a flow with alternatives opens when the
+	// deployment does not choose: the document's first or recommended
+	// choice. Empty when RequireChoice is set.
+	DefaultChoice ports.Set
+	// ProtocolAlternatives: Protocols are alternatives ("UDP or TCP");
+	// DefaultProtocols are opened unless the deployment chooses.
+	ProtocolAlternatives bool
+	DefaultProtocols     []proto.Protocol
+	// RequireChoice: there is no default among the alternatives (the
+	// right one depends on the platform); a deployment must choose.
+	RequireChoice bool
 	// Random: the product uses randomly assigned ports, so the flow covers
-	// every port unless the deployment sets the port-range option named by
-	// PortPool.
+	// every port. A deployment must narrow it with the port-range option
+	// named by PortPool, or accept every port explicitly.
 	Random   bool
 	PortPool string
 	// Modes limits the flow to these operating modes; empty means all.
 	Modes []string
+	// Versions limits the flow to these versions of the product; empty
+	// means all.
+	Versions []string
+	// Departure says why the flow goes beyond the product's document (for
+	// its versions): what it adds and where that comes from. Empty for a
+	// flow the document gives.
+	Departure string
 	// Program is the executable the flow is scoped to on Windows, relative
 	// to the path option named by ProgramDir.
 	Program    string
@@ -299,6 +392,94 @@ func names[T any](xs []T, key func(*T) string) []string {
 		out[i] = key(&xs[i])
 	}
 	return out
+}
+
+// InVersion returns the product as version v has it: only the flows of
+// that version, each ID once. v must be one of Versions (or "" for a
+// product without versions).
+func (p *Product) InVersion(v string) *Product {
+	q := *p
+	q.Flows = nil
+	for _, f := range p.Flows {
+		if f.InVersion(v) {
+			q.Flows = append(q.Flows, f)
+		}
+	}
+	return &q
+}
+
+// InVersion reports whether the flow exists in version v.
+func (f *Flow) InVersion(v string) bool {
+	return len(f.Versions) == 0 || slices.Contains(f.Versions, v)
+}
+
+// VersionNames lists the names of the product's versions.
+func (p *Product) VersionNames() []string {
+	return names(p.Versions, func(v *Version) string { return v.Name })
+}
+
+// LookupVersion looks up a version by name.
+func (p *Product) LookupVersion(name string) (*Version, bool) {
+	return find(p.Versions, name, func(v *Version) string { return v.Name })
+}
+
+// Choice is what a flow opens: its ports and protocols, after a choice
+// among alternatives.
+type Choice struct {
+	Ports     ports.Set
+	Protocols []proto.Protocol
+}
+
+// Default is what the flow opens when the deployment chooses nothing: the
+// default choice among its alternatives, every port and protocol
+// otherwise. ok is false when the flow requires a choice.
+func (f *Flow) Default() (c Choice, ok bool) {
+	c = Choice{Ports: f.Ports, Protocols: f.Protocols}
+	if f.RequireChoice {
+		return c, false
+	}
+	if f.Alternatives {
+		c.Ports = f.DefaultChoice
+	}
+	if f.ProtocolAlternatives {
+		c.Protocols = f.DefaultProtocols
+	}
+	return c, true
+}
+
+// AlternativesString says what a flow with alternatives lets a deployment
+// choose from, as people write it: "443 or 8890", "53 or 8888 over udp or
+// tcp".
+func (f *Flow) AlternativesString() string {
+	var parts []string
+	if f.Alternatives {
+		parts = append(parts, strings.Join(f.Ports.Strings(), " or "))
+	} else if len(f.Ports) > 0 {
+		parts = append(parts, f.Ports.String())
+	}
+	var protos []string
+	for _, pr := range f.Protocols {
+		protos = append(protos, pr.String())
+	}
+	sep := "+"
+	if f.ProtocolAlternatives {
+		sep = " or "
+	}
+	parts = append(parts, "over "+strings.Join(protos, sep))
+	return strings.Join(parts, " ")
+}
+
+// String formats a choice for people: "udp 53", "tcp+udp 53,8888".
+func (c Choice) String() string {
+	var protos []string
+	for _, pr := range c.Protocols {
+		protos = append(protos, pr.String())
+	}
+	s := strings.Join(protos, "+")
+	if len(c.Ports) > 0 {
+		s += " " + c.Ports.String()
+	}
+	return s
 }
 
 // DefaultFeatures lists the features enabled when a deployment does not

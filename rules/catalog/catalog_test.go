@@ -52,7 +52,7 @@ func TestEmbeddedCatalogModelling(t *testing.T) {
 		}
 		return f
 	}
-	if f := flow("xeams", "admin-console"); !f.Internal || f.Ports.String() != "5272" {
+	if f := flow("xeams", "admin-console"); f.Internal || f.Ports.String() != "5272" || f.From != "administrators" {
 		t.Errorf("xeams admin console: %+v", f)
 	}
 	if f := flow("xeams", "embedded-database"); !f.Internal || f.Ports.String() != "7865" {
@@ -67,11 +67,12 @@ func TestEmbeddedCatalogModelling(t *testing.T) {
 	if f := flow("fortimail", "fortiguard-av-push"); !f.Deprecated || f.Ports.String() != "9443" {
 		t.Errorf("av push: %+v", f)
 	}
-	if f := flow("fortimail", "fortiguard-update"); !f.Alternatives || f.Ports.String() != "443,8890" {
+	if f := flow("fortimail", "fortiguard-update"); !f.Alternatives || f.Ports.String() != "443,8890" || f.DefaultChoice.String() != "443" {
 		t.Errorf("fortiguard update: %+v", f)
 	}
-	if f := flow("fortimail", "fortiguard-antispam"); !f.Alternatives || f.Ports.String() != "53,8888" || len(f.Protocols) != 2 {
-		t.Errorf("fortiguard antispam: %+v", f)
+	f := flow("fortimail", "fortiguard-antispam")
+	if def, ok := f.Default(); !ok || def.String() != "udp 53" || f.AlternativesString() != "53 or 8888 over udp or tcp" {
+		t.Errorf("fortiguard antispam: %+v, default %v", f, def)
 	}
 	if f := flow("fortimail", "webmail-https"); len(f.Modes) != 1 || f.Modes[0] != "server" {
 		t.Errorf("webmail modes: %v", f.Modes)
@@ -79,8 +80,13 @@ func TestEmbeddedCatalogModelling(t *testing.T) {
 	if f := flow("fortimail", "ping"); len(f.Protocols) != 2 || len(f.Ports) != 0 {
 		t.Errorf("ping: %+v", f)
 	}
-	if f := flow("fme-server", "core-results"); !f.Random || !f.Ports.IsAll() || f.PortPool != "port-pool" {
-		t.Errorf("fme results: %+v", f)
+	if f := flow("fme-server", "core-dedicated"); !f.Random || !f.Ports.IsAll() || f.PortPool != "port-pool" || f.From != "web" || f.To != "core" {
+		t.Errorf("fme dedicated: %+v", f)
+	}
+	if f := flow("fme-server", "smtp-publisher"); !f.RequireChoice {
+		t.Errorf("fme SMTP publisher (25 on Windows, 7125 on Linux) must require a choice: %+v", f)
+	} else if _, ok := f.Default(); ok {
+		t.Error("a flow that requires a choice has a default")
 	}
 	ems, _ := c.Product("forticlient-ems")
 	peer, _ := ems.Peer("fortiguard-anycast")
@@ -163,5 +169,112 @@ source = "doc"
 	}, "\n")
 	if got := errs.Err().Error(); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestParseVersionsAndChoices: the fields of versions, departures and
+// alternatives are checked, each problem at its position.
+func TestParseVersionsAndChoices(t *testing.T) {
+	t.Parallel()
+	data := `name = "app"
+title = "App"
+[[source]]
+id = "doc"
+title = "A document"
+[[version]]
+name = "1.0"
+title = "First"
+source = "doc"
+[[version]]
+name = "2.0"
+title = "Second"
+source = "dco"
+[[role]]
+name = "server"
+[[peer]]
+name = "clients"
+product = "other"
+[[peer]]
+name = "admins"
+role = "unit"
+[[feature]]
+name = "web"
+title = "Web"
+default = true
+[[flow]]
+id = "web"
+versions = ["1.0"]
+feature = "web"
+from = "clients"
+to = "server"
+protocols = ["tcp"]
+ports = [80, 443]
+alternatives = true
+default_choice = [8080]
+purpose = "Web"
+source = "doc"
+[[flow]]
+id = "web"
+versions = ["1.0", "3.0"]
+feature = "web"
+from = "clients"
+to = "server"
+protocols = ["udp", "tcp"]
+ports = [53]
+default_protocols = ["tcp"]
+require_choice = true
+purpose = "Web"
+source = "doc"
+`
+	_, errs := Parse("v.toml", []byte(data))
+	want := strings.Join([]string{
+		`v.toml:6:3: no version is the default: mark the one the product's first document describes with default = true`,
+		`v.toml:13:10: version "2.0": unknown source "dco"; did you mean "doc"?`,
+		`v.toml:21:8: peer "admins": role without product: role names a role of the product the peer stands for`,
+		`v.toml:35:1: flow "web": default choice 8080 is not among its alternatives 80,443`,
+		`v.toml:39:6: duplicate flow "web": flow[0] has the same ID in a version this one is in too (give each a disjoint versions list)`,
+		`v.toml:40:20: flow "web": unknown version "3.0"; did you mean "1.0"? (versions: 1.0, 2.0)`,
+		`v.toml:46:1: flow "web": default_protocols without protocol_alternatives`,
+		`v.toml:47:18: flow "web": require_choice and a default choice exclude each other`,
+		`v.toml:47:18: flow "web": require_choice without alternatives or protocol_alternatives`,
+	}, "\n")
+	if got := errs.Err().Error(); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+
+	// Flows of different versions share an ID; InVersion keeps each once.
+	data = strings.NewReplacer(`source = "dco"`, `source = "doc"`, `name = "1.0"`, "name = \"1.0\"\ndefault = true",
+		`versions = ["1.0", "3.0"]`, `versions = ["2.0"]`, `default_choice = [8080]`, `default_choice = [443]`,
+		`default_protocols = ["tcp"]`, `protocol_alternatives = true`, `role = "unit"`, "").Replace(data)
+	p, errs := Parse("v.toml", []byte(data))
+	if len(errs) > 0 {
+		t.Fatal(errs.Err())
+	}
+	if p.Version != "1.0" || len(p.Flows) != 2 {
+		t.Fatalf("version %q, %d flows", p.Version, len(p.Flows))
+	}
+	for v, want := range map[string]string{"1.0": "tcp 443", "2.0": ""} {
+		flows := p.InVersion(v).Flows
+		if len(flows) != 1 {
+			t.Fatalf("%s: %d flows", v, len(flows))
+		}
+		def, ok := flows[0].Default()
+		if got := def.String(); ok && got != want || !ok && want != "" {
+			t.Errorf("%s: default %q (%v), want %q", v, got, ok, want)
+		}
+	}
+	if got := p.InVersion("2.0").Flows[0].AlternativesString(); got != "53 over udp or tcp" {
+		t.Errorf("alternatives %q", got)
+	}
+}
+
+// TestPeerProducts: a peer that stands for a product the catalog holds
+// must name one of its roles; one the catalog does not hold is left to the
+// profile (a site catalog may add it).
+func TestPeerProducts(t *testing.T) {
+	t.Parallel()
+	_, err := Load("testdata/peer-role")
+	if want := `testdata/peer-role/relay.toml: product relay, peer "mailbox": product xeams has no role "sever"; did you mean "server"?`; err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
 	}
 }

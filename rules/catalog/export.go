@@ -1,6 +1,10 @@
 package catalog
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/portwall/portwall/rules/proto"
+)
 
 // Export is the catalog as `portwall catalog export --format json` prints
 // it. Its shape is a contract with users' scripts: add fields, never rename
@@ -35,6 +39,29 @@ type ExportProduct struct {
 	Peers    []string     `json:"peers"`
 	Features []string     `json:"features"`
 	Flows    []ExportFlow `json:"flows"`
+	// DefaultFeatures are the features a deployment gets when it lists
+	// none; Versions the product's versions (empty for a product with
+	// one); PeerProducts the peers that stand for another product's role.
+	DefaultFeatures []string            `json:"default_features"`
+	Versions        []ExportVersion     `json:"versions"`
+	DefaultVersion  string              `json:"default_version"`
+	PeerProducts    []ExportPeerProduct `json:"peer_products"`
+}
+
+// ExportVersion is one version of a product and the document its flows
+// come from.
+type ExportVersion struct {
+	Name      string `json:"name"`
+	Title     string `json:"title"`
+	Source    string `json:"source"`
+	SourceURL string `json:"source_url"`
+}
+
+// ExportPeerProduct says that a peer is another product's role.
+type ExportPeerProduct struct {
+	Peer    string `json:"peer"`
+	Product string `json:"product"`
+	Role    string `json:"role"`
 }
 
 // ExportFlow is one flow in an Export. From and To are role or peer names
@@ -58,6 +85,16 @@ type ExportFlow struct {
 	Source       string   `json:"source"`
 	SourceURL    string   `json:"source_url"`
 	Row          string   `json:"row"`
+	// Versions the flow exists in (empty: all); Departure why it goes
+	// beyond the document (empty: the document gives it). DefaultPorts and
+	// DefaultProtocols are what it opens when the deployment does not
+	// choose (empty with RequireChoice).
+	Versions             []string `json:"versions"`
+	Departure            string   `json:"departure"`
+	ProtocolAlternatives bool     `json:"protocol_alternatives"`
+	RequireChoice        bool     `json:"require_choice"`
+	DefaultPorts         []string `json:"default_ports"`
+	DefaultProtocols     []string `json:"default_protocols"`
 }
 
 // Export converts the catalog for JSON output. Lists are never nil, so that
@@ -68,20 +105,34 @@ func (c *Catalog) Export() Export {
 		ep := ExportProduct{
 			Name: p.Name, Title: p.Title, Vendor: p.Vendor,
 			Modes: nonNil(p.Modes), Roles: p.RoleNames(), Peers: p.PeerNames(), Features: p.FeatureNames(),
-			Flows: []ExportFlow{},
+			Flows:           []ExportFlow{},
+			DefaultFeatures: nonNil(p.DefaultFeatures()), Versions: []ExportVersion{}, DefaultVersion: p.Version,
+			PeerProducts: []ExportPeerProduct{},
+		}
+		for _, v := range p.Versions {
+			src, _ := p.Source(v.Source)
+			ep.Versions = append(ep.Versions, ExportVersion{Name: v.Name, Title: v.Title, Source: src.Title, SourceURL: src.URL})
+		}
+		for _, peer := range p.Peers {
+			if peer.Product != "" {
+				ep.PeerProducts = append(ep.PeerProducts, ExportPeerProduct{Peer: peer.Name, Product: peer.Product, Role: peer.Role})
+			}
 		}
 		for _, f := range p.Flows {
 			src, _ := p.Source(f.Source)
-			protos := make([]string, len(f.Protocols))
-			for i, pr := range f.Protocols {
-				protos[i] = pr.String()
+			def, _ := f.Default()
+			if f.RequireChoice {
+				def = Choice{}
 			}
 			ep.Flows = append(ep.Flows, ExportFlow{
 				ID: f.ID, Feature: f.Feature, From: f.From, To: f.To,
-				Protocols: protos, Ports: nonNil(f.Ports.Strings()), ICMPTypes: nonNil(f.ICMPTypes),
+				Protocols: protoStrings(f.Protocols), Ports: nonNil(f.Ports.Strings()), ICMPTypes: nonNil(f.ICMPTypes),
 				Purpose: f.Purpose, Configurable: f.Configurable, Internal: f.Internal, Deprecated: f.Deprecated,
 				Alternatives: f.Alternatives, Random: f.Random, Modes: nonNil(f.Modes),
 				Source: src.Title, SourceURL: src.URL, Row: f.Row,
+				Versions: nonNil(f.Versions), Departure: f.Departure,
+				ProtocolAlternatives: f.ProtocolAlternatives, RequireChoice: f.RequireChoice,
+				DefaultPorts: nonNil(def.Ports.Strings()), DefaultProtocols: protoStrings(def.Protocols),
 			})
 		}
 		out.Products = append(out.Products, ep)
@@ -96,6 +147,14 @@ func (c *Catalog) Export() Export {
 	return out
 }
 
+func protoStrings(ps []proto.Protocol) []string {
+	out := make([]string, len(ps))
+	for i, pr := range ps {
+		out[i] = pr.String()
+	}
+	return out
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -104,7 +163,7 @@ func nonNil(s []string) []string {
 }
 
 // SourceLine formats where a flow comes from for people: the document's
-// title and the row.
+// title and the row. A departure's reason is apart (Flow.Departure).
 func (p *Product) SourceLine(f *Flow) string {
 	src, _ := p.Source(f.Source)
 	parts := []string{src.Title}

@@ -36,6 +36,7 @@ type fileSchema struct {
 	Summary     string          `toml:"summary"`
 	Modes       []string        `toml:"modes"`
 	DefaultMode string          `toml:"default_mode"`
+	Versions    []versionSchema `toml:"version"`
 	Sources     []sourceSchema  `toml:"source"`
 	Options     []optionSchema  `toml:"option"`
 	Roles       []roleSchema    `toml:"role"`
@@ -64,6 +65,13 @@ type sourceSchema struct {
 	Seed  string `toml:"seed"`
 }
 
+type versionSchema struct {
+	Name    string `toml:"name"`
+	Title   string `toml:"title"`
+	Source  string `toml:"source"`
+	Default bool   `toml:"default"`
+}
+
 type optionSchema struct {
 	Name    string   `toml:"name"`
 	Title   string   `toml:"title"`
@@ -83,6 +91,8 @@ type peerSchema struct {
 	FQDNs         []string            `toml:"fqdns"`
 	RegionOption  string              `toml:"region_option"`
 	FQDNsByRegion map[string][]string `toml:"fqdns_by_region"`
+	Product       string              `toml:"product"`
+	Role          string              `toml:"role"`
 }
 
 type featureSchema struct {
@@ -111,7 +121,18 @@ type flowSchema struct {
 	Modes        []string `toml:"modes"`
 	Program      string   `toml:"program"`
 	ProgramDir   string   `toml:"program_dir"`
+	// Added with versions and exact defaults; all optional, so that files
+	// written before them load unchanged.
+	Versions             []string `toml:"versions"`
+	Departure            string   `toml:"departure"`
+	DefaultChoice        []any    `toml:"default_choice"`
+	ProtocolAlternatives bool     `toml:"protocol_alternatives"`
+	DefaultProtocols     []string `toml:"default_protocols"`
+	RequireChoice        bool     `toml:"require_choice"`
 }
+
+// versionPattern is what version names look like: "2023.2", "7.4".
+var versionPattern = regexp.MustCompile(`^[0-9a-z]([0-9a-z.-]{0,38}[0-9a-z])?$`)
 
 // namePattern is what product, role, peer, feature, flow and option names
 // look like: lower-case words joined by dashes. Profiles and every backend
@@ -191,6 +212,7 @@ func Load(dirs ...string) (*Catalog, error) {
 		}
 		add(os.DirFS(d), ".", d)
 	}
+	checkPeerProducts(products, &errs)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -300,6 +322,31 @@ func (c *checker) product(f *fileSchema) *Product {
 	}
 
 	seen = map[string]bool{}
+	for i, v := range f.Versions {
+		at := []any{"version", i}
+		if !versionPattern.MatchString(v.Name) {
+			c.errorf(append(at, "name"), "invalid version name %q: use digits, lower-case letters, dots and dashes, at most 40 characters", v.Name)
+		}
+		c.unique(seen, append(at, "name"), "version", v.Name)
+		if v.Title == "" {
+			c.errorf(at, "version %q has no title", v.Name)
+		}
+		if _, ok := p.Source(v.Source); !ok {
+			c.errorf(append(at, "source"), "version %q: unknown source %q%s", v.Name, v.Source, diag.DidYouMean(v.Source, p.sourceIDs()))
+		}
+		if v.Default {
+			if p.Version != "" {
+				c.errorf(append(at, "default"), "versions %q and %q are both the default", p.Version, v.Name)
+			}
+			p.Version = v.Name
+		}
+		p.Versions = append(p.Versions, Version{Name: v.Name, Title: v.Title, Source: v.Source})
+	}
+	if len(f.Versions) > 0 && p.Version == "" {
+		c.errorf([]any{"version", 0}, "no version is the default: mark the one the product's first document describes with default = true")
+	}
+
+	seen = map[string]bool{}
 	for i, o := range f.Options {
 		at := []any{"option", i}
 		c.name(append(at, "name"), "option", o.Name)
@@ -340,7 +387,14 @@ func (c *checker) product(f *fileSchema) *Product {
 		at := []any{"peer", i}
 		c.name(append(at, "name"), "peer", r.Name)
 		c.unique(endpoints, append(at, "name"), "role or peer", r.Name)
-		peer := Peer{Name: r.Name, Title: r.Title, FQDNs: r.FQDNs, RegionOption: r.RegionOption, FQDNsByRegion: r.FQDNsByRegion}
+		peer := Peer{Name: r.Name, Title: r.Title, FQDNs: r.FQDNs, RegionOption: r.RegionOption, FQDNsByRegion: r.FQDNsByRegion,
+			Product: r.Product, Role: r.Role}
+		if r.Product != "" {
+			c.name(append(at, "product"), "product", r.Product)
+		}
+		if r.Role != "" && r.Product == "" {
+			c.errorf(append(at, "role"), "peer %q: role without product: role names a role of the product the peer stands for", r.Name)
+		}
 		for j, n := range r.FQDNs {
 			if err := addr.CheckFQDN(n); err != nil {
 				c.errorf(append(at, "fqdns", j), "%v", err)
@@ -378,16 +432,40 @@ func (c *checker) product(f *fileSchema) *Product {
 		p.Features = append(p.Features, Feature(ft))
 	}
 
-	seen = map[string]bool{}
+	ids := map[string][]flowVersions{}
 	for i := range f.Flows {
-		if fl, ok := c.flow(p, []any{"flow", i}, &f.Flows[i], seen); ok {
+		if fl, ok := c.flow(p, []any{"flow", i}, &f.Flows[i], ids); ok {
 			p.Flows = append(p.Flows, fl)
 		}
 	}
 	return p
 }
 
-func (c *checker) flow(p *Product, at []any, f *flowSchema, seen map[string]bool) (Flow, bool) {
+func (p *Product) sourceIDs() []string {
+	return names(p.Sources, func(s *Source) string { return s.ID })
+}
+
+// flowVersions is where a flow ID was defined and for which versions
+// (nil: all), for "defined twice" errors.
+type flowVersions struct {
+	index    int
+	versions []string
+}
+
+// overlap reports whether two flows' versions share one.
+func (a flowVersions) overlap(b []string) bool {
+	if len(a.versions) == 0 || len(b) == 0 {
+		return true
+	}
+	for _, v := range b {
+		if slices.Contains(a.versions, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *checker) flow(p *Product, at []any, f *flowSchema, ids map[string][]flowVersions) (Flow, bool) {
 	n := len(c.errs)
 	fl := Flow{
 		ID: f.ID, Feature: f.Feature, From: f.From, To: f.To, ICMPTypes: f.ICMPTypes,
@@ -395,9 +473,35 @@ func (c *checker) flow(p *Product, at []any, f *flowSchema, seen map[string]bool
 		Configurable: f.Configurable, Internal: f.Internal, Deprecated: f.Deprecated,
 		Alternatives: f.Alternatives, Random: f.Random, PortPool: f.PortPool, Modes: f.Modes,
 		Program: f.Program, ProgramDir: f.ProgramDir,
+		Versions: f.Versions, Departure: strings.TrimSpace(f.Departure),
+		ProtocolAlternatives: f.ProtocolAlternatives, RequireChoice: f.RequireChoice,
 	}
 	c.name(append(at, "id"), "flow", f.ID)
-	c.unique(seen, append(at, "id"), "flow", f.ID)
+	// An ID is unique within each version: flows of different versions
+	// may share one, each the flow as that version's document gives it.
+	for _, prev := range ids[f.ID] {
+		if prev.overlap(f.Versions) {
+			if len(p.Versions) == 0 {
+				c.errorf(append(at, "id"), "duplicate flow %q", f.ID)
+			} else {
+				c.errorf(append(at, "id"), "duplicate flow %q: flow[%d] has the same ID in a version this one is in too (give each a disjoint versions list)", f.ID, prev.index)
+			}
+			break
+		}
+	}
+	ids[f.ID] = append(ids[f.ID], flowVersions{index: at[1].(int), versions: f.Versions})
+	for i, v := range f.Versions {
+		if _, ok := p.LookupVersion(v); !ok {
+			if len(p.Versions) == 0 {
+				c.errorf(append(at, "versions", i), "flow %q: the product has no versions", f.ID)
+			} else {
+				c.errorf(append(at, "versions", i), "flow %q: unknown version %q%s (versions: %s)", f.ID, v, diag.DidYouMean(v, p.VersionNames()), strings.Join(p.VersionNames(), ", "))
+			}
+		}
+	}
+	if f.Departure != "" && strings.TrimSpace(f.Departure) == "" {
+		c.errorf(append(at, "departure"), "flow %q: empty departure: say what the flow adds to the document and where it comes from", f.ID)
+	}
 	if _, ok := p.Feature(f.Feature); !ok {
 		c.errorf(append(at, "feature"), "flow %q: unknown feature %q%s", f.ID, f.Feature, diag.DidYouMean(f.Feature, p.FeatureNames()))
 	}
@@ -470,9 +574,7 @@ func (c *checker) flow(p *Product, at []any, f *flowSchema, seen map[string]bool
 			}
 		}
 	}
-	if f.Alternatives && len(rs) < 2 {
-		c.errorf(append(at, "alternatives"), "flow %q: alternatives need at least two ports", f.ID)
-	}
+	c.choices(at, f, &fl, rs)
 	if f.Random {
 		if !fl.Ports.IsAll() {
 			c.errorf(append(at, "ports"), "flow %q: a random-port flow covers all ports (\"1-65535\")", f.ID)
@@ -497,4 +599,88 @@ func (c *checker) flow(p *Product, at []any, f *flowSchema, seen map[string]bool
 		}
 	}
 	return fl, len(c.errs) == n
+}
+
+// choices checks a flow's alternatives and sets what it opens by default:
+// the default choice the catalog states, or the first alternative listed
+// (the document's first), unless the flow requires a choice.
+func (c *checker) choices(at []any, f *flowSchema, fl *Flow, listed []ports.Range) {
+	if f.Alternatives && len(listed) < 2 {
+		c.errorf(append(at, "alternatives"), "flow %q: alternatives need at least two ports", f.ID)
+	}
+	if f.ProtocolAlternatives && len(fl.Protocols) < 2 {
+		c.errorf(append(at, "protocol_alternatives"), "flow %q: protocol alternatives need at least two protocols", f.ID)
+	}
+	if f.RequireChoice && !f.Alternatives && !f.ProtocolAlternatives {
+		c.errorf(append(at, "require_choice"), "flow %q: require_choice without alternatives or protocol_alternatives", f.ID)
+	}
+	if f.RequireChoice && (f.DefaultChoice != nil || f.DefaultProtocols != nil) {
+		c.errorf(append(at, "require_choice"), "flow %q: require_choice and a default choice exclude each other", f.ID)
+	}
+	if f.Random && (f.Alternatives || f.ProtocolAlternatives) {
+		c.errorf(at, "flow %q: random ports and alternatives exclude each other", f.ID)
+	}
+	switch {
+	case f.DefaultChoice != nil && !f.Alternatives:
+		c.errorf(append(at, "default_choice"), "flow %q: default_choice without alternatives", f.ID)
+	case f.DefaultChoice != nil:
+		var rs []ports.Range
+		for i, v := range f.DefaultChoice {
+			r, err := ports.ParseValue(v)
+			if err != nil {
+				c.errorf(append(at, "default_choice", i), "%v", err)
+				continue
+			}
+			rs = append(rs, r)
+		}
+		fl.DefaultChoice = ports.NewSet(rs...)
+		if len(rs) == 0 {
+			c.errorf(append(at, "default_choice"), "flow %q: empty default_choice", f.ID)
+		} else if !fl.Ports.Covers(fl.DefaultChoice) {
+			c.errorf(append(at, "default_choice"), "flow %q: default choice %s is not among its alternatives %s", f.ID, fl.DefaultChoice, fl.Ports)
+		}
+	case f.Alternatives && !f.RequireChoice && len(listed) > 0:
+		fl.DefaultChoice = ports.NewSet(listed[0])
+	}
+	switch {
+	case f.DefaultProtocols != nil && !f.ProtocolAlternatives:
+		c.errorf(append(at, "default_protocols"), "flow %q: default_protocols without protocol_alternatives", f.ID)
+	case f.DefaultProtocols != nil:
+		for i, s := range f.DefaultProtocols {
+			pr, err := proto.Parse(s)
+			switch {
+			case err != nil:
+				c.errorf(append(at, "default_protocols", i), "%v", err)
+			case !slices.Contains(fl.Protocols, pr):
+				c.errorf(append(at, "default_protocols", i), "flow %q: default protocol %s is not among its protocols", f.ID, pr)
+			default:
+				fl.DefaultProtocols = append(fl.DefaultProtocols, pr)
+			}
+		}
+		if len(f.DefaultProtocols) == 0 {
+			c.errorf(append(at, "default_protocols"), "flow %q: empty default_protocols", f.ID)
+		}
+	case f.ProtocolAlternatives && !f.RequireChoice && len(fl.Protocols) > 0:
+		fl.DefaultProtocols = fl.Protocols[:1]
+	}
+}
+
+// checkPeerProducts checks the peers that stand for another product's
+// role, against the products loaded. A peer may name a product the
+// catalog does not hold (a site catalog may add it later); one it holds
+// must have the role.
+func checkPeerProducts(products map[string]*Product, errs *diag.ErrorList) {
+	for _, name := range slices.Sorted(maps.Keys(products)) {
+		p := products[name]
+		for _, peer := range p.Peers {
+			other, ok := products[peer.Product]
+			if !ok || peer.Role == "" {
+				continue
+			}
+			if _, ok := other.Role(peer.Role); !ok {
+				errs.Add(diag.Pos{File: p.File}, "", "product %s, peer %q: product %s has no role %q%s", p.Name, peer.Name, other.Name, peer.Role,
+					diag.DidYouMean(peer.Role, other.RoleNames()))
+			}
+		}
+	}
 }

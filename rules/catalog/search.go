@@ -78,7 +78,7 @@ func (q Query) matchFlow(p *Product, f *Flow) bool {
 	if ft, ok := p.Feature(f.Feature); ok {
 		feature = ft.Title
 	}
-	return q.holds(p.Name, p.Title, f.ID, f.Feature, feature, f.From, f.To, f.Purpose, f.Row)
+	return q.holds(p.Name, p.Title, f.ID, f.Feature, feature, f.From, f.To, f.Purpose, f.Row, f.Departure)
 }
 
 func (q Query) matchService(s *Service) bool {

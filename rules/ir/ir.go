@@ -43,6 +43,10 @@ type Ruleset struct {
 	// Expired lists the custom rules that expired and are not generated,
 	// so that "why is this port closed?" has an answer.
 	Expired []*ExpiredRule
+	// Decisions are what the resolver chose where the profile left it to
+	// the catalog, in profile order. Nothing is rendered from them; lint
+	// names each, so that no default is silent.
+	Decisions []*Decision
 
 	setIndex atomic.Pointer[setIndex]
 	hosts    atomic.Pointer[hostRules]
@@ -220,6 +224,9 @@ type Origin struct {
 	// ProgramOption is the deployment option that holds the directory of
 	// the rule's program, for a flow limited to one.
 	ProgramOption string
+	// Departure says why the flow goes beyond its product's document;
+	// empty when the document gives it.
+	Departure string
 
 	// For OriginCustom: the index of the profile's [[allow]] entry, and the
 	// catalog service it names, if any ("" for protocol and ports), with
@@ -257,6 +264,39 @@ type ExpiredRule struct {
 	Pos string
 }
 
+// DecisionKind says what the resolver decided for a profile.
+type DecisionKind string
+
+const (
+	// DecidedFeaturesDropped: a features list replaced the product's
+	// defaults and left some of them out (Features).
+	DecidedFeaturesDropped DecisionKind = "features-dropped"
+	// DecidedChoice: a flow with alternatives opened the catalog's
+	// default choice (Opened) among them (Among).
+	DecidedChoice DecisionKind = "choice"
+	// DecidedRandomAll: a flow on random ports opened every port
+	// (random_ports = "all").
+	DecidedRandomAll DecisionKind = "random-all"
+)
+
+// Decision is one thing the resolver decided for the profile.
+type Decision struct {
+	Kind DecisionKind
+	// Deployment is the index of the profile's [[deployment]], Name its
+	// name.
+	Deployment int
+	Name       string
+	Product    string
+	Flow       string   // DecidedChoice, DecidedRandomAll
+	Features   []string // DecidedFeaturesDropped
+	// Opened is what the flow opens ("udp 53"), Among what it could
+	// have ("53 or 8888 over udp or tcp"); From and To its roles or peers.
+	// For DecidedFeaturesDropped, Opened is the same selection written as
+	// changes to the defaults (["+imaps-server", "-dns"]).
+	Opened, Among string
+	From, To      string
+}
+
 // InternalFlow is a catalog flow portwall never opens.
 type InternalFlow struct {
 	Origin   Origin
@@ -284,7 +324,7 @@ func compareOrigins(a, b Origin) int {
 // that change a field or two, such as the rules.
 func (rs *Ruleset) Clone() *Ruleset {
 	return &Ruleset{Profile: rs.Profile, Policy: rs.Policy, Addrs: rs.Addrs, Hosts: rs.Hosts, Rules: rs.Rules,
-		Internal: rs.Internal, Expect: rs.Expect, Expired: rs.Expired}
+		Internal: rs.Internal, Expect: rs.Expect, Expired: rs.Expired, Decisions: rs.Decisions}
 }
 
 // Set looks up an address set by name.

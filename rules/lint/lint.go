@@ -1,7 +1,8 @@
 // Package lint finds what is valid but risky in a profile: cleartext or
 // administration ports open to everyone, deprecated flows, custom rules
 // that add nothing, hosts left without a management path, host names some
-// backends cannot match, and expectations the rules contradict.
+// backends cannot match, expectations the rules contradict, and what the
+// catalog decided because the profile did not (PW8xx).
 //
 // Each finding has a stable code (PW101, ...) and the position of the line
 // to look at. Codes are never reused; README lists them.
@@ -45,6 +46,9 @@ var Checks = []Check{
 	{"PW705", "windows-egress-without-policy", "egress filtered (output = \"drop\") for Windows targets without [windows] set_policy = true: the outbound rules change nothing"},
 	{"PW706", "no-common-family", "a rule whose two sides share no IP family: it can never match"},
 	{"PW707", "generates-nothing", "a custom rule that names no host of the profile: host targets generate nothing for it"},
+	{"PW801", "default-features-replaced", "a features list that replaces the product's defaults and leaves some out"},
+	{"PW802", "alternative-defaulted", "a flow with alternatives (\"443 or 8890\", \"UDP or TCP\") opened with the catalog's default choice"},
+	{"PW803", "random-ports-all", "a flow on random ports opened on every port (random_ports = \"all\"), not on a port pool"},
 }
 
 func check(code string) Check {
@@ -122,6 +126,7 @@ func Lint(p *profiles.Profile, rs *ir.Ruleset, cfg Config) ([]Warning, error) {
 	for _, w := range cfg.Findings {
 		l.warn(w.Pos, w.Code, "%s", w.Msg)
 	}
+	l.decisions()
 	slices.SortStableFunc(l.out, func(a, b Warning) int {
 		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
 			cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Msg, b.Msg))

@@ -16,8 +16,6 @@ powershell -NoProfile -NonInteractive -Command "Get-NetFirewallRule -DisplayName
 if errorlevel 1 (echo portwall: removing earlier portwall rules failed & exit /b 1)
 netsh advfirewall firewall add rule name="portwall-r9c18c5bc28ee-in" dir=in action=allow protocol=tcp localport=443 remoteip=10.30.0.0/16,2001:db8:30::/48 profile=any enable=yes description="pw:r9c18c5bc28ee fme-server/web-ui: web-ui"
 if errorlevel 1 (echo portwall: adding portwall-r9c18c5bc28ee-in failed & exit /b 1)
-netsh advfirewall firewall add rule name="portwall-r9ae1a7ee2133-in" dir=in action=allow protocol=tcp localport=7100-7150 remoteip=10.40.0.20,2001:db8:40::20 profile=any enable=yes description="pw:r9ae1a7ee2133 fme-server/core-api: core-results"
-if errorlevel 1 (echo portwall: adding portwall-r9ae1a7ee2133-in failed & exit /b 1)
 netsh advfirewall firewall add rule name="portwall-r7621214cd5d7-in" dir=in action=allow protocol=tcp localport=22 remoteip=10.30.5.0/28 profile=any enable=yes description="pw:r7621214cd5d7 allow[0]: SSH for the FME administrators"
 if errorlevel 1 (echo portwall: adding portwall-r7621214cd5d7-in failed & exit /b 1)
 rem Default policies and logging of the Windows Firewall profiles are left as they are (set_policy = false).

@@ -14,6 +14,5 @@ $ErrorActionPreference = 'Stop'
 # Remove every rule an earlier run added (group portwall), then add them anew.
 Get-NetFirewallRule -DisplayName 'portwall-*' -ErrorAction SilentlyContinue | Remove-NetFirewallRule
 New-NetFirewallRule -Group 'portwall' -Name 'portwall-r9c18c5bc28ee-in' -DisplayName 'portwall-r9c18c5bc28ee-in' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 443 -RemoteAddress '10.30.0.0/16','2001:db8:30::/48' -Profile Any -Description 'pw:r9c18c5bc28ee fme-server/web-ui: web-ui' | Out-Null
-New-NetFirewallRule -Group 'portwall' -Name 'portwall-r9ae1a7ee2133-in' -DisplayName 'portwall-r9ae1a7ee2133-in' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 7100-7150 -RemoteAddress '10.40.0.20','2001:db8:40::20' -Profile Any -Description 'pw:r9ae1a7ee2133 fme-server/core-api: core-results' | Out-Null
 New-NetFirewallRule -Group 'portwall' -Name 'portwall-r7621214cd5d7-in' -DisplayName 'portwall-r7621214cd5d7-in' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 22 -RemoteAddress '10.30.5.0/28' -Profile Any -Description 'pw:r7621214cd5d7 allow[0]: SSH for the FME administrators' | Out-Null
 # Default policies and logging of the Windows Firewall profiles are left as they are (set_policy = false).

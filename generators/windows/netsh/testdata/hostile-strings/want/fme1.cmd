@@ -13,7 +13,7 @@ rem netsh has no wildcard delete: remove every rule an earlier run added (its
 rem name, which PowerShell calls DisplayName, starts with portwall-), then add them anew.
 powershell -NoProfile -NonInteractive -Command "Get-NetFirewallRule -DisplayName 'portwall-*' -ErrorAction SilentlyContinue | Remove-NetFirewallRule"
 if errorlevel 1 (echo portwall: removing earlier portwall rules failed & exit /b 1)
-netsh advfirewall firewall add rule name="portwall-r9da63a4d9df0-in" dir=in action=allow protocol=tcp localport=80,443 remoteip=10.0.0.0/24 profile=any enable=yes description="pw:r9da63a4d9df0 fme-server/web-ui: web-ui"
+netsh advfirewall firewall add rule name="portwall-r9da63a4d9df0-in" dir=in action=allow protocol=tcp localport=80 remoteip=10.0.0.0/24 profile=any enable=yes description="pw:r9da63a4d9df0 fme-server/web-ui: web-ui"
 if errorlevel 1 (echo portwall: adding portwall-r9da63a4d9df0-in failed & exit /b 1)
 rem Default policies and logging of the Windows Firewall profiles are left as they are (set_policy = false).
 exit /b 0

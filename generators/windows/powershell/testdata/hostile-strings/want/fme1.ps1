@@ -12,5 +12,5 @@
 $ErrorActionPreference = 'Stop'
 # Remove every rule an earlier run added (group portwall), then add them anew.
 Get-NetFirewallRule -DisplayName 'portwall-*' -ErrorAction SilentlyContinue | Remove-NetFirewallRule
-New-NetFirewallRule -Group 'portwall' -Name 'portwall-r9da63a4d9df0-in' -DisplayName 'portwall-r9da63a4d9df0-in' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 80,443 -RemoteAddress '10.0.0.0/24' -Profile Any -Description 'pw:r9da63a4d9df0 fme-server/web-ui: web-ui' | Out-Null
+New-NetFirewallRule -Group 'portwall' -Name 'portwall-r9da63a4d9df0-in' -DisplayName 'portwall-r9da63a4d9df0-in' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 80 -RemoteAddress '10.0.0.0/24' -Profile Any -Description 'pw:r9da63a4d9df0 fme-server/web-ui: web-ui' | Out-Null
 # Default policies and logging of the Windows Firewall profiles are left as they are (set_policy = false).
