@@ -64,7 +64,9 @@ Example:
 				Name:      "show",
 				Usage:     "show a product's roles, peers, features, options and flows, or a service",
 				ArgsUsage: "PRODUCT|SERVICE",
-				Description: `Examples:
+				Description: `A name that is both a product and a service shows both.
+
+Examples:
    portwall catalog show fortimail
    portwall catalog show ssh`,
 				Action: func(c *cli.Context) error {
@@ -76,10 +78,18 @@ Example:
 						return fmt.Errorf("catalog show: want one PRODUCT argument, got %d", c.NArg())
 					}
 					name := c.Args().First()
-					if p, ok := cat.Product(name); ok {
-						return e.showProduct(p)
+					p, isProduct := cat.Product(name)
+					s, isService := cat.Service(name)
+					if isProduct {
+						if err := e.showProduct(p); err != nil || !isService {
+							return err
+						}
+						// Products and services have names of their own
+						// (postgresql the product, postgresql the port):
+						// show both rather than hide one.
+						fmt.Fprintln(e.stdout)
 					}
-					if s, ok := cat.Service(name); ok {
+					if isService {
 						return e.showService(s)
 					}
 					return fmt.Errorf("unknown product or service %q%s (products: %s; catalog list shows the services)", name,
@@ -151,6 +161,17 @@ func (e *env) showProduct(p *catalog.Product) error {
 		fmt.Fprintf(out, "%s\n", p.Summary)
 	}
 	fmt.Fprintf(out, "Defined in %s.\n", p.File)
+	if len(p.Sources) > 0 {
+		// The documents the flows transcribe: what a reviewer checks the
+		// catalog against.
+		fmt.Fprintln(out, "\nDocuments:")
+		for _, s := range p.Sources {
+			fmt.Fprintf(out, "  %s: %s\n", s.ID, s.Title)
+			if s.URL != "" {
+				fmt.Fprintf(out, "      %s\n", s.URL)
+			}
+		}
+	}
 	if len(p.Modes) > 0 {
 		fmt.Fprintf(out, "\nModes: %s (default %s)\n", strings.Join(p.Modes, ", "), p.Mode)
 	}
@@ -219,6 +240,11 @@ func flowNotes(f *catalog.Flow) string {
 	}
 	if f.Random {
 		n = append(n, "random")
+		if f.PortPool != "" {
+			// The option narrows the flow, and its default (in the
+			// Options list) is what a deployment gets without setting it.
+			n = append(n, "pool="+f.PortPool)
+		}
 	}
 	if f.Internal {
 		n = append(n, "internal")

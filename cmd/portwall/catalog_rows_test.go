@@ -122,20 +122,6 @@ func (pr *productRows) at(r productRow, role string) bool {
 	return r.role == role
 }
 
-// effectivePorts are the ports a flow opens when the deployment sets none
-// of its options: a random flow with a port pool that has a default opens
-// the pool.
-func effectivePorts(p *catalog.Product, f *catalog.Flow) ports.Set {
-	if f.Random && f.PortPool != "" {
-		if o, ok := p.Option(f.PortPool); ok && o.Default != "" {
-			if r, err := ports.Parse(o.Default); err == nil {
-				return ports.NewSet(r)
-			}
-		}
-	}
-	return f.Ports
-}
-
 // TestProductRowsCovered checks every product added after the four seed
 // products (TestSeedRowsCovered) against a transcription of its vendor
 // documents made from the documents alone, by people who never saw the
@@ -270,7 +256,7 @@ func rowCovered(p *catalog.Product, pr *productRows, r productRow) bool {
 				return true
 			}
 		default:
-			eff := effectivePorts(p, f)
+			eff := p.DefaultPorts(f)
 			if eff.Covers(r.ports) && (!eff.IsAll() || r.ports.IsAll()) {
 				return true
 			}
@@ -303,7 +289,7 @@ func flowJustified(p *catalog.Product, pr *productRows, f *catalog.Flow, pt prot
 		}
 		return ""
 	}
-	eff := effectivePorts(p, f)
+	eff := p.DefaultPorts(f)
 	var have ports.Set
 	for _, r := range rows {
 		if r.ports == nil {

@@ -11,7 +11,8 @@ func TestEmbeddedCatalogLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"fme-server", "forticlient-ems", "fortimail", "xeams"}
+	want := []string{"ad-ds", "exchange", "fme-server", "fortianalyzer", "fortiauthenticator", "forticlient-ems",
+		"fortigate", "fortimail", "fortimanager", "fortisandbox", "kubernetes", "mssql", "postgresql", "xeams"}
 	if got := strings.Join(c.Names(), " "); got != strings.Join(want, " ") {
 		t.Fatalf("products = %s, want %v", got, want)
 	}
@@ -98,8 +99,14 @@ func TestLoadExtraDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(c.Names(), " "); got != "acme-app fme-server forticlient-ems fortimail xeams" {
-		t.Errorf("products = %s", got)
+	embedded, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// acme-app is added, xeams replaced, the rest kept.
+	want := append([]string{"acme-app"}, embedded.Names()...)
+	if got := strings.Join(c.Names(), " "); got != strings.Join(want, " ") {
+		t.Errorf("products = %s, want %v", got, want)
 	}
 	x, _ := c.Product("xeams")
 	if x.Title != "Xeams (site catalog)" || len(x.Flows) != 1 || x.File != "testdata/extra/xeams.toml" {
