@@ -135,7 +135,14 @@ func (pr *productRows) at(r productRow, role string) bool {
 //     direction that no row gives, and every flow of a default feature is
 //     transcribed from one of them. Flows from other documents (a CLI
 //     reference, a protocol guide) may only extend features a deployment
-//     has to ask for.
+//     has to ask for; flows a file marks "#! prose" transcribe a statement
+//     with no port number (Exchange's "any port ... and any protocol"
+//     between its servers), which no row can give.
+//
+// A row is a port in a direction at a role, without the peer: a flow
+// turned around between two roles that both have the port in both
+// directions passes (PostgreSQL's standby and primary); the row text and
+// each flow's `row` are there for the reviewer.
 func TestProductRowsCovered(t *testing.T) {
 	t.Parallel()
 	cat, err := catalog.Load()

@@ -83,6 +83,25 @@ func TestEmbeddedCatalogModelling(t *testing.T) {
 	if f := flow("fme-server", "core-results"); !f.Random || !f.Ports.IsAll() || f.PortPool != "port-pool" {
 		t.Errorf("fme results: %+v", f)
 	}
+	// AD's RPC dynamic range: every port narrowed by an option whose
+	// default is the range Windows uses; FME's pool has no default.
+	ad, _ := c.Product("ad-ds")
+	if f := flow("ad-ds", "member-rpc"); !f.Random || !f.Ports.IsAll() || f.PortPool != "rpc-dynamic-range" || ad.DefaultPorts(f).String() != "49152-65535" {
+		t.Errorf("ad-ds RPC: %+v, by default %s", f, ad.DefaultPorts(f))
+	}
+	fme, _ := c.Product("fme-server")
+	if f := flow("fme-server", "core-results"); !fme.DefaultPorts(f).IsAll() {
+		t.Errorf("fme results by default: %s", fme.DefaultPorts(f))
+	}
+	if f := flow("exchange", "edgesync"); len(f.Modes) != 1 || f.Modes[0] != "edge" {
+		t.Errorf("exchange edgesync modes: %v", f.Modes)
+	}
+	if f := flow("mssql", "mirroring"); !f.Alternatives || !f.Configurable || f.Ports.String() != "5022,7022" {
+		t.Errorf("mssql mirroring: %+v", f)
+	}
+	if f := flow("kubernetes", "kube-scheduler"); !f.Internal {
+		t.Errorf("kube-scheduler: %+v", f)
+	}
 	ems, _ := c.Product("forticlient-ems")
 	peer, _ := ems.Peer("fortiguard-anycast")
 	if got := strings.Join(peer.FQDNsByRegion["europe"], ","); got != "fcteuupdate.fortinet.net" {
