@@ -65,10 +65,12 @@ Example:
 				Usage:     "show a product's roles, peers, features, options and flows, or a service",
 				ArgsUsage: "PRODUCT|SERVICE",
 				Flags:     []cli.Flag{&cli.StringFlag{Name: "version", Usage: "show the flows of this version of the product only"}},
-				Description: `Lists each flow with the document (source) and versions it comes from;
-NOTES say what a deployment may change (configurable ports, alternatives
-with the default the catalog opens, random ports) and mark departures:
-flows that go beyond the product's document, each with why at the end.
+				Description: `Lists the product's documents, then each flow with the document (source)
+and versions it comes from; NOTES say what a deployment may change
+(configurable ports, alternatives with the default the catalog opens,
+random ports) and mark departures: flows that go beyond the product's
+document, each with why at the end. A name that is both a product and a
+service shows both.
 
 Examples:
    portwall catalog show fortimail
@@ -83,20 +85,28 @@ Examples:
 						return fmt.Errorf("catalog show: want one PRODUCT argument, got %d", c.NArg())
 					}
 					name := c.Args().First()
-					if p, ok := cat.Product(name); ok {
-						if v := c.String("version"); v != "" {
+					p, isProduct := cat.Product(name)
+					s, isService := cat.Service(name)
+					if isProduct {
+						v := c.String("version")
+						if v != "" {
 							if _, ok := p.LookupVersion(v); !ok {
 								return fmt.Errorf("catalog show: unknown version %q of product %s%s (versions: %s)", v, p.Name,
 									diag.DidYouMean(v, p.VersionNames()), orDash(strings.Join(p.VersionNames(), ", ")))
 							}
-							return e.showProduct(p.InVersion(v), v)
+							p = p.InVersion(v)
 						}
-						return e.showProduct(p, "")
-					}
-					if c.String("version") != "" {
+						if err := e.showProduct(p, v); err != nil || !isService || v != "" {
+							return err
+						}
+						// Products and services have names of their own
+						// (postgresql the product, postgresql the port):
+						// show both rather than hide one.
+						fmt.Fprintln(e.stdout)
+					} else if c.String("version") != "" {
 						return fmt.Errorf("catalog show: --version is for products; %q is a service", name)
 					}
-					if s, ok := cat.Service(name); ok {
+					if isService {
 						return e.showService(s)
 					}
 					return fmt.Errorf("unknown product or service %q%s (products: %s; catalog list shows the services)", name,
@@ -175,6 +185,17 @@ func (e *env) showProduct(p *catalog.Product, version string) error {
 		fmt.Fprintf(out, "%s\n", p.Summary)
 	}
 	fmt.Fprintf(out, "Defined in %s.\n", p.File)
+	if len(p.Sources) > 0 {
+		// The documents the flows transcribe: what a reviewer checks the
+		// catalog against.
+		fmt.Fprintln(out, "\nDocuments:")
+		for _, s := range p.Sources {
+			fmt.Fprintf(out, "  %s: %s\n", s.ID, s.Title)
+			if s.URL != "" {
+				fmt.Fprintf(out, "      %s\n", s.URL)
+			}
+		}
+	}
 	if len(p.Modes) > 0 {
 		fmt.Fprintf(out, "\nModes: %s (default %s)\n", strings.Join(p.Modes, ", "), p.Mode)
 	}
@@ -303,6 +324,11 @@ func flowNotes(f *catalog.Flow) string {
 	}
 	if f.Random {
 		n = append(n, "random")
+		if f.PortPool != "" {
+			// The option narrows the flow, and its default (in the
+			// Options list) is what a deployment gets without setting it.
+			n = append(n, "pool="+f.PortPool)
+		}
 	}
 	if f.Internal {
 		n = append(n, "internal")

@@ -494,6 +494,20 @@ func (p *Product) DefaultFeatures() []string {
 	return out
 }
 
+// DefaultPorts are the ports a flow opens when a deployment sets none of
+// the product's options: a random flow whose port pool has a default (AD's
+// RPC dynamic range) opens the pool, not every port.
+func (p *Product) DefaultPorts(f *Flow) ports.Set {
+	if f.Random && f.PortPool != "" {
+		if o, ok := p.Option(f.PortPool); ok && o.Default != "" {
+			if r, err := ports.Parse(o.Default); err == nil {
+				return ports.NewSet(r)
+			}
+		}
+	}
+	return f.Ports
+}
+
 // IsRole reports whether name is one of the product's roles (and not a
 // peer).
 func (p *Product) IsRole(name string) bool { _, ok := p.Role(name); return ok }

@@ -11,7 +11,8 @@ func TestEmbeddedCatalogLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"fme-server", "forticlient-ems", "fortimail", "xeams"}
+	want := []string{"ad-ds", "exchange", "fme-server", "fortianalyzer", "fortiauthenticator", "forticlient-ems",
+		"fortigate", "fortimail", "fortimanager", "fortisandbox", "kubernetes", "mssql", "postgresql", "xeams"}
 	if got := strings.Join(c.Names(), " "); got != strings.Join(want, " ") {
 		t.Fatalf("products = %s, want %v", got, want)
 	}
@@ -88,6 +89,25 @@ func TestEmbeddedCatalogModelling(t *testing.T) {
 	} else if _, ok := f.Default(); ok {
 		t.Error("a flow that requires a choice has a default")
 	}
+	// AD's RPC dynamic range: every port narrowed by an option whose
+	// default is the range Windows uses; FME's pool has no default.
+	ad, _ := c.Product("ad-ds")
+	if f := flow("ad-ds", "member-rpc"); !f.Random || !f.Ports.IsAll() || f.PortPool != "rpc-dynamic-range" || ad.DefaultPorts(f).String() != "49152-65535" {
+		t.Errorf("ad-ds RPC: %+v, by default %s", f, ad.DefaultPorts(f))
+	}
+	fme, _ := c.Product("fme-server")
+	if f := flow("fme-server", "core-dedicated"); !fme.DefaultPorts(f).IsAll() {
+		t.Errorf("fme dedicated ports by default: %s", fme.DefaultPorts(f))
+	}
+	if f := flow("exchange", "edgesync"); len(f.Modes) != 1 || f.Modes[0] != "edge" {
+		t.Errorf("exchange edgesync modes: %v", f.Modes)
+	}
+	if f := flow("mssql", "mirroring"); !f.Alternatives || !f.Configurable || f.Ports.String() != "5022,7022" {
+		t.Errorf("mssql mirroring: %+v", f)
+	}
+	if f := flow("kubernetes", "kube-scheduler"); !f.Internal {
+		t.Errorf("kube-scheduler: %+v", f)
+	}
 	ems, _ := c.Product("forticlient-ems")
 	peer, _ := ems.Peer("fortiguard-anycast")
 	if got := strings.Join(peer.FQDNsByRegion["europe"], ","); got != "fcteuupdate.fortinet.net" {
@@ -104,8 +124,14 @@ func TestLoadExtraDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(c.Names(), " "); got != "acme-app fme-server forticlient-ems fortimail xeams" {
-		t.Errorf("products = %s", got)
+	embedded, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// acme-app is added, xeams replaced, the rest kept.
+	want := append([]string{"acme-app"}, embedded.Names()...)
+	if got := strings.Join(c.Names(), " "); got != strings.Join(want, " ") {
+		t.Errorf("products = %s, want %v", got, want)
 	}
 	x, _ := c.Product("xeams")
 	if x.Title != "Xeams (site catalog)" || len(x.Flows) != 1 || x.File != "testdata/extra/xeams.toml" {

@@ -43,9 +43,9 @@ type FlowHit struct {
 }
 
 // Search finds the flows (of every product) and services that use the
-// query's ports, or whose names, titles or purposes hold its text: which
-// products open 8013, what is "smtp". Flows come in catalog order,
-// services by name.
+// query's ports (a flow's ports by default: see Product.DefaultPorts), or
+// whose names, titles or purposes hold its text: which products open 8013,
+// what is "smtp". Flows come in catalog order, services by name.
 func (c *Catalog) Search(q Query) ([]FlowHit, []*Service) {
 	var flows []FlowHit
 	for _, p := range c.Products {
@@ -68,7 +68,7 @@ func (c *Catalog) Search(q Query) ([]FlowHit, []*Service) {
 func (q Query) matchFlow(p *Product, f *Flow) bool {
 	if q.IsPort() {
 		for _, pr := range f.Protocols {
-			if pr.HasPorts() && (q.Protocol == 0 || q.Protocol == pr) && f.Ports.Intersect(q.Ports).Len() > 0 {
+			if pr.HasPorts() && (q.Protocol == 0 || q.Protocol == pr) && p.DefaultPorts(f).Intersect(q.Ports).Len() > 0 {
 				return true
 			}
 		}

@@ -176,7 +176,10 @@ func TestDefaultsExactToDocuments(t *testing.T) {
 				}
 			}
 			if len(doc) == 0 {
-				t.Errorf("%s %s: no transcription of its document in testdata/transcriptions", p.Name, version)
+				if _, err := os.Stat(filepath.Join("testdata", "product_rows", p.Name+".tsv")); err == nil && version == "" {
+					continue // TestProductRowsCovered holds it to its documents, both ways
+				}
+				t.Errorf("%s %s: no transcription of its document in testdata/transcriptions or testdata/product_rows", p.Name, version)
 				continue
 			}
 			v := p.InVersion(version)
