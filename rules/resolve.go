@@ -118,8 +118,12 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Rules
 			used[n] = true
 		}
 	}
-	for _, n := range slices.Sorted(maps.Keys(used)) {
-		rs.Addrs = append(rs.Addrs, r.sets[n])
+	for _, n := range slices.Sorted(maps.Keys(r.sets)) {
+		if used[n] {
+			rs.Addrs = append(rs.Addrs, r.sets[n])
+		} else {
+			rs.Unused = append(rs.Unused, r.sets[n])
+		}
 	}
 	return rs, nil
 }

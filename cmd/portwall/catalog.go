@@ -356,7 +356,10 @@ func flowNotes(f *catalog.Flow) string {
 
 // search prints what uses a port or matches words.
 func (e *env) search(cat *catalog.Catalog, query string) error {
-	q := catalog.ParseQuery(query)
+	q, err := catalog.ParseQuery(query)
+	if err != nil {
+		return fmt.Errorf("catalog search: %w", err)
+	}
 	flows, services := cat.Search(q)
 	if len(flows)+len(services) == 0 {
 		fmt.Fprintf(e.stdout, "nothing in the catalog matches %q\n", query)

@@ -31,17 +31,23 @@ Flows the catalog marks internal (never opened, such as Xeams' embedded
 database) are shown with why; a flow beyond its product's document says so
 (departure).
 
---port takes 25/tcp, 53/udp, icmp or icmpv6 (ping), or icmp/TYPE. The answer
-is the one portwall verify checks with packets.
+--port takes 25/tcp, 53/udp, a bare number (TCP), icmp or icmpv6 (ping),
+icmp/TYPE, or a service name of the catalog (https). The answer is the one
+portwall verify checks with packets.
+
+Without --host, or with a host or group on either side, explain answers
+what portwall query answers (every host the sides name, every address of a
+group) and shows the rules behind each answer.
 
 Examples:
    portwall explain examples/xeams.toml --host xeams1 --from 203.0.113.9 --port 25/tcp
-   portwall explain examples/xeams.toml --host xeams1 --port 7865/tcp`,
+   portwall explain examples/xeams.toml --host xeams1 --port 7865/tcp
+   portwall explain examples/site.toml --from lan --to mail1 --port imaps`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "host", Usage: "the profile's host `NAME`", Required: true},
-			&cli.StringFlag{Name: "port", Usage: "`PORT/PROTOCOL` (25/tcp), icmp, icmpv6 or icmp/TYPE", Required: true},
-			&cli.StringFlag{Name: "from", Usage: "traffic from `ADDR` to the host"},
-			&cli.StringFlag{Name: "to", Usage: "traffic from the host to `ADDR`"},
+			&cli.StringFlag{Name: "host", Usage: "the profile's host `NAME` (default: the hosts --from and --to name)"},
+			&cli.StringFlag{Name: "port", Usage: "`PORT/PROTOCOL` (25/tcp), a port (TCP), icmp, icmpv6, icmp/TYPE or a service name", Required: true},
+			&cli.StringFlag{Name: "from", Usage: "traffic from `SRC`: an address, a host or group, or any"},
+			&cli.StringFlag{Name: "to", Usage: "traffic to `DST`: an address, a host or group, or any"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text or json"},
 		},
 		Action: e.explain,
@@ -57,6 +63,9 @@ func (e *env) explain(c *cli.Context) error {
 		return err
 	}
 	p, rs := r.p, r.rs
+	if !c.IsSet("host") || isName(rs, c.String("from")) || isName(rs, c.String("to")) {
+		return e.explainQuery(c, r)
+	}
 	q := explain.Question{Host: c.String("host"), Dir: ir.In}
 	if _, ok := rs.Host(q.Host); !ok {
 		return fmt.Errorf("unknown host %q%s (hosts: %s)", q.Host, diag.DidYouMean(q.Host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
@@ -270,4 +279,68 @@ func writeExplainJSON(w io.Writer, a *explain.Answer) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(doc)
+}
+
+// isName reports whether s is a host or group of the profile (or any).
+func isName(rs *ir.Ruleset, s string) bool {
+	_, ok := rs.Named(s)
+	return ok || s == ir.AnySet
+}
+
+// explainQuery answers a query (explain.Query) and shows the rules behind
+// each answer: explain for sides that are hosts and groups.
+func (e *env) explainQuery(c *cli.Context, r *resolved) error {
+	if c.String("format") != "text" {
+		return errors.New("--format json: give --host and an address (a query's answer is in `portwall query`'s exit status)")
+	}
+	fromArg, toArg := c.String("from"), c.String("to")
+	switch h := c.String("host"); {
+	case fromArg != "" && toArg != "":
+	case h != "" && fromArg != "":
+		toArg = h
+	case h != "" && toArg != "":
+		fromArg = h
+	default:
+		return errors.New("without --host, give both --from and --to: the hosts asked are those they name")
+	}
+	cat, err := loadCatalog(c)
+	if err != nil {
+		return err
+	}
+	ts, err := parseTraffic(cat, c.String("port"))
+	if err != nil {
+		return err
+	}
+	from, err := explain.NewSide(r.rs, fromArg)
+	if err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	to, err := explain.NewSide(r.rs, toArg)
+	if err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	checks, err := explain.Query(r.rs, from, to, ts)
+	if err != nil {
+		return err
+	}
+	for _, ch := range checks {
+		if h := c.String("host"); h != "" && ch.Host != h {
+			continue
+		}
+		v, _ := r.rs.HostView(ch.Host)
+		a := &explain.Answer{Question: explain.Question{Host: ch.Host, Dir: ch.Dir, Protocol: ch.Traffic.Protocol, Ports: ch.Traffic.Ports, ICMPType: ch.Traffic.ICMPType}, View: v}
+		side := "from " + from.Name
+		if ch.Dir == ir.Out {
+			side = "to " + to.Name
+		}
+		verdict := e.paint(green, "allowed")
+		if !ch.Allowed {
+			verdict = e.paint(red, "blocked")
+		}
+		fmt.Fprintf(e.stdout, "%s %s, %s %s %s: %s: %s\n", ch.Host, ch.Family, map[ir.Direction]string{ir.In: "inbound", ir.Out: "outbound"}[ch.Dir], ch.Traffic, side, verdict, ch.Reason)
+		for _, hr := range ch.Rules {
+			writeRule(e.stdout, r.p, a, hr)
+		}
+	}
+	return nil
 }

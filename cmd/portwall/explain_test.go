@@ -59,7 +59,10 @@ func TestExplainErrors(t *testing.T) {
 		{[]string{"--host", "xeams1", "--port", "70000/tcp"}, `portwall: port "70000/tcp": "70000" is not a port number (1-65535)`},
 		{[]string{"--host", "xeams1", "--port", "icmp/echo-requets"}, `portwall: unknown icmp type "echo-requets"`},
 		{[]string{"--host", "xeams1", "--port", "25/tcp", "--from", "10.0.0.1", "--to", "10.0.0.2"}, `portwall: --from and --to: give one (inbound from an address, or outbound to one)`},
-		{[]string{"--host", "xeams1", "--port", "25/tcp", "--from", "office"}, `portwall: address "office": want one IPv4 or IPv6 address`},
+		{[]string{"--host", "xeams1", "--port", "25/tcp", "--from", "offce"}, `portwall: address "offce": want one IPv4 or IPv6 address`},
+		{[]string{"--port", "25/tcp", "--from", "offce", "--to", "xeams1"}, `portwall: --from: "offce" is no host or group of the profile, nor one IPv4 or IPv6 address; did you mean "office"?`},
+		{[]string{"--port", "25/tcp", "--from", "office"}, `portwall: without --host, give both --from and --to: the hosts asked are those they name`},
+		{[]string{"--port", "smtps-submission", "--from", "office", "--to", "xeams1"}, `portwall: port "smtps-submission": want PORT/PROTOCOL such as 443/tcp, a port number (TCP), icmp, icmpv6, icmp/TYPE, or a service name (portwall catalog list shows them)`},
 		{[]string{"--host", "xeams1", "--port", "icmpv6", "--from", "10.0.0.1"}, `portwall: icmpv6 does not travel over IPv4`},
 	}
 	for _, c := range cases {

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/portwall/portwall/rules/ports"
@@ -15,22 +16,28 @@ type Query struct {
 	Text     string         // lower case, for a word query
 }
 
-// ParseQuery reads a search query. Anything that is not a port or a port
-// range (with an optional /tcp or /udp) is searched as text.
-func ParseQuery(s string) Query {
+// ParseQuery reads a search query: a port or a port range (with an
+// optional /tcp or /udp), or words. A query that starts with a digit is a
+// port and must be a valid one (99999 is an error, not a word).
+func ParseQuery(s string) (Query, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	num, pr, hasProto := strings.Cut(s, "/")
-	if r, err := ports.Parse(num); err == nil && num != "" && num[0] >= '0' && num[0] <= '9' {
-		q := Query{Ports: ports.NewSet(r)}
-		if !hasProto {
-			return q
-		}
-		if p, err := proto.Parse(pr); err == nil && p.HasPorts() {
-			q.Protocol = p
-			return q
-		}
+	if num == "" || num[0] < '0' || num[0] > '9' {
+		return Query{Text: s}, nil
 	}
-	return Query{Text: s}
+	r, err := ports.Parse(num)
+	if err != nil {
+		return Query{}, err
+	}
+	q := Query{Ports: ports.NewSet(r)}
+	if hasProto {
+		p, err := proto.Parse(pr)
+		if err != nil || !p.HasPorts() {
+			return Query{}, fmt.Errorf("invalid protocol %q in %q: want tcp or udp", pr, s)
+		}
+		q.Protocol = p
+	}
+	return q, nil
 }
 
 // IsPort reports whether the query is about ports.

@@ -13,20 +13,29 @@ func TestParseQuery(t *testing.T) {
 		in          string
 		ports, text string
 		protocol    proto.Protocol
+		err         string
 	}{
-		{"8013", "8013", "", 0},
-		{"7100-7150", "7100-7150", "", 0},
-		{"53/udp", "53", "", proto.UDP},
-		{"53/UDP", "53", "", proto.UDP},
-		{"53/icmp", "", "53/icmp", 0},
-		{"SMTP", "", "smtp", 0},
-		{"smtp relay", "", "smtp relay", 0},
-		{"0", "", "0", 0},
-		{"70000", "", "70000", 0},
-		{"-5", "", "-5", 0},
+		{"8013", "8013", "", 0, ""},
+		{"7100-7150", "7100-7150", "", 0, ""},
+		{"53/udp", "53", "", proto.UDP, ""},
+		{"53/UDP", "53", "", proto.UDP, ""},
+		{"SMTP", "", "smtp", 0, ""},
+		{"smtp relay", "", "smtp relay", 0, ""},
+		{"-5", "", "-5", 0, ""},
+		{"53/icmp", "", "", 0, `invalid protocol "icmp" in "53/icmp": want tcp or udp`},
+		{"0", "", "", 0, "port 0 out of range 1-65535"},
+		{"70000", "", "", 0, "port 70000 out of range 1-65535"},
+		{"99999", "", "", 0, "port 99999 out of range 1-65535"},
+		{"80-70", "", "", 0, `reversed port range "80-70": 80 is greater than 70`},
 	}
 	for _, c := range cases {
-		q := ParseQuery(c.in)
+		q, err := ParseQuery(c.in)
+		if c.err != "" || err != nil {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("%q: error %v, want %q", c.in, err, c.err)
+			}
+			continue
+		}
 		if q.Ports.String() != c.ports || q.Text != c.text || q.Protocol != c.protocol {
 			t.Errorf("%q: got ports %q text %q protocol %v", c.in, q.Ports, q.Text, q.Protocol)
 		}
@@ -42,7 +51,11 @@ func TestSearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := func(q string) (flows []string, services []string) {
-		fs, ss := cat.Search(ParseQuery(q))
+		pq, err := ParseQuery(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs, ss := cat.Search(pq)
 		for _, h := range fs {
 			if !h.Flow.Ports.IsAll() { // random ports, fme.exe's every port
 				flows = append(flows, h.Product.Name+"/"+h.Flow.ID)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/rules/ir"
+	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
 )
 
@@ -28,6 +29,9 @@ type Question struct {
 	Protocol proto.Protocol
 	Port     uint16 // TCP and UDP
 	ICMPType uint8  // ICMP and ICMPv6
+	// Ports, when set, asks about a range of TCP or UDP ports (a query)
+	// rather than Port.
+	Ports ports.Set
 }
 
 // Answer is explain's answer.
@@ -155,6 +159,9 @@ func (a *Answer) opening(v *ir.HostView) []ir.HostRule {
 // Carries reports whether origin o asks for the question's port (or ICMP
 // type): a merged rule holds the ports of all its origins.
 func (q Question) Carries(o ir.Origin) bool {
+	if q.Protocol.HasPorts() && q.Ports != nil {
+		return o.Ports.Intersect(q.Ports).Len() > 0
+	}
 	if q.Protocol.HasPorts() {
 		return o.Ports.Contains(q.Port)
 	}

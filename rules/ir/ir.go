@@ -30,6 +30,10 @@ type Ruleset struct {
 	Policy  Policy
 	// Addrs holds every address set a rule refers to, sorted by name.
 	Addrs []*AddrSet
+	// Unused holds the profile's other groups and hosts, sorted by name:
+	// no backend renders them, but questions about the profile (query,
+	// explain) may name them.
+	Unused []*AddrSet
 	// Hosts are the profile's hosts, sorted by name.
 	Hosts []*Host
 	// Rules is the network view: every flow between every pair of
@@ -324,7 +328,7 @@ func compareOrigins(a, b Origin) int {
 // that change a field or two, such as the rules.
 func (rs *Ruleset) Clone() *Ruleset {
 	return &Ruleset{Profile: rs.Profile, Policy: rs.Policy, Addrs: rs.Addrs, Hosts: rs.Hosts, Rules: rs.Rules,
-		Internal: rs.Internal, Expect: rs.Expect, Expired: rs.Expired, Decisions: rs.Decisions}
+		Internal: rs.Internal, Expect: rs.Expect, Expired: rs.Expired, Decisions: rs.Decisions, Unused: rs.Unused}
 }
 
 // Set looks up an address set by name.
@@ -341,6 +345,19 @@ func (rs *Ruleset) Set(name string) (*AddrSet, bool) {
 	}
 	s, ok := idx.byName[name]
 	return s, ok
+}
+
+// Named looks up a group or host of the profile by name, used by a rule
+// or not.
+func (rs *Ruleset) Named(name string) (*AddrSet, bool) {
+	if s, ok := rs.Set(name); ok {
+		return s, true
+	}
+	i, ok := slices.BinarySearchFunc(rs.Unused, name, func(s *AddrSet, n string) int { return strings.Compare(s.Name, n) })
+	if !ok {
+		return nil, false
+	}
+	return rs.Unused[i], true
 }
 
 type setIndex struct {
