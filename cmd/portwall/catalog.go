@@ -184,7 +184,7 @@ func (e *env) showProduct(p *catalog.Product, version string) error {
 	if p.Summary != "" {
 		fmt.Fprintf(out, "%s\n", p.Summary)
 	}
-	fmt.Fprintf(out, "Defined in %s.\n", p.File)
+	fmt.Fprintf(out, "Defined in %s.\n", definedIn(p.File))
 	if len(p.Sources) > 0 {
 		// The documents the flows transcribe: what a reviewer checks the
 		// catalog against.
@@ -393,7 +393,7 @@ func (e *env) search(cat *catalog.Catalog, query string) error {
 // showService prints one service.
 func (e *env) showService(s *catalog.Service) error {
 	fmt.Fprintf(e.stdout, "%s: %s (service)\n", s.Name, s.Title)
-	fmt.Fprintf(e.stdout, "Defined in %s.\n", s.File)
+	fmt.Fprintf(e.stdout, "Defined in %s.\n", definedIn(s.File))
 	fmt.Fprintf(e.stdout, "Ports: %s\n", orDash(s.PortString()))
 	fmt.Fprintf(e.stdout, "Source: %s\n", s.SourceLine())
 	if len(s.Unsupported) > 0 {
@@ -410,4 +410,13 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// definedIn says where a catalog file is: a --catalog directory's file as
+// given, a built-in one as part of portwall (its path in the source tree).
+func definedIn(file string) string {
+	if strings.HasPrefix(file, catalog.EmbeddedDir+"/") {
+		return file + " (built in; in portwall's source tree)"
+	}
+	return file
 }

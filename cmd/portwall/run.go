@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -208,7 +209,11 @@ func (e *env) loadProfile(c *cli.Context) (*profiles.Profile, error) {
 		return profiles.Parse("<stdin>", data)
 	}
 	if _, err := os.Stat(name); err != nil {
-		return nil, err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("profile %s: %w", name, err)
 	}
 	return profiles.Load(name)
 }

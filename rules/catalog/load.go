@@ -148,6 +148,10 @@ const MaxNameLen = 40
 // catalog files.
 func ValidName(s string) bool { return namePattern.MatchString(s) }
 
+// EmbeddedDir is where the built-in catalog's files are in portwall's
+// source tree; positions in them name it.
+const EmbeddedDir = "rules/catalog/data"
+
 // Load returns the embedded catalog, extended by the *.toml files of each
 // directory in dirs: a product or service whose name is already known
 // replaces it (so that a site can correct a built-in service, or a
@@ -199,7 +203,7 @@ func Load(dirs ...string) (*Catalog, error) {
 			products[p.Name] = p
 		}
 	}
-	add(embedded, "data", "catalog")
+	add(embedded, "data", EmbeddedDir)
 	for _, d := range dirs {
 		st, err := os.Stat(d)
 		if err != nil {
