@@ -36,7 +36,7 @@ func TestBuiltinServices(t *testing.T) {
 	// unsupported would be unusable by mistake.
 	var unsupported []string
 	for _, s := range c.Services {
-		if s.File != "catalog/services.toml" || s.Title == "" || s.Row == "" || !strings.HasPrefix(s.Source.URL, "https://www.iana.org/") {
+		if s.File != EmbeddedDir+"/services.toml" || s.Title == "" || s.Row == "" || !strings.HasPrefix(s.Source.URL, "https://www.iana.org/") {
 			t.Errorf("%s: file %q, title %q, row %q, source %+v", s.Name, s.File, s.Title, s.Row, s.Source)
 		}
 		if len(s.Ports()) == 0 {
