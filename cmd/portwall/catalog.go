@@ -26,8 +26,11 @@ func (e *env) catalogCommand() *cli.Command {
 service = "NAME". A service with parts portwall cannot express lists them;
 a profile that names it is refused.
 
-Example:
-   portwall catalog list`,
+Exit status: 0, or 1 when a --catalog directory does not load.
+
+Examples:
+   portwall catalog list
+   portwall --catalog site-catalog catalog list`,
 				Action: func(c *cli.Context) error {
 					cat, err := loadCatalog(c)
 					if err != nil {
@@ -71,6 +74,8 @@ and versions it comes from; NOTES say what a deployment may change
 random ports) and mark departures: flows that go beyond the product's
 document, each with why at the end. A name that is both a product and a
 service shows both.
+
+Exit status: 0, or 1 for an unknown product, service or version.
 
 Examples:
    portwall catalog show fortimail
@@ -122,6 +127,8 @@ of every product, and every service, that uses it. Anything else is matched,
 word by word and ignoring case, against product, feature, flow and service
 names, titles, purposes and the vendors' rows.
 
+Exit status: 0 (also when nothing matches), or 1 for an invalid port.
+
 Examples:
    portwall catalog search 8013
    portwall catalog search smtp`,
@@ -152,8 +159,11 @@ source. Each service has
 name, title, tcp and udp (port strings), unsupported (what it needs that
 portwall cannot express; a profile naming it is refused) and source.
 
-Example:
-   portwall catalog export --format json`,
+Exit status: 0, or 1 on an error.
+
+Examples:
+   portwall catalog export --format json
+   portwall catalog export | jq '.products[].name'`,
 				Action: func(c *cli.Context) error {
 					if f := c.String("format"); f != "json" {
 						return fmt.Errorf("unknown format %q: want json", f)

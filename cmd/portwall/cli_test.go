@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,8 +16,9 @@ import (
 	"github.com/portwall/portwall/internal/testkit/kerneltest"
 )
 
-// TestEveryCommandHasAnExample: `portwall COMMAND --help` shows at least
-// one example for every command and subcommand.
+// TestEveryCommandHasAnExample: `portwall COMMAND --help` shows two
+// examples (one when there is only one way to run it) and the exit
+// statuses, for every command and subcommand.
 func TestEveryCommandHasAnExample(t *testing.T) {
 	t.Parallel()
 	e := &env{stdout: io.Discard, stderr: io.Discard, stdin: strings.NewReader("")}
@@ -32,6 +34,12 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 			n++
 			if !strings.Contains(c.Description, "Example") || !strings.Contains(c.Description, "portwall ") {
 				t.Errorf("portwall %s --help has no example", name)
+			}
+			if strings.Count(c.Description, "\n   portwall ")+strings.Count(c.Description, "\n   sudo portwall ") < 2 && c.Name != "help" {
+				t.Errorf("portwall %s --help has fewer than two examples", name)
+			}
+			if !strings.Contains(c.Description, "Exit status") && c.Name != "help" {
+				t.Errorf("portwall %s --help does not say its exit status", name)
 			}
 		}
 	}
@@ -107,6 +115,16 @@ func TestManPage(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	golden.Compare(t, filepath.Join("testdata", "portwall.1"), []byte(out))
+	for _, want := range []string{".SH EXIT STATUS", ".SH ENVIRONMENT", ".SH FILES", ".SH EXAMPLES", ".SH COMMANDS", ".SS query"} {
+		if !strings.Contains(out, "\n"+want+"\n") {
+			t.Errorf("the page has no %q", want)
+		}
+	}
+	for _, artifact := range []string{"DIRect", "//", "  files"} {
+		if strings.Contains(out, artifact) {
+			t.Errorf("the page holds %q", artifact)
+		}
+	}
 	kerneltest.RequireTools(t, "groff")
 	cmd := exec.Command("groff", "-man", "-Tutf8", "-ww", "-z")
 	cmd.Stdin = strings.NewReader(out)
@@ -217,5 +235,48 @@ func TestOutputTargets(t *testing.T) {
 	}
 	if code, _, errs := runIn("", args(dir)...); code != 1 || !strings.Contains(errs, "is a directory") {
 		t.Errorf("directory: exit %d: %s", code, errs)
+	}
+}
+
+// TestHelp: every command's help (`portwall CMD --help`) is golden, and
+// `portwall help A B` shows exactly B's help; global flags work before and
+// after the command and the profile; --version prints the build's version.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	e := &env{stdout: io.Discard, stderr: io.Discard, stdin: strings.NewReader("")}
+	var walk func(path []string, cmds []*cli.Command)
+	n := 0
+	walk = func(path []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			if c.Name == "help" {
+				continue
+			}
+			p := append(slices.Clone(path), c.Name)
+			code, out, errs := runIn("", append(p, "--help")...)
+			if code != 0 || errs != "" {
+				t.Errorf("%v --help: exit %d: %s", p, code, errs)
+			}
+			golden.Compare(t, filepath.Join("testdata", "help", strings.Join(p, "-")+".txt"), []byte(out))
+			if code, via, _ := runIn("", append([]string{"help"}, p...)...); code != 0 || via != out {
+				t.Errorf("help %s differs from %s --help:\n%s", strings.Join(p, " "), strings.Join(p, " "), via)
+			}
+			if len(c.Subcommands) > 0 && !strings.Contains(out, "COMMANDS:") {
+				t.Errorf("%s --help lists no subcommands", strings.Join(p, " "))
+			}
+			n++
+			walk(p, c.Subcommands)
+		}
+	}
+	walk(nil, e.newApp().Commands)
+	if n < 17 {
+		t.Errorf("only %d commands", n)
+	}
+	for _, args := range [][]string{{"validate", xeams, "-q"}, {"-q", "validate", xeams}, {"validate", "-q", xeams}, {"validate", "--today", "2026-12-07", xeams, "--quiet"}} {
+		if code, out, errs := runIn("", args...); code != 0 || out != "" || errs != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errs)
+		}
+	}
+	if code, out, _ := runIn("", "--version"); code != 0 || !strings.HasPrefix(out, "portwall ") {
+		t.Errorf("--version: exit %d, %q", code, out)
 	}
 }

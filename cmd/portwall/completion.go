@@ -64,6 +64,8 @@ func (e *env) completionCommand() *cli.Command {
 scripts ask portwall for the words that may come next; the fish script is
 generated from portwall's commands and flags.
 
+Exit status: 0, or 1 for an unknown shell.
+
 Examples:
    source <(portwall completion bash)
    portwall completion zsh > "${fpath[1]}/_portwall"
@@ -96,14 +98,16 @@ func (e *env) manCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "man",
 		Usage: "print portwall's manual page (roff), generated from its commands and flags",
-		Description: `Example:
-   portwall man > portwall.1 && man ./portwall.1`,
+		Description: `Prints portwall(1): every command, its options with their defaults, the
+exit statuses, environment, files and examples.
+
+Exit status: 0, or 1 when the page cannot be written.
+
+Examples:
+   portwall man > portwall.1 && man -l portwall.1
+   portwall man | groff -man -Tutf8 | less`,
 		Action: func(c *cli.Context) error {
-			page, err := definition(e).ToManWithSection(1)
-			if err != nil {
-				return err
-			}
-			fmt.Fprint(e.stdout, page)
+			manPage(e.stdout, definition(e))
 			return nil
 		},
 	}

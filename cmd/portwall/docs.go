@@ -39,8 +39,11 @@ to the flows to and from the host. Output goes to standard output, or to the
 file given with -o (written to a temporary file and renamed into place).
 Formats: %s.
 
-Example:
-   portwall docs examples/xeams.toml --format markdown -o ports.md`, strings.Join(portdoc.Formats(), ", ")),
+Exit status: 0, or 1 on an error (nothing is written).
+
+Examples:
+   portwall docs examples/xeams.toml --format markdown -o ports.md
+   portwall docs examples/site.toml --format html -o ports.html`, strings.Join(portdoc.Formats(), ", ")),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Value: string(portdoc.Markdown), Usage: "output: " + strings.Join(portdoc.Formats(), ", ")},
 			&cli.StringFlag{Name: "host", Usage: "only host `NAME`"},

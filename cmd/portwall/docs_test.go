@@ -141,7 +141,7 @@ func TestDocsHelp(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s", code, errs)
 	}
-	for _, want := range append(portdoc.Formats(), "Example:", "portwall docs examples/") {
+	for _, want := range append(portdoc.Formats(), "Examples:", "portwall docs examples/") {
 		if !strings.Contains(out, want) {
 			t.Errorf("help lacks %q:\n%s", want, out)
 		}

@@ -39,6 +39,9 @@ Without --host, or with a host or group on either side, explain answers
 what portwall query answers (every host the sides name, every address of a
 group) and shows the rules behind each answer.
 
+Exit status: 0 (whatever the answer; portwall query answers with its exit
+status), or 1 on an error.
+
 Examples:
    portwall explain examples/xeams.toml --host xeams1 --from 203.0.113.9 --port 25/tcp
    portwall explain examples/xeams.toml --host xeams1 --port 7865/tcp

@@ -31,7 +31,9 @@ Service names are the file names, lower-cased, other characters than
 letters and digits turned into dashes; a file that cannot be read or named
 that way is an error.
 
-Example:
+Exit status: 0, or 1 when a file cannot be read or converted.
+
+Examples:
    portwall catalog import-firewalld /usr/lib/firewalld/services --out site/firewalld.toml
    portwall --catalog site validate profile.toml`,
 		Flags: []cli.Flag{

@@ -38,6 +38,8 @@ the hosts of each on all cores.
 Files are written only when everything succeeded: each goes to a temporary
 file first and is renamed into place.
 
+Exit status: 0 written, 1 an error or a refusal (nothing is written).
+
 Examples:
    portwall generate examples/fortimail-ha.toml --target nftables --host fml1
    portwall generate examples/site.toml --target nftables --all-hosts --out-dir out/
@@ -48,7 +50,7 @@ Examples:
 			&cli.StringFlag{Name: "host", Usage: "render host `NAME`"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of standard output"},
 			&cli.BoolFlag{Name: "all-hosts", Usage: "render every host of the profile"},
-			&cli.StringFlag{Name: "out-dir", Usage: "with --all-hosts: the `DIR`ectory to write <host> files to"},
+			&cli.StringFlag{Name: "out-dir", Usage: "with --all-hosts: write each host's file into the directory `DIR`"},
 			&cli.BoolFlag{Name: "prune", Usage: "with --out-dir: remove the files an earlier run wrote there for hosts or targets the profile no longer has"},
 			layoutFlag(),
 		},

@@ -34,6 +34,9 @@ With --strict, any warning makes the exit status 1 (for CI); without it lint
 exits 0 unless the profile is invalid. A profile accepts a warning it means
 to keep with [lint] ignore = ["CODE", ...], best with a comment saying why.
 
+Exit status: 0 (with --strict: 0 only without warnings), 1 a warning under
+--strict, or an invalid profile.
+
 Examples:
    portwall lint examples/site.toml
    portwall lint --strict --format json examples/ems-chromebooks.toml`,

@@ -46,8 +46,9 @@ reported as unrecognised, never as equal. diff never changes the kernel.
 Exit status, as terraform plan -detailed-exitcode: 0 no drift, 2 drift,
 1 error. (GNU diff and kubectl diff use 1 for differences.)
 
-Example:
-   portwall diff examples/fortimail-ha.toml --host fml1 --format json`,
+Examples:
+   portwall diff examples/fortimail-ha.toml --host fml1
+   portwall diff examples/fortimail-ha.toml --host fml1 --netns test1 --format json`,
 		Flags: append(liveFlags(),
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text or json"}),
 		Action: func(c *cli.Context) error {
@@ -79,7 +80,11 @@ With --confirm-timeout it waits for "yes" on standard input and otherwise
 puts the previous table back exactly, as iptables-apply does. --dry-run
 prints what would change and exits as diff does.
 
-Example:
+Exit status: 0 applied (or nothing to do), 2 with --dry-run when the table
+differs, 1 an error, a refusal, or a rollback.
+
+Examples:
+   portwall apply examples/fortimail-ha.toml --host fml1 --dry-run
    portwall apply examples/fortimail-ha.toml --host fml1 --confirm-timeout 30s`,
 		Flags: append(liveFlags(),
 			&cli.BoolFlag{Name: "dry-run", Usage: "only show what would change (the same as diff)"},

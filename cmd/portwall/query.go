@@ -39,6 +39,8 @@ says which part is missing. Gateways between the hosts are not asked.
 (7100-7150/tcp), icmp or icmpv6 (ping), icmp/TYPE, or a service name of the
 catalog (https, ssh, dns: every port of it must be allowed).
 
+Exit status: 0 allowed, 3 blocked, 1 an error.
+
 Examples:
    portwall query examples/site.toml --from lan --to mail1 --port https
    portwall query examples/xeams.toml --from 203.0.113.9 --to xeams1 --port 25/tcp && echo open`,

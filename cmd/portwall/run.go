@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -90,14 +91,15 @@ the live table differs from the profile.`,
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{
 				Name:  "catalog",
-				Usage: "load extra catalog `DIR`ectories of *.toml files; a product with a known name replaces the built-in one",
+				Usage: "load the products and services of the catalog directory `DIR` (its *.toml files; repeatable); a product with a known name replaces the built-in one",
 			},
+			&cli.BoolFlag{Name: "version", Usage: "print portwall's version (module version and VCS revision) and exit"},
 			&cli.StringFlag{
 				Name:  "today",
 				Usage: "judge the profile's expires dates as of `DATE` (YYYY-MM-DD) instead of today",
 			},
 		}, outputFlags()...),
-		Before:               e.setOutput,
+		Before:               e.before,
 		EnableBashCompletion: true,
 		Commands: []*cli.Command{
 			e.catalogCommand(),
@@ -297,6 +299,8 @@ If validate exits 0, generate of the declared targets exits 0. With
 view) instead. A profile that declares no targets gets each target's
 refusals as warnings, naming the target.
 
+Exit status: 0 valid (warnings go to standard error), 1 a problem.
+
 Examples:
    portwall validate examples/fortimail-ha.toml
    portwall validate site.toml --target nftables,powershell`,
@@ -396,7 +400,8 @@ func quoteList(xs []string) string {
 // helpCommand is the help command of the app or of a command with
 // subcommands: one per instance, because urfave/cli's own is a package
 // variable that every Run would set up again (a data race when Run is
-// called concurrently, as the tests do). `help A B` shows B's help.
+// called concurrently, as the tests do). `help A B` shows what `A B
+// --help` shows, subcommands included.
 func helpCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "help",
@@ -408,47 +413,47 @@ func helpCommand() *cli.Command {
    portwall help catalog show`,
 		Action: func(c *cli.Context) error {
 			// The help command's parent is the app (root) or a command
-			// with subcommands.
-			parent, root := c.Lineage()[1], len(c.Lineage()) <= 2
-			args := c.Args().Slice()
-			if len(args) == 0 {
-				if root {
-					return cli.ShowAppHelp(parent)
+			// with subcommands; its path comes before the arguments.
+			lineage := c.Lineage()
+			var path []string
+			for i := len(lineage) - 1; i >= 1; i-- {
+				if cmd := lineage[i].Command; cmd != nil && cmd.Name != "" && cmd.Name != c.App.Name {
+					path = append(path, cmd.Name)
 				}
-				return cli.ShowSubcommandHelp(parent)
 			}
-			if len(args) == 1 {
-				return cli.ShowCommandHelp(parent, args[0])
-			}
-			cmds, path := c.App.Commands, []string{c.App.Name}
-			if !root {
-				cmds, path = parent.Command.Subcommands, strings.Fields(parent.Command.HelpName)
-			}
-			var cmd *cli.Command
-			for _, name := range args {
-				cmd = nil
+			cmds := c.App.Commands
+			for _, name := range path {
 				for _, x := range cmds {
-					if x.HasName(name) {
-						cmd = x
+					if x.Name == name {
+						cmds = x.Subcommands
 					}
 				}
-				if cmd == nil {
-					return fmt.Errorf("no help for %q: unknown command %q", strings.Join(args, " "), name)
+			}
+			for i, name := range c.Args().Slice() {
+				var next *cli.Command
+				for _, x := range cmds {
+					if x.HasName(name) {
+						next = x
+					}
 				}
-				path = append(path, cmd.Name)
-				cmds = cmd.Subcommands
+				if next == nil {
+					return fmt.Errorf("no help for %q: unknown command %q%s", strings.Join(c.Args().Slice()[:i+1], " "), name, diag.DidYouMean(name, commandNames(cmds)))
+				}
+				path, cmds = append(path, next.Name), next.Subcommands
 			}
-			if cmd.HelpName == "" {
-				cmd.HelpName = strings.Join(path, " ")
-			}
-			tmpl := cli.CommandHelpTemplate
-			if len(cmd.Subcommands) > 0 {
-				tmpl = cli.SubcommandHelpTemplate
-			}
-			cli.HelpPrinter(c.App.Writer, tmpl, cmd)
-			return nil
+			return c.App.RunContext(c.Context, append(append([]string{c.App.Name}, path...), "--help"))
 		},
 	}
+}
+
+func commandNames(cmds []*cli.Command) []string {
+	var out []string
+	for _, c := range cmds {
+		if c.Name != "help" {
+			out = append(out, c.Name)
+		}
+	}
+	return out
 }
 
 // today is the date expires dates are judged by: --today, or the local
@@ -490,4 +495,43 @@ func ticketText(s string) string {
 		return ""
 	}
 	return "ticket " + s
+}
+
+// before runs ahead of every command: --version, then the output flags.
+func (e *env) before(c *cli.Context) error {
+	if c.Bool("version") {
+		fmt.Fprintln(e.stdout, version())
+		return exitStatus(exitOK)
+	}
+	return e.setOutput(c)
+}
+
+// version is the module version and the VCS revision it was built from,
+// as the Go toolchain records them in the binary.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "portwall (no build information)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, at, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = ", modified"
+			}
+		}
+	}
+	if rev == "" {
+		return fmt.Sprintf("portwall %s (%s)", v, bi.GoVersion)
+	}
+	return fmt.Sprintf("portwall %s (revision %s, %s%s; %s)", v, rev, at, dirty, bi.GoVersion)
 }

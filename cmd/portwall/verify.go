@@ -58,8 +58,9 @@ matrix goes to standard output as soon as it is known, in host order.
 Exit status: 0 proven, 1 a mismatch, a failing expectation, a plan that
 could not cover every rule (without --sample), or an error.
 
-Example:
-   sudo portwall verify examples/xeams.toml --target nftables`,
+Examples:
+   sudo portwall verify examples/xeams.toml --target nftables
+   sudo portwall verify site.toml --host mail1 --sample 64`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "host", Usage: "verify only host `NAME` (repeatable; default every host)"},
 			&cli.StringSliceFlag{Name: "target", Usage: "load the rules of `TARGET`: nftables or iptables (repeatable; default both)"},
