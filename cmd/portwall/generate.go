@@ -35,10 +35,18 @@ the hosts of each on all cores.
 Files are written only when everything succeeded: each goes to a temporary
 file first and is renamed into place.
 
+With --target fortigate and --running CONFIG (the FortiGate's configuration:
+a backup, or the output of show; - reads standard input), it prints only the
+CLI that brings portwall's objects on the FortiGate to the profile: what is
+missing is created, what differs is updated in place, portwall's objects the
+profile no longer has are deleted, and portwall's policies are moved together
+to [fortigate] place. Nothing not named pw-... is touched.
+
 Examples:
    portwall generate examples/fortimail-ha.toml --target nftables --host fml1
    portwall generate examples/site.toml --target nftables --all-hosts --out-dir out/
-   portwall generate examples/site.toml --target all --all-hosts --out-dir out/`,
+   portwall generate examples/site.toml --target all --all-hosts --out-dir out/
+   portwall generate examples/site.toml --target fortigate --running fgt.conf`,
 			strings.Join(targets.Names(), ", "), hostExts()),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Value: "nftables", Usage: "backend: " + strings.Join(targets.Names(), ", ") + "; with --all-hosts also a comma-separated list, or all (into DIR/<target>/)"},
@@ -47,6 +55,7 @@ Examples:
 			&cli.BoolFlag{Name: "all-hosts", Usage: "render every host of the profile"},
 			&cli.StringFlag{Name: "out-dir", Usage: "with --all-hosts: the `DIR`ectory to write <host> files to"},
 			layoutFlag(),
+			runningFlag(),
 		},
 		Action: e.generate,
 	}
@@ -67,6 +76,9 @@ func (e *env) generate(c *cli.Context) error {
 	gs, err := targetList(c.String("target"))
 	if err != nil {
 		return err
+	}
+	if c.String("running") != "" {
+		return e.generateRunning(c, gs)
 	}
 	host, all := c.String("host"), c.Bool("all-hosts")
 	if len(gs) > 1 {

@@ -34,12 +34,11 @@ func fortiRune(r rune) rune {
 	return r
 }
 
-// quoted is free text as a FortiOS quoted string of at most limit bytes
-// once read: flattened, cut, and with '\' escaped as "\\" (inside "..."
-// the CLI reads "\\" as one backslash). FortiOS counts characters or
-// bytes; bytes are never fewer.
-func quoted(s string, limit int) string {
-	return `"` + strings.ReplaceAll(generators.Flatten(s, limit, fortiRune), `\`, `\\`) + `"`
+// quoteText writes a stored value (a name, or text flattened by text)
+// as a FortiOS quoted string: inside "..." the CLI reads "\\" as one
+// backslash. Quotes never reach it: fortiRune replaced them.
+func quoteText(s string) string {
+	return `"` + strings.ReplaceAll(s, `\`, `\\`) + `"`
 }
 
 // maxHeaderText bounds free text on a '#' line.
@@ -55,11 +54,3 @@ func headerText(s string) string {
 // quoteName quotes an object, policy or interface name, which has been
 // checked to need no escaping.
 func quoteName(n string) string { return `"` + n + `"` }
-
-func quoteNames(ns []string) string {
-	q := make([]string, len(ns))
-	for i, n := range ns {
-		q[i] = quoteName(n)
-	}
-	return strings.Join(q, " ")
-}
