@@ -85,10 +85,12 @@ func (l *Locator) Host(name string) diag.Pos { return l.p.Doc.KeyPos("hosts", na
 // or the table itself when the profile does not have the key; the file's
 // first line when it has no such table.
 func (l *Locator) Section(name string, key ...any) diag.Pos {
-	if l.p.Table(name) == nil {
-		return diag.Pos{File: l.p.File, Line: 1, Col: 1}
+	// The document, not Profile.Table: a section's owner has decoded it
+	// by the time a backend refuses, and Table no longer hands it out.
+	if pos := l.p.Doc.Pos(append([]any{name}, key...)...); pos.IsValid() {
+		return pos
 	}
-	return l.p.Doc.Pos(append([]any{name}, key...)...)
+	return diag.Pos{File: l.p.File, Line: 1, Col: 1}
 }
 
 // deployment is the position of deployment name's key (or the deployment

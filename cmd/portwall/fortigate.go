@@ -40,7 +40,7 @@ func init() { lint.Checks = append(lint.Checks, fortigateChecks...) }
 // fortigateLint reports the FortiGate's findings for a profile that
 // declares it ([fortigate]).
 func fortigateLint(r *resolved) []lint.Warning {
-	if r.p.Table(fortigate.Section.Name()) == nil {
+	if !slices.ContainsFunc(r.declared.network, func(g generators.Generator) bool { return g.Name() == "fortigate" }) {
 		return nil
 	}
 	fg := fortigate.SettingsOf(r.settings)
@@ -174,10 +174,10 @@ var fortigateDiffColors = map[string]string{"---": "", "+++": "", "+": green, "-
 
 // changeLine writes one change for a person:
 //
-//	+ firewall address "pw-n4-10.2.0.10-32": type ipmask; subnet 10.2.0.10 255.255.255.255
-//	~ firewall policy 7 "pw-mail-smtp-in": dstintf "dmz" -> "dmz" "internal"; unset srcaddr6 ("all")
-//	- firewall policy 12 "pw-old"
-//	> firewall policy 101 "pw-ems-telemetry": after 7
+//   - firewall address "pw-n4-10.2.0.10-32": type ipmask; subnet 10.2.0.10 255.255.255.255
+//     ~ firewall policy 7 "pw-mail-smtp-in": dstintf "dmz" -> "dmz" "internal"; unset srcaddr6 ("all")
+//   - firewall policy 12 "pw-old"
+//     > firewall policy 101 "pw-ems-telemetry": after 7
 func changeLine(ch fortigate.Change) string {
 	mark := map[string]string{"create": "+", "update": "~", "delete": "-", "move": ">"}[ch.Op]
 	what := ch.Table + " " + ch.Key

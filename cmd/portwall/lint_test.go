@@ -28,12 +28,12 @@ func TestLintEveryCode(t *testing.T) {
 		}
 	}
 	code, _, errs = runIn("", "lint", "--strict", profile)
-	if want := "portwall: lint --strict: 13 warnings\n"; code != 1 || errs != want {
+	if want := "portwall: lint --strict: 14 warnings\n"; code != 1 || errs != want {
 		t.Errorf("--strict: exit %d, stderr %q, want %q", code, errs, want)
 	}
 	code, out, _ = runIn("", "lint", "--format", "json", profile)
 	var items []struct{ File, Code, Message string }
-	if err := json.Unmarshal([]byte(out), &items); code != 0 || err != nil || len(items) != 13 || items[0].File != profile {
+	if err := json.Unmarshal([]byte(out), &items); code != 0 || err != nil || len(items) != 14 || items[0].File != profile {
 		t.Errorf("json: exit %d, %v, %d items", code, err, len(items))
 	}
 }

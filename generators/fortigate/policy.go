@@ -94,18 +94,24 @@ func build(rs *ir.Ruleset, fg Settings) (*builder, error) {
 	if rs == nil {
 		return nil, fmt.Errorf("fortigate: no ruleset")
 	}
+	// The section's values were checked when the profile was read;
+	// settings built otherwise are refused at their key.
+	var refused generators.Refusals
 	v, err := parseVersion(fg.Version)
 	if err != nil {
-		return nil, err
+		refused = append(refused, keyRefusal("version", strings.TrimPrefix(err.Error(), "fortigate: ")))
 	}
 	if err := checkLogTraffic(fg.LogTraffic); err != nil {
-		return nil, err
+		refused = append(refused, keyRefusal("logtraffic", strings.TrimPrefix(err.Error(), "fortigate: ")))
 	}
 	if fg.VDOM != "" && !vdomPattern.MatchString(fg.VDOM) {
-		return nil, fmt.Errorf("fortigate: VDOM name %q is not one FortiOS accepts", fg.VDOM)
+		refused = append(refused, keyRefusal("vdom", fmt.Sprintf("VDOM name %q is not one FortiOS accepts", fg.VDOM)))
 	}
 	if _, err := parsePlace(fg.Place); err != nil {
-		return nil, fmt.Errorf("fortigate: %v", err)
+		refused = append(refused, keyRefusal("place", err.Error()))
+	}
+	if err := refused.Err(); err != nil {
+		return nil, err
 	}
 	b := &builder{
 		rs: rs, v: v, fg: fg,
@@ -185,13 +191,17 @@ func (b *builder) checkSelf() error {
 		return nil
 	}
 	if !generators.SafeName.MatchString(self) {
-		return fmt.Errorf("fortigate: self set name %q cannot go into a FortiOS name", self)
+		return keyRefusal("self", fmt.Sprintf("self set name %q cannot go into a FortiOS name", self))
 	}
 	if s, ok := b.rs.Set(self); self == ir.AnySet || ok && s.IsAny() {
-		return &generators.Refusal{Target: "fortigate", Section: Section.Name(), Key: []any{"self"},
-			Msg: fmt.Sprintf("self = %q includes every address; it must name the host or group holding the FortiGate's own addresses", self)}
+		return keyRefusal("self", fmt.Sprintf("self = %q includes every address; it must name the host or group holding the FortiGate's own addresses", self))
 	}
 	return nil
+}
+
+// keyRefusal refuses a value of the [fortigate] section, at its key.
+func keyRefusal(key, msg string) *generators.Refusal {
+	return &generators.Refusal{Target: "fortigate", Section: Section.Name(), Key: []any{key}, Msg: msg}
 }
 
 // rule renders one IR rule: the part from the FortiGate itself is left
@@ -343,6 +353,9 @@ func (b *builder) side(r *ir.Rule, sets []string, fams []ir.Family) (sideOf, boo
 					Fix: "add any = \"<interface or zone>\" (the default route, the Internet's side) under [fortigate.interfaces]"})
 				return out, false
 			}
+			// Every address: behind every interface, the default route
+			// (the Internet's side) among them.
+			b.used[b.rt.deflKey] = true
 			out.any = true
 			return out, true
 		}

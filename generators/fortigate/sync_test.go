@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/portwall/portwall/generators"
@@ -325,13 +326,17 @@ func TestSyncExamples(t *testing.T) {
 		t.Fatalf("examples: %v %v", files, err)
 	}
 	versions := []string{"6.0", "6.2", "6.4", "7.0", "7.2", "7.4", "7.6.1", "8.0"}
-	steps, changes := 0, 0
+	var steps, changes atomic.Int64
+	t.Cleanup(func() {
+		t.Logf("%d syncs of %d examples (%d changes) pasted and judged", steps.Load(), len(files), changes.Load())
+	})
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
 			rs, fg := load(t, f, data)
 			for i, v := range versions {
 				fg.Version = v
@@ -352,19 +357,18 @@ func TestSyncExamples(t *testing.T) {
 					}
 					mode := modes[(i+len(base.place))%len(modes)]
 					next, n := syncStep(t, m, rs, fg, mode)
-					steps++
-					changes += n
+					steps.Add(1)
+					changes.Add(int64(n))
 					// From there, to the next version.
 					fg.Version = versions[(i+1)%len(versions)]
 					_, n = syncStep(t, next, rs, fg, mode)
-					steps++
-					changes += n
+					steps.Add(1)
+					changes.Add(int64(n))
 					fg.Version = v
 				}
 			}
 		})
 	}
-	t.Logf("%d syncs of %d examples (%d changes) pasted and judged", steps, len(files), changes)
 }
 
 // A random profile: networks (groups of a CIDR each), hosts inside them,
@@ -709,4 +713,65 @@ func TestSyncRandom(t *testing.T) {
 		}
 	}
 	t.Logf("%d random profiles, %d synchronisations (%d changes pasted; mutations: %v)", seeds, total, changes, kinds)
+}
+
+// TestSyncRefusals: what a delta cannot do is an error, not a paste that
+// fails halfway.
+func TestSyncRefusals(t *testing.T) {
+	t.Parallel()
+	profile := []byte(`
+[groups]
+office = ["10.1.0.0/16"]
+[hosts.web1]
+addresses = ["10.2.0.80"]
+[[allow]]
+from = "office"
+to = "web1"
+protocol = "tcp"
+ports = [443]
+comment = "web"
+[fortigate]
+[fortigate.interfaces]
+office = "internal"
+web1 = "dmz"
+`)
+	rs, fg := load(t, "p.toml", profile)
+	m := desired(t, rs, fg, nil)
+	good := string(m.Show(fortiparse.ShowStored))
+	tests := []struct {
+		name   string
+		change func(string) string
+		place  string
+		want   string
+	}{
+		{"an address edited by hand to another type", func(s string) string {
+			return strings.Replace(s, "    edit \"pw-n4-10.2.0.80-32\"\n        set type ipmask\n        set subnet 10.2.0.80 255.255.255.255\n",
+				"    edit \"pw-n4-10.2.0.80-32\"\n        set type iprange\n        set start-ip 10.2.0.80\n        set end-ip 10.2.0.81\n", 1)
+		}, "", "fortigate: pw-n4-10.2.0.80-32 in CONFIG (config firewall address) is of another type than portwall makes it: it was edited by hand; delete it on the FortiGate and run again"},
+		{"a group where the profile wants an address", func(s string) string {
+			s = strings.Replace(s, "    edit \"pw-n4-10.2.0.80-32\"\n        set type ipmask\n        set subnet 10.2.0.80 255.255.255.255\n    next\n", "", 1)
+			s = strings.Replace(s, "    edit \"pw-g-web1\"\n", "    edit \"pw-n4-10.2.0.80-32\"\n        set member \"pw-n4-10.1.0.0-16\"\n    next\n    edit \"pw-g-web1\"\n", 1)
+			return strings.Replace(s, "set member \"pw-n4-10.2.0.80-32\"", "set member \"pw-n4-10.1.0.0-16\"", 1)
+		}, "", "fortigate: CONFIG has pw-n4-10.2.0.80-32 in config firewall addrgrp, where the profile wants it in config firewall address: delete it on the FortiGate first"},
+		{"a foreign group holding an object to delete", func(s string) string {
+			s = strings.Replace(s, "config firewall address\n", "config firewall address\n    edit \"pw-n4-10.9.0.0-16\"\n        set subnet 10.9.0.0 255.255.0.0\n    next\n", 1)
+			return strings.Replace(s, "config firewall addrgrp\n", "config firewall addrgrp\n    edit \"theirs\"\n        set member \"pw-n4-10.9.0.0-16\"\n    next\n", 1)
+		}, "", "fortigate: pw-n4-10.9.0.0-16 (config firewall address) is portwall's and the profile no longer has it, but firewall addrgrp theirs, which is not portwall's, still uses it: change it on the FortiGate first"},
+		{"place after a portwall policy", func(s string) string { return s }, "after 1",
+			`fortigate: place = "after 1": CONFIG has no policy 1 that is not portwall's`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			config := tt.change(good)
+			if config == good && tt.place == "" {
+				t.Fatal("the change changed nothing")
+			}
+			f := fg
+			f.Place = tt.place
+			_, err := fortigate.Sync(rs, f, []byte(config), "CONFIG")
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("got  %v\nwant %s", err, tt.want)
+			}
+		})
+	}
 }
