@@ -298,12 +298,17 @@ func (b *builder) versionLines(w *bytes.Buffer) {
 }
 
 // interfaceLines say how sides were put behind interfaces.
-func interfaceLines(w *bytes.Buffer) {
+func (b *builder) interfaceLines(w *bytes.Buffer) {
 	line(w, "Each side of a rule sits behind the interface or zone whose key in")
 	line(w, "[fortigate.interfaces] holds its addresses (longest prefix; any is the")
 	line(w, "default route). A side behind several interfaces gets a policy per pair of")
 	line(w, "interfaces, holding the addresses behind each (groups pw-g-SET.INTF); a side")
 	line(w, "of every address gets \"all\" on each interface but the other side's.")
+	if b.fg.IntraInterface {
+		line(w, "Rules within one interface get policies too (intra_interface = true).")
+	} else {
+		line(w, "Rules within one interface do not cross the FortiGate: left out, below.")
+	}
 }
 
 func (b *builder) header(w *bytes.Buffer) {
@@ -312,7 +317,7 @@ func (b *builder) header(w *bytes.Buffer) {
 	line(w, "")
 	b.versionLines(w)
 	line(w, "")
-	interfaceLines(w)
+	b.interfaceLines(w)
 	line(w, "")
 	line(w, "This is the whole configuration, for a FortiGate that has none of it yet.")
 	if b.fg.VDOM != "" {

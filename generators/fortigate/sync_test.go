@@ -326,6 +326,9 @@ func TestSyncExamples(t *testing.T) {
 		t.Fatalf("examples: %v %v", files, err)
 	}
 	versions := []string{"6.0", "6.2", "6.4", "7.0", "7.2", "7.4", "7.6.1", "8.0"}
+	if testing.Short() {
+		versions = []string{"6.2", "7.6.1", "8.0"}
+	}
 	var steps, changes atomic.Int64
 	t.Cleanup(func() {
 		t.Logf("%d syncs of %d examples (%d changes) pasted and judged", steps.Load(), len(files), changes.Load())
@@ -671,7 +674,7 @@ func TestSyncRandom(t *testing.T) {
 	t.Parallel()
 	seeds, steps := 40, 8
 	if testing.Short() {
-		seeds = 12
+		seeds = 6
 	}
 	bases := []struct {
 		config, vdom string

@@ -87,6 +87,11 @@ func ReadConfig(data []byte, owner *Owner) (*Model, error) {
 	if len(m.vdoms) == 0 && !m.Multi {
 		m.vdoms = []*VDOM{{Name: "root"}}
 	}
+	for _, v := range m.vdoms {
+		if err := v.checkRefsAll(a.strict, a.ownedName()); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
 }
 
@@ -555,7 +560,7 @@ func (a *applier) attr(line int, cmd string, args []token) error {
 			return errorf(line, "unselect %s: a list cannot be emptied", name)
 		}
 	}
-	if f.kind == frameEntry && a.isTop(f.block) {
+	if f.kind == frameEntry && a.isTop(f.block) && !a.reading {
 		if err := a.vdom().checkRefs(f.block.Path, f.entry, name, a.strict(f.block.Path, f.entry), a.ownedName()); err != nil {
 			return errorf(line, "%s %s: %v", cmd, name, err)
 		}
@@ -586,7 +591,7 @@ func (a *applier) commit(f *frame) error {
 	}
 	v := a.vdom()
 	e := f.entry
-	if err := v.checkEntry(f.block.Path, e, a.strict(f.block.Path, e), a.ownedName()); err != nil {
+	if err := v.checkEntry(f.block.Path, e, a.strict(f.block.Path, e), a.ownedName(), !a.reading); err != nil {
 		return errorf(f.line, "edit %s: %v", e.Key, err)
 	}
 	if f.was != nil && typeOrDefault(f.block.Path, f.was) != typeOrDefault(f.block.Path, e) && isAddressTable(f.block.Path) {

@@ -132,7 +132,7 @@ func TestReadRejects(t *testing.T) {
 		{"address and group of one name", addr + "config firewall addrgrp\n    edit \"a\"\n        set member \"a\"\n    next\nend\n",
 			`line 7: edit "a": the name is used by config firewall address`},
 		{"group holding itself", addr + "config firewall addrgrp\n    edit \"g\"\n        set member \"a\"\n    next\n    edit \"h\"\n        set member \"g\"\n    next\nend\nconfig firewall addrgrp\n    edit \"g\"\n        set member \"h\"\n    next\nend\n",
-			"line 15: edit g: member: the group holds itself through another group"},
+			"line 16: set member: the group holds itself through another group"},
 		{"config vdom after tables", addr + "config vdom\nedit root\nnext\nend\n", "line 6: config vdom: this FortiGate has no VDOMs"},
 		{"table outside a VDOM", "config vdom\nedit root\nnext\nend\n" + addr, "line 5: config firewall address: this FortiGate has VDOMs: enter one first (config vdom, edit NAME)"},
 		{"quoted command", "\"config\" system global\nend\n", `line 1: command "config" is quoted`},
@@ -318,5 +318,26 @@ func TestShowModes(t *testing.T) {
 		if _, err := ReadConfig([]byte(out), pwOwner); err != nil {
 			t.Errorf("%v\n%s", err, out)
 		}
+	}
+}
+
+// TestReadAnyOrder: the outputs of several show commands, concatenated
+// in any order, read as one configuration; a reference nothing defines
+// is still an error.
+func TestReadAnyOrder(t *testing.T) {
+	t.Parallel()
+	policy := "config firewall policy\n    edit 4\n        set name \"pw-x\"\n        set srcintf \"a\"\n        set dstintf \"b\"\n        set srcaddr \"pw-g\"\n        set dstaddr \"all\"\n        set action accept\n        set schedule \"always\"\n        set service \"ALL\"\n    next\nend\n"
+	group := "config firewall addrgrp\n    edit \"pw-g\"\n        set member \"pw-a\"\n    next\nend\n"
+	addr := "config firewall address\n    edit \"pw-a\"\n        set subnet 10.0.0.0 255.0.0.0\n    next\nend\n"
+	m, err := ReadConfig([]byte(policy+group+addr), pwOwner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := m.VDOM("")
+	if got := strings.Join(keys(v.Table("firewall policy")), " "); got != "4" {
+		t.Errorf("policies %s", got)
+	}
+	if _, err := ReadConfig([]byte(policy+group), pwOwner); err == nil || err.Error() != "line 15: set member: pw-a is not defined" {
+		t.Errorf("got %v", err)
 	}
 }

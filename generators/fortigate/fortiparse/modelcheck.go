@@ -184,14 +184,15 @@ func (v *VDOM) checkRefs(table string, e *Entry, attr string, strict bool, owned
 }
 
 // checkEntry checks a modelled entry as FortiOS does when the entry is
-// saved (next or end).
-func (v *VDOM) checkEntry(table string, e *Entry, strict bool, ownedName func(string) bool) error {
+// saved (next or end); refs false leaves references (and the cycles they
+// may make) to checkRefsAll.
+func (v *VDOM) checkEntry(table string, e *Entry, strict bool, ownedName func(string) bool, refs bool) error {
 	if !modelled(table) {
 		return nil
 	}
-	for _, a := range e.Attrs {
-		if err := v.checkRefs(table, e, a.Name, strict, ownedName); err != nil {
-			return fmt.Errorf("%s: %v", a.Name, err)
+	if refs {
+		if _, err := v.checkEntryRefs(table, e, strict, ownedName); err != nil {
+			return err
 		}
 	}
 	get := func(n string) []string {
@@ -250,9 +251,6 @@ func (v *VDOM) checkEntry(table string, e *Entry, strict bool, ownedName func(st
 	case "firewall addrgrp", "firewall addrgrp6", "firewall service group":
 		if err := need("member"); err != nil {
 			return err
-		}
-		if v.cycle(table, e.Key) {
-			return fmt.Errorf("member: the group holds itself through another group")
 		}
 	case "firewall service custom":
 		switch p := typeOrDefault(table, e); p {
@@ -316,6 +314,37 @@ func (v *VDOM) checkEntry(table string, e *Entry, strict bool, ownedName func(st
 	case "firewall local-in-policy", "firewall local-in-policy6":
 		if strict {
 			return need("intf", "srcaddr", "dstaddr", "service", "schedule")
+		}
+	}
+	return nil
+}
+
+// checkEntryRefs checks every reference of an entry, and that a group
+// does not hold itself; line is the attribute's.
+func (v *VDOM) checkEntryRefs(table string, e *Entry, strict bool, ownedName func(string) bool) (line int, err error) {
+	for _, a := range e.Attrs {
+		if err := v.checkRefs(table, e, a.Name, strict, ownedName); err != nil {
+			return a.Line, fmt.Errorf("%s: %v", a.Name, err)
+		}
+	}
+	if m := e.attr("member"); m != nil && kindOf(table) != refNone && v.cycle(table, e.Key) {
+		return m.Line, fmt.Errorf("member: the group holds itself through another group")
+	}
+	return 0, nil
+}
+
+// checkRefsAll checks the references of every modelled entry once a
+// configuration is read whole: the outputs of several show commands may
+// come in any order.
+func (v *VDOM) checkRefsAll(strict func(table string, e *Entry) bool, ownedName func(string) bool) error {
+	for _, t := range v.Tables {
+		if !modelled(t.Path) {
+			continue
+		}
+		for _, e := range t.Entries {
+			if line, err := v.checkEntryRefs(t.Path, e, strict(t.Path, e), ownedName); err != nil {
+				return errorf(line, "set %v", err)
+			}
 		}
 	}
 	return nil
