@@ -314,20 +314,53 @@ func (b *builder) has(sets []string, f ir.Family) bool {
 }
 
 // sideOf is where one side of a rule sits, per family: every address
-// (any) on every interface, or the address groups behind each interface.
+// (any) on every interface, or the sets' addresses behind each interface.
 type sideOf struct {
 	any bool
-	// addrs: family -> interface -> the address and group names behind it.
-	addrs map[ir.Family]map[string][]string
+	// pieces: family -> interface -> the parts of sets behind it.
+	pieces map[ir.Family]map[string][]piece
+}
+
+// piece is the part of one set behind one interface, in one family.
+type piece struct {
+	set *ir.AddrSet
+	// whole: the set sits wholly behind the interface, which its own
+	// group stands for.
+	whole bool
+	ips   *netipx.IPSet
+	fqdns []string
 }
 
 // at returns the address names of family f behind intf ("all" for a side
-// of every address).
-func (s sideOf) at(f ir.Family, intf string) []string {
+// of every address), creating the groups on first use: a set wholly
+// behind one interface is its group (pw-g-SET), a set split over several
+// is one group per interface (pw-g-SET.INTF) holding the addresses behind
+// it.
+func (b *builder) at(s sideOf, f ir.Family, intf string) ([]string, error) {
 	if s.any {
-		return []string{"all"}
+		return []string{"all"}, nil
 	}
-	return s.addrs[f][intf]
+	var out []string
+	for _, p := range s.pieces[f][intf] {
+		var name string
+		var err error
+		if p.whole {
+			name, err = b.group(p.set, f)
+		} else {
+			name, err = b.portion(p.set, f, intf, p.ips, p.fqdns)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// has reports whether the side has addresses of family f behind intf.
+func (s sideOf) has(f ir.Family, intf string) bool {
+	return s.any || len(s.pieces[f][intf]) > 0
 }
 
 // intfs lists the interfaces the side sits behind in family f.
@@ -335,16 +368,14 @@ func (s sideOf) intfs(b *builder, f ir.Family) []string {
 	if s.any {
 		return b.rt.intfs
 	}
-	return slices.Sorted(maps.Keys(s.addrs[f]))
+	return slices.Sorted(maps.Keys(s.pieces[f]))
 }
 
 // side places the sets of one side of rule r behind their interfaces,
-// family by family, creating their groups: a set wholly behind one
-// interface is its group (pw-g-SET), a set split over several is one
-// group per interface (pw-g-SET.INTF) holding the addresses behind it.
-// What no key holds, with no default route, is refused at the set.
-func (b *builder) side(r *ir.Rule, sets []string, fams []ir.Family) (sideOf, bool) {
-	out := sideOf{addrs: map[ir.Family]map[string][]string{}}
+// family by family. What no key holds, with no default route, is refused
+// at the set.
+func (b *builder) side(sets []string, fams []ir.Family) (sideOf, bool) {
+	out := sideOf{pieces: map[ir.Family]map[string][]piece{}}
 	for _, n := range sets {
 		if s, _ := b.rs.Set(n); s.IsAny() {
 			if b.rt.deflKey == "" {
@@ -362,7 +393,7 @@ func (b *builder) side(r *ir.Rule, sets []string, fams []ir.Family) (sideOf, boo
 	}
 	ok := true
 	for _, f := range fams {
-		byIntf := map[string][]string{}
+		byIntf := map[string][]piece{}
 		for _, n := range sets {
 			s, _ := b.rs.Set(n)
 			if len(s.Ranges(f)) == 0 && len(s.FQDNs) == 0 {
@@ -381,25 +412,10 @@ func (b *builder) side(r *ir.Rule, sets []string, fams []ir.Family) (sideOf, boo
 			}
 			intfs := p.intfNames()
 			for _, intf := range intfs {
-				var name string
-				var err error
-				if len(intfs) == 1 {
-					name, err = b.group(s, f)
-				} else {
-					name, err = b.portion(s, f, intf, p.ips[intf], p.fqdns[intf])
-				}
-				if err != nil {
-					b.errorf(r, "%v", err)
-					ok = false
-					continue
-				}
-				byIntf[intf] = append(byIntf[intf], name)
+				byIntf[intf] = append(byIntf[intf], piece{set: s, whole: len(intfs) == 1, ips: p.ips[intf], fqdns: p.fqdns[intf]})
 			}
 		}
-		for intf := range byIntf {
-			slices.Sort(byIntf[intf])
-		}
-		out.addrs[f] = byIntf
+		out.pieces[f] = byIntf
 	}
 	return out, ok
 }
@@ -482,8 +498,8 @@ func (b *builder) forward(r *ir.Rule, from, to []string) {
 		b.note(r, "%s; no policy", b.missing(r, from, to))
 		return
 	}
-	src, ok1 := b.side(r, from, fams)
-	dst, ok2 := b.side(r, to, fams)
+	src, ok1 := b.side(from, fams)
+	dst, ok2 := b.side(to, fams)
 	type shape struct {
 		table string
 		pair  pair
@@ -500,7 +516,7 @@ func (b *builder) forward(r *ir.Rule, from, to []string) {
 			table = tablePolicy6
 		}
 		for _, p := range b.pairs(src, dst, f, skipped) {
-			if len(src.at(f, p.src[0])) == 0 || len(dst.at(f, p.dst[0])) == 0 {
+			if !src.has(f, p.src[0]) || !dst.has(f, p.dst[0]) {
 				continue
 			}
 			key := table + "|" + strings.Join(p.src, " ") + "|" + strings.Join(p.dst, " ")
@@ -520,11 +536,16 @@ func (b *builder) forward(r *ir.Rule, from, to []string) {
 		b.note(r, "%s %s does not cross the FortiGate (both sides behind one interface); left out (intra_interface = true under [fortigate] writes it)",
 			what, strings.Join(slices.Sorted(maps.Keys(skipped)), ", "))
 	}
-	b.eachPart(r, ok1 && ok2, func(pt part, svc []string) error {
+	// Objects only for what a policy uses: a rule left out leaves none.
+	b.eachPart(r, ok1 && ok2 && len(shapes) > 0, func(pt part, svc []string) error {
 		for _, sh := range shapes {
 			p := &policy{table: sh.table, rule: r, part: pt, srcintf: collapse(sh.pair.src), dstintf: collapse(sh.pair.dst), service: svc, comments: pt.comment}
 			for _, f := range sh.fams {
-				s, d := src.at(f, sh.pair.src[0]), dst.at(f, sh.pair.dst[0])
+				s, err1 := b.at(src, f, sh.pair.src[0])
+				d, err2 := b.at(dst, f, sh.pair.dst[0])
+				if err := firstErr(err1, err2); err != nil {
+					return err
+				}
 				// policy6 names IPv6 objects in srcaddr and dstaddr.
 				if f == ir.IPv6 && sh.table == tablePolicy {
 					p.srcaddr6, p.dstaddr6 = s, d
@@ -602,7 +623,7 @@ func (b *builder) localInRule(r *ir.Rule, from []string) {
 		b.note(r, "to the FortiGate itself: %s; no local-in policy", b.missing(r, from, self))
 		return
 	}
-	src, ok := b.side(r, from, fams)
+	src, ok := b.side(from, fams)
 	type entry struct {
 		fam  ir.Family
 		intf []string
@@ -623,8 +644,12 @@ func (b *builder) localInRule(r *ir.Rule, from []string) {
 			if err != nil {
 				return err
 			}
+			srcaddr, err := b.at(src, e.fam, e.intf[0])
+			if err != nil {
+				return err
+			}
 			// local-in-policy6 names IPv6 objects in srcaddr and dstaddr.
-			p := &policy{table: tableLocalIn, rule: r, part: pt, intf: e.intf, srcaddr: src.at(e.fam, e.intf[0]), dstaddr: []string{dst},
+			p := &policy{table: tableLocalIn, rule: r, part: pt, intf: e.intf, srcaddr: srcaddr, dstaddr: []string{dst},
 				service: svc, comments: pt.comment}
 			if e.fam == ir.IPv6 {
 				p.table = tableLocalIn6
@@ -653,4 +678,13 @@ func hostSet(h *ir.Host) *ir.AddrSet {
 	}
 	s.IPs, _ = b.IPSet()
 	return s
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
