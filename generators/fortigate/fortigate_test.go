@@ -11,6 +11,7 @@ import (
 
 	"github.com/portwall/portwall/generators/fortigate"
 	"github.com/portwall/portwall/generators/fortigate/fortiparse"
+	"github.com/portwall/portwall/profiles"
 	"github.com/portwall/portwall/rules/ir"
 )
 
@@ -109,4 +110,59 @@ func TestExamples(t *testing.T) {
 		}
 	}
 	t.Logf("%d outputs of %d examples parsed, %d grants checked against the IR", outputs, len(files), total)
+}
+
+// TestDefaultRouteByGroup: a group of every address as a key of
+// [fortigate.interfaces] is the default route, as any is (the way
+// profiles wrote it before keys were addresses); two default routes are
+// an error at the second.
+func TestDefaultRouteByGroup(t *testing.T) {
+	t.Parallel()
+	const profile = `
+[groups]
+internet = ["any"]
+lab = ["10.9.0.0/16"]
+[hosts.web1]
+addresses = ["10.2.0.80"]
+[[allow]]
+from = ["internet", "lab"]
+to = "web1"
+protocol = "tcp"
+ports = [443]
+[fortigate.interfaces]
+internet = "wan1"
+web1 = "dmz"
+`
+	rs, fg := load(t, "p.toml", []byte(profile))
+	out, err := fortigate.Render(rs, fg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := fortiparse.Parse(out, fg.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tb := range c.Tables {
+		for _, e := range tb.Entries {
+			if tb.Path == "firewall policy" {
+				got = append(got, strings.Join(e.Get("srcintf"), " ")+" -> "+strings.Join(e.Get("dstintf"), " "))
+			}
+		}
+	}
+	// The lab has no key: behind the default route, like the Internet.
+	if strings.Join(got, ", ") != "wan1 -> dmz" {
+		t.Errorf("policies %v", got)
+	}
+	if unused := fortigate.UnusedInterfaces(rs, fg); len(unused) != 0 {
+		t.Errorf("unused %v", unused)
+	}
+	p, err := profiles.Parse("p.toml", []byte(profile+"any = \"port9\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = generators.DecodeSettings(p, []generators.Section{fortigate.Section}, generators.NewEnv(p, nil))
+	if err == nil || err.Error() != "p.toml:13:1: any and internet both name the default route: keep one" {
+		t.Errorf("got %v", err)
+	}
 }

@@ -78,8 +78,11 @@ func buildRoutes(fg Settings, lookup func(name string) (s *ir.AddrSet, isName bo
 		intfs[intf] = true
 		var prefixes []netip.Prefix
 		var names []string
-		switch s, isName := lookup(k); {
-		case k == ir.AnySet || k == defaultKey:
+		s, isName := lookup(k)
+		switch {
+		case k == ir.AnySet || k == defaultKey || isName && s != nil && s.IsAny():
+			// A group of every address (internet = ["any"]) is the
+			// default route too.
 			if rt.deflKey != "" {
 				errs = append(errs, routeErr{key: k, msg: fmt.Sprintf("%s and %s both name the default route: keep one", rt.deflKey, k)})
 				continue
@@ -87,9 +90,6 @@ func buildRoutes(fg Settings, lookup func(name string) (s *ir.AddrSet, isName bo
 			rt.deflt, rt.deflKey = intf, k
 			continue
 		case isName && s == nil:
-			continue
-		case isName && s.IsAny():
-			errs = append(errs, routeErr{key: k, msg: fmt.Sprintf("%s includes any (every address): the default route is any = \"...\" (or default = \"...\")", k)})
 			continue
 		case isName:
 			for _, f := range ir.Families {

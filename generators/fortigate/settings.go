@@ -77,7 +77,7 @@ func (section) Keys() []generators.Key {
 		{Name: "vdom", Type: "string", Default: `""`, Doc: "wrap the snippet in config vdom / edit VDOM / end; --running reads that VDOM"},
 		{Name: "logtraffic", Type: "string", Default: "all", Enum: logTraffic, Doc: "the policies' logtraffic"},
 		{Name: "interfaces", Type: "table of strings", Default: "{}",
-			Doc: "what sits behind each interface or zone: a host or group (its addresses), an address, CIDR or range, a host name, or \"any\" (or \"default\"): the default route; longest prefix wins"},
+			Doc: "what sits behind each interface or zone: a host or group (its addresses), an address, CIDR or range, a host name, or \"any\" (or \"default\", or a group of every address): the default route; longest prefix wins"},
 		{Name: "intra_interface", Type: "boolean", Default: "false",
 			Doc: "also write policies for rules whose two sides sit behind the same interface (left out by default)"},
 		{Name: "place", Type: "string", Default: "bottom",
@@ -88,7 +88,7 @@ func (section) Keys() []generators.Key {
 }
 
 func (section) Decode(t *tomldoc.Table, env generators.Env) (any, error) {
-	out := Settings{Version: DefaultVersion, LogTraffic: "all", Interfaces: map[string]string{}}
+	out := Settings{Version: DefaultVersion, LogTraffic: "all", Interfaces: map[string]string{}, Place: "bottom"}
 	if t == nil {
 		return out, nil
 	}
