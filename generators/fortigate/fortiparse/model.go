@@ -254,10 +254,12 @@ func (a *applier) run(data []byte) error {
 	}
 	for _, s := range stmts {
 		if err := a.statement(s); err != nil {
+			a.abandon()
 			return err
 		}
 	}
 	if f := a.top(); f != nil {
+		a.abandon()
 		switch f.kind {
 		case frameEntry:
 			return fmt.Errorf("line %d: edit %s is not closed with next or end", f.entry.Line, f.entry.Key)
@@ -268,6 +270,23 @@ func (a *applier) run(data []byte) error {
 		}
 	}
 	return nil
+}
+
+// abandon drops the edits a stopped script left open: FortiOS saves an
+// entry at next or end only.
+func (a *applier) abandon() {
+	for i := len(a.stack) - 1; i >= 0; i-- {
+		f := a.stack[i]
+		if f.kind != frameEntry {
+			continue
+		}
+		if f.was != nil {
+			*f.entry = *f.was
+		} else if j := slices.Index(f.block.Entries, f.entry); j >= 0 {
+			f.block.Entries = slices.Delete(f.block.Entries, j, j+1)
+		}
+	}
+	a.stack = nil
 }
 
 func words(ts []token) []string {
@@ -512,6 +531,17 @@ func (a *applier) attr(line int, cmd string, args []token) error {
 	vals := words(args[1:])
 	quoted := slices.ContainsFunc(args[1:], func(t token) bool { return t.kind != bare })
 	i := slices.IndexFunc(*attrs, func(x *Attr) bool { return x.Name == name })
+	// A command FortiOS refuses leaves the attribute as it was.
+	saved := slices.Clone(*attrs)
+	if i >= 0 {
+		c := *saved[i]
+		c.Values = slices.Clone(c.Values)
+		saved[i] = &c
+	}
+	undo := func(err error) error {
+		*attrs = saved
+		return err
+	}
 	switch cmd {
 	case "set", "select":
 		if len(vals) == 0 {
@@ -552,17 +582,17 @@ func (a *applier) attr(line int, cmd string, args []token) error {
 		for _, v := range vals {
 			j := slices.Index(at.Values, v)
 			if j < 0 {
-				return errorf(line, "unselect %s: %s is not in the list", name, v)
+				return undo(errorf(line, "unselect %s: %s is not in the list", name, v))
 			}
 			at.Values = slices.Delete(at.Values, j, j+1)
 		}
 		if len(at.Values) == 0 {
-			return errorf(line, "unselect %s: a list cannot be emptied", name)
+			return undo(errorf(line, "unselect %s: a list cannot be emptied", name))
 		}
 	}
 	if f.kind == frameEntry && a.isTop(f.block) && !a.reading {
 		if err := a.vdom().checkRefs(f.block.Path, f.entry, name, a.strict(f.block.Path, f.entry), a.ownedName()); err != nil {
-			return errorf(line, "%s %s: %v", cmd, name, err)
+			return undo(errorf(line, "%s %s: %v", cmd, name, err))
 		}
 	}
 	return nil
@@ -584,20 +614,28 @@ func (a *applier) ownedName() func(string) bool {
 	return a.owner.Name
 }
 
-// commit checks an entry at next or end.
+// commit checks an entry at next or end. An entry FortiOS refuses to
+// save is left as it was before the edit (a new one is not created).
 func (a *applier) commit(f *frame) error {
 	if !a.isTop(f.block) {
 		return nil
 	}
 	v := a.vdom()
 	e := f.entry
-	if err := v.checkEntry(f.block.Path, e, a.strict(f.block.Path, e), a.ownedName(), !a.reading); err != nil {
-		return errorf(f.line, "edit %s: %v", e.Key, err)
+	err := v.checkEntry(f.block.Path, e, a.strict(f.block.Path, e), a.ownedName(), !a.reading)
+	if err != nil {
+		err = errorf(f.line, "edit %s: %v", e.Key, err)
+	} else if f.was != nil && typeOrDefault(f.block.Path, f.was) != typeOrDefault(f.block.Path, e) && isAddressTable(f.block.Path) {
+		err = errorf(f.line, "edit %s: changing an address's type from %s to %s reinterprets its addresses: delete and create it instead", e.Key, typeOrDefault(f.block.Path, f.was), typeOrDefault(f.block.Path, e))
 	}
-	if f.was != nil && typeOrDefault(f.block.Path, f.was) != typeOrDefault(f.block.Path, e) && isAddressTable(f.block.Path) {
-		return errorf(f.line, "edit %s: changing an address's type from %s to %s reinterprets its addresses: delete and create it instead", e.Key, typeOrDefault(f.block.Path, f.was), typeOrDefault(f.block.Path, e))
+	if err != nil {
+		if f.was != nil {
+			*e = *f.was
+		} else if i := slices.Index(f.block.Entries, e); i >= 0 {
+			f.block.Entries = slices.Delete(f.block.Entries, i, i+1)
+		}
 	}
-	return nil
+	return err
 }
 
 func (a *applier) delete(line int, key string) error {
