@@ -1,20 +1,29 @@
 // Package fortigate renders the network view as a FortiOS CLI snippet: the
 // address objects and groups, custom services and firewall policies (and,
 // when the profile asks for them, local-in policies) that allow exactly
-// what the IR allows, for an operator to paste into a FortiGate.
+// what the IR allows, for an operator to paste into a FortiGate; and,
+// against the FortiGate's running configuration (Sync), the delta that
+// brings portwall's objects there to the profile.
 //
-// The snippet is safe to paste onto a live unit: objects are created or
-// updated by names that start with "pw-" and derive from their contents,
-// policies are appended with "edit 0" (never an explicit id, which would
-// overwrite whatever policy holds it). Nothing in it is wider than the IR:
-// a side with no address of an IP version drops that version from the
-// policy, the built-in "all" stands only for an IR side that is every
-// address, and what FortiOS cannot express is an error naming the rule.
+// Each side of a rule sits behind the interface or zone whose key in
+// [fortigate.interfaces] holds its addresses, by longest prefix (route.go);
+// a rule gets one policy per pair of interfaces its sides sit behind, and
+// none where both sit behind the same one. Everything portwall creates is
+// named "pw-..." after what it is (names.go, policyname.go), and nothing
+// else is ever edited or deleted. The full snippet appends policies with
+// "edit 0" (never an explicit id, which would overwrite whatever policy
+// holds it); the delta edits existing policies by their ids in the running
+// configuration and gives new ones ids above the highest there. Nothing in
+// either is wider than the IR: a side with no address of an IP version
+// drops that version from the policy, the built-in "all" stands only for
+// an IR side that is every address, and what FortiOS cannot express is
+// refused, at the profile line to change (generators.Refusal).
 //
 // The FortiOS syntax it follows is the project's FortiOS CLI reference
 // (fortios-cli.md; "reference section N" below), which no device has
 // confirmed; package fortiparse reads the output back with an
-// independent, strict reading of the same reference.
+// independent, strict reading of the same reference, and models a
+// FortiGate's configuration to judge the delta.
 package fortigate
 
 import (

@@ -9,6 +9,11 @@
 // It is written from the reference, not from the generator: the two
 // agree only when both read the reference the same way, so a mistake in
 // one shows up as a test failure instead of hiding in shared code.
+//
+// Model (model.go) is the other half: a FortiGate's configuration, read
+// tolerantly from a backup or the output of show, to which pasted CLI is
+// applied as the reference documents it. The backend reads the running
+// configuration with it; tests use it as the FortiGate they do not have.
 package fortiparse
 
 import (
