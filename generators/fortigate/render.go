@@ -307,7 +307,7 @@ func (b *builder) interfaceLines(w *bytes.Buffer) {
 	if b.fg.IntraInterface {
 		line(w, "Rules within one interface get policies too (intra_interface = true).")
 	} else {
-		line(w, "Rules within one interface do not cross the FortiGate: left out, below.")
+		line(w, "Rules within one interface do not cross the FortiGate: they get no policy.")
 	}
 }
 
