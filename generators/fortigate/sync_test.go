@@ -699,7 +699,13 @@ func TestSyncRandom(t *testing.T) {
 			what := "first paste"
 			if step > 0 {
 				what = p.mutate(r)
-				kinds[strings.Fields(what)[0]]++
+				kind := what
+				for _, k := range []string{"rename group", "switch to", "place"} {
+					if strings.HasPrefix(what, k) {
+						kind = k
+					}
+				}
+				kinds[kind]++
 			}
 			history = append(history, what)
 			data := p.toml()
