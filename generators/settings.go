@@ -2,9 +2,12 @@ package generators
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/internal/tomldoc"
+	"github.com/portwall/portwall/profiles"
+	"github.com/portwall/portwall/rules"
 	"github.com/portwall/portwall/rules/ir"
 )
 
@@ -50,6 +53,10 @@ type Env interface {
 	IsEndpoint(name string) bool
 	// EndpointNames lists every host and group name, for suggestions.
 	EndpointNames() []string
+	// Addresses resolves a host or group of the profile to its address
+	// set, references followed, for a section that places endpoints by
+	// what they hold (the FortiGate's interfaces); false for other names.
+	Addresses(name string) (*ir.AddrSet, bool)
 	// Flag returns the value of a command-line flag that overrides a key
 	// of the section ("" when it was not given).
 	Flag(name string) string
@@ -81,9 +88,10 @@ func Of[T any](s Settings, sec Section) T {
 
 type noEnv struct{}
 
-func (noEnv) IsEndpoint(string) bool  { return false }
-func (noEnv) EndpointNames() []string { return nil }
-func (noEnv) Flag(string) string      { return "" }
+func (noEnv) IsEndpoint(string) bool               { return false }
+func (noEnv) EndpointNames() []string              { return nil }
+func (noEnv) Addresses(string) (*ir.AddrSet, bool) { return nil, false }
+func (noEnv) Flag(string) string                   { return "" }
 
 // Sections lists the sections of the backends, once each, in the order the
 // backends come.
@@ -176,12 +184,32 @@ type Endpoints interface {
 }
 
 // NewEnv is the Env of a profile's endpoints and the command line's flags
-// (flag may be nil: no flags).
-func NewEnv(e Endpoints, flag func(name string) string) Env { return env{e, flag} }
+// (flag may be nil: no flags). The endpoints of a *profiles.Profile
+// resolve to addresses (Env.Addresses) the way rules.Resolve resolves
+// them, on first use.
+func NewEnv(e Endpoints, flag func(name string) string) Env {
+	out := env{Endpoints: e, flag: flag}
+	out.sets = sync.OnceValue(func() map[string]*ir.AddrSet {
+		if p, ok := e.(*profiles.Profile); ok {
+			return rules.AddressSets(p)
+		}
+		return nil
+	})
+	return out
+}
 
 type env struct {
 	Endpoints
 	flag func(string) string
+	sets func() map[string]*ir.AddrSet
+}
+
+func (e env) Addresses(name string) (*ir.AddrSet, bool) {
+	if !e.IsEndpoint(name) {
+		return nil, false
+	}
+	s, ok := e.sets()[name]
+	return s, ok
 }
 
 func (e env) Flag(name string) string {

@@ -56,8 +56,9 @@ func (l *Locator) Program(r *ir.Rule) diag.Pos {
 	return l.Rule(r)
 }
 
-// Set is where an address set is defined: its group or host, or for a
-// peer left to the catalog's host names, the deployment that leaves it.
+// Set is where an address set is defined: its group or host, for a peer
+// left to the catalog's host names the deployment that leaves it, else
+// the first rule that names it.
 func (l *Locator) Set(name string) diag.Pos {
 	switch l.p.Lookup(name) {
 	case profiles.KindGroup:
@@ -65,6 +66,9 @@ func (l *Locator) Set(name string) diag.Pos {
 	case profiles.KindHost:
 		return l.p.Doc.KeyPos("hosts", name)
 	}
+	// Not defined by the profile: a peer left to the catalog, or a name
+	// every profile has ("any"). The first rule that uses it says where
+	// it comes in.
 	for _, r := range l.rs.Rules {
 		if !slices.Contains(r.From.Sets, name) && !slices.Contains(r.To.Sets, name) {
 			continue
@@ -74,6 +78,7 @@ func (l *Locator) Set(name string) diag.Pos {
 				return l.deployment(o.Deployment)
 			}
 		}
+		return l.Rule(r)
 	}
 	return diag.Pos{File: l.p.File}
 }
@@ -82,13 +87,18 @@ func (l *Locator) Set(name string) diag.Pos {
 func (l *Locator) Host(name string) diag.Pos { return l.p.Doc.KeyPos("hosts", name) }
 
 // Section is where a key of a top-level table (a backend's section) is,
-// or the table itself when the profile does not have the key; the file's
-// first line when it has no such table.
+// or the nearest table above it that the profile has; the file's first
+// line when it has no such table.
 func (l *Locator) Section(name string, key ...any) diag.Pos {
-	if l.p.Table(name) == nil {
-		return diag.Pos{File: l.p.File, Line: 1, Col: 1}
+	// The document, not Profile.Table: a section's owner has decoded it
+	// by the time a backend refuses, and Table no longer hands it out.
+	path := append([]any{name}, key...)
+	for n := len(path); n > 0; n-- {
+		if pos := l.p.Doc.Pos(path[:n]...); pos.IsValid() {
+			return pos
+		}
 	}
-	return l.p.Doc.Pos(append([]any{name}, key...)...)
+	return diag.Pos{File: l.p.File, Line: 1, Col: 1}
 }
 
 // deployment is the position of deployment name's key (or the deployment

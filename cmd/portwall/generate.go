@@ -38,12 +38,20 @@ the hosts of each on all cores.
 Files are written only when everything succeeded: each goes to a temporary
 file first and is renamed into place.
 
+With --target fortigate and --running CONFIG (the FortiGate's configuration:
+a backup, or the output of show; - reads standard input), it prints only the
+CLI that brings portwall's objects on the FortiGate to the profile: what is
+missing is created, what differs is updated in place, portwall's objects the
+profile no longer has are deleted, and portwall's policies are moved together
+to [fortigate] place. Nothing not named pw-... is touched.
+
 Exit status: 0 written, 1 an error or a refusal (nothing is written).
 
 Examples:
    portwall generate examples/fortimail-ha.toml --target nftables --host fml1
    portwall generate examples/site.toml --target nftables --all-hosts --out-dir out/
-   portwall generate examples/site.toml --target all --all-hosts --out-dir out/`,
+   portwall generate examples/site.toml --target all --all-hosts --out-dir out/
+   portwall generate examples/site.toml --target fortigate --running fgt.conf`,
 			strings.Join(targets.Names(), ", "), hostExts()),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Value: "nftables", Usage: "backend: " + strings.Join(targets.Names(), ", ") + "; with --all-hosts also a comma-separated list, or all (into DIR/<target>/)"},
@@ -53,6 +61,7 @@ Examples:
 			&cli.StringFlag{Name: "out-dir", Usage: "with --all-hosts: write each host's file into the directory `DIR`"},
 			&cli.BoolFlag{Name: "prune", Usage: "with --out-dir: remove the files an earlier run wrote there for hosts or targets the profile no longer has"},
 			layoutFlag(),
+			runningFlag(),
 		},
 		Action: e.generate,
 	}
@@ -76,6 +85,9 @@ func (e *env) generate(c *cli.Context) error {
 	}
 	if c.Bool("prune") && c.String("out-dir") == "" {
 		return errors.New("--prune goes with --out-dir")
+	}
+	if c.String("running") != "" {
+		return e.generateRunning(c, gs)
 	}
 	host, all := c.String("host"), c.Bool("all-hosts")
 	if len(gs) > 1 {

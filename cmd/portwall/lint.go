@@ -65,6 +65,7 @@ Examples:
 			if err != nil {
 				return err
 			}
+			ws = lintAll(r, ws)
 			if c.String("format") == "json" {
 				type item struct {
 					File    string `json:"file"`

@@ -23,13 +23,19 @@ func TestLintEveryCode(t *testing.T) {
 	}
 	n := strings.Count(out, "\n")
 	golden.Compare(t, "testdata/lint/every-code.txt", []byte(out))
-	// What the catalog decides for a profile has a case of its own.
-	const decisions = "testdata/lint/catalog-decisions.toml"
-	code, more, errs := runIn("", "lint", decisions)
-	if code != 0 || errs != "" {
-		t.Fatalf("%s: exit %d: %s", decisions, code, errs)
+	// What the catalog decides for a profile, and a rule no target
+	// generates when the profile declares no network view, have cases of
+	// their own.
+	var more string
+	for _, name := range []string{"catalog-decisions", "no-network-view"} {
+		file := "testdata/lint/" + name + ".toml"
+		code, out, errs := runIn("", "lint", file)
+		if code != 0 || errs != "" {
+			t.Fatalf("%s: exit %d: %s", file, code, errs)
+		}
+		golden.Compare(t, "testdata/lint/"+name+".txt", []byte(out))
+		more += out
 	}
-	golden.Compare(t, "testdata/lint/catalog-decisions.txt", []byte(more))
 	for _, c := range lint.Checks {
 		if !strings.Contains(out+more, ": "+c.Code+" "+c.Name+": ") {
 			t.Errorf("no %s %s warning", c.Code, c.Name)

@@ -43,17 +43,38 @@ portwall's output and one applied by portwall compare equal; handles and
 counters are ignored; a rule holding an expression portwall cannot read is
 reported as unrecognised, never as equal. diff never changes the kernel.
 
+With --target fortigate and --running CONFIG (the FortiGate's configuration),
+it compares portwall's objects and policies there with the profile instead:
+one line per object or policy that generate --running would create (+),
+change (~), delete (-) or move (>), then a summary.
+
 Exit status, as terraform plan -detailed-exitcode: 0 no drift, 2 drift,
 1 error. (GNU diff and kubectl diff use 1 for differences.)
 
 Examples:
    portwall diff examples/fortimail-ha.toml --host fml1
-   portwall diff examples/fortimail-ha.toml --host fml1 --netns test1 --format json`,
-		Flags: append(liveFlags(),
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text or json"}),
+   portwall diff examples/fortimail-ha.toml --host fml1 --netns test1 --format json
+   portwall diff examples/site.toml --target fortigate --running fgt.conf`,
+		Flags: append(diffFlags(),
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text or json"},
+			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Value: "nftables", Usage: "nftables (the live table), or fortigate (with --running)"},
+			runningFlag()),
 		Action: func(c *cli.Context) error {
 			if f := c.String("format"); f != "text" && f != "json" {
 				return fmt.Errorf("unknown format %q: want text or json", f)
+			}
+			switch t := c.String("target"); t {
+			case "fortigate":
+				return e.fortigateDiff(c)
+			case "nftables":
+			default:
+				return fmt.Errorf("diff compares the live nftables table or, with --running, a FortiGate's configuration: --target nftables or fortigate, not %q", t)
+			}
+			switch {
+			case c.String("running") != "":
+				return errors.New("--running goes with --target fortigate")
+			case c.String("host") == "":
+				return errors.New(`Required flag "host" not set`)
 			}
 			p, err := e.plan(c)
 			if err != nil {
@@ -63,6 +84,19 @@ Examples:
 			return e.printDiff(c, p)
 		},
 	}
+}
+
+// diffFlags are liveFlags with --host optional: diff --target fortigate
+// has no host.
+func diffFlags() []cli.Flag {
+	fs := liveFlags()
+	for _, f := range fs {
+		if s, ok := f.(*cli.StringFlag); ok && s.Name == "host" {
+			s.Required = false
+			s.Usage += " (nftables)"
+		}
+	}
+	return fs
 }
 
 func (e *env) applyCommand() *cli.Command {

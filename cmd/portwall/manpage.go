@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-
 )
 
 // manPage writes portwall(1) in roff (man(7) macros) from the command

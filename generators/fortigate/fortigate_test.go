@@ -1,7 +1,9 @@
 package fortigate_test
 
 import (
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/portwall/portwall/generators/fortigate"
 	"github.com/portwall/portwall/generators/fortigate/fortiparse"
+	"github.com/portwall/portwall/profiles"
 	"github.com/portwall/portwall/rules/ir"
 )
 
@@ -109,4 +112,152 @@ func TestExamples(t *testing.T) {
 		}
 	}
 	t.Logf("%d outputs of %d examples parsed, %d grants checked against the IR", outputs, len(files), total)
+}
+
+// TestDefaultRouteByGroup: a group of every address as a key of
+// [fortigate.interfaces] is the default route, as any is (the way
+// profiles wrote it before keys were addresses); two default routes are
+// an error at the second.
+func TestDefaultRouteByGroup(t *testing.T) {
+	t.Parallel()
+	const profile = `
+[groups]
+internet = ["any"]
+lab = ["10.9.0.0/16"]
+[hosts.web1]
+addresses = ["10.2.0.80"]
+[[allow]]
+from = ["internet", "lab"]
+to = "web1"
+protocol = "tcp"
+ports = [443]
+[fortigate.interfaces]
+internet = "wan1"
+web1 = "dmz"
+`
+	rs, fg := load(t, "p.toml", []byte(profile))
+	out, err := fortigate.Render(rs, fg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := fortiparse.Parse(out, fg.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tb := range c.Tables {
+		for _, e := range tb.Entries {
+			if tb.Path == "firewall policy" {
+				got = append(got, strings.Join(e.Get("srcintf"), " ")+" -> "+strings.Join(e.Get("dstintf"), " "))
+			}
+		}
+	}
+	// The lab has no key: behind the default route, like the Internet.
+	if strings.Join(got, ", ") != "wan1 -> dmz" {
+		t.Errorf("policies %v", got)
+	}
+	if unused := fortigate.UnusedInterfaces(rs, fg); len(unused) != 0 {
+		t.Errorf("unused %v", unused)
+	}
+	p, err := profiles.Parse("p.toml", []byte(profile+"any = \"port9\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = generators.DecodeSettings(p, []generators.Section{fortigate.Section}, generators.NewEnv(p, nil))
+	if err == nil || err.Error() != "p.toml:13:1: any and internet both name the default route: keep one" {
+		t.Errorf("got %v", err)
+	}
+}
+
+// policies reads a snippet's firewall policies by name.
+func policies(t *testing.T, data []byte, version string) map[string]*fortiparse.Entry {
+	t.Helper()
+	c, err := fortiparse.Parse(data, version)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, data)
+	}
+	out := map[string]*fortiparse.Entry{}
+	for _, tb := range c.Tables {
+		for _, e := range tb.Entries {
+			if n := e.Get("name"); n != nil {
+				out[n[0]] = e
+			}
+		}
+	}
+	return out
+}
+
+// TestIssueDMZ is the case issue 13 reports (testdata/dmz-by-address):
+// office -> ems1 goes to dstintf "dmz", the flows within the DMZ get no
+// policy, and the key no rule's side sits behind is reported.
+func TestIssueDMZ(t *testing.T) {
+	t.Parallel()
+	rs, fg := resolve(t, "testdata/dmz-by-address/profile.toml")
+	out, err := fortigate.Render(rs, fg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := policies(t, out, fg.Version)
+	toEMS := 0
+	for name, e := range ps {
+		src, dst := strings.Join(e.Get("srcintf"), " "), strings.Join(e.Get("dstintf"), " ")
+		if slices.Contains(e.Get("dstaddr"), "pw-g-ems1") {
+			toEMS++
+			if src != "internal" || dst != "dmz" {
+				t.Errorf("%s: %s -> %s, want internal -> dmz", name, src, dst)
+			}
+		}
+		if slices.Contains(e.Get("srcintf"), "dmz") && slices.Contains(e.Get("dstintf"), "dmz") {
+			t.Errorf("%s: a policy within the DMZ", name)
+		}
+	}
+	if toEMS != 1 {
+		t.Errorf("%d policies to ems1, want 1", toEMS)
+	}
+	if !strings.Contains(string(out), "rule rb0f0f2b0003f (xeams/dns/dns): the rule dmz to dmz does not cross the FortiGate") {
+		t.Errorf("the DMZ's DNS is not listed as left out:\n%s", out)
+	}
+	if got := fortigate.UnusedInterfaces(rs, fg); strings.Join(got, " ") != "10.9.0.0/16" {
+		t.Errorf("unused keys %v, want 10.9.0.0/16", got)
+	}
+}
+
+// TestNamesStableExamples: a rule of its own added to each example (an
+// unrelated network, a new interface) renames nothing the example had.
+func TestNamesStableExamples(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob("../../examples/*.toml")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, fg := load(t, f, data)
+		before, err := fortigate.Render(rs, fg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The new group and rule go before everything else of their kind.
+		extra := strings.Replace(string(data), "[groups]\n", "[groups]\nbackup-net = [\"172.31.0.0/24\"]\n", 1)
+		extra = strings.Replace(extra, "[fortigate.interfaces]\n", "[fortigate.interfaces]\n\"172.31.0.0/24\" = \"backup\"\n", 1)
+		i := strings.Index(extra, "[[allow]]")
+		if i < 0 {
+			i = strings.Index(extra, "[fortigate]")
+		}
+		extra = extra[:i] + "[[allow]]\nfrom = \"backup-net\"\nto = \"" + rs.Hosts[0].Name + "\"\nprotocol = \"tcp\"\nports = [873]\ncomment = \"rsync backups\"\n\n" + extra[i:]
+		rs2, fg2 := load(t, f, []byte(extra))
+		after, err := fortigate.Render(rs2, fg2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, a := policies(t, before, fg.Version), policies(t, after, fg2.Version)
+		for name := range b {
+			if a[name] == nil {
+				t.Errorf("%s: policy %s is gone after an unrelated rule was added", filepath.Base(f), name)
+			}
+		}
+		if len(a) <= len(b) {
+			t.Errorf("%s: the new rule added no policy", filepath.Base(f))
+		}
+	}
 }

@@ -166,17 +166,27 @@ func TestRefusals(t *testing.T) {
 		want   string
 	}{
 		{"unknown version", func(_ *ir.Ruleset, fg *fortigate.Settings) { fg.Version = "6.6" },
-			`fortigate: unknown FortiOS version "6.6": want one of 6.0, 6.2, 6.4, 7.0, 7.2, 7.4, 7.6, 8.0`},
+			`fortigate: unknown FortiOS version "6.6": want a release (6.0, 6.2, 6.4, 7.0, 7.2, 7.4, 7.6, 8.0) or a patch level of one, such as 7.6.1`},
+		{"unknown patch level's release", func(_ *ir.Ruleset, fg *fortigate.Settings) { fg.Version = "7.5.1" },
+			`fortigate: unknown FortiOS version "7.5.1": want a release (6.0, 6.2, 6.4, 7.0, 7.2, 7.4, 7.6, 8.0) or a patch level of one, such as 7.6.1`},
 		{"no version", func(_ *ir.Ruleset, fg *fortigate.Settings) { fg.Version = "" },
-			`fortigate: unknown FortiOS version "": want one of 6.0, 6.2, 6.4, 7.0, 7.2, 7.4, 7.6, 8.0`},
+			`fortigate: unknown FortiOS version "": want a release (6.0, 6.2, 6.4, 7.0, 7.2, 7.4, 7.6, 8.0) or a patch level of one, such as 7.6.1`},
+		{"bad VDOM", func(_ *ir.Ruleset, fg *fortigate.Settings) { fg.VDOM = "root\nend" },
+			`fortigate: VDOM name "root\nend" is not one FortiOS accepts`},
+		{"bad place", func(_ *ir.Ruleset, fg *fortigate.Settings) { fg.Place = "before 0" },
+			`fortigate: invalid place "before 0": want "top", "bottom", "before ID" or "after ID" (a policy id of the running configuration)`},
 		{"bad logtraffic", func(_ *ir.Ruleset, fg *fortigate.Settings) { fg.LogTraffic = "enable" },
 			`fortigate: invalid logtraffic "enable": want all, utm or disable`},
 		{"self is any", func(_ *ir.Ruleset, fg *fortigate.Settings) { fg.Self = "any" },
 			`fortigate: self = "any" includes every address; it must name the host or group holding the FortiGate's own addresses`},
 		{"hostile interface", func(_ *ir.Ruleset, fg *fortigate.Settings) { fg.Interfaces["h1"] = `dmz" "port9` },
-			`fortigate: rule RULE0 (fortimail/smtp/smtp-in, allow[0]): interface "dmz\" \"port9" of h1 is not a FortiOS interface or zone name` + "\n" +
-				`fortigate: rule RULE1 (allow[0]): interface "dmz\" \"port9" of h1 is not a FortiOS interface or zone name` + "\n" +
-				`fortigate: rule RULE2 (fortimail/smtp/smtp-in): interface "dmz\" \"port9" of h1 is not a FortiOS interface or zone name`},
+			`fortigate: interface "dmz\" \"port9" of h1 is not a FortiOS interface or zone name`},
+		{"unknown key", func(_ *ir.Ruleset, fg *fortigate.Settings) { fg.Interfaces["lab"] = "port9" },
+			`fortigate: unknown host or group "lab" (a key is a host or group, an address, CIDR or range, a host name, or any)`},
+		{"one network behind two interfaces", func(_ *ir.Ruleset, fg *fortigate.Settings) { fg.Interfaces["192.0.2.1"] = "port9" },
+			`fortigate: 192.0.2.1/32 of h1 is also behind port9 (key 192.0.2.1): one network, one interface`},
+		{"no default route", func(_ *ir.Ruleset, fg *fortigate.Settings) { delete(fg.Interfaces, "any") },
+			`fortigate: 10.0.0.0/24 of peers sits behind no interface: no key of [fortigate.interfaces] holds it and there is no default route: add a key that holds it (a group, host, CIDR or host name = "<interface or zone>"), or any = "<interface>" for the default route, under [fortigate.interfaces]`},
 		{"member outside the resolved set", func(rs *ir.Ruleset, _ *fortigate.Settings) {
 			s, _ := rs.Set("peers")
 			s.Members = append(s.Members, addr.Member{Kind: addr.KindPrefix, Prefix: netip.MustParsePrefix("172.16.0.0/12")})
@@ -200,7 +210,7 @@ func TestRefusals(t *testing.T) {
 		{"TCP without ports", func(rs *ir.Ruleset, _ *fortigate.Settings) { rs.Rules[0].Ports = nil },
 			`fortigate: rule RULE0 (fortimail/smtp/smtp-in, allow[0]): tcp without ports`},
 		{"hostile rule ID", func(rs *ir.Ruleset, _ *fortigate.Settings) { rs.Rules[0].ID = `r1"; end` },
-			`fortigate: rule r1"; end (fortimail/smtp/smtp-in, allow[0]): its ID cannot go into a FortiOS name`},
+			`fortigate: rule r1"; end (fortimail/smtp/smtp-in, allow[0]): its ID cannot go into a FortiOS comment`},
 		{"duplicate rule ID", func(rs *ir.Ruleset, _ *fortigate.Settings) {
 			rs.Rules[1].Protocol = proto.TCP
 			rs.Rules[1].Ports = rs.Rules[0].Ports
@@ -250,15 +260,24 @@ func TestChunkedComments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	svcs := map[string]*fortiparse.Entry{}
+	for _, tb := range c.Tables {
+		for _, e := range tb.Entries {
+			if tb.Path == "firewall service custom" {
+				svcs[e.Key] = e
+			}
+		}
+	}
 	var names []string
 	covered := ports.Set{}
 	for _, tb := range c.Tables {
 		for _, e := range tb.Entries {
-			if tb.Path == "firewall policy" && strings.HasPrefix(e.Get("name")[0], fortigate.Prefix+r.ID) {
-				names = append(names, e.Get("name")[0])
+			if tb.Path != "firewall policy" || !strings.HasPrefix(e.Get("comments")[0], fortigate.CommentPrefix+r.ID) {
+				continue
 			}
-			if tb.Path == "firewall service custom" && strings.HasPrefix(e.Key, fortigate.Prefix+"svc-"+r.ID) {
-				for _, pr := range e.Get("tcp-portrange") {
+			names = append(names, e.Get("name")[0])
+			for _, svc := range e.Get("service") {
+				for _, pr := range svcs[svc].Get("tcp-portrange") {
 					pp, err := ports.Parse(pr)
 					if err != nil {
 						t.Fatal(err)
@@ -268,9 +287,10 @@ func TestChunkedComments(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"pw-" + r.ID}
+	// The parts share the rule's name, told apart by their number.
+	want := []string{"pw-product-a-flow-with-a-rather"}
 	for i := 2; i <= len(names); i++ {
-		want = append(want, fmt.Sprintf("pw-%s-%d", r.ID, i))
+		want = append(want, fmt.Sprintf("pw-product-a-flow-with-a-rather-%d", i))
 	}
 	if len(names) < 2 || strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Errorf("policies %v, want %v", names, want)

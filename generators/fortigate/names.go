@@ -12,13 +12,20 @@ import (
 	"go4.org/netipx"
 
 	"github.com/portwall/portwall/rules/ir"
+	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
 )
 
 // Prefix starts the name of everything portwall creates on the FortiGate:
 // it keeps clear of predefined objects and services ("all", "ALL",
-// "HTTP") and lets an operator find portwall's objects.
+// "HTTP") and lets an operator, and a later run against the running
+// configuration, find portwall's objects. Nothing without it is ever
+// edited or deleted.
 const Prefix = "pw-"
+
+// CommentPrefix starts the comments of portwall's policies; local-in
+// policies, which have no name, are known by it.
+const CommentPrefix = "pw:"
 
 // safeName is what portwall puts into a FortiOS name: letters, digits,
 // '_', '.' and '-'. No '/' (it breaks REST tools, which put names into
@@ -30,6 +37,12 @@ var safeName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 // profile checks the same, the IR may come from elsewhere.
 var interfaceName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,35}$`)
 
+// hashOf is a short hash of s, for names that must be cut or told apart.
+func hashOf(s string, n int) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:n]
+}
+
 // shorten fits a derived name into limit characters. A longer name keeps
 // its first characters and ends in a hash of the whole name, so that
 // names stay distinct and the same input always gives the same name.
@@ -37,8 +50,7 @@ func shorten(name string, limit int) string {
 	if len(name) <= limit {
 		return name
 	}
-	sum := sha256.Sum256([]byte(name))
-	h := hex.EncodeToString(sum[:4])
+	h := hashOf(name, 8)
 	return name[:limit-len(h)-1] + "-" + h
 }
 
@@ -53,10 +65,10 @@ func famTag(f ir.Family) string {
 	return "6"
 }
 
-// Object names. Members are named after their contents, so that an object
-// means the same on the FortiGate whatever profile created it, and groups
-// after their sets, so that they stay put when the profile changes
-// elsewhere.
+// Object names. Addresses and services are named after their contents,
+// so that a name means the same on the FortiGate whatever profile or rule
+// created it and never needs updating; address groups after the profile's
+// sets, so that they stay put when the profile changes elsewhere.
 
 func prefixName(p netip.Prefix, f ir.Family) string {
 	return fmt.Sprintf("%sn%s-%s-%d", Prefix, famTag(f), addrText(p.Addr()), p.Bits())
@@ -73,22 +85,37 @@ func fqdnName(fqdn string, f ir.Family) string {
 	return Prefix + "fqdn6-" + fqdn
 }
 
-func groupName(set string, f ir.Family) string {
-	if f == ir.IPv4 {
-		return Prefix + "g-" + set
+// groupName names the group of a set's addresses of one family, or, with
+// intf, of the part of them behind that interface. Profile names hold no
+// '.', so "SET.INTF" never equals another set's name.
+func groupName(set string, f ir.Family, intf string) string {
+	n := Prefix + "g-" + set
+	if f == ir.IPv6 {
+		n = Prefix + "g6-" + set
 	}
-	return Prefix + "g6-" + set
+	if intf != "" {
+		n += "." + intf
+	}
+	return n
 }
 
-func serviceName(ruleID string) string { return Prefix + "svc-" + ruleID }
+// portsName names a TCP or UDP service after its ports: "pw-tcp-8013-10443",
+// a range written "7100_7150".
+func portsName(p proto.Protocol, ps ports.Set) string {
+	parts := make([]string, len(ps))
+	for i, r := range ps {
+		parts[i] = strconv.Itoa(int(r.First))
+		if r.Last != r.First {
+			parts[i] += "_" + strconv.Itoa(int(r.Last))
+		}
+	}
+	return Prefix + p.String() + "-" + strings.Join(parts, "-")
+}
 
 // icmpServiceName names the service for one ICMP or ICMPv6 type (-1:
 // every type) and says what it is.
 func icmpServiceName(p proto.Protocol, t int) (name, what string) {
-	tag, label := "icmp", "ICMP"
-	if p == proto.ICMPv6 {
-		tag, label = "icmp6", "ICMPv6"
-	}
+	tag, label := icmpTag(p)
 	if t < 0 {
 		return Prefix + tag + "-any", label + ", every type"
 	}
@@ -99,14 +126,55 @@ func icmpServiceName(p proto.Protocol, t int) (name, what string) {
 	return fmt.Sprintf("%s%s-%d", Prefix, tag, t), what
 }
 
-// policyName names a rule's policy; the IPv6 policy of 6.0 and 6.2 lives
-// in policy6 and gets its own name, in case FortiOS checks names across
-// both tables.
-func policyName(ruleID string, f ir.Family, merged bool) string {
-	if f == ir.IPv6 && !merged {
-		return Prefix + ruleID + "-v6"
+// icmpGroupName names the service group of several ICMP types:
+// "pw-icmp-0-8". A single service always has one number, so the two never
+// meet.
+func icmpGroupName(p proto.Protocol, types []uint8) (name, what string) {
+	tag, label := icmpTag(p)
+	nums := make([]string, len(types))
+	for i, t := range types {
+		nums[i] = strconv.Itoa(int(t))
 	}
-	return Prefix + ruleID
+	return Prefix + tag + "-" + strings.Join(nums, "-"), label + " types " + strings.Join(nums, ", ")
+}
+
+func icmpTag(p proto.Protocol) (tag, label string) {
+	if p == proto.ICMPv6 {
+		return "icmp6", "ICMPv6"
+	}
+	return "icmp", "ICMP"
+}
+
+// slug makes free text into a name part: lower-case letters and digits,
+// runs of anything else one '-'.
+func slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	return b.String()
+}
+
+// cutName cuts a name to limit characters at a '-' where one is near, so
+// that a readable name stays readable.
+func cutName(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	s = s[:limit]
+	if i := strings.LastIndexByte(s, '-'); i > limit/2 {
+		s = s[:i]
+	}
+	return strings.TrimRight(s, "-_.")
 }
 
 // namespace hands out names of one FortiOS namespace and refuses two

@@ -70,29 +70,51 @@ const maxSplit = 4
 // of family f, creating it and its members on first use. The caller has
 // checked that s has addresses of f and is not every address.
 func (b *builder) group(s *ir.AddrSet, f ir.Family) (string, error) {
+	return b.makeGroup(s, f, "", familySet(s, f), s.FQDNs)
+}
+
+// portion returns the name of the group holding the part of set s's
+// addresses of family f (and host names) behind interface intf.
+func (b *builder) portion(s *ir.AddrSet, f ir.Family, intf string, ips *netipx.IPSet, fqdns []string) (string, error) {
+	if ips == nil {
+		ips = &netipx.IPSet{}
+	}
+	return b.makeGroup(s, f, intf, ips, fqdns)
+}
+
+func (b *builder) makeGroup(s *ir.AddrSet, f ir.Family, intf string, within *netipx.IPSet, fqdns []string) (string, error) {
 	key := fmt.Sprintf("the %s group of %s", f, s.Name)
+	if intf != "" {
+		key += " behind " + intf
+	}
 	if n, ok := b.groupOf[key]; ok {
 		return n, nil
 	}
-	members, err := b.members(s, f)
+	members, err := b.members(s, f, within, fqdns)
 	if err != nil {
 		return "", err
 	}
-	name, _, err := b.addrNames.claim(groupName(s.Name, f), key)
+	name, _, err := b.addrNames.claim(groupName(s.Name, f, intf), key)
 	if err != nil {
 		return "", err
 	}
-	b.groups[name] = &addrGroup{name: name, family: f, comment: setComment(b.rs, s), members: members}
+	comment := setComment(b.rs, s)
+	if intf != "" {
+		comment = "part behind " + intf + " of " + comment
+	}
+	b.groups[name] = &addrGroup{name: name, family: f, comment: comment, members: members}
 	b.groupOf[key] = name
 	return name, nil
 }
 
-// members creates the address objects of set s in family f: one per
-// member as the profile wrote it, one per prefix (or range) of what the
-// set's references add, one per host name. Together they hold exactly the
-// set's resolved addresses; a member the resolved set does not hold is an
-// inconsistent IR, refused rather than trusted.
-func (b *builder) members(s *ir.AddrSet, f ir.Family) ([]string, error) {
+// members creates the address objects of set s in family f that lie
+// within a region (all of the set's addresses, or those behind one
+// interface), with the host names given: one per member as the profile
+// wrote it, when it lies within, one per prefix (or range) of the rest,
+// one per host name. Together they hold exactly the set's resolved
+// addresses within the region; a member the resolved set does not hold is
+// an inconsistent IR, refused rather than trusted.
+func (b *builder) members(s *ir.AddrSet, f ir.Family, within *netipx.IPSet, fqdns []string) ([]string, error) {
 	var names []string
 	var own netipx.IPSetBuilder
 	for _, m := range s.Members {
@@ -104,6 +126,9 @@ func (b *builder) members(s *ir.AddrSet, f ir.Family) ([]string, error) {
 			}
 			if s.IPs == nil || !s.IPs.ContainsPrefix(p) {
 				return nil, fmt.Errorf("set %s lists %s, which its resolved addresses do not hold", s.Name, p)
+			}
+			if !within.ContainsPrefix(p) {
+				continue
 			}
 			own.AddPrefix(p)
 			n, err := b.subnet(p, f)
@@ -117,6 +142,9 @@ func (b *builder) members(s *ir.AddrSet, f ir.Family) ([]string, error) {
 			}
 			if s.IPs == nil || !s.IPs.ContainsRange(m.Range) {
 				return nil, fmt.Errorf("set %s lists %s, which its resolved addresses do not hold", s.Name, m.Range)
+			}
+			if !within.ContainsRange(m.Range) {
+				continue
 			}
 			own.AddRange(m.Range)
 			n, err := b.iprange(m.Range, f)
@@ -132,11 +160,13 @@ func (b *builder) members(s *ir.AddrSet, f ir.Family) ([]string, error) {
 			return nil, fmt.Errorf("set %s lists any but is not marked as every address", s.Name)
 		}
 	}
-	// What the set's references add.
+	// What the set's references add, and what of the members lies
+	// partly within.
 	var rest netipx.IPSetBuilder
 	for _, r := range s.Ranges(f) {
 		rest.AddRange(r)
 	}
+	rest.Intersect(within)
 	ownSet, _ := own.IPSet()
 	rest.RemoveSet(ownSet)
 	restSet, _ := rest.IPSet()
@@ -147,7 +177,7 @@ func (b *builder) members(s *ir.AddrSet, f ir.Family) ([]string, error) {
 		}
 		names = append(names, ps...)
 	}
-	for _, fq := range s.FQDNs {
+	for _, fq := range fqdns {
 		n, err := b.fqdn(fq, f)
 		if err != nil {
 			return nil, err
@@ -245,18 +275,17 @@ func setComment(rs *ir.Ruleset, s *ir.AddrSet) string {
 }
 
 // services returns the service names a policy carrying part pt of rule r
-// uses, creating the services on first use. TCP and UDP rules get a
-// custom service named after the rule, whose port list a later paste
-// replaces. ICMP services are named after their type, so that a name
-// never changes meaning: a rule whose types change uses other services,
-// and none is left holding a stale icmptype. Several types need a
-// service group (one icmptype per service), named after the rule.
+// uses, creating the services on first use. Services are named after
+// what they allow (pw-tcp-8013-10443, pw-icmp-8), so that a name never
+// changes meaning: rules with the same ports share one, and a rule whose
+// ports change uses another. Several ICMP types need a service group (one
+// icmptype per service), named after its types.
 func (b *builder) services(r *ir.Rule, pt part) ([]string, error) {
-	id := r.ID + pt.suffix
 	if r.Protocol.HasPorts() {
-		name, isNew, err := b.svcNames.claim(serviceName(id), "the service of rule "+id)
+		what := fmt.Sprintf("%s %s", strings.ToUpper(r.Protocol.String()), strings.Join(pt.ports.Strings(), ", "))
+		name, isNew, err := b.svcNames.claim(portsName(r.Protocol, pt.ports), what)
 		if err == nil && isNew {
-			b.svcs[name] = &service{name: name, protocol: r.Protocol, ports: pt.ports, icmpType: -1, comment: pt.provenance}
+			b.svcs[name] = &service{name: name, protocol: r.Protocol, ports: pt.ports, icmpType: -1, comment: "portwall " + what}
 		}
 		return []string{name}, err
 	}
@@ -275,10 +304,11 @@ func (b *builder) services(r *ir.Rule, pt part) ([]string, error) {
 	if len(members) == 1 {
 		return members, nil
 	}
-	name, isNew, err := b.svcNames.claim(serviceName(id), "the service group of rule "+id)
+	gname, what := icmpGroupName(r.Protocol, pt.icmpTypes)
+	name, isNew, err := b.svcNames.claim(gname, what)
 	if err == nil && isNew {
 		slices.Sort(members)
-		b.svcGroups[name] = &serviceGroup{name: name, comment: pt.provenance, members: members}
+		b.svcGroups[name] = &serviceGroup{name: name, comment: "portwall " + what, members: members}
 	}
 	return []string{name}, err
 }

@@ -10,8 +10,9 @@ import (
 // fortiRune maps the characters FortiOS must not see in text:
 //
 //   - both quotes, '<' and '>' are refused by FortiOS's filter on text
-//     strings (reference section 2): the quotes become '_', the angle
-//     brackets parentheses;
+//     strings (reference section 2): an apostrophe becomes the
+//     typographic one (U+2019: "sender’s domain" reads as written), the
+//     double quote '_', the angle brackets parentheses;
 //   - '#' made FortiOS refuse an address name and '?' opens the CLI's help
 //     when pasted, so both become '_' too;
 //   - unprintable characters (format and bidirectional controls, odd
@@ -21,7 +22,9 @@ import (
 // Backslashes stay; quoted writes them as "\\".
 func fortiRune(r rune) rune {
 	switch r {
-	case '"', '\'', '#', '?':
+	case '\'':
+		return '’'
+	case '"', '#', '?':
 		return '_'
 	case '<':
 		return '('
@@ -34,12 +37,11 @@ func fortiRune(r rune) rune {
 	return r
 }
 
-// quoted is free text as a FortiOS quoted string of at most limit bytes
-// once read: flattened, cut, and with '\' escaped as "\\" (inside "..."
-// the CLI reads "\\" as one backslash). FortiOS counts characters or
-// bytes; bytes are never fewer.
-func quoted(s string, limit int) string {
-	return `"` + strings.ReplaceAll(generators.Flatten(s, limit, fortiRune), `\`, `\\`) + `"`
+// quoteText writes a stored value (a name, or text flattened by text)
+// as a FortiOS quoted string: inside "..." the CLI reads "\\" as one
+// backslash. Quotes never reach it: fortiRune replaced them.
+func quoteText(s string) string {
+	return `"` + strings.ReplaceAll(s, `\`, `\\`) + `"`
 }
 
 // maxHeaderText bounds free text on a '#' line.
@@ -55,11 +57,3 @@ func headerText(s string) string {
 // quoteName quotes an object, policy or interface name, which has been
 // checked to need no escaping.
 func quoteName(n string) string { return `"` + n + `"` }
-
-func quoteNames(ns []string) string {
-	q := make([]string, len(ns))
-	for i, n := range ns {
-		q[i] = quoteName(n)
-	}
-	return strings.Join(q, " ")
-}

@@ -73,10 +73,10 @@ mode = "flush"
 profiles = ["any", "publik"]
 `))
 	want := strings.Join([]string{
-		`p.toml:10:11: unknown FortiOS version "6.5": want one of 6.0, 6.2, 6.4, 7.0, 7.2, 7.4, 7.6, 8.0`,
+		`p.toml:10:11: unknown FortiOS version "6.5": want a release (6.0, 6.2, 6.4, 7.0, 7.2, 7.4, 7.6, 8.0) or a patch level of one, such as 7.6.1`,
 		`p.toml:11:14: invalid logtraffic "yes": want all, utm or disable`,
 		`p.toml:12:12: local_in needs self: the host or group that stands for the FortiGate's own addresses`,
-		`p.toml:14:1: unknown host or group "h2"; did you mean "h1"?`,
+		`p.toml:14:1: unknown host or group "h2"; did you mean "h1"? (a key is a host or group, an address, CIDR or range, a host name, or any)`,
 		`p.toml:15:6: invalid interface or zone name "port 1": letters, digits, '_', '.' and '-', at most 35 characters`,
 		`p.toml:17:8: invalid iptables mode "flush": want "replace" or "noflush"`,
 		`p.toml:19:1: "any" already covers every profile`,

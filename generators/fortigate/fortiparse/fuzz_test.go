@@ -30,3 +30,32 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadConfig feeds arbitrary text to the configuration reader and
+// pastes arbitrary text onto what it read: neither panics, and whatever
+// the model holds, Show prints something it reads back to the same
+// configuration.
+func FuzzReadConfig(f *testing.F) {
+	files, _ := filepath.Glob("testdata/running/*.conf")
+	for _, file := range files {
+		if data, err := os.ReadFile(file); err == nil {
+			f.Add(data, []byte(base))
+		}
+	}
+	f.Add([]byte(base), []byte("config firewall policy\n"+pol("0", "n")+"    move 6 before 5\n    delete 2\nend\n"))
+	f.Fuzz(func(t *testing.T, config, script []byte) {
+		m, err := ReadConfig(config, pwOwner)
+		if err != nil {
+			return
+		}
+		_ = m.Apply(script) // may stop halfway, as FortiOS would
+		shown := m.Show(ShowStored)
+		again, err := ReadConfig(shown, nil)
+		if err != nil {
+			t.Fatalf("Show printed what does not read back: %v\n%s", err, shown)
+		}
+		if got := again.Show(ShowStored); string(got) != string(shown) {
+			t.Fatalf("Show is not stable:\n%s\n----\n%s", shown, got)
+		}
+	})
+}

@@ -9,10 +9,16 @@
 // It is written from the reference, not from the generator: the two
 // agree only when both read the reference the same way, so a mistake in
 // one shows up as a test failure instead of hiding in shared code.
+//
+// Model (model.go) is the other half: a FortiGate's configuration, read
+// tolerantly from a backup or the output of show, to which pasted CLI is
+// applied as the reference documents it. The backend reads the running
+// configuration with it; tests use it as the FortiGate they do not have.
 package fortiparse
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -20,6 +26,9 @@ import (
 // Config is a parsed snippet.
 type Config struct {
 	Version string
+	// VDOM is the VDOM the snippet enters (config vdom / edit VDOM / end
+	// around everything else), or "".
+	VDOM string
 	// Tables in the order they appear.
 	Tables []*Table
 
@@ -43,6 +52,9 @@ type Entry struct {
 	Key   string
 	Line  int
 	Attrs []*Attr
+	// Blocks are config blocks nested in the entry (running
+	// configurations only).
+	Blocks []*Block
 }
 
 // Attr is one "set" command.
@@ -50,6 +62,8 @@ type Attr struct {
 	Name   string
 	Values []string
 	Line   int
+	// Quoted: the values were written in quotes (names and text).
+	Quoted bool
 }
 
 // Get returns the values of attribute name, or nil.
@@ -92,9 +106,24 @@ func Parse(data []byte, version string) (*Config, error) {
 		return nil, fmt.Errorf("line %d: edit is not closed with next", p.entry.Line)
 	case p.table != nil:
 		return nil, fmt.Errorf("line %d: config %s is not closed with end", p.table.Line, p.table.Path)
+	case p.vdom == vdomEdit:
+		return nil, fmt.Errorf("line %d: config vdom without edit", p.vdomLine)
+	case p.vdom == vdomIn:
+		return nil, fmt.Errorf("line %d: config vdom is not closed with end", p.vdomLine)
 	}
 	return c, nil
 }
+
+// The VDOM wrapper: config vdom / edit NAME around everything, end last.
+const (
+	vdomNone = iota
+	vdomEdit // after config vdom, before edit
+	vdomIn   // inside the VDOM
+	vdomDone // after its end
+)
+
+// vdomName is what a VDOM name looks like (reference section 2).
+var vdomName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,31}$`)
 
 type parser struct {
 	c     *Config
@@ -103,6 +132,10 @@ type parser struct {
 	entry *Entry
 	// edited holds the names edited in the current table.
 	edited map[string]bool
+	// vdom is where the snippet is in its VDOM wrapper.
+	vdom     int
+	vdomLine int
+	started  bool
 }
 
 func errorf(line int, format string, args ...any) error {
@@ -115,8 +148,23 @@ func (p *parser) statement(s statement) error {
 		return errorf(s.line, "command %q is quoted", cmd.text)
 	}
 	args := s.tokens[1:]
+	first := !p.started
+	p.started = true
+	switch {
+	case p.vdom == vdomDone:
+		return errorf(s.line, "%s after the end of config vdom", cmd.text)
+	case p.vdom == vdomEdit && cmd.text != "edit":
+		return errorf(s.line, "config vdom is followed by edit VDOM")
+	}
 	switch cmd.text {
 	case "config":
+		if len(args) == 1 && args[0].kind == bare && args[0].text == "vdom" && p.table == nil {
+			if !first {
+				return errorf(s.line, "config vdom opens the snippet, around everything else")
+			}
+			p.vdom, p.vdomLine = vdomEdit, s.line
+			return nil
+		}
 		return p.config(s.line, args)
 	case "end":
 		switch {
@@ -124,12 +172,23 @@ func (p *parser) statement(s statement) error {
 			return errorf(s.line, "end takes no arguments")
 		case p.entry != nil:
 			return errorf(s.line, "end before next: edit on line %d is not closed", p.entry.Line)
+		case p.table == nil && p.vdom == vdomIn:
+			p.vdom = vdomDone
+			return nil
 		case p.table == nil:
 			return errorf(s.line, "end without config")
 		}
 		p.table, p.spec = nil, nil
 		return nil
 	case "edit":
+		if p.vdom == vdomEdit {
+			switch {
+			case len(args) != 1 || args[0].kind != bare || !vdomName.MatchString(args[0].text):
+				return errorf(s.line, "edit after config vdom takes one VDOM name: letters, digits, '_' and '-'")
+			}
+			p.c.VDOM, p.vdom = args[0].text, vdomIn
+			return nil
+		}
 		return p.edit(s.line, args)
 	case "next":
 		switch {

@@ -1,5 +1,7 @@
 package fortiparse
 
+import "regexp"
+
 // version is a FortiOS release, major.minor.
 type version struct{ major, minor int }
 
@@ -9,10 +11,18 @@ var versions = map[string]version{
 	"8.0": {8, 0},
 }
 
+// parseVersion reads a release ("7.6") or a patch level of one
+// ("7.6.1"), which has its release's syntax.
 func parseVersion(s string) (version, bool) {
-	v, ok := versions[s]
+	m := versionPattern.FindStringSubmatch(s)
+	if m == nil {
+		return version{}, false
+	}
+	v, ok := versions[m[1]]
 	return v, ok
 }
+
+var versionPattern = regexp.MustCompile(`^([0-9]{1,2}\.[0-9]{1,2})(\.[0-9]{1,3})?$`)
 
 func (v version) atLeast(o version) bool {
 	return v.major > o.major || v.major == o.major && v.minor >= o.minor
