@@ -24,6 +24,9 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 	n := 0
 	walk = func(prefix string, cmds []*cli.Command) {
 		for _, c := range cmds {
+			if c.Hidden {
+				continue
+			}
 			name := strings.TrimSpace(prefix + " " + c.Name)
 			if len(c.Subcommands) > 0 {
 				walk(name, c.Subcommands)

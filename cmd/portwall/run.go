@@ -26,6 +26,11 @@ const (
 	exitError = 1
 	// exitDrift: diff found differences (terraform plan -detailed-exitcode).
 	exitDrift = 2
+	// exitRolledBack: apply --confirm-timeout was not confirmed, and the
+	// previous table is back.
+	exitRolledBack = 3
+	// exitNothingPending: confirm (or rollback) found no apply waiting.
+	exitNothingPending = 4
 )
 
 // exitStatus is an error that only sets the exit status: its message, if
@@ -100,6 +105,9 @@ the live table differs from the profile.`,
 			e.docsCommand(),
 			e.diffCommand(),
 			e.applyCommand(),
+			e.confirmCommand(),
+			e.rollbackCommand(),
+			e.timerCommand(),
 			e.explainCommand(),
 			e.lintCommand(),
 			e.verifyCommand(),
