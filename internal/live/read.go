@@ -2,8 +2,8 @@ package live
 
 import (
 	"bytes"
-	"errors"
 	"cmp"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
