@@ -68,6 +68,20 @@ table inet portwall {
 		notrack
 	}
 }`},
+	{Name: "anonymous-chains", Script: `
+table inet portwall {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		tcp dport 22 jump {
+			counter packets 1 bytes 60
+			ip saddr 10.0.0.0/8 accept
+			drop
+		}
+		udp dport 53 goto {
+			accept
+		}
+	}
+}`},
 	{Name: "set-timeout", Script: `
 table inet portwall {
 	set s_timeout {
