@@ -84,7 +84,9 @@ catalog, and writes firewall rules for each host.
 
 Exit status: 0 success, 1 error (diagnostics on stderr; no output file is
 written when a command fails); diff (and apply --dry-run) exit with 2 when
-the live table differs from the profile.`,
+the live table differs from the profile; apply --confirm-timeout exits with
+3 when it was not confirmed and rolled back; confirm and rollback exit with 4
+when nothing is pending.`,
 		Writer:         e.stdout,
 		ErrWriter:      e.stderr,
 		Reader:         e.stdin,
