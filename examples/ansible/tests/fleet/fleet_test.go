@@ -97,7 +97,11 @@ func (f *fleet) playbook(book string, args ...string) run {
 			} `json:"tasks"`
 		} `json:"plays"`
 	}
-	if err := json.Unmarshal(out[strings.IndexByte(string(out), '{'):], &doc); err != nil {
+	from := strings.IndexByte(string(out), '{')
+	if from < 0 {
+		f.t.Fatalf("ansible-playbook %s: exit %d, no JSON\n%s", book, r.code, out)
+	}
+	if err := json.Unmarshal(out[from:], &doc); err != nil {
 		f.t.Fatalf("ansible-playbook %s: %v\n%s", book, err, out)
 	}
 	r.stats = doc.Stats
@@ -144,6 +148,7 @@ func allHosts() []string {
 
 func TestFleet(t *testing.T) {
 	kerneltest.Require(t, "nft", "ansible-playbook", "ansible-galaxy", "go")
+	kerneltest.LoadsMachine(t)
 	dir := t.TempDir()
 	f := &fleet{t: t, dir: dir, ns: map[string]*kerneltest.Netns{}}
 
