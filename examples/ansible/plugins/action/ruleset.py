@@ -91,6 +91,11 @@ class ActionModule(ActionBase):
         if args["netns"]:
             module_args["netns"] = args["netns"]
         res = self._execute_module(module_name="portwall.portwall.ruleset", module_args=module_args, task_vars=task_vars)
+        # portwall's messages point into the profile (file:line:col): name
+        # the controller's file, not the host's temporary copy.
+        for k in ("msg", "stderr"):
+            if isinstance(res.get(k), str):
+                res[k] = res[k].replace(remote_profile, profile)
         if res.get("failed") or not res.get("pending"):
             return res
         res.update(self._confirm(remote_bin, args["netns"], res["pending"], res.get("summary", "")))

@@ -206,8 +206,19 @@ def main():
 
     cmd = [binary, "apply", p["profile"], "--plan", plan, "--confirm-timeout", "%ds" % p["confirm_timeout"],
            "--no-wait", "--format", "json"] + where
-    started = time.time()
-    rc, out, err = module.run_command(cmd)
+    for attempt in range(3):
+        started = time.time()
+        rc, out, err = module.run_command(cmd)
+        if rc == 0 or "changed since" not in err or attempt == 2:
+            break
+        # Another process wrote to the ruleset (to any table) between the
+        # diff and the apply, and portwall refused the plan. Diff again, and
+        # apply only if it shows the very same change.
+        rc2, out2, _ = module.run_command([binary, "diff", p["profile"], "--format", "json", "--save-plan", plan] + where)
+        if rc2 != 2 or (json.loads(out2).get("changes") or []) != result["changes"]:
+            result["changed"] = False
+            module.fail_json(msg="the live table changed between the diff and the apply; nothing was applied: run again",
+                             stdout=out, stderr=err, **result)
     result["portwall_rc"] = rc
     if rc != 0:
         # apply changes nothing when it fails.

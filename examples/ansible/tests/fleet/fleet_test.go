@@ -296,6 +296,13 @@ func TestFleet(t *testing.T) {
 	if afterAll := f.rulesets(); !mapsEqual(beforeAll, afterAll) {
 		t.Errorf("a bad profile changed hosts")
 	}
+	// On a host, the module fails with portwall's own message.
+	r = f.playbook("drift", "--check", "-l", "node01")
+	msg := fmt.Sprint(r.results["Diff"]["node01"]["msg"])
+	if r.code == 0 || !strings.HasPrefix(msg, bad+":") || !strings.Contains(msg, `unknown key "port"`) {
+		t.Errorf("bad profile on a host: exit %d, msg %q", r.code, msg)
+	}
+	t.Logf("bad profile on a host: %s", msg)
 	for _, l := range timings {
 		t.Log("wall time, " + l)
 	}
