@@ -26,6 +26,9 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 	n := 0
 	walk = func(prefix string, cmds []*cli.Command) {
 		for _, c := range cmds {
+			if c.Hidden {
+				continue
+			}
 			name := strings.TrimSpace(prefix + " " + c.Name)
 			if len(c.Subcommands) > 0 {
 				walk(name, c.Subcommands)
@@ -248,7 +251,7 @@ func TestHelp(t *testing.T) {
 	n := 0
 	walk = func(path []string, cmds []*cli.Command) {
 		for _, c := range cmds {
-			if c.Name == "help" {
+			if c.Name == "help" || c.Hidden {
 				continue
 			}
 			p := append(slices.Clone(path), c.Name)

@@ -124,6 +124,8 @@ func (e *env) fortigateDiff(c *cli.Context) error {
 		return errors.New("diff --target fortigate needs --running CONFIG: the FortiGate's configuration to compare with")
 	case c.String("host") != "" || c.String("netns") != "":
 		return errors.New("diff --target fortigate compares the network view with CONFIG: leave out --host and --netns")
+	case c.String("save-plan") != "":
+		return errors.New("--save-plan saves a plan for the live nftables table: generate --target fortigate --running CONFIG prints the FortiGate's change")
 	}
 	plan, r, err := e.fortigatePlan(c)
 	if err != nil {

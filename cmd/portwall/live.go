@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -43,6 +40,10 @@ portwall's output and one applied by portwall compare equal; handles and
 counters are ignored; a rule holding an expression portwall cannot read is
 reported as unrecognised, never as equal. diff never changes the kernel.
 
+With --save-plan FILE it also writes the plan (the table it would apply,
+the ruleset generation it read, the namespace): apply --plan FILE applies
+exactly that change, and refuses if anything changed since.
+
 With --target fortigate and --running CONFIG (the FortiGate's configuration),
 it compares portwall's objects and policies there with the profile instead:
 one line per object or policy that generate --running would create (+),
@@ -53,15 +54,16 @@ Exit status, as terraform plan -detailed-exitcode: 0 no drift, 2 drift,
 
 Examples:
    portwall diff examples/fortimail-ha.toml --host fml1
-   portwall diff examples/fortimail-ha.toml --host fml1 --netns test1 --format json
+   portwall diff examples/fortimail-ha.toml --host fml1 --netns test1 --save-plan fml1.plan
    portwall diff examples/site.toml --target fortigate --running fgt.conf`,
 		Flags: append(diffFlags(),
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text or json"},
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Value: "nftables", Usage: "nftables (the live table), or fortigate (with --running)"},
-			runningFlag()),
+			runningFlag(),
+			&cli.StringFlag{Name: "save-plan", Usage: "also write the plan to `FILE`, for apply --plan to apply exactly this change (nftables)"}),
 		Action: func(c *cli.Context) error {
-			if f := c.String("format"); f != "text" && f != "json" {
-				return fmt.Errorf("unknown format %q: want text or json", f)
+			if err := checkFormat(c); err != nil {
+				return err
 			}
 			switch t := c.String("target"); t {
 			case "fortigate":
@@ -81,6 +83,11 @@ Examples:
 				return err
 			}
 			defer p.conn.Close()
+			if f := c.String("save-plan"); f != "" {
+				if err := p.save(f); err != nil {
+					return err
+				}
+			}
 			return e.printDiff(c, p)
 		},
 	}
@@ -99,44 +106,18 @@ func diffFlags() []cli.Flag {
 	return fs
 }
 
-func (e *env) applyCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "apply",
-		Usage:     "replace the live table inet portwall with the profile's, in one transaction",
-		ArgsUsage: "PROFILE",
-		Description: `Replaces table inet portwall with the ruleset the profile gives for --host, in
-one netlink transaction (delete and create together), touching no other
-table, and prints what it changed. It refuses when the ruleset changed
-between reading and writing (the ruleset generation), and when the new rules
-would block the SSH connection it runs over (SSH_CONNECTION) unless --force.
-
-With --confirm-timeout it waits for "yes" on standard input and otherwise
-puts the previous table back exactly, as iptables-apply does. --dry-run
-prints what would change and exits as diff does.
-
-Exit status: 0 applied (or nothing to do), 2 with --dry-run when the table
-differs, 1 an error, a refusal, or a rollback.
-
-Examples:
-   portwall apply examples/fortimail-ha.toml --host fml1 --dry-run
-   portwall apply examples/fortimail-ha.toml --host fml1 --confirm-timeout 30s`,
-		Flags: append(liveFlags(),
-			&cli.BoolFlag{Name: "dry-run", Usage: "only show what would change (the same as diff)"},
-			&cli.DurationFlag{Name: "confirm-timeout", Usage: "roll back unless \"yes\" is typed within `DURATION`"},
-			&cli.BoolFlag{Name: "force", Usage: "apply even if the new rules would block the current SSH connection"},
-		),
-		Action: e.apply,
-	}
-}
-
 // plan holds what diff and apply compute before acting.
 type plan struct {
 	conn    *live.Conn
 	host    string
+	netns   string
 	view    *ir.HostView
+	script  []byte
 	desired *live.Objects
 	gen     uint32
-	diff    *live.Diff
+	// current and want are the live and desired tables in canonical form.
+	current, want *live.Table
+	diff          *live.Diff
 }
 
 // plan resolves the profile, renders and compiles the host's table, and
@@ -169,7 +150,7 @@ func (e *env) plan(c *cli.Context) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{conn: conn, host: host, view: v, desired: desired}
+	p := &plan{conn: conn, host: host, netns: c.String("netns"), view: v, script: files[0].Contents, desired: desired}
 	if p.gen, err = conn.Generation(); err != nil {
 		conn.Close()
 		return nil, err
@@ -179,7 +160,8 @@ func (e *env) plan(c *cli.Context) (*plan, error) {
 		conn.Close()
 		return nil, fmt.Errorf("reading table inet portwall: %w", err)
 	}
-	p.diff = live.Compare(current, desired.CanonicalTable())
+	p.current, p.want = current, desired.CanonicalTable()
+	p.diff = live.Compare(p.current, p.want)
 	return p, nil
 }
 
@@ -187,19 +169,7 @@ func (e *env) plan(c *cli.Context) (*plan, error) {
 // drift is 2.
 func (e *env) printDiff(c *cli.Context, p *plan) error {
 	if c.String("format") == "json" {
-		doc := struct {
-			Host  string `json:"host"`
-			NetNS string `json:"netns"`
-			Drift bool   `json:"drift"`
-			*live.Diff
-		}{p.host, c.String("netns"), p.diff.Drift(), p.diff}
-		if doc.Changes == nil {
-			doc.Changes = []live.Item{}
-		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(doc); err != nil {
+		if err := e.writeJSON(p.document(nil)); err != nil {
 			return err
 		}
 	} else {
@@ -210,76 +180,6 @@ func (e *env) printDiff(c *cli.Context, p *plan) error {
 		return exitStatus(exitDrift)
 	}
 	return nil
-}
-
-func (e *env) apply(c *cli.Context) error {
-	if c.Bool("dry-run") {
-		if c.IsSet("confirm-timeout") || c.Bool("force") {
-			return errors.New("--dry-run changes nothing: --confirm-timeout and --force do not apply")
-		}
-	}
-	p, err := e.plan(c)
-	if err != nil {
-		return err
-	}
-	defer p.conn.Close()
-	if c.Bool("dry-run") {
-		return e.printDiff(c, p)
-	}
-	if !p.diff.Drift() {
-		e.info("Nothing to apply: table inet portwall already matches the profile.\n")
-		return nil
-	}
-	if !c.Bool("force") {
-		if err := lockout(p.view); err != nil {
-			return err
-		}
-	}
-	timeout := c.Duration("confirm-timeout")
-	var previous *live.Objects
-	if timeout > 0 {
-		if previous, err = p.conn.Snapshot(); err != nil {
-			return fmt.Errorf("--confirm-timeout needs to restore the current table exactly, and cannot: %w", err)
-		}
-	}
-	if err := p.conn.Apply(p.desired, p.gen); err != nil {
-		return err
-	}
-	if !e.quiet {
-		fmt.Fprint(e.stdout, e.paintLines(p.diff.Unified, diffColors))
-	}
-	e.info("Applied: %s.\n", p.diff.Summary())
-	if timeout <= 0 {
-		return nil
-	}
-	fmt.Fprintf(e.stderr, "Type yes within %s to keep the new rules; anything else, or nothing, puts the previous table back.\n", timeout)
-	if confirmed(e, timeout) {
-		e.info("Confirmed: keeping the new rules.\n")
-		return nil
-	}
-	gen, err := p.conn.Generation()
-	if err == nil {
-		err = p.conn.Apply(previous, gen)
-	}
-	if err != nil {
-		return fmt.Errorf("not confirmed, and rolling back failed: %w", err)
-	}
-	return fmt.Errorf("not confirmed within %s: rolled back to the previous table", timeout)
-}
-
-// confirmed waits for a line "yes" on standard input.
-func confirmed(e *env, timeout time.Duration) bool {
-	answer := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(e.stdin).ReadString('\n')
-		answer <- strings.TrimSpace(line)
-	}()
-	select {
-	case a := <-answer:
-		return a == "yes"
-	case <-time.After(timeout):
-		return false
-	}
 }
 
 // lockout refuses to apply rules that would block new SSH connections

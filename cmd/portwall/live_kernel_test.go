@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portwall/portwall/internal/pending"
 	"github.com/portwall/portwall/internal/testkit/golden"
 	"github.com/portwall/portwall/internal/testkit/kerneltest"
 )
@@ -167,12 +168,13 @@ func TestApplyLeavesOtherTables(t *testing.T) {
 // exactly; with it, keeps the new one.
 func TestRollback(t *testing.T) {
 	kerneltest.Require(t, "nft")
+	t.Setenv(pending.StateEnv, t.TempDir())
 	ns := xeamsLoaded(t)
 	ns.MustRun("nft", "add", "rule", "inet", "portwall", "input", "tcp", "dport", "9999", "accept", "comment", `"by hand"`)
 	ns.MustRun("nft", "add", "element", "inet", "portwall", "g_office_v4", "{ 10.99.0.0/16 }")
 	before := ns.MustRun("nft", "list", "ruleset")
 	code, out, errs := runIn("", "apply", xeams, "--host", "xeams1", "--netns", ns.Name, "--confirm-timeout", "200ms")
-	if code != 1 || !strings.Contains(errs, "rolled back to the previous table") || !strings.Contains(out, "Applied: ") {
+	if code != exitRolledBack || !strings.Contains(errs, "not confirmed within 200ms: rolled back to the previous table") || !strings.Contains(out, "Applied: ") {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
 	if after := ns.MustRun("nft", "list", "ruleset"); after != before {
@@ -185,9 +187,19 @@ func TestRollback(t *testing.T) {
 	if code, _, _ := runIn("", "diff", xeams, "--host", "xeams1", "--netns", ns.Name); code != 0 {
 		t.Errorf("drift after a confirmed apply")
 	}
+	// Any other answer rolls back at once.
+	ns.MustRun("nft", "flush", "chain", "inet", "portwall", "input")
+	before = ns.MustRun("nft", "list", "ruleset")
+	code, _, errs = runIn("no\n", "apply", xeams, "--host", "xeams1", "--netns", ns.Name, "--confirm-timeout", "1h")
+	if code != exitRolledBack || !strings.Contains(errs, `answered "no", not yes: rolled back`) {
+		t.Fatalf("answered no: exit %d\n%s", code, errs)
+	}
+	if after := ns.MustRun("nft", "list", "ruleset"); after != before {
+		t.Errorf("answering no did not restore the table")
+	}
 	// Rolling back to no table at all.
 	empty := kerneltest.New(t)
-	if code, _, errs := runIn("", "apply", xeams, "--host", "xeams1", "--netns", empty.Name, "--confirm-timeout", "100ms"); code != 1 {
+	if code, _, errs := runIn("", "apply", xeams, "--host", "xeams1", "--netns", empty.Name, "--confirm-timeout", "100ms"); code != exitRolledBack {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	if tables := empty.MustRun("nft", "list", "tables"); tables != "" {

@@ -72,11 +72,13 @@ var exitStatuses = []struct {
 	{exitOK, "Success: the profile is valid, the files were written, the live table is in sync, the traffic is allowed (query)."},
 	{exitError, "An error: diagnostics on standard error, file:line:col: message for problems in the profile; nothing is written when a command fails."},
 	{exitDrift, "diff (and apply --dry-run): the live table differs from the profile."},
-	{exitBlocked, "query: the traffic is blocked."},
+	{exitRolledBack, "apply --confirm-timeout: not confirmed in time (or answered other than yes); the previous table is back. query: the traffic is blocked."},
+	{exitNothingPending, "confirm and rollback: nothing pending in the namespace (none started, or already confirmed or rolled back)."},
 }
 
 var environment = []struct{ name, meaning string }{
 	{"NO_COLOR", "When set and not empty, no color on a terminal (--color always overrides it)."},
+	{"PORTWALL_STATE_DIR", "Where apply keeps what a pending confirmation needs (default /run/portwall)."},
 	{"PORTWALL_REQUIRE_KERNEL", "For portwall's own tests: 1 makes tests that need root and the kernel fail instead of skipping."},
 	{"PORTWALL_UPDATE", "For portwall's own tests: 1 rewrites the golden files with the current output."},
 	{"SSH_CONNECTION", "Read by apply: the lockout guard refuses rules that would cut off this connection."},
@@ -86,6 +88,7 @@ var files = []struct{ name, meaning string }{
 	{"PROFILE.toml", "The deployment profile: hosts, groups, products, custom rules (portwall-profile(5))."},
 	{"DIR/*.toml", "Extra catalog files loaded with --catalog DIR: products and services of the site."},
 	{"/var/run/netns/NAME", "Network namespaces that diff, apply and verify enter (--netns NAME)."},
+	{"/run/portwall", "State of applies waiting for portwall confirm: the previous table and the rollback timer (PORTWALL_STATE_DIR)."},
 }
 
 var manExamples = []struct{ what, cmd string }{

@@ -17,7 +17,6 @@ import (
 
 // exitBlocked: query found traffic blocked (firewall-cmd --query-port
 // answers with its exit status the same way).
-const exitBlocked = 3
 
 func (e *env) queryCommand() *cli.Command {
 	return &cli.Command{

@@ -29,6 +29,14 @@ const (
 	exitError = 1
 	// exitDrift: diff found differences (terraform plan -detailed-exitcode).
 	exitDrift = 2
+	// exitRolledBack: apply --confirm-timeout was not confirmed, and the
+	// previous table is back.
+	exitRolledBack = 3
+	// exitBlocked: query found the traffic blocked. The same number as
+	// exitRolledBack: the two commands never share it.
+	exitBlocked = 3
+	// exitNothingPending: confirm (or rollback) found no apply waiting.
+	exitNothingPending = 4
 )
 
 // exitStatus is an error that only sets the exit status: its message, if
@@ -82,7 +90,9 @@ catalog, and writes firewall rules for each host.
 
 Exit status: 0 success, 1 error (diagnostics on stderr; no output file is
 written when a command fails); diff (and apply --dry-run) exit with 2 when
-the live table differs from the profile.`,
+the live table differs from the profile; apply --confirm-timeout exits with
+3 when it was not confirmed and rolled back; query exits with 3 when the
+traffic is blocked; confirm and rollback exit with 4 when nothing is pending.`,
 		Writer:         e.stdout,
 		ErrWriter:      e.stderr,
 		Reader:         e.stdin,
@@ -108,6 +118,9 @@ the live table differs from the profile.`,
 			e.docsCommand(),
 			e.diffCommand(),
 			e.applyCommand(),
+			e.confirmCommand(),
+			e.rollbackCommand(),
+			e.timerCommand(),
 			e.explainCommand(),
 			e.queryCommand(),
 			e.lintCommand(),

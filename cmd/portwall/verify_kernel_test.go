@@ -19,6 +19,7 @@ import (
 func TestVerifyEveryExample(t *testing.T) {
 	t.Parallel()
 	kerneltest.Require(t, "nft", "iptables-restore", "ip6tables-restore")
+	kerneltest.TimesPackets(t)
 	totals := map[string]*[4]int{"nftables": {}, "iptables": {}}
 	for _, file := range examples(t) {
 		name := strings.TrimSuffix(filepath.Base(file), ".toml")
@@ -55,6 +56,7 @@ func TestVerifyEveryExample(t *testing.T) {
 func TestVerifyFailingExpectations(t *testing.T) {
 	t.Parallel()
 	kerneltest.Require(t, "nft", "iptables-restore", "ip6tables-restore")
+	kerneltest.TimesPackets(t)
 	code, out, errs := runIn("", "verify", "testdata/verify/wrong-expectations.toml", "--target", "nftables")
 	if code != 1 || progressOnly(errs) != "" {
 		t.Errorf("exit %d, stderr:\n%s", code, errs)
@@ -108,6 +110,7 @@ func sections(out string) map[string]string {
 func TestVerifySetsLayout(t *testing.T) {
 	t.Parallel()
 	kerneltest.Require(t, "nft")
+	kerneltest.TimesPackets(t)
 	for _, file := range examples(t) {
 		name := strings.TrimSuffix(filepath.Base(file), ".toml")
 		code, out, errs := runIn("", "verify", file, "--target", "nftables", "--layout", "sets", "--parallel", "4")

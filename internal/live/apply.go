@@ -3,7 +3,6 @@ package live
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"syscall"
 
 	"github.com/google/nftables"
@@ -100,78 +99,11 @@ func queue(nft *nftables.Conn, o *Objects) error {
 		if ch == nil {
 			return fmt.Errorf("rule %q in unknown chain %s", r.Comment, r.Chain)
 		}
-		ud := r.RawUserData
-		if ud == nil && r.Comment != "" {
+		var ud []byte
+		if r.Comment != "" {
 			ud = userdata.AppendString(nil, userdata.TypeComment, r.Comment)
 		}
 		nft.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: exprs, UserData: ud})
 	}
 	return nil
-}
-
-// Snapshot reads portwall's table as netlink objects, to put it back
-// exactly (rollback). It returns nil, nil when there is no table, and an
-// error when the table holds a rule the library cannot read in full: such
-// a table cannot be restored exactly.
-func (c *Conn) Snapshot() (*Objects, error) {
-	tables, err := c.NFT.ListTablesOfFamily(nftables.TableFamilyINet)
-	if err != nil {
-		return nil, err
-	}
-	i := slices.IndexFunc(tables, func(t *nftables.Table) bool { return t.Name == TableName })
-	if i < 0 {
-		return nil, nil
-	}
-	o := &Objects{Table: tables[i]}
-	sets, err := c.NFT.GetSets(table)
-	if err != nil {
-		return nil, err
-	}
-	anon := map[string]SetObject{}
-	for _, s := range sets {
-		els, err := c.NFT.GetSetElements(s)
-		if err != nil {
-			return nil, err
-		}
-		so := SetObject{Set: s, Elements: els}
-		if s.Anonymous {
-			anon[s.Name] = so
-		} else {
-			o.Sets = append(o.Sets, so)
-		}
-	}
-	counts, err := c.exprCounts()
-	if err != nil {
-		return nil, err
-	}
-	chains, err := c.NFT.ListChainsOfTableFamily(nftables.TableFamilyINet)
-	if err != nil {
-		return nil, err
-	}
-	for _, ch := range chains {
-		if ch.Table.Name != TableName {
-			continue
-		}
-		o.Chains = append(o.Chains, ch)
-		rules, err := c.NFT.GetRules(table, ch)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rules {
-			if counts[ruleKey{ch.Name, r.Handle}] != len(r.Exprs) {
-				return nil, fmt.Errorf("rule %d of chain %s holds expressions the netlink library cannot read: it could not be restored exactly", r.Handle, ch.Name)
-			}
-			ro := RuleObject{Chain: ch.Name, Exprs: r.Exprs, RawUserData: r.UserData}
-			ro.Comment, _ = userdata.GetString(r.UserData, userdata.TypeComment)
-			for _, e := range r.Exprs {
-				if l, ok := e.(*expr.Lookup); ok {
-					if a, ok := anon[l.SetName]; ok {
-						ro.Anon = append(ro.Anon, a)
-					}
-				}
-			}
-			o.Rules = append(o.Rules, ro)
-		}
-	}
-	return o, nil
 }

@@ -39,9 +39,6 @@ type RuleObject struct {
 	Exprs   []expr.Any
 	Comment string
 	Anon    []SetObject
-	// RawUserData is the user data as read from the kernel (a snapshot),
-	// kept byte for byte; nil means the comment alone.
-	RawUserData []byte
 }
 
 // Compile turns the nftables backend's script into netlink objects,

@@ -86,8 +86,11 @@ func (r Rule) Equal(o Rule) bool {
 	return !r.Opaque && !o.Opaque && r.Text == o.Text && r.Comment == o.Comment
 }
 
-// Header is the chain's first line.
+// Header is the chain's first line; a regular chain (no hook) has none.
 func (c Chain) Header() string {
+	if c.Type == "" && c.Hook == "none" {
+		return ""
+	}
 	return fmt.Sprintf("type %s hook %s priority %s; policy %s;", c.Type, c.Hook, priorityName(c.Priority), c.Policy)
 }
 
@@ -130,7 +133,10 @@ func (t *Table) Lines() []string {
 		out = append(out, "\t}")
 	}
 	for _, c := range t.Chains {
-		out = append(out, "\tchain "+c.Name+" {", "\t\t"+c.Header())
+		out = append(out, "\tchain "+c.Name+" {")
+		if h := c.Header(); h != "" {
+			out = append(out, "\t\t"+h)
+		}
 		for _, r := range c.Rules {
 			out = append(out, "\t\t"+r.Line())
 		}

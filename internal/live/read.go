@@ -3,8 +3,10 @@ package live
 import (
 	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,18 +29,47 @@ type Conn struct {
 // Open connects to the network namespace named netns (as `ip netns`
 // names it), or to the current one when netns is "".
 func Open(netns string) (*Conn, error) {
-	c := &Conn{}
+	if netns == "" {
+		return open(0)
+	}
+	f, err := OpenNamespace(netns)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.Dup(int(f.Fd()))
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("network namespace %s: %w", netns, err)
+	}
+	unix.CloseOnExec(fd)
+	return open(fd)
+}
+
+// OpenNamespace opens the network namespace named netns, or the current
+// one when netns is "", as a file.
+func OpenNamespace(netns string) (*os.File, error) {
+	if netns == "" {
+		return os.Open("/proc/self/ns/net")
+	}
+	if netns != filepath.Base(netns) || strings.HasPrefix(netns, ".") {
+		return nil, fmt.Errorf("invalid network namespace name %q", netns)
+	}
+	f, err := os.Open(filepath.Join(NetNSDir, netns))
+	if err != nil {
+		return nil, fmt.Errorf("network namespace %s: %w", netns, errors.Unwrap(err))
+	}
+	return f, nil
+}
+
+// OpenFD connects to the network namespace open as fd, which the Conn
+// then owns.
+func OpenFD(fd int) (*Conn, error) { return open(fd) }
+
+func open(fd int) (*Conn, error) {
+	c := &Conn{nsfd: fd}
 	// One socket for the many requests a read makes (one per set).
 	opts := []nftables.ConnOption{nftables.AsLasting()}
-	if netns != "" {
-		if netns != filepath.Base(netns) || strings.HasPrefix(netns, ".") {
-			return nil, fmt.Errorf("invalid network namespace name %q", netns)
-		}
-		fd, err := unix.Open(filepath.Join(NetNSDir, netns), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return nil, fmt.Errorf("network namespace %s: %w", netns, err)
-		}
-		c.nsfd = fd
+	if fd != 0 {
 		opts = append(opts, nftables.WithNetNSFd(fd))
 	}
 	nft, err := nftables.New(opts...)
@@ -48,6 +79,18 @@ func Open(netns string) (*Conn, error) {
 	}
 	c.NFT = nft
 	return c, nil
+}
+
+// Namespace returns the Conn's network namespace as a new open file.
+func (c *Conn) Namespace() (*os.File, error) {
+	if c.nsfd == 0 {
+		return os.Open("/proc/self/ns/net")
+	}
+	fd, err := unix.FcntlInt(uintptr(c.nsfd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("network namespace: %w", err)
+	}
+	return os.NewFile(uintptr(fd), "netns"), nil
 }
 
 // Close releases the socket and the namespace.

@@ -14,10 +14,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/portwall/portwall/internal/netns"
 )
@@ -132,4 +135,37 @@ func (n *Netns) MustRun(name string, args ...string) string {
 		n.t.Fatalf("in netns %s: %s %s: %v\n%s", n.Name, name, strings.Join(args, " "), err, out)
 	}
 	return out
+}
+
+// go test runs the packages' tests at the same time. Tests that time
+// packets (verify's probes wait 250 ms, then 2 s, for an answer) fail when
+// a test in another package loads both cores for a minute (the Ansible
+// fleet, 20 hosts' worth of Python). The first take a shared lock, the
+// second an exclusive one, on one file, so that they never overlap.
+var lockFile = filepath.Join(os.TempDir(), "portwall-kerneltest.lock")
+
+// TimesPackets marks a test whose verdicts depend on timely answers: it
+// waits while a LoadsMachine test runs.
+func TimesPackets(t testing.TB) { lock(t, unix.LOCK_SH) }
+
+// LoadsMachine marks a test that keeps both cores busy for long: it runs
+// alone among TimesPackets tests, whatever their package.
+func LoadsMachine(t testing.TB) { lock(t, unix.LOCK_EX) }
+
+func lock(t testing.TB, how int) {
+	t.Helper()
+	f, err := os.OpenFile(lockFile, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if err = unix.Flock(int(f.Fd()), how); err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		t.Fatalf("locking %s: %v", lockFile, err)
+	}
+	t.Cleanup(func() { f.Close() })
 }

@@ -1,0 +1,525 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/portwall/portwall/internal/live"
+	"github.com/portwall/portwall/internal/pending"
+)
+
+func (e *env) applyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "apply",
+		Usage:     "replace the live table inet portwall with the profile's, in one transaction",
+		ArgsUsage: "PROFILE",
+		Description: `Replaces table inet portwall with the ruleset the profile gives for --host, in
+one netlink transaction (delete and create together), touching no other
+table, and prints what it changed. It refuses when the ruleset changed
+between reading and writing (the ruleset generation), and when the new rules
+would block the SSH connection it runs over (SSH_CONNECTION) unless --force.
+
+With --confirm-timeout the change must be confirmed: type "yes", or run
+portwall confirm (from a new login: that proves the new rules let you back
+in). Otherwise the previous table comes back exactly when the time is up.
+The rollback timer is a process of its own: it rolls back even if this
+command, its terminal or its SSH session dies. A table that cannot be put
+back is refused before anything changes. With --no-wait apply returns as
+soon as the change is made, leaving the confirmation to portwall confirm.
+
+--plan FILE (from diff --save-plan) applies exactly the change diff showed:
+it refuses if the profile now gives another table, or if the ruleset or the
+namespace is not the one the plan was made for. --dry-run prints what would
+change and exits as diff does.
+
+Exit status: 0 applied (and confirmed); 1 error, nothing applied; 3 not
+confirmed, the previous table is back.
+
+Examples:
+   portwall apply examples/fortimail-ha.toml --host fml1 --confirm-timeout 30s
+   portwall apply examples/fortimail-ha.toml --host fml1 --plan fml1.plan --confirm-timeout 2m --no-wait`,
+		Flags: append(liveFlags(),
+			&cli.BoolFlag{Name: "dry-run", Usage: "only show what would change (the same as diff)"},
+			&cli.DurationFlag{Name: "confirm-timeout", Usage: "roll back unless confirmed (\"yes\", or portwall confirm) within `DURATION`"},
+			&cli.BoolFlag{Name: "no-wait", Usage: "with --confirm-timeout: return once applied; confirm with portwall confirm"},
+			&cli.StringFlag{Name: "plan", Usage: "apply exactly the change diff --save-plan wrote to `FILE`"},
+			&cli.BoolFlag{Name: "force", Usage: "apply even if the new rules would block the current SSH connection"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text or json"},
+		),
+		Action: e.apply,
+	}
+}
+
+func checkFormat(c *cli.Context) error {
+	if f := c.String("format"); f != "text" && f != "json" {
+		return fmt.Errorf("unknown format %q: want text or json", f)
+	}
+	return nil
+}
+
+// liveDoc is the JSON output of diff and apply. Fields are added, never
+// renamed or removed.
+type liveDoc struct {
+	Host  string `json:"host"`
+	NetNS string `json:"netns"`
+	Drift bool   `json:"drift"`
+	*live.Diff
+	// The whole tables in nft syntax, as the unified diff compares them:
+	// "" for no table.
+	LiveTable    string `json:"live_table"`
+	DesiredTable string `json:"desired_table"`
+	// apply only.
+	Applied *bool        `json:"applied,omitempty"`
+	Pending *pending.Txn `json:"pending,omitempty"`
+	Result  string       `json:"result,omitempty"`
+	Detail  string       `json:"detail,omitempty"`
+}
+
+func (p *plan) document(applied *bool) *liveDoc {
+	d := &liveDoc{Host: p.host, NetNS: p.netns, Drift: p.diff.Drift(), Diff: p.diff, Applied: applied,
+		LiveTable: tableText(p.current), DesiredTable: tableText(p.want)}
+	if d.Changes == nil {
+		d.Changes = []live.Item{}
+	}
+	return d
+}
+
+func tableText(t *live.Table) string {
+	if t == nil {
+		return ""
+	}
+	return strings.Join(t.Lines(), "\n") + "\n"
+}
+
+func (e *env) writeJSON(v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// savedPlan is what diff --save-plan writes and apply --plan checks.
+type savedPlan struct {
+	Format string `json:"format"`
+	Host   string `json:"host"`
+	NetNS  string `json:"netns"`
+	// Namespace identifies the namespace (not its name).
+	Namespace  string `json:"namespace"`
+	Generation uint32 `json:"generation"`
+	// Script is the nftables script apply would load.
+	Script  string `json:"script"`
+	Drift   bool   `json:"drift"`
+	Summary string `json:"summary"`
+	Unified string `json:"unified"`
+}
+
+const planFormat = "portwall-plan/1"
+
+func (p *plan) saved() (*savedPlan, error) {
+	ns, err := p.conn.Namespace()
+	if err != nil {
+		return nil, err
+	}
+	defer ns.Close()
+	id, err := pending.NamespaceID(ns)
+	if err != nil {
+		return nil, err
+	}
+	return &savedPlan{Format: planFormat, Host: p.host, NetNS: p.netns, Namespace: id, Generation: p.gen,
+		Script: string(p.script), Drift: p.diff.Drift(), Summary: p.diff.Summary(), Unified: p.diff.Unified}, nil
+}
+
+func (p *plan) save(file string) error {
+	sp, err := p.saved()
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(sp, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(file, append(data, '\n'))
+}
+
+// writeFileAtomic writes a file that appears whole or not at all.
+func writeFileAtomic(file string, data []byte) error {
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// checkPlan refuses unless applying now would make exactly the change
+// the plan in file showed.
+func (p *plan) checkPlan(file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var want savedPlan
+	if err := json.Unmarshal(data, &want); err != nil || want.Format != planFormat {
+		return fmt.Errorf("%s: not a portwall plan (diff --save-plan writes them)", file)
+	}
+	now, err := p.saved()
+	if err != nil {
+		return err
+	}
+	switch {
+	case want.Host != now.Host:
+		return fmt.Errorf("the plan %s is for host %s, not %s", file, want.Host, now.Host)
+	case want.Namespace != now.Namespace:
+		return fmt.Errorf("the plan %s was made in another network namespace (%s, here %s)", file, want.Namespace, now.Namespace)
+	case want.Script != now.Script:
+		return fmt.Errorf("the profile (or portwall) now gives host %s another table than the plan %s: run diff again; nothing was applied", now.Host, file)
+	case want.Generation != now.Generation:
+		return fmt.Errorf("the ruleset changed since the plan %s was made (generation %d, now %d): run diff again; nothing was applied", file, want.Generation, now.Generation)
+	}
+	return nil
+}
+
+func (e *env) apply(c *cli.Context) error {
+	if err := checkFormat(c); err != nil {
+		return err
+	}
+	timeout := c.Duration("confirm-timeout")
+	switch {
+	case c.Bool("dry-run") && (c.IsSet("confirm-timeout") || c.Bool("force") || c.Bool("no-wait")):
+		return errors.New("--dry-run changes nothing: --confirm-timeout, --no-wait and --force do not apply")
+	case c.Bool("no-wait") && timeout <= 0:
+		return errors.New("--no-wait needs --confirm-timeout: without a confirmation there is nothing to wait for")
+	}
+	p, err := e.plan(c)
+	if err != nil {
+		return err
+	}
+	defer p.conn.Close()
+	if f := c.String("plan"); f != "" {
+		if err := p.checkPlan(f); err != nil {
+			return err
+		}
+	}
+	if c.Bool("dry-run") {
+		return e.printDiff(c, p)
+	}
+	ns, err := p.conn.Namespace()
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	store, err := pending.Open(ns)
+	if err != nil {
+		return err
+	}
+	// An apply waiting for confirmation owns the namespace's table until
+	// it is settled: another apply would race its rollback.
+	if t, err := store.Pending(); err != nil {
+		return err
+	} else if t != nil {
+		return fmt.Errorf("refusing to apply: %w", t.Busy())
+	}
+	asJSON := c.String("format") == "json"
+	if !p.diff.Drift() {
+		if asJSON {
+			return e.writeJSON(p.document(new(bool)))
+		}
+		e.info("Nothing to apply: table inet portwall already matches the profile.\n")
+		return nil
+	}
+	if !c.Bool("force") {
+		if err := lockout(p.view); err != nil {
+			return err
+		}
+	}
+	var txn *pending.Txn
+	if timeout > 0 {
+		if txn, err = e.begin(c, p, store, ns, timeout); err != nil {
+			return err
+		}
+	}
+	if err := p.conn.Apply(p.desired, p.gen); err != nil {
+		if txn != nil {
+			store.Cancel(txn.ID, err.Error())
+		}
+		return err
+	}
+	applied := true
+	doc := p.document(&applied)
+	if !asJSON && !e.quiet {
+		fmt.Fprint(e.stdout, e.paintLines(p.diff.Unified, diffColors))
+	}
+	if !asJSON {
+		e.info("Applied: %s.\n", p.diff.Summary())
+	}
+	if txn == nil {
+		if asJSON {
+			return e.writeJSON(doc)
+		}
+		return nil
+	}
+	confirm := "portwall confirm"
+	if p.netns != "" {
+		confirm += " --netns " + p.netns
+	}
+	if c.Bool("no-wait") {
+		doc.Pending = txn
+		if asJSON {
+			return e.writeJSON(doc)
+		}
+		e.info("Pending: run `%s` (transaction %s) by %s, or the previous table comes back.\n", confirm, txn.ID, txn.Deadline.Format(time.TimeOnly))
+		return nil
+	}
+	fmt.Fprintf(e.stderr, "Type yes within %s to keep the new rules, or run `%s` from a new login; otherwise the previous table comes back at %s.\n",
+		timeout, confirm, txn.Deadline.Format(time.TimeOnly))
+	o, err := e.awaitConfirmation(store, txn, p.conn)
+	if err != nil {
+		return err
+	}
+	doc.Result, doc.Detail = string(o.Result), o.Detail
+	if asJSON {
+		if err := e.writeJSON(doc); err != nil {
+			return err
+		}
+	}
+	switch o.Result {
+	case pending.Confirmed:
+		if !asJSON {
+			e.info("Confirmed: keeping the new rules.\n")
+		}
+		return nil
+	case pending.RolledBack:
+		fmt.Fprintf(e.stderr, "portwall: %s: rolled back to the previous table\n", o.Detail)
+		return exitStatus(exitRolledBack)
+	}
+	return errors.New(o.Detail)
+}
+
+// begin takes the snapshot that a rollback restores, makes sure up front
+// that the kernel will take it back, and starts the rollback timer.
+func (e *env) begin(c *cli.Context, p *plan, store *pending.Store, ns *os.File, timeout time.Duration) (*pending.Txn, error) {
+	snap, err := p.conn.Snapshot()
+	if err == nil {
+		err = p.conn.CheckRestore(snap)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("refusing to apply: --confirm-timeout must be able to put the current table back exactly, and cannot: %w. Nothing was changed. See it with nft -a list table inet portwall; remove or change it, or apply without --confirm-timeout (no rollback then)", err)
+	}
+	now := time.Now()
+	txn := &pending.Txn{ID: pending.NewID(), Host: p.host, Profile: c.Args().First(), NetNS: p.netns,
+		Started: now, Deadline: now.Add(timeout), Summary: p.diff.Summary()}
+	args := []string{"portwall", pending.TimerCommand, "--state", store.Dir, "--id", txn.ID}
+	if err := store.Begin(txn, snap, store.StartTimer("/proc/self/exe", args, ns)); err != nil {
+		return nil, fmt.Errorf("refusing to apply: %w", err)
+	}
+	return txn, nil
+}
+
+// awaitConfirmation waits for "yes" on standard input (anything else rolls
+// back now; end of input leaves it to portwall confirm), for portwall
+// confirm, or for the rollback timer. Should the timer die, this process
+// rolls back itself shortly after the deadline.
+func (e *env) awaitConfirmation(store *pending.Store, txn *pending.Txn, conn *live.Conn) (*pending.Outcome, error) {
+	answers := make(chan string)
+	go func() {
+		defer close(answers)
+		r := bufio.NewReader(e.stdin)
+		for {
+			line, err := r.ReadString('\n')
+			if line = strings.TrimSpace(line); line != "" || err == nil {
+				answers <- line
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(stop)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var err error
+		select {
+		case a, ok := <-answers:
+			switch {
+			case !ok:
+				answers = nil
+			case a == "yes":
+				_, err = store.Confirm(txn.ID)
+			default:
+				_, err = store.Rollback(txn.ID, conn, fmt.Sprintf("answered %q, not yes", a))
+			}
+		case sig := <-stop:
+			_, err = store.Rollback(txn.ID, conn, fmt.Sprintf("interrupted (%s) before confirmation", sig))
+		case <-tick.C:
+			if time.Now().After(txn.Deadline.Add(5 * time.Second)) {
+				_, err = store.Rollback(txn.ID, conn, fmt.Sprintf("not confirmed within %s (the rollback timer did not act)", txn.Deadline.Sub(txn.Started).Round(time.Millisecond)))
+			}
+		}
+		if err != nil && !errors.Is(err, pending.ErrNothingPending) {
+			return nil, err
+		}
+		if o, err := store.Last(); err != nil {
+			return nil, err
+		} else if o != nil && o.ID == txn.ID {
+			return o, nil
+		}
+	}
+}
+
+// namespaceFlag is --netns for the commands that only need the namespace.
+func namespaceFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "netns", Usage: "the network namespace `NAME` (/var/run/netns/NAME, as ip netns names it)"},
+		&cli.StringFlag{Name: "id", Usage: "only the transaction with this `ID` (apply --format json prints it)"},
+	}
+}
+
+func openStore(c *cli.Context) (*pending.Store, *os.File, error) {
+	ns, err := live.OpenNamespace(c.String("netns"))
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := pending.Open(ns)
+	if err != nil {
+		ns.Close()
+		return nil, nil, err
+	}
+	return store, ns, nil
+}
+
+// nothingPending reports that no apply waits, with how the last one ended.
+func (e *env) nothingPending(store *pending.Store, err error) error {
+	msg := "nothing to confirm in this network namespace"
+	if !errors.Is(err, pending.ErrNothingPending) || err.Error() != pending.ErrNothingPending.Error() {
+		msg = err.Error()
+	}
+	if o, _ := store.Last(); o != nil {
+		msg += fmt.Sprintf("; the last apply (transaction %s, host %s, %s) was %s at %s", o.ID, o.Txn.Host, o.Txn.Summary, strings.ReplaceAll(string(o.Result), "-", " "), o.At.Format(time.TimeOnly))
+		if o.Detail != "" {
+			msg += ": " + o.Detail
+		}
+	}
+	fmt.Fprintf(e.stderr, "portwall: %s\n", msg)
+	return exitStatus(exitNothingPending)
+}
+
+func (e *env) confirmCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "confirm",
+		Usage: "keep the rules of an apply that waits for confirmation",
+		Description: `Confirms the apply --confirm-timeout that waits in the network namespace:
+its rules stay, its rollback timer stops. Run it from a new login, so that
+it proves the new rules let you back in.
+
+Exit status: 0 confirmed; 4 nothing to confirm (no apply waits: none was
+started, or it was confirmed or rolled back already: the message says which);
+1 error.
+
+Examples:
+   portwall confirm
+   portwall confirm --netns blue`,
+		Flags: namespaceFlags(),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("confirm takes no arguments, got %q", c.Args().First())
+			}
+			store, ns, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer ns.Close()
+			o, err := store.Confirm(c.String("id"))
+			if errors.Is(err, pending.ErrNothingPending) {
+				return e.nothingPending(store, err)
+			}
+			if err != nil {
+				return err
+			}
+			e.info("Confirmed: keeping the rules of transaction %s (host %s, %s), applied at %s.\n", o.ID, o.Txn.Host, o.Txn.Summary, o.Txn.Started.Format(time.TimeOnly))
+			return nil
+		},
+	}
+}
+
+func (e *env) rollbackCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "rollback",
+		Usage: "put back now the table an apply that waits for confirmation replaced",
+		Description: `Rolls back the apply --confirm-timeout that waits in the network namespace
+without waiting for its timeout, or settles one whose rollback failed or
+whose timer died.
+
+Exit status: 0 rolled back; 4 nothing to roll back; 1 error (the rules of
+the apply stay).
+
+Examples:
+   portwall rollback
+   portwall rollback --netns blue`,
+		Flags: namespaceFlags(),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("rollback takes no arguments, got %q", c.Args().First())
+			}
+			store, ns, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer ns.Close()
+			conn, err := live.Open(c.String("netns"))
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			o, err := store.Rollback(c.String("id"), conn, "rolled back by portwall rollback")
+			if errors.Is(err, pending.ErrNothingPending) {
+				return e.nothingPending(store, err)
+			}
+			if err != nil {
+				return err
+			}
+			if o.Result != pending.RolledBack {
+				return errors.New(o.Detail)
+			}
+			e.info("Rolled back transaction %s (host %s): the previous table is back.\n", o.ID, o.Txn.Host)
+			return nil
+		},
+	}
+}
+
+// timerCommand runs a rollback timer (started by apply, never by hand).
+func (e *env) timerCommand() *cli.Command {
+	return &cli.Command{
+		Name:   pending.TimerCommand,
+		Hidden: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "state", Required: true},
+			&cli.StringFlag{Name: "id", Required: true},
+		},
+		Action: func(c *cli.Context) error {
+			ready := os.NewFile(pending.TimerReadyFD, "ready")
+			conn, err := live.OpenFD(pending.TimerNSFD)
+			if err != nil {
+				fmt.Fprintf(ready, "%v\n", err)
+				return err
+			}
+			defer conn.Close()
+			store := &pending.Store{Dir: c.String("state")}
+			return store.Guard(c.String("id"), conn, ready)
+		},
+	}
+}
