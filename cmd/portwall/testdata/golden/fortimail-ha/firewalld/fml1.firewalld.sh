@@ -305,7 +305,10 @@ if [ "$(firewall-cmd --state 2>/dev/null || true)" = running ]; then
 		exit 1
 	fi
 	if [ "$(firewall-cmd --get-default-zone)" != portwall ]; then
+		# Once, on the first load: reloading again starts afresh with
+		# zone portwall as the default, as every later load does.
 		firewall-cmd --set-default-zone=portwall >/dev/null
+		firewall-cmd --reload >/dev/null
 	fi
 	echo "portwall: loaded into firewalld; zone portwall is the default zone"
 	others=$(firewall-cmd --get-active-zones | grep -v '^[[:space:]]' | grep -vx portwall || true)
