@@ -81,6 +81,7 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog) (*ir.Ruleset, error) {
 	}
 	rs.Rules = merged
 	rs.Internal = r.internal
+	rs.Installers = r.installers
 	// Keep the sets rules and internal flows use, in name order.
 	used := map[string]bool{}
 	for _, rule := range rs.Rules {
@@ -111,6 +112,8 @@ type resolver struct {
 	sets     map[string]*ir.AddrSet
 	parts    []*ir.Rule
 	internal []*ir.InternalFlow
+	// installers: see installer.go.
+	installers []*ir.InstallerRule
 }
 
 func (r *resolver) errorf(path []any, format string, args ...any) {
@@ -345,6 +348,7 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 		r.keyErrorf(at(key), "%s %q of product %s is not bound, but enabled flows need it (%s): add %s = [...] under [deployment.%s]",
 			kind, name, prod.Name, strings.Join(missing[name], ", "), name, key)
 	}
+	r.installerRules(d, prod, options)
 }
 
 // unknownBindings reports keys of a roles or peers table that are not

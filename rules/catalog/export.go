@@ -35,6 +35,24 @@ type ExportProduct struct {
 	Peers    []string     `json:"peers"`
 	Features []string     `json:"features"`
 	Flows    []ExportFlow `json:"flows"`
+	// InstallerRules are the Windows Firewall rules the installer adds by
+	// itself.
+	InstallerRules []ExportInstallerRule `json:"installer_rules"`
+}
+
+// ExportInstallerRule is one installer rule in an Export: inbound, from
+// every address; Program is relative to the path option ProgramDir.
+type ExportInstallerRule struct {
+	ID         string   `json:"id"`
+	Title      string   `json:"title"`
+	Roles      []string `json:"roles"`
+	Protocols  []string `json:"protocols"`
+	Ports      []string `json:"ports"`
+	Program    string   `json:"program"`
+	ProgramDir string   `json:"program_dir"`
+	Source     string   `json:"source"`
+	SourceURL  string   `json:"source_url"`
+	Row        string   `json:"row"`
 }
 
 // ExportFlow is one flow in an Export. From and To are role or peer names
@@ -82,6 +100,18 @@ func (c *Catalog) Export() Export {
 				Purpose: f.Purpose, Configurable: f.Configurable, Internal: f.Internal, Deprecated: f.Deprecated,
 				Alternatives: f.Alternatives, Random: f.Random, Modes: nonNil(f.Modes),
 				Source: src.Title, SourceURL: src.URL, Row: f.Row,
+			})
+		}
+		ep.InstallerRules = []ExportInstallerRule{}
+		for _, r := range p.InstallerRules {
+			src, _ := p.Source(r.Source)
+			protos := []string{}
+			for _, pr := range r.Protocols {
+				protos = append(protos, pr.String())
+			}
+			ep.InstallerRules = append(ep.InstallerRules, ExportInstallerRule{
+				ID: r.ID, Title: r.Title, Roles: nonNil(r.Roles), Protocols: protos, Ports: nonNil(r.Ports.Strings()),
+				Program: r.Program, ProgramDir: r.ProgramDir, Source: src.Title, SourceURL: src.URL, Row: r.Row,
 			})
 		}
 		out.Products = append(out.Products, ep)

@@ -43,6 +43,8 @@ type fileSchema struct {
 	Features    []featureSchema `toml:"feature"`
 	Flows       []flowSchema    `toml:"flow"`
 	Services    []serviceSchema `toml:"service"`
+	// InstallerRules: see installer.go.
+	InstallerRules []installerRuleSchema `toml:"installer_rule"`
 }
 
 // serviceSchema is one [[service]] table. Ports are per protocol, each a
@@ -384,6 +386,7 @@ func (c *checker) product(f *fileSchema) *Product {
 			p.Flows = append(p.Flows, fl)
 		}
 	}
+	p.InstallerRules = c.installerRules(p, f.InstallerRules)
 	return p
 }
 

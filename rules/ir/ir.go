@@ -40,6 +40,9 @@ type Ruleset struct {
 	Internal []*InternalFlow
 	// Expect holds the profile's expectations, in profile order.
 	Expect []*Expectation
+	// Installers are the Windows Firewall rules the deployed products'
+	// installers add by themselves (installer.go), in profile order.
+	Installers []*InstallerRule
 
 	setIndex atomic.Pointer[setIndex]
 	hosts    atomic.Pointer[hostRules]
@@ -270,7 +273,7 @@ func compareOrigins(a, b Origin) int {
 // that change a field or two, such as the rules.
 func (rs *Ruleset) Clone() *Ruleset {
 	return &Ruleset{Profile: rs.Profile, Policy: rs.Policy, Addrs: rs.Addrs, Hosts: rs.Hosts, Rules: rs.Rules,
-		Internal: rs.Internal, Expect: rs.Expect}
+		Internal: rs.Internal, Expect: rs.Expect, Installers: rs.Installers}
 }
 
 // Set looks up an address set by name.
