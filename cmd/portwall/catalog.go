@@ -206,7 +206,24 @@ func (e *env) showProduct(p *catalog.Product) error {
 		f := &p.Flows[i]
 		fmt.Fprintf(w, "  %s\t%s\t%s -> %s\t%s\t%s\t%s\n", f.ID, f.Feature, f.From, f.To, f.PortString(), flowNotes(f), f.Purpose)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(p.InstallerRules) > 0 {
+		fmt.Fprintln(out, "\nInstaller rules (Windows Firewall allow rules the installer adds itself, inbound from any address):")
+		for i := range p.InstallerRules {
+			r := &p.InstallerRules[i]
+			what := ""
+			for _, pr := range r.Protocols {
+				what += pr.String() + " " + r.Ports.String() + " "
+			}
+			if r.Program != "" {
+				what += "program <" + r.ProgramDir + `>\` + r.Program + " "
+			}
+			fmt.Fprintf(out, "  %s: %son %s\n    %s\n", r.ID, what, strings.Join(r.Roles, ", "), p.InstallerSourceLine(r))
+		}
+	}
+	return nil
 }
 
 func flowNotes(f *catalog.Flow) string {

@@ -49,9 +49,9 @@ with packets from their sides' sample addresses.
 verify needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN: a CI container started
 with --cap-add NET_ADMIN --cap-add SYS_ADMIN) and ip(8), nft and
 iptables-restore; --target firewalld needs firewalld and dbus-daemon
-installed, never running. It never touches the machine's own ruleset,
-addresses or firewalld configuration, and removes the namespaces and
-daemons it started.
+installed (the machine's own firewalld service need not run, and is not
+used). It never touches the machine's own ruleset, addresses or firewalld
+configuration, and removes the namespaces and daemons it started.
 Exit status: 0 proven, 1 a mismatch, a failing expectation, or an error.
 
 Example:

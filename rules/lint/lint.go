@@ -38,6 +38,7 @@ var Checks = []Check{
 	{"PW501", "fqdn-not-expressible", "host names some backends cannot match: they refuse, or leave them out"},
 	{"PW601", "expectation-contradicted", "an [[expect]] entry the rules contradict"},
 	{"PW602", "expectation-unprobed", "an [[expect]] entry no probe can check"},
+	{"PW951", "installer-rules", "a product whose installer adds its own Windows Firewall allow rules, on a host declared for a Windows target that leaves them enabled"},
 }
 
 func check(code string) Check {
@@ -71,6 +72,14 @@ type Target struct {
 	// Names is what it does with address sets matched by host names, for
 	// this profile.
 	Names HostNames
+	// Windows: the backend writes Windows Firewall rules, which other
+	// programs' allow rules widen (PW951). DeclaredHosts are the hosts the
+	// profile declares it for (targets or os); DisablesForeign says its
+	// output disables other programs' wider rules under this profile's
+	// settings.
+	Windows         bool
+	DeclaredHosts   []string
+	DisablesForeign bool
 }
 
 // HostNames is what a backend does with host names in an address set.
@@ -107,6 +116,7 @@ func Lint(p *profiles.Profile, rs *ir.Ruleset, targets []Target) ([]Warning, err
 	l.managementPaths()
 	l.hostNames(targets)
 	l.expectations()
+	l.installerRules(targets)
 	slices.SortStableFunc(l.out, func(a, b Warning) int {
 		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
 			cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Msg, b.Msg))
