@@ -121,7 +121,7 @@ func (s *script) header(v *ir.HostView, mode winfw.ForeignRules) {
 	audit = append(audit, "powershell -NoProfile -File "+v.Host.Name+".ps1 restore enables the recorded rules",
 		"again and changes nothing else.")
 	for _, l := range winfw.Header(v, s.omitted, winfw.HeaderText{
-		Audit: audit,
+		Audit:      audit,
 		Installers: []string{"The audit at the end of this script finds them if they are enabled."},
 		Title:      "portwall PowerShell script",
 		DescPrefix: "Host description: ",
