@@ -139,15 +139,17 @@ func TestVerifySetsLayout(t *testing.T) {
 // private firewalld daemon in the host's namespace (both configuration
 // checks must pass), and the same probes must do the same as with the
 // nftables output (whose matrices are golden), down to the last line. The
-// log gives the counts.
+// log gives the counts. It does not run beside the other packet proofs:
+// a firewalld daemon and its Python tools take seconds of CPU each, and
+// on a loaded machine the other proofs' probes time out before the rules
+// are even loaded.
 func TestVerifyFirewalld(t *testing.T) {
-	t.Parallel()
 	kerneltest.Require(t, fwd.Tools...)
 	var total [4]int
 	for _, file := range examples(t) {
 		name := strings.TrimSuffix(filepath.Base(file), ".toml")
 		start := time.Now()
-		code, out, errs := runIn("", "verify", file, "--target", "firewalld", "--parallel", "4")
+		code, out, errs := runIn("", "verify", file, "--target", "firewalld", "--parallel", "2")
 		if code != 0 {
 			t.Errorf("%s: exit %d\n%s%s", name, code, out, errs)
 		}

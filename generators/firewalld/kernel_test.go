@@ -17,8 +17,10 @@ import (
 	"github.com/portwall/portwall/internal/testkit/rulestest"
 )
 
-// daemons bounds how many private firewalld daemons the tests run at once.
-var daemons = make(chan struct{}, 4)
+// daemons bounds how many private firewalld daemons the tests run at
+// once: each is a Python process that takes seconds of CPU to start and
+// load.
+var daemons = make(chan struct{}, 2)
 
 // foreign are another tool's objects, which portwall must leave as they
 // are: a zone, a policy and a service, and a file named like portwall's
