@@ -101,6 +101,7 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Rules
 	rs.Rules = merged
 	rs.Internal = r.internal
 	rs.Decisions = r.decisions
+	rs.Installers = r.installers
 	// Keep the sets rules and internal flows use, in name order.
 	used := map[string]bool{}
 	for _, rule := range rs.Rules {
@@ -140,6 +141,8 @@ type resolver struct {
 	// linked holds the peers bound from the other side: deployment ->
 	// peer -> hosts and groups (see reverseLinks).
 	linked map[string]map[string][]string
+	// installers: see installer.go.
+	installers []*ir.InstallerRule
 }
 
 func (r *resolver) errorf(path []any, format string, args ...any) {
@@ -397,6 +400,7 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 		r.keyErrorf(at(key), "%s %q of product %s is not bound, but enabled flows need it (%s): add %s = [...] under [deployment.%s]%s",
 			kind, name, prod.Name, strings.Join(missing[name], ", "), name, key, hint)
 	}
+	r.installerRules(d, prod, options)
 }
 
 func (r *resolver) decide(dc *ir.Decision) { r.decisions = append(r.decisions, dc) }

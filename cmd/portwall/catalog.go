@@ -316,6 +316,20 @@ func (e *env) showProduct(p *catalog.Product, version string) error {
 		}
 		fmt.Fprintf(out, "  %s%s: %s\n", f.ID, where, f.Departure)
 	}
+	if len(p.InstallerRules) > 0 {
+		fmt.Fprintln(out, "\nInstaller rules (Windows Firewall allow rules the installer adds itself, inbound from any address):")
+		for i := range p.InstallerRules {
+			r := &p.InstallerRules[i]
+			what := ""
+			for _, pr := range r.Protocols {
+				what += pr.String() + " " + r.Ports.String() + " "
+			}
+			if r.Program != "" {
+				what += "program <" + r.ProgramDir + `>\` + r.Program + " "
+			}
+			fmt.Fprintf(out, "  %s: %son %s\n    %s\n", r.ID, what, strings.Join(r.Roles, ", "), p.InstallerSourceLine(r))
+		}
+	}
 	return nil
 }
 

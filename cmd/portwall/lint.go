@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/targets"
+	"github.com/portwall/portwall/generators/windows/powershell"
 	"github.com/portwall/portwall/generators/windows/winfw"
 	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/rules/ir"
@@ -105,6 +107,15 @@ func lintTargets(r *resolved) []lint.Target {
 	var out []lint.Target
 	for _, g := range targets.All() {
 		t := lint.Target{Name: g.Name(), HostView: g.Caps().HostView}
+		if g.Section() == winfw.Section {
+			t.Windows = true
+			t.DisablesForeign = g.Name() == (powershell.Generator{}).Name() && winfw.SettingsOf(r.settings).ForeignRules == winfw.ForeignDisable
+			for _, h := range r.rs.HostNames() {
+				if slices.Contains(r.declared.hosts[h], g) {
+					t.DeclaredHosts = append(t.DeclaredHosts, h)
+				}
+			}
+		}
 		switch generators.HostNames(g, generators.Request{Ruleset: r.rs, Settings: r.settings}) {
 		case generators.NamesOmitted:
 			t.Names = lint.NamesOmitted

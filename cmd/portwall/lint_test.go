@@ -94,3 +94,46 @@ func TestLintIgnore(t *testing.T) {
 		t.Errorf("unknown code: exit %d\n got %q\nwant %q", code, errs, want)
 	}
 }
+
+// TestLintInstallerRules: PW951 warns about an installer's own rules on a
+// host declared for a Windows target that leaves them enabled: netsh
+// always, PowerShell unless [windows] foreign_rules = "disable"; nothing
+// for hosts declared for Linux targets only.
+func TestLintInstallerRules(t *testing.T) {
+	t.Parallel()
+	base := `[hosts.ems1]
+addresses = ["10.1.0.10"]
+%s
+[groups]
+office = ["10.1.0.0/16"]
+
+[[deployment]]
+product = "forticlient-ems"
+features = ["telemetry", "web-console"]
+[deployment.roles]
+ems-server = ["ems1"]
+[deployment.peers]
+endpoints = ["office"]
+administrators = ["office"]
+%s
+`
+	for _, c := range []struct{ host, windows, want string }{
+		{`os = "windows"`, "", "host ems1 (powershell): "},
+		{`os = "windows"`, "[windows]\nforeign_rules = \"disable\"", ""},
+		{`targets = ["netsh", "powershell"]`, "[windows]\nforeign_rules = \"disable\"", "host ems1 (netsh): "},
+		{`targets = ["netsh"]`, "", "host ems1 (netsh): "},
+		{`targets = ["nftables", "firewalld"]`, "", ""},
+		{``, "", ""},
+	} {
+		code, out, errs := runIn(fmt.Sprintf(base, c.host, c.windows), "lint", "-")
+		got := ""
+		for _, line := range strings.Split(out, "\n") {
+			if i := strings.Index(line, "PW951 installer-rules: "); i >= 0 {
+				got = line[i+len("PW951 installer-rules: "):]
+			}
+		}
+		if code != 0 || errs != "" || c.want == "" && got != "" || c.want != "" && !strings.HasPrefix(got, c.want) {
+			t.Errorf("%s / %q: exit %d, %s\n%s, want %q", c.host, c.windows, code, errs, out, c.want)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/internal/diag"
+	fwd "github.com/portwall/portwall/internal/netns/firewalld"
 	"github.com/portwall/portwall/internal/proof"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/probe"
@@ -29,7 +30,10 @@ func (e *env) verifyCommand() *cli.Command {
 		ArgsUsage: "PROFILE",
 		Description: `For each host (or --host), builds a network of namespaces on this machine: a
 router, the host with its addresses and the generated rules loaded (nftables,
-or iptables and ip6tables), and a namespace per address set of the profile
+iptables and ip6tables, or with --target firewalld the firewalld
+configuration, loaded by its script into a private firewalld daemon that runs
+in the host's namespace with its own configuration directory and D-Bus bus),
+and a namespace per address set of the profile
 holding sample addresses of it (the first and last of its ranges; a
 documentation address stands for "any" and for strangers). Every peer
 address then probes the host on every port a rule names, the ports next to
@@ -44,8 +48,10 @@ with packets from their sides' sample addresses.
 
 verify needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN: a CI container started
 with --cap-add NET_ADMIN --cap-add SYS_ADMIN) and ip(8), nft and
-iptables-restore. It never touches
-the machine's own ruleset or addresses, and removes the namespaces it made.
+iptables-restore; --target firewalld needs firewalld and dbus-daemon
+installed (the machine's own firewalld service need not run, and is not
+used). It never touches the machine's own ruleset, addresses or firewalld
+configuration, and removes the namespaces and daemons it started.
 Every port a rule names is probed (its edges and their neighbours), and at
 most 31 address sets get a namespace each: a plan that cannot cover every
 rule fails verify, unless --sample N accepts probing at most N ports per
@@ -63,7 +69,7 @@ Examples:
    sudo portwall verify site.toml --host mail1 --sample 64`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "host", Usage: "verify only host `NAME` (repeatable; default every host)"},
-			&cli.StringSliceFlag{Name: "target", Usage: "load the rules of `TARGET`: nftables or iptables (repeatable; default both)"},
+			&cli.StringSliceFlag{Name: "target", Usage: "load the rules of `TARGET`: nftables, iptables or firewalld (repeatable; default nftables and iptables)"},
 			&cli.BoolFlag{Name: "probes", Usage: "list every probe, not only a line per peer address"},
 			&cli.IntFlag{Name: "parallel", Value: 2, Usage: "prove `N` host rulesets at a time"},
 			&cli.IntFlag{Name: "sample", Usage: "probe at most `N` ports per host, spread over the rules' ports, and say so", DefaultText: "every port a rule names"},
@@ -92,11 +98,12 @@ func (e *env) verify(c *cli.Context) error {
 	targets := c.StringSlice("target")
 	for _, t := range targets {
 		if !slices.Contains(proof.Targets, t) {
-			return fmt.Errorf("verify cannot load target %q%s: want %s", t, diag.DidYouMean(t, proof.Targets), strings.Join(proof.Targets, " or "))
+			return fmt.Errorf("verify cannot load target %q%s: want %s or %s", t, diag.DidYouMean(t, proof.Targets),
+				strings.Join(proof.Targets[:len(proof.Targets)-1], ", "), proof.Targets[len(proof.Targets)-1])
 		}
 	}
 	if len(targets) == 0 {
-		targets = proof.Targets
+		targets = proof.Default
 	}
 	if err := canVerify(targets); err != nil {
 		return err
@@ -240,6 +247,8 @@ func canVerify(targets []string) error {
 			tools = append(tools, "nft")
 		case "iptables":
 			tools = append(tools, "iptables-restore", "ip6tables-restore")
+		case "firewalld":
+			tools = append(tools, fwd.Tools...)
 		}
 	}
 	for _, tool := range tools {

@@ -10,6 +10,7 @@ import (
 	"go4.org/netipx"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/firewalld/fwdparse"
 	"github.com/portwall/portwall/generators/fortigate"
 	"github.com/portwall/portwall/generators/fortigate/fortiparse"
 	"github.com/portwall/portwall/generators/iptables/iptparse"
@@ -36,6 +37,13 @@ var readers = map[string]reader{
 			return nil, err
 		}
 		return s.Grants()
+	},
+	"firewalld": func(_ generators.Settings, _ string, data []byte) ([]ir.Grant, error) {
+		c, err := fwdparse.Parse(data)
+		if err != nil {
+			return nil, err
+		}
+		return c.Grants()
 	},
 	"iptables":  iptReader(ir.IPv4),
 	"ip6tables": iptReader(ir.IPv6),

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/firewalld"
 	"github.com/portwall/portwall/generators/fortigate"
 	"github.com/portwall/portwall/generators/iptables"
 	"github.com/portwall/portwall/generators/jsonrules"
@@ -18,6 +19,7 @@ var all = []generators.Generator{
 	nftables.Generator{},
 	iptables.IPv4,
 	iptables.IPv6,
+	firewalld.Generator{},
 	netsh.Generator{},
 	powershell.Generator{},
 	fortigate.Generator{},

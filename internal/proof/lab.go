@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 
 	"github.com/portwall/portwall/internal/netns"
+	fwd "github.com/portwall/portwall/internal/netns/firewalld"
 	"github.com/portwall/portwall/rules/probe"
 )
 
@@ -33,6 +36,10 @@ type lab struct {
 	where        map[netip.Addr]*netns.NS // peer address -> its namespace
 	all          []*netns.NS
 	closers      []func() error
+	// firewalld is the host's private firewalld, started by the first
+	// firewalld load; scratch holds its configuration, bus and log.
+	firewalld *fwd.Daemon
+	scratch   string
 }
 
 // newLab builds the namespaces of plan: a router, the host with its
@@ -153,14 +160,57 @@ func roomyNeighbours(link string) []string {
 	}
 }
 
-// close stops the lab's listeners and deletes its namespaces.
+// close stops the lab's listeners and daemons, deletes its namespaces
+// and its scratch directory.
 func (l *lab) close() error {
 	var errs []error
 	for _, c := range l.closers {
 		errs = append(errs, c())
 	}
+	if l.firewalld != nil {
+		errs = append(errs, l.firewalld.Stop())
+	}
 	for _, n := range l.all {
 		errs = append(errs, n.Remove())
 	}
+	if l.scratch != "" {
+		errs = append(errs, os.RemoveAll(l.scratch))
+	}
 	return errors.Join(errs...)
+}
+
+// loadFirewalld runs a firewalld load script against the host's private
+// daemon, started on first use with a fresh configuration (package
+// defaults, nothing of this machine's /etc/firewalld), then checks the
+// configuration as an operator would.
+func (l *lab) loadFirewalld(ctx context.Context, script []byte) error {
+	if l.firewalld == nil {
+		dir, err := os.MkdirTemp("", "pwproof-firewalld-")
+		if err != nil {
+			return err
+		}
+		l.scratch = dir
+		config := filepath.Join(dir, "etc")
+		if err := fwd.Seed(config); err != nil {
+			return err
+		}
+		if l.firewalld, err = fwd.Start(ctx, l.host, config, dir); err != nil {
+			return err
+		}
+	}
+	d := l.firewalld
+	path := filepath.Join(l.scratch, "load.sh")
+	if err := os.WriteFile(path, script, 0o600); err != nil {
+		return err
+	}
+	if _, err := d.Run(ctx, nil, "sh", path, "--dir", d.Config); err != nil {
+		return err
+	}
+	if out, err := d.Cmd(ctx, "--check-config"); err != nil || strings.TrimSpace(out) != "success" {
+		return fmt.Errorf("firewall-cmd --check-config after the load: %v %s", err, out)
+	}
+	if out, err := d.Run(ctx, nil, "firewall-offline-cmd", "--system-config", d.Config, "--check-config"); err != nil || out != "" {
+		return fmt.Errorf("firewall-offline-cmd --check-config after the load: %v %s", err, out)
+	}
+	return nil
 }

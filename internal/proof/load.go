@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/firewalld"
 	"github.com/portwall/portwall/generators/iptables"
 	"github.com/portwall/portwall/generators/targets"
 	"github.com/portwall/portwall/rules/ir"
@@ -16,10 +17,21 @@ type Command struct {
 	Stdin []byte
 	// Unless, when set, is run first: Argv runs only if it fails.
 	Unless []string
+	// Firewalld, when set, is a firewalld load script (and Argv is
+	// empty): it is run as its header says, against a private firewalld
+	// daemon in the host's namespace that the lab starts for it, with
+	// --dir naming the daemon's configuration; then the daemon's
+	// configuration must pass firewall-cmd --check-config and
+	// firewall-offline-cmd --check-config.
+	Firewalld []byte
 }
 
 // Targets are the backends a proof can load: Linux host firewalls.
-var Targets = []string{"nftables", "iptables"}
+var Targets = []string{"nftables", "iptables", "firewalld"}
+
+// Default are the targets verify proves when none is named: those whose
+// tools every Linux host has. firewalld needs the daemon and its bus.
+var Default = []string{"nftables", "iptables"}
 
 // Backends lists the generators whose files target loads, in load order.
 func Backends(target string) ([]string, error) {
@@ -28,18 +40,23 @@ func Backends(target string) ([]string, error) {
 		return []string{"nftables"}, nil
 	case "iptables":
 		return []string{"iptables", "ip6tables"}, nil
+	case "firewalld":
+		return []string{"firewalld"}, nil
 	}
 	return nil, fmt.Errorf("no packet proof for target %q: want one of %s", target, strings.Join(Targets, ", "))
 }
 
 // Load says how files generated for a host are loaded, as their headers
-// tell operators: `nft -f`, or iptables-restore and ip6tables-restore
-// (with --noflush and the hooks in noflush mode).
+// tell operators: `nft -f`, iptables-restore and ip6tables-restore
+// (with --noflush and the hooks in noflush mode), or `sh HOST.firewalld.sh`
+// against a running firewalld.
 func Load(s generators.Settings, files []generators.File) ([]Command, error) {
 	var out []Command
 	noflush := iptables.SettingsOf(s).Mode == iptables.NoFlush
 	for _, f := range files {
 		switch {
+		case strings.HasSuffix(f.Name, firewalld.Generator{}.Caps().Ext):
+			out = append(out, Command{Firewalld: f.Contents})
 		case strings.HasSuffix(f.Name, ".nft"):
 			out = append(out, Command{Argv: []string{"nft", "-f", "-"}, Stdin: f.Contents})
 		case strings.HasSuffix(f.Name, ".iptables"), strings.HasSuffix(f.Name, ".ip6tables"):

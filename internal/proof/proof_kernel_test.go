@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/portwall/portwall/generators/targets"
+	fwd "github.com/portwall/portwall/internal/netns/firewalld"
 	"github.com/portwall/portwall/internal/testkit/backendtest"
 	"github.com/portwall/portwall/internal/testkit/kerneltest"
 	"github.com/portwall/portwall/internal/testkit/rulestest"
@@ -69,11 +70,35 @@ func TestMutationsAreCaught(t *testing.T) {
 				replaceFirst(".ip6tables", `(?m)^-A PORTWALL-INPUT .*neighbour-advertisement.*\n`, "")), ndBroken},
 		},
 	}
+	// firewalld's stock policy allow-host-ipv6 lets neighbour discovery
+	// in whatever zone portwall's says: breaking it takes a policy that
+	// runs before that one.
+	ndDropped := `portwall_file policies/portwall-nd.xml <<'PORTWALL_EOF'
+<?xml version="1.0" encoding="utf-8"?>
+<policy target="CONTINUE" priority="-32768">
+  <ingress-zone name="ANY"/>
+  <egress-zone name="HOST"/>
+  <rule family="ipv6">
+    <icmp-type name="neighbour-solicitation"/>
+    <drop/>
+  </rule>
+</policy>
+PORTWALL_EOF
+$0`
+	mutations["firewalld"] = []mutation{
+		{"source match removed", replaceFirst(".firewalld.sh", `(?m)^    <source address="[^"]+"/>\n`, ""), widened},
+		{"port range widened", replaceFirst(".firewalld.sh", `(?m)^(  <port port=")(\d+)(" protocol="tcp"/>)`, "${1}${2}-65535$3"), widened},
+		{"rule deleted", replaceFirst(".firewalld.sh", `(?m)^  <rule family="ipv6">\n    <source address=.*\n    <service .*\n    <accept/>\n  </rule>\n`, ""), dropped},
+		{"neighbour discovery dropped", replaceFirst(".firewalld.sh", `(?m)^portwall_file zones/portwall.xml .*$`, ndDropped), ndBroken},
+	}
 	rs, settings := backendtest.Load(t, filepath.Join(filepath.Dir(rulestest.Examples(t)[0]), "xeams.toml"), targets.All()...)
 	for _, target := range Targets {
 		for _, m := range mutations[target] {
 			t.Run(target+"/"+m.name, func(t *testing.T) {
 				t.Parallel()
+				if target == "firewalld" {
+					kerneltest.Require(t, fwd.Tools...)
+				}
 				files, err := Render(rs, settings, "xeams1", target)
 				if err != nil {
 					t.Fatal(err)

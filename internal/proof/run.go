@@ -120,6 +120,12 @@ func Run(ctx context.Context, p *probe.Plan, load []Command, o Options) (res *Re
 		}
 	}
 	for _, c := range load {
+		if c.Firewalld != nil {
+			if err := l.loadFirewalld(ctx, c.Firewalld); err != nil {
+				return nil, fmt.Errorf("load the rules: %w", err)
+			}
+			continue
+		}
 		if c.Unless != nil {
 			if _, err := l.host.Exec(ctx, nil, c.Unless...); err == nil {
 				continue

@@ -139,6 +139,9 @@ type Product struct {
 	Peers    []Peer
 	Features []Feature
 	Flows    []Flow
+	// InstallerRules are the Windows Firewall rules the product's
+	// installer adds by itself ([[installer_rule]], installer.go).
+	InstallerRules []InstallerRule
 }
 
 // Source is a document the catalog was transcribed from.

@@ -46,6 +46,9 @@ type ExportProduct struct {
 	Versions        []ExportVersion     `json:"versions"`
 	DefaultVersion  string              `json:"default_version"`
 	PeerProducts    []ExportPeerProduct `json:"peer_products"`
+	// InstallerRules are the Windows Firewall rules the installer adds by
+	// itself.
+	InstallerRules []ExportInstallerRule `json:"installer_rules"`
 }
 
 // ExportVersion is one version of a product and the document its flows
@@ -62,6 +65,21 @@ type ExportPeerProduct struct {
 	Peer    string `json:"peer"`
 	Product string `json:"product"`
 	Role    string `json:"role"`
+}
+
+// ExportInstallerRule is one installer rule in an Export: inbound, from
+// every address; Program is relative to the path option ProgramDir.
+type ExportInstallerRule struct {
+	ID         string   `json:"id"`
+	Title      string   `json:"title"`
+	Roles      []string `json:"roles"`
+	Protocols  []string `json:"protocols"`
+	Ports      []string `json:"ports"`
+	Program    string   `json:"program"`
+	ProgramDir string   `json:"program_dir"`
+	Source     string   `json:"source"`
+	SourceURL  string   `json:"source_url"`
+	Row        string   `json:"row"`
 }
 
 // ExportFlow is one flow in an Export. From and To are role or peer names
@@ -133,6 +151,18 @@ func (c *Catalog) Export() Export {
 				Versions: nonNil(f.Versions), Departure: f.Departure,
 				ProtocolAlternatives: f.ProtocolAlternatives, RequireChoice: f.RequireChoice,
 				DefaultPorts: nonNil(def.Ports.Strings()), DefaultProtocols: protoStrings(def.Protocols),
+			})
+		}
+		ep.InstallerRules = []ExportInstallerRule{}
+		for _, r := range p.InstallerRules {
+			src, _ := p.Source(r.Source)
+			protos := []string{}
+			for _, pr := range r.Protocols {
+				protos = append(protos, pr.String())
+			}
+			ep.InstallerRules = append(ep.InstallerRules, ExportInstallerRule{
+				ID: r.ID, Title: r.Title, Roles: nonNil(r.Roles), Protocols: protos, Ports: nonNil(r.Ports.Strings()),
+				Program: r.Program, ProgramDir: r.ProgramDir, Source: src.Title, SourceURL: src.URL, Row: r.Row,
 			})
 		}
 		out.Products = append(out.Products, ep)

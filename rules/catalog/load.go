@@ -44,6 +44,8 @@ type fileSchema struct {
 	Features    []featureSchema `toml:"feature"`
 	Flows       []flowSchema    `toml:"flow"`
 	Services    []serviceSchema `toml:"service"`
+	// InstallerRules: see installer.go.
+	InstallerRules []installerRuleSchema `toml:"installer_rule"`
 }
 
 // serviceSchema is one [[service]] table. Ports are per protocol, each a
@@ -442,6 +444,7 @@ func (c *checker) product(f *fileSchema) *Product {
 			p.Flows = append(p.Flows, fl)
 		}
 	}
+	p.InstallerRules = c.installerRules(p, f.InstallerRules)
 	return p
 }
 

@@ -51,6 +51,9 @@ type Ruleset struct {
 	// the catalog, in profile order. Nothing is rendered from them; lint
 	// names each, so that no default is silent.
 	Decisions []*Decision
+	// Installers are the Windows Firewall rules the deployed products'
+	// installers add by themselves (installer.go), in profile order.
+	Installers []*InstallerRule
 
 	setIndex atomic.Pointer[setIndex]
 	hosts    atomic.Pointer[hostRules]
@@ -328,7 +331,7 @@ func compareOrigins(a, b Origin) int {
 // that change a field or two, such as the rules.
 func (rs *Ruleset) Clone() *Ruleset {
 	return &Ruleset{Profile: rs.Profile, Policy: rs.Policy, Addrs: rs.Addrs, Hosts: rs.Hosts, Rules: rs.Rules,
-		Internal: rs.Internal, Expect: rs.Expect, Expired: rs.Expired, Decisions: rs.Decisions, Unused: rs.Unused}
+		Internal: rs.Internal, Expect: rs.Expect, Expired: rs.Expired, Decisions: rs.Decisions, Unused: rs.Unused, Installers: rs.Installers}
 }
 
 // Set looks up an address set by name.

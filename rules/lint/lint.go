@@ -49,6 +49,7 @@ var Checks = []Check{
 	{"PW801", "default-features-replaced", "a features list that replaces the product's defaults and leaves some out"},
 	{"PW802", "alternative-defaulted", "a flow with alternatives (\"443 or 8890\", \"UDP or TCP\") opened with the catalog's default choice"},
 	{"PW803", "random-ports-all", "a flow on random ports opened on every port (random_ports = \"all\"), not on a port pool"},
+	{"PW951", "installer-rules", "a product whose installer adds its own Windows Firewall allow rules, on a host declared for a Windows target that leaves them enabled"},
 }
 
 func check(code string) Check {
@@ -82,6 +83,14 @@ type Target struct {
 	// Names is what it does with address sets matched by host names, for
 	// this profile.
 	Names HostNames
+	// Windows: the backend writes Windows Firewall rules, which other
+	// programs' allow rules widen (PW951). DeclaredHosts are the hosts the
+	// profile declares it for (targets or os); DisablesForeign says its
+	// output disables other programs' wider rules under this profile's
+	// settings.
+	Windows         bool
+	DeclaredHosts   []string
+	DisablesForeign bool
 }
 
 // HostNames is what a backend does with host names in an address set.
@@ -127,6 +136,7 @@ func Lint(p *profiles.Profile, rs *ir.Ruleset, cfg Config) ([]Warning, error) {
 		l.warn(w.Pos, w.Code, "%s", w.Msg)
 	}
 	l.decisions()
+	l.installerRules(cfg.Targets)
 	slices.SortStableFunc(l.out, func(a, b Warning) int {
 		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
 			cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Msg, b.Msg))

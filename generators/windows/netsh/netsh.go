@@ -124,6 +124,11 @@ func (s *script) header(v *ir.HostView) {
 			"each flow.",
 		},
 		Omitted: "Left out (fqdn = omit): netsh cannot match host names.",
+		Installers: []string{
+			"netsh cannot find rules by port or program: run this host's PowerShell script",
+			"(portwall generate --target powershell), whose audit lists such rules, or disables",
+			"them with [windows] foreign_rules = disable (restore enables them again).",
+		},
 	}) {
 		s.rem(l)
 	}

@@ -87,19 +87,42 @@ func Render(v *ir.HostView, w winfw.Settings) ([]byte, error) {
 		return nil, err
 	}
 
+	mode := w.ForeignRules
+	if mode == "" {
+		mode = winfw.ForeignReport
+	}
 	s.lines = append(s.lines, Requires)
-	s.header(v)
-	s.lines = append(s.lines, Stop)
+	s.header(v, mode)
+	s.lines = append(s.lines, ParamLine, Stop)
+	s.lines = append(s.lines, lines(RestoreBlock)...)
 	s.comment("Remove every rule an earlier run added (group " + Group + "), then add them anew.")
 	s.lines = append(s.lines, RemoveLine)
 	s.lines = append(s.lines, rules...)
+	s.lines = append(s.lines, lines(AuditHead)...)
+	s.lines = append(s.lines, ModeLine(mode))
+	s.lines = append(s.lines, lines(AuditBody)...)
 	s.lines = append(s.lines, policy...)
 
 	return winfw.Script(s.lines), nil
 }
 
-func (s *script) header(v *ir.HostView) {
+func (s *script) header(v *ir.HostView, mode winfw.ForeignRules) {
+	audit := []string{
+		"Other programs' rules: after adding its own, the script lists enabled inbound allow",
+		"rules outside group " + Group + " that share a protocol and port, or the program, with",
+		"one of portwall's and allow a remote address it does not (foreign_rules = " + string(mode) + ").",
+	}
+	if mode == winfw.ForeignDisable {
+		audit = append(audit, "It disables them (never deletes them) and records their names in",
+			RecordFile+".")
+	} else {
+		audit = append(audit, `With [windows] foreign_rules = "disable" it also disables them, recording their names.`)
+	}
+	audit = append(audit, "powershell -NoProfile -File "+v.Host.Name+".ps1 restore enables the recorded rules",
+		"again and changes nothing else.")
 	for _, l := range winfw.Header(v, s.omitted, winfw.HeaderText{
+		Audit:      audit,
+		Installers: []string{"The audit at the end of this script finds them if they are enabled."},
 		Title:      "portwall PowerShell script",
 		DescPrefix: "Host description: ",
 		Run: []string{

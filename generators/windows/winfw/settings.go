@@ -21,7 +21,20 @@ type Settings struct {
 	SetPolicy bool
 	// FQDNMode overrides defaults.fqdn for these backends ("" keeps it).
 	FQDNMode ir.FQDNMode
+	// ForeignRules is what the PowerShell script does with enabled
+	// inbound allow rules of other programs (installers) that widen
+	// portwall's: ForeignReport lists them, ForeignDisable also disables
+	// them. netsh cannot find them, and names the installers' rules.
+	ForeignRules ForeignRules
 }
+
+// ForeignRules is the [windows] foreign_rules setting.
+type ForeignRules string
+
+const (
+	ForeignReport  ForeignRules = "report"
+	ForeignDisable ForeignRules = "disable"
+)
 
 // FQDN implements generators.FQDNOverride.
 func (s Settings) FQDN() ir.FQDNMode { return s.FQDNMode }
@@ -43,18 +56,21 @@ func (section) Keys() []generators.Key {
 		{Name: "set_policy", Type: "boolean", Default: "false",
 			Doc: "also set the profiles' default inbound and outbound policy and drop logging from [defaults]; it changes the whole host"},
 		generators.FQDNOverrideKey,
+		{Name: "foreign_rules", Type: "string", Default: string(ForeignReport), Enum: []string{string(ForeignReport), string(ForeignDisable)},
+			Doc: "PowerShell: after adding portwall's rules, report enabled inbound allow rules of other programs (installers) that share a port or program with them and allow more remote addresses; disable also disables them (never deletes) and records them, and running the script with restore enables them again"},
 	}
 }
 
 func (section) Decode(t *tomldoc.Table, _ generators.Env) (any, error) {
-	out := Settings{Profiles: []string{"any"}}
+	out := Settings{Profiles: []string{"any"}, ForeignRules: ForeignReport}
 	if t == nil {
 		return out, nil
 	}
 	var f struct {
-		Profiles  any    `toml:"profiles"`
-		SetPolicy bool   `toml:"set_policy"`
-		FQDN      string `toml:"fqdn"`
+		Profiles     any    `toml:"profiles"`
+		SetPolicy    bool   `toml:"set_policy"`
+		FQDN         string `toml:"fqdn"`
+		ForeignRules string `toml:"foreign_rules"`
 	}
 	if errs := t.Decode(&f); len(errs) > 0 {
 		return nil, errs.Err()
@@ -65,6 +81,14 @@ func (section) Decode(t *tomldoc.Table, _ generators.Env) (any, error) {
 		out.Profiles = ps
 	}
 	out.FQDNMode = generators.DecodeFQDNOverride(t, &errs, f.FQDN)
+	switch f.ForeignRules {
+	case "", string(ForeignReport):
+	case string(ForeignDisable):
+		out.ForeignRules = ForeignDisable
+	default:
+		t.Errorf(&errs, []any{"foreign_rules"}, "invalid foreign_rules %q: want \"report\" or \"disable\"%s", f.ForeignRules,
+			diag.DidYouMean(f.ForeignRules, []string{string(ForeignReport), string(ForeignDisable)}))
+	}
 	for i, pr := range out.Profiles {
 		if !slices.Contains(FirewallProfiles, pr) {
 			t.Errorf(&errs, []any{"profiles", i}, "invalid Windows Firewall profile %q: want any, domain, private or public%s", pr, diag.DidYouMean(pr, FirewallProfiles))

@@ -225,6 +225,10 @@ type HeaderText struct {
 	// Omitted introduces what fqdn = omit left out; NamePrefix comes
 	// before each host name left out.
 	Omitted, NamePrefix string
+	// Audit says what the script does about other programs' rules
+	// (always); Installers, after the list of the installers' own rules
+	// on the host (when there are any), what to do about them.
+	Audit, Installers []string
 }
 
 // Header is the text of a script's header, one comment line each: the
@@ -244,6 +248,20 @@ func Header(v *ir.HostView, omitted []generators.Omission, t HeaderText) []strin
 	if v.Ruleset.Policy.Output == ir.OutputDrop {
 		out = append(out, "Outbound rules are included (output = drop); they restrict traffic only while the",
 			"profiles block outbound connections by default.")
+	}
+	if len(t.Audit) > 0 {
+		out = append(out, "")
+		out = append(out, t.Audit...)
+	}
+	if rules := v.InstallerRules(); len(rules) > 0 {
+		out = append(out, "", "Installers add inbound allow rules of their own, from any address, and Windows",
+			"Firewall lets a packet in when any enabled allow rule matches it: these widen",
+			"portwall's rules. Documented for this host:")
+		for _, r := range rules {
+			out = append(out, fmt.Sprintf("  %s (deployment %s) %s: %s", r.Product, r.Deployment, r.ID, r.What()),
+				"    "+r.Source)
+		}
+		out = append(out, t.Installers...)
 	}
 	if len(omitted) > 0 {
 		out = append(out, "", t.Omitted)

@@ -206,7 +206,7 @@ func TestImportEveryFirewalldService(t *testing.T) {
 		dir = "/usr/lib/firewalld/services"
 	}
 	if _, err := os.Stat(dir); err != nil {
-		kerneltest.Missing(t, "firewalld's service files are not at $PORTWALL_FIREWALLD_SERVICES or /usr/lib/firewalld/services (.ci/run unpacks Debian's firewalld package)")
+		kerneltest.Missing(t, "firewalld's service files are not at $PORTWALL_FIREWALLD_SERVICES or /usr/lib/firewalld/services (.ci/run installs Debian's firewalld package)")
 	}
 	files, err := ReadDir(dir)
 	if err != nil {

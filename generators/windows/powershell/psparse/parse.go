@@ -35,6 +35,9 @@ type Script struct {
 	Rules    []*Rule
 	Profiles []*ProfileSetting
 	Comments []string
+	// ForeignRules is the mode of the audit of other programs' rules:
+	// "report" or "disable".
+	ForeignRules string
 }
 
 // ProfileSetting is a Set-NetFirewallProfile line.
@@ -57,13 +60,31 @@ func Parse(data []byte) (*Script, error) {
 		return nil, err
 	}
 	p := &parser{s: &Script{}}
-	for i, l := range lines {
-		if err := p.line(i+1, l); err != nil {
+	for i := 0; i < len(lines); {
+		n, err := p.block(lines, i)
+		if err != nil {
 			return nil, err
 		}
+		if n > 0 {
+			i += n
+			continue
+		}
+		if err := p.line(i+1, lines[i]); err != nil {
+			return nil, err
+		}
+		p.last = lines[i]
+		i++
 	}
 	if err := p.order.End(len(lines)); err != nil {
 		return nil, err
+	}
+	switch {
+	case !p.param:
+		return nil, winparse.Errorf(len(lines), "no param line: the script takes apply or restore")
+	case !p.restore:
+		return nil, winparse.Errorf(len(lines), "no restore block after %q", stop)
+	case p.s.ForeignRules == "":
+		return nil, winparse.Errorf(len(lines), "no audit of other programs' rules after the rules")
 	}
 	return p.s, nil
 }
@@ -72,6 +93,78 @@ type parser struct {
 	s       *Script
 	stopped bool
 	order   winparse.Order
+	// param, restore: the param line and the restore block are there;
+	// last is the line before the current one.
+	param, restore bool
+	last           string
+}
+
+// block reads a fixed block of lines at lines[i], if one starts there,
+// and returns how many lines it took (0 when none starts there).
+func (p *parser) block(lines []string, i int) (int, error) {
+	n := i + 1
+	match := func(fixed string, at int) (int, error) {
+		want := strings.Split(fixed, "\n")
+		for j, w := range want {
+			if at+j >= len(lines) || lines[at+j] != w {
+				return 0, winparse.Errorf(at+j+1, "the fixed block that starts at line %d differs from portwall's: want %q", at+1, winparse.Short(w))
+			}
+		}
+		return len(want), nil
+	}
+	switch lines[i] {
+	case paramLine:
+		if p.param || p.stopped {
+			return 0, winparse.Errorf(n, "the param line must be the script's first statement, once")
+		}
+		if i+1 >= len(lines) || lines[i+1] != stop {
+			return 0, winparse.Errorf(n, "the param line must come right before %q", stop)
+		}
+		p.param = true
+		return 1, nil
+	case strings.Split(restoreBlock, "\n")[0]:
+		if p.restore || p.last != stop {
+			return 0, winparse.Errorf(n, "the restore block must come right after %q, once", stop)
+		}
+		k, err := match(restoreBlock, i)
+		if err != nil {
+			return 0, err
+		}
+		p.restore = true
+		return k, nil
+	case strings.Split(auditHead, "\n")[0]:
+		if p.s.ForeignRules != "" {
+			return 0, winparse.Errorf(n, "a second audit of other programs' rules")
+		}
+		if err := p.order.Adding(n, "the audit"); err != nil {
+			return 0, err
+		}
+		if !p.restore {
+			return 0, winparse.Errorf(n, "the audit needs the restore block (its record file) before it")
+		}
+		k, err := match(auditHead, i)
+		if err != nil {
+			return 0, err
+		}
+		mode, ok := modeLines[lineAt(lines, i+k)]
+		if !ok {
+			return 0, winparse.Errorf(i+k+1, "the audit's mode must be %q or %q", "$foreignRules = 'report'", "$foreignRules = 'disable'")
+		}
+		m, err := match(auditBody, i+k+1)
+		if err != nil {
+			return 0, err
+		}
+		p.s.ForeignRules = mode
+		return k + 1 + m, nil
+	}
+	return 0, nil
+}
+
+func lineAt(lines []string, i int) string {
+	if i < len(lines) {
+		return lines[i]
+	}
+	return ""
 }
 
 func (p *parser) line(n int, l string) error {
@@ -107,6 +200,9 @@ func (p *parser) line(n int, l string) error {
 	case strings.HasPrefix(l, newPrefix):
 		if err := p.order.Adding(n, "New-NetFirewallRule"); err != nil {
 			return err
+		}
+		if p.s.ForeignRules != "" {
+			return winparse.Errorf(n, "New-NetFirewallRule after the audit, which compares other programs' rules with portwall's only as they stand then")
 		}
 		if !strings.HasSuffix(l, newSuffix) {
 			return winparse.Errorf(n, "New-NetFirewallRule must end with %q", newSuffix)

@@ -9,9 +9,28 @@ import (
 	"github.com/portwall/portwall/rules/ports"
 )
 
-// script wraps body lines (CRLF added) in the fixed head.
+// head is what every script starts with: #Requires, a comment, the param
+// line, $ErrorActionPreference, the restore block, the removal line.
+func head() []string {
+	out := []string{requires, "# head", paramLine, stop}
+	out = append(out, strings.Split(restoreBlock, "\n")...)
+	return append(out, removeLine)
+}
+
+// audit is the audit block in mode m.
+func audit(m string) []string {
+	out := strings.Split(auditHead, "\n")
+	out = append(out, "$foreignRules = '"+m+"'")
+	return append(out, strings.Split(auditBody, "\n")...)
+}
+
+// bodyLine is the line number of the first body line.
+var bodyLine = len(head()) + 1
+
+// script wraps body lines (CRLF added) in the fixed head, and ends with
+// the audit in report mode.
 func script(body ...string) []byte {
-	lines := append([]string{requires, "# head", stop, removeLine}, body...)
+	lines := append(append(head(), body...), audit("report")...)
 	return []byte(strings.Join(lines, "\r\n") + "\r\n")
 }
 
@@ -19,8 +38,8 @@ const rule = `New-NetFirewallRule -Group 'portwall' -Name 'portwall-x' -DisplayN
 const good = rule + `-Protocol TCP -LocalPort 22 -RemoteAddress '10.0.0.0/8' -Profile Any -Description 'pw:r1 x' | Out-Null`
 
 // TestRejectsLines: each line breaks a rule of the cmdlets, the firewall
-// or PowerShell's parsing; the parser must refuse it at its line (5), for
-// the reason given.
+// or PowerShell's parsing; the parser must refuse it at its line (the
+// first of the body), for the reason given.
 func TestRejectsLines(t *testing.T) {
 	t.Parallel()
 	end := " | Out-Null"
@@ -65,6 +84,13 @@ func TestRejectsLines(t *testing.T) {
 		{"Remove-NetFirewallRule -All", "removing every rule", "unknown line"},
 		{removeLine, "a second removal line", "second removal"},
 		{stop, "a second $ErrorActionPreference", "second"},
+		{paramLine, "a second param line", "first statement"},
+		{"param([string] $Mode = 'apply')", "another param line", "unknown line"},
+		{strings.Split(restoreBlock, "\n")[0], "a second restore block", "right after"},
+		{"$foreignRules = 'report'", "a mode line outside the audit", "unknown line"},
+		{"Disable-NetFirewallRule -All", "disabling every rule", "unknown line"},
+		{"Get-NetFirewallRule -Direction Inbound | Disable-NetFirewallRule", "disabling outside the audit", "unknown line"},
+		{"Get-NetFirewallRule -Direction Inbound | Remove-NetFirewallRule", "deleting other programs' rules", "unknown line"},
 		{"#Requires -Version 99", "a #Requires statement", "unknown line"},
 		{"# requires -Version 99", "a comment that may read as #Requires", "#Requires"},
 		{"# continued `", "a trailing backtick", "backtick"},
@@ -77,7 +103,7 @@ func TestRejectsLines(t *testing.T) {
 	if _, err := Parse(script(good)); err != nil {
 		t.Fatalf("valid script refused: %v", err)
 	}
-	wintest.RejectsLines(t, 5, func(line string) error {
+	wintest.RejectsLines(t, bodyLine, func(line string) error {
 		_, err := Parse(script(line))
 		return err
 	}, bad)
@@ -193,4 +219,60 @@ func TestGrants(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", name, got, c.want)
 		}
 	}
+}
+
+// TestAudit: the audit of other programs' rules reads in both modes, and
+// a hand-made list of variants of it, and of the param line and the
+// restore block it needs, is refused: anything else could disable or
+// delete other rules, or enable rules no run recorded.
+func TestAudit(t *testing.T) {
+	t.Parallel()
+	for _, m := range []string{"report", "disable"} {
+		lines := append(append(head(), good), audit(m)...)
+		lines = append(lines, "Set-NetFirewallProfile -Profile Domain -DefaultInboundAction Block -DefaultOutboundAction Allow")
+		s, err := Parse([]byte(strings.Join(lines, "\r\n") + "\r\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if s.ForeignRules != m || len(s.Rules) != 1 || len(s.Profiles) != 1 {
+			t.Errorf("%s: mode %q, %d rules, %d profile settings", m, s.ForeignRules, len(s.Rules), len(s.Profiles))
+		}
+	}
+	ok := string(script(good))
+	replace := func(old, new string) string {
+		if !strings.Contains(ok, old) {
+			t.Fatalf("the edit does not apply: %q", old)
+		}
+		return strings.Replace(ok, old, new, 1)
+	}
+	auditText := strings.Join(audit("report"), "\r\n") + "\r\n"
+	restoreText := strings.Join(strings.Split(restoreBlock, "\n"), "\r\n") + "\r\n"
+	bad := map[string]string{
+		"mode delete":                      replace("$foreignRules = 'report'", "$foreignRules = 'delete'"),
+		"mode in double quotes":            replace("$foreignRules = 'report'", `$foreignRules = "report"`),
+		"mode from a variable":             replace("$foreignRules = 'report'", "$foreignRules = $env:MODE"),
+		"no mode line":                     replace("$foreignRules = 'report'\r\n", ""),
+		"Remove instead of Disable":        replace("$portwallWider | Disable-NetFirewallRule", "$portwallWider | Remove-NetFirewallRule"),
+		"disable before recording":         replace("    Set-Content -LiteralPath $portwallRecord", "    $portwallWider | Disable-NetFirewallRule\r\n    Set-Content -LiteralPath $portwallRecord"),
+		"portwall's own rules compared":    replace("if ($rule.Group -eq 'portwall' -or $rule.DisplayName -like 'portwall-*') { continue }", "if ($false) { continue }"),
+		"outbound rules too":               replace("@(Get-NetFirewallRule -Direction Inbound -Action Allow -Enabled True -ErrorAction SilentlyContinue)) {", "@(Get-NetFirewallRule -Action Allow -ErrorAction SilentlyContinue)) {"),
+		"a command inside the audit":       replace("foreach ($rule in $portwallWider) {", "Remove-NetFirewallRule -All\r\nforeach ($rule in $portwallWider) {"),
+		"a line of the audit missing":      replace("    if ($null -eq $x) { continue }\r\n", ""),
+		"re-indented with a tab":           replace("    $other = Get-PortwallFilters $rule", "\t$other = Get-PortwallFilters $rule"),
+		"the audit cut short":              strings.TrimSuffix(ok, "}\r\n"),
+		"two audits":                       ok + auditText,
+		"no audit":                         strings.Replace(ok, auditText, "", 1),
+		"audit before the removal line":    strings.Replace(strings.Replace(ok, auditText, "", 1), removeLine+"\r\n", auditText+removeLine+"\r\n", 1),
+		"a rule after the audit":           ok + good + "\r\n",
+		"no restore block":                 strings.Replace(ok, restoreText, "", 1),
+		"restore block after removal":      strings.Replace(strings.Replace(ok, restoreText, "", 1), removeLine+"\r\n", removeLine+"\r\n"+restoreText, 1),
+		"restore enables every rule":       replace("            Enable-NetFirewallRule -Name $name", "            Enable-NetFirewallRule -All"),
+		"restore goes on to add rules":     replace("    exit 0\r\n", ""),
+		"restore reads another file":       replace("$portwallRecord = Join-Path $env:ProgramData 'portwall\\disabled-foreign-rules.txt'", "$portwallRecord = $args[0]"),
+		"no param line":                    replace(paramLine+"\r\n", ""),
+		"param line after stop":            replace(paramLine+"\r\n"+stop, stop+"\r\n"+paramLine),
+		"param line with another value":    replace("'apply', 'restore'", "'apply', 'restore', 'wipe'"),
+		"param line not right before stop": replace(paramLine+"\r\n", paramLine+"\r\n# comment\r\n"),
+	}
+	wintest.RejectsScripts(t, func(data []byte) error { _, err := Parse(data); return err }, bad)
 }

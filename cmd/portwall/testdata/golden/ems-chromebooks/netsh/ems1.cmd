@@ -12,6 +12,17 @@ rem each flow.
 rem Outbound rules are included (output = drop); they restrict traffic only while the
 rem profiles block outbound connections by default.
 rem
+rem Installers add inbound allow rules of their own, from any address, and Windows
+rem Firewall lets a packet in when any enabled allow rule matches it: these widen
+rem portwall's rules. Documented for this host:
+rem   forticlient-ems (deployment forticlient-ems) telemetry-8013: tcp 8013
+rem     FortiClient EMS Administration Guide: Required services and ports: You do not need to enable ports 8013 and 10443 as the FortiClient EMS installation opens these.
+rem   forticlient-ems (deployment forticlient-ems) client-download-10443: tcp 10443
+rem     FortiClient EMS Administration Guide: Required services and ports: You do not need to enable ports 8013 and 10443 as the FortiClient EMS installation opens these.
+rem netsh cannot find rules by port or program: run this host's PowerShell script
+rem (portwall generate --target powershell), whose audit lists such rules, or disables
+rem them with [windows] foreign_rules = disable (restore enables them again).
+rem
 rem Left out (fqdn = omit): netsh cannot match host names.
 rem   rule r2609d5e58cf5: host names of forticlient-ems.fortiguard-anycast:
 rem     fcteuupdate.fortinet.net

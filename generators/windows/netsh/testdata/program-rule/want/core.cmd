@@ -9,6 +9,15 @@ rem -tTYPE per ICMP type and -pN per part of a long address list. Its descriptio
 rem with pw:RULEID, then product/feature: flows; `portwall catalog show PRODUCT` describes
 rem each flow.
 rem
+rem Installers add inbound allow rules of their own, from any address, and Windows
+rem Firewall lets a packet in when any enabled allow rule matches it: these widen
+rem portwall's rules. Documented for this host:
+rem   fme-server (deployment fme-server) fme-exe-allow-all: program D:\Apps\FME Server 2024\Server\fme\fme.exe
+rem     FME Server documentation: Firewalls and Ports: Note: An Inbound Rule 'Allow All' is created for FMEServerInstall\Server\fme\fme.exe on Windows machines when FME Server is installed.
+rem netsh cannot find rules by port or program: run this host's PowerShell script
+rem (portwall generate --target powershell), whose audit lists such rules, or disables
+rem them with [windows] foreign_rules = disable (restore enables them again).
+rem
 rem netsh has no wildcard delete: remove every rule an earlier run added (its
 rem name, which PowerShell calls DisplayName, starts with portwall-), then add them anew.
 powershell -NoProfile -NonInteractive -Command "Get-NetFirewallRule -DisplayName 'portwall-*' -ErrorAction SilentlyContinue | Remove-NetFirewallRule"

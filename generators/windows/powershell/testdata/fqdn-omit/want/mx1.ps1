@@ -11,6 +11,13 @@
 # Outbound rules are included (output = drop); they restrict traffic only while the
 # profiles block outbound connections by default.
 #
+# Other programs' rules: after adding its own, the script lists enabled inbound allow
+# rules outside group portwall that share a protocol and port, or the program, with
+# one of portwall's and allow a remote address it does not (foreign_rules = report).
+# With [windows] foreign_rules = 'disable' it also disables them, recording their names.
+# powershell -NoProfile -File mx1.ps1 restore enables the recorded rules
+# again and changes nothing else.
+#
 # Left out (fqdn = omit): the firewall cannot match host names.
 #   rule rc6449a0ac31f: host names of partners:
 #     host name: mx.partner.example
@@ -20,8 +27,86 @@
 #   rule r2321ece7d4ec: host names of names-only:
 #     host name: relay.partner.example
 #
+param([ValidateSet('apply', 'restore')] [string] $Mode = 'apply')
 $ErrorActionPreference = 'Stop'
+# Rules of other programs that an earlier run disabled are recorded by name in this file;
+# run the script with restore to enable exactly those again (nothing else changes).
+$portwallRecord = Join-Path $env:ProgramData 'portwall\disabled-foreign-rules.txt'
+if ($Mode -eq 'restore') {
+    foreach ($name in @(if (Test-Path -LiteralPath $portwallRecord) { Get-Content -LiteralPath $portwallRecord -Encoding UTF8 })) {
+        if ($name -and (Get-NetFirewallRule -Name $name -ErrorAction SilentlyContinue)) {
+            Enable-NetFirewallRule -Name $name
+            Write-Output ('portwall: enabled again: ' + $name)
+        }
+    }
+    if (Test-Path -LiteralPath $portwallRecord) { Remove-Item -LiteralPath $portwallRecord }
+    exit 0
+}
 # Remove every rule an earlier run added (group portwall), then add them anew.
 Get-NetFirewallRule -DisplayName 'portwall-*' -ErrorAction SilentlyContinue | Remove-NetFirewallRule
 New-NetFirewallRule -Group 'portwall' -Name 'portwall-rc6449a0ac31f-in' -DisplayName 'portwall-rc6449a0ac31f-in' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 25 -RemoteAddress '198.51.100.0/24','2001:db8:100::/48' -Profile Any -Description 'pw:rc6449a0ac31f allow[0]: SMTP from partners, some known by name' | Out-Null
+# Audit of other programs' rules ([windows] foreign_rules): enabled inbound allow rules
+# outside group portwall that share a protocol and port, or the program, with a rule of
+# portwall's and list a remote address it does not. report lists them; disable also
+# disables them (never deletes) and records their names for restore.
+$foreignRules = 'report'
+$portwallPorts = @{}; foreach ($f in @(Get-NetFirewallPortFilter -All)) { $portwallPorts[$f.InstanceID] = $f }
+$portwallApps = @{}; foreach ($f in @(Get-NetFirewallApplicationFilter -All)) { $portwallApps[$f.InstanceID] = $f }
+$portwallAddrs = @{}; foreach ($f in @(Get-NetFirewallAddressFilter -All)) { $portwallAddrs[$f.InstanceID] = $f }
+function Get-PortwallFilters($Rule) {
+    $protocol = [string]$portwallPorts[$Rule.InstanceID].Protocol
+    switch ($protocol) { '6' { $protocol = 'TCP' } '17' { $protocol = 'UDP' } '1' { $protocol = 'ICMPv4' } '58' { $protocol = 'ICMPv6' } }
+    $program = [string]$portwallApps[$Rule.InstanceID].Program
+    if ($program -ne 'Any') { $program = [Environment]::ExpandEnvironmentVariables($program) }
+    [pscustomobject]@{
+        Protocol = $protocol
+        Ports = @($portwallPorts[$Rule.InstanceID].LocalPort)
+        Program = $program
+        Remote = @($portwallAddrs[$Rule.InstanceID].RemoteAddress)
+    }
+}
+function Get-PortwallRange([string]$Port) {
+    if ($Port -match '^(\d+)-(\d+)$') { return @([int]$Matches[1], [int]$Matches[2]) }
+    if ($Port -match '^\d+$') { return @([int]$Port, [int]$Port) }
+    return $null
+}
+function Test-PortwallShared($Other, $Own) {
+    if ($Own.Program -ne 'Any' -and $Other.Program -eq $Own.Program) { return $true }
+    if ($Other.Protocol -ne 'Any' -and $Other.Protocol -ne $Own.Protocol) { return $false }
+    if ($Own.Protocol -eq 'ICMPv4' -or $Own.Protocol -eq 'ICMPv6' -or $Other.Ports -contains 'Any') { return $true }
+    foreach ($o in $Other.Ports) {
+        $x = Get-PortwallRange $o
+        if ($null -eq $x) { continue }
+        foreach ($p in $Own.Ports) {
+            $y = Get-PortwallRange $p
+            if ($null -ne $y -and $x[0] -le $y[1] -and $y[0] -le $x[1]) { return $true }
+        }
+    }
+    return $false
+}
+function Test-PortwallCovered($Other, $Own) {
+    if ($Own.Remote -contains 'Any') { return $true }
+    foreach ($a in $Other.Remote) { if ($Own.Remote -notcontains $a) { return $false } }
+    return $true
+}
+$portwallOwn = @(foreach ($rule in @(Get-NetFirewallRule -Group 'portwall' -Direction Inbound -Action Allow -Enabled True -ErrorAction SilentlyContinue)) { Get-PortwallFilters $rule })
+$portwallWider = @(foreach ($rule in @(Get-NetFirewallRule -Direction Inbound -Action Allow -Enabled True -ErrorAction SilentlyContinue)) {
+    if ($rule.Group -eq 'portwall' -or $rule.DisplayName -like 'portwall-*') { continue }
+    $other = Get-PortwallFilters $rule
+    foreach ($own in $portwallOwn) {
+        if ((Test-PortwallShared $other $own) -and -not (Test-PortwallCovered $other $own)) { $rule; break }
+    }
+})
+foreach ($rule in $portwallWider) {
+    Write-Warning ('portwall: a rule of another program allows more than portwall: ' + $rule.Name + ' (' + $rule.DisplayName + ')')
+}
+if ($foreignRules -eq 'disable' -and $portwallWider.Count -gt 0) {
+    $names = @(if (Test-Path -LiteralPath $portwallRecord) { Get-Content -LiteralPath $portwallRecord -Encoding UTF8 }) + @(foreach ($rule in $portwallWider) { $rule.Name })
+    New-Item -ItemType Directory -Force -Path (Split-Path -Parent $portwallRecord) | Out-Null
+    Set-Content -LiteralPath $portwallRecord -Encoding UTF8 -Value @($names | Where-Object { $_ } | Sort-Object -Unique)
+    $portwallWider | Disable-NetFirewallRule
+    Write-Output ('portwall: disabled ' + $portwallWider.Count + ' rules of other programs, recorded in ' + $portwallRecord + '; run the script with restore to enable them again')
+} elseif (Test-Path -LiteralPath $portwallRecord) {
+    Write-Output ('portwall: rules of other programs that an earlier run disabled are recorded in ' + $portwallRecord + '; run the script with restore to enable them again')
+}
 # Default policies and logging of the Windows Firewall profiles are left as they are (set_policy = false).
