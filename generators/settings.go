@@ -33,6 +33,7 @@ type Section interface {
 type Key struct {
 	Name string
 	// Type is the TOML type: "string", "boolean", "list of strings",
+	// "string or list of strings" (one string for a list of one),
 	// "table of strings".
 	Type    string
 	Default string

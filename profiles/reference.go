@@ -103,7 +103,8 @@ const FormatIP = "ip"
 type Names string
 
 const (
-	// NamesTargets are the --target names, the backends'.
+	// NamesTargets are the --target names a host may declare: the
+	// backends that write hosts' rules.
 	NamesTargets Names = "targets"
 	// NamesProducts are the catalog's products.
 	NamesProducts Names = "products"
@@ -132,7 +133,7 @@ func Reference() Key {
 	}
 	comment := Key{Name: "comment", Type: TypeString, MaxLength: MaxComment, Doc: "why: carried into each backend's comment next to the rule"}
 	return Key{Type: TypeTable, Doc: "a deployment profile", Keys: []Key{
-		{Name: "name", Type: TypeString, Pattern: namePattern.String(), Otherwise: "the file name without its extension",
+		{Name: "name", Type: TypeString, Pattern: NamePattern, Otherwise: "the file name without its extension",
 			Doc: "the profile's name, in the outputs"},
 		{Name: "description", Type: TypeString, Doc: "what the profile is for"},
 		{Name: "defaults", Type: TypeTable, Doc: "profile-wide policies", Keys: []Key{
@@ -146,11 +147,11 @@ func Reference() Key {
 			targets("every host without its own declaration"),
 			osKey("every host without its own declaration"),
 		}},
-		{Name: "groups", Type: TypeMap, NamePattern: namePattern.String(), Reserved: []string{"any"},
+		{Name: "groups", Type: TypeMap, NamePattern: NamePattern, Reserved: []string{"any"},
 			Doc: "named address groups; hosts and groups share one namespace",
 			Elem: &Key{Name: "NAME", Type: TypeStrings, NonEmpty: true,
 				Doc: "the members: addresses, CIDR networks, ranges first-last, host names (FQDNs), \"any\", and hosts and other groups by name"}},
-		{Name: "hosts", Type: TypeMap, NamePattern: namePattern.String(), Reserved: []string{"any"},
+		{Name: "hosts", Type: TypeMap, NamePattern: NamePattern, Reserved: []string{"any"},
 			Doc: "the machines portwall writes rules for",
 			Elem: &Key{Name: "NAME", Type: TypeTable, Doc: "one machine", Keys: []Key{
 				{Name: "description", Type: TypeString, Doc: "what the host is"},
@@ -160,7 +161,7 @@ func Reference() Key {
 				osKey("this host"),
 			}}},
 		{Name: "deployment", Type: TypeArray, Doc: "one product installed on some hosts", Keys: []Key{
-			{Name: "name", Type: TypeString, Pattern: namePattern.String(), Otherwise: "the product's name",
+			{Name: "name", Type: TypeString, Pattern: NamePattern, Otherwise: "the product's name",
 				Doc: "the deployment's name, unique in the profile: two deployments of one product need one"},
 			{Name: "product", Type: TypeString, Required: true, NonEmpty: true, Names: NamesProducts,
 				Doc: "the catalog's product (portwall catalog list)"},

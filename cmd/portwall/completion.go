@@ -94,11 +94,19 @@ Examples:
 
 func (e *env) manCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "man",
-		Usage: "print portwall's manual page (roff), generated from its commands and flags",
-		Description: `Example:
-   portwall man > portwall.1 && man ./portwall.1`,
+		Name:      "man",
+		Usage:     "print portwall's manual page (roff), generated from its commands and flags",
+		ArgsUsage: "[profile]",
+		Description: `With the argument profile, prints portwall-profile(5) instead: every key of
+the profile, generated from the definitions that check it.
+
+Examples:
+   portwall man > portwall.1 && man ./portwall.1
+   portwall man profile > portwall-profile.5 && man ./portwall-profile.5`,
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return e.manPage(c)
+			}
 			page, err := definition(e).ToManWithSection(1)
 			if err != nil {
 				return err
