@@ -10,6 +10,7 @@ import (
 	"github.com/portwall/portwall/cmd/portwall/profileref"
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/targets"
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/profiles"
 	"github.com/portwall/portwall/rules/catalog"
 	"github.com/portwall/portwall/rules/lint"
@@ -125,7 +126,8 @@ func profileReference(cat *catalog.Catalog) (*profileref.Reference, error) {
 // manPage prints the page its argument names: portwall man profile.
 func (e *env) manPage(c *cli.Context) error {
 	if c.NArg() != 1 || c.Args().First() != "profile" {
-		return fmt.Errorf("man: unknown page %q: want no argument (portwall(1)) or profile (portwall-profile(5))", strings.Join(c.Args().Slice(), " "))
+		page := strings.Join(c.Args().Slice(), " ")
+		return fmt.Errorf("man: unknown page %q: want no argument (portwall(1)) or profile (portwall-profile(5))%s", page, diag.DidYouMean(page, []string{"profile"}))
 	}
 	return e.manProfile(c)
 }

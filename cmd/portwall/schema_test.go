@@ -397,3 +397,38 @@ func readmeReference() (string, error) {
 	}
 	return ref.Markdown(3), nil
 }
+
+// TestSchemaSuggestsCatalogProducts: products are offered from the catalog
+// the command runs with, --catalog DIR included, and not required: a
+// profile naming a product of that directory is valid under the schema of
+// the built-in catalog (TestSchemaAcceptsValidProfiles holds the
+// catalog-dir case to that).
+func TestSchemaSuggestsCatalogProducts(t *testing.T) {
+	t.Parallel()
+	product := func(args ...string) map[string]any {
+		out, _ := run(t, append(args, "schema")...)
+		var s struct {
+			Properties struct {
+				Deployment struct {
+					Items struct {
+						Properties map[string]map[string]any
+					}
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s.Properties.Deployment.Items.Properties["product"]
+	}
+	suggested := func(p map[string]any) []any {
+		return p["anyOf"].([]any)[0].(map[string]any)["enum"].([]any)
+	}
+	builtIn := product()
+	if _, hard := builtIn["enum"]; hard || !slices.Contains(suggested(builtIn), any("xeams")) || slices.Contains(suggested(builtIn), any("acme-app")) {
+		t.Errorf("built-in catalog: product %v", builtIn)
+	}
+	if !slices.Contains(suggested(product("--catalog", "testdata/cases/catalog-dir/site-catalog")), any("acme-app")) {
+		t.Errorf("--catalog: acme-app not suggested")
+	}
+}
