@@ -373,7 +373,22 @@ func TestReadmeProfileReference(t *testing.T) {
 	}
 	want := "\n" + ref + "\n"
 	if golden.Updating() {
-		if err := os.WriteFile("../../README.md", []byte(head+begin+want+end+tail), 0o644); err != nil {
+		// Renamed into place: other tests read README.md meanwhile.
+		f, err := os.CreateTemp("../..", ".README.md.*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(f.Name())
+		if _, err := f.WriteString(head + begin + want + end + tail); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(f.Name(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(f.Name(), "../../README.md"); err != nil {
 			t.Fatal(err)
 		}
 		return
