@@ -195,7 +195,7 @@ func Reference() Key {
 			endpoints("from"),
 			endpoints("to"),
 			{Name: "service", Type: TypeStrings, NonEmpty: true, Unique: true, Names: NamesServices, Conflicts: []string{"protocol", "ports", "icmp_types"},
-				Doc: "well-known services by name, which bring their own protocols and ports; instead of protocol, ports and icmp_types"},
+				Doc: "well-known services by name (portwall catalog list), which bring their own protocols and ports; instead of protocol, ports and icmp_types"},
 			{Name: "protocol", Type: TypeStrings, NonEmpty: true, Enum: proto.Names(), Doc: "the protocols; ICMP is not mixed with TCP and UDP"},
 			{Name: "ports", Type: TypePorts, NonEmpty: true, Doc: "the destination ports, numbers and \"first-last\" ranges; required for tcp and udp, none for ICMP"},
 			{Name: "icmp_types", Type: TypeStrings, Suggest: icmpTypeNames(), Otherwise: "every type",
