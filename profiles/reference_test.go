@@ -132,6 +132,7 @@ func TestReferenceHoldsForParse(t *testing.T) {
 	c := &refChecker{t: t, base: base, samples: map[string]any{}}
 	c.collect(nil, base)
 	c.table(Reference(), nil, []map[string]any{base}, [][]any{nil})
+	t.Logf("%d changed profiles loaded", c.checks)
 	if c.checks < 150 {
 		t.Errorf("only %d checks ran", c.checks)
 	}
