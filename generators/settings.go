@@ -36,13 +36,18 @@ type Section interface {
 type Key struct {
 	Name string
 	// Type is the TOML type: "string", "boolean", "list of strings",
+	// "string or list of strings" (one string for a list of one),
 	// "table of strings".
 	Type    string
 	Default string
 	// Enum lists the values a string (or each element of a list) may
 	// take; empty when any value of the type is allowed.
 	Enum []string
-	Doc  string
+	// Pattern is a regular expression (RE2, as JSON Schema's ECMA 262
+	// subset also reads it) a string value must match, when its values
+	// follow a rule an enum cannot list; empty for none.
+	Pattern string
+	Doc     string
 }
 
 // Env is what a section may refer to while it is decoded: the profile's

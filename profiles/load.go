@@ -98,9 +98,13 @@ type expectSchema struct {
 // into every backend's output (nft set names, netsh rule names, FortiGate
 // objects), so they are kept to characters that need no quoting anywhere.
 // Dots are excluded so that a name is never mistaken for a host name.
-var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]{0,46}[a-z0-9])?$`)
+var namePattern = regexp.MustCompile(NamePattern)
 
-const nameRule = "use lower-case letters, digits, '-' and '_', at most 48 characters, starting and ending with a letter or digit"
+// NamePattern is the regular expression of names.
+const NamePattern = `^[a-z0-9]([a-z0-9_-]{0,46}[a-z0-9])?$`
+
+// NameRule says what NamePattern allows, for messages and the reference.
+const NameRule = "use lower-case letters, digits, '-' and '_', at most 48 characters, starting and ending with a letter or digit"
 
 // MaxComment is the longest comment a custom rule may carry. Backends with
 // shorter limits shorten it further.
@@ -186,7 +190,7 @@ func (c *checker) portList(path []any, v any) ports.Set {
 
 func (c *checker) name(path []any, kind, s string) {
 	if !namePattern.MatchString(s) {
-		c.keyErrorf(path, "invalid %s name %q: %s", kind, s, nameRule)
+		c.keyErrorf(path, "invalid %s name %q: %s", kind, s, NameRule)
 	}
 }
 

@@ -96,17 +96,24 @@ Examples:
 
 func (e *env) manCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "man",
-		Usage: "print portwall's manual page (roff), generated from its commands and flags",
+		Name:      "man",
+		Usage:     "print portwall's manual page (roff), generated from its commands and flags",
+		ArgsUsage: "[profile]",
 		Description: `Prints portwall(1): every command, its options with their defaults, the
-exit statuses, environment, files and examples.
+exit statuses, environment, files and examples. With the argument profile,
+prints portwall-profile(5) instead: every key of the profile, generated from
+the definitions that check it.
 
-Exit status: 0, or 1 when the page cannot be written.
+Exit status: 0, or 1 when the page cannot be written or the argument is not
+profile.
 
 Examples:
    portwall man > portwall.1 && man -l portwall.1
-   portwall man | groff -man -Tutf8 | less`,
+   portwall man profile > portwall-profile.5 && man -l portwall-profile.5`,
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return e.manPage(c)
+			}
 			manPage(e.stdout, definition(e))
 			return nil
 		},

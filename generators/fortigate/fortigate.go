@@ -79,6 +79,16 @@ var versionPattern = regexp.MustCompile(`^([0-9]{1,2})\.([0-9]{1,2})(\.[0-9]{1,3
 // parseVersion reads a release ("7.6") or a patch level of one ("7.6.1"),
 // which takes its release's syntax: the CLI changes the backend knows of
 // (reference section 9) come with releases, not patches.
+// versionKeyPattern is the pattern of the versions parseVersion accepts,
+// for the profile's schema: a release, or a patch level of one.
+func versionKeyPattern() string {
+	names := versionNames()
+	for i, n := range names {
+		names[i] = regexp.QuoteMeta(n)
+	}
+	return `^(` + strings.Join(names, "|") + `)(\.[0-9]{1,3})?$`
+}
+
 func parseVersion(s string) (version, error) {
 	if m := versionPattern.FindStringSubmatch(s); m != nil {
 		for _, v := range versions {

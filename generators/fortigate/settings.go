@@ -72,7 +72,7 @@ func (section) Name() string { return "fortigate" }
 
 func (section) Keys() []generators.Key {
 	return []generators.Key{
-		{Name: "version", Type: "string", Default: DefaultVersion,
+		{Name: "version", Type: "string", Default: DefaultVersion, Pattern: versionKeyPattern(),
 			Doc: "the FortiOS version the snippet is for: a release (" + strings.Join(versionNames(), ", ") + ") or a patch level of one (7.6.1), which takes its release's syntax"},
 		{Name: "vdom", Type: "string", Default: `""`, Doc: "wrap the snippet in config vdom / edit VDOM / end; --running reads that VDOM"},
 		{Name: "logtraffic", Type: "string", Default: "all", Enum: logTraffic, Doc: "the policies' logtraffic"},

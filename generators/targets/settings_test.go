@@ -3,6 +3,7 @@ package targets_test
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,9 +96,9 @@ func decode(p *profiles.Profile) (generators.Settings, error) {
 }
 
 // TestSectionKeysDecode: every key a section documents (Keys, which the
-// manual and the schema show) is one its Decode reads, and its documented
-// default, written as TOML, decodes to the same settings as no section at
-// all.
+// manual and the schema show) is one its Decode reads and the other way
+// round, and its documented default, written as TOML, decodes to the same
+// settings as no section at all.
 func TestSectionKeysDecode(t *testing.T) {
 	for _, sec := range generators.Sections(targets.All()) {
 		var b strings.Builder
@@ -111,7 +112,8 @@ func TestSectionKeysDecode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := sec.Decode(p.Table(sec.Name()), generators.NewEnv(p, nil))
+		table := p.Table(sec.Name())
+		got, err := sec.Decode(table, generators.NewEnv(p, nil))
 		if err != nil {
 			t.Errorf("[%s] with its documented defaults:\n%s\n%v", sec.Name(), b.String(), err)
 			continue
@@ -122,6 +124,16 @@ func TestSectionKeysDecode(t *testing.T) {
 		}
 		if len(sec.Keys()) == 0 {
 			t.Errorf("[%s] documents no key", sec.Name())
+		}
+		// And every key Decode reads is documented: the schema refuses
+		// the keys a section does not document.
+		var documented []string
+		for _, k := range sec.Keys() {
+			documented = append(documented, k.Name)
+		}
+		slices.Sort(documented)
+		if read := table.DecodedKeys(); !slices.Equal(read, documented) {
+			t.Errorf("[%s]: Decode reads %q, Keys documents %q", sec.Name(), read, documented)
 		}
 	}
 }

@@ -280,6 +280,17 @@ func (t *Table) Decode(v any) diag.ErrorList {
 	return t.f.unknownBelow(func(top string) bool { return top == t.Name })
 }
 
+// DecodedKeys lists the keys of the struct the table was last decoded
+// into, sorted (nil before Decode): what its owner reads, for the tests
+// that hold the owner's documentation to it.
+func (t *Table) DecodedKeys() []string {
+	st, ok := t.f.schema[t.Name]
+	if !ok {
+		return nil
+	}
+	return structNames(st)
+}
+
 // Errorf adds an error at path (relative to the table) to l.
 func (t *Table) Errorf(l *diag.ErrorList, path []any, format string, args ...any) {
 	t.f.Doc.Errorf(l, t.path(path), format, args...)

@@ -32,7 +32,8 @@ func (r Range) String() string {
 // Len is the number of ports in the range.
 func (r Range) Len() int { return int(r.Last) - int(r.First) + 1 }
 
-// Parse reads "25" or "7100-7150" (spaces around the dash are allowed).
+// Parse reads "25" or "7100-7150": digits only, no spaces, signs or
+// leading zeros (Pattern).
 func Parse(s string) (Range, error) {
 	a, b, isRange := strings.Cut(s, "-")
 	first, err := parsePort(a, s)
@@ -61,6 +62,15 @@ func parsePort(s, whole string) (uint16, error) {
 	n, _ := strconv.Atoi(s)
 	return Check(int64(n))
 }
+
+// portPattern is one port, 1-65535, as parsePort accepts it.
+const portPattern = `(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})`
+
+// Pattern is the regular expression of the strings Parse accepts, a port
+// or a range "first-last", for the profile's JSON Schema: in the syntax
+// that Go's regexp and ECMA-262 (editors' validators) read alike. A
+// reversed range matches it; Parse refuses it.
+const Pattern = `^` + portPattern + `(-` + portPattern + `)?$`
 
 // Check returns n as a port, or an error if it is outside 1-65535.
 func Check(n int64) (uint16, error) {

@@ -1,6 +1,9 @@
 package ports
 
 import (
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -82,5 +85,32 @@ func TestSet(t *testing.T) {
 	}
 	if NewSet() != nil {
 		t.Error("empty set not nil")
+	}
+}
+
+// TestPattern: Pattern matches exactly the strings Parse accepts, but
+// reversed ranges, so that the profile's schema and the loader agree.
+func TestPattern(t *testing.T) {
+	t.Parallel()
+	re := regexp.MustCompile(Pattern)
+	check := func(s string) {
+		_, err := Parse(s)
+		reversed := err != nil && strings.HasPrefix(err.Error(), "reversed")
+		if re.MatchString(s) != (err == nil || reversed) {
+			t.Errorf("%q: Pattern matches: %v; Parse: %v", s, re.MatchString(s), err)
+		}
+	}
+	for n := range 100001 {
+		s := strconv.Itoa(n)
+		check(s)
+		check("1-" + s)
+		if n < 1000 || n%997 == 0 || n > 65500 && n < 65600 {
+			for _, v := range []string{"0" + s, "+" + s, " " + s, s + " ", s + "-65535", s + "-" + s, s + " - 1"} {
+				check(v)
+			}
+		}
+	}
+	for _, s := range []string{"", "-", "1-", "-1", "1-2-3", "1--2", "smtp", "1,2", "１"} {
+		check(s)
 	}
 }

@@ -51,7 +51,7 @@ func (section) Name() string { return "windows" }
 
 func (section) Keys() []generators.Key {
 	return []generators.Key{
-		{Name: "profiles", Type: "list of strings", Default: `["any"]`, Enum: FirewallProfiles,
+		{Name: "profiles", Type: "string or list of strings", Default: `["any"]`, Enum: FirewallProfiles,
 			Doc: "the Windows Firewall profiles the rules apply to: any, or some of domain, private and public (one string for one profile)"},
 		{Name: "set_policy", Type: "boolean", Default: "false",
 			Doc: "also set the profiles' default inbound and outbound policy and drop logging from [defaults]; it changes the whole host"},
