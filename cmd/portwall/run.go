@@ -7,11 +7,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/nftables"
@@ -378,16 +380,27 @@ func (e *env) validate(c *cli.Context) error {
 			}
 		}
 	}
-	var errs, warnings diag.ErrorList
-	for _, j := range jobs {
+	// Backends are pure functions of the request: the targets render at
+	// once, one per CPU, and their refusals are collected in job order.
+	results := make([]error, len(jobs))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, j := range jobs {
 		if j.g.Caps().HostView && len(j.hosts) == 0 {
 			continue
 		}
-		_, err := generators.Generate(j.g, generators.Request{Ruleset: r.rs, Hosts: j.hosts, Settings: r.settings})
+		g.Go(func() error {
+			_, results[i] = generators.Generate(j.g, generators.Request{Ruleset: r.rs, Hosts: j.hosts, Settings: r.settings})
+			return nil
+		})
+	}
+	g.Wait()
+	var errs, warnings diag.ErrorList
+	for i, j := range jobs {
 		if j.warn {
-			warnings.Append(diag.AsList(locate(r, err)))
+			warnings.Append(diag.AsList(locate(r, results[i])))
 		} else {
-			errs.Append(diag.AsList(locate(r, err)))
+			errs.Append(diag.AsList(locate(r, results[i])))
 		}
 	}
 	if len(errs) > 0 {
