@@ -9,8 +9,11 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/fortigate"
 	"github.com/portwall/portwall/generators/portdoc"
 	"github.com/portwall/portwall/internal/diag"
+	"github.com/portwall/portwall/internal/graphviz"
+	"github.com/portwall/portwall/rules/ir"
 )
 
 func (e *env) docsCommand() *cli.Command {
@@ -73,7 +76,11 @@ func (e *env) docs(c *cli.Context) error {
 			return fmt.Errorf("unknown host %q%s (hosts: %s)", host, diag.DidYouMean(host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
 		}
 	}
-	data, err := portdoc.Render(rs, portdoc.Format(format), portdoc.Options{Host: host})
+	opt, err := docsOptions(rs, r.settings, portdoc.Format(format), host, graphviz.Available())
+	if err != nil {
+		return err
+	}
+	data, err := portdoc.Render(rs, portdoc.Format(format), opt)
 	if err != nil {
 		return err
 	}
@@ -82,4 +89,24 @@ func (e *env) docs(c *cli.Context) error {
 	}
 	_, err = e.stdout.Write(data)
 	return err
+}
+
+// docsOptions are what the document shows beyond the rules: with
+// [fortigate.interfaces], the interface each endpoint sits behind, as the
+// FortiGate backend places it (its own settings, decoded by it with the
+// profile, read here and never written); and the HTML page's diagram drawn
+// by Graphviz when dot is installed (else the page carries the DOT text).
+func docsOptions(rs *ir.Ruleset, settings generators.Settings, f portdoc.Format, host string, dot bool) (portdoc.Options, error) {
+	opt := portdoc.Options{Host: host}
+	if fg := fortigate.SettingsOf(settings); len(fg.Interfaces) > 0 {
+		z, err := fg.Zones(rs)
+		if err != nil {
+			return opt, err
+		}
+		opt.Zones = z
+	}
+	if f == portdoc.HTML && dot {
+		opt.SVG = graphviz.SVG
+	}
+	return opt, nil
 }
