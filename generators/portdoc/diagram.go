@@ -125,7 +125,6 @@ func buildGraph(rs *ir.Ruleset, opt Options) (*graph, error) {
 		g.Nodes = append(g.Nodes, drawNode(d, id, opt))
 	}
 	slices.SortFunc(g.Nodes, func(a, b node) int { return strings.Compare(a.ID, b.ID) })
-	g.Clusters = clustersOf(g.Nodes, opt)
 
 	// A rule is an edge from each node of each set of its From to each
 	// node of each set of its To, less a host's traffic with itself.
@@ -199,6 +198,12 @@ func buildGraph(rs *ir.Ruleset, opt Options) (*graph, error) {
 		g.Edges = append(g.Edges, *e)
 	}
 	slices.SortFunc(g.Edges, func(a, b edge) int { return cmp.Or(strings.Compare(a.From, b.From), strings.Compare(a.To, b.To)) })
+	// With --host, a set of a rule's side may have no flow of the host's
+	// (the other host of a role): it is not drawn.
+	g.Nodes = slices.DeleteFunc(g.Nodes, func(n node) bool {
+		return !slices.ContainsFunc(g.Edges, func(e edge) bool { return e.From == n.ID || e.To == n.ID })
+	})
+	g.Clusters = clustersOf(g.Nodes, opt)
 	return g, nil
 }
 
