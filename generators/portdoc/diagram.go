@@ -333,15 +333,27 @@ func drawNode(d *drawn, id string, opt Options) node {
 		}
 		return n
 	}
-	intfs, whole := zoneOf(opt, s)
+	home, intfs, covered := zoneOf(opt, s)
+	var others []string
+	for _, i := range intfs {
+		if i != home {
+			others = append(others, flat(i, maxName))
+		}
+	}
 	switch {
-	case len(intfs) == 1 && whole:
-		n.Cluster = "z_" + intfs[0]
-	case len(intfs) == 0:
+	case home != "":
+		n.Cluster = "z_" + home
+		if len(others) > 0 {
+			n.Lines = append(n.Lines, "also behind "+strings.Join(others, ", "))
+		}
+		if !covered {
+			n.Lines = append(n.Lines, "partly behind no interface")
+		}
+	case len(others) == 0:
 		n.Lines = append(n.Lines, "behind no interface")
 	default:
-		line := "behind " + strings.Join(intfs, ", ")
-		if !whole {
+		line := "behind " + strings.Join(others, ", ")
+		if !covered {
 			line += " and no interface"
 		}
 		n.Lines = append(n.Lines, line)
@@ -349,17 +361,23 @@ func drawNode(d *drawn, id string, opt Options) node {
 	return n
 }
 
-// zoneOf is the interfaces a set sits behind, and whether all of it sits
-// behind one of them. A set the table names as a key sits behind that
+// zoneOf is where a set sits: the interfaces its addresses sit behind,
+// whether every address sits behind one of them, and the interface it is
+// drawn in ("" for none). A set the table names as a key is drawn in that
 // key's interface, as the operator wrote it, even where longer prefixes
-// place parts of it elsewhere (a LAN with a server subnet); every address
-// sits behind the default route (the Internet's side).
-func zoneOf(opt Options, s *ir.AddrSet) (intfs []string, whole bool) {
-	if i := opt.Zones.Interface(s.Name); i != "" && !s.IsAny() {
-		return []string{i}, true
-	}
+// place parts of it elsewhere (a LAN with a server subnet); other sets in
+// the one interface they sit behind. Every address sits behind the
+// default route (the Internet's side).
+func zoneOf(opt Options, s *ir.AddrSet) (home string, intfs []string, covered bool) {
 	p := opt.Zones.PlaceSet(s)
-	return p.Interfaces(), p.Covered()
+	intfs, covered = p.Interfaces(), p.Covered()
+	switch {
+	case !s.IsAny() && opt.Zones.Interface(s.Name) != "":
+		home = opt.Zones.Interface(s.Name)
+	case len(intfs) == 1 && covered:
+		home = intfs[0]
+	}
+	return home, intfs, covered
 }
 
 // clustersOf lists the clusters the nodes use, by ID.

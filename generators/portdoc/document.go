@@ -118,7 +118,8 @@ func (d *document) sections(n *notes) []section {
 			"Rule is the ID the generated firewall rules carry in their comments (pw:ID).",
 	}
 	if d.Zones {
-		intro = append(intro, "Interface is the FortiGate interface or zone the addresses sit behind, as [fortigate.interfaces] places them (the longest prefix wins; every address is behind the default route).")
+		intro = append(intro, "Interface is the FortiGate interface or zone the addresses sit behind, as [fortigate.interfaces] places them (the longest prefix wins; every address is behind the default route). "+
+			"A flow within one interface (dmz → dmz) does not cross the FortiGate, which gets no policy for it unless intra_interface is set.")
 	}
 	if d.HostOnly != "" {
 		intro = append(intro, "This document covers host "+d.HostOnly+" only; run portwall docs without --host for every host and the network view.")

@@ -413,9 +413,9 @@ func checkDOT(t *testing.T, got, want []byte, set string) {
 	}
 }
 
-// graphviz renders a DOT file to SVG, which must succeed without a word
+// drawDOT renders a DOT file to SVG, which must succeed without a word
 // on stderr and be well-formed XML.
-func graphviz(t *testing.T, dot []byte) {
+func drawDOT(t *testing.T, dot []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), kerneltest.Timeout)
 	defer cancel()
@@ -452,15 +452,15 @@ func TestGraphviz(t *testing.T) {
 		rs := rulestest.Ruleset(t, file)
 		for _, h := range append([]string{""}, rs.HostNames()...) {
 			t.Run(filepath.Base(file)+"/"+h, func(t *testing.T) {
-				graphviz(t, render(t, rs, portdoc.DOT, h))
+				drawDOT(t, render(t, rs, portdoc.DOT, h))
 			})
 		}
 	}
 	for i, s := range hostile {
 		t.Run("hostile/"+strconv.Itoa(i), func(t *testing.T) {
 			rs := rulestest.HostileRuleset(t, texts(s))
-			graphviz(t, render(t, rs, portdoc.DOT, ""))
-			graphviz(t, render(t, rs, portdoc.DOT, rs.Hosts[0].Name))
+			drawDOT(t, render(t, rs, portdoc.DOT, ""))
+			drawDOT(t, render(t, rs, portdoc.DOT, rs.Hosts[0].Name))
 		})
 	}
 }

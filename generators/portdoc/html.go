@@ -57,9 +57,9 @@ tbody tr:nth-child(even) td { background: #fafbfc; }
 td.ports { white-space: nowrap; font-weight: 600; font-variant-numeric: tabular-nums; }
 td.proto, td.intf { white-space: nowrap; }
 td.peer { min-width: 11em; }
-td.purpose { min-width: 16em; }
+td.purpose { min-width: 14em; }
 td.flow { min-width: 12em; }
-td.src { min-width: 9em; max-width: 16em; }
+td.src { min-width: 11em; max-width: 16em; }
 td.rule { white-space: nowrap; font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: var(--muted); }
 .main { display: block; }
 .sub { display: block; color: var(--muted); font-size: 12px; overflow-wrap: anywhere; }
@@ -75,11 +75,11 @@ ol.sources li { margin: 2px 0; }
   @page { size: A4 landscape; margin: 12mm; }
   body { max-width: none; padding: 0; font-size: 10pt; }
   a { color: inherit; text-decoration: none; }
-  nav.toc { break-after: page; }
-  nav.toc ol { columns: 2; }
+  nav.toc ol { columns: 3; }
   h2, h3 { break-after: avoid; }
   h2 { margin-top: 18pt; }
   table { font-size: 8.5pt; }
+  th, td { padding: 2px 4px; }
   thead { display: table-header-group; }
   tr { break-inside: avoid; }
   tbody tr:nth-child(even) td { background: none; }

@@ -406,15 +406,16 @@ func (b builder) intf(e ir.Endpoint, self string) string {
 	return strings.Join(out, ", ")
 }
 
-// setIntf names the interfaces a set sits behind (zoneOf), "no
-// interface" for what none holds.
+// setIntf names every interface a set's addresses sit behind (zoneOf),
+// as the FortiGate's policies place them, "no interface" for what none
+// holds.
 func (b builder) setIntf(s *ir.AddrSet) string {
-	intfs, whole := zoneOf(b.opt, s)
+	_, intfs, covered := zoneOf(b.opt, s)
 	out := make([]string, len(intfs))
 	for i, x := range intfs {
 		out[i] = flat(x, maxName)
 	}
-	if !whole {
+	if !covered {
 		out = append(out, "no interface")
 	}
 	return strings.Join(out, ", ")
