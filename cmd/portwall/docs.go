@@ -30,12 +30,17 @@ endpoints: what a firewall between the networks must pass), the internal
 flows portwall never opens, and the policy. Each row names the ports, the
 protocol, the peer with its addresses, the purpose, the catalog flow
 (product/feature: flow) and the vendor's document and row, or the profile's
-custom rule, and the rule ID the generated rules carry (pw:ID). HTML is one
-self-contained page.
+custom rule, and the rule ID the generated rules carry (pw:ID). With
+[fortigate.interfaces], an Interface column names the FortiGate interface or
+zone each peer sits behind. HTML is one self-contained page: contents,
+inbound and outbound tables set apart, sources as numbered notes, print
+styles, and the flow diagram drawn by Graphviz (dot) when it is installed,
+else its DOT text.
 
---format mermaid or dot: a flow diagram, with a node per role or peer (its
-address sets and addresses) and an edge per pair of nodes, labelled with
-protocols and ports.
+--format mermaid or dot: a flow diagram, with a node per address set (a
+host, group or peer, with its addresses) clustered by FortiGate interface
+(without interfaces: hosts, networks, the Internet), and an edge per pair
+of nodes, labelled with protocols and ports. No host is drawn twice.
 
 --host NAME restricts the document to that host's section, and the diagram
 to the flows to and from the host. Output goes to standard output, or to the
