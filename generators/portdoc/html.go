@@ -84,8 +84,9 @@ ol.sources li { margin: 2px 0; }
   tr { break-inside: avoid; }
   tbody tr:nth-child(even) td { background: none; }
   th, table.in th, table.out th, .badge { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  h2#diagram { break-before: page; }
   figure { break-inside: avoid; border: 0; overflow: visible; }
-  figure svg { max-height: 170mm; }
+  figure svg { max-height: 150mm; }
 }
 `
 
