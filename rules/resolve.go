@@ -335,6 +335,9 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 			FromLabel: fl.From, ToLabel: fl.To, Purpose: fl.Purpose, Source: prod.SourceLine(fl),
 			Departure: fl.Departure,
 		}
+		if src, ok := prod.Source(fl.Source); ok {
+			origin.Document = src.Title
+		}
 		open, ok := r.choice(d, fl, at)
 		if !ok {
 			continue

@@ -9,8 +9,11 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/fortigate"
 	"github.com/portwall/portwall/generators/portdoc"
 	"github.com/portwall/portwall/internal/diag"
+	"github.com/portwall/portwall/internal/graphviz"
+	"github.com/portwall/portwall/rules/ir"
 )
 
 func (e *env) docsCommand() *cli.Command {
@@ -27,12 +30,17 @@ endpoints: what a firewall between the networks must pass), the internal
 flows portwall never opens, and the policy. Each row names the ports, the
 protocol, the peer with its addresses, the purpose, the catalog flow
 (product/feature: flow) and the vendor's document and row, or the profile's
-custom rule, and the rule ID the generated rules carry (pw:ID). HTML is one
-self-contained page.
+custom rule, and the rule ID the generated rules carry (pw:ID). With
+[fortigate.interfaces], an Interface column names the FortiGate interface or
+zone each peer sits behind. HTML is one self-contained page: contents,
+inbound and outbound tables set apart, sources as numbered notes, print
+styles, and the flow diagram drawn by Graphviz (dot) when it is installed,
+else its DOT text.
 
---format mermaid or dot: a flow diagram, with a node per role or peer (its
-address sets and addresses) and an edge per pair of nodes, labelled with
-protocols and ports.
+--format mermaid or dot: a flow diagram, with a node per address set (a
+host, group or peer, with its addresses) clustered by FortiGate interface
+(without interfaces: hosts, networks, the Internet), and an edge per pair
+of nodes, labelled with protocols and ports. No host is drawn twice.
 
 --host NAME restricts the document to that host's section, and the diagram
 to the flows to and from the host. Output goes to standard output, or to the
@@ -73,7 +81,11 @@ func (e *env) docs(c *cli.Context) error {
 			return fmt.Errorf("unknown host %q%s (hosts: %s)", host, diag.DidYouMean(host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
 		}
 	}
-	data, err := portdoc.Render(rs, portdoc.Format(format), portdoc.Options{Host: host})
+	opt, err := docsOptions(rs, r.settings, portdoc.Format(format), host, graphviz.Available())
+	if err != nil {
+		return err
+	}
+	data, err := portdoc.Render(rs, portdoc.Format(format), opt)
 	if err != nil {
 		return err
 	}
@@ -82,4 +94,24 @@ func (e *env) docs(c *cli.Context) error {
 	}
 	_, err = e.stdout.Write(data)
 	return err
+}
+
+// docsOptions are what the document shows beyond the rules: with
+// [fortigate.interfaces], the interface each endpoint sits behind, as the
+// FortiGate backend places it (its own settings, decoded by it with the
+// profile, read here and never written); and the HTML page's diagram drawn
+// by Graphviz when dot is installed (else the page carries the DOT text).
+func docsOptions(rs *ir.Ruleset, settings generators.Settings, f portdoc.Format, host string, dot bool) (portdoc.Options, error) {
+	opt := portdoc.Options{Host: host}
+	if fg := fortigate.SettingsOf(settings); len(fg.Interfaces) > 0 {
+		z, err := fg.Zones(rs)
+		if err != nil {
+			return opt, err
+		}
+		opt.Zones = z
+	}
+	if f == portdoc.HTML && dot {
+		opt.SVG = graphviz.SVG
+	}
+	return opt, nil
 }

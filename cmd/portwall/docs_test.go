@@ -7,9 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/fortigate"
 	"github.com/portwall/portwall/generators/portdoc"
+	"github.com/portwall/portwall/internal/graphviz"
 	"github.com/portwall/portwall/internal/testkit/golden"
 	"github.com/portwall/portwall/internal/testkit/rulestest"
+	"github.com/portwall/portwall/profiles"
 )
 
 // runDocs runs portwall with args in dir (the current directory if
@@ -26,13 +30,27 @@ func runDocs(t *testing.T, dir string, args ...string) (code int, stdout, stderr
 
 // TestDocsOutput checks that the command prints what package portdoc
 // renders (whose goldens cover the content), for every format, with and
-// without --host, and that flags go anywhere on the line.
+// without --host, and that flags go anywhere on the line: with the
+// interfaces of the profile's [fortigate] section, and the HTML page's
+// diagram drawn by Graphviz when it is installed.
 func TestDocsOutput(t *testing.T) {
 	xeams, err := filepath.Abs("../../examples/xeams.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	rs := rulestest.Ruleset(t, xeams)
+	p, err := profiles.Load(xeams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := generators.DecodeSettings(p, []generators.Section{fortigate.Section}, generators.NewEnv(p, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zones, err := fortigate.SettingsOf(s).Zones(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range portdoc.Formats() {
 		for _, host := range []string{"", "xeams1"} {
 			t.Run(f+"/"+host, func(t *testing.T) {
@@ -44,7 +62,17 @@ func TestDocsOutput(t *testing.T) {
 				if code != exitOK || errs != "" {
 					t.Fatalf("exit %d\n%s", code, errs)
 				}
-				want, err := portdoc.Render(rs, portdoc.Format(f), portdoc.Options{Host: host})
+				opt := portdoc.Options{Host: host, Zones: zones}
+				if f == string(portdoc.HTML) && graphviz.Available() {
+					opt.SVG = graphviz.SVG
+					if !strings.Contains(out, "<svg ") {
+						t.Errorf("dot is installed, but the page has no drawing")
+					}
+				}
+				if !strings.Contains(out, "wan1") {
+					t.Errorf("the output names no interface")
+				}
+				want, err := portdoc.Render(rs, portdoc.Format(f), opt)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -8,6 +8,7 @@ import (
 
 	"go4.org/netipx"
 
+	"github.com/portwall/portwall/generators/zones"
 	"github.com/portwall/portwall/rules/addr"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
@@ -70,7 +71,7 @@ const maxSplit = 4
 // of family f, creating it and its members on first use. The caller has
 // checked that s has addresses of f and is not every address.
 func (b *builder) group(s *ir.AddrSet, f ir.Family) (string, error) {
-	return b.makeGroup(s, f, "", familySet(s, f), s.FQDNs)
+	return b.makeGroup(s, f, "", zones.FamilySet(s, f), s.FQDNs)
 }
 
 // portion returns the name of the group holding the part of set s's

@@ -9,6 +9,7 @@ import (
 	"go4.org/netipx"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/zones"
 	"github.com/portwall/portwall/rules/ir"
 )
 
@@ -41,7 +42,7 @@ type builder struct {
 	rs *ir.Ruleset
 	v  version
 	fg Settings
-	rt *routes
+	rt *zones.Map
 
 	addrNames, svcNames *namespace
 
@@ -145,33 +146,11 @@ func build(rs *ir.Ruleset, fg Settings) (*builder, error) {
 	return b, nil
 }
 
-// buildRoutes reads [fortigate.interfaces]. Its keys were checked when the
-// profile was read; settings built by hand are refused here, at the key.
+// buildRoutes reads [fortigate.interfaces] (Settings.Zones).
 func (b *builder) buildRoutes() error {
-	rt, errs := buildRoutes(b.fg, func(k string) (*ir.AddrSet, bool) {
-		if s, ok := b.fg.KeySets[k]; ok {
-			return s, true
-		}
-		if s, ok := b.rs.Set(k); ok {
-			return s, true
-		}
-		if h, ok := b.rs.Host(k); ok {
-			return hostSet(h), true
-		}
-		return nil, false
-	}, nil)
-	for k, intf := range b.fg.Interfaces {
-		if !interfaceName.MatchString(intf) {
-			errs = append(errs, routeErr{key: k, value: true, msg: fmt.Sprintf("interface %q of %s is not a FortiOS interface or zone name", intf, k)})
-		}
-	}
-	var refused generators.Refusals
-	for _, e := range errs {
-		refused = append(refused, &generators.Refusal{Target: "fortigate", Section: Section.Name(), Key: []any{"interfaces", e.key}, Msg: e.msg})
-	}
-	slices.SortFunc(refused, func(a, b *generators.Refusal) int { return strings.Compare(a.Error(), b.Error()) })
+	rt, err := b.fg.Zones(b.rs)
 	b.rt = rt
-	return refused.Err()
+	return err
 }
 
 func (b *builder) errorf(r *ir.Rule, format string, args ...any) {
@@ -366,7 +345,7 @@ func (s sideOf) has(f ir.Family, intf string) bool {
 // intfs lists the interfaces the side sits behind in family f.
 func (s sideOf) intfs(b *builder, f ir.Family) []string {
 	if s.any {
-		return b.rt.intfs
+		return b.rt.Interfaces()
 	}
 	return slices.Sorted(maps.Keys(s.pieces[f]))
 }
@@ -378,7 +357,8 @@ func (b *builder) side(sets []string, fams []ir.Family) (sideOf, bool) {
 	out := sideOf{pieces: map[ir.Family]map[string][]piece{}}
 	for _, n := range sets {
 		if s, _ := b.rs.Set(n); s.IsAny() {
-			if b.rt.deflKey == "" {
+			_, deflKey := b.rt.Default()
+			if deflKey == "" {
 				b.refused = append(b.refused, &generators.Refusal{Target: "fortigate", Set: n,
 					Msg: fmt.Sprintf("%s is every address, part of which sits behind no interface: [fortigate.interfaces] has no default route", n),
 					Fix: "add any = \"<interface or zone>\" (the default route, the Internet's side) under [fortigate.interfaces]"})
@@ -386,7 +366,7 @@ func (b *builder) side(sets []string, fams []ir.Family) (sideOf, bool) {
 			}
 			// Every address: behind every interface, the default route
 			// (the Internet's side) among them.
-			b.used[b.rt.deflKey] = true
+			b.used[deflKey] = true
 			out.any = true
 			return out, true
 		}
@@ -399,20 +379,20 @@ func (b *builder) side(sets []string, fams []ir.Family) (sideOf, bool) {
 			if len(s.Ranges(f)) == 0 && len(s.FQDNs) == 0 {
 				continue
 			}
-			p := b.rt.place(familySet(s, f), s.FQDNs)
-			for _, k := range p.keys {
+			p := b.rt.Place(zones.FamilySet(s, f), s.FQDNs)
+			for _, k := range p.Keys {
 				b.used[k] = true
 			}
-			if p.uncovered != nil || len(p.names) > 0 {
+			if !p.Covered() {
 				b.refused = append(b.refused, &generators.Refusal{Target: "fortigate", Set: n,
-					Msg: fmt.Sprintf("%s of %s sits behind no interface: no key of [fortigate.interfaces] holds it and there is no default route", p.uncoveredText(), n),
+					Msg: fmt.Sprintf("%s of %s sits behind no interface: no key of [fortigate.interfaces] holds it and there is no default route", p.UncoveredText(), n),
 					Fix: "add a key that holds it (a group, host, CIDR or host name = \"<interface or zone>\"), or any = \"<interface>\" for the default route, under [fortigate.interfaces]"})
 				ok = false
 				continue
 			}
-			intfs := p.intfNames()
+			intfs := p.Interfaces()
 			for _, intf := range intfs {
-				byIntf[intf] = append(byIntf[intf], piece{set: s, whole: len(intfs) == 1, ips: p.ips[intf], fqdns: p.fqdns[intf]})
+				byIntf[intf] = append(byIntf[intf], piece{set: s, whole: len(intfs) == 1, ips: p.IPs[intf], fqdns: p.FQDNs[intf]})
 			}
 		}
 		out.pieces[f] = byIntf
@@ -432,7 +412,7 @@ func (b *builder) crosses(a, c string) bool {
 
 // others is every interface but intf (all of them with intra_interface).
 func (b *builder) others(intf string) []string {
-	return slices.DeleteFunc(slices.Clone(b.rt.intfs), func(i string) bool { return !b.crosses(i, intf) })
+	return slices.DeleteFunc(slices.Clone(b.rt.Interfaces()), func(i string) bool { return !b.crosses(i, intf) })
 }
 
 // pairs lists the interface pairs of a policy between two placed sides
@@ -444,7 +424,7 @@ func (b *builder) pairs(src, dst sideOf, f ir.Family, skipped map[string]bool) [
 	var out []pair
 	switch {
 	case src.any && dst.any:
-		for _, s := range b.rt.intfs {
+		for _, s := range b.rt.Interfaces() {
 			if d := b.others(s); len(d) > 0 {
 				out = append(out, pair{[]string{s}, d})
 			}
@@ -631,7 +611,7 @@ func (b *builder) localInRule(r *ir.Rule, from []string) {
 	var entries []entry
 	for _, f := range fams {
 		if src.any && b.v.localInList() {
-			entries = append(entries, entry{f, collapse(b.rt.intfs)})
+			entries = append(entries, entry{f, collapse(b.rt.Interfaces())})
 			continue
 		}
 		for _, i := range src.intfs(b, f) {

@@ -1,271 +1,63 @@
 package fortigate
 
 import (
-	"cmp"
 	"fmt"
-	"maps"
-	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 
-	"go4.org/netipx"
-
-	"github.com/portwall/portwall/internal/diag"
-	"github.com/portwall/portwall/rules/addr"
+	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/zones"
 	"github.com/portwall/portwall/rules/ir"
 )
 
-// defaultKey names the default route in [fortigate.interfaces], as "any"
-// does.
-const defaultKey = "default"
-
-// routes say which interface or zone each address sits behind: the
-// [fortigate.interfaces] keys as networks (a host or group stands for its
-// addresses), longest prefix first, and the default route for the rest.
-type routes struct {
-	deflt    string // the default route's interface; "" when there is none
-	deflKey  string // "any" or "default"
-	keyIntf  map[string]string
-	regions  []region            // by key, what each key's networks hold after longer prefixes
-	assigned *netipx.IPSet       // every address a key holds
-	fqdns    map[string][]string // host name -> [interface, key]
-	// intfs lists every interface named, sorted.
-	intfs []string
-}
-
-// region is what one key holds: its networks, less the longer prefixes
-// of other keys within them.
-type region struct {
-	key, intf string
-	ips       *netipx.IPSet
-}
-
-// routeErr is a problem with one key of [fortigate.interfaces]; value
-// errors point at the value, the others at the key.
-type routeErr struct {
-	key, msg string
-	value    bool
-}
-
-// namePattern is what a profile's host and group names look like: a key
-// shaped like one that is not one is a misspelt name, not an address.
-var namePattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
-
-// buildRoutes reads the keys of fg.Interfaces. lookup resolves a host or
-// group key to its address set (isName false: not a name; s nil: a name
-// whose addresses are not known here, skipped); suggest lists the names
-// for a misspelt one.
-func buildRoutes(fg Settings, lookup func(name string) (s *ir.AddrSet, isName bool), suggest []string) (*routes, []routeErr) {
+// buildRoutes reads the keys of fg.Interfaces into the placement of
+// addresses behind interfaces (package zones, which the port document
+// shares). lookup resolves a host or group key (nil: fg.KeySets); suggest
+// lists the names for a misspelt one.
+func buildRoutes(fg Settings, lookup zones.Lookup, suggest []string) (*zones.Map, []zones.KeyError) {
 	if lookup == nil {
 		lookup = func(k string) (*ir.AddrSet, bool) {
 			s, ok := fg.KeySets[k]
 			return s, ok
 		}
 	}
-	rt := &routes{keyIntf: map[string]string{}, fqdns: map[string][]string{}}
-	var errs []routeErr
-	type claim struct {
-		prefix netip.Prefix
-		key    string
-	}
-	var claims []claim
-	owner := map[netip.Prefix]string{} // prefix -> key
-	intfs := map[string]bool{}
-	for _, k := range slices.Sorted(maps.Keys(fg.Interfaces)) {
-		intf := fg.Interfaces[k]
-		rt.keyIntf[k] = intf
-		intfs[intf] = true
-		var prefixes []netip.Prefix
-		var names []string
-		s, isName := lookup(k)
-		switch {
-		case k == ir.AnySet || k == defaultKey || isName && s != nil && s.IsAny():
-			// A group of every address (internet = ["any"]) is the
-			// default route too.
-			if rt.deflKey != "" {
-				errs = append(errs, routeErr{key: k, msg: fmt.Sprintf("%s and %s both name the default route: keep one", rt.deflKey, k)})
-				continue
-			}
-			rt.deflt, rt.deflKey = intf, k
-			continue
-		case isName && s == nil:
-			continue
-		case isName:
-			for _, f := range ir.Families {
-				for _, r := range s.Ranges(f) {
-					prefixes = append(prefixes, r.Prefixes()...)
-				}
-			}
-			names = s.FQDNs
-		default:
-			m, err := addr.Parse(k)
-			switch {
-			case err != nil && namePattern.MatchString(k):
-				errs = append(errs, routeErr{key: k, msg: fmt.Sprintf("unknown host or group %q%s (a key is a host or group, an address, CIDR or range, a host name, or any)", k, diag.DidYouMean(k, suggest))})
-				continue
-			case err != nil:
-				errs = append(errs, routeErr{key: k, msg: err.Error()})
-				continue
-			case m.Kind == addr.KindPrefix:
-				prefixes = []netip.Prefix{m.Prefix}
-			case m.Kind == addr.KindRange:
-				prefixes = m.Range.Prefixes()
-			case m.Kind == addr.KindFQDN:
-				names = []string{m.FQDN}
-			}
-		}
-		for _, p := range prefixes {
-			if prev, ok := owner[p]; ok {
-				if rt.keyIntf[prev] != intf {
-					errs = append(errs, routeErr{key: k, msg: fmt.Sprintf("%s of %s is also behind %s (key %s): one network, one interface", p, k, rt.keyIntf[prev], prev)})
-				}
-				continue
-			}
-			owner[p] = k
-			claims = append(claims, claim{p, k})
-		}
-		for _, n := range names {
-			if prev, ok := rt.fqdns[n]; ok {
-				if prev[0] != intf {
-					errs = append(errs, routeErr{key: k, msg: fmt.Sprintf("host name %s of %s is also behind %s (key %s): one name, one interface", n, k, prev[0], prev[1])})
-				}
-				continue
-			}
-			rt.fqdns[n] = []string{intf, k}
-		}
-	}
-	// Longest prefix first: a key holds what no longer prefix holds.
-	slices.SortFunc(claims, func(a, b claim) int {
-		return cmp.Or(-cmp.Compare(a.prefix.Bits(), b.prefix.Bits()), a.prefix.Addr().Compare(b.prefix.Addr()), cmp.Compare(a.key, b.key))
-	})
-	var all netipx.IPSetBuilder
-	held := map[string]*netipx.IPSetBuilder{}
-	var order []string
-	for _, c := range claims {
-		done, _ := all.IPSet()
-		var b netipx.IPSetBuilder
-		b.AddPrefix(c.prefix)
-		b.RemoveSet(done)
-		part, _ := b.IPSet()
-		if held[c.key] == nil {
-			held[c.key] = &netipx.IPSetBuilder{}
-			order = append(order, c.key)
-		}
-		held[c.key].AddSet(part)
-		all.AddPrefix(c.prefix)
-	}
-	slices.Sort(order)
-	for _, k := range order {
-		ips, _ := held[k].IPSet()
-		rt.regions = append(rt.regions, region{key: k, intf: rt.keyIntf[k], ips: ips})
-	}
-	rt.assigned, _ = all.IPSet()
-	rt.intfs = slices.Sorted(maps.Keys(intfs))
-	return rt, errs
+	return zones.Build(fg.Interfaces, lookup, suggest)
 }
 
-// placed is where one set's addresses of one family sit.
-type placed struct {
-	ips   map[string]*netipx.IPSet // by interface
-	fqdns map[string][]string      // by interface
-	// keys are the [fortigate.interfaces] keys that hold some of them.
-	keys []string
-	// uncovered are the addresses (and host names) behind no interface.
-	uncovered *netipx.IPSet
-	names     []string
-}
-
-// place splits addresses and host names by the interface they sit
-// behind.
-func (rt *routes) place(ips *netipx.IPSet, names []string) placed {
-	out := placed{ips: map[string]*netipx.IPSet{}, fqdns: map[string][]string{}}
-	add := func(intf string, s *netipx.IPSet) {
-		var b netipx.IPSetBuilder
-		if prev := out.ips[intf]; prev != nil {
-			b.AddSet(prev)
+// Zones is where [fortigate.interfaces] places addresses: the map the
+// backend writes its policies from, its host and group keys resolved from
+// the profile (KeySets), else from the ruleset. Other outputs (the port
+// document) show endpoints by it, so that they cannot place an address
+// elsewhere than the policies do. Its keys were checked when the profile
+// was read; settings built by hand are refused here, at the key.
+func (fg Settings) Zones(rs *ir.Ruleset) (*zones.Map, error) {
+	rt, errs := buildRoutes(fg, func(k string) (*ir.AddrSet, bool) {
+		if s, ok := fg.KeySets[k]; ok {
+			return s, true
 		}
-		b.AddSet(s)
-		out.ips[intf], _ = b.IPSet()
-	}
-	keys := map[string]bool{}
-	if ips != nil && len(ips.Ranges()) > 0 {
-		for _, r := range rt.regions {
-			var b netipx.IPSetBuilder
-			b.AddSet(ips)
-			b.Intersect(r.ips)
-			part, _ := b.IPSet()
-			if len(part.Ranges()) > 0 {
-				add(r.intf, part)
-				keys[r.key] = true
-			}
+		if rs == nil {
+			return nil, false
 		}
-		var b netipx.IPSetBuilder
-		b.AddSet(ips)
-		b.RemoveSet(rt.assigned)
-		rest, _ := b.IPSet()
-		if len(rest.Ranges()) > 0 {
-			if rt.deflKey != "" {
-				add(rt.deflt, rest)
-				keys[rt.deflKey] = true
-			} else {
-				out.uncovered = rest
-			}
+		if s, ok := rs.Set(k); ok {
+			return s, true
+		}
+		if h, ok := rs.Host(k); ok {
+			return hostSet(h), true
+		}
+		return nil, false
+	}, nil)
+	for k, intf := range fg.Interfaces {
+		if !interfaceName.MatchString(intf) {
+			errs = append(errs, zones.KeyError{Key: k, Value: true, Msg: fmt.Sprintf("interface %q of %s is not a FortiOS interface or zone name", intf, k)})
 		}
 	}
-	for _, n := range names {
-		switch r, ok := rt.fqdns[n]; {
-		case ok:
-			out.fqdns[r[0]] = append(out.fqdns[r[0]], n)
-			keys[r[1]] = true
-		case rt.deflKey != "":
-			out.fqdns[rt.deflt] = append(out.fqdns[rt.deflt], n)
-			keys[rt.deflKey] = true
-		default:
-			out.names = append(out.names, n)
-		}
+	var refused generators.Refusals
+	for _, e := range errs {
+		refused = append(refused, &generators.Refusal{Target: "fortigate", Section: Section.Name(), Key: []any{"interfaces", e.Key}, Msg: e.Msg})
 	}
-	out.keys = slices.Sorted(maps.Keys(keys))
-	return out
-}
-
-// intfNames lists the interfaces a placement uses, sorted.
-func (p placed) intfNames() []string {
-	m := map[string]bool{}
-	for i := range p.ips {
-		m[i] = true
+	slices.SortFunc(refused, func(a, b *generators.Refusal) int { return strings.Compare(a.Error(), b.Error()) })
+	if err := refused.Err(); err != nil {
+		return nil, err
 	}
-	for i := range p.fqdns {
-		m[i] = true
-	}
-	return slices.Sorted(maps.Keys(m))
-}
-
-// uncoveredText lists what no key holds, for an error.
-func (p placed) uncoveredText() string {
-	var out []string
-	if p.uncovered != nil {
-		for _, r := range p.uncovered.Ranges() {
-			if pr, ok := r.Prefix(); ok {
-				out = append(out, pr.String())
-			} else {
-				out = append(out, r.String())
-			}
-		}
-	}
-	out = append(out, p.names...)
-	if len(out) > 4 {
-		out = append(out[:4], fmt.Sprintf("and %d more", len(out)-4))
-	}
-	return strings.Join(out, ", ")
-}
-
-// familySet is the addresses of one family of a set, as an IPSet.
-func familySet(s *ir.AddrSet, f ir.Family) *netipx.IPSet {
-	var b netipx.IPSetBuilder
-	for _, r := range s.Ranges(f) {
-		b.AddRange(r)
-	}
-	out, _ := b.IPSet()
-	return out
+	return rt, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/zones"
 	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/internal/tomldoc"
 	"github.com/portwall/portwall/rules/ir"
@@ -138,7 +139,7 @@ func (section) Decode(t *tomldoc.Table, env generators.Env) (any, error) {
 			t.Errorf(&errs, path, "invalid interface or zone name %q: letters, digits, '_', '.' and '-', at most 35 characters", v)
 		}
 		out.Interfaces[k] = v
-		if k == ir.AnySet || k == defaultKey || !env.IsEndpoint(k) {
+		if k == ir.AnySet || k == zones.DefaultKey || !env.IsEndpoint(k) {
 			continue
 		}
 		if s, ok := env.Addresses(k); ok {
@@ -151,10 +152,10 @@ func (section) Decode(t *tomldoc.Table, env generators.Env) (any, error) {
 	// The keys' meaning: names, addresses, conflicts.
 	if _, rerrs := buildRoutes(out, nil, env.EndpointNames()); len(rerrs) > 0 {
 		for _, e := range rerrs {
-			if e.value {
-				t.Errorf(&errs, []any{"interfaces", e.key}, "%s", e.msg)
+			if e.Value {
+				t.Errorf(&errs, []any{"interfaces", e.Key}, "%s", e.Msg)
 			} else {
-				t.KeyErrorf(&errs, []any{"interfaces", e.key}, "%s", e.msg)
+				t.KeyErrorf(&errs, []any{"interfaces", e.Key}, "%s", e.Msg)
 			}
 		}
 	}

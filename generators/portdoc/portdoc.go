@@ -18,10 +18,12 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"go4.org/netipx"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/zones"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
@@ -48,6 +50,17 @@ type Options struct {
 	// gets that host's section only (no network section), the diagram the
 	// flows to and from the host. Empty renders every host and the network.
 	Host string
+	// Zones places addresses behind the gateway's interfaces or zones
+	// ([fortigate.interfaces], as fortigate.Settings.Zones reads them):
+	// the documents get an interface column, and the diagrams a cluster
+	// per interface. Nil: no interface column, and the diagrams cluster
+	// hosts, networks and the Internet.
+	Zones *zones.Map
+	// SVG draws the HTML page's flow diagram from its DOT text (Graphviz's
+	// dot -Tsvg). Nil embeds the DOT text instead, so that the page does
+	// not depend on what is installed; the drawing depends on the Graphviz
+	// version, so golden pages are rendered without it.
+	SVG func(dot []byte) ([]byte, error)
 }
 
 // Render renders rs in format f.
@@ -66,7 +79,21 @@ func Render(rs *ir.Ruleset, f Format, opt Options) ([]byte, error) {
 		if f == Markdown {
 			return renderMarkdown(d), nil
 		}
-		return renderHTML(d)
+		g, err := buildGraph(rs, opt)
+		if err != nil {
+			return nil, err
+		}
+		dia := diagram{DOT: string(renderDOT(g))}
+		if opt.SVG != nil {
+			svg, err := opt.SVG([]byte(dia.DOT))
+			if err != nil {
+				return nil, fmt.Errorf("drawing the flow diagram: %w", err)
+			}
+			if dia.SVG, err = cleanSVG(svg); err != nil {
+				return nil, fmt.Errorf("drawing the flow diagram: %w", err)
+			}
+		}
+		return renderHTML(d, dia)
 	case Mermaid, DOT:
 		g, err := buildGraph(rs, opt)
 		if err != nil {
@@ -102,6 +129,9 @@ type document struct {
 	Hosts    []hostSection
 	Network  *networkSection // nil when one host was asked for
 	HostOnly string          // the host asked for, if any
+	// Zones: endpoints are placed behind the gateway's interfaces
+	// (Options.Zones), and the tables have an interface column.
+	Zones bool
 }
 
 type policyLine struct {
@@ -110,9 +140,11 @@ type policyLine struct {
 
 type hostSection struct {
 	Name, Description, Addrs string
+	// Intf is the interfaces the host sits behind (with Zones).
+	Intf string
 	// OutFiltered: outbound rows are listed because egress is filtered.
 	OutFiltered bool
-	Rows        []row
+	In, Out     []row
 	// Loopback lists flows that stay on the host: no rule needed.
 	Loopback []string
 	Internal []internalRow
@@ -129,12 +161,55 @@ type networkSection struct {
 // asked for, which is how vendors' tables list them.
 type row struct {
 	Ports, Protocol string
-	// Dir and Peer are set in host sections, From and To in the network
-	// section.
-	Dir, Peer, From, To         string
-	Purpose, Flow, Source, Rule string
+	// Peer is set in host sections, From and To in the network section.
+	Peer, From, To []part
+	// Intf is the peer's interfaces in host sections, "from → to" in the
+	// network section (with Zones).
+	Intf    string
+	Purpose string
+	Flow    flowText
+	Source  citation
+	Rule    string
 
 	key rowKey
+}
+
+// part is one address set of an endpoint: its name and addresses.
+type part struct{ Name, Addrs string }
+
+func partsText(ps []part) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Name + " (" + p.Addrs + ")"
+	}
+	return strings.Join(out, "; ")
+}
+
+// flowText names the catalog flow ("fortimail/smtp: smtp-in") and the
+// roles or peers on both sides ("email-servers → unit"), which is how the
+// vendor's table words them; "profile" for a custom rule.
+type flowText struct{ Name, Roles string }
+
+func (f flowText) String() string {
+	if f.Roles == "" {
+		return f.Name
+	}
+	return f.Name + " (" + f.Roles + ")"
+}
+
+// citation is where a row comes from: the vendor's document and row, or
+// the profile's custom rule.
+type citation struct {
+	// Text is the whole citation, as the Markdown table gives it.
+	Text string
+	// Short names the document briefly, for a narrow column; the whole
+	// citation goes in a note.
+	Short string
+	// Note is the text of the note ("" for none: a custom rule, whose
+	// comment is the purpose).
+	Note string
+	// Departure: the flow goes beyond the vendor's document.
+	Departure bool
 }
 
 // rowKey sorts rows: a host's by direction, then protocol and port, as a
@@ -155,16 +230,25 @@ func compareRows(a, b row) int {
 }
 
 type internalRow struct {
-	Ports, Protocol, Dir, Peer, From, To, Purpose, Flow, Source string
+	Ports, Protocol, Dir, Peer, From, To, Purpose string
+	Flow                                          flowText
+	Source                                        citation
+}
+
+// builder carries what every row needs.
+type builder struct {
+	rs  *ir.Ruleset
+	opt Options
 }
 
 func build(rs *ir.Ruleset, opt Options) (*document, error) {
-	d := &document{Profile: flat(rs.Profile, maxName), Policy: policyLines(rs.Policy), HostOnly: flat(opt.Host, maxName)}
+	b := builder{rs: rs, opt: opt}
+	d := &document{Profile: flat(rs.Profile, maxName), Policy: policyLines(rs.Policy), HostOnly: flat(opt.Host, maxName), Zones: opt.Zones != nil}
 	for _, h := range rs.Hosts {
 		if opt.Host != "" && h.Name != opt.Host {
 			continue
 		}
-		s, err := buildHost(rs, h)
+		s, err := b.host(h)
 		if err != nil {
 			return nil, err
 		}
@@ -175,11 +259,11 @@ func build(rs *ir.Ruleset, opt Options) (*document, error) {
 	}
 	n := &networkSection{}
 	for _, r := range rs.Rules {
-		from, err := endpointText(rs, r.From, "")
+		from, err := endpointParts(rs, r.From, "")
 		if err != nil {
 			return nil, err
 		}
-		to, err := endpointText(rs, r.To, "")
+		to, err := endpointParts(rs, r.To, "")
 		if err != nil {
 			return nil, err
 		}
@@ -189,8 +273,12 @@ func build(rs *ir.Ruleset, opt Options) (*document, error) {
 			n.Loopback = append(n.Loopback, flat(r.From.Sets[0], maxName)+", "+loopbackItem(r))
 			continue
 		}
+		intf := ""
+		if d.Zones {
+			intf = b.intf(r.From, "") + " → " + b.intf(r.To, "")
+		}
 		for _, x := range ruleRows(r) {
-			x.From, x.To = from, to
+			x.From, x.To, x.Intf = from, to, intf
 			x.key.from, x.key.to = r.From.String(), r.To.String()
 			n.Rows = append(n.Rows, x)
 		}
@@ -228,10 +316,18 @@ func policyLines(p ir.Policy) []policyLine {
 	}
 }
 
-func buildHost(rs *ir.Ruleset, h *ir.Host) (hostSection, error) {
+func (b builder) host(h *ir.Host) (hostSection, error) {
+	rs := b.rs
 	s := hostSection{
 		Name: flat(h.Name, maxName), Description: flat(h.Description, maxText),
 		Addrs: strings.Join(addrStrings(h.Addrs), ", "), OutFiltered: rs.Policy.Output == ir.OutputDrop,
+	}
+	if b.opt.Zones != nil {
+		set, ok := rs.Set(h.Name)
+		if !ok || set.Kind != ir.SetHost {
+			set = hostAddrsSet(h.Name, h.Addrs)
+		}
+		s.Intf = b.setIntf(set)
 	}
 	v, err := rs.HostView(h.Name)
 	if err != nil {
@@ -240,11 +336,11 @@ func buildHost(rs *ir.Ruleset, h *ir.Host) (hostSection, error) {
 	// The rows are what the host's rules allow: inbound always, outbound
 	// only when egress is filtered, as generators.Rendered selects them.
 	for _, hr := range v.Enforced() {
-		peer, err := endpointText(rs, hr.Remote, h.Name)
+		peer, err := endpointParts(rs, hr.Remote, h.Name)
 		if err != nil {
 			return s, err
 		}
-		if peer == "" {
+		if len(peer) == 0 {
 			// The remote side is the host itself: loopback, which every
 			// backend's baseline allows, so no rule is emitted for it. With
 			// egress filtered the rule is both inbound and outbound.
@@ -253,13 +349,22 @@ func buildHost(rs *ir.Ruleset, h *ir.Host) (hostSection, error) {
 			}
 			continue
 		}
+		intf := ""
+		if b.opt.Zones != nil {
+			intf = b.intf(hr.Remote, h.Name)
+		}
 		for _, x := range ruleRows(hr.Rule) {
-			x.Dir, x.Peer = string(hr.Dir), peer
-			x.key.dir, x.key.peer = dirOrder(hr.Dir), hr.Remote.String()
-			s.Rows = append(s.Rows, x)
+			x.Peer, x.Intf = peer, intf
+			x.key.peer = hr.Remote.String()
+			if hr.Dir == ir.In {
+				s.In = append(s.In, x)
+			} else {
+				s.Out = append(s.Out, x)
+			}
 		}
 	}
-	slices.SortStableFunc(s.Rows, compareRows)
+	slices.SortStableFunc(s.In, compareRows)
+	slices.SortStableFunc(s.Out, compareRows)
 	for _, f := range rs.Internal {
 		in, out := names(rs, f.To, h.Name), names(rs, f.From, h.Name)
 		if !in && !out {
@@ -282,17 +387,43 @@ func buildHost(rs *ir.Ruleset, h *ir.Host) (hostSection, error) {
 	return s, nil
 }
 
+// intf names the interfaces an endpoint's sets sit behind, the host set
+// named self left out: "internal", "dmz, servers".
+func (b builder) intf(e ir.Endpoint, self string) string {
+	var out []string
+	for _, n := range e.Sets {
+		s, ok := b.rs.Set(n)
+		if !ok || self != "" && s.Kind == ir.SetHost && s.Name == self {
+			continue
+		}
+		for _, i := range strings.Split(b.setIntf(s), ", ") {
+			if i != "" && !slices.Contains(out, i) {
+				out = append(out, i)
+			}
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
+}
+
+// setIntf names every interface a set's addresses sit behind (zoneOf),
+// as the FortiGate's policies place them, "no interface" for what none
+// holds.
+func (b builder) setIntf(s *ir.AddrSet) string {
+	_, intfs, covered := zoneOf(b.opt, s)
+	out := make([]string, len(intfs))
+	for i, x := range intfs {
+		out[i] = flat(x, maxName)
+	}
+	if !covered {
+		out = append(out, "no interface")
+	}
+	return strings.Join(out, ", ")
+}
+
 // loopbackItem names a rule of a host with itself: what it allows and why.
 func loopbackItem(r *ir.Rule) string {
 	return ruleLabel(r) + ": " + flat(generators.Provenance(r.ID, r.Origins), maxText)
-}
-
-// dirOrder sorts inbound rows before outbound ones.
-func dirOrder(d ir.Direction) string {
-	if d == ir.In {
-		return "0"
-	}
-	return "1"
 }
 
 // ruleRows lists a rule's origins as rows, each with the ports (or ICMP
@@ -325,9 +456,10 @@ func ruleRows(r *ir.Rule) []row {
 		out = append(out, x)
 	}
 	if r.Protocol.HasPorts() && !claimed.Covers(r.Ports) {
+		const why = "no origin of the rule claims all of its ports"
 		x := row{Protocol: r.Protocol.String(), Rule: r.ID, Ports: portsText(r.Ports),
-			Purpose: "—", Flow: flat(generators.OriginLabels(r.Origins), maxText),
-			Source: "no origin of the rule claims all of its ports"}
+			Purpose: "—", Flow: flowText{Name: flat(generators.OriginLabels(r.Origins), maxText)},
+			Source: citation{Text: why, Short: why}}
 		x.key.proto, x.key.rule, x.key.first, x.key.last = r.Protocol, r.ID, r.Ports[0].First, r.Ports[0].Last
 		out = append(out, x)
 	}
@@ -346,10 +478,8 @@ func clampTypes(o, r []uint8) []uint8 {
 	return slices.DeleteFunc(slices.Clone(o), func(t uint8) bool { return !slices.Contains(r, t) })
 }
 
-// originText is an origin's purpose, flow and source cells. The flow cell
-// names the catalog's roles or peers on both sides, which is how the
-// vendor's table words them.
-func originText(o ir.Origin) (purpose, flow, source string) {
+// originText is an origin's purpose, flow and source cells.
+func originText(o ir.Origin) (purpose string, flow flowText, source citation) {
 	if o.Kind == ir.OriginCustom {
 		src := "custom rule " + o.Label()
 		if o.Comment != "" {
@@ -357,19 +487,50 @@ func originText(o ir.Origin) (purpose, flow, source string) {
 		} else {
 			src += " (no comment)"
 		}
-		return orDash(flat(o.Comment, maxText)), "profile", flat(src, maxText)
+		return orDash(flat(o.Comment, maxText)), flowText{Name: "profile"},
+			citation{Text: flat(src, maxText), Short: flat("custom rule "+o.Label(), maxName)}
 	}
-	flow = o.Product + "/" + o.Feature + ": " + o.Flow
+	flow.Name = flat(o.Product+"/"+o.Feature+": "+o.Flow, maxText)
 	if o.FromLabel != "" || o.ToLabel != "" {
-		flow += " (" + o.FromLabel + " → " + o.ToLabel + ")"
+		flow.Roles = flat(o.FromLabel+" → "+o.ToLabel, maxText)
 	}
-	source = o.Source
+	text := o.Source
 	if o.Departure != "" {
 		// A flow beyond the vendor's document says so where the document
 		// is cited, so that nobody takes it for the vendor's word.
-		source += " (departure from the document: " + o.Departure + ")"
+		text += " (departure from the document: " + o.Departure + ")"
 	}
-	return orDash(flat(o.Purpose, maxText)), flat(flow, maxText), orDash(flat(source, maxText))
+	source = citation{Text: orDash(flat(text, maxText)), Departure: o.Departure != ""}
+	if strings.TrimSpace(o.Source) != "" {
+		doc := o.Document
+		if doc == "" {
+			doc = o.Source
+		}
+		source.Short, source.Note = shortTitle(flat(doc, maxText)), source.Text
+	} else {
+		source.Short = source.Text
+	}
+	return orDash(flat(o.Purpose, maxText)), flow, source
+}
+
+// shortTitle names a document in a few words: its title up to the first
+// ": " (a guide's name, "FortiClient EMS Administration Guide"), or more
+// when that is only a publisher or a number ("Microsoft", "RFC 7766"),
+// cut at a word to about 44 characters.
+func shortTitle(title string) string {
+	head, _, ok := strings.Cut(title, ": ")
+	if !ok || utf8.RuneCountInString(head) <= 12 {
+		head = title
+	}
+	const max = 44
+	if utf8.RuneCountInString(head) <= max {
+		return head
+	}
+	r := []rune(head)[:max]
+	if i := strings.LastIndexAny(string(r), " ,"); i > max/2 {
+		return strings.TrimRight(string(r)[:i], " ,:") + "…"
+	}
+	return string(r) + "…"
 }
 
 func internal(rs *ir.Ruleset, f *ir.InternalFlow) (internalRow, error) {
@@ -418,23 +579,29 @@ func loopbackOnly(rs *ir.Ruleset, from, to ir.Endpoint) bool {
 	return ok && s.Kind == ir.SetHost
 }
 
-// endpointText describes an endpoint's sets with their addresses:
-// "office (192.168.10.0/24, fd00:10::/64); resolvers (192.168.10.1)". The
-// host set named self is left out (the host's rules never match itself);
-// the result is empty when nothing else is left.
-func endpointText(rs *ir.Ruleset, e ir.Endpoint, self string) (string, error) {
-	var parts []string
+// endpointParts lists an endpoint's sets with their addresses. The host
+// set named self is left out (the host's rules never match itself); the
+// result is empty when nothing else is left.
+func endpointParts(rs *ir.Ruleset, e ir.Endpoint, self string) ([]part, error) {
+	var parts []part
 	for _, n := range e.Sets {
 		s, ok := rs.Set(n)
 		if !ok {
-			return "", fmt.Errorf("internal error: the ruleset refers to unknown address set %q", n)
+			return nil, fmt.Errorf("internal error: the ruleset refers to unknown address set %q", n)
 		}
 		if self != "" && s.Kind == ir.SetHost && s.Name == self {
 			continue
 		}
-		parts = append(parts, flat(s.Name, maxName)+" ("+strings.Join(setAddrs(s), ", ")+")")
+		parts = append(parts, part{flat(s.Name, maxName), strings.Join(setAddrs(s), ", ")})
 	}
-	return strings.Join(parts, "; "), nil
+	return parts, nil
+}
+
+// endpointText describes an endpoint's sets with their addresses:
+// "office (192.168.10.0/24, fd00:10::/64); resolvers (192.168.10.1)".
+func endpointText(rs *ir.Ruleset, e ir.Endpoint, self string) (string, error) {
+	ps, err := endpointParts(rs, e, self)
+	return partsText(ps), err
 }
 
 // setAddrs lists a set's addresses, IPv4 first, then its host names.

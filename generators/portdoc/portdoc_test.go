@@ -6,9 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/fortigate"
 	"github.com/portwall/portwall/generators/portdoc"
 	"github.com/portwall/portwall/internal/testkit/golden"
 	"github.com/portwall/portwall/internal/testkit/rulestest"
+	"github.com/portwall/portwall/profiles"
 	"github.com/portwall/portwall/rules/ir"
 )
 
@@ -28,17 +31,51 @@ func formats() []portdoc.Format {
 
 func render(t testing.TB, rs *ir.Ruleset, f portdoc.Format, host string) []byte {
 	t.Helper()
-	data, err := portdoc.Render(rs, f, portdoc.Options{Host: host})
+	return renderOpt(t, rs, f, portdoc.Options{Host: host})
+}
+
+func renderOpt(t testing.TB, rs *ir.Ruleset, f portdoc.Format, opt portdoc.Options) []byte {
+	t.Helper()
+	data, err := portdoc.Render(rs, f, opt)
 	if err != nil {
-		t.Fatalf("%s (host %q): %v", f, host, err)
+		t.Fatalf("%s (host %q): %v", f, opt.Host, err)
 	}
 	return data
+}
+
+// example is an example profile resolved, with the options the docs
+// command renders it with but the diagram's drawing: the interfaces of
+// its [fortigate] section, which the FortiGate backend decodes.
+type example struct {
+	rs  *ir.Ruleset
+	opt portdoc.Options
+}
+
+func loadExample(t testing.TB, file string) example {
+	t.Helper()
+	p, err := profiles.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := generators.DecodeSettings(p, []generators.Section{fortigate.Section}, generators.NewEnv(p, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := example{rs: rulestest.Ruleset(t, file)}
+	if fg := fortigate.SettingsOf(s); len(fg.Interfaces) > 0 {
+		if ex.opt.Zones, err = fg.Zones(ex.rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ex
 }
 
 // goldenCase is one rendering checked against testdata/<example>/<file>.
 type goldenCase struct {
 	example, host string
 	format        portdoc.Format
+	// noZones leaves the example's interfaces out.
+	noZones bool
 }
 
 func (c goldenCase) file() string {
@@ -46,35 +83,49 @@ func (c goldenCase) file() string {
 	if c.host != "" {
 		name = "host-" + c.host + "." + name
 	}
+	if c.noZones {
+		name = "no-interfaces." + name
+	}
 	return filepath.Join("testdata", c.example, name)
 }
 
-// TestGolden renders every example in every format, plus one host of the
-// HA example (a host of a two-host role, so the peer column leaves the
-// host itself out), and compares with the goldens. Rendering twice must
-// give the same bytes.
+// TestGolden renders every example in every format with its interfaces,
+// plus one host of the HA example (a host of a two-host role, so the
+// peer column leaves the host itself out) and the HA example without
+// interfaces, and compares with the goldens. Rendering twice must give
+// the same bytes. The HTML pages carry the diagram's DOT text: Graphviz's
+// drawing depends on its version (TestGraphvizEmbedded checks it).
 func TestGolden(t *testing.T) {
 	t.Parallel()
 	var cases []goldenCase
-	rulesets := map[string]*ir.Ruleset{}
+	examples := map[string]example{}
 	for _, file := range rulestest.Examples(t) {
 		name := strings.TrimSuffix(filepath.Base(file), ".toml")
-		rulesets[name] = rulestest.Ruleset(t, file)
+		examples[name] = loadExample(t, file)
 		for _, f := range formats() {
 			cases = append(cases, goldenCase{example: name, format: f})
 		}
 	}
 	for _, f := range formats() {
-		cases = append(cases, goldenCase{example: "fortimail-ha", host: "fml1", format: f})
+		cases = append(cases, goldenCase{example: "fortimail-ha", host: "fml1", format: f},
+			goldenCase{example: "fortimail-ha", format: f, noZones: true})
 	}
 	for _, c := range cases {
 		t.Run(c.file(), func(t *testing.T) {
-			rs := rulesets[c.example]
-			if rs == nil {
+			ex, ok := examples[c.example]
+			if !ok {
 				t.Fatalf("no example %s", c.example)
 			}
-			got := render(t, rs, c.format, c.host)
-			if again := render(t, rs, c.format, c.host); !bytes.Equal(got, again) {
+			if ex.opt.Zones == nil {
+				t.Fatalf("example %s has no [fortigate.interfaces]", c.example)
+			}
+			opt := ex.opt
+			opt.Host = c.host
+			if c.noZones {
+				opt.Zones = nil
+			}
+			got := renderOpt(t, ex.rs, c.format, opt)
+			if again := renderOpt(t, ex.rs, c.format, opt); !bytes.Equal(got, again) {
 				t.Errorf("two renderings differ")
 			}
 			golden.Compare(t, c.file(), got)

@@ -228,6 +228,9 @@ type Origin struct {
 	ToLabel    string
 	Purpose    string
 	Source     string // document and row
+	// Document is the title of the document Source cites (Source without
+	// the row), for outputs that cite it briefly.
+	Document string
 	// ProgramOption is the deployment option that holds the directory of
 	// the rule's program, for a flow limited to one.
 	ProgramOption string
