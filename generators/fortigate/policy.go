@@ -62,6 +62,30 @@ type builder struct {
 	ruleIDs map[string]bool
 	notes   []string
 	refused generators.Refusals
+
+	// placed memoizes where a set's addresses of one family sit: many
+	// rules share a set, and placing one intersects it with every
+	// interface's addresses.
+	placed map[setFamily]zones.Placement
+}
+
+type setFamily struct {
+	set string
+	f   ir.Family
+}
+
+// place is where set s (named n) sits in family f.
+func (b *builder) place(n string, s *ir.AddrSet, f ir.Family) zones.Placement {
+	k := setFamily{n, f}
+	if p, ok := b.placed[k]; ok {
+		return p
+	}
+	if b.placed == nil {
+		b.placed = map[setFamily]zones.Placement{}
+	}
+	p := b.rt.Place(zones.FamilySet(s, f), s.FQDNs)
+	b.placed[k] = p
+	return p
 }
 
 // Render writes the snippet for the ruleset's network view.
@@ -379,7 +403,7 @@ func (b *builder) side(sets []string, fams []ir.Family) (sideOf, bool) {
 			if len(s.Ranges(f)) == 0 && len(s.FQDNs) == 0 {
 				continue
 			}
-			p := b.rt.Place(zones.FamilySet(s, f), s.FQDNs)
+			p := b.place(n, s, f)
 			for _, k := range p.Keys {
 				b.used[k] = true
 			}
