@@ -78,7 +78,7 @@ func (e *env) docs(c *cli.Context) error {
 	host := c.String("host")
 	if c.IsSet("host") {
 		if _, ok := rs.Host(host); !ok {
-			return fmt.Errorf("unknown host %q%s (hosts: %s)", host, diag.DidYouMean(host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
+			return unknownHost(rs, host)
 		}
 	}
 	opt, err := docsOptions(rs, r.settings, portdoc.Format(format), host, graphviz.Available())

@@ -71,7 +71,7 @@ func (e *env) explain(c *cli.Context) error {
 	}
 	q := explain.Question{Host: c.String("host"), Dir: ir.In}
 	if _, ok := rs.Host(q.Host); !ok {
-		return fmt.Errorf("unknown host %q%s (hosts: %s)", q.Host, diag.DidYouMean(q.Host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
+		return unknownHost(rs, q.Host)
 	}
 	if q.Protocol, q.Port, q.ICMPType, err = explain.ParsePort(c.String("port")); err != nil {
 		return err

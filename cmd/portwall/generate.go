@@ -123,7 +123,7 @@ func (e *env) generate(c *cli.Context) error {
 		}
 	case host != "":
 		if _, ok := rs.Host(host); !ok {
-			return fmt.Errorf("unknown host %q%s (hosts: %s)", host, diag.DidYouMean(host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
+			return unknownHost(rs, host)
 		}
 		req.Hosts = []string{host}
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/nftables"
-	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/internal/live"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/proto"
@@ -132,7 +131,7 @@ func (e *env) plan(c *cli.Context) (*plan, error) {
 	rs := r.rs
 	host := c.String("host")
 	if _, ok := rs.Host(host); !ok {
-		return nil, fmt.Errorf("unknown host %q%s (hosts: %s)", host, diag.DidYouMean(host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
+		return nil, unknownHost(rs, host)
 	}
 	files, err := generators.Generate(nftables.Generator{}, generators.Request{Ruleset: rs, Hosts: []string{host}, Settings: r.settings})
 	if err != nil {

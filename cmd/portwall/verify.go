@@ -89,7 +89,7 @@ func (e *env) verify(c *cli.Context) error {
 	hosts := c.StringSlice("host")
 	for _, h := range hosts {
 		if _, ok := rs.Host(h); !ok {
-			return fmt.Errorf("unknown host %q%s (hosts: %s)", h, diag.DidYouMean(h, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
+			return unknownHost(rs, h)
 		}
 	}
 	if len(hosts) == 0 {
