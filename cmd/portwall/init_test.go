@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/internal/testkit/golden"
@@ -35,60 +36,97 @@ func TestInitEveryProduct(t *testing.T) {
 		sets = append(sets, []string{name})
 	}
 	schema := profileSchema(t)
+	// Two hosts per role doubles every name and address: the quick tier
+	// leaves it out.
+	counts := []int{1, 2}
+	if testing.Short() {
+		counts = counts[:1]
+	}
 	for _, products := range sets {
-		for _, hosts := range []int{1, 2} {
+		for _, hosts := range counts {
 			name := strings.Join(products, "+")
 			if len(products) > 1 {
 				name = "all"
 			}
-			name += fmt.Sprintf("-hosts%d", hosts)
-			t.Run(name, func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s-hosts%d", name, hosts), func(t *testing.T) {
 				t.Parallel()
-				dir := t.TempDir()
-				file := filepath.Join(dir, "profile.toml")
-				skel, _ := run(t, append(append([]string{"init"}, products...), "--hosts", strconv.Itoa(hosts))...)
-				if err := os.WriteFile(file, []byte(skel), 0o644); err != nil {
-					t.Fatal(err)
-				}
-
-				// Unfilled: one error per placeholder, where it is.
-				want := placeholderErrors(t, file, skel)
-				if len(want) < 2 {
-					t.Fatalf("only %d placeholders", len(want))
-				}
-				code, _, stderr := runIn("", "validate", file)
-				if code != exitError || stderr != strings.Join(want, "") {
-					t.Errorf("validate of the skeleton: exit %d, stderr:\n%s\nwant:\n%s", code, stderr, strings.Join(want, ""))
-				}
-				if code, out, _ := runIn("", "generate", file, "--target", "nftables", "--all-hosts"); code != exitError || out != "" {
-					t.Errorf("generate of the skeleton: exit %d, stdout %q", code, out)
-				}
-
-				filled := fill(t, cat, file, skel)
-				if strings.Contains(filled, "\"<fill in:") && placeholderErrors(t, file, filled) != nil {
-					t.Fatalf("placeholders left:\n%s", filled)
-				}
-				if err := os.WriteFile(file, []byte(filled), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				if code, out, stderr := runIn("", "validate", file); code != exitOK || !strings.Contains(out, ": valid: ") {
-					t.Fatalf("validate of the filled profile: exit %d\n%s%s\n%s", code, out, stderr, filled)
-				}
-				if err := schemaErr(t, schema, file); err != nil {
-					t.Errorf("the filled profile is not valid under the schema: %v", err)
-				}
-				out := filepath.Join(dir, "out")
-				if code, _, stderr := runIn("", "generate", file, "--target", "all", "--all-hosts", "--out-dir", out); code != exitOK {
-					t.Fatalf("generate --target all: exit %d\n%s", code, stderr)
-				}
-				// The declared os is linux: every host gets nftables.
-				hostsWritten, _ := filepath.Glob(filepath.Join(out, "nftables", "*.nft"))
-				if want := strings.Count(skel, "\n[hosts."); len(hostsWritten) != want || want == 0 {
-					t.Errorf("generate wrote %d host files, want %d", len(hostsWritten), want)
-				}
+				checkSkeleton(t, cat, schema, nil, products, hosts)
 			})
 		}
 	}
+}
+
+// TestInitPeerLink: peers that stand for another named product's role
+// are bound to that deployment ({ deployment = ..., role = ... }), and the
+// profile validates and generates (products of testdata/init/catalog).
+func TestInitPeerLink(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join("testdata", "init", "catalog")
+	cat, err := catalog.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skel := checkSkeleton(t, cat, profileSchema(t), []string{"--catalog", dir}, []string{"mailer", "console"}, 1)
+	for _, want := range []string{
+		"\nmanager = { deployment = \"console\", role = \"server\" }",
+		"\ndevices = { deployment = \"mailer\", role = \"gateway\" }",
+	} {
+		if !strings.Contains(skel, want) {
+			t.Errorf("no %q in:\n%s", want[1:], skel)
+		}
+	}
+}
+
+// checkSkeleton runs init for products (with the global flags before it):
+// with its placeholders unfilled, validate gives exactly one positioned
+// "fill this in" error per placeholder and generate fails; filled in, it
+// validates, is valid under the schema, and generates every declared
+// target for every host. It returns the skeleton.
+func checkSkeleton(t *testing.T, cat *catalog.Catalog, schema *jsonschema.Schema, global, products []string, hosts int) string {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "profile.toml")
+	skel, _ := run(t, slices.Concat(global, []string{"init"}, products, []string{"--hosts", strconv.Itoa(hosts)})...)
+	if err := os.WriteFile(file, []byte(skel), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// Unfilled: one error per placeholder, where it is.
+	want := placeholderErrors(t, file, skel)
+	if len(want) < 2 {
+		t.Fatalf("only %d placeholders", len(want))
+	}
+	code, _, stderr := runIn("", slices.Concat(global, []string{"validate", file})...)
+	if code != exitError || stderr != strings.Join(want, "") {
+		t.Errorf("validate of the skeleton: exit %d, stderr:\n%s\nwant:\n%s", code, stderr, strings.Join(want, ""))
+	}
+	if code, out, _ := runIn("", slices.Concat(global, []string{"generate", file, "--target", "nftables", "--all-hosts"})...); code != exitError || out != "" {
+		t.Errorf("generate of the skeleton: exit %d, stdout %q", code, out)
+	}
+
+	filled := fill(t, cat, file, skel)
+	if left := placeholderErrors(t, file, filled); len(left) > 0 {
+		t.Fatalf("placeholders left: %q", left)
+	}
+	if err := os.WriteFile(file, []byte(filled), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := runIn("", slices.Concat(global, []string{"validate", file})...); code != exitOK || !strings.Contains(out, ": valid: ") {
+		t.Fatalf("validate of the filled profile: exit %d\n%s%s\n%s", code, out, stderr, filled)
+	}
+	if err := schemaErr(t, schema, file); err != nil {
+		t.Errorf("the filled profile is not valid under the schema: %v", err)
+	}
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := runIn("", slices.Concat(global, []string{"generate", file, "--target", "all", "--all-hosts", "--out-dir", out})...); code != exitOK {
+		t.Fatalf("generate --target all: exit %d\n%s", code, stderr)
+	}
+	// The declared os is linux: every host gets nftables.
+	written, _ := filepath.Glob(filepath.Join(out, "nftables", "*.nft"))
+	if n := strings.Count(skel, "\n[hosts."); len(written) != n || n == 0 {
+		t.Errorf("generate wrote %d host files, want %d", len(written), n)
+	}
+	return skel
 }
 
 // placeholderErrors lists the errors validate gives for the placeholders
@@ -204,14 +242,22 @@ func fillValue(t *testing.T, prod *catalog.Product, table, name string) string {
 // do with each other, and two whose peers stand for each other's roles.
 func TestInitGolden(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{
-		{"xeams"},
-		{"fme-server", "fortimail"},
-		{"forticlient-ems", "ad-ds"},
-		{"fortimail", "--hosts", "2"},
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"xeams", []string{"xeams"}},
+		{"fme-server+fortimail", []string{"fme-server", "fortimail"}},
+		{"forticlient-ems+ad-ds", []string{"forticlient-ems", "ad-ds"}},
+		{"fortimail-hosts2", []string{"fortimail", "--hosts", "2"}},
+		{"mailer+console", []string{"--catalog", "testdata/init/catalog", "init", "mailer", "console"}},
 	} {
-		out, _ := run(t, append([]string{"init"}, args...)...)
-		golden.Compare(t, filepath.Join("testdata", "init", strings.Join(args, "_")+".toml"), []byte(out))
+		args := c.args
+		if args[0] != "--catalog" {
+			args = append([]string{"init"}, args...)
+		}
+		out, _ := run(t, args...)
+		golden.Compare(t, filepath.Join("testdata", "init", c.name+".toml"), []byte(out))
 	}
 }
 

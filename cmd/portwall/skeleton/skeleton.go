@@ -331,7 +331,10 @@ func (s *skeleton) write() []byte {
 
 func (s *skeleton) deployment(w *writer, x *product) {
 	p := x.p
-	title := p.Title + " (" + p.Vendor + ")"
+	title := p.Title
+	if p.Vendor != "" {
+		title += " (" + p.Vendor + ")"
+	}
 	if p.Summary != "" {
 		title += ": " + p.Summary
 	}
