@@ -126,7 +126,43 @@ func checkSkeleton(t *testing.T, cat *catalog.Catalog, schema *jsonschema.Schema
 	if n := strings.Count(skel, "\n[hosts."); len(written) != n || n == 0 {
 		t.Errorf("generate wrote %d host files, want %d", len(written), n)
 	}
+
+	// The defaults in comments are the defaults: with every one the
+	// default features need uncommented, the rules are the same.
+	before, _ := run(t, slices.Concat(global, []string{"generate", file, "--target", "json"})...)
+	explicit, n := uncommentDefaults(filled)
+	if err := os.WriteFile(file, []byte(explicit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, after, stderr := runIn("", slices.Concat(global, []string{"generate", file, "--target", "json"})...)
+	if code != exitOK || after != before {
+		t.Errorf("with the %d defaults in comments written out: exit %d\n%s\n%s", n, code, stderr, golden.Diff([]byte(before), []byte(after)))
+	}
 	return skel
+}
+
+// uncommentDefaults uncomments the lines of a skeleton that write a
+// default out: a deployment's version and mode, and the entries of its
+// options, choices and ports, except those that other features need or
+// that are placeholders. It returns the profile and how many it
+// uncommented.
+func uncommentDefaults(profile string) (string, int) {
+	lines := strings.Split(profile, "\n")
+	table, n := "", 0
+	entry := regexp.MustCompile(`^# [a-z0-9-]+ = `)
+	for i, l := range lines {
+		if strings.HasPrefix(l, "[") {
+			table = l
+		}
+		switch {
+		case !entry.MatchString(l), strings.Contains(l, "needed with"), strings.Contains(l, "<fill in:"):
+		case table == "[[deployment]]" && (strings.HasPrefix(l, "# version = ") || strings.HasPrefix(l, "# mode = ")),
+			table == "[deployment.options]", table == "[deployment.choose]", table == "[deployment.ports]":
+			lines[i] = strings.TrimPrefix(l, "# ")
+			n++
+		}
+	}
+	return strings.Join(lines, "\n"), n
 }
 
 // placeholderErrors lists the errors validate gives for the placeholders

@@ -562,7 +562,9 @@ func (s *skeleton) ports(w *writer, x *product) {
 	var fls []*catalog.Flow
 	for i := range x.v.Flows {
 		fl := &x.v.Flows[i]
-		if fl.Configurable && !fl.Internal && x.active(fl) && len(fl.Ports) > 0 {
+		// A flow with alternative ports is chosen above: a choice and a
+		// move of one flow exclude each other.
+		if fl.Configurable && !fl.Internal && !fl.Alternatives && x.active(fl) && len(fl.Ports) > 0 {
 			fls = append(fls, fl)
 		}
 	}
@@ -573,11 +575,7 @@ func (s *skeleton) ports(w *writer, x *product) {
 	w.comment("Flows the vendor lets you move to other ports, at their default ports:")
 	w.line("[deployment.ports]")
 	for _, fl := range fls {
-		open := fl.Ports
-		if def, ok := fl.Default(); ok && fl.Alternatives {
-			open = def.Ports
-		}
-		w.kv("# "+key(fl.ID)+" = "+portList(open), oneLine(fl.Purpose))
+		w.kv("# "+key(fl.ID)+" = "+portList(fl.Ports), oneLine(fl.Purpose))
 	}
 	w.flush()
 }
