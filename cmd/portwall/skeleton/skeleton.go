@@ -93,7 +93,7 @@ type host struct{ name, title string }
 // deployments whose products have a peer of that name.
 type group struct {
 	name   string
-	titles []string // "Title (product)"
+	titles []string // "product: Title", of each product with the peer
 }
 
 // product is a product as its deployment uses it by default: its default
