@@ -130,14 +130,17 @@ func Parse(file string, data []byte) (*Profile, error) {
 	if len(errs) > 0 {
 		return nil, errs.Err()
 	}
+	// Placeholders ("<fill in: ...>") are reported wherever they are, even
+	// when a type error stops decoding (one in place of a number, say).
+	fillIns, unfilled := placeholders(tf.Doc, data)
 	var f fileSchema
 	if errs := tf.Decode(&f); len(errs) > 0 {
-		return nil, errs.Err()
+		return nil, FilterPlaceholders(append(fillIns, errs...)).Err()
 	}
 	c := &checker{doc: tf.Doc}
 	p := c.profile(&f)
-	p.File, p.Doc, p.file = file, tf.Doc, tf
-	return p, c.errs.Err()
+	p.File, p.Doc, p.file, p.unfilled = file, tf.Doc, tf, unfilled
+	return p, FilterPlaceholders(append(fillIns, c.errs...)).Err()
 }
 
 type checker struct {

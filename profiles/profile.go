@@ -44,6 +44,8 @@ type Profile struct {
 	// file keeps the top-level tables the profile format does not define:
 	// the backends' sections, each decoded by its owner (Table).
 	file *tomldoc.File
+	// unfilled are the key paths of the placeholders (Unfilled).
+	unfilled []string
 }
 
 // InputPolicy is what happens to inbound packets no rule allows.

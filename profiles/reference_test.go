@@ -207,6 +207,12 @@ func (c *refChecker) key(k Key, path, tablePath []any, cur any) {
 	if isList {
 		c.refused(path, tablePath, []any{true}, "a list with an item of the wrong type")
 	}
+	if k.Type != TypeTable && k.Type != TypeArray && k.Type != TypeMap {
+		c.placeholder(path)
+		if isList {
+			c.placeholder(at(path, 0))
+		}
+	}
 	if k.Default != "" {
 		var v map[string]any
 		if _, err := toml.Decode("v = "+k.Default, &v); err != nil {
@@ -458,6 +464,29 @@ func (c *refChecker) renamedRefused(path []any, from, to string) {
 	_, errs := c.load(root)
 	if errorAt(errs, at(path, to), nil) == nil {
 		c.t.Errorf("%s renamed %q: accepted (errors: %v)", tomldoc.PathString(at(path, from)...), to, errs)
+	}
+}
+
+// placeholder: a placeholder ("<fill in: ...>") as the value at path
+// gives one error there, the placeholder's own "fill this in", whatever
+// the key's type; at a list's index 0, the list is that one placeholder.
+func (c *refChecker) placeholder(path []any) {
+	c.t.Helper()
+	what := "the value of " + tomldoc.PathString(path...)
+	var v any = Placeholder(what)
+	key := path
+	if i, isIndex := path[len(path)-1].(int); isIndex && i == 0 {
+		v, key = []any{v}, path[:len(path)-1]
+	}
+	_, errs := c.parse(key, v)
+	var here []*diag.Error
+	for _, e := range errs {
+		if e.Path == tomldoc.PathString(path...) || errorAt(diag.ErrorList{e}, path, nil) != nil {
+			here = append(here, e)
+		}
+	}
+	if len(here) != 1 || here[0].Msg != FillInMessage+what {
+		c.t.Errorf("%s = %#v: want the one error %q there, got %v (all errors: %v)", tomldoc.PathString(key...), v, FillInMessage+what, here, errs)
 	}
 }
 

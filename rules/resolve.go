@@ -40,7 +40,9 @@ func Check(p *profiles.Profile, profileErr error, c *catalog.Catalog) error {
 			errs.Append(diag.AsList(err))
 		}
 	}
-	return errs.Err()
+	// A placeholder the profile reports is not reported again as the
+	// unknown name or invalid value it is to the catalog's checks.
+	return profiles.FilterPlaceholders(errs).Err()
 }
 
 // Option changes how a profile is resolved.
@@ -550,6 +552,9 @@ func (r *resolver) choice(d *profiles.Deployment, fl *catalog.Flow, at func(...a
 			missing = append(missing, "protocols")
 		}
 	}
+	if len(missing) > 0 && r.p.Unfilled("deployment", d.Index, "choose", fl.ID) {
+		return open, false // the placeholder is reported
+	}
 	if len(missing) > 0 {
 		example := fl.Ports.Strings()[0]
 		if fl.ProtocolAlternatives && !fl.Alternatives {
@@ -574,11 +579,16 @@ func (r *resolver) randomPorts(d *profiles.Deployment, prod *catalog.Product, op
 	switch {
 	case len(all) > 0 && d.RandomPorts != profiles.RandomPortsAll:
 		var pools []string
+		unfilled := r.p.Unfilled("deployment", d.Index, "random_ports")
 		for _, id := range all {
 			fl, _ := prod.Flow(id)
 			if fl.PortPool != "" && !slices.Contains(pools, fl.PortPool) {
 				pools = append(pools, fl.PortPool)
+				unfilled = unfilled || r.p.Unfilled("deployment", d.Index, "options", fl.PortPool)
 			}
+		}
+		if unfilled {
+			return // the pool or random_ports is a placeholder, reported
 		}
 		how := ""
 		for _, name := range pools {

@@ -67,7 +67,10 @@ Examples:
 				Name:      "show",
 				Usage:     "show a product's roles, peers, features, options and flows, or a service",
 				ArgsUsage: "PRODUCT|SERVICE",
-				Flags:     []cli.Flag{&cli.StringFlag{Name: "version", Usage: "show the flows of this version of the product only"}},
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "version", Usage: "show the flows of this version of the product only"},
+					&cli.StringFlag{Name: "feature", Usage: "show the flows of the product's feature `NAME` only"},
+				},
 				Description: `Lists the product's documents, then each flow with the document (source)
 and versions it comes from; NOTES say what a deployment may change
 (configurable ports, alternatives with the default the catalog opens,
@@ -75,11 +78,15 @@ random ports) and mark departures: flows that go beyond the product's
 document, each with why at the end. A name that is both a product and a
 service shows both.
 
-Exit status: 0, or 1 for an unknown product, service or version.
+With --feature, only that feature's flows are listed (and the documents,
+roles, peers and options as without it).
+
+Exit status: 0, or 1 for an unknown product, service, version or feature.
 
 Examples:
    portwall catalog show fortimail
    portwall catalog show fme-server --version 2023.2
+   portwall catalog show fortimail --feature ha
    portwall catalog show ssh`,
 				Action: func(c *cli.Context) error {
 					cat, err := loadCatalog(c)
@@ -101,15 +108,21 @@ Examples:
 							}
 							p = p.InVersion(v)
 						}
-						if err := e.showProduct(p, v); err != nil || !isService || v != "" {
+						if f := c.String("feature"); f != "" {
+							if _, ok := p.Feature(f); !ok {
+								return fmt.Errorf("catalog show: unknown feature %q of product %s%s", f, p.Name, diag.DidYouMean(f, p.FeatureNames()))
+							}
+							p = onlyFeature(p, f)
+						}
+						if err := e.showProduct(p, v); err != nil || !isService || v != "" || c.String("feature") != "" {
 							return err
 						}
 						// Products and services have names of their own
 						// (postgresql the product, postgresql the port):
 						// show both rather than hide one.
 						fmt.Fprintln(e.stdout)
-					} else if c.String("version") != "" {
-						return fmt.Errorf("catalog show: --version is for products; %q is a service", name)
+					} else if c.String("version") != "" || c.String("feature") != "" {
+						return fmt.Errorf("catalog show: --version and --feature are for products; %q is a service", name)
 					}
 					if isService {
 						return e.showService(s)
@@ -184,6 +197,13 @@ Examples:
 	cmd.Subcommands = append(cmd.Subcommands, helpCommand())
 	cmd.Action = unknownCommand(cmd.Subcommands, cli.ShowSubcommandHelp)
 	return cmd
+}
+
+// onlyFeature is the product with the flows of one feature.
+func onlyFeature(p *catalog.Product, feature string) *catalog.Product {
+	q := *p
+	q.Flows = slices.DeleteFunc(slices.Clone(p.Flows), func(f catalog.Flow) bool { return f.Feature != feature })
+	return &q
 }
 
 // showProduct prints a product; version is the one it was narrowed to

@@ -66,49 +66,6 @@ func TestCompletionScripts(t *testing.T) {
 	}
 }
 
-// TestBashCompletion sources the bash script and completes words the way
-// bash does, against a portwall binary built from this package.
-func TestBashCompletion(t *testing.T) {
-	t.Parallel()
-	kerneltest.RequireTools(t, "bash", "go")
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "portwall")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	_, script, _ := runIn("", "completion", "bash")
-	scriptFile := filepath.Join(dir, "portwall.bash")
-	if err := os.WriteFile(scriptFile, []byte(script), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	complete := func(words ...string) string {
-		t.Helper()
-		cmd := exec.Command("bash", "-c", `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _portwall_complete; printf '%s\n' "${COMPREPLY[@]}"`, "bash", scriptFile)
-		cmd.Args = append(cmd.Args, words...)
-		cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"))
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%v: %v\n%s", words, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	cases := []struct {
-		words []string
-		want  string
-	}{
-		{[]string{"portwall", "gen"}, "generate"},
-		{[]string{"portwall", "catalog", "ex"}, "export"},
-		{[]string{"portwall", "verify", "--ho"}, "--host"},
-		{[]string{"portwall", "generate", "--ta"}, "--target"},
-		{[]string{"portwall", "generate", "profile.toml", "--all"}, "--all-hosts"},
-	}
-	for _, c := range cases {
-		if got := complete(c.words...); got != c.want {
-			t.Errorf("complete %q: got %q, want %q", c.words, got, c.want)
-		}
-	}
-}
-
 // TestManPage: the manual page is generated from the commands and flags,
 // and groff reads it without a warning.
 func TestManPage(t *testing.T) {

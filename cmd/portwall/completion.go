@@ -2,57 +2,108 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 )
 
-// Shell scripts that ask portwall itself what comes next: urfave/cli's
-// own autocomplete scripts (github.com/urfave/cli/v2/autocomplete), with
-// the program name filled in. portwall answers with the commands, their
-// flags and subcommands when run with --generate-bash-completion last.
+// Shell scripts that ask portwall itself what comes next (complete.go):
+// each passes the words of the command line after the program name, the
+// one being completed last, to `portwall __complete`, and turns its
+// answer (a candidate per line, VALUE<TAB>DESCRIPTION, then a directive:
+// :files, :dirs or :none) into the shell's completions. The program is
+// the one on the command line, so that ./portwall completes with itself.
+
+// bashCompletion reads the line up to the cursor itself, split at spaces:
+// bash's COMP_WORDS also splits at = and :, which would cut --target=nf
+// in three. Each answer replaces only what bash takes for the current
+// word (the part after the last = or :).
 const bashCompletion = `# bash completion for portwall: source it, or install it as
 # /etc/bash_completion.d/portwall
-_portwall_complete() {
-  local cur words cword
+_portwall() {
+  local line="${COMP_LINE:0:COMP_POINT}" words out directive cur word c
+  read -ra words <<< "$line"
+  [[ -z $line || $line == *[[:space:]] ]] && words+=("")
+  cur="${words[${#words[@]}-1]}"
+  word="${COMP_WORDS[COMP_CWORD]}"
+  [[ $word == "=" || $word == ":" ]] && word=""
+  out=$("${words[0]}" __complete "${words[@]:1}" 2>/dev/null) || return 0
+  directive="${out##*$'\n'}"
+  [[ $out == *$'\n'* ]] && out="${out%$'\n'*}" || out=""
   COMPREPLY=()
-  cur="${COMP_WORDS[COMP_CWORD]}"
-  words=("${COMP_WORDS[@]:0:$COMP_CWORD}")
-  local request
-  if [[ "$cur" == "-"* ]]; then
-    request="${words[*]} ${cur} --generate-bash-completion"
-  else
-    request="${words[*]} --generate-bash-completion"
-  fi
-  local opts
-  opts=$(eval "${request}" 2>/dev/null)
-  COMPREPLY=($(compgen -W "${opts}" -- "${cur}"))
+  while IFS= read -r c; do
+    c="${c%%$'\t'*}"
+    [[ -n $c ]] && COMPREPLY+=("${word}${c#"$cur"}")
+  done <<< "$out"
+  case $directive in
+  :files)
+    compopt -o filenames 2>/dev/null
+    while IFS= read -r c; do COMPREPLY+=("$c"); done < <(compgen -f -- "$cur")
+    ;;
+  :dirs)
+    compopt -o filenames 2>/dev/null
+    while IFS= read -r c; do COMPREPLY+=("$c"); done < <(compgen -d -- "$cur")
+    ;;
+  esac
   return 0
 }
-complete -o bashdefault -o default -F _portwall_complete portwall
+complete -F _portwall portwall
 `
 
 const zshCompletion = `#compdef portwall
-# zsh completion for portwall: put it in a directory of $fpath as _portwall
+# zsh completion for portwall: put it in a directory of $fpath as _portwall,
+# or source it after compinit.
 
 _portwall() {
-  local -a opts
-  local cur
-  cur=${words[-1]}
-  if [[ "$cur" == "-"* ]]; then
-    opts=("${(@f)$(${words[@]:0:#words[@]-1} ${cur} --generate-bash-completion)}")
-  else
-    opts=("${(@f)$(${words[@]:0:#words[@]-1} --generate-bash-completion)}")
-  fi
-  if [[ "${opts[1]}" != "" ]]; then
-    _describe 'values' opts
-  else
-    _files
-  fi
+  local out directive line value
+  local -a lines cands
+  out=$("${words[1]}" __complete "${(@)words[2,CURRENT]}" 2>/dev/null) || return 1
+  lines=("${(@f)out}")
+  directive=${lines[-1]}
+  for line in "${(@)lines[1,-2]}"; do
+    value=${line%%$'\t'*}
+    value=${value//:/\\:}
+    if [[ $line == *$'\t'* ]]; then
+      cands+=("$value:${line#*$'\t'}")
+    else
+      cands+=("$value")
+    fi
+  done
+  case $directive in
+  :files) _files ;;
+  :dirs) _files -/ ;;
+  esac
+  (( ${#cands} )) && _describe -t values portwall cands
+  return 0
 }
 
-compdef _portwall portwall
+if [[ $funcstack[1] == _portwall ]]; then
+  _portwall "$@"
+else
+  compdef _portwall portwall
+fi
+`
+
+const fishCompletion = `# fish completion for portwall: save it as
+# ~/.config/fish/completions/portwall.fish
+function __portwall_complete
+    set -l words (commandline -opc)
+    set -l cur (commandline -ct)
+    set -l out (command $words[1] __complete $words[2..-1] $cur 2>/dev/null)
+    or return
+    set -l directive $out[-1]
+    set -e out[-1]
+    printf '%s\n' $out
+    switch $directive
+        case :files
+            __fish_complete_path $cur
+        case :dirs
+            __fish_complete_directories $cur
+    end
+end
+complete -c portwall -f -a '(__portwall_complete)'
 `
 
 func (e *env) completionCommand() *cli.Command {
@@ -60,9 +111,13 @@ func (e *env) completionCommand() *cli.Command {
 		Name:      "completion",
 		Usage:     "print a shell completion script (bash, zsh or fish)",
 		ArgsUsage: "SHELL",
-		Description: `Prints a completion script for the shell on standard output. bash and zsh
-scripts ask portwall for the words that may come next; the fish script is
-generated from portwall's commands and flags.
+		Description: `Prints a completion script for the shell on standard output. Each
+script asks portwall (the program on the command line) what may come next:
+commands, flags, and values: --target names, the hosts and groups of the
+profile on the line (--host, --from, --to), products (init, catalog show),
+versions and features (catalog show PRODUCT --version, --feature),
+services (--port), lint codes (lint --ignore), formats, and file names
+where a file goes.
 
 Exit status: 0, or 1 for an unknown shell.
 
@@ -75,21 +130,12 @@ Examples:
 			if c.NArg() != 1 {
 				return fmt.Errorf("completion: want one SHELL argument: %s", strings.Join(shells, ", "))
 			}
-			switch c.Args().First() {
-			case "bash":
-				fmt.Fprint(e.stdout, bashCompletion)
-			case "zsh":
-				fmt.Fprint(e.stdout, zshCompletion)
-			case "fish":
-				script, err := definition(e).ToFishCompletion()
-				if err != nil {
-					return err
-				}
-				fmt.Fprint(e.stdout, script)
-			default:
+			script, ok := map[string]string{"bash": bashCompletion, "zsh": zshCompletion, "fish": fishCompletion}[c.Args().First()]
+			if !ok {
 				return fmt.Errorf("completion: unknown shell %q: want %s", c.Args().First(), strings.Join(shells, ", "))
 			}
-			return nil
+			_, err := io.WriteString(e.stdout, script)
+			return err
 		},
 	}
 }

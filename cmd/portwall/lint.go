@@ -34,18 +34,21 @@ position. Codes are stable:
 
 With --strict, any warning makes the exit status 1 (for CI); without it lint
 exits 0 unless the profile is invalid. A profile accepts a warning it means
-to keep with [lint] ignore = ["CODE", ...], best with a comment saying why.
+to keep with [lint] ignore = ["CODE", ...], best with a comment saying why;
+--ignore CODE,... leaves codes out for one run.
 
 Exit status: 0 (with --strict: 0 only without warnings), 1 a warning under
 --strict, or an invalid profile.
 
 Examples:
    portwall lint examples/site.toml
-   portwall lint --strict --format json examples/ems-chromebooks.toml`,
+   portwall lint --strict --format json examples/ems-chromebooks.toml
+   portwall lint --ignore PW802,PW803 examples/site.toml`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "strict", Usage: "exit with status 1 when there is any warning"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text or json"},
 			&cli.StringFlag{Name: "expiry-warning", Value: "30d", Usage: "report custom rules that expire within `DAYS` (such as 30d) (PW701)"},
+			&cli.StringSliceFlag{Name: "ignore", Usage: "leave out the warnings with these `CODES` (comma-separated, or repeated) in this run, as the profile's [lint] ignore does"},
 		},
 		Action: func(c *cli.Context) error {
 			if f := c.String("format"); f != "text" && f != "json" {
@@ -54,6 +57,10 @@ Examples:
 			warnDays, err := days(c.String("expiry-warning"))
 			if err != nil {
 				return fmt.Errorf("--expiry-warning: %w", err)
+			}
+			ignore, err := lintCodes(c.StringSlice("ignore"))
+			if err != nil {
+				return err
 			}
 			r, err := e.resolve(c)
 			if err != nil {
@@ -67,7 +74,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			ws = lintAll(r, ws)
+			ws = slices.DeleteFunc(lintAll(r, ws), func(w lint.Warning) bool { return slices.Contains(ignore, w.Code) })
 			if c.String("format") == "json" {
 				type item struct {
 					File    string `json:"file"`
@@ -99,6 +106,20 @@ Examples:
 			return nil
 		},
 	}
+}
+
+// lintCodes checks the codes of --ignore.
+func lintCodes(codes []string) ([]string, error) {
+	var known []string
+	for _, ch := range lint.Checks {
+		known = append(known, ch.Code)
+	}
+	for _, code := range codes {
+		if !slices.Contains(known, code) {
+			return nil, fmt.Errorf("lint --ignore: unknown lint code %q%s (lint --help lists them)", code, diag.DidYouMean(code, known))
+		}
+	}
+	return codes, nil
 }
 
 // lintTargets tells lint what each backend does with host names under this

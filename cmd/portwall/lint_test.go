@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,5 +136,44 @@ administrators = ["office"]
 		if code != 0 || errs != "" || c.want == "" && got != "" || c.want != "" && !strings.HasPrefix(got, c.want) {
 			t.Errorf("%s / %q: exit %d, %s\n%s, want %q", c.host, c.windows, code, errs, out, c.want)
 		}
+	}
+}
+
+// TestLintIgnoreFlag: --ignore leaves the named codes out of one run, in
+// text and JSON, and --strict counts only what is left; an unknown code is
+// an error with a suggestion.
+func TestLintIgnoreFlag(t *testing.T) {
+	t.Parallel()
+	const profile = "testdata/lint/every-code.toml"
+	args := []string{"lint", profile, "--today", "2026-12-07"}
+	_, all, _ := runIn("", args...)
+	var codes []string
+	for _, c := range lint.Checks {
+		if strings.Contains(all, ": "+c.Code+" ") {
+			codes = append(codes, c.Code)
+		}
+	}
+	if len(codes) < 3 {
+		t.Fatalf("only %d codes to ignore", len(codes))
+	}
+	var want []string
+	for _, l := range strings.SplitAfter(all, "\n") {
+		if !strings.Contains(l, ": "+codes[0]+" ") && !strings.Contains(l, ": "+codes[1]+" ") {
+			want = append(want, l)
+		}
+	}
+	for _, ignore := range [][]string{{"--ignore", codes[0] + "," + codes[1]}, {"--ignore", codes[1], "--ignore", codes[0]}} {
+		code, out, errs := runIn("", append(slices.Clone(args), ignore...)...)
+		if code != 0 || errs != "" || out != strings.Join(want, "") {
+			t.Errorf("%v: exit %d, stderr %q, got:\n%s", ignore, code, errs, out)
+		}
+	}
+	code, _, errs := runIn("", append(slices.Clone(args), "--strict", "--ignore", strings.Join(codes, ","))...)
+	if code != 0 || errs != "" {
+		t.Errorf("--strict with every code ignored: exit %d, %q", code, errs)
+	}
+	code, out, errs := runIn("", append(slices.Clone(args), "--ignore", "PW8O2")...)
+	if code != 1 || out != "" || errs != "portwall: lint --ignore: unknown lint code \"PW8O2\"; did you mean \"PW802\"? (lint --help lists them)\n" {
+		t.Errorf("unknown code: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }

@@ -61,6 +61,9 @@ type env struct {
 // diagnostics go to stderr.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) > 1 && args[1] == completeCommand {
+		return e.complete(args[2:])
+	}
 	app := e.newApp()
 	// Completion asks with --generate-bash-completion last; it must stay
 	// last whatever interspersed does with the other flags.
@@ -115,6 +118,7 @@ traffic is blocked; confirm and rollback exit with 4 when nothing is pending.`,
 		EnableBashCompletion: true,
 		Commands: []*cli.Command{
 			e.catalogCommand(),
+			e.initCommand(),
 			e.validateCommand(),
 			e.generateCommand(),
 			e.docsCommand(),

@@ -38,6 +38,7 @@ func intro() []string {
 			"namespace, in which \"any\" stands for every address.",
 		"Backends' sections ([nftables], [iptables], ...) hold each backend's own settings; " +
 			"a profile without one gets the defaults.",
+		profiles.PlaceholderRule,
 	}
 }
 
