@@ -18,6 +18,7 @@ import (
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/internal/diag"
 	fwd "github.com/portwall/portwall/internal/netns/firewalld"
+	ufwenv "github.com/portwall/portwall/internal/netns/ufw"
 	"github.com/portwall/portwall/internal/proof"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/probe"
@@ -249,6 +250,8 @@ func canVerify(targets []string) error {
 			tools = append(tools, "iptables-restore", "ip6tables-restore")
 		case "firewalld":
 			tools = append(tools, fwd.Tools...)
+		case "ufw":
+			tools = append(tools, ufwenv.Tools...)
 		}
 	}
 	for _, tool := range tools {
