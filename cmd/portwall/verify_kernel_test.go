@@ -70,7 +70,7 @@ func TestVerifyFailingExpectations(t *testing.T) {
 func TestVerifyUsage(t *testing.T) {
 	t.Parallel()
 	code, _, errs := runIn("", "verify", xeams, "--target", "pf")
-	if want := "portwall: verify cannot load target \"pf\": want nftables, iptables or firewalld\n"; code != 1 || errs != want {
+	if want := "portwall: verify cannot load target \"pf\": want nftables, iptables, firewalld or ufw\n"; code != 1 || errs != want {
 		t.Errorf("exit %d, stderr %q, want %q", code, errs, want)
 	}
 	code, _, errs = runIn("", "verify", xeams, "--host", "xeams2")

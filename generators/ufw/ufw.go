@@ -384,9 +384,6 @@ func (r *renderer) portRule(hr ir.HostRule, families []ir.Family, remotes map[ir
 	rule := hr.Rule
 	var specs []string // the remote part of each ufw rule, before the app
 	out := hr.Dir == ir.Out
-	if len(families) == 0 {
-		return nil // no remote address but the host's own
-	}
 	if len(remotes[ir.IPv4]) == 1 && remotes[ir.IPv4][0] == "" && len(remotes[ir.IPv6]) == 1 && remotes[ir.IPv6][0] == "" {
 		// Every address of both families: one ufw rule for both.
 		if out {
@@ -413,6 +410,11 @@ func (r *renderer) portRule(hr ir.HostRule, families []ir.Family, remotes map[ir
 				}
 			}
 		}
+	}
+	if len(specs) == 0 {
+		// Written only when used: the remote side may be host names
+		// only, left out.
+		return nil
 	}
 	comment := clean(generators.Provenance(rule.ID, rule.Origins), MaxComment)
 	for _, app := range r.app(rule) {
