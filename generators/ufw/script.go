@@ -20,8 +20,9 @@ package ufw
 // (`ufw show added`, which also works while ufw is inactive) with its own
 // list and changes only the difference, so that a second run changes
 // nothing and portwall's rules keep their place among the others.
-// portwall's rules are those whose comment starts with "pw:"; every other
-// rule is left as it is.
+// portwall's rules are those that use one of its application profiles
+// (portwall-*) and whose comment starts with "pw:"; every other rule is
+// left as it is.
 //
 // Why a block in before.rules: ufw handles ICMP in /etc/ufw/before.rules
 // and before6.rules (ufw allow has no ICMP), and the stock files let
@@ -149,9 +150,10 @@ if ! cmp -s "$stage/want-apps" "$stage/listed-apps"; then
 	echo "portwall: ufw does not read every application profile of portwall's: nothing was changed" >&2
 	exit 1
 fi
-# The rules ufw has: portwall's are those whose comment starts with pw:.
+# The rules ufw has: portwall's use one of its application profiles and
+# their comment starts with pw:.
 ufw show added >"$stage/added"
-sed -n 's/^ufw //p' "$stage/added" | grep " comment 'pw:" >"$stage/current" || true
+sed -n 's/^ufw //p' "$stage/added" | grep -E " portwall-[A-Za-z0-9-]+ comment 'pw:" >"$stage/current" || true
 sed "s/ comment 'pw:.*//" "$stage/rules" >"$stage/want"
 : >"$stage/stale"
 old=$stage/old-apps
