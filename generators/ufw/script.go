@@ -51,6 +51,9 @@ const AppsFile = "portwall"
 // store the here-documents.
 const Prelude = `set -eu
 umask 022
+# ufw translates its messages; the script reads some of them.
+LC_ALL=C
+export LC_ALL
 enable=no
 while [ "$#" -gt 0 ]; do
 	case $1 in

@@ -23,6 +23,9 @@
 #   rule rc6449a0ac31f: host names of partners: mx.partner.example mx2.partner.example
 set -eu
 umask 022
+# ufw translates its messages; the script reads some of them.
+LC_ALL=C
+export LC_ALL
 enable=no
 while [ "$#" -gt 0 ]; do
 	case $1 in

@@ -24,6 +24,9 @@
 #   rule r2609d5e58cf5: host names of forticlient-ems.fortiguard-anycast: fcteuupdate.fortinet.net
 set -eu
 umask 022
+# ufw translates its messages; the script reads some of them.
+LC_ALL=C
+export LC_ALL
 enable=no
 while [ "$#" -gt 0 ]; do
 	case $1 in

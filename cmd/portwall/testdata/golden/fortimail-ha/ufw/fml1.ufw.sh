@@ -21,6 +21,9 @@
 # `portwall catalog show PRODUCT` describes each flow.
 set -eu
 umask 022
+# ufw translates its messages; the script reads some of them.
+LC_ALL=C
+export LC_ALL
 enable=no
 while [ "$#" -gt 0 ]; do
 	case $1 in
