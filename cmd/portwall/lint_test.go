@@ -124,6 +124,7 @@ administrators = ["office"]
 		{`targets = ["netsh", "powershell"]`, "[windows]\nforeign_rules = \"disable\"", "host ems1 (netsh): "},
 		{`targets = ["netsh"]`, "", "host ems1 (netsh): "},
 		{`targets = ["nftables", "firewalld"]`, "", ""},
+		{`targets = ["ufw"]`, "", ""},
 		{``, "", ""},
 	} {
 		code, out, errs := runIn(fmt.Sprintf(base, c.host, c.windows), "lint", "-")

@@ -18,6 +18,7 @@ import (
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/internal/diag"
 	fwd "github.com/portwall/portwall/internal/netns/firewalld"
+	ufwenv "github.com/portwall/portwall/internal/netns/ufw"
 	"github.com/portwall/portwall/internal/proof"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/probe"
@@ -32,7 +33,9 @@ func (e *env) verifyCommand() *cli.Command {
 router, the host with its addresses and the generated rules loaded (nftables,
 iptables and ip6tables, or with --target firewalld the firewalld
 configuration, loaded by its script into a private firewalld daemon that runs
-in the host's namespace with its own configuration directory and D-Bus bus),
+in the host's namespace with its own configuration directory and D-Bus bus,
+or with --target ufw the ufw script, run with --enable in the host's namespace
+against a private copy of ufw's configuration),
 and a namespace per address set of the profile
 holding sample addresses of it (the first and last of its ranges; a
 documentation address stands for "any" and for strangers). Every peer
@@ -50,8 +53,10 @@ verify needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN: a CI container started
 with --cap-add NET_ADMIN --cap-add SYS_ADMIN) and ip(8), nft and
 iptables-restore; --target firewalld needs firewalld and dbus-daemon
 installed (the machine's own firewalld service need not run, and is not
-used). It never touches the machine's own ruleset, addresses or firewalld
-configuration, and removes the namespaces and daemons it started.
+used), --target ufw needs ufw installed (the machine's ufw need not be
+enabled, and is not used). It never touches the machine's own ruleset,
+addresses, firewalld or ufw configuration, and removes the namespaces and
+daemons it started.
 Every port a rule names is probed (its edges and their neighbours), and at
 most 31 address sets get a namespace each: a plan that cannot cover every
 rule fails verify, unless --sample N accepts probing at most N ports per
@@ -69,7 +74,7 @@ Examples:
    sudo portwall verify site.toml --host mail1 --sample 64`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "host", Usage: "verify only host `NAME` (repeatable; default every host)"},
-			&cli.StringSliceFlag{Name: "target", Usage: "load the rules of `TARGET`: nftables, iptables or firewalld (repeatable; default nftables and iptables)"},
+			&cli.StringSliceFlag{Name: "target", Usage: "load the rules of `TARGET`: nftables, iptables, firewalld or ufw (repeatable; default nftables and iptables)"},
 			&cli.BoolFlag{Name: "probes", Usage: "list every probe, not only a line per peer address"},
 			&cli.IntFlag{Name: "parallel", Value: 2, Usage: "prove `N` host rulesets at a time"},
 			&cli.IntFlag{Name: "sample", Usage: "probe at most `N` ports per host, spread over the rules' ports, and say so", DefaultText: "every port a rule names"},
@@ -249,6 +254,8 @@ func canVerify(targets []string) error {
 			tools = append(tools, "iptables-restore", "ip6tables-restore")
 		case "firewalld":
 			tools = append(tools, fwd.Tools...)
+		case "ufw":
+			tools = append(tools, ufwenv.Tools...)
 		}
 	}
 	for _, tool := range tools {

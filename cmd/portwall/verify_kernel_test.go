@@ -9,6 +9,7 @@ import (
 	"time"
 
 	fwd "github.com/portwall/portwall/internal/netns/firewalld"
+	ufwenv "github.com/portwall/portwall/internal/netns/ufw"
 	"github.com/portwall/portwall/internal/testkit/golden"
 	"github.com/portwall/portwall/internal/testkit/kerneltest"
 )
@@ -70,7 +71,7 @@ func TestVerifyFailingExpectations(t *testing.T) {
 func TestVerifyUsage(t *testing.T) {
 	t.Parallel()
 	code, _, errs := runIn("", "verify", xeams, "--target", "pf")
-	if want := "portwall: verify cannot load target \"pf\": want nftables, iptables or firewalld\n"; code != 1 || errs != want {
+	if want := "portwall: verify cannot load target \"pf\": want nftables, iptables, firewalld or ufw\n"; code != 1 || errs != want {
 		t.Errorf("exit %d, stderr %q, want %q", code, errs, want)
 	}
 	code, _, errs = runIn("", "verify", xeams, "--host", "xeams2")
@@ -224,4 +225,52 @@ func TestVerifyFirewalld(t *testing.T) {
 		}
 	}
 	t.Logf("firewalld, every host of every example: %d allowed and passed, %d blocked and stopped, %d mismatches", total[0], total[1], total[2])
+}
+
+// TestVerifyUfw is the packet proof of the ufw output: for every
+// example, each host's script is loaded (with --enable) into ufw in the
+// host's namespace, with a private configuration (the package's defaults),
+// ufw must be active, and the same probes must do the same as with the
+// nftables output (whose matrices are golden), down to the last line. The
+// log gives the counts. Like the firewalld proof it runs alone: every ufw
+// command is a Python start.
+func TestVerifyUfw(t *testing.T) {
+	kerneltest.Require(t, ufwenv.Tools...)
+	var total [4]int
+	for _, file := range examples(t) {
+		name := strings.TrimSuffix(filepath.Base(file), ".toml")
+		start := time.Now()
+		code, out, errs := runIn("", "verify", file, "--target", "ufw", "--parallel", "2")
+		if code != 0 {
+			t.Errorf("%s: exit %d\n%s%s", name, code, out, errs)
+		}
+		nft, err := os.ReadFile(filepath.Join("testdata", "verify", name+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := sections(strings.ReplaceAll(string(nft), ", nftables (", ", ufw ("))
+		got := sections(out)
+		for title, matrix := range got {
+			if want[title] != matrix {
+				t.Errorf("%s: %s differs from the nftables matrix:\n%s\nwant:\n%s", name, strings.TrimSpace(title), matrix, want[title])
+			}
+		}
+		var c [4]int
+		for _, line := range strings.Split(out, "\n") {
+			var l [4]int
+			if n, _ := fmt.Sscanf(strings.TrimSpace(line), "%d allowed and passed, %d blocked and stopped, %d mismatches (%d allowed but stopped", &l[0], &l[1], &l[2], &l[3]); n == 4 {
+				for i := range c {
+					c[i] += l[i]
+				}
+			}
+		}
+		if len(got) == 0 || c[0] == 0 || c[1] == 0 {
+			t.Errorf("%s: no matrix, or no probe of one kind:\n%s", name, out)
+		}
+		t.Logf("%s: %d host rulesets, %d allowed and passed, %d blocked and stopped, %d mismatches, %s", name, len(got), c[0], c[1], c[2], time.Since(start).Round(100*time.Millisecond))
+		for i := range total {
+			total[i] += c[i]
+		}
+	}
+	t.Logf("ufw, every host of every example: %d allowed and passed, %d blocked and stopped, %d mismatches", total[0], total[1], total[2])
 }

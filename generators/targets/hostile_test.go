@@ -17,6 +17,7 @@ import (
 	"github.com/portwall/portwall/generators/nftables"
 	"github.com/portwall/portwall/generators/nftables/nftparse"
 	"github.com/portwall/portwall/generators/targets"
+	"github.com/portwall/portwall/generators/ufw/ufwparse"
 	"github.com/portwall/portwall/generators/windows/netsh/netshparse"
 	"github.com/portwall/portwall/generators/windows/powershell/psparse"
 	"github.com/portwall/portwall/rules/ir"
@@ -44,6 +45,13 @@ var readers = map[string]reader{
 			return nil, err
 		}
 		return c.Grants()
+	},
+	"ufw": func(_ generators.Settings, _ string, data []byte) ([]ir.Grant, error) {
+		s, err := ufwparse.Parse(data)
+		if err != nil {
+			return nil, err
+		}
+		return s.Grants()
 	},
 	"iptables":  iptReader(ir.IPv4),
 	"ip6tables": iptReader(ir.IPv6),

@@ -11,6 +11,7 @@ import (
 	"github.com/portwall/portwall/generators/iptables"
 	"github.com/portwall/portwall/generators/jsonrules"
 	"github.com/portwall/portwall/generators/nftables"
+	"github.com/portwall/portwall/generators/ufw"
 	"github.com/portwall/portwall/generators/windows/netsh"
 	"github.com/portwall/portwall/generators/windows/powershell"
 )
@@ -20,6 +21,7 @@ var all = []generators.Generator{
 	iptables.IPv4,
 	iptables.IPv6,
 	firewalld.Generator{},
+	ufw.Generator{},
 	netsh.Generator{},
 	powershell.Generator{},
 	fortigate.Generator{},

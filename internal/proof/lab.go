@@ -12,6 +12,7 @@ import (
 
 	"github.com/portwall/portwall/internal/netns"
 	fwd "github.com/portwall/portwall/internal/netns/firewalld"
+	ufwenv "github.com/portwall/portwall/internal/netns/ufw"
 	"github.com/portwall/portwall/rules/probe"
 )
 
@@ -40,6 +41,9 @@ type lab struct {
 	// firewalld load; scratch holds its configuration, bus and log.
 	firewalld *fwd.Daemon
 	scratch   string
+	// ufw is the host's private ufw configuration, made by the first ufw
+	// load in scratch.
+	ufw *ufwenv.Env
 }
 
 // newLab builds the namespaces of plan: a router, the host with its
@@ -211,6 +215,34 @@ func (l *lab) loadFirewalld(ctx context.Context, script []byte) error {
 	}
 	if out, err := d.Run(ctx, nil, "firewall-offline-cmd", "--system-config", d.Config, "--check-config"); err != nil || out != "" {
 		return fmt.Errorf("firewall-offline-cmd --check-config after the load: %v %s", err, out)
+	}
+	return nil
+}
+
+// loadUfw runs a ufw load script with --enable in the host's namespace,
+// against a private ufw configuration made on first use (the package's
+// defaults, nothing of this machine's /etc/ufw); then ufw must be active.
+func (l *lab) loadUfw(ctx context.Context, script []byte) error {
+	if l.ufw == nil {
+		dir, err := os.MkdirTemp("", "pwproof-ufw-")
+		if err != nil {
+			return err
+		}
+		l.scratch = dir
+		if err := ufwenv.Seed(dir); err != nil {
+			return err
+		}
+		l.ufw = &ufwenv.Env{Dir: dir, NS: l.host}
+	}
+	if _, err := l.ufw.Load(ctx, script, "--enable"); err != nil {
+		return err
+	}
+	active, err := l.ufw.Active(ctx)
+	if err != nil {
+		return err
+	}
+	if !active {
+		return fmt.Errorf("ufw is not active after the load")
 	}
 	return nil
 }

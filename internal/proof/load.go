@@ -8,6 +8,7 @@ import (
 	"github.com/portwall/portwall/generators/firewalld"
 	"github.com/portwall/portwall/generators/iptables"
 	"github.com/portwall/portwall/generators/targets"
+	"github.com/portwall/portwall/generators/ufw"
 	"github.com/portwall/portwall/rules/ir"
 )
 
@@ -24,13 +25,20 @@ type Command struct {
 	// configuration must pass firewall-cmd --check-config and
 	// firewall-offline-cmd --check-config.
 	Firewalld []byte
+	// Ufw, when set, is a ufw load script (and Argv is empty): it is run
+	// as its header says, with --enable, against ufw in the host's
+	// namespace with a private configuration that the lab makes for it
+	// (package defaults, nothing of the machine's /etc/ufw); then ufw
+	// must be active.
+	Ufw []byte
 }
 
 // Targets are the backends a proof can load: Linux host firewalls.
-var Targets = []string{"nftables", "iptables", "firewalld"}
+var Targets = []string{"nftables", "iptables", "firewalld", "ufw"}
 
 // Default are the targets verify proves when none is named: those whose
-// tools every Linux host has. firewalld needs the daemon and its bus.
+// tools every Linux host has. firewalld needs the daemon and its bus,
+// ufw its package.
 var Default = []string{"nftables", "iptables"}
 
 // Backends lists the generators whose files target loads, in load order.
@@ -42,14 +50,16 @@ func Backends(target string) ([]string, error) {
 		return []string{"iptables", "ip6tables"}, nil
 	case "firewalld":
 		return []string{"firewalld"}, nil
+	case "ufw":
+		return []string{"ufw"}, nil
 	}
 	return nil, fmt.Errorf("no packet proof for target %q: want one of %s", target, strings.Join(Targets, ", "))
 }
 
 // Load says how files generated for a host are loaded, as their headers
 // tell operators: `nft -f`, iptables-restore and ip6tables-restore
-// (with --noflush and the hooks in noflush mode), or `sh HOST.firewalld.sh`
-// against a running firewalld.
+// (with --noflush and the hooks in noflush mode), `sh HOST.firewalld.sh`
+// against a running firewalld, or `sh HOST.ufw.sh --enable`.
 func Load(s generators.Settings, files []generators.File) ([]Command, error) {
 	var out []Command
 	noflush := iptables.SettingsOf(s).Mode == iptables.NoFlush
@@ -57,6 +67,8 @@ func Load(s generators.Settings, files []generators.File) ([]Command, error) {
 		switch {
 		case strings.HasSuffix(f.Name, firewalld.Generator{}.Caps().Ext):
 			out = append(out, Command{Firewalld: f.Contents})
+		case strings.HasSuffix(f.Name, ufw.Generator{}.Caps().Ext):
+			out = append(out, Command{Ufw: f.Contents})
 		case strings.HasSuffix(f.Name, ".nft"):
 			out = append(out, Command{Argv: []string{"nft", "-f", "-"}, Stdin: f.Contents})
 		case strings.HasSuffix(f.Name, ".iptables"), strings.HasSuffix(f.Name, ".ip6tables"):

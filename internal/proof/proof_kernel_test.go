@@ -9,6 +9,7 @@ import (
 
 	"github.com/portwall/portwall/generators/targets"
 	fwd "github.com/portwall/portwall/internal/netns/firewalld"
+	ufwenv "github.com/portwall/portwall/internal/netns/ufw"
 	"github.com/portwall/portwall/internal/testkit/backendtest"
 	"github.com/portwall/portwall/internal/testkit/kerneltest"
 	"github.com/portwall/portwall/internal/testkit/rulestest"
@@ -91,13 +92,26 @@ $0`
 		{"rule deleted", replaceFirst(".firewalld.sh", `(?m)^  <rule family="ipv6">\n    <source address=.*\n    <service .*\n    <accept/>\n  </rule>\n`, ""), dropped},
 		{"neighbour discovery dropped", replaceFirst(".firewalld.sh", `(?m)^portwall_file zones/portwall.xml .*$`, ndDropped), ndBroken},
 	}
+	// ufw: the rules are ufw commands and application profiles in the
+	// script, ICMP lines in its before.rules blocks.
+	ndBlocked := "$1\n-A ufw6-before-input -p icmpv6 -m icmp6 --icmpv6-type 135 -j DROP"
+	mutations["ufw"] = []mutation{
+		{"source match removed", replaceFirst(".ufw.sh", `(?m)^allow from \S+ to any app (\S+)`, "allow $1"), widened},
+		{"port range widened", replaceFirst(".ufw.sh", `(?m)^(ports=)(\d+)/tcp$`, "${1}${2}:65535/tcp"), widened},
+		{"rule deleted", replaceFirst(".ufw.sh", `(?m)^allow from \S+ to any app .*\n`, ""), dropped},
+		{"echo requests let in", replaceFirst(".ufw.sh", `(?m)^-A ufw-before-input ! -i lo .* -j ufw-skip-to-policy-input\n`, ""), widened},
+		{"neighbour discovery deleted", replaceFirst(".ufw.sh", `(?m)^(portwall_before6 <<'PORTWALL_EOF'\n# BEGIN portwall.*)$`, ndBlocked), ndBroken},
+	}
 	rs, settings := backendtest.Load(t, filepath.Join(filepath.Dir(rulestest.Examples(t)[0]), "xeams.toml"), targets.All()...)
 	for _, target := range Targets {
 		for _, m := range mutations[target] {
 			t.Run(target+"/"+m.name, func(t *testing.T) {
 				t.Parallel()
-				if target == "firewalld" {
+				switch target {
+				case "firewalld":
 					kerneltest.Require(t, fwd.Tools...)
+				case "ufw":
+					kerneltest.Require(t, ufwenv.Tools...)
 				}
 				files, err := Render(rs, settings, "xeams1", target)
 				if err != nil {

@@ -126,6 +126,12 @@ func Run(ctx context.Context, p *probe.Plan, load []Command, o Options) (res *Re
 			}
 			continue
 		}
+		if c.Ufw != nil {
+			if err := l.loadUfw(ctx, c.Ufw); err != nil {
+				return nil, fmt.Errorf("load the rules: %w", err)
+			}
+			continue
+		}
 		if c.Unless != nil {
 			if _, err := l.host.Exec(ctx, nil, c.Unless...); err == nil {
 				continue
