@@ -198,12 +198,7 @@ func (c *refChecker) key(k Key, path, tablePath []any, cur any) {
 	p := tomldoc.PathString(path...)
 	isList := k.Type == TypeStrings || k.Type == TypeList || k.Type == TypePorts || k.Type == TypeChoice || k.Type == TypeBinding
 
-	if k.Type != TypeMap {
-		// BurntSushi/toml decodes a value that is not a table into a map
-		// field as no table at all (unifyMap returns nil), so Parse takes
-		// `roles = true` for no roles; the schema refuses it.
-		c.refusedAnyIndex(path, tablePath, wrongType(k), "a value of the wrong type")
-	}
+	c.refused(path, tablePath, wrongType(k), "a value of the wrong type")
 	if isList {
 		c.refused(path, tablePath, []any{true}, "a list with an item of the wrong type")
 	}
@@ -417,30 +412,6 @@ func (c *refChecker) refused(path, tablePath []any, v any, what string) {
 	c.t.Helper()
 	_, errs := c.parse(path, v)
 	if errorAt(errs, path, tablePath) == nil {
-		c.t.Errorf("%s = %#v (%s): accepted (errors: %v)", tomldoc.PathString(path...), v, what, errs)
-	}
-}
-
-// refusedAnyIndex is refused, but the error may name the key in another
-// element of the same array: tomldoc places the decoder's type errors by
-// line, and the decoder's line is not always the value's.
-func (c *refChecker) refusedAnyIndex(path, tablePath []any, v any, what string) {
-	c.t.Helper()
-	_, errs := c.parse(path, v)
-	index := regexp.MustCompile(`\[[0-9]+\]`)
-	shape := func(p []any) []any {
-		var out []any
-		for _, x := range p {
-			if _, isIndex := x.(int); !isIndex {
-				out = append(out, x)
-			}
-		}
-		return out
-	}
-	for _, e := range errs {
-		e.Path = index.ReplaceAllString(e.Path, "")
-	}
-	if errorAt(errs, shape(path), shape(tablePath)) == nil {
 		c.t.Errorf("%s = %#v (%s): accepted (errors: %v)", tomldoc.PathString(path...), v, what, errs)
 	}
 }

@@ -21,15 +21,24 @@ import (
 //	go test -run '^$' -bench . -benchmem ./cmd/mkprofile
 //	go test -run '^$' -bench 'Generate/nftables' -cpuprofile cpu.out ./cmd/mkprofile && go tool pprof -top cpu.out
 //
-// Rule counts are [[allow]] entries for one host (-hosts 1 -groups 50,
-// so that no two rules merge); the fleet is 2,000 hosts running the four
-// products (-hosts 2000 -products -rules 0 -groups 50).
+// Rule counts are [[allow]] entries for one host, in both shapes: groups
+// (-hosts 1 -groups 50, so that no two rules merge) and simple (-shape
+// simple -hosts 1: one /24 and one TCP port each); the fleet is 2,000
+// hosts running the four products (-hosts 2000 -products -rules 0
+// -groups 50).
 
 var ruleCounts = []int{10, 1000, 10000}
 
+var shapes = []string{"groups", "simple"}
+
 const benchHost = "host-01"
 
-func ruleProfile(b *testing.B, n int) []byte {
+func ruleProfile(b *testing.B, n int) []byte { return shapeProfile(b, "groups", n) }
+
+func shapeProfile(b *testing.B, shape string, n int) []byte {
+	if shape == "simple" {
+		return mk(b, "-shape", "simple", "-rules", fmt.Sprint(n), "-hosts", "1")
+	}
 	return mk(b, "-rules", fmt.Sprint(n), "-hosts", "1", "-groups", "50")
 }
 
@@ -47,16 +56,18 @@ func BenchmarkLoad(b *testing.B) {
 			}
 		}
 	})
-	for _, n := range ruleCounts {
-		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
-			data := ruleProfile(b, n)
-			b.SetBytes(int64(len(data)))
-			for b.Loop() {
-				if _, err := profiles.Parse("synthetic.toml", data); err != nil {
-					b.Fatal(err)
+	for _, shape := range shapes {
+		for _, n := range ruleCounts {
+			b.Run(fmt.Sprintf("%s/rules=%d", shape, n), func(b *testing.B) {
+				data := shapeProfile(b, shape, n)
+				b.SetBytes(int64(len(data)))
+				for b.Loop() {
+					if _, err := profiles.Parse("synthetic.toml", data); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -67,18 +78,20 @@ func BenchmarkResolve(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, n := range ruleCounts {
-		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
-			p, err := profiles.Parse("synthetic.toml", ruleProfile(b, n))
-			if err != nil {
-				b.Fatal(err)
-			}
-			for b.Loop() {
-				if _, err := rules.Resolve(p, cat); err != nil {
+	for _, shape := range shapes {
+		for _, n := range ruleCounts {
+			b.Run(fmt.Sprintf("%s/rules=%d", shape, n), func(b *testing.B) {
+				p, err := profiles.Parse("synthetic.toml", shapeProfile(b, shape, n))
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-		})
+				for b.Loop() {
+					if _, err := rules.Resolve(p, cat); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -110,19 +123,27 @@ func render(g generators.Generator, req generators.Request) (int, error) {
 // CLI's default, auto (readable at 10 rules, sets above 200 flow rules);
 // nftables-readable forces the readable layout. The B/s column is output
 // bytes.
+//
+// The simple shape renders with nftables and iptables, the targets
+// compare-ferm.sh compares; it has no [fortigate] section.
 func BenchmarkGenerate(b *testing.B) {
-	for _, n := range ruleCounts {
-		rs, settings := resolveWith(b, "synthetic.toml", ruleProfile(b, n))
-		readable := maps.Clone(settings)
-		readable[nftables.Section.Name()] = nftables.Settings{Layout: nftables.LayoutReadable}
-		for _, g := range targets.All() {
-			b.Run(fmt.Sprintf("%s/rules=%d", g.Name(), n), func(b *testing.B) {
-				benchRender(b, g, request(g, rs, settings, benchHost))
-			})
-			if g.Name() == "nftables" {
-				b.Run(fmt.Sprintf("nftables-readable/rules=%d", n), func(b *testing.B) {
-					benchRender(b, g, request(g, rs, readable, benchHost))
+	for _, shape := range shapes {
+		for _, n := range ruleCounts {
+			rs, settings := resolveWith(b, "synthetic.toml", shapeProfile(b, shape, n))
+			readable := maps.Clone(settings)
+			readable[nftables.Section.Name()] = nftables.Settings{Layout: nftables.LayoutReadable}
+			for _, g := range targets.All() {
+				if shape == "simple" && g.Name() != "nftables" && g.Name() != "iptables" {
+					continue
+				}
+				b.Run(fmt.Sprintf("%s/%s/rules=%d", shape, g.Name(), n), func(b *testing.B) {
+					benchRender(b, g, request(g, rs, settings, benchHost))
 				})
+				if g.Name() == "nftables" {
+					b.Run(fmt.Sprintf("%s/nftables-readable/rules=%d", shape, n), func(b *testing.B) {
+						benchRender(b, g, request(g, rs, readable, benchHost))
+					})
+				}
 			}
 		}
 	}

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # Side by side: portwall and ferm rendering the same inbound policy of one
-# host, at 1,000 and 10,000 [[allow]] rules.
+# host, at 1,000 and 10,000 [[allow]] rules, in both of mkprofile's shapes.
 #
 #   bash cmd/mkprofile/compare-ferm.sh [RUNS]      # from the repository root; RUNS defaults to 7
 #
 # What is compared (see the package comment of cmd/mkprofile): mkprofile
-# writes a one-host profile (-hosts 1 -groups 50: no two rules merge) and,
-# with -ferm, the same rules as a ferm configuration. Each tool turns its
-# input into rules without loading them:
+# writes a one-host profile and, with -ferm, the same rules as a ferm
+# configuration, in two shapes:
+#
+#   simple (-shape simple -hosts 1): one /24 and one TCP port per rule,
+#     the policy Capirca's and Aerleon's benchmarks time; ferm's file is
+#     IPv4 only, each rule's network inline (ferm's fastest form);
+#   groups (-hosts 1 -groups 50): rules over groups of several IPv4 and
+#     IPv6 networks, which ferm expands into one rule per network and
+#     portwall's nftables target keeps in address sets.
+#
+# No two rules merge in either. Each tool turns its input into rules
+# without loading them:
 #
 #   portwall generate P --target nftables --host host-01   (IPv4 and IPv6, one file)
 #   portwall generate P --target iptables --host host-01   (IPv4 only)
@@ -39,29 +48,45 @@ fi
 start compare-ferm.sh "$@"
 host=host-01
 sizes=(1000 10000)
-for n in "${sizes[@]}"; do
-	"$tmp/mkprofile" -rules "$n" -hosts 1 -groups 50 -ferm "$tmp/r$n.ferm" >"$tmp/r$n.toml"
-	"$tmp/portwall" -q validate "$tmp/r$n.toml"
+shapes=(simple groups)
+for shape in "${shapes[@]}"; do
+	for n in "${sizes[@]}"; do
+		r=$shape$n
+		if [ "$shape" = simple ]; then
+			"$tmp/mkprofile" -shape simple -rules "$n" -hosts 1 -ferm "$tmp/$r.ferm" >"$tmp/$r.toml"
+		else
+			"$tmp/mkprofile" -rules "$n" -hosts 1 -groups 50 -ferm "$tmp/$r.ferm" >"$tmp/$r.toml"
+		fi
+		"$tmp/portwall" -q validate "$tmp/$r.toml"
+	done
 done
 
 # allowlines FILE: rule lines that come from [[allow]] entries.
 allowlines() { grep -c '^-A .*allow\[' "$1" || true; }
 
 # Same policy? Count the rule lines each tool writes for the [[allow]]
-# entries, per family.
-for n in "${sizes[@]}"; do
-	"$tmp/portwall" generate "$tmp/r$n.toml" --target iptables --host "$host" >"$tmp/r$n.pw4"
-	"$tmp/portwall" generate "$tmp/r$n.toml" --target ip6tables --host "$host" >"$tmp/r$n.pw6"
-	ferm --remote --domain ip "$tmp/r$n.ferm" >"$tmp/r$n.ferm4"
-	ferm --remote --domain ip6 "$tmp/r$n.ferm" >"$tmp/r$n.ferm6"
-	for f in 4 6; do
-		pw=$(allowlines "$tmp/r$n.pw$f")
-		fe=$(allowlines "$tmp/r$n.ferm$f")
-		if [ "$pw" != "$fe" ] || [ "$pw" = 0 ]; then
-			echo "compare-ferm.sh: $n rules, IPv$f: portwall wrote $pw rule lines, ferm $fe: not the same policy, no comparison" >&2
-			exit 1
+# entries, per family. The simple shape has no IPv6 rule: portwall's
+# ip6tables output must hold none, and ferm's file has no ip6 domain.
+for shape in "${shapes[@]}"; do
+	for n in "${sizes[@]}"; do
+		r=$shape$n
+		"$tmp/portwall" generate "$tmp/$r.toml" --target iptables --host "$host" >"$tmp/$r.pw4"
+		"$tmp/portwall" generate "$tmp/$r.toml" --target ip6tables --host "$host" >"$tmp/$r.pw6"
+		ferm --remote --domain ip "$tmp/$r.ferm" >"$tmp/$r.ferm4"
+		if [ "$shape" = simple ]; then
+			: >"$tmp/$r.ferm6"
+		else
+			ferm --remote --domain ip6 "$tmp/$r.ferm" >"$tmp/$r.ferm6"
 		fi
-		printf -v "lines${f}_$n" '%s' "$pw"
+		for f in 4 6; do
+			pw=$(allowlines "$tmp/$r.pw$f")
+			fe=$(allowlines "$tmp/$r.ferm$f")
+			if [ "$pw" != "$fe" ] || { [ "$pw" = 0 ] && ! [ "$shape$f" = simple6 ]; }; then
+				echo "compare-ferm.sh: $shape, $n rules, IPv$f: portwall wrote $pw rule lines, ferm $fe: not the same policy, no comparison" >&2
+				exit 1
+			fi
+			printf -v "lines${f}_$r" '%s' "$pw"
+		done
 	done
 done
 
@@ -71,21 +96,24 @@ timer=/usr/bin/time
 [ -n "$hyperfine" ] && timer="hyperfine $("$hyperfine" --version | cut -d' ' -f2)"
 echo "portwall $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo ' (uncommitted changes)'), $(go version | cut -d' ' -f3); ferm $(ferm --version 2>/dev/null | head -n 1 | grep -o '[0-9][0-9.]*' | head -n 1); timing: $timer"
 echo
-printf '%-7s %-36s %7s %9s %10s %10s %9s\n' rules tool "rules4" "rules6" "median s" "max RSS MB" "ferm/pw"
-for n in "${sizes[@]}"; do
-	l4=lines4_$n l6=lines6_$n
-	measure "pw-nft-$n" "$tmp/portwall" generate "$tmp/r$n.toml" --target nftables --host "$host"
-	pw_nft=$median
-	printf '%-7s %-36s %7s %9s %10s %10.1f %9s\n' "$n" "portwall nftables" "${!l4}" "${!l6}" "$median" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" -
-	measure "pw-ipt-$n" "$tmp/portwall" generate "$tmp/r$n.toml" --target iptables --host "$host"
-	pw_ipt=$median
-	printf '%-7s %-36s %7s %9s %10s %10.1f %9s\n' "$n" "portwall iptables" "${!l4}" - "$median" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" -
-	measure "ferm-$n" ferm --remote "$tmp/r$n.ferm"
-	printf '%-7s %-36s %7s %9s %10s %10.1f %9s\n' "$n" "ferm --remote (vs nftables)" "${!l4}" "${!l6}" "$median" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" \
-		"$(awk -v a="$median" -v b="$pw_nft" 'BEGIN { printf "%.1fx", a / b }')"
-	measure "ferm4-$n" ferm --remote --domain ip "$tmp/r$n.ferm"
-	printf '%-7s %-36s %7s %9s %10s %10.1f %9s\n' "$n" "ferm --remote --domain ip (vs ipt)" "${!l4}" - "$median" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" \
-		"$(awk -v a="$median" -v b="$pw_ipt" 'BEGIN { printf "%.1fx", a / b }')"
+printf '%-7s %-7s %-36s %7s %9s %10s %10s %9s\n' shape rules tool "rules4" "rules6" "median s" "max RSS MB" "ferm/pw"
+for shape in "${shapes[@]}"; do
+	for n in "${sizes[@]}"; do
+		r=$shape$n
+		l4=lines4_$r l6=lines6_$r
+		measure "pw-nft-$r" "$tmp/portwall" generate "$tmp/$r.toml" --target nftables --host "$host"
+		pw_nft=$median
+		printf '%-7s %-7s %-36s %7s %9s %10s %10.1f %9s\n' "$shape" "$n" "portwall nftables" "${!l4}" "${!l6}" "$median" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" -
+		measure "pw-ipt-$r" "$tmp/portwall" generate "$tmp/$r.toml" --target iptables --host "$host"
+		pw_ipt=$median
+		printf '%-7s %-7s %-36s %7s %9s %10s %10.1f %9s\n' "$shape" "$n" "portwall iptables" "${!l4}" - "$median" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" -
+		measure "ferm-$r" ferm --remote "$tmp/$r.ferm"
+		printf '%-7s %-7s %-36s %7s %9s %10s %10.1f %9s\n' "$shape" "$n" "ferm --remote (vs nftables)" "${!l4}" "${!l6}" "$median" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" \
+			"$(awk -v a="$median" -v b="$pw_nft" 'BEGIN { printf "%.1fx", a / b }')"
+		measure "ferm4-$r" ferm --remote --domain ip "$tmp/$r.ferm"
+		printf '%-7s %-7s %-36s %7s %9s %10s %10.1f %9s\n' "$shape" "$n" "ferm --remote --domain ip (vs ipt)" "${!l4}" - "$median" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" \
+			"$(awk -v a="$median" -v b="$pw_ipt" 'BEGIN { printf "%.1fx", a / b }')"
+	done
 done
 echo
 echo "rules4/rules6: rule lines from the [[allow]] entries in each tool's iptables/ip6tables output (equal, checked);"

@@ -1,9 +1,19 @@
 // Command mkprofile writes a synthetic, valid portwall profile to standard
 // output, for benchmarks: the same flags always print the same bytes.
 //
-//	go run ./cmd/mkprofile -rules N -hosts H -groups G [-products] [-seed S] [-ferm FILE [-ferm-host NAME]]
+//	go run ./cmd/mkprofile [-shape groups|simple] -rules N -hosts H -groups G [-products] [-seed S] [-ferm FILE [-ferm-host NAME]]
 //
-// The profile holds:
+// Two shapes of policy. -shape simple (the policy Capirca's and Aerleon's
+// benchmarks time) gives every rule one IPv4 /24 and one TCP port: N
+// groups net-NNNNN of one /24 each (no two adjacent), and rule i from
+// group i to a host, TCP, on one port, with a comment. -groups and
+// -products do not go with it; nothing merges, and a ferm file (-ferm)
+// writes each rule as one ferm rule with its /24 inline, IPv4 only. -shape groups, the
+// default, is the policy described next: rules over multi-address groups,
+// which is where portwall's address sets pay off and ferm expands every
+// source network into its own rule.
+//
+// The groups profile holds:
 //
 //   - G address groups net-NN, each with one to three IPv4 /24 networks,
 //     usually one or two IPv6 /64 networks (a fifth of the groups are
@@ -76,10 +86,13 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 // config holds the flags.
 type config struct {
+	shape                string
 	rules, hosts, groups int
 	products             bool
 	seed                 uint64
 	ferm, fermHost       string
+	// groupsSet: -groups was given (the simple shape refuses it).
+	groupsSet bool
 }
 
 // Limits of the address plan (see allocation below).
@@ -87,12 +100,22 @@ const (
 	maxGroups = 4000   // at most 5 IPv4 items each in 24,576 /24s
 	maxHosts  = 100000 // 32 per subnet, 4,096 subnets
 	maxRules  = 1000000
+	// The simple shape's /24s are every other one of 10.0.0.0/9 and
+	// 10.128.0.0/10, like the groups' networks.
+	maxSimpleRules = 24576
+)
+
+// The shapes of -shape.
+const (
+	shapeGroups = "groups"
+	shapeSimple = "simple"
 )
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mkprofile", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c config
+	fs.StringVar(&c.shape, "shape", shapeGroups, "the policy's shape: `groups` (rules over multi-address groups) or simple (one /24 and one TCP port per rule)")
 	fs.IntVar(&c.rules, "rules", 100, "number of [[allow]] rules")
 	fs.IntVar(&c.hosts, "hosts", 4, "number of hosts")
 	fs.IntVar(&c.groups, "groups", 8, "number of address groups")
@@ -101,7 +124,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.ferm, "ferm", "", "also write one host's inbound policy as a ferm configuration to `FILE`")
 	fs.StringVar(&c.fermHost, "ferm-host", "", "with -ferm: the host whose rules the ferm file holds (default the first host)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: mkprofile [-rules N] [-hosts H] [-groups G] [-products] [-seed S] [-ferm FILE [-ferm-host NAME]] > profile.toml\n\n")
+		fmt.Fprintf(stderr, "usage: mkprofile [-shape groups|simple] [-rules N] [-hosts H] [-groups G] [-products] [-seed S] [-ferm FILE [-ferm-host NAME]] > profile.toml\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -111,6 +134,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mkprofile: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "groups" {
+			c.groupsSet = true
+		}
+	})
 	m, err := build(c)
 	if err != nil {
 		fmt.Fprintf(stderr, "mkprofile: %v\n", err)
@@ -263,6 +291,14 @@ func withLow(a netip.Addr, b byte) netip.Addr {
 
 func build(c config) (*model, error) {
 	switch {
+	case c.shape != shapeGroups && c.shape != shapeSimple:
+		return nil, fmt.Errorf("-shape %q: want %s or %s", c.shape, shapeGroups, shapeSimple)
+	case c.shape == shapeSimple && c.groupsSet:
+		return nil, errors.New("-groups with -shape simple: every rule has a group of its own (one /24)")
+	case c.shape == shapeSimple && c.products:
+		return nil, errors.New("-products with -shape simple: the simple policy is [[allow]] rules only")
+	case c.shape == shapeSimple && c.rules > maxSimpleRules:
+		return nil, fmt.Errorf("-rules %d with -shape simple: want 0 to %d (one /24 each)", c.rules, maxSimpleRules)
 	case c.rules < 0 || c.rules > maxRules:
 		return nil, fmt.Errorf("-rules %d: want 0 to %d", c.rules, maxRules)
 	case c.hosts < 1 || c.hosts > maxHosts:
@@ -283,6 +319,10 @@ func build(c config) (*model, error) {
 	}
 	if c.fermHost != "" && !slices.ContainsFunc(m.hosts, func(h host) bool { return h.name == c.fermHost }) {
 		return nil, fmt.Errorf("-ferm-host %q: no such host (hosts are %s to %s)", c.fermHost, m.hosts[0].name, m.hosts[len(m.hosts)-1].name)
+	}
+	if c.shape == shapeSimple {
+		m.buildSimple(r)
+		return m, nil
 	}
 	subnets := (c.hosts + hostsPerSubnet - 1) / hostsPerSubnet
 	for i, name := range names("rack", (c.hosts+3)/4) {
@@ -342,6 +382,23 @@ func build(c config) (*model, error) {
 		m.buildDeployments()
 	}
 	return m, nil
+}
+
+// buildSimple draws the simple shape: rule i from group i, which holds
+// the i-th /24, to one of the hosts, TCP, on one port. No two rules share
+// a source, so none merge.
+func (m *model) buildSimple(r *rng) {
+	for i, name := range names("net", m.c.rules) {
+		m.groups = append(m.groups, group{name: name, addrs: []string{netip.PrefixFrom(v4Item(i), 24).String()}})
+		a := allow{from: []int{i}, toHost: r.intn(len(m.hosts)), toRack: -1, proto: "tcp"}
+		p := commonPorts[r.intn(len(commonPorts))]
+		if r.intn(2) == 0 {
+			p = 1024 + r.intn(48128)
+		}
+		a.ports = []int{p}
+		a.comment = fmt.Sprintf("rule %d: %s tcp from %s", i+1, apps[r.intn(len(apps))], name)
+		m.allows = append(m.allows, a)
+	}
 }
 
 // Ports rules pick from: common services, or anything registered.
@@ -564,6 +621,9 @@ func (m *model) buildDeployments() {
 }
 
 func (m *model) profileName() string {
+	if m.c.shape == shapeSimple {
+		return fmt.Sprintf("synthetic-simple-r%d-h%d-s%d", m.c.rules, m.c.hosts, m.c.seed)
+	}
 	s := fmt.Sprintf("synthetic-r%d-h%d-g%d", m.c.rules, m.c.hosts, m.c.groups)
 	if m.c.products {
 		s += "-products"
@@ -572,6 +632,9 @@ func (m *model) profileName() string {
 }
 
 func (m *model) flags() string {
+	if m.c.shape == shapeSimple {
+		return fmt.Sprintf("-shape simple -rules %d -hosts %d -seed %d", m.c.rules, m.c.hosts, m.c.seed)
+	}
 	s := fmt.Sprintf("-rules %d -hosts %d -groups %d", m.c.rules, m.c.hosts, m.c.groups)
 	if m.c.products {
 		s += " -products"
@@ -633,16 +696,10 @@ func (m *model) writeProfile(w io.Writer) {
 	}
 	// The FortiGate between the networks: hosts and racks behind "dmz",
 	// the groups behind "internal", everything else (the Internet, and
-	// FortiGuard bound to "any") behind "wan1".
-	p("\n[fortigate]\n\n[fortigate.interfaces]\nany = \"wan1\"\n")
-	for _, g := range m.groups {
-		p("%s = \"internal\"\n", g.name)
-	}
-	for _, rk := range m.racks {
-		p("%s = \"dmz\"\n", rk.name)
-	}
-	for _, h := range m.hosts {
-		p("%s = \"dmz\"\n", h.name)
+	// FortiGuard bound to "any") behind "wan1". The simple shape is the
+	// rules alone, as the other tools' benchmarks time them.
+	if m.c.shape != shapeSimple {
+		m.writeFortigate(p)
 	}
 	for _, a := range m.allows {
 		p("\n[[allow]]\n")
@@ -666,6 +723,40 @@ func (m *model) writeProfile(w io.Writer) {
 		}
 		p("comment = %q\n", a.comment)
 	}
+}
+
+func (m *model) writeFortigate(p func(format string, args ...any)) {
+	p("\n[fortigate]\n\n[fortigate.interfaces]\nany = \"wan1\"\n")
+	for _, g := range m.groups {
+		p("%s = \"internal\"\n", g.name)
+	}
+	for _, rk := range m.racks {
+		p("%s = \"dmz\"\n", rk.name)
+	}
+	for _, h := range m.hosts {
+		p("%s = \"dmz\"\n", h.name)
+	}
+}
+
+// writeSimpleFerm writes the simple shape's rules as a ferm user would:
+// each rule's /24 inline, IPv4 only (the rules have no IPv6 source, so
+// portwall's ip6tables rules are its fixed base alone). This is ferm's
+// fastest form of the policy: variables and @ipfilter take it longer.
+func (m *model) writeSimpleFerm(p func(format string, args ...any), h int, rules []int) {
+	p("# ferm configuration written by mkprofile: the inbound policy of host %s\n", m.hosts[h].name)
+	p("# (%s) in profile %s,\n", m.hosts[h].v4, m.profileName())
+	p("# the same %d [[allow]] rules portwall renders for that host. For benchmarks:\n", len(rules))
+	p("#   go run ./cmd/mkprofile %s -ferm FILE -ferm-host %s\n", m.flags(), m.hosts[h].name)
+	p("#   ferm --remote FILE    # prints the iptables-restore input\n\n")
+	p("domain ip table filter chain INPUT {\n")
+	p("\tpolicy DROP;\n")
+	p("\tmod conntrack ctstate (ESTABLISHED RELATED) ACCEPT;\n")
+	p("\tinterface lo ACCEPT;\n")
+	for _, i := range rules {
+		a := m.allows[i]
+		p("\tsaddr %s proto tcp dport %d mod comment comment \"allow[%d]: %s\" ACCEPT;\n", m.groups[a.from[0]].addrs[0], a.ports[0], i, a.comment)
+	}
+	p("}\n")
 }
 
 // fermVar is the ferm variable name of a group ("-" is not allowed).
@@ -692,6 +783,10 @@ func (m *model) writeFerm(w io.Writer, hostName string) error {
 		}
 	}
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	if m.c.shape == shapeSimple {
+		m.writeSimpleFerm(p, h, rules)
+		return nil
+	}
 	p("# ferm configuration written by mkprofile: the inbound policy of host %s\n", m.hosts[h].name)
 	p("# (%s, %s) in profile %s,\n", m.hosts[h].v4, m.hosts[h].v6, m.profileName())
 	p("# the same %d [[allow]] rules portwall renders for that host. For benchmarks:\n", len(rules))

@@ -52,6 +52,7 @@ func TestDeterministic(t *testing.T) {
 		{"-rules", "10", "-hosts", "3", "-groups", "4"},
 		{"-rules", "500", "-hosts", "40", "-groups", "20", "-products"},
 		{"-rules", "300", "-hosts", "1", "-groups", "6", "-seed", "7"},
+		{"-shape", "simple", "-rules", "300", "-hosts", "2"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			a, b := mk(t, args...), mk(t, args...)
@@ -121,6 +122,10 @@ func TestValid(t *testing.T) {
 		{args: []string{"-rules", "10000", "-hosts", "1", "-groups", "50"}, rules: 10000, hosts: 1, noMerge: true},
 		// 6 groups and one host give 168 keys for 300 rules.
 		{args: []string{"-rules", "300", "-hosts", "1", "-groups", "6"}, rules: 300, hosts: 1, merges: true},
+		// The simple shape: one /24 and one TCP port per rule; no
+		// [fortigate] section, so the network view is not rendered.
+		{args: []string{"-shape", "simple", "-rules", "1000", "-hosts", "1"}, rules: 1000, hosts: 1, noMerge: true},
+		{args: []string{"-shape", "simple", "-rules", "10000", "-hosts", "1"}, rules: 10000, hosts: 1, noMerge: true},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			if testing.Short() && tc.rules*tc.hosts > 100000 {
@@ -236,6 +241,10 @@ func TestErrors(t *testing.T) {
 		{[]string{"-products", "-ferm", "x.ferm"}, 2, "-ferm with -products"},
 		{[]string{"-hosts", "3", "-ferm", "x.ferm", "-ferm-host", "host-04"}, 2, `-ferm-host "host-04": no such host (hosts are host-01 to host-03)`},
 		{[]string{"extra"}, 2, "unexpected arguments"},
+		{[]string{"-shape", "round"}, 2, `-shape "round": want groups or simple`},
+		{[]string{"-shape", "simple", "-groups", "5"}, 2, "-groups with -shape simple"},
+		{[]string{"-shape", "simple", "-products"}, 2, "-products with -shape simple"},
+		{[]string{"-shape", "simple", "-rules", "24577"}, 2, "-rules 24577 with -shape simple: want 0 to 24576"},
 		{[]string{"-bogus"}, 2, "flag provided but not defined"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -267,6 +276,8 @@ func TestFermSamePolicy(t *testing.T) {
 		{[]string{"-rules", "10", "-hosts", "3", "-groups", "4"}, "host-01"},
 		{[]string{"-rules", "10", "-hosts", "3", "-groups", "4"}, "host-03"},
 		{[]string{"-rules", "200", "-hosts", "1", "-groups", "12", "-seed", "3"}, "host-01"},
+		{[]string{"-shape", "simple", "-rules", "50", "-hosts", "1"}, "host-01"},
+		{[]string{"-shape", "simple", "-rules", "50", "-hosts", "3"}, "host-02"},
 	} {
 		t.Run(strings.Join(tc.args, " ")+" "+tc.host, func(t *testing.T) {
 			ferm := filepath.Join(t.TempDir(), "policy.ferm")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -216,11 +217,19 @@ func (e *env) generateMany(c *cli.Context, gs []generators.Generator) error {
 type target struct {
 	path, tmp string
 	special   bool
+	// same: the file already holds exactly these bytes (and portwall's
+	// mode), and is left alone.
+	same bool
 }
 
 // writeFiles writes every file into dir without ever leaving a partial
 // file: each is written to a temporary file in dir, and only when all are
-// written are they renamed into place.
+// written are they renamed into place. A file that already holds the same
+// bytes is left as it is: regenerating a fleet's directory then writes
+// only what changed, and no file is replaced by an identical one (on ext4,
+// replacing a file by rename starts writing it back and frees the old
+// one's blocks: thousands of them made a run several times slower than on
+// tmpfs).
 func writeFiles(dir string, files []generators.File) (err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -258,6 +267,9 @@ func writeFiles(dir string, files []generators.File) (err error) {
 		}
 	}
 	for i, t := range targets {
+		if t.same {
+			continue
+		}
 		if t.special {
 			if err := writeSpecial(t.path, files[i].Contents); err != nil {
 				return err
@@ -290,6 +302,9 @@ func prepare(t *target, path string, data []byte) error {
 	case err == nil && !fi.Mode().IsRegular():
 		t.special = true
 		return nil
+	case err == nil && fi.Size() == int64(len(data)) && fi.Mode().Perm() == 0o644 && sameContents(t.path, data):
+		t.same = true
+		return nil
 	case err == nil:
 		// A regular file, or the one a link points to: replaced.
 	case !errors.Is(err, os.ErrNotExist):
@@ -309,6 +324,29 @@ func prepare(t *target, path string, data []byte) error {
 		return err
 	}
 	return tmp.Close()
+}
+
+// sameContents reports whether the file at path holds exactly data (false
+// when it cannot be read: it is replaced then). The caller has compared
+// the sizes.
+func sameContents(path string, data []byte) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var buf [64 << 10]byte
+	for len(data) > 0 {
+		n, err := f.Read(buf[:min(len(buf), len(data))])
+		if n == 0 || !bytes.Equal(buf[:n], data[:n]) {
+			return false
+		}
+		data = data[n:]
+		if err != nil && len(data) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // writeSpecial writes to a file that is not a regular one (a device, a

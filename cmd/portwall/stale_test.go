@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -53,5 +54,56 @@ func TestStaleOutput(t *testing.T) {
 	}
 	if code, _, stderr := runIn("", "generate", profile, "--target", "nftables", "--host", "h1", "--prune"); code != 1 || stderr != "portwall: --prune goes with --out-dir\n" {
 		t.Errorf("--prune without --out-dir: exit %d, %q", code, stderr)
+	}
+}
+
+// TestUnchangedFilesLeftAlone: regenerating writes only the files whose
+// contents change; the others keep their inode (no rename over them).
+func TestUnchangedFilesLeftAlone(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	profile := filepath.Join(dir, "p.toml")
+	write := func(port string) {
+		p := "[hosts.h1]\naddresses = [\"192.0.2.1\"]\n[hosts.h2]\naddresses = [\"192.0.2.2\"]\n" +
+			"[[allow]]\nfrom = \"any\"\nto = \"h1\"\nprotocol = \"tcp\"\nports = 22\n" +
+			"[[allow]]\nfrom = \"any\"\nto = \"h2\"\nprotocol = \"tcp\"\nports = " + port + "\n"
+		if err := os.WriteFile(profile, []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(dir, "out")
+	inode := func(name string) uint64 {
+		t.Helper()
+		fi, err := os.Stat(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	write("22")
+	run(t, "generate", profile, "--target", "nftables", "--all-hosts", "--out-dir", out)
+	h1, h2 := inode("h1.nft"), inode("h2.nft")
+	write("2222")
+	run(t, "generate", profile, "--target", "nftables", "--all-hosts", "--out-dir", out)
+	if inode("h1.nft") != h1 {
+		t.Error("h1.nft did not change, but was replaced")
+	}
+	if inode("h2.nft") == h2 {
+		t.Error("h2.nft changed, but was not replaced")
+	}
+	if data, err := os.ReadFile(filepath.Join(out, "h2.nft")); err != nil || !strings.Contains(string(data), "2222") {
+		t.Errorf("h2.nft does not hold the new port: %v", err)
+	}
+	// A file of the right contents but another mode is written again.
+	if err := os.Chmod(filepath.Join(out, "h1.nft"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "generate", profile, "--target", "nftables", "--all-hosts", "--out-dir", out)
+	if fi, err := os.Stat(filepath.Join(out, "h1.nft")); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("h1.nft mode %v (%v), want 0644", fi.Mode(), err)
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 2 {
+		t.Errorf("%d entries in out, want 2 (temporary files left?)", len(entries))
 	}
 }

@@ -33,12 +33,12 @@ const DefaultKey = "default"
 // networks (a host or group stands for its addresses), longest prefix
 // first, and the default route for the rest.
 type Map struct {
-	deflt    string // the default route's interface; "" when there is none
-	deflKey  string // the key that names it: "any", "default" or a group of every address
-	keyIntf  map[string]string
-	regions  []region            // by key, what each key's networks hold after longer prefixes
-	assigned *netipx.IPSet       // every address a key holds
-	fqdns    map[string][]string // host name -> [interface, key]
+	deflt   string // the default route's interface; "" when there is none
+	deflKey string // the key that names it: "any", "default" or a group of every address
+	keyIntf map[string]string
+	regions []region            // by key, what each key's networks hold after longer prefixes
+	index   []indexed           // the regions' ranges, by address
+	fqdns   map[string][]string // host name -> [interface, key]
 	// intfs lists every interface named, sorted.
 	intfs []string
 }
@@ -48,6 +48,12 @@ type Map struct {
 type region struct {
 	key, intf string
 	ips       *netipx.IPSet
+}
+
+// indexed is a range of region i.
+type indexed struct {
+	r netipx.IPRange
+	i int
 }
 
 // KeyError is a problem with one key of the table; Value errors point at
@@ -146,14 +152,27 @@ func Build(table map[string]string, lookup Lookup, suggest []string) (*Map, []Ke
 	slices.SortFunc(claims, func(a, b claim) int {
 		return cmp.Or(-cmp.Compare(a.prefix.Bits(), b.prefix.Bits()), a.prefix.Addr().Compare(b.prefix.Addr()), cmp.Compare(a.key, b.key))
 	})
+	// Same-length prefixes are disjoint (equal ones were merged above),
+	// so every claim of one length loses the same longer prefixes: the
+	// union of those is computed once per length, and each claim takes
+	// out only the ranges of it that lie within its prefix. (Computing
+	// the union again for every claim made 2,500 keys take seconds.)
 	var all netipx.IPSetBuilder
 	held := map[string]*netipx.IPSetBuilder{}
 	var order []string
-	for _, c := range claims {
-		done, _ := all.IPSet()
+	var longer []netipx.IPRange
+	for i, c := range claims {
+		if i == 0 || c.prefix.Bits() != claims[i-1].prefix.Bits() {
+			done, _ := all.IPSet()
+			longer = done.Ranges()
+		}
 		var b netipx.IPSetBuilder
 		b.AddPrefix(c.prefix)
-		b.RemoveSet(done)
+		pr := netipx.RangeOfPrefix(c.prefix)
+		j, _ := slices.BinarySearchFunc(longer, pr.From(), func(r netipx.IPRange, a netip.Addr) int { return r.To().Compare(a) })
+		for ; j < len(longer) && longer[j].From().Compare(pr.To()) <= 0; j++ {
+			b.RemoveRange(longer[j])
+		}
 		part, _ := b.IPSet()
 		if held[c.key] == nil {
 			held[c.key] = &netipx.IPSetBuilder{}
@@ -167,7 +186,14 @@ func Build(table map[string]string, lookup Lookup, suggest []string) (*Map, []Ke
 		ips, _ := held[k].IPSet()
 		rt.regions = append(rt.regions, region{key: k, intf: rt.keyIntf[k], ips: ips})
 	}
-	rt.assigned, _ = all.IPSet()
+	// The regions do not overlap: one index of their ranges finds the
+	// regions an address set touches without intersecting it with each.
+	for i, r := range rt.regions {
+		for _, x := range r.ips.Ranges() {
+			rt.index = append(rt.index, indexed{x, i})
+		}
+	}
+	slices.SortFunc(rt.index, func(a, b indexed) int { return a.r.From().Compare(b.r.From()) })
 	rt.intfs = slices.Sorted(maps.Keys(intfs))
 	return rt, errs
 }
@@ -208,20 +234,36 @@ func (rt *Map) Place(ips *netipx.IPSet, names []string) Placement {
 	}
 	keys := map[string]bool{}
 	if ips != nil && len(ips.Ranges()) > 0 {
-		for _, r := range rt.regions {
-			var b netipx.IPSetBuilder
-			b.AddSet(ips)
-			b.Intersect(r.ips)
-			part, _ := b.IPSet()
-			if len(part.Ranges()) > 0 {
-				add(r.intf, part)
-				keys[r.key] = true
+		parts := map[int]*netipx.IPSetBuilder{}
+		// rest is what no region holds: the regions together are the
+		// assigned addresses.
+		var restB netipx.IPSetBuilder
+		restB.AddSet(ips)
+		for _, x := range ips.Ranges() {
+			j, _ := slices.BinarySearchFunc(rt.index, x.From(), func(e indexed, a netip.Addr) int { return e.r.To().Compare(a) })
+			for ; j < len(rt.index) && rt.index[j].r.From().Compare(x.To()) <= 0; j++ {
+				e := rt.index[j]
+				from, to := e.r.From(), e.r.To()
+				if x.From().Compare(from) > 0 {
+					from = x.From()
+				}
+				if x.To().Compare(to) < 0 {
+					to = x.To()
+				}
+				if parts[e.i] == nil {
+					parts[e.i] = &netipx.IPSetBuilder{}
+				}
+				parts[e.i].AddRange(netipx.IPRangeFrom(from, to))
+				restB.RemoveRange(netipx.IPRangeFrom(from, to))
 			}
 		}
-		var b netipx.IPSetBuilder
-		b.AddSet(ips)
-		b.RemoveSet(rt.assigned)
-		rest, _ := b.IPSet()
+		for _, i := range slices.Sorted(maps.Keys(parts)) {
+			part, _ := parts[i].IPSet()
+			r := rt.regions[i]
+			add(r.intf, part)
+			keys[r.key] = true
+		}
+		rest, _ := restB.IPSet()
 		if len(rest.Ranges()) > 0 {
 			if rt.deflKey != "" {
 				add(rt.deflt, rest)

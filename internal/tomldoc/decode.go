@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -187,47 +186,54 @@ func Decode(file string, data []byte, v any) (*Doc, diag.ErrorList) {
 // profile format does not know their fields.
 type File struct {
 	Doc *Doc
-	md  toml.MetaData
-	top map[string]toml.Primitive
+	// top holds the file's values as BurntSushi/toml decodes them into a
+	// map[string]any (see fastParse), which unify decodes into schemas.
+	top map[string]any
 	// schema is the type each decoded top-level key was decoded into, for
 	// the suggestions of unknown keys below it.
 	schema map[string]reflect.Type
 }
 
 // Parse parses data (the contents of file) and reports syntax errors.
+//
+// go-toml's AST parser reads the files portwall meets (fastParse); what it
+// does not take, and every syntax error, BurntSushi/toml's decoder reads,
+// so that errors keep its messages.
 func Parse(file string, data []byte) (*File, diag.ErrorList) {
 	f := &File{Doc: &Doc{File: file, data: data}, schema: map[string]reflect.Type{}}
+	if top, ok := fastParse(data); ok {
+		f.top = top
+		return f, nil
+	}
 	var errs diag.ErrorList
-	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&f.top)
-	if err != nil {
+	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&f.top); err != nil {
 		pos, path, msg := f.Doc.decodeErrorPos(data, err)
 		errs.Add(pos, path, "%s", msg)
 		return f, errs
 	}
-	f.md = md
 	return f, nil
 }
 
-// Decode decodes the top-level keys that v (a pointer to a struct with
-// toml tags) defines, in key order, and stops at the first type mismatch,
-// which it reports with its position. Keys below them that v does not
-// define are reported too; top-level keys v does not define are left for
-// Table.
+// Decode decodes the top-level keys that v (a pointer to a zero struct
+// with toml tags) defines. Values of the wrong type are reported, each at
+// its key; if there are none, so are keys below them that v does not
+// define. Top-level keys v does not define are left for Table.
 func (f *File) Decode(v any) diag.ErrorList {
 	rv := reflect.ValueOf(v).Elem()
 	fields := fieldIndex(rv.Type())
+	u := &unifier{doc: f.Doc}
 	for _, k := range slices.Sorted(maps.Keys(f.top)) {
 		i, ok := fields[k]
 		if !ok {
 			continue
 		}
 		field := rv.Field(i)
-		if err := f.md.PrimitiveDecode(f.top[k], field.Addr().Interface()); err != nil {
-			return f.decodeError(err)
-		}
+		u.push(k)
+		u.unify(f.top[k], field)
+		u.pop()
 		f.schema[k] = field.Type()
 	}
-	return f.unknownBelow(func(top string) bool { _, ok := fields[top]; return ok })
+	return u.report(func(top string) reflect.Type { return f.schema[top] })
 }
 
 // Rest lists the top-level keys no Decode or Table decode has taken, in
@@ -269,15 +275,16 @@ func (f *File) Table(name string) *Table {
 	return &Table{Name: name, f: f}
 }
 
-// Decode decodes the table into v (a pointer to a struct with toml tags):
-// a type mismatch, a value that is not a table, and keys v does not define
-// are reported with their positions.
+// Decode decodes the table into v (a pointer to a zero struct with toml
+// tags): values of the wrong type (the table itself not being a table),
+// and else keys v does not define, are reported with their positions.
 func (t *Table) Decode(v any) diag.ErrorList {
-	if err := t.f.md.PrimitiveDecode(t.f.top[t.Name], v); err != nil {
-		return t.f.decodeError(err)
-	}
-	t.f.schema[t.Name] = reflect.TypeOf(v).Elem()
-	return t.f.unknownBelow(func(top string) bool { return top == t.Name })
+	u := &unifier{doc: t.f.Doc}
+	u.push(t.Name)
+	u.unify(t.f.top[t.Name], reflect.ValueOf(v).Elem())
+	st := reflect.TypeOf(v).Elem()
+	t.f.schema[t.Name] = st
+	return u.report(func(string) reflect.Type { return st })
 }
 
 // DecodedKeys lists the keys of the struct the table was last decoded
@@ -305,49 +312,6 @@ func (t *Table) KeyErrorf(l *diag.ErrorList, path []any, format string, args ...
 func (t *Table) Pos(path ...any) diag.Pos { return t.f.Doc.Pos(t.path(path)...) }
 
 func (t *Table) path(path []any) []any { return append([]any{t.Name}, path...) }
-
-func (f *File) decodeError(err error) diag.ErrorList {
-	var errs diag.ErrorList
-	pos, path, msg := f.Doc.decodeErrorPos(f.Doc.data, err)
-	errs.Add(pos, path, "%s", msg)
-	return errs
-}
-
-// unknownBelow reports the keys below the top-level keys that in selects
-// which their schema does not define.
-func (f *File) unknownBelow(in func(top string) bool) diag.ErrorList {
-	var errs diag.ErrorList
-	for _, key := range f.md.Undecoded() {
-		if len(key) < 2 || !in(key[0]) {
-			continue
-		}
-		if t, ok := f.schema[key[0]]; ok {
-			f.Doc.unknownKey(&errs, t, key[1:], key)
-		}
-	}
-	// The decoder matches keys to fields regardless of case; portwall's
-	// keys have one spelling.
-	for _, key := range f.md.Keys() {
-		if len(key) < 2 || !in(key[0]) {
-			continue
-		}
-		t, ok := f.schema[key[0]]
-		if !ok {
-			continue
-		}
-		names, ok := fieldsAt(t, key[1:len(key)-1])
-		name := key[len(key)-1]
-		if !ok || slices.Contains(names, name) {
-			continue
-		}
-		for _, n := range names {
-			if strings.EqualFold(n, name) {
-				f.Doc.unknown(&errs, key, []string{n})
-			}
-		}
-	}
-	return errs
-}
 
 // fieldIndex maps the toml names of a struct's fields to their index.
 func fieldIndex(t reflect.Type) map[string]int {
@@ -596,14 +560,10 @@ func lineStarts(data []byte) []int {
 	return lines
 }
 
-// typeErr matches the decoder's errors for values of the wrong type, which
-// are not ParseErrors: `toml: line 3 (last key "a.b"): incompatible types: ...`.
-var typeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
-
 // decodeErrorPos turns a decoder error into a positioned error: the byte
 // offset of a syntax error gives its line and column (the decoder's own line
-// is off by one when the error is at a newline); a type mismatch is located
-// through the key index.
+// is off by one when the error is at a newline). Decoding into a
+// map[string]any, the decoder meets no type mismatch: unify finds those.
 func (d *Doc) decodeErrorPos(data []byte, err error) (pos diag.Pos, path, msg string) {
 	var perr toml.ParseError
 	if errors.As(err, &perr) {
@@ -613,17 +573,6 @@ func (d *Doc) decodeErrorPos(data []byte, err error) (pos diag.Pos, path, msg st
 			pos = d.offset(perr.Position.Start)
 		}
 		return pos, "", perr.Message
-	}
-	if m := typeErr.FindStringSubmatch(err.Error()); m != nil {
-		d.ensureIndex()
-		line, _ := strconv.Atoi(m[1])
-		shape := strings.ReplaceAll(m[2], ".", sep)
-		for _, p := range d.byShape[shape] {
-			if pos := d.Pos(pathFromKey(p)...); pos.Line == line {
-				return pos, keyToPathString(p), keyToPathString(p) + ": " + m[3]
-			}
-		}
-		return diag.Pos{File: d.File, Line: line, Col: 1}, m[2], m[2] + ": " + m[3]
 	}
 	return diag.Pos{File: d.File}, "", strings.TrimPrefix(err.Error(), "toml: ")
 }

@@ -137,3 +137,78 @@ func TestPathString(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+// TestTypeErrorsAtTheirKeys: every value of the wrong type is reported at
+// its own key, in whichever element of an array of tables it is (the
+// decoder placed its one error by line and key shape: the last
+// [[deployment]]'s).
+func TestTypeErrorsAtTheirKeys(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"[[deployment]]\nproduct = 7\n[[deployment]]\nproduct = \"b\"\n",
+			[]string{"t.toml:2:11: deployment[0].product: incompatible types: TOML value has type int64; destination has type string"}},
+		{"[[deployment]]\nproduct = 7\nfeatures = [\"a\", 2]\n[[deployment]]\nproduct = true\n",
+			[]string{
+				"t.toml:2:11: deployment[0].product: incompatible types: TOML value has type int64; destination has type string",
+				"t.toml:3:18: deployment[0].features[1]: incompatible types: TOML value has type int64; destination has type string",
+				"t.toml:5:11: deployment[1].product: incompatible types: TOML value has type bool; destination has type string",
+			}},
+		// A type error hides the unknown keys: the file is wrong first.
+		{"name = 1\nnmae = \"x\"\n",
+			[]string{"t.toml:1:8: name: incompatible types: TOML value has type int64; destination has type string"}},
+		{"deployment = 3\n",
+			[]string{"t.toml:1:14: deployment: incompatible types: TOML value has type int64; destination has type slice"}},
+		{"deployment = [\"x\"]\n",
+			[]string{"t.toml:1:15: deployment[0]: type mismatch for tomldoc.testDeployment: expected table but found string"}},
+	} {
+		var v testDoc
+		_, errs := Decode("t.toml", []byte(tc.in), &v)
+		if got := errs.Err(); got == nil || got.Error() != strings.Join(tc.want, "\n") {
+			t.Errorf("%q:\ngot  %v\nwant %s", tc.in, got, strings.Join(tc.want, "\n"))
+		}
+	}
+}
+
+// TestNotATableForAMap: a value that is not a table where the schema has
+// a map is an error at its key (the decoder took it for an empty table).
+func TestNotATableForAMap(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"groups = true\n", "t.toml:1:10: groups: incompatible types: TOML value has type bool; destination has type map"},
+		{"hosts = \"x\"\n", "t.toml:1:9: hosts: incompatible types: TOML value has type string; destination has type map"},
+		{"[[deployment]]\nproduct = \"a\"\n[[deployment]]\nproduct = \"b\"\nroles = [1]\n",
+			"t.toml:5:1: deployment[1].roles: incompatible types: TOML value has type []any; destination has type map"},
+		{"[[groups]]\n", "t.toml:1:3: groups: incompatible types: TOML value has type []map[string]any; destination has type map"},
+	} {
+		var v testDoc
+		_, errs := Decode("t.toml", []byte(tc.in), &v)
+		if got := errs.Err(); got == nil || got.Error() != tc.want {
+			t.Errorf("%q:\ngot  %v\nwant %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestSectionNotATable: a top-level key left to its owner that is not a
+// table is refused with the owner's schema.
+func TestSectionNotATable(t *testing.T) {
+	t.Parallel()
+	f, errs := Parse("t.toml", []byte("name = \"x\"\nnftables = 5\n"))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	var v testDoc
+	if errs := f.Decode(&v); errs != nil {
+		t.Fatal(errs)
+	}
+	var sec struct {
+		Layout string `toml:"layout"`
+	}
+	got := f.Table("nftables").Decode(&sec).Err()
+	want := "t.toml:2:12: nftables: type mismatch for struct { Layout string \"toml:\\\"layout\\\"\" }: expected table but found int64"
+	if got == nil || got.Error() != want {
+		t.Errorf("got  %v\nwant %s", got, want)
+	}
+}

@@ -160,74 +160,118 @@ const EmbeddedDir = "rules/catalog/data"
 // firewalld import can stand in for the built-in table), any other is
 // added. Within one directory a name may be defined once. Every problem in
 // every file is reported.
+//
+// The embedded catalog comes compiled (compiled.go, from gencatalog):
+// the same products and services as parsing and checking data/*.toml,
+// which a test holds it to, without that work on every run.
 func Load(dirs ...string) (*Catalog, error) {
-	products := map[string]*Product{}
-	services := map[string]*Service{}
-	var errs diag.ErrorList
-	add := func(fsys fs.FS, dir, display string) {
-		files, err := fs.Glob(fsys, path.Join(dir, "*.toml"))
-		if err != nil {
-			errs.Add(diag.Pos{File: display}, "", "%v", err)
-			return
+	l := newLoader()
+	if compiled != nil {
+		ps, ss := compiled()
+		for _, p := range ps {
+			l.products[p.Name] = p
 		}
-		sort.Strings(files)
-		seen := map[string]string{}
-		seenService := map[string]*Service{}
-		for _, f := range files {
-			data, err := fs.ReadFile(fsys, f)
-			name := filepath.Join(display, path.Base(f))
-			if err != nil {
-				errs.Add(diag.Pos{File: name}, "", "%v", err)
-				continue
-			}
-			cf, perrs := ParseFile(name, data)
-			errs.Append(perrs)
-			if cf == nil {
-				continue
-			}
-			for _, s := range cf.Services {
-				if other, dup := seenService[s.Name]; dup {
-					errs.Add(s.pos, "", "service %q is also defined in %s", s.Name, other.File)
-					continue
-				}
-				seenService[s.Name] = s
-				services[s.Name] = s
-			}
-			p := cf.Product
-			if p == nil {
-				continue
-			}
-			if other, dup := seen[p.Name]; dup {
-				errs.Add(diag.Pos{File: name}, "name", "product %q is also defined in %s", p.Name, other)
-				continue
-			}
-			seen[p.Name] = name
-			products[p.Name] = p
+		for _, s := range ss {
+			l.services[s.Name] = s
 		}
+	} else {
+		l.add(embedded, "data", EmbeddedDir)
 	}
-	add(embedded, "data", EmbeddedDir)
 	for _, d := range dirs {
 		st, err := os.Stat(d)
 		if err != nil {
-			errs.Add(diag.Pos{File: d}, "", "catalog directory: %v", err)
+			l.errs.Add(diag.Pos{File: d}, "", "catalog directory: %v", err)
 			continue
 		}
 		if !st.IsDir() {
-			errs.Add(diag.Pos{File: d}, "", "catalog directory: not a directory")
+			l.errs.Add(diag.Pos{File: d}, "", "catalog directory: not a directory")
 			continue
 		}
-		add(os.DirFS(d), ".", d)
+		l.add(os.DirFS(d), ".", d)
 	}
-	checkPeerProducts(products, &errs)
-	if err := errs.Err(); err != nil {
+	return l.catalog()
+}
+
+// compiled is the embedded catalog as compiled.go has it, when it does.
+var compiled func() ([]*Product, []*Service)
+
+// ParseBuiltin parses and checks the embedded TOML files, as Load did
+// before the catalog was compiled: what gencatalog compiles, and what the
+// tests compare the compiled catalog with.
+func ParseBuiltin() ([]*Product, []*Service, error) {
+	l := newLoader()
+	l.add(embedded, "data", EmbeddedDir)
+	c, err := l.catalog()
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.Products, c.Services, nil
+}
+
+type loader struct {
+	products map[string]*Product
+	services map[string]*Service
+	errs     diag.ErrorList
+}
+
+func newLoader() *loader {
+	return &loader{products: map[string]*Product{}, services: map[string]*Service{}}
+}
+
+// add loads the *.toml files of dir in fsys, named display in messages.
+func (l *loader) add(fsys fs.FS, dir, display string) {
+	files, err := fs.Glob(fsys, path.Join(dir, "*.toml"))
+	if err != nil {
+		l.errs.Add(diag.Pos{File: display}, "", "%v", err)
+		return
+	}
+	sort.Strings(files)
+	seen := map[string]string{}
+	seenService := map[string]*Service{}
+	for _, f := range files {
+		data, err := fs.ReadFile(fsys, f)
+		name := filepath.Join(display, path.Base(f))
+		if err != nil {
+			l.errs.Add(diag.Pos{File: name}, "", "%v", err)
+			continue
+		}
+		cf, perrs := ParseFile(name, data)
+		l.errs.Append(perrs)
+		if cf == nil {
+			continue
+		}
+		for _, s := range cf.Services {
+			if other, dup := seenService[s.Name]; dup {
+				l.errs.Add(s.pos, "", "service %q is also defined in %s", s.Name, other.File)
+				continue
+			}
+			seenService[s.Name] = s
+			l.services[s.Name] = s
+		}
+		p := cf.Product
+		if p == nil {
+			continue
+		}
+		if other, dup := seen[p.Name]; dup {
+			l.errs.Add(diag.Pos{File: name}, "name", "product %q is also defined in %s", p.Name, other)
+			continue
+		}
+		seen[p.Name] = name
+		l.products[p.Name] = p
+	}
+}
+
+func (l *loader) catalog() (*Catalog, error) {
+	checkPeerProducts(l.products, &l.errs)
+	if err := l.errs.Err(); err != nil {
 		return nil, err
 	}
 	c := &Catalog{}
-	for _, p := range products {
+	for _, p := range l.products {
 		c.Products = append(c.Products, p)
 	}
 	slices.SortFunc(c.Products, func(a, b *Product) int { return strings.Compare(a.Name, b.Name) })
-	for _, s := range services {
+	for _, s := range l.services {
 		c.Services = append(c.Services, s)
 	}
 	slices.SortFunc(c.Services, func(a, b *Service) int { return strings.Compare(a.Name, b.Name) })

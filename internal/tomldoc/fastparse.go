@@ -1,0 +1,294 @@
+package tomldoc
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pelletier/go-toml/v2/unstable"
+)
+
+// fastParse reads data into the values BurntSushi/toml's decoder gives
+// for a map[string]any (tables as map[string]any, arrays of tables as
+// []map[string]any, arrays as []any, integers as int64, local dates as
+// time.Time in a zone named "date-local"), from go-toml's AST parser,
+// several times faster than the decoder. It takes only what it can read
+// exactly as the decoder does: on a syntax error, a key or table defined
+// twice, anything TOML's table rules make subtle (a dotted key reaching
+// into a table defined elsewhere, a header reaching into a dotted one), and
+// values it leaves to the decoder (floats, times and dates with a time),
+// ok is false and the caller parses again with BurntSushi/toml, whose
+// errors and messages portwall reports. TestFastParseAgrees and
+// FuzzFastParse hold the two to the same values.
+func fastParse(data []byte) (top map[string]any, ok bool) {
+	if !utf8.Valid(data) {
+		return nil, false
+	}
+	b := builder{root: &table{m: map[string]any{}, defined: true}}
+	b.cur = b.root
+	var p unstable.Parser
+	p.Reset(data)
+	for p.NextExpression() {
+		e := p.Expression()
+		var ok bool
+		switch e.Kind {
+		case unstable.Table:
+			ok = b.header(e, false)
+		case unstable.ArrayTable:
+			ok = b.header(e, true)
+		case unstable.KeyValue:
+			ok = b.keyValue(b.cur, e, true)
+		default:
+			ok = false
+		}
+		if !ok {
+			return nil, false
+		}
+	}
+	if p.Error() != nil {
+		return nil, false
+	}
+	b.root.finish()
+	return b.root.m, true
+}
+
+// table is a table being built, with what TOML's rules about defining
+// tables need to know of it.
+type table struct {
+	m map[string]any
+	// sub holds the tables below this one that headers or dotted keys
+	// created, arrs the arrays of tables; both are in m too (arrays once
+	// finished).
+	sub  map[string]*table
+	arrs map[string]*[]*table
+	// defined: a header named the table (or it is an element of an array
+	// of tables); dotted: dotted keys of section created it.
+	defined bool
+	dotted  bool
+	section int
+}
+
+type builder struct {
+	root, cur *table
+	// section counts headers: the dotted keys of one section may extend
+	// the tables they created, not those of another.
+	section int
+	keys    []string
+}
+
+func (t *table) has(k string) bool {
+	_, ok := t.m[k]
+	if !ok && t.arrs != nil {
+		_, ok = t.arrs[k]
+	}
+	return ok
+}
+
+func (t *table) child(k string, defined, dotted bool, section int) *table {
+	c := &table{m: map[string]any{}, defined: defined, dotted: dotted, section: section}
+	if t.sub == nil {
+		t.sub = map[string]*table{}
+	}
+	t.sub[k] = c
+	t.m[k] = c.m
+	return c
+}
+
+// finish puts the arrays of tables into their maps.
+func (t *table) finish() {
+	for _, c := range t.sub {
+		c.finish()
+	}
+	for k, a := range t.arrs {
+		ms := make([]map[string]any, len(*a))
+		for i, c := range *a {
+			c.finish()
+			ms[i] = c.m
+		}
+		t.m[k] = ms
+	}
+}
+
+func (b *builder) keyParts(n *unstable.Node) []string {
+	b.keys = b.keys[:0]
+	it := n.Key()
+	for it.Next() {
+		b.keys = append(b.keys, string(it.Node().Data))
+	}
+	return b.keys
+}
+
+// header opens the table or array element a [header] or [[header]]
+// names.
+func (b *builder) header(n *unstable.Node, array bool) bool {
+	b.section++
+	keys := b.keyParts(n)
+	t := b.root
+	for _, k := range keys[:len(keys)-1] {
+		switch c, a := t.sub[k], t.arrs[k]; {
+		case c != nil && !c.dotted:
+			t = c
+		case a != nil:
+			t = (*a)[len(*a)-1]
+		case t.has(k):
+			return false
+		default:
+			t = t.child(k, false, false, 0)
+		}
+	}
+	last := keys[len(keys)-1]
+	if array {
+		a := t.arrs[last]
+		if a == nil {
+			if t.has(last) {
+				return false
+			}
+			if t.arrs == nil {
+				t.arrs = map[string]*[]*table{}
+			}
+			a = &[]*table{}
+			t.arrs[last] = a
+		}
+		e := &table{m: map[string]any{}, defined: true}
+		*a = append(*a, e)
+		b.cur = e
+		return true
+	}
+	if c := t.sub[last]; c != nil {
+		if c.defined || c.dotted {
+			return false
+		}
+		c.defined = true
+		b.cur = c
+		return true
+	}
+	if t.has(last) {
+		return false
+	}
+	b.cur = t.child(last, true, false, 0)
+	return true
+}
+
+// keyValue sets key = value in t; top says t is the section's table (not
+// an inline table, whose dotted keys are left to the decoder).
+func (b *builder) keyValue(t *table, n *unstable.Node, top bool) bool {
+	keys := b.keyParts(n)
+	if len(keys) > 1 && !top {
+		return false
+	}
+	for _, k := range keys[:len(keys)-1] {
+		c := t.sub[k]
+		switch {
+		case c != nil && c.dotted && c.section == b.section:
+			t = c
+		case c != nil || t.has(k):
+			return false
+		default:
+			t = t.child(k, false, true, b.section)
+		}
+	}
+	last := keys[len(keys)-1]
+	if t.has(last) {
+		return false
+	}
+	v, ok := b.value(n.Value())
+	if !ok {
+		return false
+	}
+	t.m[last] = v
+	return true
+}
+
+// localDate is the zone BurntSushi/toml gives local dates; messages tell
+// them from other times by its name.
+var localDate = time.FixedZone("date-local", 0)
+
+func (b *builder) value(n *unstable.Node) (any, bool) {
+	switch n.Kind {
+	case unstable.String:
+		return string(n.Data), true
+	case unstable.Bool:
+		return n.Data[0] == 't', true
+	case unstable.Integer:
+		return parseInt(n.Data)
+	case unstable.LocalDate:
+		// Exactly YYYY-MM-DD, a day that exists.
+		if len(n.Data) != 10 {
+			return nil, false
+		}
+		t, err := time.ParseInLocation("2006-01-02", string(n.Data), localDate)
+		if err != nil {
+			return nil, false
+		}
+		return t, true
+	case unstable.Array:
+		out := []any{}
+		it := n.Children()
+		for it.Next() {
+			c := it.Node()
+			if c.Kind == unstable.Comment {
+				continue
+			}
+			v, ok := b.value(c)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, v)
+		}
+		return out, true
+	case unstable.InlineTable:
+		t := &table{m: map[string]any{}}
+		it := n.Children()
+		for it.Next() {
+			c := it.Node()
+			if c.Kind != unstable.KeyValue {
+				continue
+			}
+			// The key parts are read into b.keys, which the caller no
+			// longer needs.
+			if !b.keyValue(t, c, false) {
+				return nil, false
+			}
+		}
+		return t.m, true
+	}
+	return nil, false
+}
+
+// parseInt reads a TOML integer the parser delimited: decimal with an
+// optional sign, or 0x, 0o, 0b; underscores between digits.
+func parseInt(raw []byte) (any, bool) {
+	base := 10
+	s := raw
+	if len(s) > 2 && s[0] == '0' {
+		switch s[1] {
+		case 'x':
+			base = 16
+		case 'o':
+			base = 8
+		case 'b':
+			base = 2
+		}
+		if base != 10 {
+			s = s[2:]
+		}
+	}
+	buf := make([]byte, 0, len(s))
+	for _, c := range s {
+		if c != '_' {
+			buf = append(buf, c)
+		}
+	}
+	if base != 10 {
+		u, err := strconv.ParseUint(string(buf), base, 64)
+		if err != nil || u > 1<<63-1 {
+			return nil, false
+		}
+		return int64(u), true
+	}
+	n, err := strconv.ParseInt(string(buf), 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	return n, true
+}

@@ -1,0 +1,170 @@
+package tomldoc
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/google/go-cmp/cmp"
+)
+
+// decoderValues is what BurntSushi/toml's decoder reads from data, the
+// values fastParse must give whenever it takes the input.
+func decoderValues(data []byte) (map[string]any, error) {
+	var m map[string]any
+	_, err := toml.Decode(string(data), &m)
+	return m, err
+}
+
+// sameTime compares times as the profile reads them: the instant and the
+// zone's name (the decoder's zones are its own values).
+var sameTime = cmp.Comparer(func(a, b time.Time) bool {
+	return a.Equal(b) && a.Location().String() == b.Location().String()
+})
+
+// checkAgrees fails when fastParse takes data but reads it otherwise than
+// the decoder (or takes what the decoder refuses).
+func checkAgrees(t *testing.T, name string, data []byte) (taken bool) {
+	t.Helper()
+	got, ok := fastParse(data)
+	if !ok {
+		return false
+	}
+	want, err := decoderValues(data)
+	if err != nil {
+		t.Errorf("%s: fastParse took what the decoder refuses (%v):\n%s", name, err, data)
+		return true
+	}
+	if d := cmp.Diff(want, got, sameTime); d != "" {
+		t.Errorf("%s: fastParse reads otherwise than the decoder (-decoder +fastParse):\n%s", name, d)
+	}
+	return true
+}
+
+// repoTOML lists the TOML files of the repository: catalog files,
+// examples, test profiles.
+func repoTOML(t *testing.T) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != root {
+			return fs.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".toml") {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			out[path] = data
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestFastParseAgrees: on every TOML file of the repository, and on
+// inputs that reach each of TOML's table rules, fastParse either leaves
+// the input to the decoder or reads exactly what the decoder reads. The
+// repository's valid files must be taken (or the fast path would be
+// untested, and slow).
+func TestFastParseAgrees(t *testing.T) {
+	t.Parallel()
+	files := repoTOML(t)
+	if len(files) < 50 {
+		t.Fatalf("only %d TOML files found", len(files))
+	}
+	taken, valid := 0, 0
+	for name, data := range files {
+		if checkAgrees(t, name, data) {
+			taken++
+		}
+		if _, err := decoderValues(data); err == nil {
+			valid++
+			if _, ok := fastParse(data); !ok {
+				t.Logf("%s: left to the decoder", name)
+			}
+		}
+	}
+	// A few files use what fastParse leaves to the decoder on purpose
+	// (such as floats, in tests of their refusal).
+	if taken < valid*9/10 {
+		t.Errorf("fastParse took %d of the %d files the decoder reads", taken, valid)
+	}
+	for _, in := range tableRuleInputs {
+		checkAgrees(t, in, []byte(in))
+	}
+}
+
+// tableRuleInputs reach TOML's rules on defining tables and keys, valid
+// and not, and values of every kind.
+var tableRuleInputs = []string{
+	"a = 1\na = 2\n",
+	"[a]\n[a]\n",
+	"[a.b]\n[a]\n",
+	"[a]\n[a.b]\n[a]\n",
+	"[a]\nb = 1\n[a.b]\n",
+	"[a]\nb.c = 1\n[a.b]\n",
+	"[a]\nb.c = 1\nb.d = 2\n",
+	"a.b = 1\n[a]\n",
+	"a.b = 1\n[a.c]\n",
+	"[a.b]\nc = 1\n[a]\nb.d = 2\n",
+	"[[a]]\nb = 1\n[[a]]\nb = 2\n",
+	"[[a]]\n[a]\n",
+	"[a]\n[[a]]\n",
+	"[[a]]\n[a.b]\nc = 1\n[[a]]\n[a.b]\nc = 2\n",
+	"[[a.b]]\n[[a]]\n",
+	"a = [1, 2]\n[[a]]\n",
+	"a = {b = 1}\n[a.c]\n",
+	"a = {b = 1}\na.c = 2\n",
+	"a = {b = 1, b = 2}\n",
+	"a = {b.c = 1, b.d = 2}\n",
+	"a = {}\nb = []\nc = [[], [1], {x = 1}]\n",
+	"a = [{b = 1}, {c = [2, 3]}]\n",
+	"a = 0x7fffffffffffffff\nb = 0o17\nc = 0b101\nd = -9_223_372_036_854_775_808\ne = +7\n",
+	"a = 0x8000000000000000\n",
+	"a = 9223372036854775808\n",
+	"a = 1.5\n",
+	"a = 2027-03-31\nb = 2027-02-29\n",
+	"a = 2027-02-30\n",
+	"a = 2027-03-31T10:00:00\n",
+	"a = 10:00:00\n",
+	"a = 2027-03-31T10:00:00Z\n",
+	"a = \"tab\\tquote\\\"\\u00e9\\U0001F600\"\nb = 'lit\\eral'\nc = \"\"\"\nmulti\\\n   line\"\"\"\nd = '''\nraw\n'''\n",
+	"a = \"\\e\"\n",
+	"a = \"\\x41\"\n",
+	"\"quoted key\" = 1\n'lit key' = 2\n\"\" = 3\n[\"a.b\".c]\nd = 4\n",
+	"a = true\nb = false\n",
+	"a = {\n  b = 1,\n}\n",
+	"a = [\n  1, # one\n  2,\n]\n",
+	"a = 1 # comment\n# comment\n",
+	"a = \"\xff\"\n",
+	"# \xff\na = 1\n",
+	"a = \"x\x00\"\n",
+	"a = 1\r\nb = 2\r\n",
+	"a = \"bad\\q\"\n",
+	"[a]\nb = 1\n[a.b.c]\n",
+	"[a.b.c]\n[a.b]\nc = 1\n",
+	"x = 1\n[a]\n[b]\n[a.x]\n",
+}
+
+// FuzzFastParse: whatever fastParse takes, the decoder reads the same.
+func FuzzFastParse(f *testing.F) {
+	for _, in := range tableRuleInputs {
+		f.Add([]byte(in))
+	}
+	f.Add([]byte(testInput))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkAgrees(t, "fuzz input", data)
+	})
+}

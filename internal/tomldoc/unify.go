@@ -1,0 +1,295 @@
+package tomldoc
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/BurntSushi/toml"
+	"github.com/portwall/portwall/internal/diag"
+)
+
+// The decoder: a parsed file's values (as BurntSushi/toml's decoder gives
+// them for a map[string]any, from either parser) into a schema's struct,
+// as BurntSushi/toml's unify does it, with its messages, but:
+//
+//   - every type error is found, each at its own key: the decoder stops at
+//     the first it meets in map order, and only knows its line by key shape
+//     (the last [[deployment]]'s for an error in the first);
+//   - a value that is not a table where the schema has a map is an error,
+//     where the decoder leaves the map empty (its unifyMap returns nil);
+//   - keys the schema does not define are found in the same walk, not from
+//     the decoder's list of undecoded keys.
+//
+// Field lookups are planned once per type, so that decoding a profile of
+// 10,000 rules reflects on each field's type once, not 10,000 times.
+
+// fieldPlan is what the decoder knows of one struct field.
+type fieldPlan struct {
+	name  string
+	index int
+}
+
+type structPlan struct {
+	fields []fieldPlan
+	byName map[string]int // name -> index into fields
+}
+
+var plans sync.Map // reflect.Type -> *structPlan
+
+func planOf(t reflect.Type) *structPlan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*structPlan)
+	}
+	p := &structPlan{byName: map[string]int{}}
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		if sf.Anonymous {
+			panic(fmt.Sprintf("tomldoc: embedded field %s in %v: not supported", sf.Name, t))
+		}
+		name, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		p.byName[name] = len(p.fields)
+		p.fields = append(p.fields, fieldPlan{name: name, index: i})
+	}
+	plans.Store(t, p)
+	return p
+}
+
+// unifier collects what one decode finds.
+type unifier struct {
+	doc *Doc
+	// typeErrs are values of the wrong type; unknown the keys (by shape,
+	// as the decoder reports undecoded keys) the schema does not define,
+	// and caseOnly those it matched to a field of another case.
+	typeErrs []mismatch
+	unknown  map[string]toml.Key
+	caseOnly map[string]toml.Key
+	path     []any
+	// below counts the case-only keys the walk is under: the check this
+	// replaces reports nothing below them.
+	below int
+}
+
+type mismatch struct {
+	path []any
+	msg  string
+}
+
+func (u *unifier) badtype(dst string, data any) {
+	u.typeErr(fmt.Sprintf("incompatible types: TOML value has type %s; destination has type %s", fmtType(data), dst))
+}
+
+func (u *unifier) typeErr(msg string) {
+	u.typeErrs = append(u.typeErrs, mismatch{path: slices.Clone(u.path), msg: msg})
+}
+
+// fmtType names a value's Go type as the decoder's messages do.
+func fmtType(v any) string {
+	return strings.ReplaceAll(fmt.Sprintf("%T", v), "interface {}", "any")
+}
+
+func (u *unifier) shape() toml.Key {
+	var k toml.Key
+	for _, p := range u.path {
+		if s, ok := p.(string); ok {
+			k = append(k, s)
+		}
+	}
+	return k
+}
+
+func (u *unifier) push(p any) { u.path = append(u.path, p) }
+func (u *unifier) pop()       { u.path = u.path[:len(u.path)-1] }
+
+// unify decodes data into rv, which is a zero value (the callers decode
+// into fresh values).
+func (u *unifier) unify(data any, rv reflect.Value) {
+	switch rv.Kind() {
+	case reflect.Pointer:
+		if rv.IsNil() {
+			rv.Set(reflect.New(rv.Type().Elem()))
+		}
+		u.unify(data, rv.Elem())
+	case reflect.Struct:
+		m, ok := data.(map[string]any)
+		if !ok {
+			u.typeErr(fmt.Sprintf("type mismatch for %s: expected table but found %s", rv.Type().String(), fmtType(data)))
+			return
+		}
+		u.unifyStruct(m, rv)
+	case reflect.Map:
+		m, ok := data.(map[string]any)
+		if !ok {
+			u.badtype("map", data)
+			return
+		}
+		if rv.Type().Key().Kind() != reflect.String {
+			panic(fmt.Sprintf("tomldoc: map key type %v: not supported", rv.Type().Key()))
+		}
+		if rv.IsNil() {
+			rv.Set(reflect.MakeMapWithSize(rv.Type(), len(m)))
+		}
+		et := rv.Type().Elem()
+		if et.Kind() == reflect.Interface {
+			// map[string]any: the values as they are.
+			if dst, ok := rv.Interface().(map[string]any); ok {
+				for k, v := range m {
+					dst[k] = v
+				}
+				return
+			}
+		}
+		for k, v := range m {
+			u.push(k)
+			ev := reflect.New(et).Elem()
+			u.unify(v, ev)
+			rv.SetMapIndex(reflect.ValueOf(k).Convert(rv.Type().Key()), ev)
+			u.pop()
+		}
+	case reflect.Slice:
+		n, at := sliceLen(data)
+		if n < 0 {
+			u.badtype("slice", data)
+			return
+		}
+		s := reflect.MakeSlice(rv.Type(), n, n)
+		for i := 0; i < n; i++ {
+			u.push(i)
+			u.unify(at(i), s.Index(i))
+			u.pop()
+		}
+		rv.Set(s)
+	case reflect.String:
+		s, ok := data.(string)
+		if !ok {
+			u.badtype("string", data)
+			return
+		}
+		rv.SetString(s)
+	case reflect.Bool:
+		b, ok := data.(bool)
+		if !ok {
+			u.badtype("boolean", data)
+			return
+		}
+		rv.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, ok := data.(int64)
+		if !ok {
+			u.badtype("integer", data)
+			return
+		}
+		rv.SetInt(n)
+	case reflect.Interface:
+		if rv.NumMethod() > 0 {
+			panic(fmt.Sprintf("tomldoc: interface type %v: not supported", rv.Type()))
+		}
+		if data != nil {
+			rv.Set(reflect.ValueOf(data))
+		}
+	default:
+		panic(fmt.Sprintf("tomldoc: field type %v: not supported", rv.Type()))
+	}
+}
+
+// sliceLen gives the length and elements of an array or an array of
+// tables; -1 for anything else.
+func sliceLen(data any) (int, func(int) any) {
+	switch d := data.(type) {
+	case []any:
+		return len(d), func(i int) any { return d[i] }
+	case []map[string]any:
+		return len(d), func(i int) any { return d[i] }
+	}
+	return -1, nil
+}
+
+func (u *unifier) unifyStruct(m map[string]any, rv reflect.Value) {
+	p := planOf(rv.Type())
+	for k, v := range m {
+		u.push(k)
+		i, ok := p.byName[k]
+		if !ok {
+			// The decoder takes a key that differs only in case, and
+			// the unknown-key check reports it.
+			i = -1
+			for j, f := range p.fields {
+				if strings.EqualFold(f.name, k) {
+					i = j
+					break
+				}
+			}
+			if i < 0 {
+				u.record(&u.unknown)
+				u.pop()
+				continue
+			}
+			u.record(&u.caseOnly)
+			u.below++
+			u.unify(v, rv.Field(p.fields[i].index))
+			u.below--
+			u.pop()
+			continue
+		}
+		u.unify(v, rv.Field(p.fields[i].index))
+		u.pop()
+	}
+}
+
+func (u *unifier) record(set *map[string]toml.Key) {
+	if u.below > 0 {
+		return
+	}
+	k := u.shape()
+	if *set == nil {
+		*set = map[string]toml.Key{}
+	}
+	(*set)[strings.Join(k, sep)] = k
+}
+
+// report turns what the decode found into positioned errors: the type
+// errors if there are any (the keys after one may mean nothing), else the
+// keys the schema of their top-level key (schema) does not define, and
+// those it defines in another case. Messages and positions are those of the
+// decoder's errors and of the undecoded-key check this replaces.
+func (u *unifier) report(schema func(top string) reflect.Type) diag.ErrorList {
+	var errs diag.ErrorList
+	d := u.doc
+	if len(u.typeErrs) > 0 {
+		for _, e := range u.typeErrs {
+			p := PathString(e.path...)
+			errs.Add(d.Pos(e.path...), p, "%s: %s", p, e.msg)
+		}
+		return errs
+	}
+	for _, k := range slices.Sorted(maps.Keys(u.unknown)) {
+		key := u.unknown[k]
+		d.unknownKey(&errs, schema(key[0]), key[1:], key)
+	}
+	for _, k := range slices.Sorted(maps.Keys(u.caseOnly)) {
+		key := u.caseOnly[k]
+		names, ok := fieldsAt(schema(key[0]), key[1:len(key)-1])
+		if !ok {
+			continue
+		}
+		name := key[len(key)-1]
+		for _, n := range names {
+			if strings.EqualFold(n, name) {
+				d.unknown(&errs, key, []string{n})
+			}
+		}
+	}
+	return errs
+}

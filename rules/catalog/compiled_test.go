@@ -1,0 +1,71 @@
+package catalog
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestCompiledMatchesTOML: the compiled catalog (compiled.go) is what
+// parsing and checking data/*.toml gives, field for field, positions
+// included. It fails when the TOML changed and compiled.go was not
+// generated again.
+func TestCompiledMatchesTOML(t *testing.T) {
+	t.Parallel()
+	if compiled == nil {
+		t.Fatal("compiled.go is missing: run go generate ./rules/catalog")
+	}
+	wantP, wantS, err := ParseBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotP, gotS := compiled()
+	if len(gotP) == 0 || len(gotS) == 0 {
+		t.Fatalf("compiled catalog has %d products and %d services", len(gotP), len(gotS))
+	}
+	opt := cmp.AllowUnexported(Service{})
+	if d := cmp.Diff(wantP, gotP, opt); d != "" {
+		t.Errorf("compiled products differ from data/*.toml (-toml +compiled); run go generate ./rules/catalog:\n%s", d)
+	}
+	if d := cmp.Diff(wantS, gotS, opt); d != "" {
+		t.Errorf("compiled services differ from data/*.toml (-toml +compiled); run go generate ./rules/catalog:\n%s", d)
+	}
+	// Load hands out new values each time: a caller that changes its
+	// catalog does not change the next one's.
+	a, _ := compiled()
+	a[0].Name = "changed"
+	if b, _ := compiled(); b[0].Name == "changed" {
+		t.Error("compiled() shares its values between calls")
+	}
+}
+
+// BenchmarkLoadBuiltin: the built-in catalog, compiled (what Load does)
+// and parsed from the TOML (what it did, and still does for --catalog
+// directories).
+func BenchmarkLoadBuiltin(b *testing.B) {
+	b.Run("compiled", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Load(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("toml", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := ParseBuiltin(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("toml-one-product", func(b *testing.B) {
+		data, err := embedded.ReadFile("data/fortimail.toml")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if _, errs := ParseFile("fortimail.toml", data); errs != nil {
+				b.Fatal(errs)
+			}
+		}
+	})
+}
