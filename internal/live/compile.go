@@ -115,15 +115,17 @@ func (o *Objects) compileSet(name string, next func() (string, int)) (SetObject,
 			}
 			s.Comment = c
 		case strings.HasPrefix(l, "elements = {"):
-			text := strings.TrimPrefix(l, "elements = {")
-			for !strings.HasSuffix(text, "}") {
+			// Elements run over many lines (140,000 in a large sets
+			// layout): join them once, not line by line.
+			parts := []string{strings.TrimPrefix(l, "elements = {")}
+			for !strings.HasSuffix(parts[len(parts)-1], "}") {
 				more, _ := next()
 				if more == "" {
 					return SetObject{}, fmt.Errorf("set %s: elements not closed", name)
 				}
-				text += " " + more
+				parts = append(parts, more)
 			}
-			els, err := elements(s, strings.TrimSuffix(text, "}"))
+			els, err := elements(s, strings.TrimSuffix(strings.Join(parts, " "), "}"))
 			if err != nil {
 				return SetObject{}, fmt.Errorf("set %s: %w", name, err)
 			}

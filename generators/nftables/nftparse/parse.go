@@ -135,15 +135,16 @@ func parseSet(name string, next func() (string, int)) (*Set, error) {
 		if dynamic {
 			return nil, fmt.Errorf("set %s: a dynamic set starts empty", name)
 		}
-		text := strings.TrimPrefix(l, "elements = {")
-		for !strings.HasSuffix(text, "}") {
+		// Joined once: appending line by line is quadratic in a large set.
+		parts := []string{strings.TrimPrefix(l, "elements = {")}
+		for !strings.HasSuffix(parts[len(parts)-1], "}") {
 			more, _ := next()
 			if more == "" {
 				return nil, fmt.Errorf("set %s: elements not closed", name)
 			}
-			text += " " + more
+			parts = append(parts, more)
 		}
-		for _, e := range strings.Split(strings.TrimSuffix(text, "}"), ",") {
+		for _, e := range strings.Split(strings.TrimSuffix(strings.Join(parts, " "), "}"), ",") {
 			r, err := element(strings.TrimSpace(e), set.Family)
 			if err != nil {
 				return nil, fmt.Errorf("set %s: %w", name, err)
