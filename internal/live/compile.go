@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -205,6 +206,7 @@ func elements(s *nftables.Set, text string) ([]nftables.SetElement, error) {
 	}
 	types := nftables.ConcatSetTypeElements(s.KeyType)
 	var out []nftables.SetElement
+	var spans []span
 	for _, it := range items {
 		fields := strings.Split(it.value, " . ")
 		if len(fields) != len(types) {
@@ -223,11 +225,36 @@ func elements(s *nftables.Set, text string) ([]nftables.SetElement, error) {
 			}
 			from, to = append(from, a...), append(to, b...)
 		}
-		if s.Concatenation {
+		switch {
+		case s.Concatenation:
 			out = append(out, nftables.SetElement{Key: from, KeyEnd: to, Comment: it.comment})
-			continue
+		case !s.Interval:
+			if !bytes.Equal(from, to) {
+				return nil, fmt.Errorf("range %q in a set without flags interval", it.value)
+			}
+			out = append(out, nftables.SetElement{Key: from, Comment: it.comment})
+		default:
+			spans = append(spans, span{from: from, to: to, comment: it.comment})
 		}
-		out = append(out, intervalElements(from, to, len(out) == 0, it.comment)...)
+	}
+	// An interval set's ranges, merged where they touch or overlap as nft
+	// merges them, as start and end markers.
+	slices.SortFunc(spans, func(a, b span) int { return bytes.Compare(a.from, b.from) })
+	var merged []span
+	for _, sp := range spans {
+		if n := len(merged); n > 0 && merged[n-1].comment == "" && sp.comment == "" {
+			last := &merged[n-1]
+			if end, ok := next(last.to); !ok || bytes.Compare(sp.from, end) <= 0 {
+				if bytes.Compare(sp.to, last.to) > 0 {
+					last.to = sp.to
+				}
+				continue
+			}
+		}
+		merged = append(merged, sp)
+	}
+	for _, sp := range merged {
+		out = append(out, intervalElements(sp.from, sp.to, len(out) == 0, sp.comment)...)
 	}
 	return out, nil
 }
@@ -587,7 +614,11 @@ func (r *rule) address(family, dir, value string) error {
 			&expr.Lookup{SourceRegister: 1, SetName: s.Name, SetID: s.ID})
 		return nil
 	}
+	// A network, or an address alone (the generator writes no /32).
 	p, err := netip.ParsePrefix(value)
+	if a, aerr := netip.ParseAddr(value); aerr == nil {
+		p, err = a.Prefix(a.BitLen())
+	}
 	if err != nil || p.Masked() != p || (family == "ip6") != p.Addr().Is6() {
 		return fmt.Errorf("%s %s %q", family, dir, value)
 	}
