@@ -16,7 +16,10 @@ package live
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/google/nftables"
 )
 
 // Family and name of the one table portwall owns.
@@ -34,12 +37,38 @@ type Set struct {
 	Type    string // ipv4_addr, ipv6_addr, ...
 	Flags   []string
 	Comment string
-	// Elements in canonical form, sorted: "10.0.0.0/8", "192.0.2.9",
-	// "192.0.2.10-192.0.2.20".
-	Elements []string
 	// Dynamic sets (portwall's *_dns_* sets) are filled at run time by a
 	// resolver: their elements are state, not content.
 	Dynamic bool
+
+	// The elements in canonical form (sorted spans), written on demand:
+	// a large table's elements are mostly compared, not shown.
+	keyType nftables.SetDatatype
+	concat  bool
+	elems   *elemList
+}
+
+// Len is the number of elements.
+func (s *Set) Len() int { return s.elems.Len() }
+
+// Element is element i in canonical form: "10.0.0.0/8", "192.0.2.9",
+// "192.0.2.10-192.0.2.20", "10.0.0.0/8 . 22 comment \"pw:r...\"".
+func (s *Set) Element(i int) string { return element(s.keyType, s.concat, s.elems, i) }
+
+// Elements are the elements in canonical form, sorted.
+func (s *Set) Elements() []string {
+	out := make([]string, s.Len())
+	for i := range out {
+		out[i] = s.Element(i)
+	}
+	return out
+}
+
+// sameContent reports whether two sets are the same set with the same
+// elements (then they write the same lines).
+func (s *Set) sameContent(o *Set) bool {
+	return s.Name == o.Name && s.Type == o.Type && slices.Equal(s.Flags, o.Flags) && s.Comment == o.Comment &&
+		s.Dynamic == o.Dynamic && s.keyType.Name == o.keyType.Name && s.concat == o.concat && (s.Dynamic || s.elems.equal(o.elems))
 }
 
 // Chain is a base chain and its rules, in order.
@@ -109,40 +138,49 @@ func (t *Table) Lines() []string {
 		return nil
 	}
 	out := []string{"table inet " + TableName + " {"}
-	for _, s := range t.Sets {
-		out = append(out, "\tset "+s.Name+" {", "\t\ttype "+s.Type)
-		if len(s.Flags) > 0 {
-			out = append(out, "\t\tflags "+strings.Join(s.Flags, ","))
-		}
-		if s.Comment != "" {
-			out = append(out, "\t\tcomment \""+s.Comment+"\"")
-		}
-		switch {
-		case s.Dynamic:
-			out = append(out, "\t\t# elements filled at run time")
-		case len(s.Elements) > 0:
-			// One element per line, each with its comma: the diff of a
-			// set then shows the elements added and removed, nothing
-			// else.
-			out = append(out, "\t\telements = {")
-			for _, e := range s.Elements {
-				out = append(out, "\t\t\t"+e+",")
-			}
-			out = append(out, "\t\t}")
-		}
-		out = append(out, "\t}")
+	for i := range t.Sets {
+		out = t.Sets[i].appendLines(out)
 	}
-	for _, c := range t.Chains {
-		out = append(out, "\tchain "+c.Name+" {")
-		if h := c.Header(); h != "" {
-			out = append(out, "\t\t"+h)
-		}
-		for _, r := range c.Rules {
-			out = append(out, "\t\t"+r.Line())
-		}
-		out = append(out, "\t}")
+	for i := range t.Chains {
+		out = t.Chains[i].appendLines(out)
 	}
 	return append(out, "}")
+}
+
+// appendLines writes the set's block of Lines.
+func (s *Set) appendLines(out []string) []string {
+	out = append(out, "\tset "+s.Name+" {", "\t\ttype "+s.Type)
+	if len(s.Flags) > 0 {
+		out = append(out, "\t\tflags "+strings.Join(s.Flags, ","))
+	}
+	if s.Comment != "" {
+		out = append(out, "\t\tcomment \""+s.Comment+"\"")
+	}
+	switch {
+	case s.Dynamic:
+		out = append(out, "\t\t# elements filled at run time")
+	case s.Len() > 0:
+		// One element per line, each with its comma: the diff of a set
+		// then shows the elements added and removed, nothing else.
+		out = append(out, "\t\telements = {")
+		for i := range s.Len() {
+			out = append(out, "\t\t\t"+s.Element(i)+",")
+		}
+		out = append(out, "\t\t}")
+	}
+	return append(out, "\t}")
+}
+
+// appendLines writes the chain's block of Lines.
+func (c *Chain) appendLines(out []string) []string {
+	out = append(out, "\tchain "+c.Name+" {")
+	if h := c.Header(); h != "" {
+		out = append(out, "\t\t"+h)
+	}
+	for _, r := range c.Rules {
+		out = append(out, "\t\t"+r.Line())
+	}
+	return append(out, "\t}")
 }
 
 // Set looks up a set by name.
