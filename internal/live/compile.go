@@ -163,30 +163,25 @@ func splitElements(text string, out []string) []string {
 // other interval sets as starts and end markers. Comments stay with their
 // element.
 func (o *Objects) elements(s *nftables.Set, line string, nextLine func() (string, int)) (*elemList, error) {
-	type item struct{ value, comment string }
-	var items []item
+	// The elements' text first (substrings of the script), to size the
+	// list once: a set of 140,000 elements grown by appending copies
+	// itself over and over.
 	var pieces []string
 	for {
 		last := strings.HasSuffix(line, "}")
-		pieces = splitElements(strings.TrimSuffix(line, "}"), pieces[:0])
-		for k, e := range pieces {
-			e = strings.TrimSpace(e)
-			if e == "" {
-				// After a comma at the end of a line, or before a "}"
-				// alone on its line.
-				if k == len(pieces)-1 && (!last || len(items) > 0 && strings.TrimSpace(line) == "}") {
-					continue
-				}
-				return nil, fmt.Errorf("empty element in %q", line)
+		n := len(pieces)
+		pieces = splitElements(strings.TrimSuffix(line, "}"), pieces)
+		for k := n; k < len(pieces); k++ {
+			if pieces[k] = strings.TrimSpace(pieces[k]); pieces[k] != "" {
+				continue
 			}
-			v, c, hasComment := strings.Cut(e, ` comment "`)
-			if hasComment {
-				if !strings.HasSuffix(c, `"`) {
-					return nil, fmt.Errorf("element %q", e)
-				}
-				c = o.comments.get([]byte(strings.TrimSuffix(c, `"`)))
+			// Empty after a comma at the end of a line, or before a "}"
+			// alone on its line.
+			if k == len(pieces)-1 && (!last || n > 0 && strings.TrimSpace(line) == "}") {
+				pieces = pieces[:k]
+				break
 			}
-			items = append(items, item{strings.TrimSpace(v), c})
+			return nil, fmt.Errorf("empty element in %q", line)
 		}
 		if last {
 			break
@@ -195,10 +190,29 @@ func (o *Objects) elements(s *nftables.Set, line string, nextLine func() (string
 			return nil, fmt.Errorf("elements not closed")
 		}
 	}
+	type item struct{ value, comment string }
+	items := func(yield func(item, error) bool) {
+		for _, e := range pieces {
+			v, c, hasComment := strings.Cut(e, ` comment "`)
+			if hasComment {
+				if !strings.HasSuffix(c, `"`) {
+					yield(item{}, fmt.Errorf("element %q", e))
+					return
+				}
+				c = o.comments.str(strings.TrimSuffix(c, `"`))
+			}
+			if !yield(item{strings.TrimSpace(v), c}, nil) {
+				return
+			}
+		}
+	}
 	out := &elemList{}
 	if s.KeyType.Name == "ipv4_addr" || s.KeyType.Name == "ipv6_addr" {
 		var b netipx.IPSetBuilder
-		for _, it := range items {
+		for it, err := range items {
+			if err != nil {
+				return nil, err
+			}
 			if it.comment != "" {
 				return nil, fmt.Errorf("address set element %q with a comment", it.value)
 			}
@@ -218,9 +232,15 @@ func (o *Objects) elements(s *nftables.Set, line string, nextLine func() (string
 		return out, nil
 	}
 	types := nftables.ConcatSetTypeElements(s.KeyType)
+	if s.Concatenation {
+		out.grow(len(pieces), 2*int(s.KeyType.Bytes))
+	}
 	var spans []span
 	var from, to []byte
-	for _, it := range items {
+	for it, err := range items {
+		if err != nil {
+			return nil, err
+		}
 		from, to = from[:0], to[:0]
 		rest := it.value
 		if strings.Count(rest, " . ") != len(types)-1 {
@@ -281,7 +301,6 @@ func (o *Objects) elements(s *nftables.Set, line string, nextLine func() (string
 	return out, nil
 }
 
-// fieldValue reads one field of an element: its first and last value.
 // appendField reads one field of an element, and appends its first and
 // last value to from and to.
 func appendField(t nftables.SetDatatype, v string, from, to []byte) ([]byte, []byte, error) {
@@ -292,6 +311,18 @@ func appendField(t nftables.SetDatatype, v string, from, to []byte) ([]byte, []b
 			return nil, nil, fmt.Errorf("%s %q", t.Name, v)
 		}
 		return appendAddr(from, r.From()), appendAddr(to, r.To()), nil
+	case "inet_service":
+		// Ports, most of a large set's elements: read without allocating.
+		lo, hi, isRange := strings.Cut(v, "-")
+		if !isRange {
+			hi = lo
+		}
+		a, err1 := strconv.ParseUint(lo, 10, 16)
+		b, err2 := strconv.ParseUint(hi, 10, 16)
+		if err1 != nil || err2 != nil || b < a {
+			return nil, nil, fmt.Errorf("%s %q", t.Name, v)
+		}
+		return binary.BigEndian.AppendUint16(from, uint16(a)), binary.BigEndian.AppendUint16(to, uint16(b)), nil
 	}
 	a, b, err := fieldValue(t, v)
 	return append(from, a...), append(to, b...), err
@@ -306,6 +337,7 @@ func appendAddr(b []byte, a netip.Addr) []byte {
 	return append(b, x[:]...)
 }
 
+// fieldValue reads one field of an element: its first and last value.
 func fieldValue(t nftables.SetDatatype, v string) (from, to []byte, err error) {
 	switch t.Name {
 	case "inet_proto":

@@ -30,6 +30,14 @@ func (l *elemList) Len() int {
 	return len(l.end)
 }
 
+// grow makes room for n more elements of size bytes each.
+func (l *elemList) grow(n, size int) {
+	l.data = slices.Grow(l.data, n*size)
+	l.off = slices.Grow(l.off, 2*n+1)
+	l.end = slices.Grow(l.end, n)
+	l.comments = slices.Grow(l.comments, n)
+}
+
 func (l *elemList) add(key, keyEnd []byte, end bool, comment string) {
 	if len(l.off) == 0 {
 		l.off = append(l.off, 0)
@@ -91,6 +99,17 @@ func (in interner) get(b []byte) string {
 	s := string(b)
 	in[s] = s
 	return s
+}
+
+// str is get for a string (a copy is kept, not s: s may be part of a
+// whole script).
+func (in interner) str(s string) string {
+	if v, ok := in[s]; ok {
+		return v
+	}
+	v := strings.Clone(s)
+	in[v] = v
+	return v
 }
 
 // canonical reads a set's elements as sorted spans, each element of the

@@ -134,53 +134,100 @@ func priorityName(p int32) string {
 // portwall`, without handles), one statement per line: the unit of the
 // unified diff.
 func (t *Table) Lines() []string {
+	var out []string
+	for _, b := range t.blocks() {
+		for i := range b.n {
+			out = append(out, b.at(i))
+		}
+	}
+	return out
+}
+
+// block is a run of a table's Lines: the table's first or last line, or
+// a set's or a chain's lines. Lines are written on demand, and two blocks
+// that are the same (same) have the same lines: a diff skips them whole,
+// without writing 100,000 elements to find them equal.
+type block struct {
+	n    int
+	at   func(i int) string
+	same func(o block) bool
+	set  *Set
+	ch   *Chain
+}
+
+func (t *Table) blocks() []block {
 	if t == nil {
 		return nil
 	}
-	out := []string{"table inet " + TableName + " {"}
+	line := func(l string) block {
+		return block{n: 1, at: func(int) string { return l }}
+	}
+	out := []block{line("table inet " + TableName + " {")}
 	for i := range t.Sets {
-		out = t.Sets[i].appendLines(out)
+		out = append(out, t.Sets[i].block())
 	}
 	for i := range t.Chains {
-		out = t.Chains[i].appendLines(out)
+		out = append(out, t.Chains[i].block())
 	}
-	return append(out, "}")
+	return append(out, line("}"))
 }
 
-// appendLines writes the set's block of Lines.
-func (s *Set) appendLines(out []string) []string {
-	out = append(out, "\tset "+s.Name+" {", "\t\ttype "+s.Type)
+// block is the set's lines: its header, one element per line (each with
+// its comma: the diff of a set then shows the elements added and
+// removed, nothing else), its end.
+func (s *Set) block() block {
+	head := []string{"\tset " + s.Name + " {", "\t\ttype " + s.Type}
 	if len(s.Flags) > 0 {
-		out = append(out, "\t\tflags "+strings.Join(s.Flags, ","))
+		head = append(head, "\t\tflags "+strings.Join(s.Flags, ","))
 	}
 	if s.Comment != "" {
-		out = append(out, "\t\tcomment \""+s.Comment+"\"")
+		head = append(head, "\t\tcomment \""+s.Comment+"\"")
 	}
+	tail := []string{"\t}"}
+	n := 0
 	switch {
 	case s.Dynamic:
-		out = append(out, "\t\t# elements filled at run time")
+		head = append(head, "\t\t# elements filled at run time")
 	case s.Len() > 0:
-		// One element per line, each with its comma: the diff of a set
-		// then shows the elements added and removed, nothing else.
-		out = append(out, "\t\telements = {")
-		for i := range s.Len() {
-			out = append(out, "\t\t\t"+s.Element(i)+",")
-		}
-		out = append(out, "\t\t}")
+		head = append(head, "\t\telements = {")
+		tail = []string{"\t\t}", "\t}"}
+		n = s.Len()
 	}
-	return append(out, "\t}")
+	return block{
+		n: len(head) + n + len(tail),
+		at: func(i int) string {
+			switch {
+			case i < len(head):
+				return head[i]
+			case i < len(head)+n:
+				return "\t\t\t" + s.Element(i-len(head)) + ","
+			}
+			return tail[i-len(head)-n]
+		},
+		same: func(o block) bool { return o.set != nil && s.sameContent(o.set) },
+		set:  s,
+	}
 }
 
-// appendLines writes the chain's block of Lines.
-func (c *Chain) appendLines(out []string) []string {
-	out = append(out, "\tchain "+c.Name+" {")
+// block is the chain's lines: its name, its header (none for a regular
+// chain), its rules.
+func (c *Chain) block() block {
+	lines := []string{"\tchain " + c.Name + " {"}
 	if h := c.Header(); h != "" {
-		out = append(out, "\t\t"+h)
+		lines = append(lines, "\t\t"+h)
 	}
 	for _, r := range c.Rules {
-		out = append(out, "\t\t"+r.Line())
+		lines = append(lines, "\t\t"+r.Line())
 	}
-	return append(out, "\t}")
+	lines = append(lines, "\t}")
+	return block{
+		n:  len(lines),
+		at: func(i int) string { return lines[i] },
+		same: func(o block) bool {
+			return o.ch != nil && o.ch.Name == c.Name && o.ch.Header() == c.Header() && slices.EqualFunc(c.Rules, o.ch.Rules, func(a, b Rule) bool { return a.Line() == b.Line() })
+		},
+		ch: c,
+	}
 }
 
 // Set looks up a set by name.
