@@ -324,11 +324,12 @@ func newPacketLab(b *testing.B, dst netip.Addr) *packetLab {
 func (l *packetLab) batch(b *testing.B, n int, src source) (int, time.Duration) {
 	before := l.delivered(b)
 	v6 := l.dst.Is6()
-	pkt := make([]byte, 20+8+16)
-	var to unix.Sockaddr = &unix.SockaddrInet4{Addr: l.dst.As4()}
+	var pkt []byte
+	var to unix.Sockaddr
 	if v6 {
-		pkt = make([]byte, 40+8+16)
-		to = &unix.SockaddrInet6{Addr: l.dst.As16()}
+		pkt, to = make([]byte, 40+8+16), &unix.SockaddrInet6{Addr: l.dst.As16()}
+	} else {
+		pkt, to = make([]byte, 20+8+16), &unix.SockaddrInet4{Addr: l.dst.As4()}
 	}
 	start := time.Now()
 	for range n {
