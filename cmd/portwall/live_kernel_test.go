@@ -171,7 +171,7 @@ func TestRollback(t *testing.T) {
 	t.Setenv(pending.StateEnv, t.TempDir())
 	ns := xeamsLoaded(t)
 	ns.MustRun("nft", "add", "rule", "inet", "portwall", "input", "tcp", "dport", "9999", "accept", "comment", `"by hand"`)
-	ns.MustRun("nft", "add", "element", "inet", "portwall", "g_office_v4", "{ 10.99.0.0/16 }")
+	ns.MustRun("nft", "add", "element", "inet", "portwall", "ports_22_993_1995", "{ 8080 }")
 	before := ns.MustRun("nft", "list", "ruleset")
 	code, out, errs := runIn("", "apply", xeams, "--host", "xeams1", "--netns", ns.Name, "--confirm-timeout", "200ms")
 	if code != exitRolledBack || !strings.Contains(errs, "not confirmed within 200ms: rolled back to the previous table") || !strings.Contains(out, "Applied: ") {
