@@ -240,8 +240,8 @@ func (e *env) apply(c *cli.Context) error {
 		return nil
 	}
 	if !c.Bool("force") {
-		if err := lockout(p.view); err != nil {
-			return err
+		if p.lockout != nil {
+			return p.lockout
 		}
 	}
 	var txn *pending.Txn

@@ -107,10 +107,14 @@ func diffFlags() []cli.Flag {
 
 // plan holds what diff and apply compute before acting.
 type plan struct {
-	conn    *live.Conn
-	host    string
-	netns   string
-	view    *ir.HostView
+	conn  *live.Conn
+	host  string
+	netns string
+	// lockout is why applying would lock out the SSH session this runs
+	// over (nil: it would not), found before the ruleset is let go.
+	lockout error
+	// script is kept only for a saved plan (--save-plan, --plan): a
+	// large one is megabytes.
 	script  []byte
 	desired *live.Objects
 	gen     uint32
@@ -149,7 +153,13 @@ func (e *env) plan(c *cli.Context) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{conn: conn, host: host, netns: c.String("netns"), view: v, script: files[0].Contents, desired: desired}
+	// What apply needs of the profile, the resolved ruleset and the
+	// script is taken now: the memory they hold goes back before the
+	// live table is read.
+	p := &plan{conn: conn, host: host, netns: c.String("netns"), lockout: lockout(v), desired: desired}
+	if c.String("save-plan") != "" || c.String("plan") != "" {
+		p.script = files[0].Contents
+	}
 	if p.gen, err = conn.Generation(); err != nil {
 		conn.Close()
 		return nil, err

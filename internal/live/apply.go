@@ -1,6 +1,7 @@
 package live
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"syscall"
@@ -8,6 +9,8 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // ErrChanged is returned when the ruleset changed between reading it and
@@ -33,15 +36,16 @@ func (c *Conn) Generation() (uint32, error) {
 //
 // o == nil deletes portwall's table (restoring "no table").
 func (c *Conn) Apply(o *Objects, gen uint32) error {
-	nft := c.NFT
-	nft.AddTable(table)
-	nft.DelTable(table)
-	if o != nil {
-		if err := queue(nft, o); err != nil {
-			return err
-		}
+	msgs, err := o.Batch(gen)
+	if err != nil {
+		return err
 	}
-	if err := nft.FlushWithGenID(gen); err != nil {
+	conn, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: c.nsfd})
+	if err != nil {
+		return fmt.Errorf("netlink: %w", err)
+	}
+	defer conn.Close()
+	if err := sendRaw(conn, msgs); err != nil {
 		if errors.Is(err, syscall.ERESTART) {
 			return ErrChanged
 		}
@@ -50,18 +54,231 @@ func (c *Conn) Apply(o *Objects, gen uint32) error {
 	return nil
 }
 
-// queue adds o's objects to the pending transaction. Sets get fresh IDs
-// from the library; lookups are pointed at them. o itself is not changed.
-func queue(nft *nftables.Conn, o *Objects) error {
+// Batch is the transaction Apply sends, from its begin message to its end
+// (gen in both). The library encodes the table, sets, chains and rules;
+// the named sets' elements, most of a large table, are encoded here
+// straight into their messages, exactly as the library encodes them.
+// Rules are sent without NLM_F_ECHO: nothing reads the handles back.
+func (o *Objects) Batch(gen uint32) ([]netlink.Message, error) {
+	var recorded []netlink.Message
+	rec, err := nftables.New(nftables.WithTestDial(func(req []netlink.Message) ([]netlink.Message, error) {
+		recorded = append(recorded, req...)
+		return nil, nil
+	}))
+	if err != nil {
+		return nil, err
+	}
+	rec.AddTable(table)
+	rec.DelTable(table)
+	ids := map[string]uint32{}
+	if o != nil {
+		if ids, err = queue(rec, o); err != nil {
+			return nil, err
+		}
+	}
+	if err := rec.FlushWithGenID(gen); err != nil {
+		return nil, fmt.Errorf("encoding the table: %w", err)
+	}
+	if o == nil {
+		return recorded, nil
+	}
+	sets := map[string]*SetObject{}
+	for i := range o.Sets {
+		if o.Sets[i].elems.Len() > 0 {
+			sets[o.Sets[i].Set.Name] = &o.Sets[i]
+		}
+	}
+	out := make([]netlink.Message, 0, len(recorded)+len(sets))
+	for _, m := range recorded {
+		switch m.Header.Type {
+		case nftType(unix.NFT_MSG_NEWRULE):
+			m.Header.Flags &^= netlink.Echo
+		case nftType(unix.NFT_MSG_NEWSET):
+			out = append(out, m)
+			if len(m.Data) < 4 {
+				continue
+			}
+			if s := sets[attrString(m.Data[4:], nftaSetName)]; s != nil {
+				out = appendElementMessages(out, s, ids[s.Set.Name])
+			}
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// maxElemBatchSize is the library's limit on the elements of one
+// message (google/nftables set.go).
+const maxElemBatchSize = 65535 - 1024
+
+// appendElementMessages encodes s's elements as the library's
+// appendElemList does: NEWSETELEM messages of at most maxElemBatchSize
+// bytes of elements, each element a nested attribute numbered by its
+// place in the set (truncated to 16 bits, as the library does).
+func appendElementMessages(out []netlink.Message, s *SetObject, id uint32) []netlink.Message {
+	name := cstring(s.Set.Name)
+	head := func() []byte {
+		b := nfgenmsg(uint8(nftables.TableFamilyINet))
+		b = appendAttr(b, unix.NFTA_SET_ELEM_LIST_SET, name)
+		b = appendAttr(b, unix.NFTA_SET_ELEM_LIST_SET_ID, binary.BigEndian.AppendUint32(nil, id))
+		b = appendAttr(b, unix.NFTA_SET_ELEM_LIST_TABLE, cstring(TableName))
+		return b
+	}
+	var msg []byte
+	var listStart, size int
+	flush := func() {
+		if msg == nil {
+			return
+		}
+		msg = endNested(msg, listStart)
+		out = append(out, netlink.Message{Header: netlink.Header{Type: nftType(unix.NFT_MSG_NEWSETELEM), Flags: netlink.Request | netlink.Create}, Data: msg})
+		msg = nil
+	}
+	var item []byte
+	l := s.elems
+	for i := range l.Len() {
+		item = item[:0]
+		if l.end[i] {
+			item = appendAttr(item, unix.NFTA_SET_ELEM_FLAGS|unix.NLA_F_NESTED, binary.BigEndian.AppendUint32(nil, unix.NFT_SET_ELEM_INTERVAL_END))
+		}
+		at := len(item)
+		item = beginNested(item, unix.NFTA_SET_ELEM_KEY|unix.NLA_F_NESTED)
+		item = appendAttr(item, unix.NFTA_DATA_VALUE, l.key(i))
+		item = endNested(item, at)
+		if k := l.keyEnd(i); len(k) > 0 {
+			at := len(item)
+			item = beginNested(item, nftaSetElemKeyEnd|unix.NLA_F_NESTED)
+			item = appendAttr(item, unix.NFTA_DATA_VALUE, k)
+			item = endNested(item, at)
+		}
+		if c := l.comments[i]; c != "" {
+			item = appendAttr(item, unix.NFTA_SET_ELEM_USERDATA, userdata.AppendString(nil, userdata.NFTNL_UDATA_SET_ELEM_COMMENT, c))
+		}
+		itemSize := unix.NLA_HDRLEN + len(item)
+		if msg != nil && size+itemSize > maxElemBatchSize {
+			flush()
+		}
+		if msg == nil {
+			msg = head()
+			listStart = len(msg)
+			msg = beginNested(msg, unix.NFTA_SET_ELEM_LIST_ELEMENTS|unix.NLA_F_NESTED)
+			size = 0
+		}
+		msg = appendAttr(msg, uint16(i+1)|unix.NLA_F_NESTED, item)
+		size += itemSize
+	}
+	flush()
+	return out
+}
+
+// appendAttr appends a netlink attribute, padded as
+// netlink.MarshalAttributes pads it.
+func appendAttr(b []byte, typ uint16, data []byte) []byte {
+	b = binary.NativeEndian.AppendUint16(b, uint16(unix.NLA_HDRLEN+len(data)))
+	b = binary.NativeEndian.AppendUint16(b, typ)
+	b = append(b, data...)
+	for len(b)%unix.NLA_ALIGNTO != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// beginNested starts a nested attribute at len(b); endNested(b, start)
+// sets its length when its attributes are in.
+func beginNested(b []byte, typ uint16) []byte {
+	return binary.NativeEndian.AppendUint16(binary.NativeEndian.AppendUint16(b, 0), typ)
+}
+
+func endNested(b []byte, start int) []byte {
+	binary.NativeEndian.PutUint16(b[start:], uint16(len(b)-start))
+	return b
+}
+
+// sendRaw sends msgs (a whole batch, begin and end included) in one write
+// and returns the first error the kernel reported. The kernel handles a
+// batch while it is sent, so every reply is queued when the write
+// returns. Only errors are reported (no message asks for an
+// acknowledgement), without the request they refer to (NETLINK_CAP_ACK):
+// a refused batch of 100,000 elements answers in a few bytes.
+func sendRaw(conn *netlink.Conn, msgs []netlink.Message) error {
+	if err := conn.SetOption(netlink.CapAcknowledge, true); err != nil {
+		return err
+	}
+	size := 0
+	for _, m := range msgs {
+		size += nlmsgAlign(unix.NLMSG_HDRLEN + len(m.Data))
+	}
+	buf := make([]byte, 0, size)
+	for i, m := range msgs {
+		n := unix.NLMSG_HDRLEN + len(m.Data)
+		buf = binary.NativeEndian.AppendUint32(buf, uint32(n))
+		buf = binary.NativeEndian.AppendUint16(buf, uint16(m.Header.Type))
+		buf = binary.NativeEndian.AppendUint16(buf, uint16(m.Header.Flags))
+		buf = binary.NativeEndian.AppendUint32(buf, uint32(i+1))
+		buf = binary.NativeEndian.AppendUint32(buf, 0)
+		buf = append(buf, m.Data...)
+		for len(buf)%unix.NLMSG_ALIGNTO != 0 {
+			buf = append(buf, 0)
+		}
+	}
+	if err := conn.SetWriteBuffer(size + 4096); err != nil {
+		return err
+	}
+	if err := conn.SetReadBuffer(len(msgs)*64 + 65536); err != nil {
+		return err
+	}
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendto(int(fd), buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		return serr != unix.EAGAIN
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("sending the batch: %w", serr)
+	}
+	var first error
+	for {
+		ready, err := readable(conn)
+		if err != nil {
+			return err
+		}
+		if !ready {
+			return first
+		}
+		_, err = conn.Receive()
+		var op *netlink.OpError
+		if errors.As(err, &op) && first == nil {
+			first = op.Err
+		} else if err != nil && first == nil {
+			first = err
+		}
+	}
+}
+
+func nlmsgAlign(n int) int { return (n + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1) }
+
+// queue adds o's objects to the pending transaction, the named sets
+// without their elements, and returns the named sets' transaction IDs.
+// Sets get fresh IDs from the library; lookups are pointed at them. o
+// itself is not changed.
+func queue(nft *nftables.Conn, o *Objects) (map[string]uint32, error) {
 	t := nft.AddTable(&nftables.Table{Name: TableName, Family: nftables.TableFamilyINet, Flags: o.Table.Flags})
 	named := map[string]*nftables.Set{}
+	ids := map[string]uint32{}
 	for _, s := range o.Sets {
 		ns := *s.Set
 		ns.Table, ns.ID = t, 0
-		if err := nft.AddSet(&ns, s.Elements); err != nil {
-			return fmt.Errorf("set %s: %w", s.Set.Name, err)
+		if err := nft.AddSet(&ns, nil); err != nil {
+			return nil, fmt.Errorf("set %s: %w", s.Set.Name, err)
 		}
 		named[ns.Name] = &ns
+		ids[ns.Name] = ns.ID
 	}
 	chains := map[string]*nftables.Chain{}
 	for _, ch := range o.Chains {
@@ -70,24 +287,24 @@ func queue(nft *nftables.Conn, o *Objects) error {
 		chains[nc.Name] = nft.AddChain(&nc)
 	}
 	for _, r := range o.Rules {
-		sets := map[string]*nftables.Set{}
-		for k, v := range named {
-			sets[k] = v
-		}
+		anon := map[string]*nftables.Set{}
 		for _, a := range r.Anon {
 			ns := *a.Set
 			ns.Table, ns.ID, ns.Anonymous = t, 0, true
-			if err := nft.AddSet(&ns, a.Elements); err != nil {
-				return fmt.Errorf("anonymous set: %w", err)
+			if err := nft.AddSet(&ns, a.elems.setElements()); err != nil {
+				return nil, fmt.Errorf("anonymous set: %w", err)
 			}
-			sets[a.Set.Name] = &ns
+			anon[a.Set.Name] = &ns
 		}
 		exprs := make([]expr.Any, len(r.Exprs))
 		for i, e := range r.Exprs {
 			if l, ok := e.(*expr.Lookup); ok {
-				s := sets[l.SetName]
+				s := anon[l.SetName]
 				if s == nil {
-					return fmt.Errorf("rule %q: lookup in unknown set %s", r.Comment, l.SetName)
+					s = named[l.SetName]
+				}
+				if s == nil {
+					return nil, fmt.Errorf("rule %q: lookup in unknown set %s", r.Comment, l.SetName)
 				}
 				nl := *l
 				nl.SetName, nl.SetID = s.Name, s.ID
@@ -97,7 +314,7 @@ func queue(nft *nftables.Conn, o *Objects) error {
 		}
 		ch := chains[r.Chain]
 		if ch == nil {
-			return fmt.Errorf("rule %q in unknown chain %s", r.Comment, r.Chain)
+			return nil, fmt.Errorf("rule %q in unknown chain %s", r.Comment, r.Chain)
 		}
 		var ud []byte
 		if r.Comment != "" {
@@ -105,5 +322,5 @@ func queue(nft *nftables.Conn, o *Objects) error {
 		}
 		nft.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: exprs, UserData: ud})
 	}
-	return nil
+	return ids, nil
 }

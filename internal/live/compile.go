@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -25,12 +26,14 @@ type Objects struct {
 	Rules  []RuleObject
 
 	anonCount int
+	comments  interner
+	byName    map[string]*nftables.Set
 }
 
 // SetObject is a set with its elements, as the kernel stores them.
 type SetObject struct {
-	Set      *nftables.Set
-	Elements []nftables.SetElement
+	Set   *nftables.Set
+	elems *elemList
 }
 
 // RuleObject is a rule with the anonymous sets its lookups use.
@@ -50,7 +53,7 @@ type RuleObject struct {
 // is portwall's own output, and anything unexpected is a bug to report,
 // never something to guess at.
 func Compile(script []byte) (*Objects, error) {
-	o := &Objects{Table: &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}}
+	o := &Objects{Table: &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}, comments: interner{}, byName: map[string]*nftables.Set{}}
 	err := nftparse.Walk(script, nftparse.Table{
 		Set: func(name string, n int, next func() (string, int)) error {
 			s, err := o.compileSet(name, next)
@@ -58,6 +61,7 @@ func Compile(script []byte) (*Objects, error) {
 				return fmt.Errorf("line %d: %w", n, err)
 			}
 			o.Sets = append(o.Sets, s)
+			o.byName[name] = s.Set
 			return nil
 		},
 		Chain: func(name string, n int) error {
@@ -91,7 +95,7 @@ func (o *Objects) compileSet(name string, next func() (string, int)) (SetObject,
 			if s.KeyType.Name == "" {
 				return SetObject{}, fmt.Errorf("set %s: no type", name)
 			}
-			return SetObject{Set: s}, nil
+			return SetObject{Set: s, elems: &elemList{}}, nil
 		case strings.HasPrefix(l, "type "):
 			var types []nftables.SetDatatype
 			for _, name := range strings.Split(strings.TrimPrefix(l, "type "), " . ") {
@@ -115,22 +119,14 @@ func (o *Objects) compileSet(name string, next func() (string, int)) (SetObject,
 			}
 			s.Comment = c
 		case strings.HasPrefix(l, "elements = {"):
-			text := strings.TrimPrefix(l, "elements = {")
-			for !strings.HasSuffix(text, "}") {
-				more, _ := next()
-				if more == "" {
-					return SetObject{}, fmt.Errorf("set %s: elements not closed", name)
-				}
-				text += " " + more
-			}
-			els, err := elements(s, strings.TrimSuffix(text, "}"))
+			els, err := o.elements(s, strings.TrimPrefix(l, "elements = {"), next)
 			if err != nil {
 				return SetObject{}, fmt.Errorf("set %s: %w", name, err)
 			}
 			if l, _ := next(); l != "}" {
 				return SetObject{}, fmt.Errorf("set %s: unexpected %q after the elements", name, l)
 			}
-			return SetObject{Set: s, Elements: els}, nil
+			return SetObject{Set: s, elems: els}, nil
 		default:
 			return SetObject{}, fmt.Errorf("set %s: unexpected %q", name, l)
 		}
@@ -144,13 +140,12 @@ var setTypes = map[string]nftables.SetDatatype{
 	"icmp_type": nftables.TypeICMPType, "icmpv6_type": nftables.TypeICMP6Type,
 }
 
-// splitElements splits a set's elements at the commas outside quoted
-// comments (which portwall writes without '"').
-func splitElements(text string) []string {
-	var out []string
+// splitElements splits a line of a set's elements at the commas outside
+// quoted comments (which portwall writes without '"').
+func splitElements(text string, out []string) []string {
 	quoted, start := false, 0
-	for i, c := range text {
-		switch {
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
 		case c == '"':
 			quoted = !quoted
 		case c == ',' && !quoted:
@@ -161,27 +156,63 @@ func splitElements(text string) []string {
 	return append(out, text[start:])
 }
 
-// elements encodes a set's elements as nft does: address sets as merged
-// intervals; concatenated sets one element each, with its first and last
-// keys; other interval sets as starts and end markers. Comments stay with
-// their element.
-func elements(s *nftables.Set, text string) ([]nftables.SetElement, error) {
-	type item struct{ value, comment string }
-	var items []item
-	for _, e := range splitElements(text) {
-		e = strings.TrimSpace(e)
-		v, c, hasComment := strings.Cut(e, ` comment "`)
-		if hasComment {
-			if !strings.HasSuffix(c, `"`) {
-				return nil, fmt.Errorf("element %q", e)
+// elements reads a set's elements, from the rest of the line that opens
+// them on, one line at a time (a large set has 100,000 lines), and
+// encodes them as nft does: address sets as merged intervals;
+// concatenated sets one element each, with its first and last keys;
+// other interval sets as starts and end markers. Comments stay with their
+// element.
+func (o *Objects) elements(s *nftables.Set, line string, nextLine func() (string, int)) (*elemList, error) {
+	// The elements' text first (substrings of the script), to size the
+	// list once: a set of 140,000 elements grown by appending copies
+	// itself over and over.
+	var pieces []string
+	for {
+		last := strings.HasSuffix(line, "}")
+		n := len(pieces)
+		pieces = splitElements(strings.TrimSuffix(line, "}"), pieces)
+		for k := n; k < len(pieces); k++ {
+			if pieces[k] = strings.TrimSpace(pieces[k]); pieces[k] != "" {
+				continue
 			}
-			c = strings.TrimSuffix(c, `"`)
+			// Empty after a comma at the end of a line, or before a "}"
+			// alone on its line.
+			if k == len(pieces)-1 && (!last || n > 0 && strings.TrimSpace(line) == "}") {
+				pieces = pieces[:k]
+				break
+			}
+			return nil, fmt.Errorf("empty element in %q", line)
 		}
-		items = append(items, item{strings.TrimSpace(v), c})
+		if last {
+			break
+		}
+		if line, _ = nextLine(); line == "" {
+			return nil, fmt.Errorf("elements not closed")
+		}
 	}
+	type item struct{ value, comment string }
+	items := func(yield func(item, error) bool) {
+		for _, e := range pieces {
+			v, c, hasComment := strings.Cut(e, ` comment "`)
+			if hasComment {
+				if !strings.HasSuffix(c, `"`) {
+					yield(item{}, fmt.Errorf("element %q", e))
+					return
+				}
+				c = o.comments.str(strings.TrimSuffix(c, `"`))
+			}
+			if !yield(item{strings.TrimSpace(v), c}, nil) {
+				return
+			}
+		}
+	}
+	out := &elemList{}
 	if s.KeyType.Name == "ipv4_addr" || s.KeyType.Name == "ipv6_addr" {
 		var b netipx.IPSetBuilder
-		for _, it := range items {
+		for it, err := range items {
+			if err != nil {
+				return nil, err
+			}
 			if it.comment != "" {
 				return nil, fmt.Errorf("address set element %q with a comment", it.value)
 			}
@@ -195,50 +226,120 @@ func elements(s *nftables.Set, text string) ([]nftables.SetElement, error) {
 		if err != nil {
 			return nil, err
 		}
-		var out []nftables.SetElement
 		for _, r := range ips.Ranges() {
-			out = append(out, intervalElements(r.From().AsSlice(), r.To().AsSlice(), len(out) == 0, "")...)
+			intervalElements(out, r.From().AsSlice(), r.To().AsSlice(), "")
 		}
 		return out, nil
 	}
 	types := nftables.ConcatSetTypeElements(s.KeyType)
-	var out []nftables.SetElement
-	for _, it := range items {
-		fields := strings.Split(it.value, " . ")
-		if len(fields) != len(types) {
+	if s.Concatenation {
+		out.grow(len(pieces), 2*int(s.KeyType.Bytes))
+	}
+	var spans []span
+	var from, to []byte
+	for it, err := range items {
+		if err != nil {
+			return nil, err
+		}
+		from, to = from[:0], to[:0]
+		rest := it.value
+		if strings.Count(rest, " . ") != len(types)-1 {
 			return nil, fmt.Errorf("element %q does not fit type %s", it.value, s.KeyType.Name)
 		}
-		var from, to []byte
 		for i, t := range types {
-			a, b, err := fieldValue(t, fields[i])
-			if err != nil {
+			field := rest
+			if i < len(types)-1 {
+				var ok bool
+				field, rest, ok = strings.Cut(rest, " . ")
+				if !ok {
+					return nil, fmt.Errorf("element %q does not fit type %s", it.value, s.KeyType.Name)
+				}
+			}
+			n := len(from)
+			var err error
+			if from, to, err = appendField(t, field, from, to); err != nil {
 				return nil, err
 			}
 			if s.Concatenation {
 				// Every field of a concatenation takes whole registers.
-				pad := make([]byte, (4-len(a)%4)%4)
-				a, b = append(a, pad...), append(b, pad...)
+				for (len(from)-n)%4 != 0 {
+					from, to = append(from, 0), append(to, 0)
+				}
 			}
-			from, to = append(from, a...), append(to, b...)
 		}
-		if s.Concatenation {
-			out = append(out, nftables.SetElement{Key: from, KeyEnd: to, Comment: it.comment})
-			continue
+		switch {
+		case s.Concatenation:
+			out.add(from, to, false, it.comment)
+		case !s.Interval:
+			if !bytes.Equal(from, to) {
+				return nil, fmt.Errorf("range %q in a set without flags interval", it.value)
+			}
+			out.add(from, nil, false, it.comment)
+		default:
+			spans = append(spans, span{from: slices.Clone(from), to: slices.Clone(to), comment: it.comment})
 		}
-		out = append(out, intervalElements(from, to, len(out) == 0, it.comment)...)
+	}
+	// An interval set's ranges, merged where they touch or overlap as nft
+	// merges them, as start and end markers.
+	slices.SortFunc(spans, func(a, b span) int { return bytes.Compare(a.from, b.from) })
+	var merged []span
+	for _, sp := range spans {
+		if n := len(merged); n > 0 && merged[n-1].comment == "" && sp.comment == "" {
+			last := &merged[n-1]
+			if end, ok := next(last.to); !ok || bytes.Compare(sp.from, end) <= 0 {
+				if bytes.Compare(sp.to, last.to) > 0 {
+					last.to = sp.to
+				}
+				continue
+			}
+		}
+		merged = append(merged, sp)
+	}
+	for _, sp := range merged {
+		intervalElements(out, sp.from, sp.to, sp.comment)
 	}
 	return out, nil
 }
 
-// fieldValue reads one field of an element: its first and last value.
-func fieldValue(t nftables.SetDatatype, v string) (from, to []byte, err error) {
+// appendField reads one field of an element, and appends its first and
+// last value to from and to.
+func appendField(t nftables.SetDatatype, v string, from, to []byte) ([]byte, []byte, error) {
 	switch t.Name {
 	case "ipv4_addr", "ipv6_addr":
 		r, err := parseRange(v)
 		if err != nil || r.From().BitLen() != int(t.Bytes)*8 {
 			return nil, nil, fmt.Errorf("%s %q", t.Name, v)
 		}
-		return r.From().AsSlice(), r.To().AsSlice(), nil
+		return appendAddr(from, r.From()), appendAddr(to, r.To()), nil
+	case "inet_service":
+		// Ports, most of a large set's elements: read without allocating.
+		lo, hi, isRange := strings.Cut(v, "-")
+		if !isRange {
+			hi = lo
+		}
+		a, err1 := strconv.ParseUint(lo, 10, 16)
+		b, err2 := strconv.ParseUint(hi, 10, 16)
+		if err1 != nil || err2 != nil || b < a {
+			return nil, nil, fmt.Errorf("%s %q", t.Name, v)
+		}
+		return binary.BigEndian.AppendUint16(from, uint16(a)), binary.BigEndian.AppendUint16(to, uint16(b)), nil
+	}
+	a, b, err := fieldValue(t, v)
+	return append(from, a...), append(to, b...), err
+}
+
+func appendAddr(b []byte, a netip.Addr) []byte {
+	if a.Is4() {
+		x := a.As4()
+		return append(b, x[:]...)
+	}
+	x := a.As16()
+	return append(b, x[:]...)
+}
+
+// fieldValue reads one field of an element: its first and last value.
+func fieldValue(t nftables.SetDatatype, v string) (from, to []byte, err error) {
+	switch t.Name {
 	case "inet_proto":
 		p, err := proto.Parse(v)
 		if err != nil {
@@ -305,21 +406,19 @@ func parseRange(e string) (netipx.IPRange, error) {
 	return netipx.IPRangeFrom(a, a), err
 }
 
-// intervalElements encodes an inclusive range of an interval set as the
-// kernel stores it: the start, and an end marker one past the last value
-// (none when the range runs to the largest value). nft puts an all-zero
-// end marker before a first range that does not start at zero; so does
-// this, so that both read back alike.
-func intervalElements(from, to []byte, first bool, comment string) []nftables.SetElement {
-	var out []nftables.SetElement
-	if first && !zero(from) {
-		out = append(out, nftables.SetElement{Key: make([]byte, len(from)), IntervalEnd: true})
+// intervalElements adds an inclusive range of an interval set to l as
+// the kernel stores it: the start, and an end marker one past the last
+// value (none when the range runs to the largest value). nft puts an
+// all-zero end marker before a first range that does not start at zero;
+// so does this, so that both read back alike.
+func intervalElements(l *elemList, from, to []byte, comment string) {
+	if l.Len() == 0 && !zero(from) {
+		l.add(make([]byte, len(from)), nil, true, "")
 	}
-	out = append(out, nftables.SetElement{Key: slices.Clone(from), Comment: comment})
+	l.add(from, nil, false, comment)
 	if end, ok := next(to); ok {
-		out = append(out, nftables.SetElement{Key: end, IntervalEnd: true})
+		l.add(end, nil, true, "")
 	}
-	return out
 }
 
 // next is key plus one, and false when key is the largest value.
@@ -585,7 +684,11 @@ func (r *rule) address(family, dir, value string) error {
 			&expr.Lookup{SourceRegister: 1, SetName: s.Name, SetID: s.ID})
 		return nil
 	}
+	// A network, or an address alone (the generator writes no /32).
 	p, err := netip.ParsePrefix(value)
+	if a, aerr := netip.ParseAddr(value); aerr == nil {
+		p, err = a.Prefix(a.BitLen())
+	}
 	if err != nil || p.Masked() != p || (family == "ip6") != p.Addr().Is6() {
 		return fmt.Errorf("%s %s %q", family, dir, value)
 	}
@@ -640,12 +743,12 @@ func (r *rule) ports(p, value string) error {
 	default:
 		interval := slices.ContainsFunc(rs, func(x pr) bool { return x.first != x.last })
 		s := &nftables.Set{Table: r.o.Table, Anonymous: true, Constant: true, Interval: interval, KeyType: nftables.TypeInetService}
-		var els []nftables.SetElement
-		for i, x := range rs {
+		els := &elemList{}
+		for _, x := range rs {
 			if interval {
-				els = append(els, intervalElements(be(x.first), be(x.last), i == 0, "")...)
+				intervalElements(els, be(x.first), be(x.last), "")
 			} else {
-				els = append(els, nftables.SetElement{Key: be(x.first)})
+				els.add(be(x.first), nil, false, "")
 			}
 		}
 		r.lookupAnon(s, els)
@@ -674,9 +777,9 @@ func (r *rule) icmpTypes(name, value string) error {
 		return nil
 	}
 	s := &nftables.Set{Table: r.o.Table, Anonymous: true, Constant: true, KeyType: typ}
-	var els []nftables.SetElement
+	els := &elemList{}
 	for _, t := range types {
-		els = append(els, nftables.SetElement{Key: []byte{t}})
+		els.add([]byte{t}, nil, false, "")
 	}
 	r.lookupAnon(s, els)
 	return nil
@@ -684,28 +787,23 @@ func (r *rule) icmpTypes(name, value string) error {
 
 // lookupAnon matches register 1 against an anonymous set, given a name
 // unique in the table until apply lets the library name it.
-func (r *rule) lookupAnon(s *nftables.Set, els []nftables.SetElement) {
+func (r *rule) lookupAnon(s *nftables.Set, els *elemList) {
 	r.o.anonCount++
 	s.Name = fmt.Sprintf("__set%d", r.o.anonCount-1)
-	r.anon = append(r.anon, SetObject{Set: s, Elements: els})
+	r.anon = append(r.anon, SetObject{Set: s, elems: els})
 	r.emit(&expr.Lookup{SourceRegister: 1, SetName: s.Name})
 }
 
-func (o *Objects) set(name string) *nftables.Set {
-	for _, s := range o.Sets {
-		if s.Set.Name == name {
-			return s.Set
-		}
-	}
-	return nil
-}
+func (o *Objects) set(name string) *nftables.Set { return o.byName[name] }
 
-// Table decodes the objects with the decoder live rules go through: the
-// desired table in canonical form.
+// CanonicalTable decodes the objects with the decoder live rules go
+// through: the desired table in canonical form.
 func (o *Objects) CanonicalTable() *Table {
 	t := &Table{}
+	named := map[string]*nftables.Set{}
 	for _, s := range o.Sets {
-		t.Sets = append(t.Sets, canonicalSet(s.Set, s.Elements))
+		t.Sets = append(t.Sets, canonicalSet(s.Set, s.elems))
+		named[s.Set.Name] = s.Set
 	}
 	for _, c := range o.Chains {
 		ch := canonicalChain(c)
@@ -713,16 +811,14 @@ func (o *Objects) CanonicalTable() *Table {
 			if r.Chain != c.Name {
 				continue
 			}
-			lookup := func(name string) (*nftables.Set, []nftables.SetElement, bool) {
+			lookup := func(name string) (*nftables.Set, *elemList, bool) {
 				for _, a := range r.Anon {
 					if a.Set.Name == name {
-						return a.Set, a.Elements, true
+						return a.Set, a.elems, true
 					}
 				}
-				if s := o.set(name); s != nil {
-					return s, nil, true
-				}
-				return nil, nil, false
+				s, ok := named[name]
+				return s, nil, ok
 			}
 			text, unknown := Decode(r.Exprs, lookup)
 			ch.Rules = append(ch.Rules, Rule{Text: text, Comment: r.Comment, Opaque: len(unknown) > 0, Why: strings.Join(unknown, "; ")})

@@ -56,8 +56,9 @@ type pred struct {
 	needs []string // the dependencies this match implies
 }
 
-// SetLookup returns an anonymous set's elements, for rules that use one.
-type SetLookup func(name string) (*nftables.Set, []nftables.SetElement, bool)
+// SetLookup returns a set and, for an anonymous one, its elements (as the
+// kernel stores them), for rules that use it.
+type SetLookup func(name string) (*nftables.Set, *elemList, bool)
 
 // decoder turns one rule's expressions into nft syntax.
 type decoder struct {
@@ -487,20 +488,22 @@ func (d *decoder) lookup(e *expr.Lookup) {
 	if f.kind == kindCTState {
 		// ct state { a, b }: one set of host-order state bits.
 		var v uint32
-		for _, el := range elems {
-			if len(el.Key) != 4 {
+		for i := range elems.Len() {
+			if len(elems.key(i)) != 4 {
 				d.fail("ct state set")
 				return
 			}
-			v |= binary.NativeEndian.Uint32(el.Key)
+			v |= binary.NativeEndian.Uint32(elems.key(i))
 		}
 		d.add(f, op+ctStates(v))
 		return
 	}
-	for _, r := range intervals(elems, set.Interval) {
-		v := f.value(r.from)
-		if r.to != nil && !bytes.Equal(r.from, r.to) {
-			v += "-" + f.value(r.to)
+	spans := canonical(elems, set.Interval, false)
+	for i := range spans.Len() {
+		from, to := spans.key(i), spans.keyEnd(i)
+		v := f.value(from)
+		if !bytes.Equal(from, to) {
+			v += "-" + f.value(to)
 		}
 		values = append(values, v)
 	}
@@ -539,68 +542,6 @@ func (d *decoder) concatLookup(e *expr.Lookup, set *nftables.Set) {
 type span struct {
 	from, to []byte
 	comment  string
-}
-
-// intervals reads a set's elements as sorted spans. The kernel returns an
-// interval set's elements in no useful order, each range as its start and
-// an end marker one past its last value, with an all-zero end marker in
-// front (google/nftables#320): sort by key, pair each start with the next
-// end marker, and let a start without one run to the largest value.
-func intervals(elems []nftables.SetElement, interval bool) []span {
-	sorted := slices.Clone(elems)
-	slices.SortStableFunc(sorted, func(a, b nftables.SetElement) int {
-		if c := bytes.Compare(a.Key, b.Key); c != 0 {
-			return c
-		}
-		// An end marker sorts before a start with the same key: the
-		// previous range ends where the next one starts.
-		switch {
-		case a.IntervalEnd == b.IntervalEnd:
-			return 0
-		case a.IntervalEnd:
-			return -1
-		}
-		return 1
-	})
-	var out []span
-	if !interval {
-		for _, e := range sorted {
-			out = append(out, span{from: e.Key, to: e.Key, comment: e.Comment})
-		}
-		return out
-	}
-	var start []byte
-	var comment string
-	for _, e := range sorted {
-		switch {
-		case !e.IntervalEnd && start != nil:
-			// Two starts in a row: the first range ends just before the
-			// second (nft merges such ranges; be safe anyway).
-			out = append(out, span{from: start, to: prev(e.Key), comment: comment})
-			start, comment = e.Key, e.Comment
-		case !e.IntervalEnd:
-			start, comment = e.Key, e.Comment
-		case start != nil:
-			out = append(out, span{from: start, to: prev(e.Key), comment: comment})
-			start = nil
-		}
-	}
-	if start != nil {
-		out = append(out, span{from: start, to: bytes.Repeat([]byte{0xff}, len(start)), comment: comment})
-	}
-	return out
-}
-
-// prev is key minus one, as a big-endian number.
-func prev(key []byte) []byte {
-	out := slices.Clone(key)
-	for i := len(out) - 1; i >= 0; i-- {
-		out[i]--
-		if out[i] != 0xff {
-			break
-		}
-	}
-	return out
 }
 
 func (d *decoder) verdict(e *expr.Verdict) {

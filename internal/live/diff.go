@@ -2,7 +2,10 @@ package live
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/pmezard/go-difflib/difflib"
 )
 
 // Op is what a change does to the live table.
@@ -57,7 +60,7 @@ func (d *Diff) Summary() string {
 func Compare(live, desired *Table) *Diff {
 	d := &Diff{}
 	// A missing table has no lines at all: the diff adds every one.
-	d.Unified = unified(live.Lines(), desired.Lines())
+	d.Unified = unified(live.blocks(), desired.blocks())
 	if live == nil {
 		d.item(Item{Op: Add, Kind: "table", Name: TableName})
 		live = &Table{}
@@ -92,7 +95,7 @@ func (d *Diff) sets(live, desired *Table) {
 		switch {
 		case !ok:
 			d.item(Item{Op: Add, Kind: "set", Name: w.Name, Desired: setText(w)})
-		case setText(*l) != setText(w):
+		case !l.sameContent(&w) && setText(*l) != setText(w):
 			d.item(Item{Op: Change, Kind: "set", Name: w.Name, Live: setText(*l), Desired: setText(w)})
 		}
 	}
@@ -182,9 +185,55 @@ func ruleKeys(rs []Rule) []string {
 	return out
 }
 
-// unified writes a unified diff with three lines of context.
-func unified(a, b []string) string {
-	groups := grouped(opCodes(a, b), 3)
+// unified writes a unified diff of two tables' lines with three lines of
+// context. Blocks (sets, chains) that are the same at the start and at the
+// end are skipped whole, and their lines written only where they are
+// context: a table of 100,000 elements with one rule changed is not
+// written out twice to be compared line by line. The diff is the one of
+// the whole lines (opCodes strips the common start and end too).
+func unified(ab, bb []block) string {
+	same := func(x, y block) bool {
+		if x.same != nil {
+			return x.same(y)
+		}
+		if y.same != nil || x.n != y.n {
+			return false
+		}
+		for i := range x.n {
+			if x.at(i) != y.at(i) {
+				return false
+			}
+		}
+		return true
+	}
+	pre := 0
+	for pre < len(ab) && pre < len(bb) && same(ab[pre], bb[pre]) {
+		pre++
+	}
+	suf := 0
+	for suf < len(ab)-pre && suf < len(bb)-pre && same(ab[len(ab)-1-suf], bb[len(bb)-1-suf]) {
+		suf++
+	}
+	a, b := newSeq(ab), newSeq(bb)
+	// Lines of the blocks in the middle, where the tables differ.
+	mid := func(blocks []block, from, to int) []string {
+		var out []string
+		for _, bl := range blocks[from:to] {
+			for i := range bl.n {
+				out = append(out, bl.at(i))
+			}
+		}
+		return out
+	}
+	pa, pb := a.start[pre], b.start[pre]
+	ma, mb := mid(ab, pre, len(ab)-suf), mid(bb, pre, len(bb)-suf)
+	var codes []difflib.OpCode
+	codes = addCode(codes, difflib.OpCode{Tag: 'e', I1: 0, I2: pa, J1: 0, J2: pb})
+	for _, c := range opCodes(ma, mb) {
+		codes = addCode(codes, difflib.OpCode{Tag: c.Tag, I1: c.I1 + pa, I2: c.I2 + pa, J1: c.J1 + pb, J2: c.J2 + pb})
+	}
+	codes = addCode(codes, difflib.OpCode{Tag: 'e', I1: pa + len(ma), I2: a.len(), J1: pb + len(mb), J2: b.len()})
+	groups := grouped(codes, 3)
 	if len(groups) == 0 {
 		return ""
 	}
@@ -196,20 +245,42 @@ func unified(a, b []string) string {
 		for _, c := range g {
 			switch c.Tag {
 			case 'e':
-				for _, l := range a[c.I1:c.I2] {
-					w.WriteString(" " + l + "\n")
+				for i := c.I1; i < c.I2; i++ {
+					w.WriteString(" " + a.at(i) + "\n")
 				}
 			default:
-				for _, l := range a[c.I1:c.I2] {
-					w.WriteString("-" + l + "\n")
+				for i := c.I1; i < c.I2; i++ {
+					w.WriteString("-" + a.at(i) + "\n")
 				}
-				for _, l := range b[c.J1:c.J2] {
-					w.WriteString("+" + l + "\n")
+				for j := c.J1; j < c.J2; j++ {
+					w.WriteString("+" + b.at(j) + "\n")
 				}
 			}
 		}
 	}
 	return w.String()
+}
+
+// seq is the lines of a list of blocks, written on demand.
+type seq struct {
+	blocks []block
+	start  []int // start[k] is block k's first line; start[len] the count
+}
+
+func newSeq(blocks []block) *seq {
+	s := &seq{blocks: blocks, start: make([]int, len(blocks)+1)}
+	for k, b := range blocks {
+		s.start[k+1] = s.start[k] + b.n
+	}
+	return s
+}
+
+func (s *seq) len() int { return s.start[len(s.blocks)] }
+
+func (s *seq) at(i int) string {
+	k, _ := slices.BinarySearch(s.start, i+1)
+	k--
+	return s.blocks[k].at(i - s.start[k])
 }
 
 // hunkRange formats a hunk's line range as unified diffs do.

@@ -16,7 +16,10 @@ package live
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/google/nftables"
 )
 
 // Family and name of the one table portwall owns.
@@ -34,12 +37,38 @@ type Set struct {
 	Type    string // ipv4_addr, ipv6_addr, ...
 	Flags   []string
 	Comment string
-	// Elements in canonical form, sorted: "10.0.0.0/8", "192.0.2.9",
-	// "192.0.2.10-192.0.2.20".
-	Elements []string
 	// Dynamic sets (portwall's *_dns_* sets) are filled at run time by a
 	// resolver: their elements are state, not content.
 	Dynamic bool
+
+	// The elements in canonical form (sorted spans), written on demand:
+	// a large table's elements are mostly compared, not shown.
+	keyType nftables.SetDatatype
+	concat  bool
+	elems   *elemList
+}
+
+// Len is the number of elements.
+func (s *Set) Len() int { return s.elems.Len() }
+
+// Element is element i in canonical form: "10.0.0.0/8", "192.0.2.9",
+// "192.0.2.10-192.0.2.20", "10.0.0.0/8 . 22 comment \"pw:r...\"".
+func (s *Set) Element(i int) string { return element(s.keyType, s.concat, s.elems, i) }
+
+// Elements are the elements in canonical form, sorted.
+func (s *Set) Elements() []string {
+	out := make([]string, s.Len())
+	for i := range out {
+		out[i] = s.Element(i)
+	}
+	return out
+}
+
+// sameContent reports whether two sets are the same set with the same
+// elements (then they write the same lines).
+func (s *Set) sameContent(o *Set) bool {
+	return s.Name == o.Name && s.Type == o.Type && slices.Equal(s.Flags, o.Flags) && s.Comment == o.Comment &&
+		s.Dynamic == o.Dynamic && s.keyType.Name == o.keyType.Name && s.concat == o.concat && (s.Dynamic || s.elems.equal(o.elems))
 }
 
 // Chain is a base chain and its rules, in order.
@@ -105,44 +134,100 @@ func priorityName(p int32) string {
 // portwall`, without handles), one statement per line: the unit of the
 // unified diff.
 func (t *Table) Lines() []string {
+	var out []string
+	for _, b := range t.blocks() {
+		for i := range b.n {
+			out = append(out, b.at(i))
+		}
+	}
+	return out
+}
+
+// block is a run of a table's Lines: the table's first or last line, or
+// a set's or a chain's lines. Lines are written on demand, and two blocks
+// that are the same (same) have the same lines: a diff skips them whole,
+// without writing 100,000 elements to find them equal.
+type block struct {
+	n    int
+	at   func(i int) string
+	same func(o block) bool
+	set  *Set
+	ch   *Chain
+}
+
+func (t *Table) blocks() []block {
 	if t == nil {
 		return nil
 	}
-	out := []string{"table inet " + TableName + " {"}
-	for _, s := range t.Sets {
-		out = append(out, "\tset "+s.Name+" {", "\t\ttype "+s.Type)
-		if len(s.Flags) > 0 {
-			out = append(out, "\t\tflags "+strings.Join(s.Flags, ","))
-		}
-		if s.Comment != "" {
-			out = append(out, "\t\tcomment \""+s.Comment+"\"")
-		}
-		switch {
-		case s.Dynamic:
-			out = append(out, "\t\t# elements filled at run time")
-		case len(s.Elements) > 0:
-			// One element per line, each with its comma: the diff of a
-			// set then shows the elements added and removed, nothing
-			// else.
-			out = append(out, "\t\telements = {")
-			for _, e := range s.Elements {
-				out = append(out, "\t\t\t"+e+",")
+	line := func(l string) block {
+		return block{n: 1, at: func(int) string { return l }}
+	}
+	out := []block{line("table inet " + TableName + " {")}
+	for i := range t.Sets {
+		out = append(out, t.Sets[i].block())
+	}
+	for i := range t.Chains {
+		out = append(out, t.Chains[i].block())
+	}
+	return append(out, line("}"))
+}
+
+// block is the set's lines: its header, one element per line (each with
+// its comma: the diff of a set then shows the elements added and
+// removed, nothing else), its end.
+func (s *Set) block() block {
+	head := []string{"\tset " + s.Name + " {", "\t\ttype " + s.Type}
+	if len(s.Flags) > 0 {
+		head = append(head, "\t\tflags "+strings.Join(s.Flags, ","))
+	}
+	if s.Comment != "" {
+		head = append(head, "\t\tcomment \""+s.Comment+"\"")
+	}
+	tail := []string{"\t}"}
+	n := 0
+	switch {
+	case s.Dynamic:
+		head = append(head, "\t\t# elements filled at run time")
+	case s.Len() > 0:
+		head = append(head, "\t\telements = {")
+		tail = []string{"\t\t}", "\t}"}
+		n = s.Len()
+	}
+	return block{
+		n: len(head) + n + len(tail),
+		at: func(i int) string {
+			switch {
+			case i < len(head):
+				return head[i]
+			case i < len(head)+n:
+				return "\t\t\t" + s.Element(i-len(head)) + ","
 			}
-			out = append(out, "\t\t}")
-		}
-		out = append(out, "\t}")
+			return tail[i-len(head)-n]
+		},
+		same: func(o block) bool { return o.set != nil && s.sameContent(o.set) },
+		set:  s,
 	}
-	for _, c := range t.Chains {
-		out = append(out, "\tchain "+c.Name+" {")
-		if h := c.Header(); h != "" {
-			out = append(out, "\t\t"+h)
-		}
-		for _, r := range c.Rules {
-			out = append(out, "\t\t"+r.Line())
-		}
-		out = append(out, "\t}")
+}
+
+// block is the chain's lines: its name, its header (none for a regular
+// chain), its rules.
+func (c *Chain) block() block {
+	lines := []string{"\tchain " + c.Name + " {"}
+	if h := c.Header(); h != "" {
+		lines = append(lines, "\t\t"+h)
 	}
-	return append(out, "}")
+	for _, r := range c.Rules {
+		lines = append(lines, "\t\t"+r.Line())
+	}
+	lines = append(lines, "\t}")
+	return block{
+		n:  len(lines),
+		at: func(i int) string { return lines[i] },
+		same: func(o block) bool {
+			return o.ch != nil && o.ch.Name == c.Name && o.ch.Header() == c.Header() && slices.EqualFunc(c.Rules, o.ch.Rules, func(a, b Rule) bool { return a.Line() == b.Line() })
+		},
+		ch: c,
+	}
 }
 
 // Set looks up a set by name.

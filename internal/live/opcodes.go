@@ -17,16 +17,7 @@ func opCodes(a, b []string) []difflib.OpCode {
 		suf++
 	}
 	var out []difflib.OpCode
-	add := func(c difflib.OpCode) {
-		if c.I1 == c.I2 && c.J1 == c.J2 {
-			return
-		}
-		if n := len(out); n > 0 && out[n-1].Tag == 'e' && c.Tag == 'e' {
-			out[n-1].I2, out[n-1].J2 = c.I2, c.J2
-			return
-		}
-		out = append(out, c)
-	}
+	add := func(c difflib.OpCode) { out = addCode(out, c) }
 	add(difflib.OpCode{Tag: 'e', I1: 0, I2: pre, J1: 0, J2: pre})
 	ma, mb := a[pre:len(a)-suf], b[pre:len(b)-suf]
 	switch {
@@ -42,6 +33,19 @@ func opCodes(a, b []string) []difflib.OpCode {
 	}
 	add(difflib.OpCode{Tag: 'e', I1: len(a) - suf, I2: len(a), J1: len(b) - suf, J2: len(b)})
 	return out
+}
+
+// addCode appends c to codes, merging it into the last code when both
+// are equal runs, and leaving out empty ones.
+func addCode(codes []difflib.OpCode, c difflib.OpCode) []difflib.OpCode {
+	if c.I1 == c.I2 && c.J1 == c.J2 {
+		return codes
+	}
+	if n := len(codes); n > 0 && codes[n-1].Tag == 'e' && c.Tag == 'e' {
+		codes[n-1].I2, codes[n-1].J2 = c.I2, c.J2
+		return codes
+	}
+	return append(codes, c)
 }
 
 // grouped splits op codes into hunks with n lines of context, as difflib's

@@ -1,7 +1,6 @@
 package live
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/userdata"
+	"github.com/mdlayher/netlink"
 	"go4.org/netipx"
 	"golang.org/x/sys/unix"
 )
@@ -124,14 +124,27 @@ func (c *Conn) Read() (*Table, error) {
 		return nil, fmt.Errorf("listing sets: %w", err)
 	}
 	t := &Table{}
-	anon := map[string]SetObject{}
+	anon := map[string]*elemList{}
+	// Elements are read straight from the netlink dump, as it arrives:
+	// a large table holds more than 100,000 of them.
+	conn, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: c.nsfd})
+	if err != nil {
+		return nil, fmt.Errorf("netlink: %w", err)
+	}
+	defer conn.Close()
+	in := interner{}
 	for _, s := range sets {
-		els, err := c.NFT.GetSetElements(s)
+		if !s.Anonymous && isDynamic(s.Name) {
+			// Filled at run time: state, not content.
+			t.Sets = append(t.Sets, canonicalSet(s, nil))
+			continue
+		}
+		els, err := dumpElements(conn, s.Name, in)
 		if err != nil {
-			return nil, fmt.Errorf("set %s: %w", s.Name, err)
+			return nil, err
 		}
 		if s.Anonymous {
-			anon[s.Name] = SetObject{Set: s, Elements: els}
+			anon[s.Name] = els
 			continue
 		}
 		t.Sets = append(t.Sets, canonicalSet(s, els))
@@ -153,17 +166,14 @@ func (c *Conn) Read() (*Table, error) {
 		<-done
 		return nil, fmt.Errorf("listing chains: %w", err)
 	}
-	lookup := func(name string) (*nftables.Set, []nftables.SetElement, bool) {
-		if a, ok := anon[name]; ok {
-			return a.Set, a.Elements, ok
-		}
+	byName := map[string]*nftables.Set{}
+	for _, s := range sets {
+		byName[s.Name] = s
+	}
+	lookup := func(name string) (*nftables.Set, *elemList, bool) {
 		// Named sets are looked up for their type only (concatenations).
-		for _, s := range sets {
-			if s.Name == name {
-				return s, nil, true
-			}
-		}
-		return nil, nil, false
+		s, ok := byName[name]
+		return s, anon[name], ok
 	}
 	read := map[string][]*nftables.Rule{}
 	for _, ch := range chains {
@@ -206,10 +216,10 @@ func (t *Table) sort() {
 	slices.SortFunc(t.Chains, func(a, b Chain) int { return cmp.Compare(a.Name, b.Name) })
 }
 
-// canonicalSet reads a named set: its elements as sorted ranges, written
-// as portwall writes them.
-func canonicalSet(s *nftables.Set, els []nftables.SetElement) Set {
-	out := Set{Name: s.Name, Type: s.KeyType.Name, Comment: s.Comment, Dynamic: strings.Contains(s.Name, "_dns_")}
+// canonicalSet reads a named set: its elements (as the kernel stores
+// them) as sorted spans.
+func canonicalSet(s *nftables.Set, els *elemList) Set {
+	out := Set{Name: s.Name, Type: s.KeyType.Name, Comment: s.Comment, Dynamic: isDynamic(s.Name), keyType: s.KeyType, concat: s.Concatenation}
 	for _, f := range []struct {
 		on   bool
 		name string
@@ -218,19 +228,16 @@ func canonicalSet(s *nftables.Set, els []nftables.SetElement) Set {
 			out.Flags = append(out.Flags, f.name)
 		}
 	}
-	if out.Dynamic {
+	if out.Dynamic || els == nil {
+		out.elems = &elemList{}
 		return out
 	}
-	if s.Concatenation {
-		out.Elements = concatElements(s, els)
-		return out
-	}
-	k := typeField(s.KeyType)
-	for _, sp := range intervals(els, s.Interval) {
-		out.Elements = append(out.Elements, withComment(k.span(sp), sp.comment))
-	}
+	out.elems = canonical(els, s.Interval, s.Concatenation)
 	return out
 }
+
+// isDynamic: portwall's *_dns_* sets are filled at run time by a resolver.
+func isDynamic(name string) bool { return strings.Contains(name, "_dns_") }
 
 // typeField is how a set type's values read.
 func typeField(t nftables.SetDatatype) field {
@@ -256,36 +263,6 @@ func withComment(e, comment string) string {
 		return e
 	}
 	return e + ` comment "` + comment + `"`
-}
-
-// concatElements reads the elements of a concatenated set: each holds
-// its first and last keys, every field padded to 4 bytes, and is written
-// field by field (a range where first and last differ), sorted by key.
-func concatElements(s *nftables.Set, els []nftables.SetElement) []string {
-	types := nftables.ConcatSetTypeElements(s.KeyType)
-	sorted := slices.Clone(els)
-	slices.SortStableFunc(sorted, func(a, b nftables.SetElement) int { return bytes.Compare(a.Key, b.Key) })
-	var out []string
-	for _, e := range sorted {
-		end := e.KeyEnd
-		if len(end) == 0 {
-			end = e.Key
-		}
-		var parts []string
-		off := 0
-		for _, t := range types {
-			n := int(t.Bytes)
-			words := (n + 3) / 4 * 4
-			if n == 0 || off+n > len(e.Key) || off+n > len(end) {
-				parts = append(parts, fmt.Sprintf("0x%x", e.Key))
-				break
-			}
-			parts = append(parts, typeField(t).span(span{from: e.Key[off : off+n], to: end[off : off+n]}))
-			off += words
-		}
-		out = append(out, withComment(strings.Join(parts, " . "), e.Comment))
-	}
-	return out
 }
 
 // span writes one element: an address, a prefix when the range is one, or

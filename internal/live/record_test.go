@@ -5,9 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/nftables"
-	"github.com/mdlayher/netlink"
-
 	"github.com/portwall/portwall/internal/live"
 	"github.com/portwall/portwall/internal/testkit/golden"
 )
@@ -17,20 +14,12 @@ import (
 // testdata/apply-xeams1.hex: the encoding cannot change unnoticed.
 func TestApplyMessages(t *testing.T) {
 	t.Parallel()
-	var sent []netlink.Message
-	nft, err := nftables.New(nftables.WithTestDial(func(req []netlink.Message) ([]netlink.Message, error) {
-		sent = append(sent, req...)
-		return nil, nil
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
 	o, err := live.Compile(xeamsScript(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &live.Conn{NFT: nft}
-	if err := c.Apply(o, 7); err != nil {
+	sent, err := o.Batch(7)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"go4.org/netipx"
+
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
@@ -123,6 +125,29 @@ func (s *Script) grants(r Rule) ([]ir.Grant, error) {
 				return nil, err
 			}
 			remote = ir.Addrs{IPs: set.IPs, FQDNs: set.Names}
+		case (w[0] == "ip" || w[0] == "ip6") && w[1] == remoteKey:
+			// A set of one network or address, written inline.
+			if !remote.Any {
+				return nil, fmt.Errorf("two address matches")
+			}
+			f := ir.IPv4
+			if w[0] == "ip6" {
+				f = ir.IPv6
+			}
+			r, err := element(w[2], f)
+			if err != nil {
+				return nil, err
+			}
+			if _, ok := r.Prefix(); !ok {
+				return nil, fmt.Errorf("inline range %q: only a network or an address is written inline", w[2])
+			}
+			if err := setFamily(f); err != nil {
+				return nil, err
+			}
+			var b netipx.IPSetBuilder
+			b.AddRange(r)
+			ips, _ := b.IPSet()
+			remote = ir.Addrs{IPs: ips}
 		case w[0] == "meta" && w[1] == "nfproto" && (w[2] == "ipv4" || w[2] == "ipv6"):
 			f := ir.IPv4
 			if w[2] == "ipv6" {
@@ -133,6 +158,14 @@ func (s *Script) grants(r Rule) ([]ir.Grant, error) {
 			}
 		case (w[0] == "tcp" || w[0] == "udp") && w[1] == "dport" && protocol == 0:
 			protocol, _ = proto.Parse(w[0])
+			if name, ok := strings.CutPrefix(w[2], "@"); ok {
+				l := s.Lists[name]
+				if l == nil || l.Type != "inet_service" {
+					return nil, fmt.Errorf("undefined port set %s", w[2])
+				}
+				ps = l.Ports
+				break
+			}
 			var rs []ports.Range
 			for _, item := range List(w[2]) {
 				pr, err := ports.Parse(item)
@@ -146,6 +179,14 @@ func (s *Script) grants(r Rule) ([]ir.Grant, error) {
 			protocol, _ = proto.Parse(w[0])
 			if err := setFamily(ir.Family(map[string]int{"icmp": 4, "icmpv6": 6}[w[0]])); err != nil {
 				return nil, err
+			}
+			if name, ok := strings.CutPrefix(w[2], "@"); ok {
+				l := s.Lists[name]
+				if l == nil || l.Type != map[string]string{"icmp": "icmp_type", "icmpv6": "icmpv6_type"}[w[0]] {
+					return nil, fmt.Errorf("undefined ICMP type set %s", w[2])
+				}
+				types = append(types, l.Types...)
+				break
 			}
 			for _, name := range List(w[2]) {
 				t, err := icmpType(protocol, name)

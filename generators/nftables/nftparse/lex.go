@@ -1,6 +1,7 @@
 package nftparse
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 )
@@ -11,20 +12,34 @@ import (
 // Lines reads a script's lines: Next returns the next line that is not
 // blank or a comment, trimmed, with its number ("" at the end).
 type Lines struct {
-	lines []string
-	i     int
+	data []byte
+	i    int // lines read
 }
 
-// NewLines starts reading data.
-func NewLines(data []byte) *Lines { return &Lines{lines: strings.Split(string(data), "\n")} }
+// NewLines starts reading data. Lines are copied out one at a time: a
+// script of 150,000 lines is not held twice.
+func NewLines(data []byte) *Lines {
+	if data == nil {
+		data = []byte{}
+	}
+	return &Lines{data: data}
+}
 
 // Next is the next line with content, and its number.
 func (l *Lines) Next() (string, int) {
-	for l.i < len(l.lines) {
-		s := strings.TrimSpace(l.lines[l.i])
+	// data is nil once its last line is read (as strings.Split counts
+	// them, the empty text after a final newline is a line).
+	for l.data != nil {
+		line := l.data
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line, l.data = line[:i], l.data[i+1:]
+		} else {
+			l.data = nil
+		}
 		l.i++
-		if s != "" && !strings.HasPrefix(s, "#") {
-			return s, l.i
+		line = bytes.TrimSpace(line)
+		if len(line) > 0 && line[0] != '#' {
+			return string(line), l.i
 		}
 	}
 	return "", l.i

@@ -11,11 +11,14 @@ package nftparse
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strings"
 
 	"go4.org/netipx"
 
 	"github.com/portwall/portwall/rules/ir"
+	"github.com/portwall/portwall/rules/ports"
+	"github.com/portwall/portwall/rules/proto"
 )
 
 // Set is a named set of the table.
@@ -37,9 +40,18 @@ type Rule struct {
 	Comment string
 }
 
+// ItemSet is a named set of ports or ICMP types that rules share.
+type ItemSet struct {
+	Name  string
+	Type  string // inet_service, icmp_type or icmpv6_type
+	Ports ports.Set
+	Types []uint8
+}
+
 // Script is a parsed script.
 type Script struct {
 	Sets     map[string]*Set
+	Lists    map[string]*ItemSet // ports_*, icmp_types_*, icmpv6_types_*
 	FlowSets map[string]*FlowSet // the sets layout's sets
 	Chains   map[string][]Rule
 }
@@ -48,9 +60,20 @@ type Script struct {
 // idempotent, one table inet portwall with sets and the input (and
 // optionally output) chain, and nothing else.
 func Parse(data []byte) (*Script, error) {
-	s := &Script{Sets: map[string]*Set{}, FlowSets: map[string]*FlowSet{}, Chains: map[string][]Rule{}}
+	s := &Script{Sets: map[string]*Set{}, Lists: map[string]*ItemSet{}, FlowSets: map[string]*FlowSet{}, Chains: map[string][]Rule{}}
 	err := Walk(data, Table{
 		Set: func(name string, n int, next func() (string, int)) error {
+			if listName.MatchString(name) {
+				l, err := parseList(name, next)
+				if err != nil {
+					return fmt.Errorf("line %d: set: %w", n, err)
+				}
+				if s.Lists[l.Name] != nil || len(s.Chains) > 0 {
+					return fmt.Errorf("line %d: set %s declared twice or after a chain", n, l.Name)
+				}
+				s.Lists[l.Name] = l
+				return nil
+			}
 			if flowSetName.MatchString(name) {
 				fs, err := parseFlowSet(name, next)
 				if err != nil {
@@ -135,15 +158,16 @@ func parseSet(name string, next func() (string, int)) (*Set, error) {
 		if dynamic {
 			return nil, fmt.Errorf("set %s: a dynamic set starts empty", name)
 		}
-		text := strings.TrimPrefix(l, "elements = {")
-		for !strings.HasSuffix(text, "}") {
+		// Joined once: appending line by line is quadratic in a large set.
+		parts := []string{strings.TrimPrefix(l, "elements = {")}
+		for !strings.HasSuffix(parts[len(parts)-1], "}") {
 			more, _ := next()
 			if more == "" {
 				return nil, fmt.Errorf("set %s: elements not closed", name)
 			}
-			text += " " + more
+			parts = append(parts, more)
 		}
-		for _, e := range strings.Split(strings.TrimSuffix(text, "}"), ",") {
+		for _, e := range strings.Split(strings.TrimSuffix(strings.Join(parts, " "), "}"), ",") {
 			r, err := element(strings.TrimSpace(e), set.Family)
 			if err != nil {
 				return nil, fmt.Errorf("set %s: %w", name, err)
@@ -206,4 +230,71 @@ func splitComment(l string) (Rule, error) {
 		return Rule{}, fmt.Errorf("bad comment in %q", l)
 	}
 	return Rule{Text: text, Comment: comment}, nil
+}
+
+var listName = regexp.MustCompile(`^(ports|icmp_types|icmpv6_types)_[0-9a-z_-]+$`)
+
+// parseList reads a set of ports or ICMP types: its type, "flags
+// interval" for ports with a range, and its elements on lines of their
+// own.
+func parseList(name string, next func() (string, int)) (*ItemSet, error) {
+	l := &ItemSet{Name: name}
+	line, _ := next()
+	want := map[string]string{"ports": "inet_service", "icmp": "icmp_type", "icmpv6": "icmpv6_type"}[strings.SplitN(name, "_", 2)[0]]
+	if line != "type "+want {
+		return nil, fmt.Errorf("set %s: want type %s, got %q", name, want, line)
+	}
+	l.Type = want
+	line, _ = next()
+	interval := line == "flags interval"
+	if interval {
+		if want != "inet_service" {
+			return nil, fmt.Errorf("set %s: ICMP types are not intervals", name)
+		}
+		line, _ = next()
+	}
+	if !strings.HasPrefix(line, "elements = {") {
+		return nil, fmt.Errorf("set %s: want its elements, got %q", name, line)
+	}
+	parts := []string{strings.TrimPrefix(line, "elements = {")}
+	for !strings.HasSuffix(parts[len(parts)-1], "}") {
+		more, _ := next()
+		if more == "" {
+			return nil, fmt.Errorf("set %s: elements not closed", name)
+		}
+		parts = append(parts, more)
+	}
+	var rs []ports.Range
+	for _, e := range strings.Split(strings.TrimSuffix(strings.Join(parts, " "), "}"), ",") {
+		e = strings.TrimSpace(e)
+		switch want {
+		case "inet_service":
+			pr, err := ports.Parse(e)
+			if err != nil || strings.Contains(e, " ") {
+				return nil, fmt.Errorf("set %s: bad port %q", name, e)
+			}
+			if pr.First != pr.Last && !interval {
+				return nil, fmt.Errorf("set %s: range %q in a set without flags interval", name, e)
+			}
+			rs = append(rs, pr)
+		default:
+			p := proto.ICMP
+			if want == "icmpv6_type" {
+				p = proto.ICMPv6
+			}
+			t, err := icmpType(p, e)
+			if err != nil {
+				return nil, fmt.Errorf("set %s: %w", name, err)
+			}
+			l.Types = append(l.Types, t)
+		}
+	}
+	l.Ports = ports.NewSet(rs...)
+	if len(l.Ports) < 2 && len(l.Types) < 2 {
+		return nil, fmt.Errorf("set %s: a list of fewer than two items", name)
+	}
+	if line, _ := next(); line != "}" {
+		return nil, fmt.Errorf("set %s: unexpected %q", name, line)
+	}
+	return l, nil
 }
