@@ -271,13 +271,13 @@ func packetText(p live.Packet) string {
 
 // write prints the listing: every base chain on the hooks with its table,
 // hook, priority and policy, what each does with portwall's flows, and
-// the rule that every chain must pass. Nothing when no other table hooks
-// input or output.
-func (c *coexistence) write(w io.Writer, where string) {
+// the rule that every chain must pass, after subject ("other tables hook
+// ..."). Nothing when no other table hooks input or output.
+func (c *coexistence) write(w io.Writer, subject string) {
 	if len(c.Chains) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "portwall: other tables hook %s. A packet must pass every base chain on its hook, portwall's and theirs:\n", where)
+	fmt.Fprintf(w, "portwall: %s. A packet must pass every base chain on its hook, portwall's and theirs:\n", subject)
 	fmt.Fprintf(w, "portwall: they run in priority order, lowest first; an accept ends only its own chain, a drop in any chain is final.\n")
 	type line struct {
 		hook     string

@@ -184,9 +184,9 @@ func (e *env) plan(c *cli.Context) (*plan, error) {
 // writeCoexistence prints the coexistence check to standard error: it is
 // a warning about the namespace, not part of the diff.
 func (e *env) writeCoexistence(p *plan) {
-	where := "this network namespace's input and output"
+	where := "other tables hook this network namespace's input and output"
 	if p.netns != "" {
-		where = "the input and output of network namespace " + p.netns
+		where = "other tables hook the input and output of network namespace " + p.netns
 	}
 	p.coexist.write(e.stderr, where)
 }
