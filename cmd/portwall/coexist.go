@@ -365,11 +365,15 @@ func (c *coexistence) refusal() error {
 	if len(unknown) > 0 {
 		msg = append(msg, "portwall cannot tell whether "+strings.Join(unknown, ", ")+" would drop what portwall allows (listed above)")
 	}
-	fix := "allow those flows in the other tables too, or remove them"
+	fix := "Allow those flows in the other tables too, or remove the tables"
 	if len(hintList) > 0 {
 		fix = strings.Join(hintList, "; ")
 	}
-	return fmt.Errorf("refusing to apply: %s; nothing was applied. %s; or apply with --force to load portwall's table anyway (the packets stay dropped)", strings.Join(msg, "; "), fix)
+	force := "or apply with --force to load portwall's table anyway: what the other tables drop stays dropped"
+	if len(drops) == 0 {
+		fix, force = "If you know that they let those flows through", "apply with --force"
+	}
+	return fmt.Errorf("refusing to apply: %s; nothing was applied. %s; %s", strings.Join(msg, "; "), fix, force)
 }
 
 // managerHint recognises the tables of the usual firewall managers and
@@ -379,7 +383,7 @@ func managerHint(ch live.OtherChain) string {
 	case ch.Family == "inet" && ch.Table == "firewalld":
 		return `firewalld runs here: generate portwall's firewalld output (targets = ["firewalld"], portwall generate --target firewalld) and load it into firewalld, which then opens the profile's ports itself`
 	case ch.Table == "filter" && (ch.Family == "ip" || ch.Family == "ip6") && ch.Policy == "drop":
-		return `the iptables filter table (ufw, or iptables rules) drops what it does not allow: open the flows there (ufw allow ...), or use portwall's iptables output with [iptables] mode = "noflush", whose chains the filter table's INPUT and OUTPUT jump to first`
+		return `the iptables filter table (ufw's, or iptables rules) drops what it does not allow: open the flows there (ufw allow ...), or use portwall's iptables output with [iptables] mode = "noflush", whose chains that table's INPUT and OUTPUT jump to first`
 	}
 	return ""
 }
