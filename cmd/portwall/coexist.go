@@ -77,6 +77,11 @@ type sampleFlow struct {
 	packets []live.Packet
 }
 
+// maxFindingLines is how many flows the text lists per chain: a table
+// that drops everything would otherwise list every rule of a large
+// profile.
+const maxFindingLines = 10
+
 // Bounds on the sample packets of one flow: the edges of its port ranges
 // and of its remote address ranges.
 const (
@@ -300,7 +305,11 @@ func (c *coexistence) write(w io.Writer, subject string) {
 		default:
 			l.text += "cannot tell whether it drops what portwall allows"
 		}
-		for _, f := range ch.Findings {
+		for i, f := range ch.Findings {
+			if i == maxFindingLines {
+				l.details = append(l.details, fmt.Sprintf("and %d more flows (--format json lists every one)", len(ch.Findings)-i))
+				break
+			}
 			l.details = append(l.details, f.text())
 		}
 		lines = append(lines, l)

@@ -72,6 +72,8 @@ type otherTable struct {
 	// ifnames are the interface names the table's rules compare with:
 	// where a packet comes in or goes out matters only through them.
 	ifnames []string
+	// stops caches mayStop by base chain.
+	stops map[string]bool
 }
 
 type otherRule struct {
@@ -214,8 +216,84 @@ func (c *Conn) readOtherTable(k tableKey, chains []*nftables.Chain) (*otherTable
 		t.chains[ch.Name] = list
 	}
 	t.ifnames = interfaceNames(t)
+	t.stops = map[string]bool{}
 	return t, nil
 }
+
+// mayStop reports whether base chain c could stop a packet, or leave its
+// fate unknown: whether its policy drops, or any rule of it or of a chain
+// it reaches (by jump, goto or verdict map) drops, rejects, queues, holds
+// an expression the netlink library cannot read, or a verdict or target
+// portwall cannot follow. A chain that cannot lets every packet through
+// whatever its matches say, and is not followed packet by packet.
+func (t *otherTable) mayStop(c OtherChain) bool {
+	if v, ok := t.stops[c.Chain]; ok {
+		return v
+	}
+	stop := c.Policy == "drop"
+	seen := map[string]bool{}
+	var visit func(chain string)
+	visit = func(chain string) {
+		if stop || seen[chain] {
+			return
+		}
+		seen[chain] = true
+		rules, ok := t.chains[chain]
+		if !ok {
+			stop = true
+			return
+		}
+		for _, r := range rules {
+			if r.missing != "" {
+				stop = true
+				return
+			}
+			for _, e := range r.exprs {
+				switch e := e.(type) {
+				case *expr.Verdict:
+					switch e.Kind {
+					case expr.VerdictJump, expr.VerdictGoto:
+						visit(e.Chain)
+					case expr.VerdictAccept, expr.VerdictReturn, expr.VerdictContinue, expr.VerdictBreak:
+					default:
+						stop = true
+					}
+				case *expr.Lookup:
+					if e.IsDestRegSet && e.DestRegister == unix.NFT_REG_VERDICT {
+						s, ok := t.sets[e.SetName]
+						if !ok {
+							stop = true
+							break
+						}
+						for _, el := range s.elems {
+							v, ok := elementVerdict(el)
+							switch {
+							case !ok:
+								stop = true
+							case v.Kind == expr.VerdictJump || v.Kind == expr.VerdictGoto:
+								visit(v.Chain)
+							case v.Kind != expr.VerdictAccept && v.Kind != expr.VerdictReturn && v.Kind != expr.VerdictContinue:
+								stop = true
+							}
+						}
+					}
+				case *expr.Immediate:
+					stop = stop || e.Register == unix.NFT_REG_VERDICT
+				case *expr.Reject, *expr.Queue:
+					stop = true
+				case *expr.Target:
+					stop = stop || !slices.Contains(passTargets, e.Name)
+				}
+			}
+		}
+	}
+	visit(c.Chain)
+	t.stops[c.Chain] = stop
+	return stop
+}
+
+// passTargets are the xtables targets that never stop a packet.
+var passTargets = []string{"LOG", "NFLOG", "ULOG", "CT", "TCPMSS", "CLASSIFY", "DSCP", "TOS", "NOTRACK", "AUDIT", "MARK", "CONNMARK", "DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP"}
 
 // libraryExprs are the expressions github.com/google/nftables decodes; it
 // silently drops the others (socket, rt, osf, notrack, ...).

@@ -117,11 +117,17 @@ func (o *Others) Judge(c OtherChain, p Packet) Judgement {
 	if t == nil {
 		return Judgement{Verdict: Unknown, Why: "the table was not read"}
 	}
+	if !t.mayStop(c) {
+		return Judgement{Verdict: Passes}
+	}
+	nh, th := p.headers()
 	ifaces := append(slices.Clone(t.ifnames), OtherInterface)
 	var drops, unknowns []string
 	var first, firstUnknown *Judgement
 	for _, ifname := range ifaces {
-		j := (&machine{t: t, p: p, ifname: otherName(ifname, t.ifnames), base: c}).judge()
+		m := &machine{t: t, p: p, base: c, nh: nh, th: th}
+		copy(m.ifname[:], otherName(ifname, t.ifnames))
+		j := m.judge()
 		switch j.Verdict {
 		case Drops:
 			drops = append(drops, ifname)
@@ -177,11 +183,16 @@ const (
 type machine struct {
 	t      *otherTable
 	p      Packet
-	ifname string
+	ifname [ifnameLen]byte // NUL-padded
 	base   OtherChain
 	nh, th []byte
-	leaves []leaf
-	steps  int
+	// scratch holds a value on its way into a register.
+	scratch [4]byte
+	// lastChain and lastRules cache the chain the path is in.
+	lastChain string
+	lastRules []*otherRule
+	leaves    []leaf
+	steps     int
 }
 
 // leaf is how one path through the chains ends.
@@ -214,8 +225,7 @@ type state struct {
 }
 
 func (m *machine) judge() Judgement {
-	m.nh, m.th = m.p.headers()
-	m.run(state{chain: m.base.Chain})
+	m.run(state{chain: m.base.Chain, stack: make([]frame, 0, 4)})
 	var passes, drops, unknowns int
 	var drop, unknown *leaf
 	for i := range m.leaves {
@@ -250,6 +260,19 @@ func (m *machine) judge() Judgement {
 	return Judgement{Verdict: Passes}
 }
 
+// rules returns a chain's rules, remembering the last chain asked for:
+// most steps stay in one chain.
+func (m *machine) rules(chain string) ([]*otherRule, bool) {
+	if chain != m.lastChain || m.lastRules == nil {
+		rules, ok := m.t.chains[chain]
+		if !ok {
+			return nil, false
+		}
+		m.lastChain, m.lastRules = chain, rules
+	}
+	return m.lastRules, true
+}
+
 func (m *machine) end(s *state, j Judgement) {
 	m.leaves = append(m.leaves, leaf{j: j, assumed: s.assumed})
 }
@@ -261,7 +284,7 @@ func (m *machine) run(s state) {
 			m.end(&s, Judgement{Verdict: Unknown, Why: "the chains are too long to follow"})
 			return
 		}
-		rules, ok := m.t.chains[s.chain]
+		rules, ok := m.rules(s.chain)
 		if !ok {
 			m.end(&s, Judgement{Verdict: Unknown, Why: fmt.Sprintf("chain %s was not read", s.chain)})
 			return
@@ -286,15 +309,15 @@ func (m *machine) run(s state) {
 		if s.expr == 0 {
 			s.regs = regs{}
 		}
-		v, done := m.exec(&s, r)
+		v, matched, done := m.exec(&s, r)
 		if done {
 			return
 		}
-		if v == nil {
+		if !matched {
 			s.rule, s.expr = s.rule+1, 0
 			continue
 		}
-		if !m.verdict(&s, r, *v) {
+		if !m.verdict(&s, r, v) {
 			return
 		}
 	}
@@ -368,10 +391,10 @@ func (m *machine) terminal(s *state, r *otherRule, v Verdict, how string) {
 	m.end(s, j)
 }
 
-// exec runs rule r from s.expr. It returns the rule's verdict (nil when
-// the rule does not match, or ends without one), or done when the path
-// has ended (a terminal statement, or forks that took it over).
-func (m *machine) exec(s *state, r *otherRule) (v *expr.Verdict, done bool) {
+// exec runs rule r from s.expr. It returns the rule's verdict (matched
+// false when the rule does not match, or ends without one), or done when
+// the path has ended (a terminal statement, or forks that took it over).
+func (m *machine) exec(s *state, r *otherRule) (v expr.Verdict, matched, done bool) {
 	for ; s.expr < len(r.exprs); s.expr++ {
 		if r.missing != "" && s.expr == r.readable {
 			// What follows cannot be read: the rule may not match (go
@@ -379,18 +402,18 @@ func (m *machine) exec(s *state, r *otherRule) (v *expr.Verdict, done bool) {
 			t := s.fork(fmt.Sprintf("chain %s handle %d (%s): %s", s.chain, r.handle, r.text, r.missing))
 			m.end(&t, Judgement{Verdict: Unknown, Chain: s.chain, Handle: r.handle, Rule: r.text, Why: t.assumed})
 			s.assumed = t.assumed
-			return nil, false
+			return v, false, false
 		}
 		e := r.exprs[s.expr]
 		res := m.step(s, r, e)
 		switch res.kind {
 		case stepNext:
 		case stepNoMatch:
-			return nil, false
+			return v, false, false
 		case stepVerdict:
-			return &res.verdict, false
+			return res.verdict, true, false
 		case stepEnded:
-			return nil, true
+			return v, false, true
 		case stepFork:
 			// What cannot be known: follow the path where it holds (the
 			// rest of the rule runs), then the one where it does not (the
@@ -402,7 +425,7 @@ func (m *machine) exec(s *state, r *otherRule) (v *expr.Verdict, done bool) {
 			if s.assumed == "" {
 				s.assumed = what
 			}
-			return nil, false
+			return v, false, false
 		case stepForkVerdicts:
 			// A verdict map looked up with a key portwall cannot know:
 			// every verdict in it, and no match.
@@ -416,10 +439,10 @@ func (m *machine) exec(s *state, r *otherRule) (v *expr.Verdict, done bool) {
 			if s.assumed == "" {
 				s.assumed = what
 			}
-			return nil, false
+			return v, false, false
 		}
 	}
-	return nil, false
+	return v, false, false
 }
 
 type stepKind uint8
@@ -590,7 +613,8 @@ func (g *regs) setUnknown(r uint32, n int, why string, not []byte) bool {
 	return true
 }
 
-// get returns n bytes from register r, or why they cannot be known.
+// get returns n bytes from register r (the register itself: callers do
+// not change them), or why they cannot be known.
 func (g *regs) get(r uint32, n int) ([]byte, string, bool) {
 	w, ok := g.span(r, n)
 	if !ok {
@@ -601,7 +625,7 @@ func (g *regs) get(r uint32, n int) ([]byte, string, bool) {
 			return nil, g.unknown[i], false
 		}
 	}
-	return slices.Clone(g.data[w*4 : w*4+n]), "", true
+	return g.data[w*4 : w*4+n], "", true
 }
 
 // isNot reports whether the unknown value in register r is known to
@@ -623,10 +647,12 @@ func (g *regs) bitwise(e *expr.Bitwise) step {
 	if len(e.Mask) != n || len(e.Xor) != n {
 		return fork("bitwise")
 	}
+	var buf [64]byte
+	out := buf[:n]
 	for i := range b {
-		b[i] = b[i]&e.Mask[i] ^ e.Xor[i]
+		out[i] = b[i]&e.Mask[i] ^ e.Xor[i]
 	}
-	if !g.set(e.DestRegister, b) {
+	if !g.set(e.DestRegister, out) {
 		return fork("bitwise")
 	}
 	return goOn
@@ -740,12 +766,17 @@ func (m *machine) nfproto() byte {
 }
 
 func u32(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
-func u16(v uint16) []byte { return binary.NativeEndian.AppendUint16(nil, v) }
 
-func ifnameBytes(name string) []byte {
-	b := make([]byte, ifnameLen)
-	copy(b, name)
-	return b
+// u32 and u16 write a value into the machine's scratch buffer, which
+// regs.set copies at once.
+func (m *machine) u32(v uint32) []byte {
+	binary.NativeEndian.PutUint32(m.scratch[:4], v)
+	return m.scratch[:4]
+}
+
+func (m *machine) u16(v uint16) []byte {
+	binary.NativeEndian.PutUint16(m.scratch[:2], v)
+	return m.scratch[:2]
 }
 
 // meta loads (or sets) packet metadata. The interface a packet comes in
@@ -770,7 +801,7 @@ func (m *machine) meta(s *state, e *expr.Meta) step {
 	var b []byte
 	switch e.Key {
 	case expr.MetaKeyLEN:
-		b = u32(uint32(len(m.nh) + len(m.th)))
+		b = m.u32(uint32(len(m.nh) + len(m.th)))
 	case expr.MetaKeyPROTOCOL:
 		b = []byte{0x08, 0x00}
 		if m.p.Version() == 6 {
@@ -785,28 +816,28 @@ func (m *machine) meta(s *state, e *expr.Meta) step {
 			s.regs.setUnknown(e.Register, 4, s.markUnknown, nil)
 			return goOn
 		}
-		b = u32(s.mark)
+		b = m.u32(s.mark)
 	case expr.MetaKeyPRIORITY, expr.MetaKeySECMARK:
-		b = u32(0)
+		b = m.u32(0)
 	case expr.MetaKeyPKTTYPE:
 		b = []byte{unix.PACKET_HOST}
 	case expr.MetaKeyIIFNAME, expr.MetaKeyOIFNAME:
 		if in != (e.Key == expr.MetaKeyIIFNAME) {
 			return noMatch
 		}
-		b = ifnameBytes(m.ifname)
+		b = m.ifname[:]
 	case expr.MetaKeyIIFTYPE, expr.MetaKeyOIFTYPE:
 		if in != (e.Key == expr.MetaKeyIIFTYPE) {
 			return noMatch
 		}
-		b = u16(arphrdEther)
+		b = m.u16(arphrdEther)
 	case expr.MetaKeyIIF, expr.MetaKeyOIF:
 		if in != (e.Key == expr.MetaKeyIIF) {
 			return noMatch
 		}
 		// Not the loopback (index 1, in every namespace); which other
 		// index depends on the machine.
-		if !s.regs.setUnknown(e.Register, 4, "the index of the interface "+m.ifname, u32(1)) {
+		if !s.regs.setUnknown(e.Register, 4, "the index of the interface", u32(1)) {
 			return fork("meta")
 		}
 	case expr.MetaKeySKUID, expr.MetaKeySKGID:
@@ -848,21 +879,21 @@ func (m *machine) ct(s *state, e *expr.Ct) step {
 	var b []byte
 	switch e.Key {
 	case expr.CtKeySTATE:
-		b = u32(ctStateNew)
+		b = m.u32(ctStateNew)
 	case expr.CtKeyDIRECTION:
 		b = []byte{0} // IP_CT_DIR_ORIGINAL
 	case expr.CtKeySTATUS:
-		b = u32(ctStatusNew)
+		b = m.u32(ctStatusNew)
 	case expr.CtKeyMARK:
 		if s.ctmarkUnknown != "" {
 			s.regs.setUnknown(e.Register, 4, s.ctmarkUnknown, nil)
 			return goOn
 		}
-		b = u32(s.ctmark)
+		b = m.u32(s.ctmark)
 	case expr.CtKeyLABELS:
 		b = make([]byte, 16)
 	case expr.CtKeyZONE:
-		b = u16(0)
+		b = m.u16(0)
 	case expr.CtKeyL3PROTOCOL:
 		b = []byte{m.nfproto()}
 	case expr.CtKeyPROTOCOL:
@@ -923,12 +954,12 @@ func (m *machine) fib(s *state, e *expr.Fib) step {
 		if m.p.Out {
 			local = remote
 		}
-		s.regs.set(e.Register, u32(local))
+		s.regs.set(e.Register, m.u32(local))
 	case e.ResultADDRTYPE && e.FlagSADDR:
 		if !m.p.Out {
 			local = remote
 		}
-		s.regs.set(e.Register, u32(local))
+		s.regs.set(e.Register, m.u32(local))
 	case (e.ResultOIF || e.ResultOIFNAME) && e.FlagPRESENT:
 		s.regs.set(e.Register, []byte{1})
 	case e.ResultOIF:
