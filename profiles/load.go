@@ -43,6 +43,7 @@ type defaultsSchema struct {
 	FQDN       string `toml:"fqdn"`
 	Targets    any    `toml:"targets"`
 	OS         string `toml:"os"`
+	Firewall   string `toml:"firewall"`
 }
 
 type hostSchema struct {
@@ -50,6 +51,7 @@ type hostSchema struct {
 	Addresses   any    `toml:"addresses"`
 	Targets     any    `toml:"targets"`
 	OS          string `toml:"os"`
+	Firewall    string `toml:"firewall"`
 }
 
 type deploymentSchema struct {
@@ -215,7 +217,8 @@ func (c *checker) profile(f *fileSchema) *Profile {
 			c.keyErrorf(path, "%q is reserved for every address", name)
 		}
 		h := &Host{Name: name, Description: f.Hosts[name].Description,
-			Targets: c.targets(path, f.Hosts[name].Targets, f.Hosts[name].OS)}
+			Targets:  c.targets(path, f.Hosts[name].Targets, f.Hosts[name].OS),
+			Firewall: c.firewall(path, f.Hosts[name].Firewall)}
 		addrs := c.list(at(path, "addresses"), f.Hosts[name].Addresses)
 		if len(addrs) == 0 {
 			c.keyErrorf(path, "host %q has no addresses", name)
@@ -292,6 +295,7 @@ func (c *checker) defaults(d *defaultsSchema) Defaults {
 		out.LogDropped = *d.LogDropped
 	}
 	out.Targets = c.targets([]any{"defaults"}, d.Targets, d.OS)
+	out.Firewall = c.firewall([]any{"defaults"}, d.Firewall)
 	switch d.FQDN {
 	case "", string(FQDNError):
 	case string(FQDNDynamicSet):
@@ -326,6 +330,19 @@ func (c *checker) targets(path []any, names any, os string) Targets {
 		t.OS = OS(os)
 	}
 	return t
+}
+
+// firewall checks a declaration of the host's firewall manager.
+func (c *checker) firewall(path []any, v string) Firewall {
+	if v == "" || slices.Contains(Firewalls, Firewall(v)) {
+		return Firewall(v)
+	}
+	names := make([]string, len(Firewalls))
+	for i, f := range Firewalls {
+		names[i] = string(f)
+	}
+	c.errorf(at(path, "firewall"), "unknown firewall %q: want one of %s%s", v, strings.Join(names, ", "), diag.DidYouMean(v, names))
+	return ""
 }
 
 func (c *checker) group(p *Profile, name string, v any) {

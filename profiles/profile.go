@@ -90,6 +90,8 @@ type Defaults struct {
 	FQDN       FQDNMode
 	// Targets and OS declare what every host without its own gets.
 	Targets Targets
+	// Firewall is what every host without its own declaration runs.
+	Firewall Firewall
 }
 
 // Targets declares which --target names a host's rules are generated for:
@@ -122,6 +124,46 @@ const (
 // OSes lists the operating systems os accepts.
 var OSes = []OS{OSLinux, OSWindows}
 
+// Firewall is the tool that manages a Linux host's packet filter
+// besides portwall: what portwall's rules must coexist with. lint
+// (PW961) checks that the host's targets suit it; "" is undeclared.
+type Firewall string
+
+const (
+	// FirewallNone: nothing else filters packets; portwall's rules are
+	// the host's firewall.
+	FirewallNone Firewall = "none"
+	// FirewallNftables: a ruleset of the host's own in nftables
+	// (nftables.service).
+	FirewallNftables Firewall = "nftables"
+	// FirewallIptables: iptables rules of the host's own
+	// (iptables-persistent, netfilter-persistent).
+	FirewallIptables Firewall = "iptables"
+	// FirewallFirewalld: firewalld (RHEL, Rocky, Alma, Fedora, SUSE).
+	FirewallFirewalld Firewall = "firewalld"
+	// FirewallUFW: ufw (Ubuntu), over iptables.
+	FirewallUFW Firewall = "ufw"
+	// FirewallDocker: Docker Engine's rules, and no other manager (a host
+	// with firewalld and Docker runs firewalld).
+	FirewallDocker Firewall = "docker"
+)
+
+// Firewalls lists the values firewall accepts.
+var Firewalls = []Firewall{FirewallNone, FirewallNftables, FirewallIptables, FirewallFirewalld, FirewallUFW, FirewallDocker}
+
+// HostFirewall is what host name runs: its own firewall, else the
+// defaults', with the path of the key that says so ("" and nil when
+// neither does).
+func (p *Profile) HostFirewall(name string) (Firewall, []any) {
+	if h := p.Hosts[name]; h != nil && h.Firewall != "" {
+		return h.Firewall, []any{"hosts", name, "firewall"}
+	}
+	if p.Defaults.Firewall != "" {
+		return p.Defaults.Firewall, []any{"defaults", "firewall"}
+	}
+	return "", nil
+}
+
 // Group is a named set of addresses.
 type Group struct {
 	Name    string
@@ -138,6 +180,9 @@ type Host struct {
 	// Targets are the host's own declaration; HostTargets falls back to
 	// the defaults'.
 	Targets Targets
+	// Firewall is the host's own declaration; HostFirewall falls back to
+	// the defaults'.
+	Firewall Firewall
 }
 
 // HostTargets is what host name declares: its own targets or os, else the

@@ -127,6 +127,10 @@ func Reference() Key {
 		return Key{Name: "os", Type: TypeString, Enum: osNames(), Conflicts: []string{"targets"},
 			Doc: "the operating system of " + where + ": stands for the targets portwall recommends on it; instead of targets"}
 	}
+	firewall := func(where string) Key {
+		return Key{Name: "firewall", Type: TypeString, Enum: firewallNames(), Otherwise: "not declared",
+			Doc: "what else manages the packet filter of " + where + ": none, a ruleset of its own in nftables or iptables, firewalld, ufw, or Docker alone; lint (PW961) checks that the targets suit it"}
+	}
 	endpoints := func(side string) Key {
 		return Key{Name: side, Type: TypeStrings, Required: true, NonEmpty: true,
 			Doc: "hosts and groups by name, or \"any\""}
@@ -146,6 +150,7 @@ func Reference() Key {
 				Doc: "host names in rules: error refuses them; dynamic-set gives nftables empty sets for a resolver to fill (allowing nothing until then); omit leaves them out of backends that cannot match them and says so"},
 			targets("every host without its own declaration"),
 			osKey("every host without its own declaration"),
+			firewall("every host without its own declaration"),
 		}},
 		{Name: "groups", Type: TypeMap, NamePattern: NamePattern, Reserved: []string{"any"},
 			Doc: "named address groups; hosts and groups share one namespace",
@@ -159,6 +164,7 @@ func Reference() Key {
 					Doc: "the host's IPv4 and IPv6 addresses, single addresses that no other host has (networks and shared addresses go in [groups])"},
 				targets("this host"),
 				osKey("this host"),
+				firewall("this host"),
 			}}},
 		{Name: "deployment", Type: TypeArray, Doc: "one product installed on some hosts", Keys: []Key{
 			{Name: "name", Type: TypeString, Pattern: NamePattern, Otherwise: "the product's name",
@@ -229,6 +235,14 @@ func osNames() []string {
 	out := make([]string, len(OSes))
 	for i, o := range OSes {
 		out[i] = string(o)
+	}
+	return out
+}
+
+func firewallNames() []string {
+	out := make([]string, len(Firewalls))
+	for i, f := range Firewalls {
+		out[i] = string(f)
 	}
 	return out
 }

@@ -25,8 +25,11 @@ func (e *env) applyCommand() *cli.Command {
 		Description: `Replaces table inet portwall with the ruleset the profile gives for --host, in
 one netlink transaction (delete and create together), touching no other
 table, and prints what it changed. It refuses when the ruleset changed
-between reading and writing (the ruleset generation), and when the new rules
-would block the SSH connection it runs over (SSH_CONNECTION) unless --force.
+between reading and writing (the ruleset generation), and, unless --force,
+when the new rules would block the SSH connection it runs over
+(SSH_CONNECTION) or when another table's base chain on the input or output
+hook (firewalld's, ufw's...) would drop what they allow, or portwall cannot
+tell whether it would: a packet must pass every base chain on its hook.
 
 With --confirm-timeout the change must be confirmed: type "yes", or run
 portwall confirm (from a new login: that proves the new rules let you back
@@ -52,7 +55,7 @@ Examples:
 			&cli.DurationFlag{Name: "confirm-timeout", Usage: "roll back unless confirmed (\"yes\", or portwall confirm) within `DURATION`"},
 			&cli.BoolFlag{Name: "no-wait", Usage: "with --confirm-timeout: return once applied; confirm with portwall confirm"},
 			&cli.StringFlag{Name: "plan", Usage: "apply exactly the change diff --save-plan wrote to `FILE`"},
-			&cli.BoolFlag{Name: "force", Usage: "apply even if the new rules would block the current SSH connection"},
+			&cli.BoolFlag{Name: "force", Usage: "apply even if the new rules would block the current SSH connection, or another table's chain would drop what they allow"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text or json"},
 		),
 		Action: e.apply,
@@ -77,6 +80,9 @@ type liveDoc struct {
 	// "" for no table.
 	LiveTable    string `json:"live_table"`
 	DesiredTable string `json:"desired_table"`
+	// OtherChains are the other tables' base chains on the input and
+	// output hooks, and what each does with the flows portwall allows.
+	OtherChains []otherChain `json:"other_chains"`
 	// apply only.
 	Applied *bool        `json:"applied,omitempty"`
 	Pending *pending.Txn `json:"pending,omitempty"`
@@ -86,7 +92,10 @@ type liveDoc struct {
 
 func (p *plan) document(applied *bool) *liveDoc {
 	d := &liveDoc{Host: p.host, NetNS: p.netns, Drift: p.diff.Drift(), Diff: p.diff, Applied: applied,
-		LiveTable: tableText(p.current), DesiredTable: tableText(p.want)}
+		LiveTable: tableText(p.current), DesiredTable: tableText(p.want), OtherChains: []otherChain{}}
+	if p.coexist != nil {
+		d.OtherChains = append(d.OtherChains, p.coexist.Chains...)
+	}
 	if d.Changes == nil {
 		d.Changes = []live.Item{}
 	}
@@ -232,6 +241,7 @@ func (e *env) apply(c *cli.Context) error {
 		return fmt.Errorf("refusing to apply: %w", t.Busy())
 	}
 	asJSON := c.String("format") == "json"
+	e.writeCoexistence(p)
 	if !p.diff.Drift() {
 		if asJSON {
 			return e.writeJSON(p.document(new(bool)))
@@ -242,6 +252,9 @@ func (e *env) apply(c *cli.Context) error {
 	if !c.Bool("force") {
 		if p.lockout != nil {
 			return p.lockout
+		}
+		if err := p.coexist.refusal(); err != nil {
+			return err
 		}
 	}
 	var txn *pending.Txn

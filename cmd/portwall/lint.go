@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/generators/iptables"
 	"github.com/portwall/portwall/generators/targets"
 	"github.com/portwall/portwall/generators/windows/powershell"
 	"github.com/portwall/portwall/generators/windows/winfw"
@@ -131,6 +132,15 @@ func lintTargets(r *resolved) []lint.Target {
 		if g.Section() == winfw.Section {
 			t.Windows = true
 			t.DisablesForeign = g.Name() == (powershell.Generator{}).Name() && winfw.SettingsOf(r.settings).ForeignRules == winfw.ForeignDisable
+		}
+		switch g.Name() {
+		case "nftables", "firewalld", "ufw":
+			t.Firewall = g.Name()
+		case "iptables", "ip6tables":
+			t.Firewall = "iptables"
+			t.Replaces = iptables.SettingsOf(r.settings).Mode == iptables.Replace
+		}
+		if t.Windows || t.Firewall != "" {
 			for _, h := range r.rs.HostNames() {
 				if slices.Contains(r.declared.hosts[h], g) {
 					t.DeclaredHosts = append(t.DeclaredHosts, h)

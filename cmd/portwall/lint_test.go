@@ -178,3 +178,70 @@ func TestLintIgnoreFlag(t *testing.T) {
 		t.Errorf("unknown code: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
+
+// TestLintFirewallManagers: PW961 warns when a host's targets do not suit
+// the firewall manager it runs, and says what does; nothing when they do.
+func TestLintFirewallManagers(t *testing.T) {
+	t.Parallel()
+	base := `[defaults]
+%s
+[hosts.web1]
+addresses = ["10.1.0.80"]
+%s
+[[allow]]
+from = "any"
+to = "web1"
+service = "https"
+[[allow]]
+from = "office"
+to = "web1"
+service = "ssh"
+[groups]
+office = ["10.1.0.0/16"]
+`
+	for _, c := range []struct {
+		defaults, host string
+		want           []string // fragments of the PW961 message; none: no warning
+	}{
+		{"", `firewall = "firewalld"`, []string{`host web1 runs firewalld (firewall = "firewalld"), with no target declared`, `declare targets = ["firewalld"]`}},
+		{"", "firewall = \"firewalld\"\ntargets = [\"nftables\"]", []string{"with its targets (nftables)", "open nothing"}},
+		{"", "firewall = \"firewalld\"\ntargets = [\"firewalld\", \"iptables\"]", []string{"with its targets (iptables, firewalld)"}},
+		{"", "firewall = \"firewalld\"\ntargets = [\"firewalld\"]", nil},
+		{`firewall = "firewalld"`, `targets = ["firewalld"]`, nil},
+		{`firewall = "firewalld"`, `targets = ["nftables"]`, []string{"host web1 runs firewalld", "with its targets (nftables)"}},
+		{"", "firewall = \"ufw\"\ntargets = [\"nftables\"]", []string{"ufw's INPUT chain drops what ufw does not allow", `[iptables] mode = "noflush"`, "ufw disable"}},
+		{"", "firewall = \"ufw\"\ntargets = [\"iptables\", \"ip6tables\"]", []string{`mode = "replace" replaces ufw's whole filter table`}},
+		{"", "firewall = \"ufw\"\ntargets = [\"ufw\"]", nil},
+		{"", "firewall = \"ufw\"", []string{"with no target declared", `declare targets = ["ufw"]`}},
+		{"", "firewall = \"none\"\ntargets = [\"ufw\"]", []string{`which a host with firewall = "none" does not run`, `declare targets = ["nftables"]`}},
+		{"", "firewall = \"firewalld\"\ntargets = [\"firewalld\", \"ufw\"]", []string{"with its targets (firewalld, ufw)", "ufw's own commands"}},
+		{"[iptables]\nmode = \"noflush\"", "firewall = \"ufw\"\ntargets = [\"iptables\", \"ip6tables\"]", nil},
+		{"", "firewall = \"docker\"\ntargets = [\"iptables\"]", []string{"Docker's rules (DOCKER-USER and the forwarding to containers)"}},
+		{"", "firewall = \"docker\"\ntargets = [\"nftables\"]", nil},
+		{"", "firewall = \"iptables\"\ntargets = [\"iptables\"]", []string{"the host's own iptables rules included"}},
+		{"", "firewall = \"none\"\ntargets = [\"firewalld\"]", []string{`a host with firewall = "none" does not run`, `declare targets = ["nftables"]`}},
+		{"", "firewall = \"none\"\ntargets = [\"iptables\"]", nil},
+		{"", "firewall = \"nftables\"\ntargets = [\"nftables\"]", nil},
+		{"", "firewall = \"firewalld\"\ntargets = []", nil},
+		{"", "firewall = \"firewalld\"\nos = \"windows\"", nil},
+	} {
+		profile := fmt.Sprintf(base, c.defaults, c.host)
+		if strings.HasPrefix(c.defaults, "[") {
+			profile = fmt.Sprintf(base, "", c.host) + c.defaults + "\n"
+		}
+		code, out, errs := runIn(profile, "lint", "-")
+		var got string
+		for _, line := range strings.Split(out, "\n") {
+			if i := strings.Index(line, "PW961 firewall-manager-targets: "); i >= 0 {
+				got = line[i+len("PW961 firewall-manager-targets: "):]
+			}
+		}
+		ok := code == 0 && errs == "" && (len(c.want) == 0) == (got == "")
+		for _, w := range c.want {
+			ok = ok && strings.Contains(got, w)
+		}
+		if !ok {
+			t.Errorf("%q / %q: exit %d %s\n%s\nwant %q", c.defaults, c.host, code, errs, out, c.want)
+		}
+	}
+}

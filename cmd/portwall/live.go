@@ -39,6 +39,13 @@ portwall's output and one applied by portwall compare equal; handles and
 counters are ignored; a rule holding an expression portwall cannot read is
 reported as unrecognised, never as equal. diff never changes the kernel.
 
+Other tables' base chains on the input and output hooks (firewalld's,
+ufw's and Docker's iptables-nft tables, a hand-made table) are listed on
+standard error with their table, hook, priority and policy, and what each
+does with sample packets of every flow the profile allows: netfilter runs
+every base chain on a hook, and a packet dropped by any of them is dropped
+(--format json: "other_chains"). apply refuses when one would drop them.
+
 With --save-plan FILE it also writes the plan (the table it would apply,
 the ruleset generation it read, the namespace): apply --plan FILE applies
 exactly that change, and refuses if anything changed since.
@@ -121,6 +128,9 @@ type plan struct {
 	// current and want are the live and desired tables in canonical form.
 	current, want *live.Table
 	diff          *live.Diff
+	// coexist is what the other tables on the input and output hooks do
+	// with the flows the table allows.
+	coexist *coexistence
 }
 
 // plan resolves the profile, renders and compiles the host's table, and
@@ -171,12 +181,29 @@ func (e *env) plan(c *cli.Context) (*plan, error) {
 	}
 	p.current, p.want = current, desired.CanonicalTable()
 	p.diff = live.Compare(p.current, p.want)
+	others, err := conn.ReadOthers()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("reading the other tables on the input and output hooks: %w", err)
+	}
+	p.coexist = checkCoexistence(others, v, p.want)
 	return p, nil
+}
+
+// writeCoexistence prints the coexistence check to standard error: it is
+// a warning about the namespace, not part of the diff.
+func (e *env) writeCoexistence(p *plan) {
+	where := "other tables hook this network namespace's input and output"
+	if p.netns != "" {
+		where = "other tables hook the input and output of network namespace " + p.netns
+	}
+	p.coexist.write(e.stderr, where)
 }
 
 // printDiff writes the diff as text or JSON and returns the exit status:
 // drift is 2.
 func (e *env) printDiff(c *cli.Context, p *plan) error {
+	e.writeCoexistence(p)
 	if c.String("format") == "json" {
 		if err := e.writeJSON(p.document(nil)); err != nil {
 			return err

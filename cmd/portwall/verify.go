@@ -66,18 +66,30 @@ Progress goes to standard error (one line per host ruleset, or one updated
 line on a terminal), with a summary of hosts, probes and time; each host's
 matrix goes to standard output as soon as it is known, in host order.
 
+--alongside FILE proves the rules next to another firewall's: the host's
+own firewalld, ufw or Docker tables, saved on the host with nft list ruleset
+(or iptables-save, ip6tables-save). verify loads FILE into the host's
+namespace after the check without rules and before the rules, so that every
+probe the profile allows must get through both; before the probes it runs the
+coexistence check of diff and apply on FILE alone (in a namespace of its
+own) and prints which of its chains drop what the profile allows. Without
+--alongside the host's namespace holds portwall's rules alone: verify never
+reads the machine's own ruleset.
+
 Exit status: 0 proven, 1 a mismatch, a failing expectation, a plan that
 could not cover every rule (without --sample), or an error.
 
 Examples:
    sudo portwall verify examples/xeams.toml --target nftables
-   sudo portwall verify site.toml --host mail1 --sample 64`,
+   sudo portwall verify site.toml --host mail1 --sample 64
+   sudo portwall verify site.toml --host mail1 --target nftables --alongside mail1-ruleset.nft`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "host", Usage: "verify only host `NAME` (repeatable; default every host)"},
 			&cli.StringSliceFlag{Name: "target", Usage: "load the rules of `TARGET`: nftables, iptables, firewalld or ufw (repeatable; default nftables and iptables)"},
 			&cli.BoolFlag{Name: "probes", Usage: "list every probe, not only a line per peer address"},
 			&cli.IntFlag{Name: "parallel", Value: 2, Usage: "prove `N` host rulesets at a time"},
 			&cli.IntFlag{Name: "sample", Usage: "probe at most `N` ports per host, spread over the rules' ports, and say so", DefaultText: "every port a rule names"},
+			&cli.StringSliceFlag{Name: "alongside", Usage: "load another firewall's ruleset from `FILE` next to the rules (nft list ruleset, iptables-save or ip6tables-save output; prefix nft:, iptables: or ip6tables: to say which) (repeatable)"},
 			layoutFlag(),
 		},
 		Action: e.verify,
@@ -110,14 +122,30 @@ func (e *env) verify(c *cli.Context) error {
 	if len(targets) == 0 {
 		targets = proof.Default
 	}
-	if err := canVerify(targets); err != nil {
+	alongside, err := readAlongside(c.StringSlice("alongside"))
+	if err != nil {
 		return err
+	}
+	if err := canVerify(targets, alongside); err != nil {
+		return err
+	}
+	// The coexistence check of each host against the files, before any
+	// proof opens its thousands of sockets (github.com/google/nftables
+	// cannot use a socket numbered above 1023).
+	coexist := map[string]string{}
+	if len(alongside) > 0 {
+		for _, h := range hosts {
+			if coexist[h], err = alongsideCheck(c.Context, rs, h, alongside); err != nil {
+				return err
+			}
+		}
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	type job struct {
 		host, target string
+		coexist      string
 		out          bytes.Buffer
 		failed       bool
 		sampled      []string
@@ -128,8 +156,12 @@ func (e *env) verify(c *cli.Context) error {
 	}
 	var jobs []*job
 	for _, h := range hosts {
-		for _, t := range targets {
-			jobs = append(jobs, &job{host: h, target: t, done: make(chan struct{})})
+		for i, t := range targets {
+			j := &job{host: h, target: t, done: make(chan struct{})}
+			if i == 0 {
+				j.coexist = coexist[h]
+			}
+			jobs = append(jobs, j)
 		}
 	}
 	sample := c.Int("sample")
@@ -148,7 +180,8 @@ func (e *env) verify(c *cli.Context) error {
 			go func() {
 				defer func() { <-sem; close(j.done) }()
 				t0 := time.Now()
-				j.failed, j.probes, j.sampled, j.err = verifyHost(ctx, rs, r.settings, j.host, j.target, c.Bool("probes"), sample, &j.out)
+				j.out.WriteString(j.coexist)
+				j.failed, j.probes, j.sampled, j.err = verifyHost(ctx, rs, r.settings, j.host, j.target, c.Bool("probes"), sample, alongside, &j.out)
 				j.took = time.Since(t0)
 			}()
 		}
@@ -214,7 +247,7 @@ func (e *env) verify(c *cli.Context) error {
 
 // verifyHost proves one host's rules for one target and writes its
 // matrix to w.
-func verifyHost(ctx context.Context, rs *ir.Ruleset, settings generators.Settings, host, target string, all bool, sample int, w *bytes.Buffer) (failed bool, probes int, sampled []string, err error) {
+func verifyHost(ctx context.Context, rs *ir.Ruleset, settings generators.Settings, host, target string, all bool, sample int, alongside []alongsideFile, w *bytes.Buffer) (failed bool, probes int, sampled []string, err error) {
 	files, err := proof.Render(rs, settings, host, target)
 	if err != nil {
 		return false, 0, nil, err
@@ -222,6 +255,13 @@ func verifyHost(ctx context.Context, rs *ir.Ruleset, settings generators.Setting
 	load, err := proof.Load(settings, files)
 	if err != nil {
 		return false, 0, nil, err
+	}
+	if len(alongside) > 0 {
+		var before []proof.Command
+		for _, f := range alongside {
+			before = append(before, f.command())
+		}
+		load = append(append(before, dropOwnTable), load...)
 	}
 	var opts []probe.Option
 	if sample > 0 {
@@ -235,12 +275,20 @@ func verifyHost(ctx context.Context, rs *ir.Ruleset, settings generators.Setting
 	if err != nil {
 		return false, 0, nil, err
 	}
-	res.WriteMatrix(w, fmt.Sprintf("host %s, %s", host, target), all)
+	title := fmt.Sprintf("host %s, %s", host, target)
+	if len(alongside) > 0 {
+		var names []string
+		for _, f := range alongside {
+			names = append(names, f.name)
+		}
+		title += " alongside " + strings.Join(names, ", ")
+	}
+	res.WriteMatrix(w, title, all)
 	return res.Failed(), len(p.Probes), p.Sampled, nil
 }
 
 // canVerify says what is missing to build namespaces and load rules.
-func canVerify(targets []string) error {
+func canVerify(targets []string, alongside []alongsideFile) error {
 	var missing []string
 	if os.Geteuid() != 0 {
 		missing = append(missing, "root (CAP_NET_ADMIN and CAP_SYS_ADMIN)")
@@ -258,8 +306,11 @@ func canVerify(targets []string) error {
 			tools = append(tools, ufwenv.Tools...)
 		}
 	}
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
+	for _, f := range alongside {
+		tools = append(tools, f.command().Argv[0])
+	}
+	for i, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil && !slices.Contains(tools[:i], tool) {
 			missing = append(missing, tool)
 		}
 	}

@@ -50,6 +50,7 @@ var Checks = []Check{
 	{"PW802", "alternative-defaulted", "a flow with alternatives (\"443 or 8890\", \"UDP or TCP\") opened with the catalog's default choice"},
 	{"PW803", "random-ports-all", "a flow on random ports opened on every port (random_ports = \"all\"), not on a port pool"},
 	{"PW951", "installer-rules", "a product whose installer adds its own Windows Firewall allow rules, on a host declared for a Windows target that leaves them enabled"},
+	{"PW961", "firewall-manager-targets", "a Linux host whose targets do not suit the firewall manager it runs (firewall = ...): another manager's chains would drop what the rules allow, or the target would replace that manager's rules"},
 }
 
 func check(code string) Check {
@@ -91,6 +92,14 @@ type Target struct {
 	Windows         bool
 	DeclaredHosts   []string
 	DisablesForeign bool
+	// Firewall is the Linux packet filter the backend's output is loaded
+	// into: "nftables" (a table of its own), "iptables" (the filter
+	// table), "firewalld" (a running firewalld), "ufw" (ufw's rules); ""
+	// for other backends
+	// (PW961). Replaces: its output replaces the whole table under this
+	// profile's settings (iptables in mode replace).
+	Firewall string
+	Replaces bool
 }
 
 // HostNames is what a backend does with host names in an address set.
@@ -137,6 +146,7 @@ func Lint(p *profiles.Profile, rs *ir.Ruleset, cfg Config) ([]Warning, error) {
 	}
 	l.decisions()
 	l.installerRules(cfg.Targets)
+	l.firewallManagers(cfg.Targets)
 	slices.SortStableFunc(l.out, func(a, b Warning) int {
 		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
 			cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Msg, b.Msg))
