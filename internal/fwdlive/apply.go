@@ -72,6 +72,18 @@ func Check(ctx context.Context, c Config, desired map[string][]byte) error {
 	if err := install(stage, files); err != nil {
 		return fmt.Errorf("staging the configuration: %w", err)
 	}
+	conf, err := readConf(stage)
+	if err != nil {
+		return err
+	}
+	if conf, err = newConf(conf); err != nil {
+		return err
+	} else if conf != nil {
+		conf.UID = -1
+		if err := writeFile(filepath.Join(stage, confFile), *conf); err != nil {
+			return fmt.Errorf("staging the configuration: %w", err)
+		}
+	}
 	if err := offline(ctx, stage, "--check-config"); err != nil {
 		return fmt.Errorf("the configuration with portwall's new files does not pass firewall-offline-cmd --check-config, so nothing was changed: %w", err)
 	}
@@ -182,35 +194,58 @@ func writeFile(path string, f File) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// Snapshot is what a rollback puts back: portwall's files as they were,
-// and the default zone firewalld used.
+// Snapshot is what a rollback puts back: portwall's files and
+// firewalld.conf as they were.
 type Snapshot struct {
-	Config      Config          `json:"config"`
-	Files       map[string]File `json:"files"`
-	DefaultZone string          `json:"default_zone"`
+	Config Config          `json:"config"`
+	Files  map[string]File `json:"files"`
+	// Conf is firewalld.conf (nil: there was none).
+	Conf *File `json:"conf"`
 }
 
 // Snapshot returns what Restore needs to put l back.
 func (l *Live) Snapshot() *Snapshot {
-	return &Snapshot{Config: l.Config, Files: maps.Clone(l.Files), DefaultZone: l.EffectiveDefaultZone()}
+	return &Snapshot{Config: l.Config, Files: maps.Clone(l.Files), Conf: l.Conf}
+}
+
+// newConf is firewalld.conf with zone portwall as the default zone, or
+// nil when it is already.
+func newConf(conf *File) (*File, error) {
+	if conf == nil {
+		return &File{Data: withDefaultZone(nil, firewalld.Zone), Mode: 0o644, UID: -1}, nil
+	}
+	if z, _ := defaultZoneOf(conf.Data); z == firewalld.Zone {
+		return nil, nil
+	}
+	c := *conf
+	c.Data = withDefaultZone(conf.Data, firewalld.Zone)
+	return &c, nil
 }
 
 // Apply installs desired (KIND/NAME.xml to contents) as portwall's files
 // and loads them; before is the state the change was computed from:
 //
-//  1. the staged configuration must pass firewall-offline-cmd
-//     --check-config (Check), and the live state must still be before's
-//     (ErrChanged otherwise); nothing has changed yet;
-//  2. each file is renamed into place, portwall's other files removed;
-//  3. firewalld reloads (when it runs). If the reload fails, portwall's
-//     previous files are put back and firewalld reloads again: the error
-//     says what happened, and nothing of the change is left;
-//  4. zone portwall becomes the default zone: once, on the first load,
-//     with a second reload, so that every load ends in the same state.
-//     When firewalld is not running, firewall-offline-cmd sets it and the
-//     files apply when firewalld starts.
+//  1. the staged configuration (portwall's new files, zone portwall as
+//     the default zone) must pass firewall-offline-cmd --check-config
+//     (Check), and the live state must still be before's (ErrChanged
+//     otherwise); nothing has changed yet;
+//  2. each file is renamed into place, portwall's other files removed,
+//     and firewalld.conf's DefaultZone line set to portwall (the one
+//     line of it portwall writes; done by portwall rather than by
+//     firewalld's setDefaultZone, which rewrites the file's mode and
+//     leaves firewalld.conf.old behind);
+//  3. firewalld reloads (when it runs), which starts afresh with zone
+//     portwall as the default zone, as every later load does. If the
+//     reload fails, the previous files and firewalld.conf are put back
+//     and firewalld reloads again: the error says what happened, and
+//     nothing of the change is left. When firewalld is not running, the
+//     files apply when it starts.
 func Apply(ctx context.Context, before *Live, desired map[string][]byte) error {
 	c := before.Config
+	conf, err := newConf(before.Conf)
+	if err != nil {
+		return err
+	}
 	if err := Check(ctx, c, desired); err != nil {
 		return err
 	}
@@ -229,23 +264,23 @@ func Apply(ctx context.Context, before *Live, desired map[string][]byte) error {
 	if err != nil {
 		return err
 	}
+	if d != nil {
+		defer d.close()
+	}
+	undo := func() string { return putBack(c.Dir, before.Files, before.Conf) }
+	if err := install(c.Dir, files); err != nil {
+		return fmt.Errorf("writing portwall's files: %w (%s)", err, undo())
+	}
+	if conf != nil {
+		if err := writeFile(filepath.Join(c.Dir, confFile), *conf); err != nil {
+			return fmt.Errorf("setting DefaultZone in %s: %w (%s)", confFile, err, undo())
+		}
+	}
 	if d == nil {
-		if err := install(c.Dir, files); err != nil {
-			return fmt.Errorf("writing portwall's files: %w (%s)", err, putBack(c.Dir, before.Files))
-		}
-		if before.DefaultZone != firewalld.Zone {
-			if err := offline(ctx, c.Dir, "--set-default-zone="+firewalld.Zone); err != nil {
-				return fmt.Errorf("the files are written, but setting the default zone failed: %w", err)
-			}
-		}
 		return nil
 	}
-	defer d.close()
-	if err := install(c.Dir, files); err != nil {
-		return fmt.Errorf("writing portwall's files: %w (%s)", err, putBack(c.Dir, before.Files))
-	}
 	if err := d.reload(ctx); err != nil {
-		msg := putBack(c.Dir, before.Files)
+		msg := undo()
 		if rerr := d.reload(ctx); rerr != nil {
 			msg += fmt.Sprintf(", but reloading them failed too: %v", rerr)
 		} else {
@@ -253,71 +288,72 @@ func Apply(ctx context.Context, before *Live, desired map[string][]byte) error {
 		}
 		return fmt.Errorf("firewalld did not load the new configuration: %w; %s. Nothing was applied", err, msg)
 	}
-	z, err := d.defaultZone(ctx)
-	if err != nil {
-		return err
-	}
-	if z != firewalld.Zone {
-		if err := d.setDefaultZone(ctx, firewalld.Zone); err != nil {
-			return fmt.Errorf("the files are loaded, but making zone %s the default zone failed: %w", firewalld.Zone, err)
-		}
-		if err := d.reload(ctx); err != nil {
-			return fmt.Errorf("the files are loaded and zone %s is the default zone, but the last reload failed: %w", firewalld.Zone, err)
-		}
-	}
 	return nil
 }
 
-// putBack writes portwall's previous files back after a failed change,
-// and says how that went.
-func putBack(dir string, files map[string]File) string {
-	if err := install(dir, files); err != nil {
+// putBack writes portwall's previous files and firewalld.conf back after
+// a failed change, and says how that went.
+func putBack(dir string, files map[string]File, conf *File) string {
+	err := install(dir, files)
+	if err == nil {
+		err = restoreConf(dir, conf)
+	}
+	if err != nil {
 		return fmt.Sprintf("putting portwall's previous files back failed too: %v", err)
 	}
 	return "portwall's previous files are back"
 }
 
-// Restore puts the snapshot back: the default zone (when it differs),
-// then exactly portwall's previous files (their bytes, modes and owners;
-// files added since are removed), then a reload. Other files are not
-// touched.
-func Restore(ctx context.Context, s *Snapshot) error {
-	c := s.Config.Resolved()
-	d, err := connect(ctx, c.Bus)
-	if err != nil {
+// restoreConf puts firewalld.conf's DefaultZone back as it was in conf:
+// the whole file, byte for byte, when only its DefaultZone line differs
+// from conf's (so that nothing another tool changed since is lost), else
+// that line alone.
+func restoreConf(dir string, conf *File) error {
+	cur, err := readConf(dir)
+	if err != nil || cur == nil {
 		return err
 	}
-	if d != nil {
-		defer d.close()
-		z, err := d.defaultZone(ctx)
-		if err != nil {
-			return err
-		}
-		if s.DefaultZone != "" && z != s.DefaultZone {
-			if err := d.setDefaultZone(ctx, s.DefaultZone); err != nil {
-				return fmt.Errorf("setting the default zone back to %s: %w", s.DefaultZone, err)
-			}
-		}
-	} else {
-		z, err := confDefaultZone(c.Dir)
-		if err != nil {
-			return err
-		}
-		if z == "" {
-			z = FallbackZone
-		}
-		if s.DefaultZone != "" && z != s.DefaultZone {
-			if err := offline(ctx, c.Dir, "--set-default-zone="+s.DefaultZone); err != nil {
-				return fmt.Errorf("setting the default zone back to %s: %w", s.DefaultZone, err)
-			}
-		}
+	var was []byte
+	if conf != nil {
+		was = conf.Data
 	}
+	wasZone, _ := defaultZoneOf(was)
+	if z, _ := defaultZoneOf(cur.Data); z == wasZone {
+		return nil
+	}
+	p := filepath.Join(dir, confFile)
+	switch {
+	case conf == nil && bytes.Equal(cur.Data, withDefaultZone(nil, firewalld.Zone)):
+		// portwall made the file: there was none.
+		return os.Remove(p)
+	case conf != nil && bytes.Equal(withDefaultZone(conf.Data, firewalld.Zone), cur.Data):
+		return writeFile(p, *conf)
+	}
+	if wasZone == "" {
+		wasZone = FallbackZone
+	}
+	f := *cur
+	f.Data = withDefaultZone(cur.Data, wasZone)
+	return writeFile(p, f)
+}
+
+// Restore puts the snapshot back: exactly portwall's previous files
+// (their bytes, modes and owners; files added since are removed) and
+// firewalld.conf's DefaultZone (restoreConf), then reloads firewalld.
+// Other files are not touched.
+func Restore(ctx context.Context, s *Snapshot) error {
+	c := s.Config.Resolved()
 	if err := install(c.Dir, s.Files); err != nil {
 		return fmt.Errorf("putting portwall's previous files back: %w", err)
 	}
-	if d == nil {
-		return nil
+	if err := restoreConf(c.Dir, s.Conf); err != nil {
+		return fmt.Errorf("putting DefaultZone back in %s: %w", confFile, err)
 	}
+	d, err := connect(ctx, c.Bus)
+	if err != nil || d == nil {
+		return err
+	}
+	defer d.close()
 	if err := d.reload(ctx); err != nil {
 		return fmt.Errorf("portwall's previous files are back, but firewalld did not reload them: %w", err)
 	}

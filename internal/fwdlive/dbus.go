@@ -90,11 +90,6 @@ func (d *daemon) defaultZone(ctx context.Context) (string, error) {
 	return z, err
 }
 
-// setDefaultZone changes the runtime's default zone and firewalld.conf.
-func (d *daemon) setDefaultZone(ctx context.Context, zone string) error {
-	return d.call(ctx, d.fw, iface+".setDefaultZone", []any{zone})
-}
-
 // reload loads the permanent configuration, as firewall-cmd --reload
 // does; the daemon must be RUNNING afterwards.
 func (d *daemon) reload(ctx context.Context) error {

@@ -24,8 +24,11 @@ func Read(ctx context.Context, c Config) (*Live, error) {
 	if l.Files, err = readOwned(c.Dir); err != nil {
 		return nil, err
 	}
-	if l.DefaultZone, err = confDefaultZone(c.Dir); err != nil {
+	if l.Conf, err = readConf(c.Dir); err != nil {
 		return nil, err
+	}
+	if l.Conf != nil {
+		l.DefaultZone, _ = defaultZoneOf(l.Conf.Data)
 	}
 	d, err := connect(ctx, c.Bus)
 	if err != nil || d == nil {
@@ -277,7 +280,9 @@ func children(lines []string) []string {
 }
 
 func indexPrefix(lines []string, prefix string) int {
-	return slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, prefix+">") || strings.HasPrefix(l, prefix+" ") || strings.HasPrefix(l, prefix+"/") })
+	return slices.IndexFunc(lines, func(l string) bool {
+		return strings.HasPrefix(l, prefix+">") || strings.HasPrefix(l, prefix+" ") || strings.HasPrefix(l, prefix+"/")
+	})
 }
 
 // unified writes a unified diff with three lines of context, "" when the

@@ -134,24 +134,59 @@ func readOwned(dir string) (map[string]File, error) {
 	return out, nil
 }
 
-// confDefaultZone reads DefaultZone from dir's firewalld.conf: "" when the
-// file or the key is missing.
-func confDefaultZone(dir string) (string, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "firewalld.conf"))
+// confFile is firewalld.conf's name in the configuration directory.
+const confFile = "firewalld.conf"
+
+// readConf reads dir's firewalld.conf; nil when there is none.
+func readConf(dir string) (*File, error) {
+	p := filepath.Join(dir, confFile)
+	st, err := os.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
+		return nil, nil
 	}
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	zone := ""
-	for _, l := range strings.Split(string(data), "\n") {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{Data: data, Mode: st.Mode().Perm(), UID: -1}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		f.UID, f.GID = int(sys.Uid), int(sys.Gid)
+	}
+	return f, nil
+}
+
+// defaultZoneOf returns the DefaultZone of firewalld.conf's contents (""
+// when unset), and the index of its line (-1), as firewalld reads it: the
+// last KEY=VALUE line with that key wins.
+func defaultZoneOf(data []byte) (string, int) {
+	zone, at := "", -1
+	for i, l := range strings.Split(string(data), "\n") {
 		l = strings.TrimSpace(l)
 		if k, v, ok := strings.Cut(l, "="); ok && !strings.HasPrefix(l, "#") && strings.TrimSpace(k) == "DefaultZone" {
-			zone = strings.TrimSpace(v)
+			zone, at = strings.TrimSpace(v), i
 		}
 	}
-	return zone, nil
+	return zone, at
+}
+
+// withDefaultZone returns firewalld.conf's contents with DefaultZone set
+// to zone: its line replaced, or one added; every other line, comment
+// and byte stays. This is all portwall writes into firewalld.conf.
+func withDefaultZone(data []byte, zone string) []byte {
+	_, at := defaultZoneOf(data)
+	lines := strings.Split(string(data), "\n")
+	if at >= 0 {
+		lines[at] = "DefaultZone=" + zone
+		return []byte(strings.Join(lines, "\n"))
+	}
+	s := string(data)
+	if s != "" && !strings.HasSuffix(s, "\n") {
+		s += "\n"
+	}
+	return []byte(s + "DefaultZone=" + zone + "\n")
 }
 
 // Live is the live state of portwall's part of firewalld.
@@ -159,7 +194,9 @@ type Live struct {
 	Config Config
 	// Files are portwall's files on disk.
 	Files map[string]File
-	// DefaultZone is firewalld.conf's DefaultZone ("" unset).
+	// Conf is firewalld.conf (nil when missing), and DefaultZone its
+	// DefaultZone ("" when unset).
+	Conf        *File
 	DefaultZone string
 	// State is the daemon's: RUNNING, FAILED (it fell back to its stock
 	// configuration), or "" when firewalld is not running.
@@ -201,6 +238,10 @@ func (l *Live) Fingerprint() string {
 		f := l.Files[n]
 		fmt.Fprintf(h, "file %q %o %d %d %d\n", n, f.Mode, f.UID, f.GID, len(f.Data))
 		h.Write(f.Data)
+	}
+	if l.Conf != nil {
+		fmt.Fprintf(h, "conf %o %d %d %d\n", l.Conf.Mode, l.Conf.UID, l.Conf.GID, len(l.Conf.Data))
+		h.Write(l.Conf.Data)
 	}
 	fmt.Fprintf(h, "default %q runtime-default %q state %q\n", l.DefaultZone, l.RuntimeDefaultZone, l.State)
 	for _, r := range l.Runtime {
