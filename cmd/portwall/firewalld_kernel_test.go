@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/portwall/portwall/internal/pending"
 	fwd "github.com/portwall/portwall/internal/netns/firewalld"
+	"github.com/portwall/portwall/internal/pending"
 	"github.com/portwall/portwall/internal/testkit/kerneltest"
 )
 
