@@ -94,7 +94,11 @@ func (d *Diff) Drift() bool { return len(d.Changes) > 0 || len(d.Runtime) > 0 }
 func (d *Diff) Summary() string {
 	s := fmt.Sprintf("%d to add, %d to remove, %d to change", d.Add, d.Remove, d.Change)
 	if len(d.Runtime) > 0 {
-		s += fmt.Sprintf(", and a reload (the runtime differs from the permanent configuration in %d ways)", len(d.Runtime))
+		ways := "1 way"
+		if len(d.Runtime) != 1 {
+			ways = fmt.Sprintf("%d ways", len(d.Runtime))
+		}
+		s += ", and a reload (the runtime differs from the permanent configuration in " + ways + ")"
 	}
 	return s
 }
