@@ -129,12 +129,16 @@ rolled_back:
   returned: when a change was applied
   type: bool
 added:
-  description: Rules and sets the change adds, in nft syntax; for firewalld the elements it adds, as C(zone portwall: <element/>).
+  description:
+    - Rules and sets the change adds, in nft syntax.
+    - For firewalld the elements it adds, each as C(zone portwall) then a colon and the element's XML.
   returned: always
   type: list
   elements: str
 removed:
-  description: Rules and sets the change removes, in nft syntax; for firewalld the elements it removes, as C(zone portwall: <element/>).
+  description:
+    - Rules and sets the change removes, in nft syntax.
+    - For firewalld the elements it removes, each as C(zone portwall) then a colon and the element's XML.
   returned: always
   type: list
   elements: str
