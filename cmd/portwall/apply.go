@@ -517,7 +517,11 @@ Examples:
 			if o.Result != pending.RolledBack {
 				return errors.New(o.Detail)
 			}
-			e.info("Rolled back transaction %s (host %s): the previous table is back.\n", o.ID, o.Txn.Host)
+			back := "the previous table is back"
+			if o.Txn.Target == pending.TargetFirewalld {
+				back = "portwall's previous firewalld files are back"
+			}
+			e.info("Rolled back transaction %s (host %s): %s.\n", o.ID, o.Txn.Host, back)
 			return nil
 		},
 	}

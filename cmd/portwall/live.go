@@ -118,7 +118,7 @@ func diffFlags() []cli.Flag {
 	for _, f := range fs {
 		if s, ok := f.(*cli.StringFlag); ok && s.Name == "host" {
 			s.Required = false
-			s.Usage += " (nftables)"
+			s.Usage += " (nftables, firewalld)"
 		}
 	}
 	return fs
