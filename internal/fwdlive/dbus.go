@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -36,10 +37,21 @@ type daemon struct {
 // connect reaches firewalld on the bus; nil (and no error) when it is not
 // running: no bus to connect to, or nobody owns firewalld's name.
 func connect(ctx context.Context, bus string) (*daemon, error) {
-	conn, err := dbus.Connect(bus, dbus.WithContext(ctx))
-	if err != nil {
+	conn, err := dbus.Dial(bus, dbus.WithContext(ctx))
+	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
 		// No system bus: firewalld, which needs one, cannot run.
 		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("D-Bus (%s): %w", bus, err)
+	}
+	if err := conn.Auth(nil); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("D-Bus (%s): %w", bus, err)
+	}
+	if err := conn.Hello(); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("D-Bus (%s): %w", bus, err)
 	}
 	var has bool
 	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, busName).Store(&has); err != nil {

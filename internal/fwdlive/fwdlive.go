@@ -70,6 +70,9 @@ func (c Config) Resolved() Config {
 	if c.Dir == "" {
 		c.Dir = DefaultDir
 	}
+	if abs, err := filepath.Abs(c.Dir); err == nil {
+		c.Dir = abs
+	}
 	if c.Bus == "" {
 		c.Bus = os.Getenv("DBUS_SYSTEM_BUS_ADDRESS")
 	}
