@@ -44,13 +44,25 @@ it refuses if the profile now gives another table, or if the ruleset or the
 namespace is not the one the plan was made for. --dry-run prints what would
 change and exits as diff does.
 
+With --target firewalld it changes the host's firewalld configuration
+instead (see diff): it checks the whole configuration with portwall's new
+files (firewall-offline-cmd --check-config), renames them into place,
+removes portwall's files that are no longer needed, reloads firewalld (and
+puts the previous files back if the reload fails), and makes zone portwall
+the default zone. Only portwall*.xml files and DefaultZone are touched.
+--confirm-timeout, --plan, --dry-run and the SSH check work as for
+nftables; a rollback puts portwall's previous files and default zone back
+exactly, and reloads.
+
 Exit status: 0 applied (and confirmed); 1 error, nothing applied; 3 not
 confirmed, the previous table is back.
 
 Examples:
    portwall apply examples/fortimail-ha.toml --host fml1 --confirm-timeout 30s
-   portwall apply examples/fortimail-ha.toml --host fml1 --plan fml1.plan --confirm-timeout 2m --no-wait`,
-		Flags: append(liveFlags(),
+   portwall apply examples/fortimail-ha.toml --host fml1 --plan fml1.plan --confirm-timeout 2m --no-wait
+   portwall apply examples/site.toml --host mail1 --target firewalld --confirm-timeout 30s`,
+		Flags: append(append(liveFlags(), firewalldFlags()...),
+			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Value: "nftables", Usage: "nftables (table inet portwall) or firewalld (its configuration)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "only show what would change (the same as diff)"},
 			&cli.DurationFlag{Name: "confirm-timeout", Usage: "roll back unless confirmed (\"yes\", or portwall confirm) within `DURATION`"},
 			&cli.BoolFlag{Name: "no-wait", Usage: "with --confirm-timeout: return once applied; confirm with portwall confirm"},
@@ -210,6 +222,16 @@ func (e *env) apply(c *cli.Context) error {
 		return errors.New("--dry-run changes nothing: --confirm-timeout, --no-wait and --force do not apply")
 	case c.Bool("no-wait") && timeout <= 0:
 		return errors.New("--no-wait needs --confirm-timeout: without a confirmation there is nothing to wait for")
+	}
+	if err := checkFirewalldFlags(c); err != nil {
+		return err
+	}
+	switch t := c.String("target"); t {
+	case "firewalld":
+		return e.firewalldApply(c)
+	case "nftables":
+	default:
+		return fmt.Errorf("apply changes table inet portwall or firewalld's configuration: --target nftables or firewalld, not %q", t)
 	}
 	p, err := e.plan(c)
 	if err != nil {
@@ -508,7 +530,11 @@ Examples:
 			if o.Result != pending.RolledBack {
 				return errors.New(o.Detail)
 			}
-			e.info("Rolled back transaction %s (host %s): the previous table is back.\n", o.ID, o.Txn.Host)
+			back := "the previous table is back"
+			if o.Txn.Target == pending.TargetFirewalld {
+				back = "portwall's previous firewalld files are back"
+			}
+			e.info("Rolled back transaction %s (host %s): %s.\n", o.ID, o.Txn.Host, back)
 			return nil
 		},
 	}

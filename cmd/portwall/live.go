@@ -50,6 +50,14 @@ With --save-plan FILE it also writes the plan (the table it would apply,
 the ruleset generation it read, the namespace): apply --plan FILE applies
 exactly that change, and refuses if anything changed since.
 
+With --target firewalld it compares the host's firewalld configuration
+instead: portwall's files (portwall*.xml in zones, policies and services
+under --firewalld-dir, by meaning: comments, layout and element order do
+not count) and DefaultZone with the files the profile gives, and reports
+where firewalld's runtime differs from its permanent configuration (a
+change without --permanent, files not reloaded). It reads firewalld over
+D-Bus and changes nothing.
+
 With --target fortigate and --running CONFIG (the FortiGate's configuration),
 it compares portwall's objects and policies there with the profile instead:
 one line per object or policy that generate --running would create (+),
@@ -61,22 +69,32 @@ Exit status, as terraform plan -detailed-exitcode: 0 no drift, 2 drift,
 Examples:
    portwall diff examples/fortimail-ha.toml --host fml1
    portwall diff examples/fortimail-ha.toml --host fml1 --netns test1 --save-plan fml1.plan
+   portwall diff examples/site.toml --host mail1 --target firewalld
    portwall diff examples/site.toml --target fortigate --running fgt.conf`,
-		Flags: append(diffFlags(),
+		Flags: append(append(diffFlags(), firewalldFlags()...),
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text or json"},
-			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Value: "nftables", Usage: "nftables (the live table), or fortigate (with --running)"},
+			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Value: "nftables", Usage: "nftables (the live table), firewalld (its configuration), or fortigate (with --running)"},
 			runningFlag(),
-			&cli.StringFlag{Name: "save-plan", Usage: "also write the plan to `FILE`, for apply --plan to apply exactly this change (nftables)"}),
+			&cli.StringFlag{Name: "save-plan", Usage: "also write the plan to `FILE`, for apply --plan to apply exactly this change (nftables, firewalld)"}),
+
 		Action: func(c *cli.Context) error {
 			if err := checkFormat(c); err != nil {
+				return err
+			}
+			if err := checkFirewalldFlags(c); err != nil {
 				return err
 			}
 			switch t := c.String("target"); t {
 			case "fortigate":
 				return e.fortigateDiff(c)
+			case "firewalld":
+				if c.String("running") != "" {
+					return errors.New("--running goes with --target fortigate")
+				}
+				return e.firewalldDiff(c)
 			case "nftables":
 			default:
-				return fmt.Errorf("diff compares the live nftables table or, with --running, a FortiGate's configuration: --target nftables or fortigate, not %q", t)
+				return fmt.Errorf("diff compares the live nftables table, firewalld's configuration or, with --running, a FortiGate's configuration: --target nftables, firewalld or fortigate, not %q", t)
 			}
 			switch {
 			case c.String("running") != "":
@@ -106,7 +124,7 @@ func diffFlags() []cli.Flag {
 	for _, f := range fs {
 		if s, ok := f.(*cli.StringFlag); ok && s.Name == "host" {
 			s.Required = false
-			s.Usage += " (nftables)"
+			s.Usage += " (nftables, firewalld)"
 		}
 	}
 	return fs

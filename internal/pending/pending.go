@@ -58,6 +58,10 @@ type Txn struct {
 	Started  time.Time `json:"started"`
 	Deadline time.Time `json:"deadline"`
 	Summary  string    `json:"summary"`
+	// Target is what the apply changed: "" for nftables (table inet
+	// portwall), TargetFirewalld for firewalld's configuration. The
+	// snapshot is that target's, and so is the rollback.
+	Target string `json:"target,omitempty"`
 	// Timer is the process id of the rollback timer.
 	Timer int `json:"timer_pid,omitempty"`
 }
@@ -191,10 +195,12 @@ func NewID() string {
 	return hex.EncodeToString(b)
 }
 
-// Begin records t with the snapshot of the table it replaces, and starts
-// its rollback timer with start (which must run Guard in a process of its
-// own and report readiness). It refuses when another transaction waits.
-func (s *Store) Begin(t *Txn, snap *live.Snapshot, start func() (pid int, err error)) error {
+// Begin records t with the snapshot of what it replaces (a
+// *live.Snapshot, or for t.Target firewalld a *fwdlive.Snapshot), and
+// starts its rollback timer with start (which must run Guard in a process
+// of its own and report readiness). It refuses when another transaction
+// waits.
+func (s *Store) Begin(t *Txn, snap any, start func() (pid int, err error)) error {
 	unlock, err := s.lock()
 	if err != nil {
 		return err
@@ -276,9 +282,13 @@ func (s *Store) Cancel(id, why string) {
 }
 
 // Rollback puts the table the pending transaction replaced back, in the
-// namespace conn talks to, and records why.
+// namespace conn talks to, and records why. A firewalld transaction puts
+// firewalld's files back instead (conn is not used, and may be nil).
 func (s *Store) Rollback(id string, conn *live.Conn, why string) (*Outcome, error) {
-	return s.end(id, RolledBack, why, func(*Txn) (string, error) {
+	return s.end(id, RolledBack, why, func(t *Txn) (string, error) {
+		if t.Target == TargetFirewalld {
+			return s.rollbackFirewalld(why)
+		}
 		var snap live.Snapshot
 		if err := readJSON(s.path("snapshot.json"), &snap); err != nil {
 			return "", fmt.Errorf("reading the snapshot: %w", err)

@@ -34,6 +34,9 @@ type Config struct {
 	Services map[string]*Service
 	// Files lists the files in script order, as KIND/NAME.xml.
 	Files []string
+	// Data holds each file's contents, by KIND/NAME.xml, as the script
+	// writes it (what portwall diff and apply compare and install).
+	Data map[string][]byte
 }
 
 // fileLine is how each file starts.
@@ -52,7 +55,7 @@ func Parse(data []byte) (*Config, error) {
 		return nil, fmt.Errorf("the script does not end with a line break")
 	}
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	c := &Config{Services: map[string]*Service{}}
+	c := &Config{Services: map[string]*Service{}, Data: map[string][]byte{}}
 	if len(lines) == 0 || lines[0] != "#!/bin/sh" {
 		return nil, fmt.Errorf("line 1: want #!/bin/sh")
 	}
@@ -92,6 +95,7 @@ func Parse(data []byte) (*Config, error) {
 			return nil, fmt.Errorf("line %d: %s: %w", i+1, name, err)
 		}
 		c.Files = append(c.Files, name)
+		c.Data[name] = []byte(body)
 		i = end + 1
 	}
 	if i, err = expect(lines, i, firewalld.Epilogue, "the script's fixed end"); err != nil {

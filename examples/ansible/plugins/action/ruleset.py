@@ -31,6 +31,8 @@ ARGUMENT_SPEC = dict(
     portwall=dict(type="path"),
     confirm_timeout=dict(type="int", default=30),
     target=dict(type="str", default="nftables"),
+    firewalld_dir=dict(type="path", default="/etc/firewalld"),
+    firewalld_bus=dict(type="str"),
     remote_dir=dict(type="path", default="/var/cache/portwall"),
 )
 
@@ -90,6 +92,10 @@ class ActionModule(ActionBase):
         )
         if args["netns"]:
             module_args["netns"] = args["netns"]
+        if args["target"] == "firewalld":
+            module_args["firewalld_dir"] = args["firewalld_dir"]
+            if args["firewalld_bus"]:
+                module_args["firewalld_bus"] = args["firewalld_bus"]
         res = self._execute_module(module_name="portwall.portwall.ruleset", module_args=module_args, task_vars=task_vars)
         # portwall's messages point into the profile (file:line:col): name
         # the controller's file, not the host's temporary copy.
@@ -152,4 +158,4 @@ class ActionModule(ActionBase):
             time.sleep(1)
         return dict(failed=True, changed=True, confirmed=False, rolled_back=True,
                     msg="not confirmed: could not confirm over a new connection (%d tries; last: %s); the host puts the "
-                        "previous table back by itself at %s" % (tries, last, pending.get("deadline")))
+                        "previous rules back by itself at %s" % (tries, last, pending.get("deadline")))
