@@ -29,7 +29,10 @@
 #                   view alone): 14,001 files into a directory on /dev/shm (tmpfs)
 #                   and one under the repository's file system (the
 #                   disk); one run first fills each directory, the timed
-#                   runs regenerate it, as CI does
+#                   runs regenerate it, as CI does; and, as a first
+#                   generate into a new checkout does, into a directory
+#                   that does not exist yet (removed after each run,
+#                   untimed)
 #
 # Times are wall clock, from bash's EPOCHREALTIME around each run of
 # /usr/bin/time (which gives the peak RSS); each cell is the median of
@@ -209,6 +212,9 @@ for i in $(seq "$fleet_runs"); do
 	for rev in before after; do
 		once "$rev-tmpfs" "$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$shm/$rev"
 		once "$rev-disk" "$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$disk-$rev"
+		once "$rev-tmpfs-new" "$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$shm/new-$rev"
+		once "$rev-disk-new" "$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$disk-new-$rev"
+		rm -rf "$shm/new-$rev" "$disk-new-$rev"
 	done
 done
 fstype=$(findmnt -no FSTYPE -T "$tmp")
@@ -216,6 +222,9 @@ printf '%-34s %-28s %-28s\n' "fleet, 2,000 hosts, $files files" "before s" "afte
 printf '%-34s %-28s %-28s\n' "to /dev/shm ($(findmnt -no FSTYPE -T "$shm"))" "$(cell "$tmp/before-tmpfs.t")" "$(cell "$tmp/after-tmpfs.t")"
 printf '%-34s %-28s %-28s\n' "to the repository's disk ($fstype)" "$(cell "$tmp/before-disk.t")" "$(cell "$tmp/after-disk.t")"
 printf '%-34s %-28s %-28s\n' "disk / tmpfs" "$(ratio "$tmp/before-disk.t" "$tmp/before-tmpfs.t")" "$(ratio "$tmp/after-disk.t" "$tmp/after-tmpfs.t")"
+printf '%-34s %-28s %-28s\n' "into a new directory, /dev/shm" "$(cell "$tmp/before-tmpfs-new.t")" "$(cell "$tmp/after-tmpfs-new.t")"
+printf '%-34s %-28s %-28s\n' "into a new directory, disk" "$(cell "$tmp/before-disk-new.t")" "$(cell "$tmp/after-disk-new.t")"
+printf '%-34s %-28s %-28s\n' "new directory: disk / tmpfs" "$(ratio "$tmp/before-disk-new.t" "$tmp/before-tmpfs-new.t")" "$(ratio "$tmp/after-disk-new.t" "$tmp/after-tmpfs-new.t")"
 printf '%-34s %-28s %-28s\n' "peak RSS, MB" "$(cell "$tmp/before-tmpfs.m" mb)" "$(cell "$tmp/after-tmpfs.m" mb)"
 echo
 echo "end: $(uptime)"

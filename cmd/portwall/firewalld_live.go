@@ -330,16 +330,23 @@ func (e *env) firewalldApply(c *cli.Context) error {
 		}
 	}
 	var txn *pending.Txn
+	release := func() {}
 	if timeout > 0 {
 		now := time.Now()
 		txn = &pending.Txn{ID: pending.NewID(), Host: p.host, Profile: c.Args().First(), NetNS: p.netns,
 			Started: now, Deadline: now.Add(timeout), Summary: p.diff.Summary(), Target: pending.TargetFirewalld}
 		args := []string{"portwall", pending.TimerCommand, "--state", store.Dir, "--id", txn.ID}
-		if err := store.Begin(txn, p.live.Snapshot(), store.StartTimer("/proc/self/exe", args, ns)); err != nil {
+		// Held until the files are in place and firewalld reloaded: a
+		// timeout shorter than that rolls back after the apply, never
+		// during it.
+		release, err = store.BeginHeld(txn, p.live.Snapshot(), store.StartTimer("/proc/self/exe", args, ns))
+		if err != nil {
 			return fmt.Errorf("refusing to apply: %w", err)
 		}
 	}
-	if err := fwdlive.Apply(context.Background(), p.live, p.parsed.Data); err != nil {
+	err = fwdlive.Apply(context.Background(), p.live, p.parsed.Data)
+	release()
+	if err != nil {
 		if txn != nil {
 			store.Cancel(txn.ID, err.Error())
 		}

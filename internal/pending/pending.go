@@ -201,30 +201,54 @@ func NewID() string {
 // of its own and report readiness). It refuses when another transaction
 // waits.
 func (s *Store) Begin(t *Txn, snap any, start func() (pid int, err error)) error {
-	unlock, err := s.lock()
+	unlock, err := s.BeginHeld(t, snap, start)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	if p, err := s.Pending(); err != nil {
-		return err
+	unlock()
+	return nil
+}
+
+// BeginHeld is Begin that returns holding the namespace's lock, for a
+// change that takes time: until the caller releases it, neither the timer
+// nor confirm or rollback from another login can act, so that a rollback
+// never runs in the middle of the change (and then has the change undo
+// it). firewalld's check and reload take seconds on a busy machine, longer
+// than a short --confirm-timeout; nftables' one batch is atomic. The
+// caller must release the lock before it calls Cancel.
+func (s *Store) BeginHeld(t *Txn, snap any, start func() (pid int, err error)) (release func(), err error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			unlock()
+		}
+	}()
+	p, err := s.Pending()
+	if err != nil {
+		return nil, err
 	} else if p != nil {
-		return p.Busy()
+		return nil, p.Busy()
 	}
-	if err := writeJSON(s.path("snapshot.json"), snap); err != nil {
-		return err
+	if err = writeJSON(s.path("snapshot.json"), snap); err != nil {
+		return nil, err
 	}
-	if err := writeJSON(s.path("pending.json"), t); err != nil {
-		return err
+	if err = writeJSON(s.path("pending.json"), t); err != nil {
+		return nil, err
 	}
 	pid, err := start()
 	if err != nil {
 		os.Remove(s.path("pending.json"))
 		os.Remove(s.path("snapshot.json"))
-		return fmt.Errorf("starting the rollback timer: %w", err)
+		return nil, fmt.Errorf("starting the rollback timer: %w", err)
 	}
 	t.Timer = pid
-	return writeJSON(s.path("pending.json"), t)
+	if err = writeJSON(s.path("pending.json"), t); err != nil {
+		return nil, err
+	}
+	return unlock, nil
 }
 
 // end finishes the pending transaction id ("" any) with result, under

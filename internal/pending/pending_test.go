@@ -110,3 +110,49 @@ func TestNamespacesApart(t *testing.T) {
 		t.Errorf("a %s, b %s, a's other name %s", ida, idb, ida2)
 	}
 }
+
+// TestHeldUntilTheChangeIsMade: while BeginHeld's lock is held (the change
+// is being made), confirm, rollback and the timer wait; they settle the
+// transaction once it is released, and not before.
+func TestHeldUntilTheChangeIsMade(t *testing.T) {
+	s := store(t, "ns")
+	a := txn()
+	a.Deadline = a.Started // already due: the timer would act at once
+	release, err := s.BeginHeld(a, &live.Snapshot{Absent: true}, func() (int, error) { return 1, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *Outcome)
+	go func() {
+		o, err := s.Confirm(a.ID)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- o
+	}()
+	select {
+	case o := <-done:
+		t.Fatalf("confirmed while the change was being made: %+v", o)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if p, _ := s.Pending(); p == nil || p.ID != a.ID {
+		t.Fatalf("pending while held: %+v", p)
+	}
+	release()
+	if o := <-done; o == nil || o.Result != Confirmed {
+		t.Errorf("after release: %+v", o)
+	}
+	// A BeginHeld refused because one waits leaves the lock free.
+	b := txn()
+	release, err = s.BeginHeld(b, &live.Snapshot{Absent: true}, func() (int, error) { return 1, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if _, err := s.BeginHeld(txn(), &live.Snapshot{Absent: true}, func() (int, error) { return 1, nil }); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second BeginHeld: %v", err)
+	}
+	if o, err := s.Confirm(b.ID); err != nil || o.Result != Confirmed {
+		t.Errorf("confirm after a refused BeginHeld: %+v, %v", o, err)
+	}
+}
