@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -100,7 +101,7 @@ type expectSchema struct {
 // into every backend's output (nft set names, netsh rule names, FortiGate
 // objects), so they are kept to characters that need no quoting anywhere.
 // Dots are excluded so that a name is never mistaken for a host name.
-var namePattern = regexp.MustCompile(NamePattern)
+var namePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(NamePattern) })
 
 // NamePattern is the regular expression of names.
 const NamePattern = `^[a-z0-9]([a-z0-9_-]{0,46}[a-z0-9])?$`
@@ -198,7 +199,7 @@ func (c *checker) portList(path []any, v any) ports.Set {
 }
 
 func (c *checker) name(path []any, kind, s string) {
-	if !namePattern.MatchString(s) {
+	if !namePattern().MatchString(s) {
 		c.keyErrorf(path, "invalid %s name %q: %s", kind, s, NameRule)
 	}
 }
@@ -355,7 +356,7 @@ func (c *checker) group(p *Profile, name string, v any) {
 	for i, s := range members {
 		// Names cannot hold dots or colons, addresses and host names do:
 		// anything shaped like a name refers to another group or a host.
-		if namePattern.MatchString(s) && s != addr.Any {
+		if namePattern().MatchString(s) && s != addr.Any {
 			switch p.Lookup(s) {
 			case KindHost, KindGroup:
 				g.Refs = append(g.Refs, s)

@@ -9,6 +9,7 @@ import (
 
 	"go4.org/netipx"
 
+	"github.com/portwall/portwall/generators/iptables"
 	"github.com/portwall/portwall/internal/live"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
@@ -392,7 +393,7 @@ func managerHint(ch live.OtherChain) string {
 	case ch.Family == "inet" && ch.Table == "firewalld":
 		return `firewalld runs here: generate portwall's firewalld output (targets = ["firewalld"], portwall generate --target firewalld) and load it into firewalld, which then opens the profile's ports itself`
 	case ch.Table == "filter" && (ch.Family == "ip" || ch.Family == "ip6") && ch.Policy == "drop":
-		return `the iptables filter table (ufw's, or iptables rules) drops what it does not allow: open the flows there (ufw allow ...), or use portwall's iptables output with [iptables] mode = "noflush", whose chains that table's INPUT and OUTPUT jump to first`
+		return fmt.Sprintf(`the iptables filter table (ufw's, or iptables rules) drops what it does not allow: where ufw runs, generate portwall's ufw output (targets = ["ufw"], portwall generate --target ufw), which opens the profile's ports in ufw itself; or open the flows in that table, or use portwall's iptables output with [iptables] mode = %q, whose chains that table's INPUT and OUTPUT jump to first`, iptables.NoFlush)
 	}
 	return ""
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/portwall/portwall/generators/nftables"
 	"github.com/portwall/portwall/generators/portdoc"
 	"github.com/portwall/portwall/generators/targets"
 	"github.com/portwall/portwall/internal/proof"
@@ -280,7 +281,11 @@ func (l *line) values(f cli.Flag, prefix string) completion {
 	case name == "color":
 		c.cands = words("auto", "always", "never")
 	case name == "layout":
-		c.cands = words("auto", "readable", "sets")
+		var names []string
+		for _, l := range nftables.Layouts {
+			names = append(names, string(l))
+		}
+		c.cands = words(names...)
 	case name == "format" && cmd == "docs":
 		c.cands = words(portdoc.Formats()...)
 	case name == "format" && cmd == "catalog export":

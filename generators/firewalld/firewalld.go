@@ -31,6 +31,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"go4.org/netipx"
 
@@ -91,7 +92,7 @@ var ICMPTypes = map[ir.Family]map[uint8]string{
 // idChars is what a rule ID must look like to name a service. IDs from the
 // resolver are "r" and 12 hex digits; a ruleset built elsewhere may hold
 // anything, and is refused rather than mangled.
-var idChars = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
+var idChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`) })
 
 // rich is one rich rule.
 type rich struct {
@@ -338,7 +339,7 @@ func (r *renderer) header(b *bytes.Buffer, egress bool) {
 func (r *renderer) rules(o *object, hrs []ir.HostRule, dir ir.Direction) error {
 	for _, hr := range hrs {
 		rule := hr.Rule
-		if !idChars.MatchString(rule.ID) {
+		if !idChars().MatchString(rule.ID) {
 			return fmt.Errorf("rule %q: the rule ID cannot name a firewalld service (want letters and digits)", rule.ID)
 		}
 		if rule.Program != "" {

@@ -31,6 +31,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/rules/ir"
@@ -74,7 +75,7 @@ type version struct {
 var versions = []version{{"6.0", 6, 0, ""}, {"6.2", 6, 2, ""}, {"6.4", 6, 4, ""}, {"7.0", 7, 0, ""}, {"7.2", 7, 2, ""}, {"7.4", 7, 4, ""}, {"7.6", 7, 6, ""}, {"8.0", 8, 0, ""}}
 
 // versionPattern is a release or a patch level: "7.6", "7.6.1".
-var versionPattern = regexp.MustCompile(`^([0-9]{1,2})\.([0-9]{1,2})(\.[0-9]{1,3})?$`)
+var versionPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9]{1,2})\.([0-9]{1,2})(\.[0-9]{1,3})?$`) })
 
 // parseVersion reads a release ("7.6") or a patch level of one ("7.6.1"),
 // which takes its release's syntax: the CLI changes the backend knows of
@@ -90,7 +91,7 @@ func versionKeyPattern() string {
 }
 
 func parseVersion(s string) (version, error) {
-	if m := versionPattern.FindStringSubmatch(s); m != nil {
+	if m := versionPattern().FindStringSubmatch(s); m != nil {
 		for _, v := range versions {
 			if v.name == m[1]+"."+m[2] {
 				v.given = s

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go4.org/netipx"
 
@@ -31,11 +32,11 @@ const CommentPrefix = "pw:"
 // '_', '.' and '-'. No '/' (it breaks REST tools, which put names into
 // URLs), no ':', quotes, '#', spaces or anything the CLI could read
 // otherwise.
-var safeName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+var safeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.-]+$`) })
 
 // interfaceName is what an interface or zone name may look like: the
 // profile checks the same, the IR may come from elsewhere.
-var interfaceName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,35}$`)
+var interfaceName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.-]{1,35}$`) })
 
 // hashOf is a short hash of s, for names that must be cut or told apart.
 func hashOf(s string, n int) string {
@@ -194,7 +195,7 @@ func newNamespace(what string, limit int) *namespace {
 // for key. It reports whether the name is new.
 func (ns *namespace) claim(name, key string) (string, bool, error) {
 	name = shorten(name, ns.limit)
-	if !safeName.MatchString(name) {
+	if !safeName().MatchString(name) {
 		return "", false, fmt.Errorf("%s name %q has characters FortiOS names cannot safely hold", ns.what, name)
 	}
 	if prev, ok := ns.owner[name]; ok {

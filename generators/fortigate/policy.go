@@ -129,7 +129,7 @@ func build(rs *ir.Ruleset, fg Settings) (*builder, error) {
 	if err := checkLogTraffic(fg.LogTraffic); err != nil {
 		refused = append(refused, keyRefusal("logtraffic", strings.TrimPrefix(err.Error(), "fortigate: ")))
 	}
-	if fg.VDOM != "" && !vdomPattern.MatchString(fg.VDOM) {
+	if fg.VDOM != "" && !vdomPattern().MatchString(fg.VDOM) {
 		refused = append(refused, keyRefusal("vdom", fmt.Sprintf("VDOM name %q is not one FortiOS accepts", fg.VDOM)))
 	}
 	if _, err := parsePlace(fg.Place); err != nil {
@@ -193,7 +193,7 @@ func (b *builder) checkSelf() error {
 	if self == "" {
 		return nil
 	}
-	if !generators.SafeName.MatchString(self) {
+	if !generators.SafeName(self) {
 		return keyRefusal("self", fmt.Sprintf("self set name %q cannot go into a FortiOS name", self))
 	}
 	if s, ok := b.rs.Set(self); self == ir.AnySet || ok && s.IsAny() {
@@ -250,7 +250,7 @@ func without(sets []string, s string) []string {
 // checkRule refuses what the snippet cannot carry faithfully.
 func (b *builder) checkRule(r *ir.Rule) bool {
 	ok := true
-	if !generators.SafeName.MatchString(r.ID) {
+	if !generators.SafeName(r.ID) {
 		b.errorf(r, "its ID cannot go into a FortiOS comment")
 		ok = false
 	}
@@ -279,7 +279,7 @@ func (b *builder) checkRule(r *ir.Rule) bool {
 		if _, found := b.rs.Set(n); !found {
 			b.errorf(r, "unknown address set %q", n)
 			ok = false
-		} else if !generators.SafeName.MatchString(n) {
+		} else if !generators.SafeName(n) {
 			b.errorf(r, "address set name %q cannot go into a FortiOS name (letters, digits, '_', '.' and '-' only)", n)
 			ok = false
 		}

@@ -110,7 +110,7 @@ func (b *builder) namePolicies() error {
 			return fmt.Errorf("fortigate: policy name %s stands for both %s and %s", p.name, prev, p.identity())
 		}
 		final[p.name] = p.identity()
-		if !safeName.MatchString(p.name) {
+		if !safeName().MatchString(p.name) {
 			return fmt.Errorf("fortigate: policy name %q has characters FortiOS names cannot safely hold", p.name)
 		}
 	}

@@ -47,7 +47,7 @@ func (fg Settings) Zones(rs *ir.Ruleset) (*zones.Map, error) {
 		return nil, false
 	}, nil)
 	for k, intf := range fg.Interfaces {
-		if !interfaceName.MatchString(intf) {
+		if !interfaceName().MatchString(intf) {
 			errs = append(errs, zones.KeyError{Key: k, Value: true, Msg: fmt.Sprintf("interface %q of %s is not a FortiOS interface or zone name", intf, k)})
 		}
 	}

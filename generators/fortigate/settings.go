@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/zones"
@@ -58,11 +59,11 @@ const DefaultVersion = "7.4"
 
 // interfacePattern is what FortiOS interface and zone names look like
 // (interfaces hold 15 characters, zones 35).
-var interfacePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,34}$`)
+var interfacePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,34}$`) })
 
 // vdomPattern: VDOM names hold letters, digits, '_' and '-' (reference
 // section 2), at most 31 characters.
-var vdomPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,31}$`)
+var vdomPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,31}$`) })
 
 // Section is the [fortigate] section.
 var Section generators.Section = section{}
@@ -116,7 +117,7 @@ func (section) Decode(t *tomldoc.Table, env generators.Env) (any, error) {
 	}
 	if f.VDOM != "" {
 		out.VDOM = f.VDOM
-		if !vdomPattern.MatchString(f.VDOM) {
+		if !vdomPattern().MatchString(f.VDOM) {
 			t.Errorf(&errs, []any{"vdom"}, "invalid VDOM name %q: letters, digits, '_' and '-', at most 31 characters", f.VDOM)
 		}
 	}
@@ -135,7 +136,7 @@ func (section) Decode(t *tomldoc.Table, env generators.Env) (any, error) {
 	for _, k := range slices.Sorted(maps.Keys(f.Interfaces)) {
 		path := []any{"interfaces", k}
 		v := f.Interfaces[k]
-		if !interfacePattern.MatchString(v) {
+		if !interfacePattern().MatchString(v) {
 			t.Errorf(&errs, path, "invalid interface or zone name %q: letters, digits, '_', '.' and '-', at most 35 characters", v)
 		}
 		out.Interfaces[k] = v

@@ -294,7 +294,7 @@ func (r *renderer) chain(hrs []ir.HostRule, dir ir.Direction) ([]string, error) 
 			continue
 		}
 		for _, n := range hr.Remote.Sets {
-			if !r.safe[n] && !generators.SafeName.MatchString(n) {
+			if !r.safe[n] && !generators.SafeName(n) {
 				return nil, fmt.Errorf("rule %s: address set name %q is not one portwall writes", hr.Rule.ID, n)
 			}
 			r.safe[n] = true

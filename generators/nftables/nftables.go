@@ -95,7 +95,7 @@ func Render(v *ir.HostView, s Settings) ([]byte, error) {
 			return nil, fmt.Errorf("rule %s is limited to the program %s, which nftables cannot match", hr.Rule.ID, hr.Rule.Program)
 		}
 		for _, n := range hr.Remote.Sets {
-			if !generators.SafeName.MatchString(n) {
+			if !generators.SafeName(n) {
 				return nil, fmt.Errorf("rule %s: address set name %q cannot be an nft identifier", hr.Rule.ID, n)
 			}
 		}

@@ -36,6 +36,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go4.org/netipx"
 
@@ -72,7 +73,7 @@ func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
 // idChars is what a rule ID must look like to name an application
 // profile. IDs from the resolver are "r" and 12 hex digits; a ruleset
 // built elsewhere may hold anything, and is refused rather than mangled.
-var idChars = regexp.MustCompile(`^[A-Za-z0-9]{1,40}$`)
+var idChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9]{1,40}$`) })
 
 // Chains of before.rules (IPv4) and before6.rules (IPv6), by family and
 // direction, and the chains ufw's own rules jump to.
@@ -285,7 +286,7 @@ func (r *renderer) header(b *bytes.Buffer, incoming, outgoing string) {
 func (r *renderer) hostRules(hrs []ir.HostRule) error {
 	for _, hr := range hrs {
 		rule := hr.Rule
-		if !idChars.MatchString(rule.ID) {
+		if !idChars().MatchString(rule.ID) {
 			return fmt.Errorf("rule %q: the rule ID cannot name a ufw application profile (want letters and digits)", rule.ID)
 		}
 		if rule.Program != "" {

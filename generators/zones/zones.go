@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"go4.org/netipx"
 
@@ -65,7 +66,7 @@ type KeyError struct {
 
 // namePattern is what a profile's host and group names look like: a key
 // shaped like one that is not one is a misspelt name, not an address.
-var namePattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
+var namePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9_-]+$`) })
 
 // Lookup resolves a key to the address set of the host or group it names:
 // isName false when it names none; s nil for a name whose addresses are
@@ -114,7 +115,7 @@ func Build(table map[string]string, lookup Lookup, suggest []string) (*Map, []Ke
 		default:
 			m, err := addr.Parse(k)
 			switch {
-			case err != nil && namePattern.MatchString(k):
+			case err != nil && namePattern().MatchString(k):
 				errs = append(errs, KeyError{Key: k, Msg: fmt.Sprintf("unknown host or group %q%s (a key is a host or group, an address, CIDR or range, a host name, or any)", k, diag.DidYouMean(k, suggest))})
 				continue
 			case err != nil:

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 
 	"go4.org/netipx"
 )
@@ -86,10 +87,10 @@ func cidrProblem(s string) string {
 // looksLikeIP tells addresses with typos ("10.0.0.300", "2001:db8::g")
 // from host names, so that they get an address error, not an FQDN one.
 func looksLikeIP(s string) bool {
-	return ipish.MatchString(s)
+	return ipish().MatchString(s)
 }
 
-var ipish = regexp.MustCompile(`^[0-9.\- ]+$|:`)
+var ipish = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9.\- ]+$|:`) })
 
 // String formats the member as a profile would write it.
 func (m Member) String() string {
@@ -121,11 +122,11 @@ func CheckFQDN(s string) error {
 		return fmt.Errorf("invalid host name %q: not fully qualified (want a name such as mail.example.com)", s)
 	}
 	for _, l := range labels {
-		if !fqdnLabel.MatchString(l) {
+		if !fqdnLabel().MatchString(l) {
 			return fmt.Errorf("invalid host name %q: bad label %q", s, l)
 		}
 	}
 	return nil
 }
 
-var fqdnLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+var fqdnLabel = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`) })

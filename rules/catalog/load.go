@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/internal/tomldoc"
@@ -134,13 +135,13 @@ type flowSchema struct {
 }
 
 // versionPattern is what version names look like: "2023.2", "7.4".
-var versionPattern = regexp.MustCompile(`^[0-9a-z]([0-9a-z.-]{0,38}[0-9a-z])?$`)
+var versionPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-z]([0-9a-z.-]{0,38}[0-9a-z])?$`) })
 
 // namePattern is what product, role, peer, feature, flow and option names
 // look like: lower-case words joined by dashes. Profiles and every backend
 // rely on it (names end up in nft comments, netsh rule names, FortiGate
 // object names), so the catalog cannot relax it.
-var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
+var namePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`) })
 
 // MaxNameLen is the longest name namePattern allows.
 const MaxNameLen = 40
@@ -148,7 +149,7 @@ const MaxNameLen = 40
 // ValidName reports whether s is a valid catalog name (of a product,
 // service, role, peer, feature, flow or option), for programs that write
 // catalog files.
-func ValidName(s string) bool { return namePattern.MatchString(s) }
+func ValidName(s string) bool { return namePattern().MatchString(s) }
 
 // EmbeddedDir is where the built-in catalog's files are in portwall's
 // source tree; positions in them name it.
@@ -335,7 +336,7 @@ func (c *checker) errorf(path []any, format string, args ...any) {
 func (c *checker) name(path []any, kind, s string) {
 	if s == "" {
 		c.errorf(path, "%s name is missing", kind)
-	} else if !namePattern.MatchString(s) {
+	} else if !namePattern().MatchString(s) {
 		c.errorf(path, "invalid %s name %q: use lower-case letters, digits and dashes, at most 40 characters", kind, s)
 	}
 }
@@ -374,7 +375,7 @@ func (c *checker) product(f *fileSchema) *Product {
 	seen = map[string]bool{}
 	for i, v := range f.Versions {
 		at := []any{"version", i}
-		if !versionPattern.MatchString(v.Name) {
+		if !versionPattern().MatchString(v.Name) {
 			c.errorf(append(at, "name"), "invalid version name %q: use digits, lower-case letters, dots and dashes, at most 40 characters", v.Name)
 		}
 		c.unique(seen, append(at, "name"), "version", v.Name)

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/profiles"
@@ -202,7 +203,7 @@ func (x *product) usedBy(label string) string {
 	return "needed with " + x.notes[label].String()
 }
 
-var namePattern = regexp.MustCompile(profiles.NamePattern)
+var namePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(profiles.NamePattern) })
 
 // plan names the hosts, binds the roles and peers, and collects the
 // groups.
@@ -282,7 +283,7 @@ func (s *skeleton) write() []byte {
 	w.comment(`Replace every "<fill in: ...>": portwall validate reports each one left, at its line, and checks the rest. What a deployment may change (features, version, mode, options, choices among alternative ports, moved ports, the roles and peers other features need) is written in comments with the catalog's defaults: uncomment what you change. portwall catalog show PRODUCT shows a product's flows and documents, portwall man profile every key of a profile.`)
 	w.blank()
 	name := strings.Join(names, "-")
-	if !namePattern.MatchString(name) {
+	if !namePattern().MatchString(name) {
 		name = "site"
 	}
 	w.kv("name = "+str(name), "in the outputs; default: the file name")

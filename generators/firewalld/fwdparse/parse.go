@@ -20,6 +20,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/portwall/portwall/generators/firewalld"
@@ -40,10 +41,12 @@ type Config struct {
 }
 
 // fileLine is how each file starts.
-var fileLine = regexp.MustCompile(`^` + firewalld.FileFunc + ` (zones|policies|services)/([A-Za-z0-9-]+)\.xml <<'` + firewalld.Heredoc + `'$`)
+var fileLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^` + firewalld.FileFunc + ` (zones|policies|services)/([A-Za-z0-9-]+)\.xml <<'` + firewalld.Heredoc + `'$`)
+})
 
 // serviceName is what portwall names its services.
-var serviceName = regexp.MustCompile(`^portwall-[A-Za-z0-9]{1,64}$`)
+var serviceName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^portwall-[A-Za-z0-9]{1,64}$`) })
 
 // Parse reads a load script.
 func Parse(data []byte) (*Config, error) {
@@ -73,7 +76,7 @@ func Parse(data []byte) (*Config, error) {
 	}
 	seen := map[string]bool{}
 	for i < len(lines) && strings.HasPrefix(lines[i], firewalld.FileFunc+" ") {
-		m := fileLine.FindStringSubmatch(lines[i])
+		m := fileLine().FindStringSubmatch(lines[i])
 		if m == nil {
 			return nil, fmt.Errorf("line %d: not a file of portwall's: %q", i+1, lines[i])
 		}
@@ -162,7 +165,7 @@ func (c *Config) file(kind, name string, data []byte) error {
 		}
 		c.Policy, err = policy(root)
 	case "services":
-		if !serviceName.MatchString(name) {
+		if !serviceName().MatchString(name) {
 			return fmt.Errorf("a service portwall does not write")
 		}
 		var s *Service

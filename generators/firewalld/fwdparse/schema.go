@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/portwall/portwall/generators/firewalld"
 	"github.com/portwall/portwall/rules/ports"
@@ -387,7 +388,7 @@ func prefix(s, family string) (netip.Prefix, error) {
 
 // portValue is a service port: a port, or a range whose first port is
 // below its last (firewalld refuses "25-25").
-var portValue = regexp.MustCompile(`^([1-9][0-9]{0,4})(?:-([1-9][0-9]{0,4}))?$`)
+var portValue = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([1-9][0-9]{0,4})(?:-([1-9][0-9]{0,4}))?$`) })
 
 func service(root *node, name string) (*Service, error) {
 	if root.name != "service" {
@@ -421,7 +422,7 @@ func service(root *node, name string) (*Service, error) {
 			return nil, err
 		}
 		pv, _ := n.attr("port")
-		m := portValue.FindStringSubmatch(pv)
+		m := portValue().FindStringSubmatch(pv)
 		if m == nil {
 			return nil, fmt.Errorf("port %q", pv)
 		}

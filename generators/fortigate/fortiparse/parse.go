@@ -21,6 +21,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Config is a parsed snippet.
@@ -123,7 +124,7 @@ const (
 )
 
 // vdomName is what a VDOM name looks like (reference section 2).
-var vdomName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,31}$`)
+var vdomName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,31}$`) })
 
 type parser struct {
 	c     *Config
@@ -183,7 +184,7 @@ func (p *parser) statement(s statement) error {
 	case "edit":
 		if p.vdom == vdomEdit {
 			switch {
-			case len(args) != 1 || args[0].kind != bare || !vdomName.MatchString(args[0].text):
+			case len(args) != 1 || args[0].kind != bare || !vdomName().MatchString(args[0].text):
 				return errorf(s.line, "edit after config vdom takes one VDOM name: letters, digits, '_' and '-'")
 			}
 			p.c.VDOM, p.vdom = args[0].text, vdomIn

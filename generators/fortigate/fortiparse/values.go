@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -23,14 +24,14 @@ func oneOf(v string, allowed []string) error {
 // nameChars is what portwall's names hold (reference section 2: no '/',
 // which breaks REST tools, no quotes, '#', '<', '>', spaces or control
 // characters).
-var nameChars = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+var nameChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.-]+$`) })
 
 // builtins are predefined names an edit must not redefine.
 var builtins = []string{"all", "none", "always", "ALL"}
 
 func (c *Config) checkName(n string, limit int) error {
 	switch {
-	case !nameChars.MatchString(n):
+	case !nameChars().MatchString(n):
 		return fmt.Errorf("a name holds only letters, digits, '_', '.' and '-'")
 	case len(n) > limit:
 		return fmt.Errorf("name of %d characters, FortiOS %s allows %d", len(n), c.Version, limit)
@@ -220,14 +221,14 @@ func checkPolicyName(c *Config, _ *Entry, a *Attr) error {
 
 // interfaceChars: interface names hold 15 characters, zones 35; the
 // field holds 35.
-var interfaceChars = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,35}$`)
+var interfaceChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.-]{1,35}$`) })
 
 func checkInterfaces(_ *Config, _ *Entry, a *Attr) error {
 	if err := unique(a.Values); err != nil {
 		return err
 	}
 	for _, v := range a.Values {
-		if !interfaceChars.MatchString(v) {
+		if !interfaceChars().MatchString(v) {
 			return fmt.Errorf("%q is not an interface or zone name", v)
 		}
 		if v == "any" && len(a.Values) > 1 {

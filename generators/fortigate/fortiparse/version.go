@@ -1,6 +1,9 @@
 package fortiparse
 
-import "regexp"
+import (
+	"regexp"
+	"sync"
+)
 
 // version is a FortiOS release, major.minor.
 type version struct{ major, minor int }
@@ -14,7 +17,7 @@ var versions = map[string]version{
 // parseVersion reads a release ("7.6") or a patch level of one
 // ("7.6.1"), which has its release's syntax.
 func parseVersion(s string) (version, bool) {
-	m := versionPattern.FindStringSubmatch(s)
+	m := versionPattern().FindStringSubmatch(s)
 	if m == nil {
 		return version{}, false
 	}
@@ -22,7 +25,7 @@ func parseVersion(s string) (version, bool) {
 	return v, ok
 }
 
-var versionPattern = regexp.MustCompile(`^([0-9]{1,2}\.[0-9]{1,2})(\.[0-9]{1,3})?$`)
+var versionPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9]{1,2}\.[0-9]{1,2})(\.[0-9]{1,3})?$`) })
 
 func (v version) atLeast(o version) bool {
 	return v.major > o.major || v.major == o.major && v.minor >= o.minor

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"go4.org/netipx"
 
@@ -13,7 +14,7 @@ import (
 	"github.com/portwall/portwall/rules/proto"
 )
 
-var setName = regexp.MustCompile(`^[hgc]_[A-Za-z0-9][A-Za-z0-9_.-]*_v[46]$`)
+var setName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[hgc]_[A-Za-z0-9][A-Za-z0-9_.-]*_v[46]$`) })
 
 // baseline is every rule a host needs whatever its profile, by chain: the
 // rules marked "pw:base" must be exactly these.

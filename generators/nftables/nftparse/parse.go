@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 
 	"go4.org/netipx"
 
@@ -63,7 +64,7 @@ func Parse(data []byte) (*Script, error) {
 	s := &Script{Sets: map[string]*Set{}, Lists: map[string]*ItemSet{}, FlowSets: map[string]*FlowSet{}, Chains: map[string][]Rule{}}
 	err := Walk(data, Table{
 		Set: func(name string, n int, next func() (string, int)) error {
-			if listName.MatchString(name) {
+			if listName().MatchString(name) {
 				l, err := parseList(name, next)
 				if err != nil {
 					return fmt.Errorf("line %d: set: %w", n, err)
@@ -74,7 +75,7 @@ func Parse(data []byte) (*Script, error) {
 				s.Lists[l.Name] = l
 				return nil
 			}
-			if flowSetName.MatchString(name) {
+			if flowSetName().MatchString(name) {
 				fs, err := parseFlowSet(name, next)
 				if err != nil {
 					return fmt.Errorf("line %d: set: %w", n, err)
@@ -122,7 +123,7 @@ func Parse(data []byte) (*Script, error) {
 }
 
 func parseSet(name string, next func() (string, int)) (*Set, error) {
-	if !setName.MatchString(name) {
+	if !setName().MatchString(name) {
 		return nil, fmt.Errorf("bad set name %q", name)
 	}
 	set := &Set{Name: name}
@@ -232,7 +233,7 @@ func splitComment(l string) (Rule, error) {
 	return Rule{Text: text, Comment: comment}, nil
 }
 
-var listName = regexp.MustCompile(`^(ports|icmp_types|icmpv6_types)_[0-9a-z_-]+$`)
+var listName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(ports|icmp_types|icmpv6_types)_[0-9a-z_-]+$`) })
 
 // parseList reads a set of ports or ICMP types: its type, "flags
 // interval" for ports with a range, and its elements on lines of their

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go4.org/netipx"
 
@@ -33,12 +34,12 @@ type FlowElement struct {
 	Comment string
 }
 
-var flowSetName = regexp.MustCompile(`^(in|out)_(tcp|udp|icmp|icmpv6)_(v4|v6|any)$`)
+var flowSetName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(in|out)_(tcp|udp|icmp|icmpv6)_(v4|v6|any)$`) })
 
 // flowSetKind is what a flow set's name says: its type and the match of
 // the rule that looks it up.
 func flowSetKind(name string) (fs *FlowSet, typ, match string, err error) {
-	m := flowSetName.FindStringSubmatch(name)
+	m := flowSetName().FindStringSubmatch(name)
 	if m == nil {
 		return nil, "", "", fmt.Errorf("bad set name %q", name)
 	}

@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/portwall/portwall/generators/ufw"
 	"github.com/portwall/portwall/rules/ir"
@@ -221,11 +222,11 @@ func contains(list []string, s string) bool {
 
 // appName is what portwall names its application profiles: ufw allows
 // names of at most 64 characters from a wider set.
-var appName = regexp.MustCompile(`^portwall-[A-Za-z0-9]{1,40}(-[1-9][0-9]{0,3})?$`)
+var appName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^portwall-[A-Za-z0-9]{1,40}(-[1-9][0-9]{0,3})?$`) })
 
 // value is a field's value as portwall writes it: provenance, printable
 // ASCII without quotes or backslashes, trimmed.
-var value = regexp.MustCompile(`^pw:[ !#-&(-\[\]-~]*[!#-&(-\[\]-~]$`)
+var value = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^pw:[ !#-&(-\[\]-~]*[!#-&(-\[\]-~]$`) })
 
 func (s *Script) apps(body []string, start int) error {
 	j := 0
@@ -241,7 +242,7 @@ func (s *Script) apps(body []string, start int) error {
 		at := start + j + 1
 		name, ok := strings.CutPrefix(body[j+1], "[")
 		name, ok2 := strings.CutSuffix(name, "]")
-		if !ok || !ok2 || !appName.MatchString(name) {
+		if !ok || !ok2 || !appName().MatchString(name) {
 			return fmt.Errorf("line %d: not an application profile of portwall's: %q", at, body[j+1])
 		}
 		if s.Apps[name] != nil {
@@ -255,7 +256,7 @@ func (s *Script) apps(body []string, start int) error {
 		}{{"title", ufw.MaxComment, &a.Title}, {"description", ufw.MaxValue, &a.Description}}
 		for k, f := range fields {
 			v, ok := strings.CutPrefix(body[j+2+k], f.key+"=")
-			if !ok || !value.MatchString(v) || len(v) > f.max {
+			if !ok || !value().MatchString(v) || len(v) > f.max {
 				return fmt.Errorf("line %d: want %s= and the provenance (pw:..., printable ASCII without quotes or backslashes, at most %d bytes), got %q", at+1+k, f.key, f.max, body[j+2+k])
 			}
 			*f.to = v
@@ -277,7 +278,9 @@ func (s *Script) apps(body []string, start int) error {
 
 // portEntry is one entry of a ports field: ports and ranges of one
 // protocol.
-var portEntry = regexp.MustCompile(`^([0-9]+(?::[0-9]+)?(?:,[0-9]+(?::[0-9]+)?)*)/(tcp|udp)$`)
+var portEntry = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([0-9]+(?::[0-9]+)?(?:,[0-9]+(?::[0-9]+)?)*)/(tcp|udp)$`)
+})
 
 // portsField reads a ports field as ufw does, strictly: entries of one
 // protocol, each of at most 15 ports (a range counting two), ranges
@@ -289,7 +292,7 @@ func portsField(v string) (proto.Protocol, ports.Set, error) {
 	var p proto.Protocol
 	var set ports.Set
 	for i, e := range strings.Split(v, "|") {
-		m := portEntry.FindStringSubmatch(e)
+		m := portEntry().FindStringSubmatch(e)
 		if m == nil {
 			return 0, nil, fmt.Errorf("ports entry %q: want PORT[,PORT|,FIRST:LAST...]/tcp or /udp", e)
 		}
@@ -335,9 +338,11 @@ func port(s string) (uint16, error) {
 
 // Rule forms, as `ufw show added` prints them.
 var (
-	ruleAny = regexp.MustCompile(`^allow (out )?(\S+) comment '([^']*)'$`)
-	ruleIn  = regexp.MustCompile(`^allow from (\S+) to any app (\S+) comment '([^']*)'$`)
-	ruleOut = regexp.MustCompile(`^allow out to (\S+) app (\S+) comment '([^']*)'$`)
+	ruleAny = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^allow (out )?(\S+) comment '([^']*)'$`) })
+	ruleIn  = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^allow from (\S+) to any app (\S+) comment '([^']*)'$`)
+	})
+	ruleOut = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^allow out to (\S+) app (\S+) comment '([^']*)'$`) })
 )
 
 func (s *Script) rules(body []string, start int) error {
@@ -346,11 +351,11 @@ func (s *Script) rules(body []string, start int) error {
 		at := start + j
 		var r Rule
 		var app, addr string
-		if m := ruleIn.FindStringSubmatch(l); m != nil {
+		if m := ruleIn().FindStringSubmatch(l); m != nil {
 			r.Dir, addr, app, r.Comment = ir.In, m[1], m[2], m[3]
-		} else if m := ruleOut.FindStringSubmatch(l); m != nil {
+		} else if m := ruleOut().FindStringSubmatch(l); m != nil {
 			r.Dir, addr, app, r.Comment = ir.Out, m[1], m[2], m[3]
-		} else if m := ruleAny.FindStringSubmatch(l); m != nil {
+		} else if m := ruleAny().FindStringSubmatch(l); m != nil {
 			r.Dir, app, r.Comment = ir.In, m[2], m[3]
 			if m[1] != "" {
 				r.Dir = ir.Out
@@ -358,14 +363,14 @@ func (s *Script) rules(body []string, start int) error {
 		} else {
 			return fmt.Errorf("line %d: not a ufw rule of portwall's: %q", at, l)
 		}
-		if !appName.MatchString(app) {
+		if !appName().MatchString(app) {
 			return fmt.Errorf("line %d: application %q is not one of portwall's", at, app)
 		}
 		if s.Apps[app] == nil {
 			return fmt.Errorf("line %d: application %s is not in the script", at, app)
 		}
 		r.App = app
-		if !value.MatchString(r.Comment) || len(r.Comment) > ufw.MaxComment {
+		if !value().MatchString(r.Comment) || len(r.Comment) > ufw.MaxComment {
 			return fmt.Errorf("line %d: comment %q: want the provenance (pw:...), printable ASCII without quotes or backslashes, at most %d bytes", at, r.Comment, ufw.MaxComment)
 		}
 		if addr != "" {
@@ -417,8 +422,12 @@ func canonical(s string) (netip.Prefix, error) {
 
 // blockLine is a rule of portwall's ICMP block.
 var (
-	blockAccept = regexp.MustCompile(`^-A (\S+)(?: (-s|-d) (\S+))? -p (icmp|icmpv6)(?: -m (icmp|icmp6) --(icmp|icmpv6)-type ([0-9]+))? -m comment --comment "([^"\\]*)" -j ACCEPT$`)
-	blockCatch  = regexp.MustCompile(`^-A (\S+) ! -([io]) lo -p (icmp|icmpv6) -m (icmp|icmp6) --(icmp|icmpv6)-type ([0-9]+) -j (\S+)$`)
+	blockAccept = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^-A (\S+)(?: (-s|-d) (\S+))? -p (icmp|icmpv6)(?: -m (icmp|icmp6) --(icmp|icmpv6)-type ([0-9]+))? -m comment --comment "([^"\\]*)" -j ACCEPT$`)
+	})
+	blockCatch = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^-A (\S+) ! -([io]) lo -p (icmp|icmpv6) -m (icmp|icmp6) --(icmp|icmpv6)-type ([0-9]+) -j (\S+)$`)
+	})
 )
 
 func (s *Script) block(f ir.Family, body []string, start int) error {
@@ -438,7 +447,7 @@ func (s *Script) block(f ir.Family, body []string, start int) error {
 		}
 		seen[l] = true
 		var r BlockRule
-		if mm := blockAccept.FindStringSubmatch(l); mm != nil {
+		if mm := blockAccept().FindStringSubmatch(l); mm != nil {
 			dir, ok := chains[mm[1]]
 			if !ok {
 				return fmt.Errorf("line %d: chain %s is not one of ufw's %s before chains", at, mm[1], f)
@@ -467,10 +476,10 @@ func (s *Script) block(f ir.Family, body []string, start int) error {
 				}
 				r.Type = n
 			}
-			if !value.MatchString(r.Comment) || len(r.Comment) > ufw.MaxComment {
+			if !value().MatchString(r.Comment) || len(r.Comment) > ufw.MaxComment {
 				return fmt.Errorf("line %d: comment %q: want the provenance (pw:...), printable ASCII without quotes or backslashes, at most %d bytes", at, r.Comment, ufw.MaxComment)
 			}
-		} else if mm := blockCatch.FindStringSubmatch(l); mm != nil {
+		} else if mm := blockCatch().FindStringSubmatch(l); mm != nil {
 			dir, ok := chains[mm[1]]
 			if !ok {
 				return fmt.Errorf("line %d: chain %s is not one of ufw's %s before chains", at, mm[1], f)

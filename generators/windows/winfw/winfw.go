@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/rules/ir"
@@ -38,22 +39,22 @@ const NamePrefix = "portwall-"
 
 // nameChars is what a rule name may hold: nothing that batch, netsh,
 // PowerShell strings or PowerShell wildcards read specially.
-var nameChars = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
+var nameChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9-]+$`) })
 
 // ruleIDChars is what a rule ID must look like to become part of a name.
 // IDs from the resolver are "r" and 12 hex digits; a ruleset built
 // elsewhere may hold anything, and is refused rather than mangled, so that
 // names stay traceable to the IR.
-var ruleIDChars = regexp.MustCompile(`^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$`)
+var ruleIDChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$`) })
 
 // Name is "portwall-<id>-<dir>" plus suffixes, or an error naming the rule
 // when the result is not a safe, short name.
 func Name(id string, dir ir.Direction, suffixes ...string) (string, error) {
-	if !ruleIDChars.MatchString(id) {
+	if !ruleIDChars().MatchString(id) {
 		return "", fmt.Errorf("rule %s: the rule ID cannot be part of a firewall rule name (want letters, digits and single dashes)", Quoted(id))
 	}
 	name := strings.Join(append([]string{strings.TrimSuffix(NamePrefix, "-"), id, string(dir)}, suffixes...), "-")
-	if !nameChars.MatchString(name) {
+	if !nameChars().MatchString(name) {
 		return "", fmt.Errorf("rule %s: name %s is not a safe firewall rule name", id, Quoted(name))
 	}
 	if len(name) > MaxName {
@@ -64,7 +65,7 @@ func Name(id string, dir ir.Direction, suffixes ...string) (string, error) {
 
 // hostChars is what a host name must look like: it becomes a file name and
 // appears in the "how to run" comment.
-var hostChars = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+var hostChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`) })
 
 // Caps is what both Windows backends support; ext names their files.
 // Neither can match host names; both match programs. [windows] fqdn may
@@ -86,7 +87,7 @@ func Script(lines []string) []byte {
 
 // CheckHost refuses a host name that cannot name a script file.
 func CheckHost(name string) error {
-	if !hostChars.MatchString(name) {
+	if !hostChars().MatchString(name) {
 		return fmt.Errorf("host name %s cannot name a script file", Quoted(name))
 	}
 	return nil
@@ -166,7 +167,7 @@ func Description(s string) string { return Truncate(Text(s), MaxDescription) }
 // escaped, and cut short, so that an error can neither break a terminal
 // line nor run to megabytes, and shows exactly what was refused.
 func Quoted(s string) string {
-	if plain.MatchString(s) {
+	if plain().MatchString(s) {
 		return s
 	}
 	if len(s) > 100 {
@@ -175,7 +176,7 @@ func Quoted(s string) string {
 	return strconv.QuoteToASCII(s)
 }
 
-var plain = regexp.MustCompile(`^[A-Za-z0-9_.:/-]{1,100}$`)
+var plain = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.:/-]{1,100}$`) })
 
 // CheckProgram refuses a program path the firewall would not receive
 // exactly as the IR says: the path cannot be changed to make it safe,
@@ -196,7 +197,7 @@ func CheckProgram(target, host string, r *ir.Rule) error {
 			return bad(fmt.Sprintf("holds %q, which no Windows path can hold", r))
 		}
 	}
-	if !absolutePath.MatchString(p) {
+	if !absolutePath().MatchString(p) {
 		return bad(`is not a full path (want C:\..., \\server\... or %VARIABLE%\...)`)
 	}
 	if strings.HasSuffix(p, `\`) || strings.HasSuffix(p, " ") {
@@ -204,7 +205,7 @@ func CheckProgram(target, host string, r *ir.Rule) error {
 	}
 	// The firewall expands %VARIABLE% in program paths; any '%' but a
 	// leading variable would make it match another path than the IR's.
-	if strings.Contains(absolutePath.ReplaceAllString(p, ""), "%") {
+	if strings.Contains(absolutePath().ReplaceAllString(p, ""), "%") {
 		return bad("holds '%' other than a leading %VARIABLE%, which Windows would expand")
 	}
 	return nil
@@ -212,7 +213,7 @@ func CheckProgram(target, host string, r *ir.Rule) error {
 
 // absolutePath: a drive path, a UNC path, or a path under an environment
 // variable (the firewall expands those, as in %SystemRoot%).
-var absolutePath = regexp.MustCompile(`^([A-Za-z]:\\|\\\\[^\\]|%[A-Za-z0-9_()]+%\\)`)
+var absolutePath = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([A-Za-z]:\\|\\\\[^\\]|%[A-Za-z0-9_()]+%\\)`) })
 
 // HeaderText is what differs between the two scripts' headers.
 type HeaderText struct {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go4.org/netipx"
 
@@ -61,7 +62,7 @@ func IPRange(e string) (netipx.IPRange, error) {
 
 // portNumber is a port as both grammars write it: decimal, at most five
 // digits (so that no long run of zeros passes for a small number).
-var portNumber = regexp.MustCompile(`^[0-9]{1,5}$`)
+var portNumber = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{1,5}$`) })
 
 // Ports reads the entries of a port list: ports 0-65535 and ranges
 // first-last. Keywords, and how the grammar separates entries, are the
@@ -87,7 +88,7 @@ func Ports(entries []string) (ports.Set, error) {
 }
 
 func port(s string) (uint16, bool) {
-	if !portNumber.MatchString(s) {
+	if !portNumber().MatchString(s) {
 		return 0, false
 	}
 	n, err := strconv.Atoi(s)

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Limits portwall keeps to (netsh-advfirewall.md section 3; the firewall
@@ -122,7 +123,7 @@ func (o *Order) End(line int) error {
 // portwallName is what portwall's rule names look like: its prefix, then
 // only letters, digits and dashes (nothing batch, netsh or PowerShell
 // wildcards read specially).
-var portwallName = regexp.MustCompile(`^portwall-[A-Za-z0-9-]+$`)
+var portwallName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^portwall-[A-Za-z0-9-]+$`) })
 
 // CheckName refuses a rule name portwall does not write. Both removal
 // lines delete by the display name "portwall-*", so a rule named
@@ -131,7 +132,7 @@ func CheckName(name string) error {
 	switch {
 	case len(name) > MaxName:
 		return fmt.Errorf("name of %d characters, portwall keeps to %d", len(name), MaxName)
-	case !portwallName.MatchString(name):
+	case !portwallName().MatchString(name):
 		return fmt.Errorf("name %q: want portwall- and letters, digits and dashes; the removal line deletes only names starting with portwall-", name)
 	}
 	return nil

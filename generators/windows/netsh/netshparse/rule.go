@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/portwall/portwall/generators/windows/winparse"
 	"github.com/portwall/portwall/rules/ports"
@@ -43,7 +44,7 @@ var keywordValues = map[string][]string{
 
 var securityValues = []string{"authenticate", "authenc", "authdynenc", "authnoencap", "notrequired"}
 
-var serviceName = regexp.MustCompile(`^[A-Za-z0-9_.$-]+$`)
+var serviceName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.$-]+$`) })
 
 // parseRule reads the parameters of an add rule line.
 func parseRule(args []arg) (*Rule, error) {
@@ -115,7 +116,7 @@ func (r *Rule) check() error {
 			return err
 		}
 	}
-	if s, ok := ps["service"]; ok && !serviceName.MatchString(s) {
+	if s, ok := ps["service"]; ok && !serviceName().MatchString(s) {
 		return fmt.Errorf("service=%s: want a service short name or any", s)
 	}
 	if v, ok := ps["profile"]; ok {
@@ -191,8 +192,8 @@ func addrList(key, v string) ([]string, error) {
 }
 
 var (
-	icmpProto = regexp.MustCompile(`^icmpv[46](:([0-9]+|any),([0-9]+|any))?$`)
-	number    = regexp.MustCompile(`^[0-9]+$`)
+	icmpProto = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^icmpv[46](:([0-9]+|any),([0-9]+|any))?$`) })
+	number    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+$`) })
 )
 
 // localPortKeywords and the protocol each needs (RPC takes TCP; the MMC
@@ -205,11 +206,11 @@ func (r *Rule) checkProtocol() error {
 	r.Protocol = pr
 	switch {
 	case pr == "", pr == "tcp", pr == "udp", pr == "any", pr == "icmpv4", pr == "icmpv6":
-	case number.MatchString(pr):
+	case number().MatchString(pr):
 		if n, err := strconv.Atoi(pr); err != nil || n > 255 {
 			return fmt.Errorf("protocol=%s: want a number 0-255", pr)
 		}
-	case icmpProto.MatchString(pr):
+	case icmpProto().MatchString(pr):
 		_, tc, _ := strings.Cut(pr, ":")
 		for _, x := range strings.Split(tc, ",") {
 			if x != "any" {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go4.org/netipx"
 
@@ -204,7 +205,7 @@ func addrList(key string, items []string, quoted bool) ([]netipx.IPRange, error)
 	return out, nil
 }
 
-var number = regexp.MustCompile(`^[0-9]{1,5}$`)
+var number = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{1,5}$`) })
 
 // portKeywords are the cmdlet's port keywords (ports Windows picks at run
 // time).
@@ -219,7 +220,7 @@ func (r *Rule) checkProtocol() error {
 		v, err := oneOf("Protocol", p, "TCP", "UDP", "ICMPv4", "ICMPv6", "Any")
 		if err != nil {
 			n, aerr := strconv.Atoi(p[0])
-			if aerr != nil || !number.MatchString(p[0]) || n > 255 {
+			if aerr != nil || !number().MatchString(p[0]) || n > 255 {
 				return fmt.Errorf("-Protocol %s: want TCP, UDP, ICMPv4, ICMPv6, Any or 0-255", p[0])
 			}
 			v = p[0]
@@ -262,11 +263,11 @@ func icmpTypes(items []string) ([]uint8, error) {
 	for _, it := range items {
 		t, c, hasCode := strings.Cut(it, ":")
 		n, err := strconv.Atoi(t)
-		if err != nil || !number.MatchString(t) || n > 255 {
+		if err != nil || !number().MatchString(t) || n > 255 {
 			return nil, fmt.Errorf("-IcmpType %s: want types 0-255, as type or type:code", it)
 		}
 		if hasCode {
-			if m, err := strconv.Atoi(c); err != nil || !number.MatchString(c) || m > 255 {
+			if m, err := strconv.Atoi(c); err != nil || !number().MatchString(c) || m > 255 {
 				return nil, fmt.Errorf("-IcmpType %s: code 0-255", it)
 			}
 		}
