@@ -5,10 +5,8 @@ import (
 	"maps"
 	"net/netip"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -97,11 +95,26 @@ type expectSchema struct {
 	Comment  string `toml:"comment"`
 }
 
-// namePattern is what host, group and deployment names look like. Names go
-// into every backend's output (nft set names, netsh rule names, FortiGate
-// objects), so they are kept to characters that need no quoting anywhere.
-// Dots are excluded so that a name is never mistaken for a host name.
-var namePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(NamePattern) })
+// validName reports whether s is what host, group and deployment names
+// look like (NamePattern). Names go into every backend's output (nft set
+// names, netsh rule names, FortiGate objects), so they are kept to
+// characters that need no quoting anywhere. Dots are excluded so that a
+// name is never mistaken for a host name. A loop rather than the regexp,
+// which every run would compile first; a test holds the two together.
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 48 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case (c == '_' || c == '-') && i > 0 && i < len(s)-1:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // NamePattern is the regular expression of names.
 const NamePattern = `^[a-z0-9]([a-z0-9_-]{0,46}[a-z0-9])?$`
@@ -199,7 +212,7 @@ func (c *checker) portList(path []any, v any) ports.Set {
 }
 
 func (c *checker) name(path []any, kind, s string) {
-	if !namePattern().MatchString(s) {
+	if !validName(s) {
 		c.keyErrorf(path, "invalid %s name %q: %s", kind, s, NameRule)
 	}
 }
@@ -356,7 +369,7 @@ func (c *checker) group(p *Profile, name string, v any) {
 	for i, s := range members {
 		// Names cannot hold dots or colons, addresses and host names do:
 		// anything shaped like a name refers to another group or a host.
-		if namePattern().MatchString(s) && s != addr.Any {
+		if validName(s) && s != addr.Any {
 			switch p.Lookup(s) {
 			case KindHost, KindGroup:
 				g.Refs = append(g.Refs, s)

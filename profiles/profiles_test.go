@@ -1,7 +1,9 @@
 package profiles
 
 import (
+	"math/rand/v2"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -207,6 +209,30 @@ to = "h1"
 `+c.allow+"\n"))
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%s:\n got: %v\nwant: %s", c.name, err, c.want)
+		}
+	}
+}
+
+// TestValidNameIsNamePattern: the loop that checks names accepts exactly
+// what NamePattern (the schema's pattern) does, on edge cases and on
+// random strings over the characters that matter.
+func TestValidNameIsNamePattern(t *testing.T) {
+	t.Parallel()
+	re := regexp.MustCompile(NamePattern)
+	cases := []string{"", "a", "0", "-", "_", "a-", "-a", "a_b", "a-b", "ab", "A", "a.b", "a b", "é",
+		strings.Repeat("a", 48), strings.Repeat("a", 49), "a" + strings.Repeat("-", 46) + "a", "a" + strings.Repeat("-", 47) + "a"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const chars = "az09-_.A "
+	for range 20000 {
+		b := make([]byte, rng.IntN(52))
+		for i := range b {
+			b[i] = chars[rng.IntN(len(chars))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		if got, want := validName(s), re.MatchString(s); got != want {
+			t.Errorf("validName(%q) = %v, NamePattern says %v", s, got, want)
 		}
 	}
 }

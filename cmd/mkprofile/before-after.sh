@@ -23,10 +23,11 @@
 #                   tomldoc's decode of it, profiles.Parse
 #   start-up        generate of a 10-rule profile, against the process
 #                   floor: a Go program that does nothing (and /bin/true)
-#   fleet           generate --all-hosts of 2,000 hosts for every target,
-#                   named in a list (the fleet profile declares no host
-#                   targets, so that --target all would write its network
-#                   view alone): 14,001 files into a directory on /dev/shm (tmpfs)
+#   fleet           generate --all-hosts of 2,000 hosts for the host
+#                   targets both revisions have, named in a list (the fleet
+#                   profile declares no host targets, so that --target all
+#                   would write its network view alone), and for the
+#                   working tree every target: into a directory on /dev/shm (tmpfs)
 #                   and one under the repository's file system (the
 #                   disk); one run first fills each directory, the timed
 #                   runs regenerate it, as CI does; and, as a first
@@ -200,31 +201,49 @@ printf '%-34s %-28s %-28s\n' "decode, share of the whole run" \
 echo
 
 # The fleet: each revision writes its own directories; one untimed run
-# fills them.
+# fills them. Side by side, the host targets both revisions have (the
+# first version's FortiGate network view took minutes at 2,000 hosts);
+# then the working tree alone with every target, ufw and fortigate
+# included.
 disk=$tmp/fleet
-every=nftables,iptables,ip6tables,firewalld,netsh,powershell,fortigate,json
+common=nftables,iptables,ip6tables,firewalld,netsh,powershell,json
+every=$common,ufw,fortigate
 for rev in before after; do
-	"$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$shm/$rev"
-	"$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$disk-$rev"
+	"$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$common" --all-hosts --out-dir "$shm/$rev"
+	"$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$common" --all-hosts --out-dir "$disk-$rev"
 done
+"$tmp/portwall-after" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$shm/every"
+"$tmp/portwall-after" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$disk-every"
 files=$(find "$shm/after" -type f | wc -l)
+everyfiles=$(find "$shm/every" -type f | wc -l)
 for i in $(seq "$fleet_runs"); do
 	for rev in before after; do
-		once "$rev-tmpfs" "$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$shm/$rev"
-		once "$rev-disk" "$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$disk-$rev"
-		once "$rev-tmpfs-new" "$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$shm/new-$rev"
-		once "$rev-disk-new" "$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$disk-new-$rev"
+		once "$rev-tmpfs" "$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$common" --all-hosts --out-dir "$shm/$rev"
+		once "$rev-disk" "$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$common" --all-hosts --out-dir "$disk-$rev"
+		once "$rev-tmpfs-new" "$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$common" --all-hosts --out-dir "$shm/new-$rev"
+		once "$rev-disk-new" "$tmp/portwall-$rev" generate "$tmp/fleet.toml" --target "$common" --all-hosts --out-dir "$disk-new-$rev"
 		rm -rf "$shm/new-$rev" "$disk-new-$rev"
 	done
+	once every-tmpfs "$tmp/portwall-after" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$shm/every"
+	once every-disk "$tmp/portwall-after" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$disk-every"
+	once every-tmpfs-new "$tmp/portwall-after" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$shm/new-every"
+	once every-disk-new "$tmp/portwall-after" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$disk-new-every"
+	rm -rf "$shm/new-every" "$disk-new-every"
 done
 fstype=$(findmnt -no FSTYPE -T "$tmp")
-printf '%-34s %-28s %-28s\n' "fleet, 2,000 hosts, $files files" "before s" "after s"
-printf '%-34s %-28s %-28s\n' "to /dev/shm ($(findmnt -no FSTYPE -T "$shm"))" "$(cell "$tmp/before-tmpfs.t")" "$(cell "$tmp/after-tmpfs.t")"
-printf '%-34s %-28s %-28s\n' "to the repository's disk ($fstype)" "$(cell "$tmp/before-disk.t")" "$(cell "$tmp/after-disk.t")"
-printf '%-34s %-28s %-28s\n' "disk / tmpfs" "$(ratio "$tmp/before-disk.t" "$tmp/before-tmpfs.t")" "$(ratio "$tmp/after-disk.t" "$tmp/after-tmpfs.t")"
-printf '%-34s %-28s %-28s\n' "into a new directory, /dev/shm" "$(cell "$tmp/before-tmpfs-new.t")" "$(cell "$tmp/after-tmpfs-new.t")"
-printf '%-34s %-28s %-28s\n' "into a new directory, disk" "$(cell "$tmp/before-disk-new.t")" "$(cell "$tmp/after-disk-new.t")"
-printf '%-34s %-28s %-28s\n' "new directory: disk / tmpfs" "$(ratio "$tmp/before-disk-new.t" "$tmp/before-tmpfs-new.t")" "$(ratio "$tmp/after-disk-new.t" "$tmp/after-tmpfs-new.t")"
-printf '%-34s %-28s %-28s\n' "peak RSS, MB" "$(cell "$tmp/before-tmpfs.m" mb)" "$(cell "$tmp/after-tmpfs.m" mb)"
+shmtype=$(findmnt -no FSTYPE -T "$shm")
+printf '%-40s %-28s %-28s\n' "fleet, 2,000 hosts, $files files ($common)" "before s" "after s"
+printf '%-40s %-28s %-28s\n' "regenerated, /dev/shm ($shmtype)" "$(cell "$tmp/before-tmpfs.t")" "$(cell "$tmp/after-tmpfs.t")"
+printf '%-40s %-28s %-28s\n' "regenerated, the repository's disk ($fstype)" "$(cell "$tmp/before-disk.t")" "$(cell "$tmp/after-disk.t")"
+printf '%-40s %-28s %-28s\n' "  disk / tmpfs" "$(ratio "$tmp/before-disk.t" "$tmp/before-tmpfs.t")" "$(ratio "$tmp/after-disk.t" "$tmp/after-tmpfs.t")"
+printf '%-40s %-28s %-28s\n' "into a new directory, /dev/shm" "$(cell "$tmp/before-tmpfs-new.t")" "$(cell "$tmp/after-tmpfs-new.t")"
+printf '%-40s %-28s %-28s\n' "into a new directory, disk" "$(cell "$tmp/before-disk-new.t")" "$(cell "$tmp/after-disk-new.t")"
+printf '%-40s %-28s %-28s\n' "  disk / tmpfs" "$(ratio "$tmp/before-disk-new.t" "$tmp/before-tmpfs-new.t")" "$(ratio "$tmp/after-disk-new.t" "$tmp/after-tmpfs-new.t")"
+printf '%-40s %-28s %-28s\n' "peak RSS, MB (regenerated, /dev/shm)" "$(cell "$tmp/before-tmpfs.m" mb)" "$(cell "$tmp/after-tmpfs.m" mb)"
+echo
+printf '%-40s %-28s %-28s %s\n' "every target, $everyfiles files (after)" "regenerated s" "new directory s" ""
+printf '%-40s %-28s %-28s\n' "/dev/shm ($shmtype)" "$(cell "$tmp/every-tmpfs.t")" "$(cell "$tmp/every-tmpfs-new.t")"
+printf '%-40s %-28s %-28s\n' "the repository's disk ($fstype)" "$(cell "$tmp/every-disk.t")" "$(cell "$tmp/every-disk-new.t")"
+printf '%-40s %-28s %-28s\n' "  disk / tmpfs" "$(ratio "$tmp/every-disk.t" "$tmp/every-tmpfs.t")" "$(ratio "$tmp/every-disk-new.t" "$tmp/every-tmpfs-new.t")"
 echo
 echo "end: $(uptime)"
