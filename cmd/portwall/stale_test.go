@@ -1,11 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/portwall/portwall/generators"
 )
 
 // TestStaleOutput: a host removed from the profile leaves its file from
@@ -105,5 +109,66 @@ func TestUnchangedFilesLeftAlone(t *testing.T) {
 	entries, _ := os.ReadDir(out)
 	if len(entries) != 2 {
 		t.Errorf("%d entries in out, want 2 (temporary files left?)", len(entries))
+	}
+}
+
+// TestNewDirectory: into a directory that does not exist, the files are
+// written beside it and the directory renamed into place: the same files,
+// modes and layout as a run into an existing directory, and nothing left
+// beside it; a run that fails halfway leaves no directory at all.
+func TestNewDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files := []generators.File{{Name: "nftables/h1.nft", Contents: []byte("one\n")}, {Name: "json/h1.json", Contents: []byte("{}\n")}, {Name: "top.txt", Contents: []byte("top\n")}}
+	fresh, existing := filepath.Join(dir, "a", "fresh"), filepath.Join(dir, "existing")
+	if err := os.Mkdir(existing, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{fresh, existing} {
+		if err := writeFiles(d, files); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tree := func(root string) string {
+		var b strings.Builder
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(root, p)
+			data := ""
+			if !d.IsDir() {
+				b, _ := os.ReadFile(p)
+				data = string(b)
+			}
+			fmt.Fprintf(&b, "%s %v %q\n", rel, fi.Mode(), data)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	if got, want := tree(fresh), tree(existing); got != want {
+		t.Errorf("new directory:\n%s\nexisting directory:\n%s", got, want)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "a")); len(entries) != 1 {
+		t.Errorf("%d entries beside the new directory, want 1 (the directory)", len(entries))
+	}
+	// The second file of a name fails to be created: nothing is left.
+	failed := filepath.Join(dir, "failed")
+	if err := writeFiles(failed, append(files, files[0])); err == nil {
+		t.Fatal("writing a name twice did not fail")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("after a failed run into a new directory: %v, want a and existing", names)
 	}
 }
