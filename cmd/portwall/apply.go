@@ -95,7 +95,12 @@ type liveDoc struct {
 	// OtherChains are the other tables' base chains on the input and
 	// output hooks, and what each does with the flows portwall allows.
 	OtherChains []otherChain `json:"other_chains"`
-	// apply only.
+	applyOutcome
+}
+
+// applyOutcome ends apply's JSON documents (nftables and firewalld): what
+// the apply did.
+type applyOutcome struct {
 	Applied *bool        `json:"applied,omitempty"`
 	Pending *pending.Txn `json:"pending,omitempty"`
 	Result  string       `json:"result,omitempty"`
@@ -103,7 +108,7 @@ type liveDoc struct {
 }
 
 func (p *plan) document(applied *bool) *liveDoc {
-	d := &liveDoc{Host: p.host, NetNS: p.netns, Drift: p.diff.Drift(), Diff: p.diff, Applied: applied,
+	d := &liveDoc{Host: p.host, NetNS: p.netns, Drift: p.diff.Drift(), Diff: p.diff, applyOutcome: applyOutcome{Applied: applied},
 		LiveTable: tableText(p.current), DesiredTable: tableText(p.want), OtherChains: []otherChain{}}
 	if p.coexist != nil {
 		d.OtherChains = append(d.OtherChains, p.coexist.Chains...)
@@ -293,39 +298,62 @@ func (e *env) apply(c *cli.Context) error {
 	}
 	applied := true
 	doc := p.document(&applied)
+	return e.settle(c, settling{doc: doc, outcome: &doc.applyOutcome, unified: p.diff.Unified, summary: p.diff.Summary(),
+		netns: p.netns, store: store, txn: txn, timeout: timeout, conn: p.conn, previous: "the previous table", comeBack: "comes back"})
+}
+
+// settling is an apply that has changed the rules, to report and, with a
+// pending transaction, to see confirmed or rolled back.
+type settling struct {
+	doc                any // the JSON document, ending with outcome
+	outcome            *applyOutcome
+	unified, summary   string
+	netns              string
+	store              *pending.Store
+	txn                *pending.Txn // nil: no --confirm-timeout
+	timeout            time.Duration
+	conn               *live.Conn // what a rollback of the table needs; nil for firewalld
+	previous, comeBack string     // what a rollback brings back, and its verb
+}
+
+// settle prints what apply changed, then leaves the transaction pending
+// (--no-wait) or waits for its confirmation, and reports how it ended.
+func (e *env) settle(c *cli.Context, s settling) error {
+	asJSON := c.String("format") == "json"
 	if !asJSON && !e.quiet {
-		fmt.Fprint(e.stdout, e.paintLines(p.diff.Unified, diffColors))
+		fmt.Fprint(e.stdout, e.paintLines(s.unified, diffColors))
 	}
 	if !asJSON {
-		e.info("Applied: %s.\n", p.diff.Summary())
+		e.info("Applied: %s.\n", s.summary)
 	}
-	if txn == nil {
+	if s.txn == nil {
 		if asJSON {
-			return e.writeJSON(doc)
+			return e.writeJSON(s.doc)
 		}
 		return nil
 	}
+	txn := s.txn
 	confirm := "portwall confirm"
-	if p.netns != "" {
-		confirm += " --netns " + p.netns
+	if s.netns != "" {
+		confirm += " --netns " + s.netns
 	}
 	if c.Bool("no-wait") {
-		doc.Pending = txn
+		s.outcome.Pending = txn
 		if asJSON {
-			return e.writeJSON(doc)
+			return e.writeJSON(s.doc)
 		}
-		e.info("Pending: run `%s` (transaction %s) by %s, or the previous table comes back.\n", confirm, txn.ID, txn.Deadline.Format(time.TimeOnly))
+		e.info("Pending: run `%s` (transaction %s) by %s, or %s %s.\n", confirm, txn.ID, txn.Deadline.Format(time.TimeOnly), s.previous, s.comeBack)
 		return nil
 	}
-	fmt.Fprintf(e.stderr, "Type yes within %s to keep the new rules, or run `%s` from a new login; otherwise the previous table comes back at %s.\n",
-		timeout, confirm, txn.Deadline.Format(time.TimeOnly))
-	o, err := e.awaitConfirmation(store, txn, p.conn)
+	fmt.Fprintf(e.stderr, "Type yes within %s to keep the new rules, or run `%s` from a new login; otherwise %s %s at %s.\n",
+		s.timeout, confirm, s.previous, s.comeBack, txn.Deadline.Format(time.TimeOnly))
+	o, err := e.awaitConfirmation(s.store, txn, s.conn)
 	if err != nil {
 		return err
 	}
-	doc.Result, doc.Detail = string(o.Result), o.Detail
+	s.outcome.Result, s.outcome.Detail = string(o.Result), o.Detail
 	if asJSON {
-		if err := e.writeJSON(doc); err != nil {
+		if err := e.writeJSON(s.doc); err != nil {
 			return err
 		}
 	}
@@ -336,7 +364,7 @@ func (e *env) apply(c *cli.Context) error {
 		}
 		return nil
 	case pending.RolledBack:
-		fmt.Fprintf(e.stderr, "portwall: %s: rolled back to the previous table\n", o.Detail)
+		fmt.Fprintf(e.stderr, "portwall: %s: rolled back to %s\n", o.Detail, s.previous)
 		return exitStatus(exitRolledBack)
 	}
 	return errors.New(o.Detail)

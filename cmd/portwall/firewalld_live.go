@@ -14,9 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -130,17 +128,13 @@ type fwdDoc struct {
 	// The two documents the unified diff compares.
 	LiveTable    string `json:"live_table"`
 	DesiredTable string `json:"desired_table"`
-	// apply only.
-	Applied *bool        `json:"applied,omitempty"`
-	Pending *pending.Txn `json:"pending,omitempty"`
-	Result  string       `json:"result,omitempty"`
-	Detail  string       `json:"detail,omitempty"`
+	applyOutcome
 }
 
 func (p *fwdPlan) document(applied *bool) *fwdDoc {
 	d := &fwdDoc{Host: p.host, NetNS: p.netns, Target: "firewalld", Dir: p.config.Dir, State: p.live.State,
 		DefaultZone: p.live.EffectiveDefaultZone(), Drift: p.diff.Drift(), Diff: p.diff, Summary: p.diff.Summary(),
-		LiveTable: strings.Join(p.diff.LiveDoc, "\n") + "\n", DesiredTable: strings.Join(p.diff.DesiredDoc, "\n") + "\n", Applied: applied}
+		LiveTable: strings.Join(p.diff.LiveDoc, "\n") + "\n", DesiredTable: strings.Join(p.diff.DesiredDoc, "\n") + "\n", applyOutcome: applyOutcome{Applied: applied}}
 	if d.State == "" {
 		d.State = "not running"
 	}
@@ -261,22 +255,16 @@ func (p *fwdPlan) checkPlan(file string) error {
 // (SSH_CONNECTION): it reads the zone's grants back from the files
 // themselves.
 func firewalldLockout(cfg *fwdparse.Config) error {
-	f := strings.Fields(os.Getenv("SSH_CONNECTION"))
-	if len(f) != 4 {
+	client, port, ok := sshSession()
+	if !ok {
 		return nil
 	}
-	client, err1 := netip.ParseAddr(f[0])
-	port, err2 := strconv.ParseUint(f[3], 10, 16)
-	if err1 != nil || err2 != nil || port == 0 {
-		return nil
-	}
-	client = client.Unmap()
 	grants, err := cfg.Grants()
 	if err != nil {
 		return fmt.Errorf("internal error: reading zone %s back: %w", firewalld.Zone, err)
 	}
 	for _, g := range grants {
-		if g.Dir == ir.In && g.Protocol == proto.TCP && g.Family == ir.FamilyOf(client) && g.Ports.Contains(uint16(port)) &&
+		if g.Dir == ir.In && g.Protocol == proto.TCP && g.Family == ir.FamilyOf(client) && g.Ports.Contains(port) &&
 			(g.Src.Any || g.Src.IPs != nil && g.Src.IPs.Contains(client)) {
 			return nil
 		}
@@ -354,52 +342,7 @@ func (e *env) firewalldApply(c *cli.Context) error {
 	}
 	applied := true
 	doc := p.document(&applied)
-	if !asJSON && !e.quiet {
-		fmt.Fprint(e.stdout, e.paintLines(p.diff.Unified, diffColors))
-	}
-	if !asJSON {
-		e.info("Applied: %s.\n", p.diff.Summary())
-	}
-	if txn == nil {
-		if asJSON {
-			return e.writeJSON(doc)
-		}
-		return nil
-	}
-	confirm := "portwall confirm"
-	if p.netns != "" {
-		confirm += " --netns " + p.netns
-	}
-	if c.Bool("no-wait") {
-		doc.Pending = txn
-		if asJSON {
-			return e.writeJSON(doc)
-		}
-		e.info("Pending: run `%s` (transaction %s) by %s, or portwall's previous firewalld files come back.\n", confirm, txn.ID, txn.Deadline.Format(time.TimeOnly))
-		return nil
-	}
-	fmt.Fprintf(e.stderr, "Type yes within %s to keep the new rules, or run `%s` from a new login; otherwise portwall's previous firewalld files come back at %s.\n",
-		timeout, confirm, txn.Deadline.Format(time.TimeOnly))
 	// The rollback of a firewalld transaction needs no netlink connection.
-	o, err := e.awaitConfirmation(store, txn, nil)
-	if err != nil {
-		return err
-	}
-	doc.Result, doc.Detail = string(o.Result), o.Detail
-	if asJSON {
-		if err := e.writeJSON(doc); err != nil {
-			return err
-		}
-	}
-	switch o.Result {
-	case pending.Confirmed:
-		if !asJSON {
-			e.info("Confirmed: keeping the new rules.\n")
-		}
-		return nil
-	case pending.RolledBack:
-		fmt.Fprintf(e.stderr, "portwall: %s: rolled back to portwall's previous firewalld files\n", o.Detail)
-		return exitStatus(exitRolledBack)
-	}
-	return errors.New(o.Detail)
+	return e.settle(c, settling{doc: doc, outcome: &doc.applyOutcome, unified: p.diff.Unified, summary: p.diff.Summary(),
+		netns: p.netns, store: store, txn: txn, timeout: timeout, previous: "portwall's previous firewalld files", comeBack: "come back"})
 }

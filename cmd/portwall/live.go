@@ -236,22 +236,32 @@ func (e *env) printDiff(c *cli.Context, p *plan) error {
 	return nil
 }
 
+// sshSession reads where the current SSH session comes from and the
+// port it reached (SSH_CONNECTION is "client port server port"); ok is
+// false outside SSH.
+func sshSession() (client netip.Addr, port uint16, ok bool) {
+	f := strings.Fields(os.Getenv("SSH_CONNECTION"))
+	if len(f) != 4 {
+		return netip.Addr{}, 0, false
+	}
+	client, err1 := netip.ParseAddr(f[0])
+	p, err2 := strconv.ParseUint(f[3], 10, 16)
+	if err1 != nil || err2 != nil || p == 0 {
+		return netip.Addr{}, 0, false
+	}
+	return client.Unmap(), uint16(p), true
+}
+
 // lockout refuses to apply rules that would block new SSH connections
 // from where the current session comes from (SSH_CONNECTION is "client
 // port server port"): the session survives as an established connection,
 // but the next login would not.
 func lockout(v *ir.HostView) error {
-	f := strings.Fields(os.Getenv("SSH_CONNECTION"))
-	if len(f) != 4 {
+	client, port, ok := sshSession()
+	if !ok {
 		return nil
 	}
-	client, err1 := netip.ParseAddr(f[0])
-	port, err2 := strconv.ParseUint(f[3], 10, 16)
-	if err1 != nil || err2 != nil || port == 0 {
-		return nil
-	}
-	client = client.Unmap()
-	if !v.Admits(ir.Packet{Dir: ir.In, Remote: client, Protocol: proto.TCP, Port: uint16(port)}) {
+	if !v.Admits(ir.Packet{Dir: ir.In, Remote: client, Protocol: proto.TCP, Port: port}) {
 		return fmt.Errorf("refusing to apply: the new rules would block SSH from %s to port %d, the connection this runs over (SSH_CONNECTION); allow it in the profile, or use --force", client, port)
 	}
 	return nil

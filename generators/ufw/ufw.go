@@ -306,31 +306,8 @@ func (r *renderer) hostRules(hrs []ir.HostRule) error {
 		}
 		// The remote side per family: every address, or the union of the
 		// matched sets' addresses (sets of one rule may overlap).
-		all := map[ir.Family]bool{}
-		remote := map[ir.Family]*netipx.IPSetBuilder{}
-		var families []ir.Family
-		for _, m := range r.v.Matches(hr) {
-			if len(m.RemoteFQDNs) > 0 {
-				if r.fqdn != ir.FQDNOmit {
-					r.refused = append(r.refused, &generators.Refusal{Target: "ufw", Host: r.v.Host.Name, Rule: rule, Set: m.Remote.Name,
-						Msg: fmt.Sprintf("reaches %s by host name (%s), which ufw cannot match", m.Remote.Name, strings.Join(m.RemoteFQDNs, ", ")),
-						Fix: "bind it to address groups, or set fqdn = \"omit\" in [ufw] or [defaults] to leave the names out"})
-					continue
-				}
-				o := generators.Omission{Rule: rule.ID, Set: m.Remote.Name, Names: m.RemoteFQDNs}
-				if !slices.ContainsFunc(r.omitted, func(x generators.Omission) bool { return x.Rule == o.Rule && x.Set == o.Set }) {
-					r.omitted = append(r.omitted, o)
-				}
-			}
-			if remote[m.Family] == nil {
-				remote[m.Family] = &netipx.IPSetBuilder{}
-				families = append(families, m.Family)
-			}
-			all[m.Family] = all[m.Family] || m.RemoteAll
-			for _, rg := range m.RemoteRanges {
-				remote[m.Family].AddRange(rg)
-			}
-		}
+		rm := generators.HostRuleRemotes("ufw", r.v, hr, r.fqdn, &r.refused, &r.omitted)
+		all, families := rm.All, rm.Families
 		// remotes are the address matches per family: "" for every
 		// address of the family.
 		remotes := map[ir.Family][]string{}
@@ -339,7 +316,7 @@ func (r *renderer) hostRules(hrs []ir.HostRule) error {
 				remotes[f] = []string{""}
 				continue
 			}
-			set, err := remote[f].IPSet()
+			set, err := rm.Set(f)
 			if err != nil {
 				return fmt.Errorf("rule %s: %v", rule.ID, err)
 			}
