@@ -230,8 +230,8 @@ for i in $(seq "$fleet_runs"); do
 	once every-disk-new "$tmp/portwall-after" generate "$tmp/fleet.toml" --target "$every" --all-hosts --out-dir "$disk-new-every"
 	rm -rf "$shm/new-every" "$disk-new-every"
 done
-fstype=$(findmnt -no FSTYPE -T "$tmp")
-shmtype=$(findmnt -no FSTYPE -T "$shm")
+fstype=$(findmnt -no FSTYPE -T "$tmp" | head -n 1)
+shmtype=$(findmnt -no FSTYPE -T "$shm" | head -n 1)
 printf '%-40s %-28s %-28s\n' "fleet, 2,000 hosts, $files files ($common)" "before s" "after s"
 printf '%-40s %-28s %-28s\n' "regenerated, /dev/shm ($shmtype)" "$(cell "$tmp/before-tmpfs.t")" "$(cell "$tmp/after-tmpfs.t")"
 printf '%-40s %-28s %-28s\n' "regenerated, the repository's disk ($fstype)" "$(cell "$tmp/before-disk.t")" "$(cell "$tmp/after-disk.t")"
