@@ -18,28 +18,43 @@ type ruleKey struct {
 // cannot decode (socket, osf, rt, ...): comparing this count with the
 // decoded list is how such rules are caught (google/nftables#70, #333).
 func (c *Conn) exprCounts() (map[ruleKey]int, error) {
+	names, err := c.ruleExprNames(unix.NFPROTO_INET, TableName)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[ruleKey]int, len(names))
+	for k, n := range names {
+		out[k] = len(n)
+	}
+	return out, nil
+}
+
+// ruleExprNames lists the expressions of every rule of one table (of a
+// netfilter family), by name, from the raw netlink dump: the library
+// silently drops the expressions it cannot decode, and a rule missing one
+// must not be taken for a rule that holds only the others (exprCounts for
+// portwall's table; the coexistence check for other tables).
+func (c *Conn) ruleExprNames(family byte, table string) (map[ruleKey][]string, error) {
 	conn, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: c.nsfd})
 	if err != nil {
 		return nil, fmt.Errorf("netlink: %w", err)
 	}
 	defer conn.Close()
-	attrs, err := netlink.MarshalAttributes([]netlink.Attribute{{Type: unix.NFTA_RULE_TABLE, Data: []byte(TableName + "\x00")}})
+	attrs, err := netlink.MarshalAttributes([]netlink.Attribute{{Type: unix.NFTA_RULE_TABLE, Data: []byte(table + "\x00")}})
 	if err != nil {
 		return nil, err
 	}
-	req := netlink.Message{
+	msgs, err := conn.Execute(netlink.Message{
 		Header: netlink.Header{
 			Type:  netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_GETRULE),
 			Flags: netlink.Request | netlink.Dump,
 		},
-		// nfgenmsg: family, version, resource id.
-		Data: append([]byte{unix.NFPROTO_INET, unix.NFNETLINK_V0, 0, 0}, attrs...),
-	}
-	msgs, err := conn.Execute(req)
+		Data: append([]byte{family, unix.NFNETLINK_V0, 0, 0}, attrs...),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("dumping rules: %w", err)
 	}
-	out := map[ruleKey]int{}
+	out := map[ruleKey][]string{}
 	for _, m := range msgs {
 		if len(m.Data) < 4 {
 			continue
@@ -49,7 +64,7 @@ func (c *Conn) exprCounts() (map[ruleKey]int, error) {
 			return nil, err
 		}
 		var k ruleKey
-		n := 0
+		names := []string{}
 		for ad.Next() {
 			switch ad.Type() {
 			case unix.NFTA_RULE_CHAIN:
@@ -59,9 +74,19 @@ func (c *Conn) exprCounts() (map[ruleKey]int, error) {
 			case unix.NFTA_RULE_EXPRESSIONS:
 				ad.Nested(func(nad *netlink.AttributeDecoder) error {
 					for nad.Next() {
-						if nad.Type() == unix.NFTA_LIST_ELEM {
-							n++
+						if nad.Type() != unix.NFTA_LIST_ELEM {
+							continue
 						}
+						name := "?"
+						nad.Nested(func(ead *netlink.AttributeDecoder) error {
+							for ead.Next() {
+								if ead.Type() == unix.NFTA_EXPR_NAME {
+									name = ead.String()
+								}
+							}
+							return nil
+						})
+						names = append(names, name)
 					}
 					return nil
 				})
@@ -70,7 +95,7 @@ func (c *Conn) exprCounts() (map[ruleKey]int, error) {
 		if err := ad.Err(); err != nil {
 			return nil, err
 		}
-		out[k] = n
+		out[k] = names
 	}
 	return out, nil
 }
