@@ -167,14 +167,9 @@ func Query(rs *ir.Ruleset, from, to Side, ts []Traffic) ([]Check, error) {
 
 func check(v *ir.HostView, dir ir.Direction, f ir.Family, remote ir.Addrs, t Traffic) Check {
 	c := Check{Host: v.Host.Name, Dir: dir, Family: f, Traffic: t}
-	g := ir.Grant{Dir: dir, Family: f, Protocol: t.Protocol, Ports: t.Ports}
+	g := ir.HostGrant(dir, f, remote, ir.Grant{Protocol: t.Protocol, Ports: t.Ports})
 	if t.Protocol.IsICMP() {
 		g.ICMPTypes = []uint8{t.ICMPType}
-	}
-	if dir == ir.In {
-		g.Src = remote
-	} else {
-		g.Dst = remote
 	}
 	hrs := v.In
 	if dir == ir.Out {

@@ -54,6 +54,19 @@ type Grant struct {
 	Program   string    // "" matches every program
 }
 
+// HostGrant is g as a host output's grant: direction dir, family f, and
+// remote on the remote side (Src inbound, Dst outbound; the host is the
+// other side).
+func HostGrant(dir Direction, f Family, remote Addrs, g Grant) Grant {
+	g.Dir, g.Family = dir, f
+	if dir == In {
+		g.Src = remote
+	} else {
+		g.Dst = remote
+	}
+	return g
+}
+
 func (g Grant) String() string {
 	what := g.Protocol.String()
 	if g.Protocol.HasPorts() {

@@ -32,6 +32,14 @@ func (f Family) Carries(p proto.Protocol) bool {
 	return p.Family() == 0 || p.Family() == int(f)
 }
 
+// ICMP is the ICMP protocol of family f: ICMP for IPv4, ICMPv6 for IPv6.
+func (f Family) ICMP() proto.Protocol {
+	if f == IPv6 {
+		return proto.ICMPv6
+	}
+	return proto.ICMP
+}
+
 func (f Family) String() string {
 	if f == IPv4 {
 		return "ipv4"

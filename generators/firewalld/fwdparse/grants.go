@@ -7,7 +7,6 @@ import (
 	"go4.org/netipx"
 
 	"github.com/portwall/portwall/rules/ir"
-	"github.com/portwall/portwall/rules/proto"
 )
 
 // baselineTypes are the ICMP types any address may send in (In) or the
@@ -103,9 +102,9 @@ func (c *Config) grants(dir ir.Direction, services []string, rules []Rule) ([]ir
 				out = append(out, c.serviceGrants(dir, f, remote, r.Service)...)
 			case r.ICMPType != "":
 				t := icmpTypes[r.Family][r.ICMPType]
-				out = append(out, grant(dir, f, remote, ir.Grant{Protocol: icmpOf(f), ICMPTypes: []uint8{t}}))
+				out = append(out, ir.HostGrant(dir, f, remote, ir.Grant{Protocol: f.ICMP(), ICMPTypes: []uint8{t}}))
 			case r.Protocol == "icmp" || r.Protocol == "ipv6-icmp":
-				out = append(out, grant(dir, f, remote, ir.Grant{Protocol: icmpOf(f)}))
+				out = append(out, ir.HostGrant(dir, f, remote, ir.Grant{Protocol: f.ICMP()}))
 			default:
 				return nil, fmt.Errorf("rule %d: an accept rule that matches nothing portwall writes", i+1)
 			}
@@ -119,24 +118,7 @@ func (c *Config) serviceGrants(dir ir.Direction, f ir.Family, remote ir.Addrs, n
 	s := c.Services[name]
 	var out []ir.Grant
 	for _, p := range s.protocols() {
-		out = append(out, grant(dir, f, remote, ir.Grant{Protocol: p, Ports: s.Ports[p]}))
+		out = append(out, ir.HostGrant(dir, f, remote, ir.Grant{Protocol: p, Ports: s.Ports[p]}))
 	}
 	return out
-}
-
-func grant(dir ir.Direction, f ir.Family, remote ir.Addrs, g ir.Grant) ir.Grant {
-	g.Dir, g.Family = dir, f
-	if dir == ir.In {
-		g.Src = remote
-	} else {
-		g.Dst = remote
-	}
-	return g
-}
-
-func icmpOf(f ir.Family) proto.Protocol {
-	if f == ir.IPv6 {
-		return proto.ICMPv6
-	}
-	return proto.ICMP
 }

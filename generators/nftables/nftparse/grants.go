@@ -220,13 +220,7 @@ func (s *Script) grants(r Rule) ([]ir.Grant, error) {
 	}
 	var out []ir.Grant
 	for _, f := range fams {
-		g := ir.Grant{Dir: dir, Family: f, Protocol: protocol, Ports: ps, ICMPTypes: types}
-		if dir == ir.In {
-			g.Src = remote
-		} else {
-			g.Dst = remote
-		}
-		out = append(out, g)
+		out = append(out, ir.HostGrant(dir, f, remote, ir.Grant{Protocol: protocol, Ports: ps, ICMPTypes: types}))
 	}
 	return out, nil
 }

@@ -211,12 +211,7 @@ func (s *Script) flowSetGrants(r Rule) ([]ir.Grant, error) {
 					g.ICMPTypes = append(g.ICMPTypes, uint8(t))
 				}
 			}
-			if fs.Dir == ir.In {
-				g.Src = remote
-			} else {
-				g.Dst = remote
-			}
-			out = append(out, g)
+			out = append(out, ir.HostGrant(fs.Dir, f, remote, g))
 		}
 	}
 	return out, nil

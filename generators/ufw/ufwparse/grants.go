@@ -7,7 +7,6 @@ import (
 	"go4.org/netipx"
 
 	"github.com/portwall/portwall/rules/ir"
-	"github.com/portwall/portwall/rules/proto"
 )
 
 // Grants returns what the script lets through once loaded into ufw: its
@@ -34,7 +33,7 @@ func (s *Script) Grants() ([]ir.Grant, error) {
 			}
 		}
 		for _, f := range families {
-			out = append(out, grant(r.Dir, f, remote, ir.Grant{Protocol: a.Protocol, Ports: a.Ports}))
+			out = append(out, ir.HostGrant(r.Dir, f, remote, ir.Grant{Protocol: a.Protocol, Ports: a.Ports}))
 		}
 	}
 	for _, f := range ir.Families {
@@ -54,18 +53,18 @@ func (s *Script) Grants() ([]ir.Grant, error) {
 					return nil, fmt.Errorf("%s block rule %d: %w", f, i+1, err)
 				}
 			}
-			g := ir.Grant{Protocol: icmpOf(f)}
+			g := ir.Grant{Protocol: f.ICMP()}
 			if r.Type >= 0 {
 				g.ICMPTypes = []uint8{uint8(r.Type)}
 			}
-			out = append(out, grant(r.Dir, f, remote, g))
+			out = append(out, ir.HostGrant(r.Dir, f, remote, g))
 		}
-		echo := ir.Grant{Protocol: icmpOf(f), ICMPTypes: []uint8{map[ir.Family]uint8{ir.IPv4: 8, ir.IPv6: 128}[f]}}
+		echo := ir.Grant{Protocol: f.ICMP(), ICMPTypes: []uint8{map[ir.Family]uint8{ir.IPv4: 8, ir.IPv6: 128}[f]}}
 		if !caught[ir.In] {
-			out = append(out, grant(ir.In, f, ir.Addrs{Any: true}, echo))
+			out = append(out, ir.HostGrant(ir.In, f, ir.Addrs{Any: true}, echo))
 		}
 		if f == ir.IPv6 && s.Settings.Outgoing == "deny" && !caught[ir.Out] {
-			out = append(out, grant(ir.Out, f, ir.Addrs{Any: true}, echo))
+			out = append(out, ir.HostGrant(ir.Out, f, ir.Addrs{Any: true}, echo))
 		}
 	}
 	return out, nil
@@ -86,21 +85,4 @@ func prefixAddrs(p netip.Prefix) (ir.Addrs, error) {
 		return ir.Addrs{}, err
 	}
 	return ir.Addrs{IPs: set}, nil
-}
-
-func grant(dir ir.Direction, f ir.Family, remote ir.Addrs, g ir.Grant) ir.Grant {
-	g.Dir, g.Family = dir, f
-	if dir == ir.In {
-		g.Src = remote
-	} else {
-		g.Dst = remote
-	}
-	return g
-}
-
-func icmpOf(f ir.Family) proto.Protocol {
-	if f == ir.IPv6 {
-		return proto.ICMPv6
-	}
-	return proto.ICMP
 }
