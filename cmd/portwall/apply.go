@@ -285,12 +285,15 @@ func (e *env) apply(c *cli.Context) error {
 		}
 	}
 	var txn *pending.Txn
+	release := func() {}
 	if timeout > 0 {
-		if txn, err = e.begin(c, p, store, ns, timeout); err != nil {
+		if txn, release, err = e.begin(c, p, store, ns, timeout); err != nil {
 			return err
 		}
 	}
-	if err := p.conn.Apply(p.desired, p.gen); err != nil {
+	err = p.conn.Apply(p.desired, p.gen)
+	release()
+	if err != nil {
 		if txn != nil {
 			store.Cancel(txn.ID, err.Error())
 		}
@@ -371,23 +374,25 @@ func (e *env) settle(c *cli.Context, s settling) error {
 }
 
 // begin takes the snapshot that a rollback restores, makes sure up front
-// that the kernel will take it back, and starts the rollback timer.
-func (e *env) begin(c *cli.Context, p *plan, store *pending.Store, ns *os.File, timeout time.Duration) (*pending.Txn, error) {
+// that the kernel will take it back, and starts the rollback timer; the
+// caller releases the namespace's lock once the table is applied.
+func (e *env) begin(c *cli.Context, p *plan, store *pending.Store, ns *os.File, timeout time.Duration) (*pending.Txn, func(), error) {
 	snap, err := p.conn.Snapshot()
 	if err == nil {
 		err = p.conn.CheckRestore(snap)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("refusing to apply: --confirm-timeout must be able to put the current table back exactly, and cannot: %w. Nothing was changed. See it with nft -a list table inet portwall; remove or change it, or apply without --confirm-timeout (no rollback then)", err)
+		return nil, nil, fmt.Errorf("refusing to apply: --confirm-timeout must be able to put the current table back exactly, and cannot: %w. Nothing was changed. See it with nft -a list table inet portwall; remove or change it, or apply without --confirm-timeout (no rollback then)", err)
 	}
 	now := time.Now()
 	txn := &pending.Txn{ID: pending.NewID(), Host: p.host, Profile: c.Args().First(), NetNS: p.netns,
 		Started: now, Deadline: now.Add(timeout), Summary: p.diff.Summary()}
 	args := []string{"portwall", pending.TimerCommand, "--state", store.Dir, "--id", txn.ID}
-	if err := store.Begin(txn, snap, store.StartTimer("/proc/self/exe", args, ns)); err != nil {
-		return nil, fmt.Errorf("refusing to apply: %w", err)
+	release, err := store.Begin(txn, snap, store.StartTimer("/proc/self/exe", args, ns))
+	if err != nil {
+		return nil, nil, fmt.Errorf("refusing to apply: %w", err)
 	}
-	return txn, nil
+	return txn, release, nil
 }
 
 // awaitConfirmation waits for "yes" on standard input (anything else rolls

@@ -327,7 +327,7 @@ func (e *env) firewalldApply(c *cli.Context) error {
 		// Held until the files are in place and firewalld reloaded: a
 		// timeout shorter than that rolls back after the apply, never
 		// during it.
-		release, err = store.BeginHeld(txn, p.live.Snapshot(), store.StartTimer("/proc/self/exe", args, ns))
+		release, err = store.Begin(txn, p.live.Snapshot(), store.StartTimer("/proc/self/exe", args, ns))
 		if err != nil {
 			return fmt.Errorf("refusing to apply: %w", err)
 		}

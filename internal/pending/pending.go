@@ -200,23 +200,14 @@ func NewID() string {
 // starts its rollback timer with start (which must run Guard in a process
 // of its own and report readiness). It refuses when another transaction
 // waits.
-func (s *Store) Begin(t *Txn, snap any, start func() (pid int, err error)) error {
-	unlock, err := s.BeginHeld(t, snap, start)
-	if err != nil {
-		return err
-	}
-	unlock()
-	return nil
-}
-
-// BeginHeld is Begin that returns holding the namespace's lock, for a
-// change that takes time: until the caller releases it, neither the timer
-// nor confirm or rollback from another login can act, so that a rollback
-// never runs in the middle of the change (and then has the change undo
-// it). firewalld's check and reload take seconds on a busy machine, longer
-// than a short --confirm-timeout; nftables' one batch is atomic. The
+//
+// It returns holding the namespace's lock, for the change itself: until
+// the caller releases it, neither the timer nor confirm or rollback from
+// another login can act, so that a rollback never runs in the middle of
+// the change and is then undone by it (firewalld's check and reload take
+// seconds on a busy machine, longer than a short --confirm-timeout). The
 // caller must release the lock before it calls Cancel.
-func (s *Store) BeginHeld(t *Txn, snap any, start func() (pid int, err error)) (release func(), err error) {
+func (s *Store) Begin(t *Txn, snap any, start func() (pid int, err error)) (release func(), err error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err

@@ -37,13 +37,15 @@ func txn() *Txn {
 func TestOneTransactionAtATime(t *testing.T) {
 	s := store(t, "ns")
 	a := txn()
-	if err := s.Begin(a, &live.Snapshot{Absent: true}, func() (int, error) { return 1, nil }); err != nil {
+	release, err := s.Begin(a, &live.Snapshot{Absent: true}, func() (int, error) { return 1, nil })
+	if err != nil {
 		t.Fatal(err)
 	}
+	release()
 	if p, _ := s.Pending(); p == nil || p.ID != a.ID || p.Timer != 1 {
 		t.Fatalf("pending: %+v", p)
 	}
-	err := s.Begin(txn(), &live.Snapshot{Absent: true}, func() (int, error) { t.Fatal("started a second timer"); return 0, nil })
+	_, err = s.Begin(txn(), &live.Snapshot{Absent: true}, func() (int, error) { t.Fatal("started a second timer"); return 0, nil })
 	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "its rollback timer is gone") {
 		t.Errorf("second Begin: %v", err)
 	}
@@ -70,7 +72,7 @@ func TestOneTransactionAtATime(t *testing.T) {
 // TestTimerThatDoesNotStart: nothing stays pending.
 func TestTimerThatDoesNotStart(t *testing.T) {
 	s := store(t, "ns")
-	if err := s.Begin(txn(), &live.Snapshot{Absent: true}, func() (int, error) { return 0, errors.New("no") }); err == nil {
+	if _, err := s.Begin(txn(), &live.Snapshot{Absent: true}, func() (int, error) { return 0, errors.New("no") }); err == nil {
 		t.Fatal("Begin succeeded without a timer")
 	}
 	if p, _ := s.Pending(); p != nil {
@@ -111,14 +113,14 @@ func TestNamespacesApart(t *testing.T) {
 	}
 }
 
-// TestHeldUntilTheChangeIsMade: while BeginHeld's lock is held (the change
+// TestHeldUntilTheChangeIsMade: while Begin's lock is held (the change
 // is being made), confirm, rollback and the timer wait; they settle the
 // transaction once it is released, and not before.
 func TestHeldUntilTheChangeIsMade(t *testing.T) {
 	s := store(t, "ns")
 	a := txn()
 	a.Deadline = a.Started // already due: the timer would act at once
-	release, err := s.BeginHeld(a, &live.Snapshot{Absent: true}, func() (int, error) { return 1, nil })
+	release, err := s.Begin(a, &live.Snapshot{Absent: true}, func() (int, error) { return 1, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,17 +144,17 @@ func TestHeldUntilTheChangeIsMade(t *testing.T) {
 	if o := <-done; o == nil || o.Result != Confirmed {
 		t.Errorf("after release: %+v", o)
 	}
-	// A BeginHeld refused because one waits leaves the lock free.
+	// A Begin refused because one waits leaves the lock free.
 	b := txn()
-	release, err = s.BeginHeld(b, &live.Snapshot{Absent: true}, func() (int, error) { return 1, nil })
+	release, err = s.Begin(b, &live.Snapshot{Absent: true}, func() (int, error) { return 1, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
 	release()
-	if _, err := s.BeginHeld(txn(), &live.Snapshot{Absent: true}, func() (int, error) { return 1, nil }); !errors.Is(err, ErrBusy) {
-		t.Fatalf("second BeginHeld: %v", err)
+	if _, err := s.Begin(txn(), &live.Snapshot{Absent: true}, func() (int, error) { return 1, nil }); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second Begin: %v", err)
 	}
 	if o, err := s.Confirm(b.ID); err != nil || o.Result != Confirmed {
-		t.Errorf("confirm after a refused BeginHeld: %+v, %v", o, err)
+		t.Errorf("confirm after a refused Begin: %+v, %v", o, err)
 	}
 }
