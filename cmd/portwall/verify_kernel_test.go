@@ -188,43 +188,7 @@ func progressOnly(stderr string) string {
 // are even loaded.
 func TestVerifyFirewalld(t *testing.T) {
 	kerneltest.Require(t, fwd.Tools...)
-	var total [4]int
-	for _, file := range examples(t) {
-		name := strings.TrimSuffix(filepath.Base(file), ".toml")
-		start := time.Now()
-		code, out, errs := runIn("", "verify", file, "--target", "firewalld", "--parallel", "2")
-		if code != 0 {
-			t.Errorf("%s: exit %d\n%s%s", name, code, out, errs)
-		}
-		nft, err := os.ReadFile(filepath.Join("testdata", "verify", name+".txt"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := sections(strings.ReplaceAll(string(nft), ", nftables (", ", firewalld ("))
-		got := sections(out)
-		for title, matrix := range got {
-			if want[title] != matrix {
-				t.Errorf("%s: %s differs from the nftables matrix:\n%s\nwant:\n%s", name, strings.TrimSpace(title), matrix, want[title])
-			}
-		}
-		var c [4]int
-		for _, line := range strings.Split(out, "\n") {
-			var l [4]int
-			if n, _ := fmt.Sscanf(strings.TrimSpace(line), "%d allowed and passed, %d blocked and stopped, %d mismatches (%d allowed but stopped", &l[0], &l[1], &l[2], &l[3]); n == 4 {
-				for i := range c {
-					c[i] += l[i]
-				}
-			}
-		}
-		if len(got) == 0 || c[0] == 0 || c[1] == 0 {
-			t.Errorf("%s: no matrix, or no probe of one kind:\n%s", name, out)
-		}
-		t.Logf("%s: %d host rulesets, %d allowed and passed, %d blocked and stopped, %d mismatches, %s", name, len(got), c[0], c[1], c[2], time.Since(start).Round(100*time.Millisecond))
-		for i := range total {
-			total[i] += c[i]
-		}
-	}
-	t.Logf("firewalld, every host of every example: %d allowed and passed, %d blocked and stopped, %d mismatches", total[0], total[1], total[2])
+	verifyLikeNftables(t, "firewalld")
 }
 
 // TestVerifyUfw is the packet proof of the ufw output: for every
@@ -236,11 +200,18 @@ func TestVerifyFirewalld(t *testing.T) {
 // command is a Python start.
 func TestVerifyUfw(t *testing.T) {
 	kerneltest.Require(t, ufwenv.Tools...)
+	verifyLikeNftables(t, "ufw")
+}
+
+// verifyLikeNftables runs verify --target target on every example and
+// holds each host's matrix to the nftables one (golden), line for line;
+// the log gives the counts.
+func verifyLikeNftables(t *testing.T, target string) {
 	var total [4]int
 	for _, file := range examples(t) {
 		name := strings.TrimSuffix(filepath.Base(file), ".toml")
 		start := time.Now()
-		code, out, errs := runIn("", "verify", file, "--target", "ufw", "--parallel", "2")
+		code, out, errs := runIn("", "verify", file, "--target", target, "--parallel", "2")
 		if code != 0 {
 			t.Errorf("%s: exit %d\n%s%s", name, code, out, errs)
 		}
@@ -248,7 +219,7 @@ func TestVerifyUfw(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := sections(strings.ReplaceAll(string(nft), ", nftables (", ", ufw ("))
+		want := sections(strings.ReplaceAll(string(nft), ", nftables (", ", "+target+" ("))
 		got := sections(out)
 		for title, matrix := range got {
 			if want[title] != matrix {
@@ -272,5 +243,5 @@ func TestVerifyUfw(t *testing.T) {
 			total[i] += c[i]
 		}
 	}
-	t.Logf("ufw, every host of every example: %d allowed and passed, %d blocked and stopped, %d mismatches", total[0], total[1], total[2])
+	t.Logf("%s, every host of every example: %d allowed and passed, %d blocked and stopped, %d mismatches", target, total[0], total[1], total[2])
 }
