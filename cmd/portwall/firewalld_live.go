@@ -24,7 +24,6 @@ import (
 	"github.com/portwall/portwall/generators/firewalld"
 	"github.com/portwall/portwall/generators/firewalld/fwdparse"
 	"github.com/portwall/portwall/generators/nftables"
-	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/internal/fwdlive"
 	"github.com/portwall/portwall/internal/live"
 	"github.com/portwall/portwall/internal/pending"
@@ -83,7 +82,7 @@ func (e *env) firewalldPlan(c *cli.Context) (*fwdPlan, error) {
 	rs := r.rs
 	host := c.String("host")
 	if _, ok := rs.Host(host); !ok {
-		return nil, fmt.Errorf("unknown host %q%s (hosts: %s)", host, diag.DidYouMean(host, rs.HostNames()), strings.Join(rs.HostNames(), ", "))
+		return nil, unknownHost(rs, host)
 	}
 	files, err := generators.Generate(firewalld.Generator{}, generators.Request{Ruleset: rs, Hosts: []string{host}, Settings: r.settings})
 	if err != nil {
