@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/internal/live"
 	"github.com/portwall/portwall/internal/pending"
 )
@@ -324,7 +325,7 @@ type settling struct {
 func (e *env) settle(c *cli.Context, s settling) error {
 	asJSON := c.String("format") == "json"
 	if !asJSON && !e.quiet {
-		fmt.Fprint(e.stdout, e.paintLines(s.unified, diffColors))
+		fmt.Fprint(e.stdout, e.paintLines(diag.EscapeLayout(s.unified), diffColors))
 	}
 	if !asJSON {
 		e.info("Applied: %s.\n", s.summary)

@@ -10,6 +10,7 @@ import (
 	"go4.org/netipx"
 
 	"github.com/portwall/portwall/generators/iptables"
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/internal/live"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
@@ -322,9 +323,9 @@ func (c *coexistence) write(w io.Writer, subject string) {
 		return int(a.priority) - int(b.priority)
 	})
 	for _, l := range lines {
-		fmt.Fprintf(w, "  %-6s priority %4d  %s\n", l.hook, l.priority, l.text)
+		fmt.Fprintf(w, "  %-6s priority %4d  %s\n", l.hook, l.priority, diag.Escape(l.text))
 		for _, d := range l.details {
-			fmt.Fprintf(w, "      %s\n", d)
+			fmt.Fprintf(w, "      %s\n", diag.Escape(d))
 		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/portwall/portwall/generators/firewalld"
 	"github.com/portwall/portwall/generators/firewalld/fwdparse"
 	"github.com/portwall/portwall/generators/nftables"
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/internal/fwdlive"
 	"github.com/portwall/portwall/internal/live"
 	"github.com/portwall/portwall/internal/pending"
@@ -163,7 +164,7 @@ func (e *env) printFirewalldDiff(c *cli.Context, p *fwdPlan) error {
 			return err
 		}
 	} else {
-		fmt.Fprint(e.stdout, e.paintLines(p.diff.Unified, diffColors))
+		fmt.Fprint(e.stdout, e.paintLines(diag.EscapeLayout(p.diff.Unified), diffColors))
 		fmt.Fprintln(e.stdout, p.diff.Summary())
 		if !p.live.Running() {
 			fmt.Fprintf(e.stderr, "portwall: firewalld is not running: apply writes the files, and they apply when it starts\n")

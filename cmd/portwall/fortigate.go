@@ -163,7 +163,7 @@ func (e *env) fortigateDiff(c *cli.Context) error {
 				b.WriteString("note: " + n + "\n")
 			}
 		}
-		fmt.Fprint(e.stdout, e.escape(e.paintLines(b.String(), fortigateDiffColors)))
+		fmt.Fprint(e.stdout, e.paintLines(e.escape(b.String()), fortigateDiffColors))
 		fmt.Fprintln(e.stdout, plan.Summary())
 	}
 	if plan.Drift() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/nftables"
+	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/internal/live"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/proto"
@@ -227,7 +228,7 @@ func (e *env) printDiff(c *cli.Context, p *plan) error {
 			return err
 		}
 	} else {
-		fmt.Fprint(e.stdout, e.paintLines(p.diff.Unified, diffColors))
+		fmt.Fprint(e.stdout, e.paintLines(diag.EscapeLayout(p.diff.Unified), diffColors))
 		fmt.Fprintln(e.stdout, p.diff.Summary())
 	}
 	if p.diff.Drift() {

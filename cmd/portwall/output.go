@@ -67,9 +67,9 @@ const (
 	reset  = "\x1b[0m"
 )
 
-// paint colors text when color is on.
+// paint colors text when color is on ("" leaves it as it is).
 func (e *env) paint(color, text string) string {
-	if !e.color || text == "" {
+	if !e.color || text == "" || color == "" {
 		return text
 	}
 	return color + text + reset

@@ -56,3 +56,19 @@ func TestEscape(t *testing.T) {
 		}
 	}
 }
+
+// TestEscapeLayout: a ruleset's or diff's tabs and line breaks stay; an
+// ESC sequence in a comment another tool put in the kernel does not reach
+// the terminal.
+func TestEscapeLayout(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"\t\ttcp dport 22 accept\n":                  "\t\ttcp dport 22 accept\n",
+		"-\t\taccept comment \"\x1b]0;owned\x07\"\n": "-\t\taccept comment \"\\x1b]0;owned\\x07\"\n",
+		"cr\r del\x7f c1\u0085 é":                    `cr\x0d del\x7f c1\x85 é`,
+	} {
+		if got := EscapeLayout(in); got != want {
+			t.Errorf("EscapeLayout(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

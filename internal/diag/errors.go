@@ -135,13 +135,23 @@ func AsList(err error) ErrorList {
 // Escape writes the control characters of s (other than line breaks
 // between messages) as \xNN, so that text from a profile (an ESC sequence,
 // say) reaches a terminal as text, never as a command to it.
-func Escape(s string) string {
-	if !strings.ContainsFunc(s, isControl) {
+func Escape(s string) string { return escape(s, isControl) }
+
+// EscapeLayout is Escape for text laid out in lines and tabs (a ruleset,
+// a diff of one): its tabs stay, every other control character is
+// written as \xNN. For what the kernel holds, which another tool may have
+// put there (a rule's comment, say).
+func EscapeLayout(s string) string {
+	return escape(s, func(r rune) bool { return r != '\t' && isControl(r) })
+}
+
+func escape(s string, control func(rune) bool) string {
+	if !strings.ContainsFunc(s, control) {
 		return s
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if isControl(r) {
+		if control(r) {
 			fmt.Fprintf(&b, `\x%02x`, r)
 			continue
 		}
