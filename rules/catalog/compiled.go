@@ -9,11016 +9,1195 @@ import (
 	"github.com/portwall/portwall/rules/proto"
 )
 
-func init() { compiled = compiledCatalog }
+func init() { compiled = func() ([]*Product, []*Service) { return compiledProducts, compiledServices } }
 
-// compiledCatalog returns new values each call: callers may change
-// what Load returns.
-func compiledCatalog() ([]*Product, []*Service) {
-	return []*Product{
+var compiledProducts = []*Product{
+	{
+		Name:    "ad-ds",
+		Title:   "Active Directory Domain Services",
+		Vendor:  "Microsoft",
+		Summary: "Domain controllers, domain members, replication and trusts.",
+		File:    "rules/catalog/data/ad-ds.toml",
+		Sources: []Source{
 			{
-				Name:    "ad-ds",
-				Title:   "Active Directory Domain Services",
-				Vendor:  "Microsoft",
-				Summary: "Domain controllers, domain members, replication and trusts.",
-				File:    "rules/catalog/data/ad-ds.toml",
-				Sources: []Source{
-					{
-						ID:    "kb179442",
-						Title: "Microsoft: How to configure a firewall for Active Directory domains and trusts (KB 179442, 12/26/2023)",
-						URL:   "https://learn.microsoft.com/en-us/troubleshoot/windows-server/active-directory/config-firewall-for-ad-domains-and-trusts",
-					},
-					{
-						ID:    "kb832017",
-						Title: "Microsoft: Service overview and network port requirements for Windows (KB 832017, 12/26/2023)",
-						URL:   "https://learn.microsoft.com/en-us/troubleshoot/windows-server/networking/service-overview-and-network-port-requirements",
-					},
-					{
-						ID:    "kb929851",
-						Title: "Microsoft: The default dynamic port range for TCP/IP has changed since Windows Vista and in Windows Server 2008 (KB 929851)",
-						URL:   "https://learn.microsoft.com/en-us/troubleshoot/windows-server/networking/default-dynamic-port-range-tcpip-chang",
-					},
-					{
-						ID:    "kb224196",
-						Title: "Microsoft: How to restrict Active Directory RPC traffic to a specific port (KB 224196)",
-						URL:   "https://learn.microsoft.com/en-us/troubleshoot/windows-server/active-directory/restrict-ad-rpc-traffic-to-specific-port",
-					},
-				},
-				Options: []Option{
-					{
-						Name:    "rpc-dynamic-range",
-						Title:   "RPC dynamic port range of the Windows hosts: 49152-65535 since Windows Server 2008 (KB 929851); the range set with netsh int ipv4 set dynamicport, or one holding the static AD and Netlogon RPC ports (KB 224196)",
-						Kind:    OptionKind("port-range"),
-						Default: "49152-65535",
-					},
-				},
-				Roles: []Role{
-					{
-						Name:  "dc",
-						Title: "Domain controller",
-					},
-					{
-						Name:  "client",
-						Title: "Domain member or other client of the domain controllers (KB 179442's client side)",
-					},
-				},
-				Peers: []Peer{
-					{
-						Name:  "trusted-dcs",
-						Title: "Domain controllers of trusted or trusting domains in other forests",
-					},
-					{
-						Name:  "administrators",
-						Title: "Administrators' computers that refresh Group Policy remotely",
-					},
-				},
-				Features: []Feature{
-					{
-						Name:    "domain-members",
-						Title:   "Domain members use the domain controllers: DNS, Kerberos, LDAP, global catalog, RPC, SMB, time, ping",
-						Default: true,
-					},
-					{
-						Name:    "replication",
-						Title:   "Domain controllers replicate and work with each other (same forest)",
-						Default: true,
-					},
-					{
-						Name:  "ldaps",
-						Title: "LDAP over SSL/TLS (636) and global catalog over SSL/TLS (3269)",
-					},
-					{
-						Name:  "ldaps-udp",
-						Title: "LDAP SSL over UDP/636, which only KB 832017's summary table lists",
-					},
-					{
-						Name:  "trusts",
-						Title: "Trusts with domains in other forests",
-					},
-					{
-						Name:  "trust-ldaps",
-						Title: "LDAP over SSL/TLS across trusts",
-					},
-					{
-						Name:  "trust-creation",
-						Title: "Create trusts (SMB, needed for trust creation only)",
-					},
-					{
-						Name:  "trust-time",
-						Title: "Windows Time across an external trust (only if configured to sync across it)",
-					},
-					{
-						Name:  "pptp-trust",
-						Title: "Trust through a PPTP compulsory tunnel (GRE, IP protocol 47, is not opened)",
-					},
-					{
-						Name:  "remote-pdc",
-						Title: "Member servers reach the remote domain's PDC over UDP/138 (Windows 2000 and 2003 name resolution)",
-					},
-					{
-						Name:  "netbios",
-						Title: "NetBIOS name, datagram and session services (optional for Netlogon and DFS namespaces)",
-					},
-					{
-						Name:  "adws",
-						Title: "Active Directory Web Services",
-					},
-					{
-						Name:  "group-policy-dcom",
-						Title: "Group Policy DCOM over UDP on the RPC dynamic port range",
-					},
-					{
-						Name:  "remote-gp-update",
-						Title: "Remote Group Policy update on domain members",
-					},
-					{
-						Name:  "dfsr-2008",
-						Title: "DFSR on TCP/5722 (Windows Server 2008 and 2008 R2 domain controllers only)",
-					},
-					{
-						Name:  "smtp-replication",
-						Title: "Intersite email-based replication (SMTP)",
-					},
-					{
-						Name:  "ipsec-encapsulation",
-						Title: "L2TP/IPsec encapsulation instead of the open ports (ESP, IP protocol 50, is not opened)",
-					},
-					{
-						Name:  "rpc-full-range",
-						Title: "RPC on every port from 1024 (KB 179442's first table)",
-					},
-				},
-				Flows: []Flow{
-					{
-						ID:      "member-dns",
-						Feature: "domain-members",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						Purpose: "DNS from domain members",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 53, 49152-65535/TCP/UDP | 53/TCP/UDP | DNS",
-					},
-					{
-						ID:      "member-kerberos",
-						Feature: "domain-members",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 88,
-								Last:  88,
-							},
-						},
-						Purpose: "Kerberos from domain members",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 88/TCP/UDP | Kerberos",
-					},
-					{
-						ID:      "member-kpasswd",
-						Feature: "domain-members",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 464,
-								Last:  464,
-							},
-						},
-						Purpose: "Kerberos password change from domain members",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 464/TCP/UDP | Kerberos password change",
-					},
-					{
-						ID:      "member-ldap",
-						Feature: "domain-members",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-						},
-						Purpose: "LDAP from domain members",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 389/TCP/UDP | LDAP",
-					},
-					{
-						ID:      "member-gc",
-						Feature: "domain-members",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 3268,
-								Last:  3268,
-							},
-						},
-						Purpose: "LDAP global catalog from domain members",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 3268/TCP | LDAP GC",
-					},
-					{
-						ID:      "member-rpc-epm",
-						Feature: "domain-members",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 135,
-								Last:  135,
-							},
-						},
-						Purpose: "RPC endpoint mapper from domain members",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 135/TCP | RPC Endpoint Mapper",
-					},
-					{
-						ID:      "member-rpc",
-						Feature: "domain-members",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1,
-								Last:  65535,
-							},
-						},
-						Purpose:  "RPC for LSA, SAM and Netlogon on the RPC dynamic port range",
-						Source:   "kb179442",
-						Row:      "Windows Server 2008 and later versions: 49152-65535/TCP | 49152-65535/TCP | RPC for LSA, SAM, NetLogon (*)",
-						Random:   true,
-						PortPool: "rpc-dynamic-range",
-					},
-					{
-						ID:      "member-smb",
-						Feature: "domain-members",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 445,
-								Last:  445,
-							},
-						},
-						Purpose: "SMB (SYSVOL, Group Policy, Netlogon) from domain members",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 445/TCP | SMB (**)",
-					},
-					{
-						ID:      "member-time",
-						Feature: "domain-members",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 123,
-								Last:  123,
-							},
-						},
-						Purpose: "Windows Time from domain members",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/UDP | 123/UDP | W32Time",
-					},
-					{
-						ID:      "member-ping",
-						Feature: "domain-members",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(3),
-							proto.Protocol(4),
-						},
-						ICMPTypes: []string{
-							"echo-request",
-						},
-						Purpose: "The LDAP client and the Redirector ping domain controllers",
-						Source:  "kb179442",
-						Row:     "Active Directory: <any> ICMP -> DC IP addr = allow (the Microsoft LDAP client uses ICMP ping when a LDAP request is pending; the Windows Redirector also uses ICMP Ping messages)",
-					},
-					{
-						ID:      "dc-dns",
-						Feature: "replication",
-						From:    "dc",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						Purpose: "DNS between domain controllers",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 53, 49152-65535/TCP/UDP | 53/TCP/UDP | DNS",
-					},
-					{
-						ID:      "dc-kerberos",
-						Feature: "replication",
-						From:    "dc",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 88,
-								Last:  88,
-							},
-						},
-						Purpose: "Kerberos between domain controllers",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 88/TCP/UDP | Kerberos",
-					},
-					{
-						ID:      "dc-kpasswd",
-						Feature: "replication",
-						From:    "dc",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 464,
-								Last:  464,
-							},
-						},
-						Purpose: "Kerberos password change between domain controllers",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 464/TCP/UDP | Kerberos password change",
-					},
-					{
-						ID:      "dc-ldap",
-						Feature: "replication",
-						From:    "dc",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-						},
-						Purpose: "LDAP between domain controllers",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 389/TCP/UDP | LDAP",
-					},
-					{
-						ID:      "dc-gc",
-						Feature: "replication",
-						From:    "dc",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 3268,
-								Last:  3268,
-							},
-						},
-						Purpose: "LDAP global catalog between domain controllers",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 3268/TCP | LDAP GC",
-					},
-					{
-						ID:      "dc-rpc-epm",
-						Feature: "replication",
-						From:    "dc",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 135,
-								Last:  135,
-							},
-						},
-						Purpose: "RPC endpoint mapper between domain controllers",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 135/TCP | RPC Endpoint Mapper",
-					},
-					{
-						ID:      "dc-rpc",
-						Feature: "replication",
-						From:    "dc",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1,
-								Last:  65535,
-							},
-						},
-						Purpose:  "RPC between domain controllers on the RPC dynamic port range: LSA, SAM, Netlogon, directory replication, SYSVOL replication (FRS or DFSR)",
-						Source:   "kb179442",
-						Row:      "Windows Server 2008 and later versions: 49152-65535/TCP | 49152-65535/TCP | RPC for LSA, SAM, NetLogon (*); FRS RPC (*); DFSR RPC (*)",
-						Random:   true,
-						PortPool: "rpc-dynamic-range",
-					},
-					{
-						ID:      "dc-smb",
-						Feature: "replication",
-						From:    "dc",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 445,
-								Last:  445,
-							},
-						},
-						Purpose: "SMB between domain controllers",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 445/TCP | SMB (**)",
-					},
-					{
-						ID:      "dc-time",
-						Feature: "replication",
-						From:    "dc",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 123,
-								Last:  123,
-							},
-						},
-						Purpose: "Windows Time between domain controllers",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/UDP | 123/UDP | W32Time",
-					},
-					{
-						ID:      "dc-ping",
-						Feature: "replication",
-						From:    "dc",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(3),
-							proto.Protocol(4),
-						},
-						ICMPTypes: []string{
-							"echo-request",
-						},
-						Purpose: "LDAP client and Redirector pings between domain controllers",
-						Source:  "kb179442",
-						Row:     "Active Directory: <any> ICMP -> DC IP addr = allow",
-					},
-					{
-						ID:      "trust-dns-in",
-						Feature: "trusts",
-						From:    "trusted-dcs",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						Purpose: "DNS from domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 53, 49152-65535/TCP/UDP | 53/TCP/UDP | DNS",
-					},
-					{
-						ID:      "trust-kerberos-in",
-						Feature: "trusts",
-						From:    "trusted-dcs",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 88,
-								Last:  88,
-							},
-						},
-						Purpose: "Kerberos from domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 88/TCP/UDP | Kerberos",
-					},
-					{
-						ID:      "trust-kpasswd-in",
-						Feature: "trusts",
-						From:    "trusted-dcs",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 464,
-								Last:  464,
-							},
-						},
-						Purpose: "Kerberos password change from domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 464/TCP/UDP | Kerberos password change",
-					},
-					{
-						ID:      "trust-ldap-in",
-						Feature: "trusts",
-						From:    "trusted-dcs",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-						},
-						Purpose: "LDAP from domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 389/TCP/UDP | LDAP",
-					},
-					{
-						ID:      "trust-gc-in",
-						Feature: "trusts",
-						From:    "trusted-dcs",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 3268,
-								Last:  3268,
-							},
-						},
-						Purpose: "LDAP global catalog from domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 3268/TCP | LDAP GC",
-					},
-					{
-						ID:      "trust-rpc-epm-in",
-						Feature: "trusts",
-						From:    "trusted-dcs",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 135,
-								Last:  135,
-							},
-						},
-						Purpose: "RPC endpoint mapper from domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 135/TCP | RPC Endpoint Mapper",
-					},
-					{
-						ID:      "trust-rpc-in",
-						Feature: "trusts",
-						From:    "trusted-dcs",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1,
-								Last:  65535,
-							},
-						},
-						Purpose:  "RPC for LSA, SAM and Netlogon from domain controllers of trusted domains",
-						Source:   "kb179442",
-						Row:      "Windows Server 2008 and later versions: 49152-65535/TCP | 49152-65535/TCP | RPC for LSA, SAM, NetLogon (*)",
-						Random:   true,
-						PortPool: "rpc-dynamic-range",
-					},
-					{
-						ID:      "trust-ping-in",
-						Feature: "trusts",
-						From:    "trusted-dcs",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(3),
-							proto.Protocol(4),
-						},
-						ICMPTypes: []string{
-							"echo-request",
-						},
-						Purpose: "Pings from domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Active Directory: <any> ICMP -> DC IP addr = allow",
-					},
-					{
-						ID:      "trust-dns-out",
-						Feature: "trusts",
-						From:    "dc",
-						To:      "trusted-dcs",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						Purpose: "DNS to domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 53, 49152-65535/TCP/UDP | 53/TCP/UDP | DNS",
-					},
-					{
-						ID:      "trust-kerberos-out",
-						Feature: "trusts",
-						From:    "dc",
-						To:      "trusted-dcs",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 88,
-								Last:  88,
-							},
-						},
-						Purpose: "Kerberos to domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 88/TCP/UDP | Kerberos",
-					},
-					{
-						ID:      "trust-kpasswd-out",
-						Feature: "trusts",
-						From:    "dc",
-						To:      "trusted-dcs",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 464,
-								Last:  464,
-							},
-						},
-						Purpose: "Kerberos password change to domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 464/TCP/UDP | Kerberos password change",
-					},
-					{
-						ID:      "trust-ldap-out",
-						Feature: "trusts",
-						From:    "dc",
-						To:      "trusted-dcs",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-						},
-						Purpose: "LDAP to domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 389/TCP/UDP | LDAP",
-					},
-					{
-						ID:      "trust-gc-out",
-						Feature: "trusts",
-						From:    "dc",
-						To:      "trusted-dcs",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 3268,
-								Last:  3268,
-							},
-						},
-						Purpose: "LDAP global catalog to domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 3268/TCP | LDAP GC",
-					},
-					{
-						ID:      "trust-rpc-epm-out",
-						Feature: "trusts",
-						From:    "dc",
-						To:      "trusted-dcs",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 135,
-								Last:  135,
-							},
-						},
-						Purpose: "RPC endpoint mapper to domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 135/TCP | RPC Endpoint Mapper",
-					},
-					{
-						ID:      "trust-rpc-out",
-						Feature: "trusts",
-						From:    "dc",
-						To:      "trusted-dcs",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1,
-								Last:  65535,
-							},
-						},
-						Purpose:  "RPC for LSA, SAM and Netlogon to domain controllers of trusted domains",
-						Source:   "kb179442",
-						Row:      "Windows Server 2008 and later versions: 49152-65535/TCP | 49152-65535/TCP | RPC for LSA, SAM, NetLogon (*)",
-						Random:   true,
-						PortPool: "rpc-dynamic-range",
-					},
-					{
-						ID:      "trust-ping-out",
-						Feature: "trusts",
-						From:    "dc",
-						To:      "trusted-dcs",
-						Protocols: []proto.Protocol{
-							proto.Protocol(3),
-							proto.Protocol(4),
-						},
-						ICMPTypes: []string{
-							"echo-request",
-						},
-						Purpose: "Pings to domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Active Directory: <any> ICMP -> DC IP addr = allow",
-					},
-					{
-						ID:      "member-ldaps",
-						Feature: "ldaps",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 636,
-								Last:  636,
-							},
-							{
-								First: 3269,
-								Last:  3269,
-							},
-						},
-						Purpose: "LDAP SSL and global catalog SSL from domain members",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 636/TCP | LDAP SSL; 49152-65535/TCP | 3269/TCP | LDAP GC SSL",
-					},
-					{
-						ID:      "dc-ldaps",
-						Feature: "ldaps",
-						From:    "dc",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 636,
-								Last:  636,
-							},
-							{
-								First: 3269,
-								Last:  3269,
-							},
-						},
-						Purpose: "LDAP SSL and global catalog SSL between domain controllers",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 636/TCP | LDAP SSL; 49152-65535/TCP | 3269/TCP | LDAP GC SSL",
-					},
-					{
-						ID:      "member-ldaps-udp",
-						Feature: "ldaps-udp",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 636,
-								Last:  636,
-							},
-						},
-						Purpose: "LDAP SSL over UDP, as KB 832017's port-sorted table lists it (its LSA section lists TCP only)",
-						Source:  "kb832017",
-						Row:     "Ports and protocols: 636 | UDP | LDAP SSL | Local Security Authority",
-					},
-					{
-						ID:      "trust-ldaps-in",
-						Feature: "trust-ldaps",
-						From:    "trusted-dcs",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 636,
-								Last:  636,
-							},
-							{
-								First: 3269,
-								Last:  3269,
-							},
-						},
-						Purpose: "LDAP SSL and global catalog SSL from domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 636/TCP | LDAP SSL; 49152-65535/TCP | 3269/TCP | LDAP GC SSL",
-					},
-					{
-						ID:      "trust-ldaps-out",
-						Feature: "trust-ldaps",
-						From:    "dc",
-						To:      "trusted-dcs",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 636,
-								Last:  636,
-							},
-							{
-								First: 3269,
-								Last:  3269,
-							},
-						},
-						Purpose: "LDAP SSL and global catalog SSL to domain controllers of trusted domains",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 636/TCP | LDAP SSL; 49152-65535/TCP | 3269/TCP | LDAP GC SSL",
-					},
-					{
-						ID:      "trust-creation-in",
-						Feature: "trust-creation",
-						From:    "trusted-dcs",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 445,
-								Last:  445,
-							},
-						},
-						Purpose: "SMB from domain controllers of the other domain, to create the trust",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 445/TCP | SMB (**); (**) For the operation of the trust this port is not required, it is used for trust creation only.",
-					},
-					{
-						ID:      "trust-creation-out",
-						Feature: "trust-creation",
-						From:    "dc",
-						To:      "trusted-dcs",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 445,
-								Last:  445,
-							},
-						},
-						Purpose: "SMB to domain controllers of the other domain, to create the trust",
-						Source:  "kb179442",
-						Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 445/TCP | SMB (**); (**) For the operation of the trust this port is not required, it is used for trust creation only.",
-					},
-					{
-						ID:      "trust-time-in",
-						Feature: "trust-time",
-						From:    "trusted-dcs",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 123,
-								Last:  123,
-							},
-						},
-						Purpose: "Windows Time from across an external trust",
-						Source:  "kb179442",
-						Row:     "49152-65535/UDP | 123/UDP | W32Time; External trust 123/UDP is only needed if you have manually configured the Windows Time Service to Sync with a server across the external trust.",
-					},
-					{
-						ID:      "trust-time-out",
-						Feature: "trust-time",
-						From:    "dc",
-						To:      "trusted-dcs",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 123,
-								Last:  123,
-							},
-						},
-						Purpose: "Windows Time across an external trust",
-						Source:  "kb179442",
-						Row:     "49152-65535/UDP | 123/UDP | W32Time; External trust 123/UDP is only needed if you have manually configured the Windows Time Service to Sync with a server across the external trust.",
-					},
-					{
-						ID:      "pptp-trust-in",
-						Feature: "pptp-trust",
-						From:    "trusted-dcs",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1723,
-								Last:  1723,
-							},
-						},
-						Purpose: "PPTP compulsory tunnel for a trust; GRE (IP protocol 47) must also pass and is not opened here",
-						Source:  "kb179442",
-						Row:     "Active Directory: establish a trust through the Point-to-Point Tunneling Protocol (PPTP) compulsory tunnel: 1024-65535/TCP | 1723/TCP | PPTP; In addition, you would have to enable IP PROTOCOL 47 (GRE).",
-					},
-					{
-						ID:      "pptp-trust-out",
-						Feature: "pptp-trust",
-						From:    "dc",
-						To:      "trusted-dcs",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1723,
-								Last:  1723,
-							},
-						},
-						Purpose: "PPTP compulsory tunnel for a trust; GRE (IP protocol 47) must also pass and is not opened here",
-						Source:  "kb179442",
-						Row:     "Active Directory: establish a trust through the Point-to-Point Tunneling Protocol (PPTP) compulsory tunnel: 1024-65535/TCP | 1723/TCP | PPTP; In addition, you would have to enable IP PROTOCOL 47 (GRE).",
-					},
-					{
-						ID:      "remote-pdc",
-						Feature: "remote-pdc",
-						From:    "client",
-						To:      "trusted-dcs",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 138,
-								Last:  138,
-							},
-						},
-						Purpose: "Member servers granting access to users of a trusted domain resolve names at that domain's PDC",
-						Source:  "kb179442",
-						Row:     "Make sure that all Windows 2000-based member servers and Windows Server 2003-based member servers that will be granting access to resources have UDP 138 connectivity to the remote PDC.",
-					},
-					{
-						ID:      "netbios",
-						Feature: "netbios",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 137,
-								Last:  138,
-							},
-						},
-						Purpose: "NetBIOS name resolution and datagram service (optional: trusts without DNS, DFS namespaces by NetBIOS name)",
-						Source:  "kb832017",
-						Row:     "Net Logon: NetBIOS Datagram Service UDP 138, NetBIOS Name Resolution UDP 137 (The NETBIOS ports are optional); Distributed File System Namespaces: NetBIOS Datagram Service UDP 138",
-					},
-					{
-						ID:      "netbios-session",
-						Feature: "netbios",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 139,
-								Last:  139,
-							},
-						},
-						Purpose: "NetBIOS session service (optional)",
-						Source:  "kb832017",
-						Row:     "Net Logon: NetBIOS Session Service TCP 139 (The NETBIOS ports are optional); Distributed File System Namespaces: NetBIOS Session Service TCP 139",
-					},
-					{
-						ID:      "adws",
-						Feature: "adws",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 9389,
-								Last:  9389,
-							},
-						},
-						Purpose: "Active Directory Web Services (Active Directory Management Gateway Service)",
-						Source:  "kb832017",
-						Row:     "Active Directory (local security authority): Active Directory Web Services (ADWS) TCP 9389; Active Directory Management Gateway Service TCP 9389",
-					},
-					{
-						ID:      "group-policy-dcom",
-						Feature: "group-policy-dcom",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 1,
-								Last:  65535,
-							},
-						},
-						Purpose:  "Group Policy DCOM over UDP on the RPC dynamic port range (TCP is in domain-members)",
-						Source:   "kb832017",
-						Row:      "Group Policy: DCOM | TCP + UDP | random port number between 49152 - 65535",
-						Random:   true,
-						PortPool: "rpc-dynamic-range",
-					},
-					{
-						ID:      "remote-gp-update-epm",
-						Feature: "remote-gp-update",
-						From:    "administrators",
-						To:      "client",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 135,
-								Last:  135,
-							},
-						},
-						Purpose: "Remote Group Policy update: RPC/WMI endpoint mapper on the refreshed computer",
-						Source:  "kb832017",
-						Row:     "Group Policy: remote group policy update ... requires RPC/WMI access through port 135 and ports 49152-65535 inbound to the computer on which the policy is being refreshed.",
-					},
-					{
-						ID:      "remote-gp-update-rpc",
-						Feature: "remote-gp-update",
-						From:    "administrators",
-						To:      "client",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1,
-								Last:  65535,
-							},
-						},
-						Purpose:  "Remote Group Policy update: RPC/WMI on the refreshed computer's RPC dynamic port range",
-						Source:   "kb832017",
-						Row:      "Group Policy: remote group policy update ... requires RPC/WMI access through port 135 and ports 49152-65535 inbound to the computer on which the policy is being refreshed.",
-						Random:   true,
-						PortPool: "rpc-dynamic-range",
-					},
-					{
-						ID:      "dfsr-2008",
-						Feature: "dfsr-2008",
-						From:    "dc",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 5722,
-								Last:  5722,
-							},
-						},
-						Purpose: "DFSR RPC on Windows Server 2008 and 2008 R2 domain controllers",
-						Source:  "kb832017",
-						Row:     "Distributed File System Replication: RPC TCP 5722 (Port 5722 is only used on a Windows Server 2008 domain controller or on a Windows Server 2008 R2 domain controller. It is not used on a Windows Server 2012 domain controller.)",
-					},
-					{
-						ID:      "smtp-replication",
-						Feature: "smtp-replication",
-						From:    "dc",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose: "Intersite email-based replication",
-						Source:  "kb832017",
-						Row:     "Simple Mail Transfer Protocol (SMTP): SMTP TCP 25 (Windows domain controllers use the SMTP service for intersite e-mail-based replication)",
-					},
-					{
-						ID:      "ipsec-encapsulation",
-						Feature: "ipsec-encapsulation",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 500,
-								Last:  500,
-							},
-							{
-								First: 4500,
-								Last:  4500,
-							},
-						},
-						Purpose: "L2TP/IPsec encapsulation (ISAKMP 500, NAT-T 4500) instead of opening the other ports; ESP is not opened",
-						Source:  "kb832017",
-						Row:     "Active Directory (local security authority): you must allow the following items through the router instead of opening all the ports: IPsec ESP (IP protocol 50), IPsec NAT-T (UDP port 4500), IPsec ISAKMP (UDP port 500)",
-					},
-					{
-						ID:      "member-rpc-full-range",
-						Feature: "rpc-full-range",
-						From:    "client",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1024,
-								Last:  65535,
-							},
-						},
-						Purpose: "RPC for LSA, SAM and Netlogon on every port from 1024",
-						Source:  "kb179442",
-						Row:     "1024-65535/TCP | 1024-65535/TCP | RPC for LSA, SAM, NetLogon (*)",
-					},
-					{
-						ID:      "dc-rpc-full-range",
-						Feature: "rpc-full-range",
-						From:    "dc",
-						To:      "dc",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1024,
-								Last:  65535,
-							},
-						},
-						Purpose: "RPC for LSA, SAM, Netlogon and FRS between domain controllers on every port from 1024",
-						Source:  "kb179442",
-						Row:     "1024-65535/TCP | 1024-65535/TCP | RPC for LSA, SAM, NetLogon (*); 1024-65535/TCP | 1024-65535/TCP | FRS RPC (*)",
-					},
-				},
+				ID:    "kb179442",
+				Title: "Microsoft: How to configure a firewall for Active Directory domains and trusts (KB 179442, 12/26/2023)",
+				URL:   "https://learn.microsoft.com/en-us/troubleshoot/windows-server/active-directory/config-firewall-for-ad-domains-and-trusts",
 			},
 			{
-				Name:    "exchange",
-				Title:   "Microsoft Exchange Server",
-				Vendor:  "Microsoft",
-				Summary: "Exchange Server 2016/2019 Mailbox servers, optionally with Edge Transport servers in a perimeter network.",
-				File:    "rules/catalog/data/exchange.toml",
-				Sources: []Source{
-					{
-						ID:    "exchange-ports",
-						Title: "Microsoft: Network ports for clients and mail flow in Exchange (Exchange Server 2016 and 2019)",
-						URL:   "https://learn.microsoft.com/en-us/exchange/plan-and-deploy/deployment-ref/network-ports",
-					},
-				},
-				Modes: []string{
-					"no-edge",
-					"edge",
-				},
-				Mode: "no-edge",
-				Roles: []Role{
-					{
-						Name:  "mailbox",
-						Title: "Mailbox server (client access and backend services)",
-					},
-					{
-						Name:  "edge",
-						Title: "Edge Transport server (perimeter network, subscribed to an Active Directory site)",
-					},
-				},
-				Peers: []Peer{
-					{
-						Name:  "email-users",
-						Title: "Email clients and services (Outlook, mobile devices, IMAP4 and POP3 clients)",
-					},
-					{
-						Name:  "email-servers",
-						Title: "Other email servers (usually the Internet)",
-					},
-					{
-						Name:  "dns-servers",
-						Title: "DNS servers",
-					},
-					{
-						Name:  "directory-servers",
-						Title: "Internal Active Directory domain controllers",
-					},
-					{
-						Name:  "skype-servers",
-						Title: "Internal Lync or Skype for Business servers",
-					},
-				},
-				Features: []Feature{
-					{
-						Name:    "client-access",
-						Title:   "Clients over HTTPS: Autodiscover, ActiveSync, EWS, OAB, Outlook Anywhere, MAPI over HTTP, Outlook on the web",
-						Default: true,
-					},
-					{
-						Name:  "client-access-http",
-						Title: "Clients over plain HTTP: calendar publishing, Outlook on the web redirect, Autodiscover fallback",
-					},
-					{
-						Name:  "imap4",
-						Title: "IMAP4 clients (disabled in Exchange by default)",
-					},
-					{
-						Name:  "imap4-secure",
-						Title: "Secure IMAP4 clients (disabled in Exchange by default)",
-					},
-					{
-						Name:  "pop3",
-						Title: "POP3 clients (disabled in Exchange by default)",
-					},
-					{
-						Name:  "pop3-secure",
-						Title: "Secure POP3 clients (disabled in Exchange by default)",
-					},
-					{
-						Name:  "smtp-submission",
-						Title: "Authenticated SMTP clients on 587",
-					},
-					{
-						Name:  "smtp-submission-25",
-						Title: "Authenticated SMTP clients on 25 (client Receive connector bound to 25 as well)",
-					},
-					{
-						Name:    "mail-flow",
-						Title:   "Inbound and outbound mail",
-						Default: true,
-					},
-					{
-						Name:    "edgesync",
-						Title:   "EdgeSync synchronization to Edge Transport servers",
-						Default: true,
-					},
-					{
-						Name:    "dns",
-						Title:   "DNS for name resolution of the next mail hop",
-						Default: true,
-					},
-					{
-						Name:  "open-proxy-detection",
-						Title: "Open proxy server detection in sender reputation (on in Exchange by default)",
-					},
-					{
-						Name:    "internal-servers",
-						Title:   "Unrestricted traffic between internal Exchange servers",
-						Default: true,
-					},
-					{
-						Name:    "active-directory",
-						Title:   "Unrestricted traffic between Exchange servers and internal domain controllers",
-						Default: true,
-					},
-					{
-						Name:  "skype",
-						Title: "Unrestricted traffic between Exchange servers and internal Lync or Skype for Business servers",
-					},
-				},
-				Flows: []Flow{
-					{
-						ID:      "client-access",
-						Feature: "client-access",
-						From:    "email-users",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Encrypted web connections: Autodiscover, Exchange ActiveSync, EWS, OAB distribution, Outlook Anywhere, MAPI over HTTP, Outlook on the web",
-						Source:  "exchange-ports",
-						Row:     "Network ports required for clients and services: Encrypted web connections | 443/TCP (HTTPS)",
-					},
-					{
-						ID:      "client-access-http",
-						Feature: "client-access-http",
-						From:    "email-users",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose: "Unencrypted web connections: Internet calendar publishing, Outlook on the web (redirect to 443), Autodiscover fallback",
-						Source:  "exchange-ports",
-						Row:     "Network ports required for clients and services: Unencrypted web connections | 80/TCP (HTTP) | Whenever possible, we recommend using encrypted web connections on 443/TCP",
-					},
-					{
-						ID:      "imap4",
-						Feature: "imap4",
-						From:    "email-users",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 143,
-								Last:  143,
-							},
-						},
-						Purpose: "IMAP4 clients",
-						Source:  "exchange-ports",
-						Row:     "IMAP4 clients | 143/TCP (IMAP), 993/TCP (secure IMAP) | IMAP4 is disabled by default.",
-					},
-					{
-						ID:      "imap4-secure",
-						Feature: "imap4-secure",
-						From:    "email-users",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 993,
-								Last:  993,
-							},
-						},
-						Purpose: "Secure IMAP4 clients",
-						Source:  "exchange-ports",
-						Row:     "IMAP4 clients | 143/TCP (IMAP), 993/TCP (secure IMAP) | IMAP4 is disabled by default.",
-					},
-					{
-						ID:      "pop3",
-						Feature: "pop3",
-						From:    "email-users",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 110,
-								Last:  110,
-							},
-						},
-						Purpose: "POP3 clients",
-						Source:  "exchange-ports",
-						Row:     "POP3 clients | 110/TCP (POP3), 995/TCP (secure POP3) | POP3 is disabled by default.",
-					},
-					{
-						ID:      "pop3-secure",
-						Feature: "pop3-secure",
-						From:    "email-users",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 995,
-								Last:  995,
-							},
-						},
-						Purpose: "Secure POP3 clients",
-						Source:  "exchange-ports",
-						Row:     "POP3 clients | 110/TCP (POP3), 995/TCP (secure POP3) | POP3 is disabled by default.",
-					},
-					{
-						ID:      "smtp-submission",
-						Feature: "smtp-submission",
-						From:    "email-users",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 587,
-								Last:  587,
-							},
-						},
-						Purpose: "Authenticated SMTP submission (Receive connector Client Frontend)",
-						Source:  "exchange-ports",
-						Row:     "SMTP clients (authenticated) | 587/TCP (authenticated SMTP)",
-					},
-					{
-						ID:      "smtp-submission-25",
-						Feature: "smtp-submission-25",
-						From:    "email-users",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose: "Authenticated SMTP submission on port 25",
-						Source:  "exchange-ports",
-						Row:     "SMTP clients (authenticated): If you have email clients that are only able to submit authenticated SMTP email on port 25, you can modify the network adapter bindings of the client Receive connector to also listen for authenticated SMTP email submissions on port 25.",
-					},
-					{
-						ID:      "inbound-mail",
-						Feature: "mail-flow",
-						From:    "email-servers",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose: "Inbound mail (Receive connector Default Frontend)",
-						Source:  "exchange-ports",
-						Row:     "Mail flow (no Edge Transport servers): Inbound mail | 25/TCP (SMTP) | Internet (any) | Mailbox server",
-						Modes: []string{
-							"no-edge",
-						},
-					},
-					{
-						ID:      "outbound-mail",
-						Feature: "mail-flow",
-						From:    "mailbox",
-						To:      "email-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose: "Outbound mail, direct or proxied through the Front End Transport service (Send connectors are created manually)",
-						Source:  "exchange-ports",
-						Row:     "Mail flow (no Edge Transport servers): Outbound mail | 25/TCP (SMTP) | Mailbox server | Internet (any); Outbound mail (if proxied through the Front End transport service) | 25/TCP (SMTP) | Mailbox server | Internet (any)",
-						Modes: []string{
-							"no-edge",
-						},
-					},
-					{
-						ID:      "dns-mailbox",
-						Feature: "dns",
-						From:    "mailbox",
-						To:      "dns-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						Purpose: "DNS for name resolution of the next mail hop",
-						Source:  "exchange-ports",
-						Row:     "Mail flow (no Edge Transport servers): DNS for name resolution of the next mail hop | 53/UDP,53/TCP (DNS) | Mailbox server | DNS server",
-					},
-					{
-						ID:      "edge-inbound-mail",
-						Feature: "mail-flow",
-						From:    "email-servers",
-						To:      "edge",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose: "Inbound mail from the Internet to the Edge Transport server",
-						Source:  "exchange-ports",
-						Row:     "Inbound mail - Internet to Edge Transport server | 25/TCP (SMTP) | Internet (any) | Edge Transport server",
-						Modes: []string{
-							"edge",
-						},
-					},
-					{
-						ID:      "edge-to-mailbox",
-						Feature: "mail-flow",
-						From:    "edge",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose: "Inbound mail from the Edge Transport server to the Mailbox servers of the subscribed site",
-						Source:  "exchange-ports",
-						Row:     "Inbound mail - Edge Transport server to internal Exchange organization | 25/TCP (SMTP) | Edge Transport server | Mailbox servers in the subscribed Active Directory site",
-						Modes: []string{
-							"edge",
-						},
-					},
-					{
-						ID:      "mailbox-to-edge",
-						Feature: "mail-flow",
-						From:    "mailbox",
-						To:      "edge",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose: "Outbound mail from the Mailbox servers to the Edge Transport server",
-						Source:  "exchange-ports",
-						Row:     "Outbound mail - Internal Exchange organization to Edge Transport server | 25/TCP (SMTP) | Mailbox servers in the subscribed Active Directory site | Edge Transport servers",
-						Modes: []string{
-							"edge",
-						},
-					},
-					{
-						ID:      "edge-outbound-mail",
-						Feature: "mail-flow",
-						From:    "edge",
-						To:      "email-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose: "Outbound mail from the Edge Transport server to the Internet",
-						Source:  "exchange-ports",
-						Row:     "Outbound mail - Edge Transport server to internet | 25/TCP (SMTP) | Edge Transport server | Internet (any)",
-						Modes: []string{
-							"edge",
-						},
-					},
-					{
-						ID:      "edgesync",
-						Feature: "edgesync",
-						From:    "mailbox",
-						To:      "edge",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 50636,
-								Last:  50636,
-							},
-						},
-						Purpose: "EdgeSync synchronization (secure LDAP) from the Mailbox servers that participate",
-						Source:  "exchange-ports",
-						Row:     "EdgeSync synchronization | 50636/TCP (secure LDAP) | Mailbox servers in the subscribed Active Directory site that participate in EdgeSync synchronization | Edge Transport servers",
-						Modes: []string{
-							"edge",
-						},
-					},
-					{
-						ID:      "dns-edge",
-						Feature: "dns",
-						From:    "edge",
-						To:      "dns-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						Purpose: "DNS for name resolution of the next mail hop",
-						Source:  "exchange-ports",
-						Row:     "Mail flow with Edge Transport servers: DNS for name resolution of the next mail hop | 53/UDP,53/TCP (DNS) | Edge Transport server | DNS server",
-						Modes: []string{
-							"edge",
-						},
-					},
-					{
-						ID:      "open-proxy-detection",
-						Feature: "open-proxy-detection",
-						From:    "edge",
-						To:      "email-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 23,
-								Last:  23,
-							},
-							{
-								First: 80,
-								Last:  80,
-							},
-							{
-								First: 1080,
-								Last:  1081,
-							},
-							{
-								First: 3128,
-								Last:  3128,
-							},
-							{
-								First: 6588,
-								Last:  6588,
-							},
-						},
-						Purpose: "Test source messaging servers for open proxies: SOCKS4/5 (1081, 1080), Wingate/Telnet/Cisco (23), HTTP CONNECT/POST (6588, 3128, 80)",
-						Source:  "exchange-ports",
-						Row:     "Open proxy server detection in sender reputation | Edge Transport server | Internet: SOCKS4, SOCKS5: 1081, 1080; Wingate, Telnet, Cisco: 23; HTTP CONNECT, HTTP POST: 6588, 3128, 80",
-						Modes: []string{
-							"edge",
-						},
-					},
-					{
-						ID:      "exchange-servers",
-						Feature: "internal-servers",
-						From:    "mailbox",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 1,
-								Last:  65535,
-							},
-						},
-						Purpose: "Any port between internal Exchange servers (restricting it is not supported)",
-						Source:  "exchange-ports",
-						Row:     "We do not support restricting or altering network traffic between internal Exchange servers ... rules that allow incoming and outgoing network traffic on any port (including random RPC ports) and any protocol",
-						Random:  true,
-					},
-					{
-						ID:      "exchange-servers-icmp",
-						Feature: "internal-servers",
-						From:    "mailbox",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(3),
-							proto.Protocol(4),
-						},
-						Purpose: "ICMP between internal Exchange servers (any protocol)",
-						Source:  "exchange-ports",
-						Row:     "We do not support restricting or altering network traffic between internal Exchange servers ... rules that allow incoming and outgoing network traffic on any port (including random RPC ports) and any protocol",
-					},
-					{
-						ID:      "to-domain-controllers",
-						Feature: "active-directory",
-						From:    "mailbox",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 1,
-								Last:  65535,
-							},
-						},
-						Purpose: "Any port from Exchange servers to internal domain controllers (restricting it is not supported)",
-						Source:  "exchange-ports",
-						Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Active Directory domain controllers ... any port (including random RPC ports) and any protocol",
-						Random:  true,
-					},
-					{
-						ID:      "to-domain-controllers-icmp",
-						Feature: "active-directory",
-						From:    "mailbox",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(3),
-							proto.Protocol(4),
-						},
-						Purpose: "ICMP from Exchange servers to internal domain controllers (any protocol)",
-						Source:  "exchange-ports",
-						Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Active Directory domain controllers ... any port (including random RPC ports) and any protocol",
-					},
-					{
-						ID:      "from-domain-controllers",
-						Feature: "active-directory",
-						From:    "directory-servers",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 1,
-								Last:  65535,
-							},
-						},
-						Purpose: "Any port from internal domain controllers to Exchange servers (restricting it is not supported)",
-						Source:  "exchange-ports",
-						Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Active Directory domain controllers ... any port (including random RPC ports) and any protocol",
-						Random:  true,
-					},
-					{
-						ID:      "from-domain-controllers-icmp",
-						Feature: "active-directory",
-						From:    "directory-servers",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(3),
-							proto.Protocol(4),
-						},
-						Purpose: "ICMP from internal domain controllers to Exchange servers (any protocol)",
-						Source:  "exchange-ports",
-						Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Active Directory domain controllers ... any port (including random RPC ports) and any protocol",
-					},
-					{
-						ID:      "to-skype",
-						Feature: "skype",
-						From:    "mailbox",
-						To:      "skype-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 1,
-								Last:  65535,
-							},
-						},
-						Purpose: "Any port from Exchange servers to internal Lync or Skype for Business servers",
-						Source:  "exchange-ports",
-						Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Lync or Skype for Business servers ... any port (including random RPC ports) and any protocol",
-						Random:  true,
-					},
-					{
-						ID:      "to-skype-icmp",
-						Feature: "skype",
-						From:    "mailbox",
-						To:      "skype-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(3),
-							proto.Protocol(4),
-						},
-						Purpose: "ICMP from Exchange servers to internal Lync or Skype for Business servers",
-						Source:  "exchange-ports",
-						Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Lync or Skype for Business servers ... any port (including random RPC ports) and any protocol",
-					},
-					{
-						ID:      "from-skype",
-						Feature: "skype",
-						From:    "skype-servers",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 1,
-								Last:  65535,
-							},
-						},
-						Purpose: "Any port from internal Lync or Skype for Business servers to Exchange servers",
-						Source:  "exchange-ports",
-						Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Lync or Skype for Business servers ... any port (including random RPC ports) and any protocol",
-						Random:  true,
-					},
-					{
-						ID:      "from-skype-icmp",
-						Feature: "skype",
-						From:    "skype-servers",
-						To:      "mailbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(3),
-							proto.Protocol(4),
-						},
-						Purpose: "ICMP from internal Lync or Skype for Business servers to Exchange servers",
-						Source:  "exchange-ports",
-						Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Lync or Skype for Business servers ... any port (including random RPC ports) and any protocol",
-					},
-				},
+				ID:    "kb832017",
+				Title: "Microsoft: Service overview and network port requirements for Windows (KB 832017, 12/26/2023)",
+				URL:   "https://learn.microsoft.com/en-us/troubleshoot/windows-server/networking/service-overview-and-network-port-requirements",
 			},
 			{
-				Name:    "fme-server",
-				Title:   "FME Server",
-				Vendor:  "Safe Software",
-				Summary: "FME Server / FME Flow with separate web, core, engine and database hosts.",
-				File:    "rules/catalog/data/fme-server.toml",
-				Sources: []Source{
-					{
-						ID:    "fme-firewalls",
-						Title: "FME Server documentation: Firewalls and Ports",
-						URL:   "http://docs.safe.com/fme/html/FME_Server_Documentation/Content/ReferenceManual/FME-Server-Ports.htm",
-						Seed:  "000_f79261969c2ca271.txt",
-					},
-					{
-						ID:    "fme-server-ports-2023",
-						Title: "FME Server 2023.1 documentation: FME Server Ports, Defining an Ephemeral Port Range",
-						URL:   "https://docs.safe.com/fme/2023.1/html/FME_Server_Documentation/ReferenceManual/FME-Server-Ports.htm",
-					},
-					{
-						ID:    "fme-flow-ports",
-						Title: "FME Flow 2023.2 documentation: FME Flow Ports",
-						URL:   "https://docs.safe.com/fme/2023.2/html/FME-Flow/ReferenceManual/FME-Flow-Ports.htm",
-					},
-					{
-						ID:    "fme-flow-other-ports",
-						Title: "FME Flow documentation (current): FME Flow Ports, Defining an Ephemeral Port Range and Other Ports",
-						URL:   "http://docs.safe.com/fme/html/FME_Server_Documentation/ReferenceManual/FME-Flow-Ports.htm",
-					},
-				},
-				Versions: []Version{
-					{
-						Name:   "2023.1",
-						Title:  "FME Server up to 2023.1 (FME Server's port list)",
-						Source: "fme-firewalls",
-					},
-					{
-						Name:   "2023.2",
-						Title:  "FME Flow 2023.2 (FME Flow Ports; later releases not checked)",
-						Source: "fme-flow-ports",
-					},
-				},
-				Version: "2023.1",
-				Options: []Option{
-					{
-						Name:  "port-pool",
-						Title: "FME_SERVER_PORT_POOL: the range FME draws its randomly assigned ports from, e.g. 7100-7150",
-						Kind:  OptionKind("port-range"),
-					},
-					{
-						Name:    "install-dir",
-						Title:   "FME Server install directory on Windows (<FMEServerInstall>)",
-						Kind:    OptionKind("path"),
-						Default: "C:\\Program Files\\FMEServer",
-					},
-				},
-				Roles: []Role{
-					{
-						Name:  "web",
-						Title: "Web host: web application server with the FME Server Web Services",
-					},
-					{
-						Name:  "core",
-						Title: "Core host: FME Server Core",
-					},
-					{
-						Name:  "engine",
-						Title: "Engine host: FME Engines",
-					},
-					{
-						Name:  "database",
-						Title: "Database host: FME Server repository database",
-					},
-					{
-						Name:  "queue",
-						Title: "FME Flow Queue host (Memurai or Redis, from 2023.2): usually the Core host",
-					},
-					{
-						Name:  "remote-engine",
-						Title: "Server running FME Flow Remote Engine Services (from 2023.2)",
-					},
-				},
-				Peers: []Peer{
-					{
-						Name:  "users",
-						Title: "Users of the web interface and the REST API (browsers, FME Workbench, scripts)",
-					},
-					{
-						Name:  "email-senders",
-						Title: "Mail servers and clients sending email to the SMTP publisher",
-					},
-					{
-						Name:  "file-servers",
-						Title: "File server holding the FME Server System Share",
-					},
-					{
-						Name:  "fme-exe-clients",
-						Title: "Hosts allowed to reach fme.exe on the engine hosts (the installer's rule allows any)",
-					},
-					{
-						Name:  "ftp-servers",
-						Title: "FTP and SFTP servers that automations use",
-					},
-					{
-						Name:  "imap-servers",
-						Title: "IMAP servers the email (IMAP) trigger polls",
-					},
-					{
-						Name:  "smtp-servers",
-						Title: "SMTP servers for email actions and system email",
-					},
-					{
-						Name:  "directory-servers",
-						Title: "Active Directory domain controllers",
-					},
-					{
-						Name:  "proxy-servers",
-						Title: "HTTP proxy servers",
-					},
-				},
-				Features: []Feature{
-					{
-						Name:    "web-ui",
-						Title:   "Web interface and REST API for users",
-						Default: true,
-					},
-					{
-						Name:    "core-api",
-						Title:   "Web Services to Core (requests, results, configuration, resources)",
-						Default: true,
-					},
-					{
-						Name:    "engines",
-						Title:   "FME Engines registered with the Core",
-						Default: true,
-					},
-					{
-						Name:    "notifications",
-						Title:   "Notification Services (publishers and subscribers)",
-						Default: true,
-					},
-					{
-						Name:    "database",
-						Title:   "FME Server repository database",
-						Default: true,
-					},
-					{
-						Name:  "websocket",
-						Title: "WebSocket Server for outside clients",
-					},
-					{
-						Name:  "smtp-publisher",
-						Title: "SMTP publisher (email triggers)",
-					},
-					{
-						Name:  "system-share",
-						Title: "System Share on a file server (SMB)",
-					},
-					{
-						Name:  "system-share-on-core",
-						Title: "System Share held on the Core host (Windows, from 2023.2)",
-					},
-					{
-						Name:  "windows-fme-exe",
-						Title: "Windows program rule for fme.exe, as the FME Server installer creates",
-					},
-					{
-						Name:  "automations-ftp",
-						Title: "Automations reach FTP servers (from 2023.2)",
-					},
-					{
-						Name:  "automations-sftp",
-						Title: "Automations reach SFTP servers (from 2023.2)",
-					},
-					{
-						Name:  "imap-trigger",
-						Title: "Email (IMAP) trigger polls an IMAP server (from 2023.2)",
-					},
-					{
-						Name:  "email-action",
-						Title: "SMTP email action sends email (from 2023.2)",
-					},
-					{
-						Name:  "system-email",
-						Title: "System email (from 2023.2)",
-					},
-					{
-						Name:  "active-directory",
-						Title: "Active Directory authentication (from 2023.2)",
-					},
-					{
-						Name:  "proxy",
-						Title: "Outbound connections through an HTTP proxy (from 2023.2)",
-					},
-					{
-						Name:  "remote-engines",
-						Title: "Requests to Remote Engine Services (from 2023.2)",
-					},
-				},
-				Flows: []Flow{
-					{
-						ID:      "web-ui",
-						Feature: "web-ui",
-						From:    "users",
-						To:      "web",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose:      "Web application server: web interface, REST API and web services; 80 unless chosen, 443 with HTTPS",
-						Source:       "fme-flow-ports",
-						Row:          "80*: Web application server (for running the FME Flow Web Services)",
-						Configurable: true,
-						Alternatives: true,
-						DefaultChoice: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Versions: []string{
-							"2023.1",
-						},
-						Departure: "FME Server's port list gives no port for the web application server; 80 (443 with HTTPS) is from the FME Flow 2023.2 ports page",
-					},
-					{
-						ID:      "web-ui",
-						Feature: "web-ui",
-						From:    "users",
-						To:      "web",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose:      "Web application server: web interface, REST API and web services; 80 unless chosen, 443 with HTTPS",
-						Source:       "fme-flow-ports",
-						Row:          "80*: Web application server (for running the FME Flow Web Services) and automatic Licensing requests",
-						Configurable: true,
-						Alternatives: true,
-						DefaultChoice: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Versions: []string{
-							"2023.2",
-						},
-					},
-					{
-						ID:      "tomcat-shutdown",
-						Feature: "web-ui",
-						From:    "web",
-						To:      "web",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8005,
-								Last:  8005,
-							},
-						},
-						Purpose:  "Apache Tomcat's shutdown port, for the web application server's own use (Tomcat binds it to localhost): never opened",
-						Source:   "fme-flow-other-ports",
-						Row:      "Other Ports: Apache Tomcat Shutdown Request 8005",
-						Internal: true,
-						Versions: []string{
-							"2023.2",
-						},
-					},
-					{
-						ID:      "core-requests",
-						Feature: "core-api",
-						From:    "web",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7071,
-								Last:  7071,
-							},
-						},
-						Purpose: "Requests from the web services and REST API to the FME Server Core",
-						Source:  "fme-firewalls",
-						Row:     "Port 7071 uses the REST API to send requests to the FME Server Core",
-					},
-					{
-						ID:      "core-dedicated",
-						Feature: "core-api",
-						From:    "web",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1,
-								Last:  65535,
-							},
-						},
-						Purpose:  "The web services connect to the ports the Core creates at random for results and dedicated connections: the port pool, or every TCP port",
-						Source:   "fme-firewalls",
-						Row:      "Result messages are returned to clients over a randomly assigned port created by the FME Server Core; configure the webHost with a rule to allow full communication with the coreHost",
-						Random:   true,
-						PortPool: "port-pool",
-					},
-					{
-						ID:      "core-connections",
-						Feature: "core-api",
-						From:    "web",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7069,
-								Last:  7069,
-							},
-						},
-						Purpose: "Database Connections and Web Connections requests (FMEConnection)",
-						Source:  "fme-firewalls",
-						Row:     "Ports 7069 and 7082 are for FME Server Database communications",
-					},
-					{
-						ID:      "core-configuration",
-						Feature: "core-api",
-						From:    "web",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7077,
-								Last:  7077,
-							},
-							{
-								First: 7081,
-								Last:  7081,
-							},
-						},
-						Purpose: "Configuration, Backup & Restore requests (7077) and System Cleanup tasks (7081)",
-						Source:  "fme-firewalls",
-						Row:     "Ports 7077 and 7081 are for Configuration, Backup & Restore requests, and System Cleanup tasks",
-					},
-					{
-						ID:      "core-websocket",
-						Feature: "core-api",
-						From:    "web",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7078,
-								Last:  7078,
-							},
-						},
-						Purpose: "WebSocket Server requests from the web services",
-						Source:  "fme-firewalls",
-						Row:     "Port 7078 handles WebSocket Server requests",
-					},
-					{
-						ID:      "core-resources",
-						Feature: "core-api",
-						From:    "web",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7079,
-								Last:  7079,
-							},
-						},
-						Purpose: "FME Server Resource requests",
-						Source:  "fme-firewalls",
-						Row:     "Port 7079 handles FME Server Resource requests",
-					},
-					{
-						ID:      "core-queue",
-						Feature: "core-api",
-						From:    "core",
-						To:      "queue",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 6379,
-								Last:  6379,
-							},
-						},
-						Purpose: "The Core (FMEServer) uses the FME Flow Queue for Queue Control; bind the queue role to the host that runs it, usually the Core",
-						Source:  "fme-flow-ports",
-						Row:     "6379: FME Flow Queue, for managing Queue Control (processes memurai.exe, FMEServer.exe | memurai, FMEServer)",
-						Versions: []string{
-							"2023.2",
-						},
-					},
-					{
-						ID:      "web-notifications",
-						Feature: "notifications",
-						From:    "web",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7072,
-								Last:  7076,
-							},
-						},
-						Purpose: "Notification Services: subscriber, scheduler and publisher requests and registration",
-						Source:  "fme-firewalls",
-						Row:     "Ports 7072 - 7076 manage Notification Services",
-					},
-					{
-						ID:      "engine-registration",
-						Feature: "engines",
-						From:    "engine",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7070,
-								Last:  7070,
-							},
-						},
-						Purpose: "FME Engines register with the Core, then get a dedicated port",
-						Source:  "fme-firewalls",
-						Row:     "Ports 7070 and 7501 manage FME Engine processes",
-					},
-					{
-						ID:      "engine-dedicated",
-						Feature: "engines",
-						From:    "engine",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1,
-								Last:  65535,
-							},
-						},
-						Purpose:  "Engines' dedicated connections to the ports the Core assigns at random: the port pool, or every TCP port",
-						Source:   "fme-server-ports-2023",
-						Row:      "7070: Engines register on this port initially, after which they are assigned a dedicated port",
-						Random:   true,
-						PortPool: "port-pool",
-					},
-					{
-						ID:      "engine-process-monitor",
-						Feature: "engines",
-						From:    "core",
-						To:      "engine",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7501,
-								Last:  7501,
-							},
-						},
-						Purpose: "The Core manages FME Engine processes through the engine host's Process Monitor",
-						Source:  "fme-firewalls",
-						Row:     "Ports 7070 and 7501 manage FME Engine processes",
-						Versions: []string{
-							"2023.1",
-						},
-					},
-					{
-						ID:      "engine-process-monitor",
-						Feature: "engines",
-						From:    "core",
-						To:      "engine",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7501,
-								Last:  7501,
-							},
-						},
-						Purpose: "The Core manages FME Engine processes through the engine host's Process Monitor",
-						Source:  "fme-firewalls",
-						Row:     "Ports 7070 and 7501 manage FME Engine processes",
-						Versions: []string{
-							"2023.2",
-						},
-						Departure: "The copy of the FME Flow 2023.2 table held here ends at its 7500 row; 7501 is from FME Server's list, where it manages the FME Engine processes",
-					},
-					{
-						ID:      "core-process-monitor",
-						Feature: "engines",
-						From:    "engine",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7500,
-								Last:  7500,
-							},
-						},
-						Purpose: "Process Monitor of the FME Server Core, which engine hosts' Process Monitors coordinate with",
-						Source:  "fme-firewalls",
-						Row:     "Port 7500 manages FME Server Core processes",
-					},
-					{
-						ID:      "engine-connections",
-						Feature: "engines",
-						From:    "engine",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7069,
-								Last:  7069,
-							},
-							{
-								First: 7079,
-								Last:  7079,
-							},
-						},
-						Purpose: "Engines' Database Connections, Web Connections and Resource requests",
-						Source:  "fme-flow-ports",
-						Row:     "7069: Database Connections and Web Connections requests; 7079: Resources requests",
-					},
-					{
-						ID:      "engine-notifications",
-						Feature: "notifications",
-						From:    "engine",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7072,
-								Last:  7076,
-							},
-						},
-						Purpose: "Workspaces on engines publish to and subscribe with the Notification Services",
-						Source:  "fme-flow-ports",
-						Row:     "7072-7076: Automations and Notification Service publisher and subscriber requests and registration",
-					},
-					{
-						ID:      "core-database",
-						Feature: "database",
-						From:    "core",
-						To:      "database",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7082,
-								Last:  7082,
-							},
-						},
-						Purpose:      "The Core uses the FME Server repository database (PostgreSQL from the installer, or your own on its port)",
-						Source:       "fme-firewalls",
-						Row:          "Ports 7069 and 7082 are for FME Server Database communications",
-						Configurable: true,
-					},
-					{
-						ID:      "web-database",
-						Feature: "database",
-						From:    "web",
-						To:      "database",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7082,
-								Last:  7082,
-							},
-						},
-						Purpose:      "The web application uses the FME Server repository database",
-						Source:       "fme-flow-ports",
-						Row:          "7082**: The PostgreSQL database server that hosts the FME Flow Database provided with the installer",
-						Configurable: true,
-					},
-					{
-						ID:      "websocket-clients",
-						Feature: "websocket",
-						From:    "users",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7078,
-								Last:  7078,
-							},
-						},
-						Purpose: "Outside clients of the WebSocket Server (WebSocket publishers and subscribers)",
-						Source:  "fme-firewalls",
-						Row:     "Port 7078 handles WebSocket Server requests",
-					},
-					{
-						ID:      "smtp-publisher",
-						Feature: "smtp-publisher",
-						From:    "email-senders",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-							{
-								First: 7125,
-								Last:  7125,
-							},
-						},
-						Purpose:       "SMTP publisher receives email: 25 on Windows, 7125 on Linux",
-						Source:        "fme-firewalls",
-						Row:           "Ports 25, 7125, and 465 are for the SMTP Publisher",
-						Alternatives:  true,
-						RequireChoice: true,
-					},
-					{
-						ID:      "smtps-publisher",
-						Feature: "smtp-publisher",
-						From:    "email-senders",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 465,
-								Last:  465,
-							},
-						},
-						Purpose: "SMTP publisher receives email over SMTPS",
-						Source:  "fme-firewalls",
-						Row:     "Ports 25, 7125, and 465 are for the SMTP Publisher",
-					},
-					{
-						ID:      "system-share-core",
-						Feature: "system-share",
-						From:    "core",
-						To:      "file-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 445,
-								Last:  445,
-							},
-						},
-						Purpose: "FME Server System Share (repositories and resources) over SMB",
-						Source:  "fme-flow-ports",
-						Row:     "445: FME Flow System Share (for storing Repositories and Resources)",
-					},
-					{
-						ID:      "system-share-web",
-						Feature: "system-share",
-						From:    "web",
-						To:      "file-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 445,
-								Last:  445,
-							},
-						},
-						Purpose: "FME Server System Share (repositories and resources) over SMB",
-						Source:  "fme-flow-ports",
-						Row:     "445: FME Flow System Share (for storing Repositories and Resources)",
-					},
-					{
-						ID:      "system-share-engine",
-						Feature: "system-share",
-						From:    "engine",
-						To:      "file-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 445,
-								Last:  445,
-							},
-						},
-						Purpose: "FME Server System Share (repositories and resources) over SMB",
-						Source:  "fme-flow-ports",
-						Row:     "445: FME Flow System Share (for storing Repositories and Resources)",
-					},
-					{
-						ID:      "system-share-on-core-web",
-						Feature: "system-share-on-core",
-						From:    "web",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 445,
-								Last:  445,
-							},
-						},
-						Purpose: "The web host reaches the System Share held on the Core host over SMB",
-						Source:  "fme-flow-ports",
-						Row:     "445: FME Flow System Share (for storing Repositories and Resources); process System on Windows, not applicable on Linux",
-						Versions: []string{
-							"2023.2",
-						},
-					},
-					{
-						ID:      "system-share-on-core-engine",
-						Feature: "system-share-on-core",
-						From:    "engine",
-						To:      "core",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 445,
-								Last:  445,
-							},
-						},
-						Purpose: "The engine hosts reach the System Share held on the Core host over SMB",
-						Source:  "fme-flow-ports",
-						Row:     "445: FME Flow System Share (for storing Repositories and Resources); process System on Windows, not applicable on Linux",
-						Versions: []string{
-							"2023.2",
-						},
-					},
-					{
-						ID:      "fme-exe",
-						Feature: "windows-fme-exe",
-						From:    "fme-exe-clients",
-						To:      "engine",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1,
-								Last:  65535,
-							},
-						},
-						Purpose:    "Inbound to fme.exe, the FME Engine, which the installer allows on every port; here from the hosts bound to fme-exe-clients, on the port pool",
-						Source:     "fme-firewalls",
-						Row:        "Note: An Inbound Rule \"Allow All\" is created for <FMEServerInstall>\\Server\\fme\\fme.exe on Windows machines",
-						Random:     true,
-						PortPool:   "port-pool",
-						Program:    "Server\\fme\\fme.exe",
-						ProgramDir: "install-dir",
-					},
-					{
-						ID:      "automations-ftp",
-						Feature: "automations-ftp",
-						From:    "core",
-						To:      "ftp-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 21,
-								Last:  21,
-							},
-						},
-						Purpose: "Automations reach FTP servers",
-						Source:  "fme-flow-other-ports",
-						Row:     "Other Ports: Automations FTP/SFTP 21/22",
-						Versions: []string{
-							"2023.2",
-						},
-					},
-					{
-						ID:      "automations-sftp",
-						Feature: "automations-sftp",
-						From:    "core",
-						To:      "ftp-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 22,
-								Last:  22,
-							},
-						},
-						Purpose: "Automations reach SFTP servers",
-						Source:  "fme-flow-other-ports",
-						Row:     "Other Ports: Automations FTP/SFTP 21/22",
-						Versions: []string{
-							"2023.2",
-						},
-					},
-					{
-						ID:      "imap-trigger",
-						Feature: "imap-trigger",
-						From:    "core",
-						To:      "imap-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 993,
-								Last:  993,
-							},
-						},
-						Purpose:      "The email (IMAP) trigger polls an IMAP server over IMAPS",
-						Source:       "fme-flow-other-ports",
-						Row:          "Other Ports: IMAP Email Trigger 993 (Gmail, Outlook, Office365, Yahoo)",
-						Configurable: true,
-						Versions: []string{
-							"2023.2",
-						},
-					},
-					{
-						ID:      "email-action",
-						Feature: "email-action",
-						From:    "core",
-						To:      "smtp-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 465,
-								Last:  465,
-							},
-							{
-								First: 587,
-								Last:  587,
-							},
-						},
-						Purpose:       "The SMTP email action sends email: 465 (Gmail, Yahoo) or 587 (Outlook, Office365)",
-						Source:        "fme-flow-other-ports",
-						Row:           "Other Ports: SMTP Email Action 465 (Gmail, Yahoo) or 587 (Outlook, Office365)",
-						Alternatives:  true,
-						RequireChoice: true,
-						Versions: []string{
-							"2023.2",
-						},
-					},
-					{
-						ID:      "system-email",
-						Feature: "system-email",
-						From:    "core",
-						To:      "smtp-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 465,
-								Last:  465,
-							},
-							{
-								First: 587,
-								Last:  587,
-							},
-						},
-						Purpose:       "FME Flow sends system email: 465 (Gmail, Yahoo) or 587 (Outlook, Office365)",
-						Source:        "fme-flow-other-ports",
-						Row:           "Other Ports: System Email 465 (Gmail, Yahoo) or 587 (Outlook, Office365)",
-						Alternatives:  true,
-						RequireChoice: true,
-						Versions: []string{
-							"2023.2",
-						},
-					},
-					{
-						ID:      "active-directory",
-						Feature: "active-directory",
-						From:    "core",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-							{
-								First: 636,
-								Last:  636,
-							},
-						},
-						Purpose:      "Active Directory authentication: 389, or 636 secured",
-						Source:       "fme-flow-other-ports",
-						Row:          "Other Ports: Active Directory 389 or 636 (secured)",
-						Alternatives: true,
-						DefaultChoice: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-						},
-						Versions: []string{
-							"2023.2",
-						},
-					},
-					{
-						ID:      "proxy-core",
-						Feature: "proxy",
-						From:    "core",
-						To:      "proxy-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8080,
-								Last:  8080,
-							},
-						},
-						Purpose:      "The Core reaches the outside through an HTTP proxy",
-						Source:       "fme-flow-other-ports",
-						Row:          "Other Ports: Proxy 8080",
-						Configurable: true,
-						Versions: []string{
-							"2023.2",
-						},
-					},
-					{
-						ID:      "proxy-web",
-						Feature: "proxy",
-						From:    "web",
-						To:      "proxy-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8080,
-								Last:  8080,
-							},
-						},
-						Purpose:      "The web application reaches the outside through an HTTP proxy",
-						Source:       "fme-flow-other-ports",
-						Row:          "Other Ports: Proxy 8080",
-						Configurable: true,
-						Versions: []string{
-							"2023.2",
-						},
-					},
-					{
-						ID:      "proxy-engine",
-						Feature: "proxy",
-						From:    "engine",
-						To:      "proxy-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8080,
-								Last:  8080,
-							},
-						},
-						Purpose:      "Engines reach the outside through an HTTP proxy",
-						Source:       "fme-flow-other-ports",
-						Row:          "Other Ports: Proxy 8080",
-						Configurable: true,
-						Versions: []string{
-							"2023.2",
-						},
-					},
-					{
-						ID:      "remote-engines",
-						Feature: "remote-engines",
-						From:    "core",
-						To:      "remote-engine",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "FME Flow sends requests to servers running Remote Engine Services",
-						Source:  "fme-flow-other-ports",
-						Row:     "Other Ports: On servers running Remote Engine Services, for communication with requesting FME Flow: 443",
-						Versions: []string{
-							"2023.2",
-						},
-					},
-				},
-				InstallerRules: []InstallerRule{
-					{
-						ID:    "fme-exe-allow-all",
-						Title: "Inbound \"Allow All\" for fme.exe, created when FME Server is installed on Windows",
-						Roles: []string{
-							"core",
-							"engine",
-						},
-						Program:    "Server\\fme\\fme.exe",
-						ProgramDir: "install-dir",
-						Source:     "fme-firewalls",
-						Row:        "Note: An Inbound Rule \"Allow All\" is created for <FMEServerInstall>\\Server\\fme\\fme.exe on Windows machines when FME Server is installed.",
-					},
-				},
+				ID:    "kb929851",
+				Title: "Microsoft: The default dynamic port range for TCP/IP has changed since Windows Vista and in Windows Server 2008 (KB 929851)",
+				URL:   "https://learn.microsoft.com/en-us/troubleshoot/windows-server/networking/default-dynamic-port-range-tcpip-chang",
 			},
 			{
-				Name:    "fortianalyzer",
-				Title:   "FortiAnalyzer",
-				Vendor:  "Fortinet",
-				Summary: "Log collection, analysis and reporting for Fortinet and other devices; HA clusters.",
-				File:    "rules/catalog/data/fortianalyzer.toml",
-				Sources: []Source{
-					{
-						ID:    "faz-ports-in",
-						Title: "FortiAnalyzer Ports 7.4.0: Incoming ports",
-						URL:   "https://docs.fortinet.com/document/fortianalyzer/7.4.0/fortianalyzer-ports",
-					},
-					{
-						ID:    "fmg-faz-ports-out",
-						Title: "FortiManager 6.0.0 Ports and Protocols: Outgoing ports (traffic originating from FortiManager and FortiAnalyzer units)",
-						URL:   "https://docs.fortinet.com/document/fortimanager/6.0.0/ports-and-protocols/219001",
-					},
-				},
-				Roles: []Role{
-					{
-						Name:  "unit",
-						Title: "FortiAnalyzer unit (every member of an HA cluster)",
-					},
-				},
-				Peers: []Peer{
-					{
-						Name:  "administrators",
-						Title: "Administrators' workstations and API clients (the document's \"Management\")",
-					},
-					{
-						Name:  "log-sources",
-						Title: "Devices sending logs: FortiGate, FortiMail, FortiManager, FortiAuthenticator, FortiAP-S, FortiClient, FortiNDR, syslog senders",
-					},
-					{
-						Name:  "chromebooks",
-						Title: "Chromebooks (FortiClient) sending logs",
-					},
-					{
-						Name:  "fortigate",
-						Title: "FortiGate (Security Fabric root) reaching FortiAnalyzer as a Fabric member",
-					},
-					{
-						Name:  "fortimanager",
-						Title: "FortiManager managing this FortiAnalyzer",
-					},
-					{
-						Name:  "fortiportal",
-						Title: "FortiPortal",
-					},
-					{
-						Name:  "directory-servers",
-						Title: "Directory and authentication servers (domain controllers, LDAP, RADIUS, TACACS+)",
-					},
-					{
-						Name:  "log-aggregation",
-						Title: "FortiAnalyzer or FortiManager exchanging logs for log aggregation",
-					},
-					{
-						Name:  "file-servers",
-						Title: "FTP or SFTP servers receiving uploaded logs and reports",
-					},
-					{
-						Name:  "smtp-servers",
-						Title: "Mail server for alert email",
-					},
-					{
-						Name:  "fortiguard",
-						Title: "FortiGuard Distribution Network (FDN)",
-					},
-					{
-						Name:  "snmp-managers",
-						Title: "SNMP managers receiving traps",
-					},
-					{
-						Name:  "dns-servers",
-						Title: "DNS resolvers",
-					},
-					{
-						Name:  "ntp-servers",
-						Title: "Time servers",
-					},
-					{
-						Name:  "log-servers",
-						Title: "Syslog servers receiving forwarded logs",
-					},
-				},
-				Features: []Feature{
-					{
-						Name:    "admin-https",
-						Title:   "Administrative GUI over HTTPS",
-						Default: true,
-					},
-					{
-						Name:  "admin-http",
-						Title: "Administrative GUI over plain HTTP",
-					},
-					{
-						Name:    "admin-ssh",
-						Title:   "Administrative CLI over SSH",
-						Default: true,
-					},
-					{
-						Name:  "rest-api",
-						Title: "REST API and XML API",
-					},
-					{
-						Name:    "log-oftp",
-						Title:   "Receive logs over OFTP (FortiGate, FortiManager, FortiAP-S, FortiClient)",
-						Default: true,
-					},
-					{
-						Name:  "syslog",
-						Title: "Receive syslog over UDP (FortiMail, FortiManager, FortiAuthenticator, FortiNDR)",
-					},
-					{
-						Name:  "syslog-tcp",
-						Title: "Receive syslog over TCP",
-					},
-					{
-						Name:  "chromebook-logs",
-						Title: "Receive logs from Chromebooks",
-					},
-					{
-						Name:  "fabric-member",
-						Title: "Member of a Security Fabric (TLS/443)",
-					},
-					{
-						Name:  "fortimanager",
-						Title: "Managed by FortiManager",
-					},
-					{
-						Name:  "fortiportal",
-						Title: "FortiPortal API access",
-					},
-					{
-						Name:  "ha",
-						Title: "High availability between units",
-					},
-					{
-						Name:  "dc-polling",
-						Title: "DC polling (TCP/445, listed as incoming)",
-					},
-					{
-						Name:  "log-aggregation-server",
-						Title: "Receive logs for log aggregation",
-					},
-					{
-						Name:  "log-aggregation-client",
-						Title: "Send logs for log aggregation",
-					},
-					{
-						Name:  "log-upload",
-						Title: "Upload logs and reports (FTP or SFTP)",
-					},
-					{
-						Name:  "alert-email",
-						Title: "Alert email",
-					},
-					{
-						Name:  "tacacs-auth",
-						Title: "Administrator authentication against TACACS+",
-					},
-					{
-						Name:  "ldap-queries",
-						Title: "User name LDAP queries for reports",
-					},
-					{
-						Name:  "radius-auth",
-						Title: "Administrator authentication against RADIUS",
-					},
-					{
-						Name:  "fortiguard",
-						Title: "FortiGuard Distribution Network connection",
-					},
-					{
-						Name:  "fortigate-registration",
-						Title: "Register FortiGate devices (TCP/541, TCP/542 for IPv6)",
-					},
-					{
-						Name:    "dns",
-						Title:   "DNS resolution",
-						Default: true,
-					},
-					{
-						Name:    "ntp",
-						Title:   "Time synchronization",
-						Default: true,
-					},
-					{
-						Name:  "snmp-traps",
-						Title: "SNMP traps",
-					},
-					{
-						Name:  "log-forwarding",
-						Title: "Forward logs to syslog servers (UDP)",
-					},
-					{
-						Name:  "log-forwarding-reliable",
-						Title: "Forward logs with reliable logging (TCP)",
-					},
-				},
-				Flows: []Flow{
-					{
-						ID:      "admin-https",
-						Feature: "admin-https",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Administrative GUI over HTTPS",
-						Source:  "faz-ports-in",
-						Row:     "Incoming: Management, Web Admin, TCP/80, TCP/443",
-					},
-					{
-						ID:      "admin-http",
-						Feature: "admin-http",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose: "Administrative GUI over HTTP (clear text)",
-						Source:  "faz-ports-in",
-						Row:     "Incoming: Management, Web Admin, TCP/80, TCP/443",
-					},
-					{
-						ID:      "admin-ssh",
-						Feature: "admin-ssh",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 22,
-								Last:  22,
-							},
-						},
-						Purpose: "Administrative CLI over SSH",
-						Source:  "faz-ports-in",
-						Row:     "Incoming: Management, SSH, TCP/22",
-					},
-					{
-						ID:      "rest-api",
-						Feature: "rest-api",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "REST API and XML API",
-						Source:  "faz-ports-in",
-						Row:     "Incoming: Management, REST API, XML API, TCP/443",
-					},
-					{
-						ID:      "dc-polling",
-						Feature: "dc-polling",
-						From:    "directory-servers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 445,
-								Last:  445,
-							},
-						},
-						Purpose: "DC polling, as the document lists it: incoming TCP/445",
-						Source:  "faz-ports-in",
-						Row:     "Incoming: Management, DC polling, TCP/445",
-					},
-					{
-						ID:      "log-oftp",
-						Feature: "log-oftp",
-						From:    "log-sources",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 514,
-								Last:  514,
-							},
-						},
-						Purpose: "Logs over OFTP",
-						Source:  "faz-ports-in",
-						Row:     "Incoming: FortiGate, OFTP, TCP/514; FortiManager, OFTP, TCP/514; FortiAP-S, Syslog, OFTP, registration, quarantine, Log & Report, TCP/514; FortiClient, Logs from Windows/MacOS/Linux, TCP/514",
-					},
-					{
-						ID:      "syslog",
-						Feature: "syslog",
-						From:    "log-sources",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 514,
-								Last:  514,
-							},
-						},
-						Purpose: "Syslog over UDP",
-						Source:  "faz-ports-in",
-						Row:     "Incoming: FortiMail, Syslog, UDP/514; FortiManager, Syslog, UDP/514; FortiAuthenticator, Logging, UDP/514; FortiNDR (formerly FortiAI), Logging, UDP/514",
-					},
-					{
-						ID:      "syslog-tcp",
-						Feature: "syslog-tcp",
-						From:    "log-sources",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 514,
-								Last:  514,
-							},
-						},
-						Purpose: "Syslog over TCP",
-						Source:  "faz-ports-in",
-						Row:     "Incoming: Syslog, UDP/514 or TCP/514",
-					},
-					{
-						ID:      "chromebook-logs",
-						Feature: "chromebook-logs",
-						From:    "chromebooks",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8443,
-								Last:  8443,
-							},
-						},
-						Purpose: "Logs from Chromebooks",
-						Source:  "faz-ports-in",
-						Row:     "Incoming: FortiClient, Logs from Chromebook, TCP/8443",
-					},
-					{
-						ID:      "log-aggregation-server",
-						Feature: "log-aggregation-server",
-						From:    "log-aggregation",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 3000,
-								Last:  3000,
-							},
-						},
-						Purpose: "Log aggregation",
-						Source:  "faz-ports-in",
-						Row:     "Incoming: Management, Log aggregation, TCP/3000",
-					},
-					{
-						ID:      "fabric-member",
-						Feature: "fabric-member",
-						From:    "fortigate",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Security Fabric member connection (TLS)",
-						Source:  "faz-ports-in",
-						Row:     "Incoming: Fabric Member, TLS/443",
-					},
-					{
-						ID:      "fortimanager",
-						Feature: "fortimanager",
-						From:    "fortimanager",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 541,
-								Last:  541,
-							},
-						},
-						Purpose: "Management by FortiManager",
-						Source:  "faz-ports-in",
-						Row:     "Incoming: FortiManager, Management, TCP/541",
-					},
-					{
-						ID:      "fortiportal",
-						Feature: "fortiportal",
-						From:    "fortiportal",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-							{
-								First: 8080,
-								Last:  8080,
-							},
-						},
-						Purpose: "FortiPortal API communications (JSON on 443, XML on 8080)",
-						Source:  "faz-ports-in",
-						Row:     "Incoming: FortiPortal, API communications (JSON and XML), TCP/443, TCP/8080",
-					},
-					{
-						ID:      "ha",
-						Feature: "ha",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 5199,
-								Last:  5199,
-							},
-						},
-						Purpose: "HA between members; only the acting primary listens",
-						Source:  "faz-ports-in",
-						Row:     "Incoming: FortiAnalyzer, HA*, TCP/5199 (*Only the acting Primary device will listen on this port.)",
-					},
-					{
-						ID:      "log-upload",
-						Feature: "log-upload",
-						From:    "unit",
-						To:      "file-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 21,
-								Last:  22,
-							},
-						},
-						Purpose:      "Upload logs and reports: FTP (21) or SFTP/SCP (22)",
-						Source:       "fmg-faz-ports-out",
-						Row:          "Outgoing: Log and report upload, TCP 21 or TCP 22",
-						Alternatives: true,
-						DefaultChoice: ports.Set{
-							{
-								First: 21,
-								Last:  21,
-							},
-						},
-					},
-					{
-						ID:      "alert-email",
-						Feature: "alert-email",
-						From:    "unit",
-						To:      "smtp-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose: "Alert email",
-						Source:  "fmg-faz-ports-out",
-						Row:     "Outgoing: SMTP alert email, TCP 25",
-					},
-					{
-						ID:      "tacacs",
-						Feature: "tacacs-auth",
-						From:    "unit",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 49,
-								Last:  49,
-							},
-						},
-						Purpose: "TACACS+ authentication",
-						Source:  "fmg-faz-ports-out",
-						Row:     "Outgoing: TACACS+ authentication, TCP 49",
-					},
-					{
-						ID:      "ldap",
-						Feature: "ldap-queries",
-						From:    "unit",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-							{
-								First: 636,
-								Last:  636,
-							},
-						},
-						Purpose:      "User name LDAP queries for reports: LDAP (389) or LDAPS (636)",
-						Source:       "fmg-faz-ports-out",
-						Row:          "Outgoing: User name LDAP queries for reports, TCP 389 or TCP 636",
-						Alternatives: true,
-						DefaultChoice: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-						},
-					},
-					{
-						ID:      "radius",
-						Feature: "radius-auth",
-						From:    "unit",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1812,
-								Last:  1812,
-							},
-						},
-						Purpose: "RADIUS authentication (TCP, as the document gives it)",
-						Source:  "fmg-faz-ports-out",
-						Row:     "Outgoing: RADIUS authentication, TCP 1812",
-					},
-					{
-						ID:      "fortiguard",
-						Feature: "fortiguard",
-						From:    "unit",
-						To:      "fortiguard",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "FortiGuard Distribution Network connection",
-						Source:  "fmg-faz-ports-out",
-						Row:     "Outgoing: FDN (FortiGuard Distribution Network) connection, TCP 443",
-					},
-					{
-						ID:      "fortigate-registration",
-						Feature: "fortigate-registration",
-						From:    "unit",
-						To:      "fortigate",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 541,
-								Last:  542,
-							},
-						},
-						Purpose: "Register FortiGate devices: TCP 541 (IPv4), TCP 542 (IPv6)",
-						Source:  "fmg-faz-ports-out",
-						Row:     "Outgoing: Register FortiGate devices to FortiManager or FortiAnalyzer for configuration management, TCP 541 (IPv4) TCP 542 (IPv6)",
-					},
-					{
-						ID:      "log-aggregation-client",
-						Feature: "log-aggregation-client",
-						From:    "unit",
-						To:      "log-aggregation",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 3000,
-								Last:  3000,
-							},
-						},
-						Purpose: "Log aggregation client",
-						Source:  "fmg-faz-ports-out",
-						Row:     "Outgoing: Log aggregation client, TCP 3000",
-					},
-					{
-						ID:      "dns",
-						Feature: "dns",
-						From:    "unit",
-						To:      "dns-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						Purpose: "DNS lookups",
-						Source:  "fmg-faz-ports-out",
-						Row:     "Outgoing: DNS lookup, UDP 53",
-					},
-					{
-						ID:      "ntp",
-						Feature: "ntp",
-						From:    "unit",
-						To:      "ntp-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 123,
-								Last:  123,
-							},
-						},
-						Purpose: "Time synchronization",
-						Source:  "fmg-faz-ports-out",
-						Row:     "Outgoing: NTP synchronization, UDP 123",
-					},
-					{
-						ID:      "snmp-traps",
-						Feature: "snmp-traps",
-						From:    "unit",
-						To:      "snmp-managers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 162,
-								Last:  162,
-							},
-						},
-						Purpose: "SNMP traps",
-						Source:  "fmg-faz-ports-out",
-						Row:     "Outgoing: SNMP traps, UDP 162",
-					},
-					{
-						ID:      "log-forwarding",
-						Feature: "log-forwarding",
-						From:    "unit",
-						To:      "log-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 514,
-								Last:  514,
-							},
-						},
-						Purpose: "Syslog log forwarding",
-						Source:  "fmg-faz-ports-out",
-						Row:     "Outgoing: Syslog, log forwarding, UDP 514",
-					},
-					{
-						ID:      "log-forwarding-reliable",
-						Feature: "log-forwarding-reliable",
-						From:    "unit",
-						To:      "log-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 514,
-								Last:  514,
-							},
-						},
-						Purpose: "Syslog log forwarding over TCP with reliable logging",
-						Source:  "fmg-faz-ports-out",
-						Row:     "Outgoing: Syslog, log forwarding, UDP 514: If reliable logging is enabled, syslog traffic can use TCP 514.",
-					},
-				},
-			},
-			{
-				Name:    "fortiauthenticator",
-				Title:   "FortiAuthenticator",
-				Vendor:  "Fortinet",
-				Summary: "Authentication server: RADIUS, LDAP, TACACS+, SAML and OAuth, certificates, FSSO, FortiToken; HA and load-balancing clusters.",
-				File:    "rules/catalog/data/fortiauthenticator.toml",
-				Sources: []Source{
-					{
-						ID:    "fac-ports-in",
-						Title: "FortiAuthenticator Ports 6.5.0: Incoming Ports",
-						URL:   "https://docs.fortinet.com/document/fortiauthenticator/6.5.0/fortiauthenticator-ports",
-					},
-					{
-						ID:    "fos60-fac-out",
-						Title: "FortiOS 6.0 Handbook, Fortinet Communication Ports and Protocols: FortiAuthenticator open ports (Outgoing ports)",
-						URL:   "https://help.fortinet.com/fos60hlp/60/Content/FortiOS/fortigate-ports-and-protocols/Open%20Ports/FortiAuthenticator.htm",
-					},
-				},
-				Roles: []Role{
-					{
-						Name:  "unit",
-						Title: "FortiAuthenticator unit (every member of an HA or load-balancing cluster)",
-					},
-				},
-				Peers: []Peer{
-					{
-						Name:  "administrators",
-						Title: "Administrators' workstations",
-					},
-					{
-						Name:  "auth-clients",
-						Title: "Clients of the authentication services: FortiGate and other RADIUS, LDAP, TACACS+, SAML, OAuth and OCSP clients",
-					},
-					{
-						Name:  "fortigate",
-						Title: "FortiGate using FortiAuthenticator's captive portal",
-					},
-					{
-						Name:  "fortitoken-mobile",
-						Title: "FortiToken Mobile apps (push approve/deny, device transfer)",
-					},
-					{
-						Name:  "snmp-managers",
-						Title: "SNMP managers",
-					},
-					{
-						Name:  "syslog-sources",
-						Title: "Devices sending syslog for single sign-on",
-					},
-					{
-						Name:  "windows-agents",
-						Title: "FortiAuthenticator Windows and OWA agents",
-					},
-					{
-						Name:  "fsso-agents",
-						Title: "FSSO DC agents, TS agents and other FSSO tiers",
-					},
-					{
-						Name:  "fortiguard",
-						Title: "Fortinet FortiGuard servers",
-					},
-					{
-						Name:  "smtp-servers",
-						Title: "Mail server for alerts",
-					},
-					{
-						Name:  "directory-servers",
-						Title: "Remote LDAP servers and Windows Active Directory domain controllers",
-					},
-					{
-						Name:  "dns-servers",
-						Title: "DNS resolvers",
-					},
-					{
-						Name:  "ntp-servers",
-						Title: "Time servers",
-					},
-				},
-				Features: []Feature{
-					{
-						Name:    "admin-https",
-						Title:   "Administrative GUI over HTTPS",
-						Default: true,
-					},
-					{
-						Name:  "admin-http",
-						Title: "Administrative GUI over plain HTTP",
-					},
-					{
-						Name:    "admin-ssh",
-						Title:   "Administrative CLI over SSH",
-						Default: true,
-					},
-					{
-						Name:  "admin-telnet",
-						Title: "Administrative CLI over Telnet (clear text)",
-					},
-					{
-						Name:  "snmp",
-						Title: "SNMP queries",
-					},
-					{
-						Name:    "radius",
-						Title:   "RADIUS authentication",
-						Default: true,
-					},
-					{
-						Name:  "radius-accounting",
-						Title: "RADIUS accounting",
-					},
-					{
-						Name:  "radsec",
-						Title: "RADIUS over TLS (RADSEC)",
-					},
-					{
-						Name:  "ldap",
-						Title: "LDAP directory service",
-					},
-					{
-						Name:  "ldaps",
-						Title: "LDAP over SSL directory service",
-					},
-					{
-						Name:  "tacacs",
-						Title: "TACACS+ authentication",
-					},
-					{
-						Name:  "saml",
-						Title: "SAML identity provider",
-					},
-					{
-						Name:  "oauth",
-						Title: "OAuth server",
-					},
-					{
-						Name:  "ocsp",
-						Title: "OCSP responder",
-					},
-					{
-						Name:  "scep",
-						Title: "Certificate enrollment (SCEP)",
-					},
-					{
-						Name:  "crl",
-						Title: "CRL download",
-					},
-					{
-						Name:  "captive-portal",
-						Title: "External captive portal for FortiGate",
-					},
-					{
-						Name:  "fortitoken-mobile",
-						Title: "FortiToken Mobile push approve/deny and device transfer",
-					},
-					{
-						Name:  "syslog-sso",
-						Title: "Receive syslog for single sign-on",
-					},
-					{
-						Name:  "windows-agents",
-						Title: "FortiAuthenticator Windows and OWA agents",
-					},
-					{
-						Name:  "fsso-agents",
-						Title: "FSSO DC and TS agents",
-					},
-					{
-						Name:  "fsso-tiers",
-						Title: "FSSO tiered architecture",
-					},
-					{
-						Name:  "ha",
-						Title: "HA cluster heartbeat",
-					},
-					{
-						Name:  "load-balancing",
-						Title: "Load-balancing cluster synchronization",
-					},
-					{
-						Name:  "fortiguard",
-						Title: "FortiGuard updates, SMS, FortiToken Mobile, licensing and registration",
-					},
-					{
-						Name:  "virus-samples",
-						Title: "Virus samples to FortiGuard by email",
-					},
-					{
-						Name:  "alert-email",
-						Title: "Alert email",
-					},
-					{
-						Name:  "remote-ldap",
-						Title: "Authenticate against remote LDAP servers",
-					},
-					{
-						Name:  "remote-ldaps",
-						Title: "Authenticate against remote LDAP servers over SSL",
-					},
-					{
-						Name:  "windows-ad",
-						Title: "Windows Active Directory: Kerberos and domain control",
-					},
-					{
-						Name:    "dns",
-						Title:   "DNS resolution",
-						Default: true,
-					},
-					{
-						Name:    "ntp",
-						Title:   "Time synchronization",
-						Default: true,
-					},
-				},
-				Flows: []Flow{
-					{
-						ID:      "admin-https",
-						Feature: "admin-https",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Administrative GUI over HTTPS",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: Others, Web Admin, TCP/80, TCP/443",
-					},
-					{
-						ID:      "admin-http",
-						Feature: "admin-http",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose: "Administrative GUI over HTTP (clear text)",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: Others, Web Admin, TCP/80, TCP/443",
-					},
-					{
-						ID:      "admin-ssh",
-						Feature: "admin-ssh",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 22,
-								Last:  22,
-							},
-						},
-						Purpose: "Administrative CLI over SSH",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: Others, SSH CLI, TCP/22",
-					},
-					{
-						ID:      "admin-telnet",
-						Feature: "admin-telnet",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 23,
-								Last:  23,
-							},
-						},
-						Purpose: "Administrative CLI over Telnet (clear text)",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: Others, Telnet, TCP/23",
-					},
-					{
-						ID:      "snmp",
-						Feature: "snmp",
-						From:    "snmp-managers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 161,
-								Last:  161,
-							},
-						},
-						Purpose: "SNMP polling",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: Others, SNMP Poll, UDP/161",
-					},
-					{
-						ID:      "radius",
-						Feature: "radius",
-						From:    "auth-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 1812,
-								Last:  1812,
-							},
-						},
-						Purpose: "RADIUS authentication",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: FortiGate, RADIUS, UDP/1812; Others, RADIUS, UDP/1812, UDP/1813",
-					},
-					{
-						ID:      "radius-accounting",
-						Feature: "radius-accounting",
-						From:    "auth-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 1646,
-								Last:  1646,
-							},
-							{
-								First: 1813,
-								Last:  1813,
-							},
-						},
-						Purpose: "RADIUS accounting (1813, and the older 1646)",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: FortiGate, RADIUS Accounting, UDP/1813, UDP/1646; Others, RADIUS, UDP/1812, UDP/1813",
-					},
-					{
-						ID:      "radsec",
-						Feature: "radsec",
-						From:    "auth-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 2083,
-								Last:  2083,
-							},
-						},
-						Purpose: "RADIUS over TLS",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: Others, RADSEC, TCP/2083",
-					},
-					{
-						ID:      "ldap",
-						Feature: "ldap",
-						From:    "auth-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-						},
-						Purpose: "LDAP and PKI authentication (TCP or UDP)",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: FortiGate, LDAP, PKI Authentication, TCP or UDP/389; Others, LDAP, TCP/389, TCP/3268",
-					},
-					{
-						ID:      "ldap-3268",
-						Feature: "ldap",
-						From:    "auth-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 3268,
-								Last:  3268,
-							},
-						},
-						Purpose: "LDAP on TCP/3268",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: Others, LDAP, TCP/389, TCP/3268",
-					},
-					{
-						ID:      "ldaps",
-						Feature: "ldaps",
-						From:    "auth-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 636,
-								Last:  636,
-							},
-							{
-								First: 3269,
-								Last:  3269,
-							},
-						},
-						Purpose: "LDAP over SSL",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: Others, LDAPS, TCP/636, TCP/3269",
-					},
-					{
-						ID:      "tacacs",
-						Feature: "tacacs",
-						From:    "auth-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 49,
-								Last:  49,
-							},
-						},
-						Purpose: "TACACS+ authentication",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: FortiGate, TACACS+, TCP/49; Others, TACACS+, TCP/49",
-					},
-					{
-						ID:      "saml",
-						Feature: "saml",
-						From:    "auth-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "SAML identity provider",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: Others, SAML, TCP/443",
-					},
-					{
-						ID:      "oauth",
-						Feature: "oauth",
-						From:    "auth-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "OAuth",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: Others, OAuth, TCP/443",
-					},
-					{
-						ID:      "ocsp",
-						Feature: "ocsp",
-						From:    "auth-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 2560,
-								Last:  2560,
-							},
-						},
-						Purpose: "OCSP responder",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: Others, OCSP, TCP/2560",
-					},
-					{
-						ID:      "scep",
-						Feature: "scep",
-						From:    "auth-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Certificate enrollment over SCEP",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: FortiGate, SCEP, TCP/80, TCP/443; Others, HTTP & SCEP, TCP/80",
-					},
-					{
-						ID:      "crl",
-						Feature: "crl",
-						From:    "auth-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose: "CRL download",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: FortiGate, CRL download, TCP/80",
-					},
-					{
-						ID:      "captive-portal",
-						Feature: "captive-portal",
-						From:    "auth-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "External captive portal",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: FortiGate, External captive portal, TCP/443",
-					},
-					{
-						ID:      "captive-portal-policy",
-						Feature: "captive-portal",
-						From:    "unit",
-						To:      "fortigate",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1000,
-								Last:  1000,
-							},
-						},
-						Purpose: "Policy authentication through the captive portal on the FortiGate",
-						Source:  "fos60-fac-out",
-						Row:     "Outgoing: FortiGate, Policy Authentication through Captive Portal, TCP/1000",
-					},
-					{
-						ID:      "fortitoken-mobile",
-						Feature: "fortitoken-mobile",
-						From:    "fortitoken-mobile",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "FortiToken Mobile push approve/deny and device transfer",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: FortiToken Mobile, Push approve/deny, TCP/443; FTM device transfer, TCP/443",
-					},
-					{
-						ID:      "syslog-sso",
-						Feature: "syslog-sso",
-						From:    "syslog-sources",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 514,
-								Last:  514,
-							},
-						},
-						Purpose: "Syslog for single sign-on",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: Others, Syslog, UDP/514",
-					},
-					{
-						ID:      "windows-agents",
-						Feature: "windows-agents",
-						From:    "windows-agents",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "FortiAuthenticator Windows and OWA agents",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: 3rd-Party Servers, FortiAuthenticator Windows/OWA Agent, TCP/443",
-					},
-					{
-						ID:      "fsso-agents",
-						Feature: "fsso-agents",
-						From:    "fsso-agents",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8002,
-								Last:  8002,
-							},
-						},
-						Purpose: "FSSO DC agents and TS agents",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: 3rd-Party Servers, FSSO DC Agent, UDP/8002, TCP/8002; FSSO TS Agent, UDP/8002, TCP/8002",
-					},
-					{
-						ID:      "fsso-tiers",
-						Feature: "fsso-tiers",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8003,
-								Last:  8003,
-							},
-						},
-						Purpose: "FSSO tiered architecture between FortiAuthenticators",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: FortiAuthenticator, FSSO tiered architecture, TCP/8003",
-					},
-					{
-						ID:      "fsso-tiers-out",
-						Feature: "fsso-tiers",
-						From:    "unit",
-						To:      "fsso-agents",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8002,
-								Last:  8003,
-							},
-						},
-						Purpose: "FSSO and tiers towards third-party servers",
-						Source:  "fos60-fac-out",
-						Row:     "Outgoing: 3rd-Party Servers, FSSO & Tiers, TCP/8002, TCP/8003",
-					},
-					{
-						ID:      "ha-heartbeat",
-						Feature: "ha",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 720,
-								Last:  720,
-							},
-						},
-						Purpose: "HA heartbeat",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: FortiAuthenticator, (HA) HA heartbeat, UDP/720",
-					},
-					{
-						ID:      "lb-sync",
-						Feature: "load-balancing",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 721,
-								Last:  721,
-							},
-							{
-								First: 1194,
-								Last:  1194,
-							},
-						},
-						Purpose: "Load-balancing secondary synchronization",
-						Source:  "fac-ports-in",
-						Row:     "Incoming: FortiAuthenticator, (LB secondary) LB secondary sync, UDP/721, UDP/1194",
-					},
-					{
-						ID:      "fortiguard-https",
-						Feature: "fortiguard",
-						From:    "unit",
-						To:      "fortiguard",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Antivirus/IPS updates, SMS, FortiToken Mobile, licensing, policy override authentication, URL/antispam updates",
-						Source:  "fos60-fac-out",
-						Row:     "Outgoing: FortiGuard, AV/IPS Updates, TCP/443; SMS, FTM, Licensing, Policy Override Authentication, URL/AS Updates, TCP/443",
-					},
-					{
-						ID:      "fortiguard-registration",
-						Feature: "fortiguard",
-						From:    "unit",
-						To:      "fortiguard",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose: "Registration",
-						Source:  "fos60-fac-out",
-						Row:     "Outgoing: FortiGuard, Registration, TCP/80",
-					},
-					{
-						ID:      "virus-samples",
-						Feature: "virus-samples",
-						From:    "unit",
-						To:      "fortiguard",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose: "Virus samples",
-						Source:  "fos60-fac-out",
-						Row:     "Outgoing: FortiGuard, Virus Sample, TCP/25",
-					},
-					{
-						ID:      "alert-email",
-						Feature: "alert-email",
-						From:    "unit",
-						To:      "smtp-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose: "SMTP alerts and virus samples",
-						Source:  "fos60-fac-out",
-						Row:     "Outgoing: 3rd-Party Servers, SMTP, Alerts, Virus Sample, TCP/25",
-					},
-					{
-						ID:      "remote-ldap",
-						Feature: "remote-ldap",
-						From:    "unit",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-						},
-						Purpose: "Remote LDAP (TCP or UDP)",
-						Source:  "fos60-fac-out",
-						Row:     "Outgoing: 3rd-Party Servers, LDAP, TCP or UDP389",
-					},
-					{
-						ID:      "remote-ldaps",
-						Feature: "remote-ldaps",
-						From:    "unit",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 636,
-								Last:  636,
-							},
-						},
-						Purpose: "Remote LDAP over SSL",
-						Source:  "fos60-fac-out",
-						Row:     "Outgoing: 3rd-Party Servers, LDAPS, TCP/636",
-					},
-					{
-						ID:      "windows-ad-kerberos",
-						Feature: "windows-ad",
-						From:    "unit",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 88,
-								Last:  88,
-							},
-						},
-						Purpose: "Windows AD (Kerberos)",
-						Source:  "fos60-fac-out",
-						Row:     "Outgoing: 3rd-Party Servers, Windows AD, TCP/88",
-					},
-					{
-						ID:      "windows-ad-domain-control",
-						Feature: "windows-ad",
-						From:    "unit",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 445,
-								Last:  445,
-							},
-						},
-						Purpose: "Domain control (SMB)",
-						Source:  "fos60-fac-out",
-						Row:     "Outgoing: 3rd-Party Servers, Domain Control, TCP/445",
-					},
-					{
-						ID:      "dns",
-						Feature: "dns",
-						From:    "unit",
-						To:      "dns-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						Purpose: "DNS lookups",
-						Source:  "fos60-fac-out",
-						Row:     "Outgoing: 3rd-Party Servers, DNS, UDP/53",
-					},
-					{
-						ID:      "ntp",
-						Feature: "ntp",
-						From:    "unit",
-						To:      "ntp-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 123,
-								Last:  123,
-							},
-						},
-						Purpose: "Time synchronization",
-						Source:  "fos60-fac-out",
-						Row:     "Outgoing: 3rd-Party Servers, NTP, UDP/123",
-					},
-				},
-			},
-			{
-				Name:    "forticlient-ems",
-				Title:   "FortiClient EMS",
-				Vendor:  "Fortinet",
-				Summary: "FortiClient Endpoint Management Server, optionally managing Chromebooks.",
-				File:    "rules/catalog/data/forticlient-ems.toml",
-				Sources: []Source{
-					{
-						ID:    "ems-ports",
-						Title: "FortiClient EMS Administration Guide: Required services and ports",
-						URL:   "https://docs.fortinet.com/product/forticlient",
-						Seed:  "002_115d57f318d0e90e.txt",
-					},
-					{
-						ID:    "ms-rpc-ports",
-						Title: "Microsoft: How to configure RPC dynamic port allocation to work with firewalls",
-						URL:   "https://learn.microsoft.com/en-us/troubleshoot/windows-server/networking/configure-rpc-dynamic-port-allocation-with-firewalls",
-					},
-				},
-				Options: []Option{
-					{
-						Name:  "fortiguard-region",
-						Title: "FortiGuard server set: global, U.S. or Europe",
-						Kind:  OptionKind("choice"),
-						Values: []string{
-							"global",
-							"us",
-							"europe",
-						},
-						Default: "global",
-					},
-				},
-				Roles: []Role{
-					{
-						Name:  "ems-server",
-						Title: "FortiClient EMS server",
-					},
-					{
-						Name:  "chromebook",
-						Title: "Chromebooks running FortiClient for Chromebooks",
-					},
-				},
-				Peers: []Peer{
-					{
-						Name:  "endpoints",
-						Title: "Managed endpoints running FortiClient",
-					},
-					{
-						Name:  "administrators",
-						Title: "EMS administrators' browsers",
-					},
-					{
-						Name:    "directory-servers",
-						Title:   "Active Directory domain controllers",
-						Product: "ad-ds",
-						Role:    "dc",
-					},
-					{
-						Name:  "smtp-servers",
-						Title: "SMTP server for alert email",
-					},
-					{
-						Name:  "fortigate",
-						Title: "FortiGate (FortiOS FSSO connector)",
-					},
-					{
-						Name:  "google-workspace",
-						Title: "Google Workspace API and Google domain directory",
-					},
-					{
-						Name:         "fortiguard-legacy",
-						Title:        "Legacy FortiGuard servers for FortiClient signatures (no Europe servers)",
-						RegionOption: "fortiguard-region",
-						FQDNsByRegion: map[string][]string{
-							"global": []string{
-								"forticlient.fortinet.net",
-								"myforticlient.fortinet.net",
-							},
-							"us": []string{
-								"usforticlient.fortinet.net",
-							},
-						},
-					},
-					{
-						Name:         "fortiguard-anycast",
-						Title:        "FortiGuard Anycast servers for FortiClient signatures",
-						RegionOption: "fortiguard-region",
-						FQDNsByRegion: map[string][]string{
-							"europe": []string{
-								"fcteuupdate.fortinet.net",
-							},
-							"global": []string{
-								"fctupdate.fortinet.net",
-							},
-							"us": []string{
-								"fctusupdate.fortinet.net",
-							},
-						},
-					},
-					{
-						Name:  "fortiguard-url-rating",
-						Title: "FortiGuard URL rating servers used by FortiClient for Chromebooks",
-					},
-				},
-				Features: []Feature{
-					{
-						Name:    "telemetry",
-						Title:   "FortiClient telemetry (endpoint management)",
-						Default: true,
-					},
-					{
-						Name:    "client-download",
-						Title:   "Endpoints download FortiClient deployment packages",
-						Default: true,
-					},
-					{
-						Name:    "web-console",
-						Title:   "Web console over HTTPS",
-						Default: true,
-					},
-					{
-						Name:  "initial-deployment",
-						Title: "Push FortiClient to Windows endpoints (SMB, RPC, ICMP probing)",
-					},
-					{
-						Name:  "ad-sync",
-						Title: "Retrieve workstations and users from Active Directory",
-					},
-					{
-						Name:  "alert-email",
-						Title: "Alert email",
-					},
-					{
-						Name:  "fsso",
-						Title: "FSSO connection from FortiOS",
-					},
-					{
-						Name:  "chromebook-management",
-						Title: "Manage Chromebooks (EMS side and Chromebook side)",
-					},
-					{
-						Name:    "fortiguard-anycast",
-						Title:   "Signature updates from FortiGuard Anycast",
-						Default: true,
-					},
-					{
-						Name:  "fortiguard-legacy",
-						Title: "Signature updates from legacy FortiGuard servers",
-					},
-				},
-				Flows: []Flow{
-					{
-						ID:      "telemetry",
-						Feature: "telemetry",
-						From:    "endpoints",
-						To:      "ems-server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8013,
-								Last:  8013,
-							},
-						},
-						Purpose:      "FortiClient endpoints connect to EMS for management (telemetry); the EMS installer opens it in Windows Firewall",
-						Source:       "ems-ports",
-						Row:          "FortiClient Telemetry: FortiClient endpoint management, TCP 8013 (default), Incoming, Installer/GUI",
-						Configurable: true,
-					},
-					{
-						ID:      "client-download",
-						Feature: "client-download",
-						From:    "endpoints",
-						To:      "ems-server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 10443,
-								Last:  10443,
-							},
-						},
-						Purpose:      "Endpoints download FortiClient deployment packages created by EMS",
-						Source:       "ems-ports",
-						Row:          "FortiClient download: TCP 10443 (default), Incoming, Installer",
-						Configurable: true,
-					},
-					{
-						ID:      "web-console",
-						Feature: "web-console",
-						From:    "administrators",
-						To:      "ems-server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose:      "Web access to FortiClient EMS (Apache, HTTPS)",
-						Source:       "ems-ports",
-						Row:          "Apache/HTTPS: Web access to FortiClient EMS, TCP 443, Incoming, Installer",
-						Configurable: true,
-					},
-					{
-						ID:      "smb-deploy",
-						Feature: "initial-deployment",
-						From:    "ems-server",
-						To:      "endpoints",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 445,
-								Last:  445,
-							},
-						},
-						Purpose: "SMB to endpoints during FortiClient initial deployment",
-						Source:  "ems-ports",
-						Row:     "Samba (SMB) service: TCP 445, Outgoing",
-					},
-					{
-						ID:      "rpc-endpoint-mapper",
-						Feature: "initial-deployment",
-						From:    "ems-server",
-						To:      "endpoints",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 135,
-								Last:  135,
-							},
-						},
-						Purpose: "DCE/RPC endpoint mapper on endpoints during FortiClient initial deployment",
-						Source:  "ems-ports",
-						Row:     "DCE/RPC: TCP 135, Outgoing",
-					},
-					{
-						ID:      "rpc-dynamic",
-						Feature: "initial-deployment",
-						From:    "ems-server",
-						To:      "endpoints",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1024,
-								Last:  5000,
-							},
-							{
-								First: 49152,
-								Last:  65535,
-							},
-						},
-						Purpose:      "DCE/RPC dynamic ports on endpoints: 1024-5000 on older Windows, 49152-65535 on current Windows, or the range configured on the endpoints",
-						Source:       "ms-rpc-ports",
-						Row:          "DCE/RPC: TCP 1024-5000* 49152-65535*, Outgoing; * configurable (see How to configure RPC dynamic port allocation)",
-						Configurable: true,
-						Alternatives: true,
-						DefaultChoice: ports.Set{
-							{
-								First: 49152,
-								Last:  65535,
-							},
-						},
-					},
-					{
-						ID:      "endpoint-probe",
-						Feature: "initial-deployment",
-						From:    "ems-server",
-						To:      "endpoints",
-						Protocols: []proto.Protocol{
-							proto.Protocol(3),
-							proto.Protocol(4),
-						},
-						ICMPTypes: []string{
-							"echo-request",
-						},
-						Purpose: "Probe endpoints with ICMP echo during FortiClient initial deployment (ICMPv6 for IPv6 endpoints)",
-						Source:  "ems-ports",
-						Row:     "FortiClient endpoint probing: ICMP, N/A, Outgoing",
-					},
-					{
-						ID:      "ad-ldap",
-						Feature: "ad-sync",
-						From:    "ems-server",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-							{
-								First: 636,
-								Last:  636,
-							},
-						},
-						Purpose:      "Retrieve workstation and user information from Active Directory: 389 LDAP or 636 LDAPS",
-						Source:       "ems-ports",
-						Row:          "Active Directory server connection: TCP 389 (LDAP) or 636 (LDAPS), Outgoing, GUI",
-						Configurable: true,
-						Alternatives: true,
-						DefaultChoice: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-						},
-					},
-					{
-						ID:      "alert-email",
-						Feature: "alert-email",
-						From:    "ems-server",
-						To:      "smtp-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose:      "Email notifications for EMS and endpoint alerts",
-						Source:       "ems-ports",
-						Row:          "SMTP server/email: TCP 25 (default), Outgoing, GUI",
-						Configurable: true,
-					},
-					{
-						ID:      "fsso",
-						Feature: "fsso",
-						From:    "fortigate",
-						To:      "ems-server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8000,
-								Last:  8000,
-							},
-						},
-						Purpose: "FSSO connection from FortiOS",
-						Source:  "ems-ports",
-						Row:     "FSSO: Connection to FortiOS, TCP 8000, Incoming",
-					},
-					{
-						ID:      "chromebook-profile",
-						Feature: "chromebook-management",
-						From:    "chromebook",
-						To:      "ems-server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8443,
-								Last:  8443,
-							},
-						},
-						Purpose:      "FortiClient on Chrome OS connects to EMS, its profile server",
-						Source:       "ems-ports",
-						Row:          "Chromebook tables: FortiClient on Chrome OS, TCP 8443 (default), Incoming on EMS; FortiClient EMS: connecting to the profile server, TCP 8443, Outgoing on Chromebooks",
-						Configurable: true,
-					},
-					{
-						ID:      "google-workspace",
-						Feature: "chromebook-management",
-						From:    "ems-server",
-						To:      "google-workspace",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Retrieve Google domain information through the Google Workspace API",
-						Source:  "ems-ports",
-						Row:     "Google Workspace API/Google domain directory: TCP 443, Outgoing",
-					},
-					{
-						ID:      "chromebook-url-rating",
-						Feature: "chromebook-management",
-						From:    "chromebook",
-						To:      "fortiguard-url-rating",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-							{
-								First: 3400,
-								Last:  3400,
-							},
-						},
-						Purpose: "Chromebooks rate URLs with FortiGuard",
-						Source:  "ems-ports",
-						Row:     "On Chromebooks: FortiGuard, Rating URLs, TCP 443, 3400, Outgoing",
-					},
-					{
-						ID:      "fortiguard-legacy",
-						Feature: "fortiguard-legacy",
-						From:    "ems-server",
-						To:      "fortiguard-legacy",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose: "AV and vulnerability signature updates from legacy FortiGuard",
-						Source:  "ems-ports",
-						Row:     "FortiGuard: AV/vulnerability signature update, global forticlient.fortinet.net myforticlient.fortinet.net, U.S. usforticlient.fortinet.net, Europe N/A, TCP 80, Outgoing",
-					},
-					{
-						ID:      "fortiguard-anycast",
-						Feature: "fortiguard-anycast",
-						From:    "ems-server",
-						To:      "fortiguard-anycast",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "AV and vulnerability signature updates from FortiGuard Anycast",
-						Source:  "ems-ports",
-						Row:     "FortiGuard: AV/vulnerability signature updates with FortiGuard Anycast, fctupdate / fctusupdate / fcteuupdate.fortinet.net, TCP 443, Outgoing",
-					},
-				},
-				InstallerRules: []InstallerRule{
-					{
-						ID:    "telemetry-8013",
-						Title: "FortiClient Telemetry, TCP 8013, opened by the EMS installation",
-						Roles: []string{
-							"ems-server",
-						},
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8013,
-								Last:  8013,
-							},
-						},
-						Source: "ems-ports",
-						Row:    "You do not need to enable ports 8013 and 10443 as the FortiClient EMS installation opens these.",
-					},
-					{
-						ID:    "client-download-10443",
-						Title: "FortiClient download, TCP 10443, opened by the EMS installation",
-						Roles: []string{
-							"ems-server",
-						},
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 10443,
-								Last:  10443,
-							},
-						},
-						Source: "ems-ports",
-						Row:    "You do not need to enable ports 8013 and 10443 as the FortiClient EMS installation opens these.",
-					},
-				},
-			},
-			{
-				Name:    "fortigate",
-				Title:   "FortiGate",
-				Vendor:  "Fortinet",
-				Summary: "Next-generation firewall (FortiOS): administration, Security Fabric, VPN, authentication, HA.",
-				File:    "rules/catalog/data/fortigate.toml",
-				Sources: []Source{
-					{
-						ID:    "fos70-ports-in",
-						Title: "FortiOS 7.0.0 FortiOS Ports: Incoming ports",
-						URL:   "https://docs.fortinet.com/document/fortigate/7.0.0/fortios-ports/637075/incoming-ports",
-					},
-					{
-						ID:    "fos64-open-ports",
-						Title: "FortiOS 6.4.0 Ports and Protocols: FortiGate open ports (outgoing rows up to FortiGate Cloud)",
-						URL:   "https://docs.fortinet.com/document/fortigate/6.4.0/ports-and-protocols/303168/fortigate-open-ports",
-					},
-					{
-						ID:    "fgfm-guide",
-						Title: "FortiManager 7.6.0 FortiGate-FortiManager Communications Protocol Guide: Protocol components",
-						URL:   "https://docs.fortinet.com/document/fortimanager/7.6.0/fortigate-fortimanager-communications-protocol-guide/621612",
-					},
-					{
-						ID:    "csf-cli",
-						Title: "FortiOS 6.2.1 CLI Reference: system csf",
-						URL:   "https://docs.fortinet.com/document/fortigate/6.2.1/cli-reference/113620/system-csf",
-					},
-				},
-				Roles: []Role{
-					{
-						Name:  "unit",
-						Title: "FortiGate (every member of an HA cluster)",
-					},
-				},
-				Peers: []Peer{
-					{
-						Name:  "administrators",
-						Title: "Administrators' workstations",
-					},
-					{
-						Name:  "users",
-						Title: "Users behind the FortiGate who authenticate to policies (policy override authentication)",
-					},
-					{
-						Name:  "vpn-clients",
-						Title: "Remote-access VPN clients (FortiClient, browsers for SSL VPN)",
-					},
-					{
-						Name:  "ipsec-peers",
-						Title: "Site-to-site IPsec VPN gateways (other FortiGates)",
-					},
-					{
-						Name:  "forticlient",
-						Title: "FortiClient endpoints (SSO mobility agent)",
-					},
-					{
-						Name:  "fabric-devices",
-						Title: "Downstream Security Fabric devices and FortiClient compliance connecting to this FortiGate",
-					},
-					{
-						Name:  "fabric-upstream",
-						Title: "Upstream FortiGate of this FortiGate in the Security Fabric",
-					},
-					{
-						Name:  "fortimanager",
-						Title: "FortiManager managing this FortiGate",
-					},
-					{
-						Name:  "fortiguard",
-						Title: "FortiGuard (FGFM tunnel)",
-					},
-					{
-						Name:  "fortianalyzer",
-						Title: "FortiAnalyzer receiving logs",
-					},
-					{
-						Name:  "fortiauthenticator",
-						Title: "FortiAuthenticator",
-					},
-					{
-						Name:  "fortiap",
-						Title: "FortiAP and FortiAP-S access points",
-					},
-					{
-						Name:  "fortiextender",
-						Title: "FortiExtender",
-					},
-					{
-						Name:  "fortiportal",
-						Title: "FortiPortal",
-					},
-					{
-						Name:  "fortitoken-mobile",
-						Title: "FortiToken Mobile (approve/deny responses)",
-					},
-					{
-						Name:  "fsso-servers",
-						Title: "FSSO servers (collector agents)",
-					},
-					{
-						Name:  "acme-servers",
-						Title: "ACME certificate authority (for example Let's Encrypt)",
-					},
-					{
-						Name:  "aeroscout",
-						Title: "AeroScout location engine",
-					},
-					{
-						Name:  "radius-servers",
-						Title: "RADIUS servers sending dynamic authorization (RFC 5176)",
-					},
-				},
-				Features: []Feature{
-					{
-						Name:    "admin-https",
-						Title:   "Administrator access over HTTPS",
-						Default: true,
-					},
-					{
-						Name:  "admin-http",
-						Title: "Administrator access over plain HTTP",
-					},
-					{
-						Name:    "admin-ssh",
-						Title:   "Administrator access over SSH",
-						Default: true,
-					},
-					{
-						Name:  "ping",
-						Title: "Answer ping from administrators",
-					},
-					{
-						Name:  "ha",
-						Title: "HA synchronization between cluster members",
-					},
-					{
-						Name:  "ha-azure",
-						Title: "HA on Azure: unicast heartbeat and DNS",
-					},
-					{
-						Name:  "security-fabric",
-						Title: "Security Fabric: accept downstream devices (upstream FortiGate, root)",
-					},
-					{
-						Name:  "fabric-upstream",
-						Title: "Security Fabric: connect to the upstream FortiGate",
-					},
-					{
-						Name:  "fortimanager",
-						Title: "Managed by FortiManager over FGFM (IPv4, TCP/541)",
-					},
-					{
-						Name:  "fortimanager-ipv6",
-						Title: "Managed by FortiManager over FGFM for IPv6 (TCP/542)",
-					},
-					{
-						Name:  "fortiguard-fgfm",
-						Title: "FGFM tunnel from FortiGuard",
-					},
-					{
-						Name:  "fortianalyzer",
-						Title: "Logging to FortiAnalyzer (OFTP)",
-					},
-					{
-						Name:  "ssl-vpn",
-						Title: "SSL VPN",
-					},
-					{
-						Name:  "ssl-vpn-dtls",
-						Title: "SSL VPN with DTLS",
-					},
-					{
-						Name:  "ipsec-vpn-remote",
-						Title: "Remote-access IPsec VPN (IKE and NAT-T)",
-					},
-					{
-						Name:  "ipsec-vpn-site",
-						Title: "Site-to-site IPsec VPN (IKE and NAT-T)",
-					},
-					{
-						Name:  "ipsec-fec",
-						Title: "IPsec VPN forward error correction",
-					},
-					{
-						Name:  "user-authentication",
-						Title: "Policy override authentication and keepalive for users",
-					},
-					{
-						Name:  "fsso",
-						Title: "FSSO from FSSO servers",
-					},
-					{
-						Name:  "fsso-mobility-agent",
-						Title: "SSO mobility agent and FSSO from FortiClient",
-					},
-					{
-						Name:  "fortiauthenticator-ldap",
-						Title: "LDAP and PKI authentication against FortiAuthenticator",
-					},
-					{
-						Name:  "fortiauthenticator-radius",
-						Title: "RADIUS authentication against FortiAuthenticator, with RADIUS disconnect",
-					},
-					{
-						Name:  "fortiauthenticator-radius-accounting",
-						Title: "RADIUS accounting to FortiAuthenticator",
-					},
-					{
-						Name:  "fortiauthenticator-fsso",
-						Title: "FSSO from FortiAuthenticator",
-					},
-					{
-						Name:  "fortiauthenticator-scep",
-						Title: "Certificate enrollment (SCEP) from FortiAuthenticator",
-					},
-					{
-						Name:  "fortiauthenticator-crl",
-						Title: "CRL download from FortiAuthenticator",
-					},
-					{
-						Name:  "fortiauthenticator-captive-portal",
-						Title: "FortiAuthenticator as external captive portal",
-					},
-					{
-						Name:  "fortiap",
-						Title: "Managed FortiAP access points (CAPWAP)",
-					},
-					{
-						Name:  "fortiap-bridge-captive-portal",
-						Title: "External captive portal with FortiAP in bridge mode",
-					},
-					{
-						Name:  "fortiextender",
-						Title: "Managed FortiExtender",
-					},
-					{
-						Name:  "fortiportal",
-						Title: "FortiPortal API access",
-					},
-					{
-						Name:  "fortitoken-mobile",
-						Title: "FortiToken Mobile approve/deny responses",
-					},
-					{
-						Name:  "acme",
-						Title: "ACME certificate service",
-					},
-					{
-						Name:  "aeroscout",
-						Title: "AeroScout vendor port",
-					},
-					{
-						Name:  "radius-das",
-						Title: "RADIUS dynamic authorization (RFC 5176)",
-					},
-				},
-				Flows: []Flow{
-					{
-						ID:      "admin-https",
-						Feature: "admin-https",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose:      "Administrator access over HTTPS",
-						Source:       "fos70-ports-in",
-						Row:          "Incoming: Others, Administrator Access (SSH, HTTPS, HTTP), TCP/22, TCP/80, TCP/443, Configurable: Yes",
-						Configurable: true,
-					},
-					{
-						ID:      "admin-http",
-						Feature: "admin-http",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose:      "Administrator access over HTTP (clear text)",
-						Source:       "fos70-ports-in",
-						Row:          "Incoming: Others, Administrator Access (SSH, HTTPS, HTTP), TCP/22, TCP/80, TCP/443, Configurable: Yes",
-						Configurable: true,
-					},
-					{
-						ID:      "admin-ssh",
-						Feature: "admin-ssh",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 22,
-								Last:  22,
-							},
-						},
-						Purpose:      "Administrator access over SSH",
-						Source:       "fos70-ports-in",
-						Row:          "Incoming: Others, Administrator Access (SSH, HTTPS, HTTP), TCP/22, TCP/80, TCP/443, Configurable: Yes",
-						Configurable: true,
-					},
-					{
-						ID:      "ping",
-						Feature: "ping",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(3),
-							proto.Protocol(4),
-						},
-						ICMPTypes: []string{
-							"echo-request",
-						},
-						Purpose: "Answer ping",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: Others, Administrator Access, ICMP",
-					},
-					{
-						ID:      "ha-sync",
-						Feature: "ha",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 703,
-								Last:  703,
-							},
-						},
-						Purpose: "HA synchronization",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: FortiGate, HA Synchronization, TCP/703, UDP/703; Outgoing (6.4.0): FortiGate, HA Synchronization, TCP/703, UDP/703",
-					},
-					{
-						ID:      "ha-azure-heartbeat",
-						Feature: "ha-azure",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 730,
-								Last:  730,
-							},
-						},
-						Purpose: "Unicast HA heartbeat on Azure",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: FortiGate, Unicast Heartbeat for Azure, UDP/730; Outgoing (6.4.0): FortiGate, Unicast Heartbeat for Azure, UDP/730",
-					},
-					{
-						ID:      "ha-azure-dns",
-						Feature: "ha-azure",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						Purpose: "DNS between HA members on Azure",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: FortiGate, DNS for Azure, UDP/53; Outgoing (6.4.0): FortiGate, DNS for Azure, UDP/53",
-					},
-					{
-						ID:      "fabric-downstream",
-						Feature: "security-fabric",
-						From:    "fabric-devices",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8013,
-								Last:  8013,
-							},
-						},
-						Purpose:      "Downstream Fabric devices and FortiClient compliance connect to this FortiGate",
-						Source:       "fos70-ports-in",
-						Row:          "Incoming: FortiClient, Compliance and Security Fabric, TCP/8013, Configurable: Yes",
-						Configurable: true,
-					},
-					{
-						ID:      "fabric-downstream-udp",
-						Feature: "security-fabric",
-						From:    "fabric-devices",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 8014,
-								Last:  8014,
-							},
-						},
-						Purpose: "Security Fabric (UDP) from other FortiGates",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: FortiGate, Security Fabric, UDP/8014",
-					},
-					{
-						ID:      "fabric-upstream",
-						Feature: "fabric-upstream",
-						From:    "unit",
-						To:      "fabric-upstream",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8013,
-								Last:  8013,
-							},
-						},
-						Purpose:      "Connect to the upstream FortiGate of the Security Fabric",
-						Source:       "csf-cli",
-						Row:          "upstream-port: The port number to use to communicate with the FortiGate upstream from this FortiGate in the Security Fabric (default = 8013).",
-						Configurable: true,
-					},
-					{
-						ID:      "fortimanager-in",
-						Feature: "fortimanager",
-						From:    "fortimanager",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 541,
-								Last:  541,
-							},
-						},
-						Purpose: "FortiManager connects to the FortiGate over FGFM (IPv4)",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: FortiManager, IPv4 FGFM tunnel, TCP/541",
-					},
-					{
-						ID:      "fortimanager-out",
-						Feature: "fortimanager",
-						From:    "unit",
-						To:      "fortimanager",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 541,
-								Last:  541,
-							},
-						},
-						Purpose: "The FortiGate establishes the FGFM session with FortiManager (IPv4)",
-						Source:  "fgfm-guide",
-						Row:     "The FortiManager unit listens on TCP port 541 for an incoming session request. The FortiGate unit establishes an SSL session with the FortiManager.",
-					},
-					{
-						ID:      "fortimanager6-in",
-						Feature: "fortimanager-ipv6",
-						From:    "fortimanager",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 542,
-								Last:  542,
-							},
-						},
-						Purpose: "FortiManager connects to the FortiGate over FGFM (IPv6)",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: FortiManager, IPv6 FGFM tunnel, TCP/542",
-					},
-					{
-						ID:      "fortimanager6-out",
-						Feature: "fortimanager-ipv6",
-						From:    "unit",
-						To:      "fortimanager",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 542,
-								Last:  542,
-							},
-						},
-						Purpose: "The FortiGate establishes the FGFM session with FortiManager (IPv6)",
-						Source:  "fgfm-guide",
-						Row:     "The fgfm protocol runs over SSL (Secure Sockets Layer) using TCP/541 for IPv4. FortiManager also supports IPv6 over TCP/542.",
-					},
-					{
-						ID:      "fortiguard-fgfm",
-						Feature: "fortiguard-fgfm",
-						From:    "fortiguard",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 541,
-								Last:  542,
-							},
-						},
-						Purpose: "FGFM tunnel from FortiGuard (IPv4 541, IPv6 542)",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: FortiGuard, IPv4 FGFM tunnel, TCP/541; IPv6 FGFM tunnel, TCP/542",
-					},
-					{
-						ID:      "fortianalyzer",
-						Feature: "fortianalyzer",
-						From:    "unit",
-						To:      "fortianalyzer",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 514,
-								Last:  514,
-							},
-						},
-						Purpose: "Logs, quarantine and reports to FortiAnalyzer over OFTP",
-						Source:  "fos64-open-ports",
-						Row:     "Outgoing: FortiAnalyzer, Syslog, OFTP, Registration, Quarantine, Log & Report, TCP/514",
-					},
-					{
-						ID:      "ssl-vpn",
-						Feature: "ssl-vpn",
-						From:    "vpn-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose:      "SSL VPN",
-						Source:       "fos70-ports-in",
-						Row:          "Incoming: FortiClient, Remote SSL VPN, TCP/443, Configurable: Yes; Others, SSL VPN, TCP/443, Configurable: Yes",
-						Configurable: true,
-					},
-					{
-						ID:      "ssl-vpn-dtls",
-						Feature: "ssl-vpn-dtls",
-						From:    "vpn-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose:      "SSL VPN with DTLS",
-						Source:       "fos70-ports-in",
-						Row:          "Incoming: FortiClient, Remote SSL VPN when DTLS enabled, UDP/443, Configurable: Yes",
-						Configurable: true,
-					},
-					{
-						ID:      "ipsec-vpn-remote",
-						Feature: "ipsec-vpn-remote",
-						From:    "vpn-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 500,
-								Last:  500,
-							},
-							{
-								First: 4500,
-								Last:  4500,
-							},
-						},
-						Purpose:      "Remote-access IPsec VPN: IKE (500) and NAT-T (4500); ESP (IP protocol 50) is not opened",
-						Source:       "fos70-ports-in",
-						Row:          "Incoming: FortiClient, Remote IPsec VPN, UDP/500, UDP/4500, Configurable: Yes; ESP (IP 50)",
-						Configurable: true,
-					},
-					{
-						ID:      "ipsec-vpn-site",
-						Feature: "ipsec-vpn-site",
-						From:    "ipsec-peers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 500,
-								Last:  500,
-							},
-							{
-								First: 4500,
-								Last:  4500,
-							},
-						},
-						Purpose:      "Site-to-site IPsec VPN: IKE (500) and NAT-T (4500); ESP (IP protocol 50) is not opened",
-						Source:       "fos70-ports-in",
-						Row:          "Incoming: FortiGate, IPsec VPN, UDP/500, UDP/4500, Configurable: Yes; ESP (IP 50)",
-						Configurable: true,
-					},
-					{
-						ID:      "ipsec-fec",
-						Feature: "ipsec-fec",
-						From:    "ipsec-peers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 50000,
-								Last:  50000,
-							},
-						},
-						Purpose: "IPsec VPN forward error correction",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: FortiGate, IPsec VPN Forward Error Correction, UDP/50000",
-					},
-					{
-						ID:      "policy-override-auth",
-						Feature: "user-authentication",
-						From:    "users",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-							{
-								First: 8008,
-								Last:  8008,
-							},
-							{
-								First: 8010,
-								Last:  8010,
-							},
-							{
-								First: 8015,
-								Last:  8015,
-							},
-							{
-								First: 8020,
-								Last:  8020,
-							},
-						},
-						Purpose:      "Policy override authentication",
-						Source:       "fos70-ports-in",
-						Row:          "Incoming: Others, Policy Override Authentication, TCP/443, TCP/8008, TCP/8010, TCP/8015, TCP/8020, Configurable: Yes",
-						Configurable: true,
-					},
-					{
-						ID:      "policy-override-keepalive",
-						Feature: "user-authentication",
-						From:    "users",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1000,
-								Last:  1000,
-							},
-							{
-								First: 1003,
-								Last:  1003,
-							},
-						},
-						Purpose: "Policy override keepalive",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: Others, Policy Override Keepalive, TCP/1000, TCP/1003",
-					},
-					{
-						ID:      "fsso",
-						Feature: "fsso",
-						From:    "fsso-servers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8001,
-								Last:  8001,
-							},
-						},
-						Purpose:      "FSSO from FSSO servers",
-						Source:       "fos70-ports-in",
-						Row:          "Incoming: FSSO server, FSSO, TCP/8001, Configurable: Yes",
-						Configurable: true,
-					},
-					{
-						ID:      "fsso-mobility-agent",
-						Feature: "fsso-mobility-agent",
-						From:    "forticlient",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8001,
-								Last:  8001,
-							},
-						},
-						Purpose: "SSO mobility agent and FSSO from FortiClient",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: FortiClient, SSO Mobility Agent, FSSO, TCP/8001",
-					},
-					{
-						ID:      "fortiauthenticator-ldap",
-						Feature: "fortiauthenticator-ldap",
-						From:    "unit",
-						To:      "fortiauthenticator",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-						},
-						Purpose: "LDAP and PKI authentication (TCP or UDP)",
-						Source:  "fos64-open-ports",
-						Row:     "Outgoing: FortiAuthenticator, LDAP, PKI Authentication, TCP or UDP/389",
-					},
-					{
-						ID:      "fortiauthenticator-radius",
-						Feature: "fortiauthenticator-radius",
-						From:    "unit",
-						To:      "fortiauthenticator",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 1812,
-								Last:  1812,
-							},
-						},
-						Purpose: "RADIUS authentication",
-						Source:  "fos64-open-ports",
-						Row:     "Outgoing: FortiAuthenticator, RADIUS, UDP/1812",
-					},
-					{
-						ID:      "fortiauthenticator-radius-disconnect",
-						Feature: "fortiauthenticator-radius",
-						From:    "fortiauthenticator",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1700,
-								Last:  1700,
-							},
-						},
-						Purpose: "RADIUS disconnect from FortiAuthenticator",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: FortiAuthenticator, RADIUS Disconnect, TCP/1700",
-					},
-					{
-						ID:      "fortiauthenticator-radius-accounting",
-						Feature: "fortiauthenticator-radius-accounting",
-						From:    "unit",
-						To:      "fortiauthenticator",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 1813,
-								Last:  1813,
-							},
-						},
-						Purpose: "RADIUS accounting",
-						Source:  "fos64-open-ports",
-						Row:     "Outgoing: FortiAuthenticator, RADIUS Accounting, UDP/1813",
-					},
-					{
-						ID:      "fortiauthenticator-fsso",
-						Feature: "fortiauthenticator-fsso",
-						From:    "unit",
-						To:      "fortiauthenticator",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8000,
-								Last:  8000,
-							},
-						},
-						Purpose: "FSSO from FortiAuthenticator",
-						Source:  "fos64-open-ports",
-						Row:     "Outgoing: FortiAuthenticator, FSSO, TCP/8000",
-					},
-					{
-						ID:      "fortiauthenticator-scep",
-						Feature: "fortiauthenticator-scep",
-						From:    "unit",
-						To:      "fortiauthenticator",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Certificate enrollment over SCEP",
-						Source:  "fos64-open-ports",
-						Row:     "Outgoing: FortiAuthenticator, SCEP, TCP/80, TCP/443",
-					},
-					{
-						ID:      "fortiauthenticator-crl",
-						Feature: "fortiauthenticator-crl",
-						From:    "unit",
-						To:      "fortiauthenticator",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose: "CRL download",
-						Source:  "fos64-open-ports",
-						Row:     "Outgoing: FortiAuthenticator, CRL Download, TCP/80",
-					},
-					{
-						ID:      "fortiauthenticator-captive-portal",
-						Feature: "fortiauthenticator-captive-portal",
-						From:    "unit",
-						To:      "fortiauthenticator",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "External captive portal on FortiAuthenticator",
-						Source:  "fos64-open-ports",
-						Row:     "Outgoing: FortiAuthenticator, External Captive Portal, TCP/443",
-					},
-					{
-						ID:      "fortiauthenticator-policy-auth",
-						Feature: "fortiauthenticator-captive-portal",
-						From:    "fortiauthenticator",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1000,
-								Last:  1000,
-							},
-						},
-						Purpose: "Policy authentication through the captive portal",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: FortiAuthenticator, Policy Authentication through Captive Portal, TCP/1000",
-					},
-					{
-						ID:      "fortiap",
-						Feature: "fortiap",
-						From:    "fortiap",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "FortiAP-S syslog, registration, quarantine, log and report",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: FortiAP-S, Syslog, Registration, Quarantine, Log & Report, TCP/443",
-					},
-					{
-						ID:      "fortiap-capwap",
-						Feature: "fortiap",
-						From:    "fortiap",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 5246,
-								Last:  5247,
-							},
-						},
-						Purpose: "CAPWAP control and data",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: FortiAP-S, CAPWAP, UDP/5246-5247",
-					},
-					{
-						ID:      "fortiap-bridge-captive-portal",
-						Feature: "fortiap-bridge-captive-portal",
-						From:    "fortiap",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 2000,
-								Last:  2000,
-							},
-						},
-						Purpose: "External captive portal authentication with FortiAP in bridge mode",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: Others, External captive portal authentication with FortiAP in bridge mode, UDP/2000",
-					},
-					{
-						ID:      "fortiextender",
-						Feature: "fortiextender",
-						From:    "fortiextender",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 5246,
-								Last:  5246,
-							},
-							{
-								First: 25246,
-								Last:  25246,
-							},
-						},
-						Purpose:      "FortiExtender control (5246) and data (25246) channels",
-						Source:       "fos70-ports-in",
-						Row:          "Incoming: FortiExtender, Control channel, UDP/5246, Configurable: Yes; Data channel, UDP/25246, Configurable: Yes",
-						Configurable: true,
-					},
-					{
-						ID:      "fortiportal",
-						Feature: "fortiportal",
-						From:    "fortiportal",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "FortiPortal API (FortiOS REST API)",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: FortiPortal, API for communication (FortiOS REST API), TCP/443",
-					},
-					{
-						ID:      "fortitoken-mobile",
-						Feature: "fortitoken-mobile",
-						From:    "fortitoken-mobile",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 4433,
-								Last:  4433,
-							},
-						},
-						Purpose:      "Approve/deny responses from FortiToken Mobile",
-						Source:       "fos70-ports-in",
-						Row:          "Incoming: FortiToken Mobile, Approve/deny response from FortiToken Mobile, TCP/4433, Configurable: Yes",
-						Configurable: true,
-					},
-					{
-						ID:      "acme",
-						Feature: "acme",
-						From:    "acme-servers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "ACME certificate validation",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: Others, ACME service, TCP/80, TCP/443",
-					},
-					{
-						ID:      "aeroscout",
-						Feature: "aeroscout",
-						From:    "aeroscout",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 1144,
-								Last:  1144,
-							},
-						},
-						Purpose: "AeroScout vendor port",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: Others, AeroScout Vendor port, UDP/1144",
-					},
-					{
-						ID:      "radius-das",
-						Feature: "radius-das",
-						From:    "radius-servers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 3799,
-								Last:  3799,
-							},
-						},
-						Purpose: "RADIUS dynamic authorization (disconnect and change of authorization)",
-						Source:  "fos70-ports-in",
-						Row:     "Incoming: Others, RADIUS DAS feature - RFC 5176, UDP/3799",
-					},
-				},
-			},
-			{
-				Name:    "fortimail",
-				Title:   "FortiMail",
-				Vendor:  "Fortinet",
-				Summary: "Email security gateway and mail server; HA clusters of units.",
-				File:    "rules/catalog/data/fortimail.toml",
-				Sources: []Source{
-					{
-						ID:    "appendix-c",
-						Title: "FortiMail Administration Guide, Appendix C: Port Numbers",
-						URL:   "https://docs.fortinet.com/document/fortimail/7.6.0/administration-guide/122044",
-						Seed:  "001_a5a81bc114ce7322.txt",
-					},
-					{
-						ID:    "fortigate-ports",
-						Title: "FortiGate Ports and Protocols 6.2: FortiMail open ports",
-						URL:   "https://docs.fortinet.com/document/fortigate/6.2.0/ports-and-protocols/074478/fortimail-open-ports",
-					},
-					{
-						ID:    "cli-fortiguard-antivirus",
-						Title: "FortiMail CLI Reference: system fortiguard antivirus (set port {443 | 8890})",
-						URL:   "https://docs.fortinet.com/document/fortimail/7.6.4/cli-reference/902623",
-					},
-					{
-						ID:    "cli-fortiguard-antispam",
-						Title: "FortiMail CLI Reference: system fortiguard antispam (set port {443 | 53 | 8888})",
-						URL:   "https://docs.fortinet.com/document/fortimail/7.4.6/cli-reference/18342",
-					},
-					{
-						ID:    "rfc2865",
-						Title: "RFC 2865: Remote Authentication Dial In User Service (RADIUS), section 3: UDP port 1812",
-						URL:   "https://www.rfc-editor.org/rfc/rfc2865#section-3",
-					},
-					{
-						ID:    "rfc7766",
-						Title: "RFC 7766: DNS Transport over TCP, section 5: resolvers must be able to use TCP",
-						URL:   "https://www.rfc-editor.org/rfc/rfc7766#section-5",
-					},
-				},
-				Modes: []string{
-					"gateway",
-					"transparent",
-					"server",
-				},
-				Mode: "gateway",
-				Options: []Option{
-					{
-						Name:  "fortiguard-region",
-						Title: "FortiGuard server set: global, or United States only",
-						Kind:  OptionKind("choice"),
-						Values: []string{
-							"global",
-							"us",
-						},
-						Default: "global",
-					},
-				},
-				Roles: []Role{
-					{
-						Name:  "unit",
-						Title: "FortiMail unit (every member of an HA group)",
-					},
-				},
-				Peers: []Peer{
-					{
-						Name:  "administrators",
-						Title: "Administrators' workstations",
-					},
-					{
-						Name:  "monitoring",
-						Title: "Hosts that ping the unit (monitoring systems, administrators)",
-					},
-					{
-						Name:  "email-users",
-						Title: "Email users (mail clients, webmail and quarantine users)",
-					},
-					{
-						Name:  "email-servers",
-						Title: "Other email servers and relays (usually the Internet)",
-					},
-					{
-						Name:  "protected-email-servers",
-						Title: "Email servers of the protected domains (gateway and transparent mode)",
-					},
-					{
-						Name:    "fortimanager",
-						Title:   "FortiManager",
-						Product: "fortimanager",
-						Role:    "unit",
-					},
-					{
-						Name:  "snmp-managers",
-						Title: "SNMP managers (FortiManager or another network management system)",
-					},
-					{
-						Name:  "fortigate",
-						Title: "FortiGate (Security Fabric root)",
-					},
-					{
-						Name:  "directory-servers",
-						Title: "Directory and authentication servers (LDAP, RADIUS, SAML identity provider)",
-					},
-					{
-						Name:  "file-servers",
-						Title: "Network attached storage or file share servers (backups)",
-					},
-					{
-						Name:  "storage-servers",
-						Title: "External storage for mailboxes and quarantine (NFS or iSCSI)",
-					},
-					{
-						Name:         "fortiguard",
-						Title:        "Fortinet FortiGuard servers",
-						RegionOption: "fortiguard-region",
-						FQDNsByRegion: map[string][]string{
-							"global": []string{
-								"update.fortiguard.net",
-								"securewf.fortiguard.net",
-								"service.fortiguard.net",
-							},
-							"us": []string{
-								"update.fortiguard.net",
-								"securewf.fortiguard.net",
-								"usservice.fortiguard.net",
-							},
-						},
-					},
-					{
-						Name:  "dnsbl-servers",
-						Title: "Third-party DNSBL/RBL servers",
-					},
-					{
-						Name:  "surbl-servers",
-						Title: "Third-party SURBL servers",
-					},
-					{
-						Name:  "dns-servers",
-						Title: "DNS resolvers",
-					},
-					{
-						Name:  "ntp-servers",
-						Title: "Time servers (Fortinet's or your own)",
-					},
-					{
-						Name:  "central-quarantine-server",
-						Title: "FortiMail unit that holds the centralized quarantine",
-					},
-					{
-						Name:  "quarantine-clients",
-						Title: "FortiMail units that send their quarantine to this unit",
-					},
-					{
-						Name:  "fortindr",
-						Title: "FortiNDR",
-					},
-					{
-						Name:  "fortisandbox",
-						Title: "FortiSandbox",
-					},
-					{
-						Name:  "log-servers",
-						Title: "FortiAnalyzer or syslog servers",
-					},
-					{
-						Name:  "ddns-servers",
-						Title: "Dynamic DNS service",
-					},
-					{
-						Name:  "web-servers",
-						Title: "Web servers that shortened URLs redirect to (usually the Internet)",
-					},
-					{
-						Name:  "pki-servers",
-						Title: "Directory or PKI servers answering certificate revocation (OCSP) queries",
-					},
-				},
-				Features: []Feature{
-					{
-						Name:    "admin-gui",
-						Title:   "Administrative GUI over HTTPS",
-						Default: true,
-					},
-					{
-						Name:  "admin-gui-http",
-						Title: "Administrative GUI over plain HTTP",
-					},
-					{
-						Name:  "rest-api",
-						Title: "REST API",
-					},
-					{
-						Name:    "admin-ssh",
-						Title:   "Administrative CLI over SSH",
-						Default: true,
-					},
-					{
-						Name:  "admin-telnet",
-						Title: "Administrative CLI over Telnet (clear text)",
-					},
-					{
-						Name:    "ping",
-						Title:   "Answer ICMP echo (factory default)",
-						Default: true,
-					},
-					{
-						Name:    "smtp",
-						Title:   "Receive and deliver email (SMTP and SMTPS)",
-						Default: true,
-					},
-					{
-						Name:  "email-submission",
-						Title: "Email users send mail through the unit",
-					},
-					{
-						Name:  "spam-submission",
-						Title: "Email users submit spam samples by email",
-					},
-					{
-						Name:  "quarantine-access",
-						Title: "Email users reach their quarantine over HTTPS",
-					},
-					{
-						Name:  "quarantine-access-http",
-						Title: "Email users reach their quarantine over plain HTTP",
-					},
-					{
-						Name:  "quarantine-access-pop3",
-						Title: "Email users retrieve their quarantine over POP3 (clear text)",
-					},
-					{
-						Name:  "webmail",
-						Title: "Webmail over HTTPS (server mode)",
-					},
-					{
-						Name:  "webmail-http",
-						Title: "Webmail over plain HTTP (server mode)",
-					},
-					{
-						Name:  "pop3",
-						Title: "POP3 mail access (server mode)",
-					},
-					{
-						Name:  "pop3s",
-						Title: "POP3S mail access (server mode)",
-					},
-					{
-						Name:  "imap",
-						Title: "IMAP mail access (server mode)",
-					},
-					{
-						Name:  "imaps",
-						Title: "IMAPS mail access (server mode)",
-					},
-					{
-						Name:  "ha",
-						Title: "High availability between units",
-					},
-					{
-						Name:  "fortimanager",
-						Title: "Managed by FortiManager",
-					},
-					{
-						Name:  "snmp",
-						Title: "SNMP queries",
-					},
-					{
-						Name:  "snmp-traps",
-						Title: "SNMP event traps",
-					},
-					{
-						Name:  "security-fabric",
-						Title: "Member of a FortiGate Security Fabric",
-					},
-					{
-						Name:    "fortiguard-updates",
-						Title:   "FortiGuard antivirus and antispam updates",
-						Default: true,
-					},
-					{
-						Name:    "fortiguard-antispam",
-						Title:   "FortiGuard antispam rating queries",
-						Default: true,
-					},
-					{
-						Name:  "dnsbl",
-						Title: "Third-party DNSBL/RBL queries",
-					},
-					{
-						Name:  "surbl",
-						Title: "Third-party SURBL queries",
-					},
-					{
-						Name:    "dns",
-						Title:   "DNS resolution (MX, DKIM and other records), over UDP as Appendix C gives it",
-						Default: true,
-					},
-					{
-						Name:  "dns-tcp",
-						Title: "DNS over TCP for large answers (not in Appendix C: RFC 7766)",
-					},
-					{
-						Name:    "ntp",
-						Title:   "Time synchronization",
-						Default: true,
-					},
-					{
-						Name:  "ldap-auth",
-						Title: "Authentication and lookups against LDAP/LDAPS",
-					},
-					{
-						Name:  "radius-auth",
-						Title: "Authentication against RADIUS over TCP, as Appendix C gives it",
-					},
-					{
-						Name:  "radius-auth-udp",
-						Title: "Authentication against RADIUS over UDP (not in Appendix C: RFC 2865)",
-					},
-					{
-						Name:  "saml-sso",
-						Title: "SAML single sign-on",
-					},
-					{
-						Name:  "email-server-auth",
-						Title: "Authenticate users against an email server (IMAP, POP3, SMTP)",
-					},
-					{
-						Name:  "recipient-verification",
-						Title: "Recipient address verification against the protected servers",
-					},
-					{
-						Name:  "alert-email",
-						Title: "Alert email",
-					},
-					{
-						Name:  "backup-config-ftp",
-						Title: "Configuration backup over FTP",
-					},
-					{
-						Name:  "backup-config-sftp",
-						Title: "Configuration backup over SFTP/SSH",
-					},
-					{
-						Name:  "backup-mailbox-sftp",
-						Title: "Mailbox backup over SFTP/SSH",
-					},
-					{
-						Name:  "backup-mailbox-smb",
-						Title: "Mailbox backup over SMB/CIFS",
-					},
-					{
-						Name:  "backup-mailbox-iscsi",
-						Title: "Mailbox backup over iSCSI",
-					},
-					{
-						Name:  "backup-mailbox-nfs",
-						Title: "Mailbox backup over NFS",
-					},
-					{
-						Name:  "external-storage-nfs",
-						Title: "Mailboxes and quarantine on external NFS storage",
-					},
-					{
-						Name:  "external-storage-iscsi",
-						Title: "Mailboxes and quarantine on external iSCSI storage",
-					},
-					{
-						Name:  "central-quarantine",
-						Title: "Send quarantine to a centralized quarantine unit",
-					},
-					{
-						Name:  "central-quarantine-server",
-						Title: "Hold the centralized quarantine for other units",
-					},
-					{
-						Name:  "fortindr",
-						Title: "File scanning by FortiNDR",
-					},
-					{
-						Name:  "fortisandbox",
-						Title: "URL and file scanning by FortiSandbox",
-					},
-					{
-						Name:  "logging",
-						Title: "Remote logging to FortiAnalyzer or syslog",
-					},
-					{
-						Name:  "ddns",
-						Title: "Dynamic DNS updates",
-					},
-					{
-						Name:  "url-redirect-resolution",
-						Title: "Resolve URL redirects (short URLs) to their target",
-					},
-					{
-						Name:  "ocsp",
-						Title: "Certificate revocation queries (OCSP)",
-					},
-				},
-				Flows: []Flow{
-					{
-						ID:      "admin-gui-https",
-						Feature: "admin-gui",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose:      "Administrative GUI over HTTPS",
-						Source:       "appendix-c",
-						Row:          "Incoming: 443/TCP from Administrators: Administrative GUI (HTTPS)",
-						Configurable: true,
-					},
-					{
-						ID:      "admin-gui-http",
-						Feature: "admin-gui-http",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose:      "Administrative GUI over HTTP (clear text)",
-						Source:       "appendix-c",
-						Row:          "Incoming: 80/TCP from Administrators: Administrative GUI (HTTP)",
-						Configurable: true,
-					},
-					{
-						ID:      "rest-api",
-						Feature: "rest-api",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose:      "REST API clients",
-						Source:       "appendix-c",
-						Row:          "Incoming: 443/TCP: REST API",
-						Configurable: true,
-					},
-					{
-						ID:      "admin-ssh",
-						Feature: "admin-ssh",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 22,
-								Last:  22,
-							},
-						},
-						Purpose:      "Administrative CLI over SSH",
-						Source:       "appendix-c",
-						Row:          "Incoming: 22/TCP from Administrators: Administrative CLI (SSH)",
-						Configurable: true,
-					},
-					{
-						ID:      "admin-telnet",
-						Feature: "admin-telnet",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 23,
-								Last:  23,
-							},
-						},
-						Purpose:      "Administrative CLI over Telnet (clear text)",
-						Source:       "appendix-c",
-						Row:          "Incoming: 23/TCP from Administrators (purpose cell empty; Telnet per FortiGate Ports and Protocols)",
-						Configurable: true,
-					},
-					{
-						ID:      "ping",
-						Feature: "ping",
-						From:    "monitoring",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(3),
-							proto.Protocol(4),
-						},
-						ICMPTypes: []string{
-							"echo-request",
-						},
-						Purpose: "Answer ping; enabled on port1 and port2 in the factory default configuration",
-						Source:  "appendix-c",
-						Row:     "Note: in its factory default configuration FortiMail accepts ICMP ping",
-					},
-					{
-						ID:      "smtp-in",
-						Feature: "smtp",
-						From:    "email-servers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose:      "Receive email from other servers and relays (SMTP)",
-						Source:       "appendix-c",
-						Row:          "Incoming: 25/TCP from Email servers, relays: Email relay/proxy/server (SMTP)",
-						Configurable: true,
-					},
-					{
-						ID:      "smtps-in",
-						Feature: "smtp",
-						From:    "email-servers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 465,
-								Last:  465,
-							},
-						},
-						Purpose:      "Receive email from other servers and relays (SMTPS)",
-						Source:       "appendix-c",
-						Row:          "Incoming: 465/TCP: Email relay/proxy/server (SMTPS)",
-						Configurable: true,
-					},
-					{
-						ID:      "smtp-out",
-						Feature: "smtp",
-						From:    "unit",
-						To:      "email-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-							{
-								First: 465,
-								Last:  465,
-							},
-						},
-						Purpose: "Deliver email and delivery failure notifications (DSN) to other servers (SMTP, SMTPS)",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 25/TCP and 465/TCP to Email server: Delivery failure notifications (DSN)",
-					},
-					{
-						ID:      "smtp-deliver-protected",
-						Feature: "smtp",
-						From:    "unit",
-						To:      "protected-email-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-							{
-								First: 465,
-								Last:  465,
-							},
-						},
-						Purpose: "Deliver email to the protected domains' servers (SMTP, SMTPS)",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 25/TCP and 465/TCP to Email server: Email delivery to protected domains",
-						Modes: []string{
-							"gateway",
-							"transparent",
-						},
-					},
-					{
-						ID:      "submission-in",
-						Feature: "email-submission",
-						From:    "email-users",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 587,
-								Last:  587,
-							},
-						},
-						Purpose:      "Email users send email (SMTP submission, apart from relays and servers)",
-						Source:       "appendix-c",
-						Row:          "Incoming: 587/TCP from Email users: Email sending",
-						Configurable: true,
-					},
-					{
-						ID:      "user-smtp-in",
-						Feature: "email-submission",
-						From:    "email-users",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-							{
-								First: 465,
-								Last:  465,
-							},
-						},
-						Purpose:      "Email users send email through the unit (SMTP, SMTPS)",
-						Source:       "appendix-c",
-						Row:          "Incoming: 25/TCP and 465/TCP from Email users: Email relay/proxy/server",
-						Configurable: true,
-					},
-					{
-						ID:      "spam-submission",
-						Feature: "spam-submission",
-						From:    "email-users",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-							{
-								First: 465,
-								Last:  465,
-							},
-						},
-						Purpose:      "Email users submit spam samples by email",
-						Source:       "appendix-c",
-						Row:          "Incoming: 25/TCP and 465/TCP from Email users: Spam sample submission",
-						Configurable: true,
-					},
-					{
-						ID:      "quarantine-https",
-						Feature: "quarantine-access",
-						From:    "email-users",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose:      "Email users view and release quarantined mail over HTTPS",
-						Source:       "appendix-c",
-						Row:          "Incoming: 443/TCP from Email users: Quarantine access",
-						Configurable: true,
-					},
-					{
-						ID:      "quarantine-http",
-						Feature: "quarantine-access-http",
-						From:    "email-users",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose:      "Email users view and release quarantined mail over HTTP",
-						Source:       "appendix-c",
-						Row:          "Incoming: 80/TCP from Email users: Quarantine access",
-						Configurable: true,
-					},
-					{
-						ID:      "quarantine-pop3",
-						Feature: "quarantine-access-pop3",
-						From:    "email-users",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 110,
-								Last:  110,
-							},
-						},
-						Purpose:      "Email users retrieve quarantined mail over POP3",
-						Source:       "appendix-c",
-						Row:          "Incoming: 110/TCP from Email users: Quarantine access",
-						Configurable: true,
-					},
-					{
-						ID:      "webmail-https",
-						Feature: "webmail",
-						From:    "email-users",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose:      "Webmail over HTTPS",
-						Source:       "appendix-c",
-						Row:          "Incoming: 443/TCP from Email users: Webmail (server mode only)",
-						Configurable: true,
-						Modes: []string{
-							"server",
-						},
-					},
-					{
-						ID:      "webmail-http",
-						Feature: "webmail-http",
-						From:    "email-users",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose:      "Webmail over HTTP (clear text)",
-						Source:       "appendix-c",
-						Row:          "Incoming: 80/TCP from Email users: Webmail (server mode only)",
-						Configurable: true,
-						Modes: []string{
-							"server",
-						},
-					},
-					{
-						ID:      "pop3",
-						Feature: "pop3",
-						From:    "email-users",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 110,
-								Last:  110,
-							},
-						},
-						Purpose:      "Mail clients fetch mail over POP3",
-						Source:       "appendix-c",
-						Row:          "Incoming: 110/TCP from Email users: Email (POP3; server mode only)",
-						Configurable: true,
-						Modes: []string{
-							"server",
-						},
-					},
-					{
-						ID:      "pop3s",
-						Feature: "pop3s",
-						From:    "email-users",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 995,
-								Last:  995,
-							},
-						},
-						Purpose:      "Mail clients fetch mail over POP3S",
-						Source:       "appendix-c",
-						Row:          "Incoming: 995/TCP: Email (POP3S; server mode only)",
-						Configurable: true,
-						Modes: []string{
-							"server",
-						},
-					},
-					{
-						ID:      "imap",
-						Feature: "imap",
-						From:    "email-users",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 143,
-								Last:  143,
-							},
-						},
-						Purpose:      "Mail clients read mail over IMAP",
-						Source:       "fortigate-ports",
-						Row:          "Appendix C incoming 143/TCP from Email users (purpose cell empty); IMAP, server mode only, per FortiGate Ports and Protocols",
-						Configurable: true,
-						Modes: []string{
-							"server",
-						},
-					},
-					{
-						ID:      "imaps",
-						Feature: "imaps",
-						From:    "email-users",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 993,
-								Last:  993,
-							},
-						},
-						Purpose:      "Mail clients read mail over IMAPS",
-						Source:       "fortigate-ports",
-						Row:          "Appendix C incoming 993/TCP from Email users (purpose cell empty); IMAPS, server mode only, per FortiGate Ports and Protocols",
-						Configurable: true,
-						Modes: []string{
-							"server",
-						},
-					},
-					{
-						ID:      "fortimanager-push",
-						Feature: "fortimanager",
-						From:    "fortimanager",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 22,
-								Last:  22,
-							},
-						},
-						Purpose: "FortiManager pushes configuration and firmware over SSH",
-						Source:  "appendix-c",
-						Row:     "Incoming: 22/TCP from FortiManager: Configuration and firmware push",
-					},
-					{
-						ID:      "fortimanager-pull",
-						Feature: "fortimanager",
-						From:    "unit",
-						To:      "fortimanager",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Registration, configuration backup and pull, firmware pull",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 443/TCP to FortiManager: Registration, configuration backup/pull, and firmware pull",
-					},
-					{
-						ID:      "snmp-query",
-						Feature: "snmp",
-						From:    "snmp-managers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 161,
-								Last:  161,
-							},
-						},
-						Purpose: "SNMP queries",
-						Source:  "appendix-c",
-						Row:     "Incoming: 161/UDP from FortiManager: SNMP query",
-					},
-					{
-						ID:      "snmp-traps",
-						Feature: "snmp-traps",
-						From:    "unit",
-						To:      "snmp-managers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 162,
-								Last:  162,
-							},
-						},
-						Purpose: "SNMP event traps",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 162/UDP: Event traps (SNMP)",
-					},
-					{
-						ID:      "fabric-management",
-						Feature: "security-fabric",
-						From:    "fortigate",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Security Fabric: the FortiGate manages the unit over HTTPS",
-						Source:  "appendix-c",
-						Row:     "Incoming: 443/TCP from FortiGate: Security Fabric (HTTPS management)",
-					},
-					{
-						ID:      "fabric-upstream",
-						Feature: "security-fabric",
-						From:    "unit",
-						To:      "fortigate",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8013,
-								Last:  8013,
-							},
-						},
-						Purpose: "Security Fabric: the unit connects to the FortiGate's fabric port",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 8013/TCP to FortiGate (purpose cell empty; TCP 8013 is the FortiGate Security Fabric port)",
-					},
-					{
-						ID:      "ha-central-monitoring",
-						Feature: "ha",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-							{
-								First: 6688,
-								Last:  6688,
-							},
-						},
-						Purpose: "HA centralized monitoring between members",
-						Source:  "appendix-c",
-						Row:     "Incoming and Outgoing: 443/TCP and 6688/TCP FortiMail: HA centralized monitoring",
-					},
-					{
-						ID:      "ha-heartbeat",
-						Feature: "ha",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 20000,
-								Last:  20000,
-							},
-						},
-						Purpose: "HA heartbeat signal (base port)",
-						Source:  "appendix-c",
-						Row:     "Incoming and Outgoing: 20000/UDP and TCP: HA heartbeat signal (base port)",
-					},
-					{
-						ID:      "ha-sync-control",
-						Feature: "ha",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 20001,
-								Last:  20001,
-							},
-						},
-						Purpose: "HA synchronization control",
-						Source:  "appendix-c",
-						Row:     "Incoming and Outgoing: 20001/UDP and TCP: HA synchronization control",
-					},
-					{
-						ID:      "ha-file-sync",
-						Feature: "ha",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 20002,
-								Last:  20002,
-							},
-						},
-						Purpose: "HA file synchronization",
-						Source:  "appendix-c",
-						Row:     "Incoming and Outgoing: 20002/TCP: HA file synchronization",
-					},
-					{
-						ID:      "ha-data-sync",
-						Feature: "ha",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 20003,
-								Last:  20003,
-							},
-						},
-						Purpose: "HA data synchronization",
-						Source:  "appendix-c",
-						Row:     "Incoming and Outgoing: 20003/TCP: HA data synchronization",
-					},
-					{
-						ID:      "ha-checksum-sync",
-						Feature: "ha",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 20004,
-								Last:  20004,
-							},
-						},
-						Purpose: "HA checksum synchronization",
-						Source:  "appendix-c",
-						Row:     "Incoming and Outgoing: 20004/TCP: HA checksum synchronization",
-					},
-					{
-						ID:      "ha-join",
-						Feature: "ha",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 20005,
-								Last:  20005,
-							},
-						},
-						Purpose: "HA cluster join request",
-						Source:  "appendix-c",
-						Row:     "Incoming and Outgoing: 20005/UDP and TCP: HA cluster join request",
-					},
-					{
-						ID:      "ha-group-mode",
-						Feature: "ha",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 20010,
-								Last:  20014,
-							},
-						},
-						Purpose: "HA group mode",
-						Source:  "appendix-c",
-						Row:     "Incoming and Outgoing: 20010-20014/UDP and TCP: HA group mode",
-					},
-					{
-						ID:      "ha-service-monitoring",
-						Feature: "ha",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-							{
-								First: 80,
-								Last:  80,
-							},
-							{
-								First: 110,
-								Last:  110,
-							},
-							{
-								First: 143,
-								Last:  143,
-							},
-						},
-						Purpose: "HA service monitoring of the other members' SMTP, HTTP, POP3 and IMAP",
-						Source:  "appendix-c",
-						Row:     "Incoming and Outgoing: 25, 80, 110, 143/TCP: HA service monitoring (SMTP, HTTP, POP3, IMAP)",
-					},
-					{
-						ID:      "fortiguard-update",
-						Feature: "fortiguard-updates",
-						From:    "unit",
-						To:      "fortiguard",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-							{
-								First: 8890,
-								Last:  8890,
-							},
-						},
-						Purpose:      "FortiGuard antivirus and antispam definition updates (port 443 or 8890, set in system fortiguard antivirus)",
-						Source:       "cli-fortiguard-antivirus",
-						Row:          "Appendix C outgoing: 443 or 8890/TCP to Fortinet (purpose cell empty)",
-						Alternatives: true,
-						DefaultChoice: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-					},
-					{
-						ID:      "fortiguard-av-push",
-						Feature: "fortiguard-updates",
-						From:    "fortiguard",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 9443,
-								Last:  9443,
-							},
-						},
-						Purpose:    "FortiGuard antivirus push notifications (deprecated)",
-						Source:     "appendix-c",
-						Row:        "Incoming: 9443/UDP: (Deprecated) FortiGuard Antivirus push",
-						Deprecated: true,
-					},
-					{
-						ID:      "fortiguard-antispam",
-						Feature: "fortiguard-antispam",
-						From:    "unit",
-						To:      "fortiguard",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-							{
-								First: 8888,
-								Last:  8888,
-							},
-						},
-						Purpose:      "FortiGuard antispam rating queries (port 53 or 8888 over UDP or TCP, set in system fortiguard antispam)",
-						Source:       "appendix-c",
-						Row:          "Outgoing: 53 or 8888/UDP or TCP to Fortinet: FortiGuard Antispam rating query",
-						Alternatives: true,
-						DefaultChoice: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						ProtocolAlternatives: true,
-						DefaultProtocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-					},
-					{
-						ID:      "dnsbl",
-						Feature: "dnsbl",
-						From:    "unit",
-						To:      "dnsbl-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						Purpose: "Third-party DNSBL/RBL spam rating queries",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 53/UDP to DNSBL server: Third-party DNSBL/RBL spam rating query",
-					},
-					{
-						ID:      "surbl",
-						Feature: "surbl",
-						From:    "unit",
-						To:      "surbl-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						Purpose: "Third-party SURBL URL rating queries",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 53/UDP to SURBL server: Third-party SURBL URL rating query",
-					},
-					{
-						ID:      "dns",
-						Feature: "dns",
-						From:    "unit",
-						To:      "dns-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						Purpose: "Domain name resolution, MX and DKIM record queries",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 53/UDP to DNS server: Domain name resolution (DNS), record queries such as MX and DKIM",
-					},
-					{
-						ID:      "dns-tcp",
-						Feature: "dns-tcp",
-						From:    "unit",
-						To:      "dns-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						Purpose:   "DNS over TCP for answers too large for UDP (DKIM keys, long TXT records)",
-						Source:    "rfc7766",
-						Row:       "Not in Appendix C; resolvers need TCP fallback (RFC 7766)",
-						Departure: "Appendix C gives outgoing 53 to DNS servers as UDP only; TCP is RFC 7766's fallback for answers too large for UDP",
-					},
-					{
-						ID:      "ntp",
-						Feature: "ntp",
-						From:    "unit",
-						To:      "ntp-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 123,
-								Last:  123,
-							},
-						},
-						Purpose: "Time synchronization (NTP)",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 123/UDP to Fortinet or Time server: Time synchronization (NTP)",
-					},
-					{
-						ID:      "ldap",
-						Feature: "ldap-auth",
-						From:    "unit",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-						},
-						Purpose:      "Authentication and lookups over LDAP",
-						Source:       "appendix-c",
-						Row:          "Outgoing: 389/TCP and UDP to Directory server: Authentication (LDAP)",
-						Configurable: true,
-					},
-					{
-						ID:      "ldaps",
-						Feature: "ldap-auth",
-						From:    "unit",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 636,
-								Last:  636,
-							},
-						},
-						Purpose:      "Authentication and lookups over LDAPS",
-						Source:       "appendix-c",
-						Row:          "Outgoing: 636/TCP to Directory server: Authentication (LDAPS)",
-						Configurable: true,
-					},
-					{
-						ID:      "radius",
-						Feature: "radius-auth",
-						From:    "unit",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1812,
-								Last:  1812,
-							},
-						},
-						Purpose:      "Authentication against RADIUS (TCP, as Appendix C lists it)",
-						Source:       "appendix-c",
-						Row:          "Outgoing: 1812/TCP to Directory server: Authentication (RADIUS)",
-						Configurable: true,
-					},
-					{
-						ID:      "radius-udp",
-						Feature: "radius-auth-udp",
-						From:    "unit",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 1812,
-								Last:  1812,
-							},
-						},
-						Purpose:      "Authentication against RADIUS over UDP, the protocol's standard transport",
-						Source:       "rfc2865",
-						Row:          "Not in Appendix C, which lists TCP only",
-						Configurable: true,
-						Departure:    "Appendix C gives outgoing 1812 as TCP only; UDP is RADIUS's standard transport (RFC 2865)",
-					},
-					{
-						ID:      "saml-sso",
-						Feature: "saml-sso",
-						From:    "unit",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "SAML single sign-on with the identity provider over HTTPS",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 443/TCP to Directory server: Authentication (HTTPS SAML SSO)",
-					},
-					{
-						ID:      "auth-imap",
-						Feature: "email-server-auth",
-						From:    "unit",
-						To:      "protected-email-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 143,
-								Last:  143,
-							},
-						},
-						Purpose:      "Authenticate users against an IMAP server",
-						Source:       "appendix-c",
-						Row:          "Outgoing: 143/TCP to Email server: Authentication (IMAP)",
-						Configurable: true,
-					},
-					{
-						ID:      "auth-imaps",
-						Feature: "email-server-auth",
-						From:    "unit",
-						To:      "protected-email-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 993,
-								Last:  993,
-							},
-						},
-						Purpose:      "Authenticate users against an IMAPS server",
-						Source:       "appendix-c",
-						Row:          "Outgoing: 993/TCP to Email server: Authentication (IMAPS)",
-						Configurable: true,
-					},
-					{
-						ID:      "auth-pop3",
-						Feature: "email-server-auth",
-						From:    "unit",
-						To:      "protected-email-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 110,
-								Last:  110,
-							},
-						},
-						Purpose:      "Authenticate users against a POP3 server",
-						Source:       "appendix-c",
-						Row:          "Outgoing: 110/TCP to Email server: Authentication (POP3)",
-						Configurable: true,
-					},
-					{
-						ID:      "auth-pop3s",
-						Feature: "email-server-auth",
-						From:    "unit",
-						To:      "protected-email-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 995,
-								Last:  995,
-							},
-						},
-						Purpose:      "Authenticate users against a POP3S server",
-						Source:       "appendix-c",
-						Row:          "Outgoing: 995/TCP to Email server: Authentication (POP3S)",
-						Configurable: true,
-					},
-					{
-						ID:      "auth-smtp",
-						Feature: "email-server-auth",
-						From:    "unit",
-						To:      "protected-email-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-							{
-								First: 465,
-								Last:  465,
-							},
-						},
-						Purpose:      "Authenticate users against an SMTP server (SMTP, SMTPS)",
-						Source:       "appendix-c",
-						Row:          "Outgoing: 25/TCP and 465/TCP to Email server: Authentication (SMTP, SMTPS)",
-						Configurable: true,
-					},
-					{
-						ID:      "recipient-verification",
-						Feature: "recipient-verification",
-						From:    "unit",
-						To:      "protected-email-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-							{
-								First: 465,
-								Last:  465,
-							},
-						},
-						Purpose: "Verify recipient addresses with the protected servers (SMTP, SMTPS)",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 25/TCP and 465/TCP to Email server: Recipient address verification",
-					},
-					{
-						ID:      "alert-email",
-						Feature: "alert-email",
-						From:    "unit",
-						To:      "email-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-							{
-								First: 465,
-								Last:  465,
-							},
-						},
-						Purpose: "Send alert email (SMTP, SMTPS)",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 25/TCP and 465/TCP to Email server: Alert email",
-					},
-					{
-						ID:      "backup-config-ftp",
-						Feature: "backup-config-ftp",
-						From:    "unit",
-						To:      "file-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 21,
-								Last:  21,
-							},
-						},
-						Purpose: "Configuration backup over FTP",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 21/TCP to Network attached storage or file share server: Backup of configuration (FTP)",
-					},
-					{
-						ID:      "backup-config-sftp",
-						Feature: "backup-config-sftp",
-						From:    "unit",
-						To:      "file-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 22,
-								Last:  22,
-							},
-						},
-						Purpose: "Configuration backup over SFTP/SSH",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 22/TCP: Backup of configuration (SFTP/SSH)",
-					},
-					{
-						ID:      "backup-mailbox-sftp",
-						Feature: "backup-mailbox-sftp",
-						From:    "unit",
-						To:      "file-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 22,
-								Last:  22,
-							},
-						},
-						Purpose: "Mailbox backup over SFTP/SSH",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 22/TCP: Backup of mailboxes (SFTP/SSH)",
-					},
-					{
-						ID:      "backup-mailbox-smb",
-						Feature: "backup-mailbox-smb",
-						From:    "unit",
-						To:      "file-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 445,
-								Last:  445,
-							},
-						},
-						Purpose: "Mailbox backup over SMB/CIFS",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 445/TCP and UDP: Backup of mailboxes (SMB/CIFS)",
-					},
-					{
-						ID:      "backup-mailbox-iscsi",
-						Feature: "backup-mailbox-iscsi",
-						From:    "unit",
-						To:      "file-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 3260,
-								Last:  3260,
-							},
-						},
-						Purpose: "Mailbox backup over iSCSI",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 3260/TCP: Backup of mailboxes (iSCSI)",
-					},
-					{
-						ID:      "backup-mailbox-nfs",
-						Feature: "backup-mailbox-nfs",
-						From:    "unit",
-						To:      "file-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 2049,
-								Last:  2049,
-							},
-						},
-						Purpose: "Mailbox backup over NFS",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 2049/TCP and UDP: Backup of mailboxes (NFS)",
-					},
-					{
-						ID:      "external-storage-nfs",
-						Feature: "external-storage-nfs",
-						From:    "unit",
-						To:      "storage-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 2049,
-								Last:  2049,
-							},
-						},
-						Purpose: "Mailboxes and quarantine on external NFS storage",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 2049/TCP and UDP: External storage for mailboxes and quarantine (NFS)",
-					},
-					{
-						ID:      "external-storage-iscsi",
-						Feature: "external-storage-iscsi",
-						From:    "unit",
-						To:      "storage-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 3260,
-								Last:  3260,
-							},
-						},
-						Purpose: "Mailboxes and quarantine on external iSCSI storage",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 3260/TCP: External storage for mailboxes and quarantine (iSCSI)",
-					},
-					{
-						ID:      "central-quarantine",
-						Feature: "central-quarantine",
-						From:    "unit",
-						To:      "central-quarantine-server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 514,
-								Last:  514,
-							},
-							{
-								First: 6514,
-								Last:  6514,
-							},
-						},
-						Purpose:      "Send quarantined mail to the centralized quarantine unit: 514 clear text or 6514 secure (the default here)",
-						Source:       "appendix-c",
-						Row:          "Outgoing: 514/TCP Centralized quarantine (clear text), 6514/TCP Centralized quarantine (secure)",
-						Alternatives: true,
-						DefaultChoice: ports.Set{
-							{
-								First: 6514,
-								Last:  6514,
-							},
-						},
-					},
-					{
-						ID:      "central-quarantine-server",
-						Feature: "central-quarantine-server",
-						From:    "quarantine-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 514,
-								Last:  514,
-							},
-							{
-								First: 6514,
-								Last:  6514,
-							},
-						},
-						Purpose:      "Receive other units' quarantined mail: 514 clear text or 6514 secure (the default here)",
-						Source:       "fortigate-ports",
-						Row:          "Incoming: Clear Text Central Quarantine TCP/514, SSL Central Quarantine TCP/6514",
-						Alternatives: true,
-						DefaultChoice: ports.Set{
-							{
-								First: 6514,
-								Last:  6514,
-							},
-						},
-					},
-					{
-						ID:      "fortindr-file-scan",
-						Feature: "fortindr",
-						From:    "unit",
-						To:      "fortindr",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Send files to FortiNDR for scanning",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 443/TCP to FortiNDR: File scan",
-					},
-					{
-						ID:      "fortisandbox-url-scan",
-						Feature: "fortisandbox",
-						From:    "unit",
-						To:      "fortisandbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "URL scanning by FortiSandbox over HTTPS",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 443/TCP to FortiSandbox: URL scan (HTTPS)",
-					},
-					{
-						ID:      "fortisandbox-file-scan",
-						Feature: "fortisandbox",
-						From:    "unit",
-						To:      "fortisandbox",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 514,
-								Last:  514,
-							},
-						},
-						Purpose: "File scanning by FortiSandbox over OFTPS",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 514/TCP to FortiSandbox: File scan (OFTPS)",
-					},
-					{
-						ID:      "logging",
-						Feature: "logging",
-						From:    "unit",
-						To:      "log-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 514,
-								Last:  514,
-							},
-						},
-						Purpose: "Send logs to FortiAnalyzer or syslog",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 514/UDP and TCP to FortiAnalyzer, Syslog: Logging",
-					},
-					{
-						ID:      "ddns",
-						Feature: "ddns",
-						From:    "unit",
-						To:      "ddns-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose:      "Dynamic DNS updates over HTTP or HTTPS (HTTP unless chosen: Appendix C's first)",
-						Source:       "appendix-c",
-						Row:          "Outgoing: 80 or 443/TCP to Dynamic DNS servers: Dynamic DNS (HTTP or HTTPS)",
-						Alternatives: true,
-						DefaultChoice: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-					},
-					{
-						ID:      "url-redirect-resolution",
-						Feature: "url-redirect-resolution",
-						From:    "unit",
-						To:      "web-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Resolve URL redirects (for example short URLs) into the target URL",
-						Source:  "appendix-c",
-						Row:     "Outgoing: 80 and 443/TCP to Web servers: Resolution of URL redirects",
-					},
-					{
-						ID:      "ocsp",
-						Feature: "ocsp",
-						From:    "unit",
-						To:      "pki-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose:      "Certificate revocation queries (OCSP); set the port named in the certificate's OCSP URL",
-						Source:       "appendix-c",
-						Row:          "Outgoing: 80, or port number in OCSP certificate/TCP to Directory or PKI servers: Certificate revocation query",
-						Configurable: true,
-					},
-				},
-			},
-			{
-				Name:    "fortimanager",
-				Title:   "FortiManager",
-				Vendor:  "Fortinet",
-				Summary: "Central management of FortiGates (FGFM), log collection and local FortiGuard server; HA clusters.",
-				File:    "rules/catalog/data/fortimanager.toml",
-				Sources: []Source{
-					{
-						ID:    "fmg-ports-in",
-						Title: "FortiManager Ports 7.0.0: Incoming ports",
-						URL:   "https://docs.fortinet.com/document/fortimanager/7.0.0/fortimanager-ports/465971/incoming-ports",
-					},
-					{
-						ID:    "fmg-ports-out",
-						Title: "FortiManager Ports 7.0.0: Outgoing ports",
-						URL:   "https://docs.fortinet.com/document/fortimanager/7.0.0/fortimanager-ports/653148/outgoing-ports",
-					},
-				},
-				Roles: []Role{
-					{
-						Name:  "unit",
-						Title: "FortiManager unit (every member of an HA cluster)",
-					},
-				},
-				Peers: []Peer{
-					{
-						Name:  "administrators",
-						Title: "Administrators' workstations and API clients (the document's \"Management\")",
-					},
-					{
-						Name:  "fortigate",
-						Title: "Managed FortiGates",
-					},
-					{
-						Name:  "forticlient",
-						Title: "FortiClient endpoints using the local FortiGuard server",
-					},
-					{
-						Name:  "log-sources",
-						Title: "Devices sending logs: Fortinet products (OFTP) and non-Fortinet products (syslog)",
-					},
-					{
-						Name:  "chromebooks",
-						Title: "Chromebooks sending logs",
-					},
-					{
-						Name:  "fortimanager-peers",
-						Title: "Other FortiManagers (the document's \"FortiManager\" rows other than HA: log aggregation, FortiGuard services)",
-					},
-					{
-						Name:  "log-aggregation-server",
-						Title: "FortiManager that aggregates this unit's logs",
-					},
-					{
-						Name:  "snmp-managers",
-						Title: "SNMP managers",
-					},
-					{
-						Name:  "fortiguard",
-						Title: "Fortinet FortiGuard servers (push updates and firmware images)",
-					},
-					{
-						Name:  "fortinet-registry",
-						Title: "Fortinet Registry for Management Extension Applications",
-						FQDNs: []string{
-							"registry.fortinet.com",
-						},
-					},
-					{
-						Name:  "smtp-servers",
-						Title: "Mail server for email alerts",
-					},
-					{
-						Name:  "directory-servers",
-						Title: "Authentication servers (LDAP, RADIUS, TACACS+)",
-					},
-					{
-						Name:  "dns-servers",
-						Title: "DNS resolvers",
-					},
-					{
-						Name:  "ntp-servers",
-						Title: "Time servers",
-					},
-					{
-						Name:  "log-servers",
-						Title: "Syslog servers or FortiAnalyzer receiving forwarded logs",
-					},
-				},
-				Features: []Feature{
-					{
-						Name:    "admin-https",
-						Title:   "Administrative GUI over HTTPS",
-						Default: true,
-					},
-					{
-						Name:  "admin-http",
-						Title: "Administrative GUI over plain HTTP",
-					},
-					{
-						Name:    "admin-ssh",
-						Title:   "Administrative CLI over SSH",
-						Default: true,
-					},
-					{
-						Name:  "ping",
-						Title: "Answer ping from administrators",
-					},
-					{
-						Name:  "json-api",
-						Title: "JSON API (web service over HTTPS)",
-					},
-					{
-						Name:  "xml-api",
-						Title: "XML API (web service on TCP/8080)",
-					},
-					{
-						Name:  "snmp",
-						Title: "SNMP queries",
-					},
-					{
-						Name:  "snmp-traps",
-						Title: "SNMP traps",
-					},
-					{
-						Name:    "fgfm",
-						Title:   "Manage FortiGates over FGFM (IPv4, TCP/541)",
-						Default: true,
-					},
-					{
-						Name:  "fgfm-ipv6",
-						Title: "Manage FortiGates over FGFM for IPv6 (TCP/542)",
-					},
-					{
-						Name:  "log-oftp",
-						Title: "Receive logs from Fortinet products (OFTP)",
-					},
-					{
-						Name:  "syslog",
-						Title: "Receive syslog from non-Fortinet products",
-					},
-					{
-						Name:  "chromebook-logging",
-						Title: "Receive logs from Chromebooks",
-					},
-					{
-						Name:  "ha",
-						Title: "High availability between units",
-					},
-					{
-						Name:  "log-aggregation-server",
-						Title: "Log aggregation server (FortiManager 800 series or higher)",
-					},
-					{
-						Name:  "log-aggregation-client",
-						Title: "Send logs to a log aggregation server",
-					},
-					{
-						Name:  "local-fortiguard",
-						Title: "Local FortiGuard server for managed FortiGates",
-					},
-					{
-						Name:  "local-fortiguard-forticlient",
-						Title: "Local FortiGuard web and email filter for FortiClient",
-					},
-					{
-						Name:  "fortiguard-cascade",
-						Title: "FortiGuard web and email filter between FortiManagers",
-					},
-					{
-						Name:  "fortiguard-query-services",
-						Title: "File query/antivirus query and GeoIP services for other FortiManagers",
-					},
-					{
-						Name:  "fortiguard-push",
-						Title: "Antivirus and IPS push updates from FortiGuard",
-					},
-					{
-						Name:  "firmware-updates",
-						Title: "Firmware images from FortiGuard",
-					},
-					{
-						Name:  "registry",
-						Title: "Management Extension Applications from the Fortinet Registry",
-					},
-					{
-						Name:  "alert-email",
-						Title: "Email alerts",
-					},
-					{
-						Name:  "tacacs-auth",
-						Title: "Administrator authentication against TACACS+",
-					},
-					{
-						Name:  "ldap-auth",
-						Title: "LDAP queries (administrator authentication)",
-					},
-					{
-						Name:  "radius-auth",
-						Title: "Administrator authentication against RADIUS",
-					},
-					{
-						Name:    "dns",
-						Title:   "DNS resolution",
-						Default: true,
-					},
-					{
-						Name:    "ntp",
-						Title:   "Time synchronization",
-						Default: true,
-					},
-					{
-						Name:  "log-forwarding",
-						Title: "Forward logs to syslog servers",
-					},
-				},
-				Flows: []Flow{
-					{
-						ID:      "admin-https",
-						Feature: "admin-https",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Administrative GUI over HTTPS",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: Management, HTTPS, TCP/443",
-					},
-					{
-						ID:      "admin-http",
-						Feature: "admin-http",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose: "Administrative GUI over HTTP (clear text)",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: Management, HTTP, TCP/80",
-					},
-					{
-						ID:      "admin-ssh",
-						Feature: "admin-ssh",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 22,
-								Last:  22,
-							},
-						},
-						Purpose: "Administrative CLI over SSH",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: Management, SSH, TCP/22",
-					},
-					{
-						ID:      "ping",
-						Feature: "ping",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(3),
-							proto.Protocol(4),
-						},
-						ICMPTypes: []string{
-							"echo-request",
-						},
-						Purpose: "Answer ping",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: Management, Ping, ICMP",
-					},
-					{
-						ID:      "json-api",
-						Feature: "json-api",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "JSON API calls",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: Management, Web Service (API calls, JSON and XML respectively), TCP/443, TCP/8080",
-					},
-					{
-						ID:      "xml-api",
-						Feature: "xml-api",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8080,
-								Last:  8080,
-							},
-						},
-						Purpose: "XML API calls",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: Management, Web Service (API calls, JSON and XML respectively), TCP/443, TCP/8080",
-					},
-					{
-						ID:      "snmp-query",
-						Feature: "snmp",
-						From:    "snmp-managers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 161,
-								Last:  161,
-							},
-						},
-						Purpose: "SNMP queries",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: Management, SNMP query, UDP/161",
-					},
-					{
-						ID:      "snmp-traps",
-						Feature: "snmp-traps",
-						From:    "unit",
-						To:      "snmp-managers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 162,
-								Last:  162,
-							},
-						},
-						Purpose: "SNMP traps",
-						Source:  "fmg-ports-out",
-						Row:     "Outgoing: Non-Fortinet, SNMP traps, UDP/162",
-					},
-					{
-						ID:      "fgfm-from-fortigate",
-						Feature: "fgfm",
-						From:    "fortigate",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 541,
-								Last:  541,
-							},
-						},
-						Purpose: "FortiGates connect to FortiManager over FGFM (IPv4)",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: FortiGate, IPv4 FGFM management, TCP/541",
-					},
-					{
-						ID:      "fgfm-to-fortigate",
-						Feature: "fgfm",
-						From:    "unit",
-						To:      "fortigate",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 541,
-								Last:  541,
-							},
-						},
-						Purpose: "FortiManager connects to FortiGates over FGFM (IPv4)",
-						Source:  "fmg-ports-out",
-						Row:     "Outgoing: FortiGate, IPv4 FGFM management, TCP/541",
-					},
-					{
-						ID:      "fgfm6-from-fortigate",
-						Feature: "fgfm-ipv6",
-						From:    "fortigate",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 542,
-								Last:  542,
-							},
-						},
-						Purpose: "FortiGates connect to FortiManager over FGFM (IPv6)",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: FortiGate, IPv6 FGFM management, TCP/542",
-					},
-					{
-						ID:      "fgfm6-to-fortigate",
-						Feature: "fgfm-ipv6",
-						From:    "unit",
-						To:      "fortigate",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 542,
-								Last:  542,
-							},
-						},
-						Purpose: "FortiManager connects to FortiGates over FGFM (IPv6)",
-						Source:  "fmg-ports-out",
-						Row:     "Outgoing: FortiGate, IPv6 FGFM management, TCP/542",
-					},
-					{
-						ID:      "log-oftp",
-						Feature: "log-oftp",
-						From:    "log-sources",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 514,
-								Last:  514,
-							},
-						},
-						Purpose: "Logs from Fortinet products over OFTP",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: Logging (all Fortinet products), OFTP, TCP/514",
-					},
-					{
-						ID:      "syslog",
-						Feature: "syslog",
-						From:    "log-sources",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 514,
-								Last:  514,
-							},
-						},
-						Purpose: "Syslog from non-Fortinet products",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: Non-Fortinet products, Syslog, UDP/514, TCP/514",
-					},
-					{
-						ID:      "chromebook-logging",
-						Feature: "chromebook-logging",
-						From:    "chromebooks",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8443,
-								Last:  8443,
-							},
-						},
-						Purpose: "Logs from Chromebooks",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: Chromebook, Logging, TCP/8443",
-					},
-					{
-						ID:      "log-aggregation-server",
-						Feature: "log-aggregation-server",
-						From:    "fortimanager-peers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 300,
-								Last:  300,
-							},
-						},
-						Purpose: "Other FortiManagers send logs to this aggregation server (TCP/300 as the document writes it; its outgoing table gives TCP/3000 for the client)",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: FortiManager, Log aggregation server (requires FortiManager 800 series or higher), TCP/300",
-					},
-					{
-						ID:      "log-aggregation-client",
-						Feature: "log-aggregation-client",
-						From:    "unit",
-						To:      "log-aggregation-server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 3000,
-								Last:  3000,
-							},
-						},
-						Purpose: "Send logs to a log aggregation server",
-						Source:  "fmg-ports-out",
-						Row:     "Outgoing: Non-Fortinet, Log aggregation client, TCP/3000",
-					},
-					{
-						ID:      "log-forwarding",
-						Feature: "log-forwarding",
-						From:    "unit",
-						To:      "log-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 514,
-								Last:  514,
-							},
-						},
-						Purpose: "Forward logs to syslog servers",
-						Source:  "fmg-ports-out",
-						Row:     "Outgoing: Non-Fortinet, Syslog, logforwarding, UDP/514, TCP/514",
-					},
-					{
-						ID:      "ha",
-						Feature: "ha",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 5199,
-								Last:  5199,
-							},
-						},
-						Purpose: "HA synchronization between the members of a cluster",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: FortiManager, HA, TCP/5199; Outgoing: FortiManager, HA sync, TCP/5199",
-					},
-					{
-						ID:      "local-fortiguard-queries-udp",
-						Feature: "local-fortiguard",
-						From:    "fortigate",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-							{
-								First: 8888,
-								Last:  8888,
-							},
-						},
-						Purpose: "Web filter queries, antivirus and IPS updates from managed FortiGates (UDP)",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: FortiGate, WebFilter queries, AV & IPS updates*, UDP/53, UDP/8888",
-					},
-					{
-						ID:      "local-fortiguard-queries-tcp",
-						Feature: "local-fortiguard",
-						From:    "fortigate",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-							{
-								First: 8888,
-								Last:  8888,
-							},
-						},
-						Purpose: "Web filter queries, antivirus and IPS updates from managed FortiGates (TCP)",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: FortiGate, WebFilter queries, AV & IPS updates*, TCP/80, TCP/8888",
-					},
-					{
-						ID:      "local-fortiguard-antispam",
-						Feature: "local-fortiguard",
-						From:    "fortigate",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 8889,
-								Last:  8889,
-							},
-						},
-						Purpose: "Antispam queries from managed FortiGates",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: FortiGate, Antispam*, TCP/8889, UDP/8889",
-					},
-					{
-						ID:      "local-fortiguard-filter",
-						Feature: "local-fortiguard",
-						From:    "fortigate",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8900,
-								Last:  8900,
-							},
-						},
-						Purpose: "FortiGuard web filter and email filter for managed FortiGates",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: FortiGate, FortiGuard Web Filter and Email Filter*, TCP/8900",
-					},
-					{
-						ID:      "local-fortiguard-registration",
-						Feature: "local-fortiguard",
-						From:    "fortigate",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-							{
-								First: 8890,
-								Last:  8890,
-							},
-						},
-						Purpose: "Registration for license validation and UTM (antivirus, IPS) updates",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: FortiGate, Registration for license validation and UTM updates (AV, IPS)*, TCP/8890, TCP/443",
-					},
-					{
-						ID:      "local-fortiguard-push",
-						Feature: "local-fortiguard",
-						From:    "unit",
-						To:      "fortigate",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 9443,
-								Last:  9443,
-							},
-						},
-						Purpose: "Antivirus and IPS push updates to managed FortiGates",
-						Source:  "fmg-ports-out",
-						Row:     "Outgoing: FortiGate, AV and IPS Push updates*, UDP/9443",
-					},
-					{
-						ID:      "local-fortiguard-forticlient",
-						Feature: "local-fortiguard-forticlient",
-						From:    "forticlient",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8901,
-								Last:  8901,
-							},
-						},
-						Purpose: "FortiGuard web filter and email filter for FortiClient",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: FortiClient, FortiGuard Web Filter and Email Filter*, TCP/8901",
-					},
-					{
-						ID:      "fortiguard-cascade-in",
-						Feature: "fortiguard-cascade",
-						From:    "fortimanager-peers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8900,
-								Last:  8900,
-							},
-						},
-						Purpose: "Other FortiManagers use this unit's FortiGuard web filter and email filter",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming (one rendering of the page only): FortiManager, FortiGuard Web Filter and Email Filter*, TCP/8900",
-					},
-					{
-						ID:      "fortiguard-cascade-out",
-						Feature: "fortiguard-cascade",
-						From:    "unit",
-						To:      "fortimanager-peers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8900,
-								Last:  8900,
-							},
-						},
-						Purpose: "Use another FortiManager's FortiGuard web filter and email filter",
-						Source:  "fmg-ports-out",
-						Row:     "Outgoing: FortiManager, FortiGuard Web Filter and Email Filter*, TCP/8900",
-					},
-					{
-						ID:      "fortiguard-query-services",
-						Feature: "fortiguard-query-services",
-						From:    "fortimanager-peers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8902,
-								Last:  8903,
-							},
-						},
-						Purpose: "File query/antivirus query service (8902) and GeoIP service (8903)",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: FortiManager, File query/AntiVirus query service, TCP/8902; GeoIP service, TCP/8903",
-					},
-					{
-						ID:      "fortiguard-push",
-						Feature: "fortiguard-push",
-						From:    "fortiguard",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 9443,
-								Last:  9443,
-							},
-						},
-						Purpose: "Antivirus and IPS push updates from FortiGuard",
-						Source:  "fmg-ports-in",
-						Row:     "Incoming: FortiGuard, AV and IPS push updates, UDP/9443",
-					},
-					{
-						ID:      "firmware-updates",
-						Feature: "firmware-updates",
-						From:    "unit",
-						To:      "fortiguard",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Firmware images for managed devices",
-						Source:  "fmg-ports-out",
-						Row:     "Outgoing: FortiGuard, Firmware images update, TCP/443",
-					},
-					{
-						ID:      "registry",
-						Feature: "registry",
-						From:    "unit",
-						To:      "fortinet-registry",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-							{
-								First: 4443,
-								Last:  4443,
-							},
-						},
-						Purpose: "Download Management Extension Applications (for example FortiWLM MEA)",
-						Source:  "fmg-ports-out",
-						Row:     "Outgoing: Fortinet Registry, Management Extension Applications download (for example, FortiWLM MEA), TCP/443, TCP/4443 (https://registry.fortinet.com)",
-					},
-					{
-						ID:      "alert-email",
-						Feature: "alert-email",
-						From:    "unit",
-						To:      "smtp-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose: "Email alerts",
-						Source:  "fmg-ports-out",
-						Row:     "Outgoing: Non-Fortinet, SMTP email alerts, TCP/25",
-					},
-					{
-						ID:      "tacacs",
-						Feature: "tacacs-auth",
-						From:    "unit",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 49,
-								Last:  49,
-							},
-						},
-						Purpose: "TACACS+ authentication",
-						Source:  "fmg-ports-out",
-						Row:     "Outgoing: Non-Fortinet, TACACS+ Authentication, TCP/49",
-					},
-					{
-						ID:      "ldap",
-						Feature: "ldap-auth",
-						From:    "unit",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-							{
-								First: 636,
-								Last:  636,
-							},
-						},
-						Purpose:      "LDAP queries: LDAP (389) or LDAPS (636)",
-						Source:       "fmg-ports-out",
-						Row:          "Outgoing: Non-Fortinet, LDAP queries, TCP/389 or TCP/636",
-						Alternatives: true,
-						DefaultChoice: ports.Set{
-							{
-								First: 389,
-								Last:  389,
-							},
-						},
-					},
-					{
-						ID:      "radius",
-						Feature: "radius-auth",
-						From:    "unit",
-						To:      "directory-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1812,
-								Last:  1812,
-							},
-						},
-						Purpose: "RADIUS authentication (TCP, as the document gives it)",
-						Source:  "fmg-ports-out",
-						Row:     "Outgoing: Non-Fortinet, RADIUS Authentication, TCP/1812",
-					},
-					{
-						ID:      "dns",
-						Feature: "dns",
-						From:    "unit",
-						To:      "dns-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						Purpose: "DNS lookups",
-						Source:  "fmg-ports-out",
-						Row:     "Outgoing: Non-Fortinet, DNS lookup, UDP/53",
-					},
-					{
-						ID:      "ntp",
-						Feature: "ntp",
-						From:    "unit",
-						To:      "ntp-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 123,
-								Last:  123,
-							},
-						},
-						Purpose: "Time synchronization",
-						Source:  "fmg-ports-out",
-						Row:     "Outgoing: Non-Fortinet, NTP synchronization, UDP/123",
-					},
-				},
-			},
-			{
-				Name:    "fortisandbox",
-				Title:   "FortiSandbox",
-				Vendor:  "Fortinet",
-				Summary: "Sandbox analysis of files, URLs and traffic submitted over OFTP, MTA/BCC and ICAP; clusters and collectors.",
-				File:    "rules/catalog/data/fortisandbox.toml",
-				Sources: []Source{
-					{
-						ID:    "fsa-ports",
-						Title: "FortiSandbox 4.2.3 Administration Guide: Port and access control information",
-						URL:   "https://docs2.fortinet.com/document/fortisandbox/4.2.3/administration-guide/150523/port-information",
-					},
-				},
-				Roles: []Role{
-					{
-						Name:  "unit",
-						Title: "FortiSandbox unit (every member of a cluster)",
-					},
-				},
-				Peers: []Peer{
-					{
-						Name:  "administrators",
-						Title: "Administrators' workstations",
-					},
-					{
-						Name:  "submitters",
-						Title: "Devices submitting files, URLs and traffic over OFTP (FortiGate, FortiMail, FortiClient EMS, ...)",
-					},
-					{
-						Name:  "mail-servers",
-						Title: "Mail servers submitting through the MTA and BCC adapter",
-					},
-					{
-						Name:  "icap-clients",
-						Title: "ICAP clients (proxies) submitting through the ICAP adapter",
-					},
-					{
-						Name:  "snmp-managers",
-						Title: "SNMP managers",
-					},
-					{
-						Name:  "threat-sources",
-						Title: "Other FortiSandbox units sending threat information to this Collector",
-					},
-					{
-						Name:  "fortiguard",
-						Title: "FortiGuard Distribution Servers (FDS)",
-					},
-				},
-				Features: []Feature{
-					{
-						Name:    "admin-https",
-						Title:   "Administrative GUI over HTTPS",
-						Default: true,
-					},
-					{
-						Name:  "admin-http",
-						Title: "Administrative GUI over plain HTTP",
-					},
-					{
-						Name:    "admin-ssh",
-						Title:   "Administrative CLI over SSH",
-						Default: true,
-					},
-					{
-						Name:  "admin-telnet",
-						Title: "Administrative CLI over Telnet (clear text)",
-					},
-					{
-						Name:    "oftp-submission",
-						Title:   "File, URL and traffic submission over OFTP",
-						Default: true,
-					},
-					{
-						Name:  "mta-adapter",
-						Title: "MTA and BCC adapter (email submission)",
-					},
-					{
-						Name:  "icap-adapter",
-						Title: "ICAP adapter",
-					},
-					{
-						Name:  "snmp",
-						Title: "SNMP queries",
-					},
-					{
-						Name:  "cluster",
-						Title: "Cluster internal communication",
-					},
-					{
-						Name:  "collector",
-						Title: "Collector receiving threat information from other units",
-					},
-					{
-						Name:  "fortiguard-updates",
-						Title: "Database and engine updates from FortiGuard Distribution Servers",
-					},
-				},
-				Flows: []Flow{
-					{
-						ID:      "admin-https",
-						Feature: "admin-https",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Administrative GUI over HTTPS (port1 by default; other interfaces with set admin-port)",
-						Source:  "fsa-ports",
-						Row:     "Port1: Default for inbound traffic for Administration TCP ports 22 (SSH), 23 (Telnet), 80 and 443 (GUI); All ports except Port3: Administration TCP ports 80 and 443 if manually configured via CLI command set admin-port",
-					},
-					{
-						ID:      "admin-http",
-						Feature: "admin-http",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose: "Administrative GUI over HTTP (clear text)",
-						Source:  "fsa-ports",
-						Row:     "Port1: Default for inbound traffic for Administration TCP ports 22 (SSH), 23 (Telnet), 80 and 443 (GUI); All ports except Port3: Administration TCP ports 80 and 443 if manually configured via CLI command set admin-port",
-					},
-					{
-						ID:      "admin-ssh",
-						Feature: "admin-ssh",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 22,
-								Last:  22,
-							},
-						},
-						Purpose: "Administrative CLI over SSH (port1)",
-						Source:  "fsa-ports",
-						Row:     "Port1: Default for inbound traffic for Administration TCP ports 22 (SSH), 23 (Telnet), 80 and 443 (GUI)",
-					},
-					{
-						ID:      "admin-telnet",
-						Feature: "admin-telnet",
-						From:    "administrators",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 23,
-								Last:  23,
-							},
-						},
-						Purpose: "Administrative CLI over Telnet (port1, clear text)",
-						Source:  "fsa-ports",
-						Row:     "Port1: Default for inbound traffic for Administration TCP ports 22 (SSH), 23 (Telnet), 80 and 443 (GUI)",
-					},
-					{
-						ID:      "snmp",
-						Feature: "snmp",
-						From:    "snmp-managers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 161,
-								Last:  161,
-							},
-						},
-						Purpose:      "SNMP local queries (TCP or UDP)",
-						Source:       "fsa-ports",
-						Row:          "All ports except Port3, Inbound: SNMP local query port TCP or UDP 161. The port number is configurable.",
-						Configurable: true,
-					},
-					{
-						ID:      "oftp-submission",
-						Feature: "oftp-submission",
-						From:    "submitters",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 514,
-								Last:  514,
-							},
-						},
-						Purpose: "File, URL and traffic submission over OFTP",
-						Source:  "fsa-ports",
-						Row:     "All ports except Port3, Inbound: File, URL and Traffic submission via OFTP (TCP) port 514.",
-					},
-					{
-						ID:      "mta-adapter",
-						Feature: "mta-adapter",
-						From:    "mail-servers",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose: "MTA and BCC adapter receives email for inspection",
-						Source:  "fsa-ports",
-						Row:     "All ports except Port3, Inbound: MTA and BCC Adapter uses TCP port 25 for inbound submission.",
-					},
-					{
-						ID:      "icap-adapter",
-						Feature: "icap-adapter",
-						From:    "icap-clients",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1344,
-								Last:  1344,
-							},
-						},
-						Purpose:      "ICAP adapter",
-						Source:       "fsa-ports",
-						Row:          "All ports except Port3, Inbound: ICAP Adapter TCP port 1344. The port number is configurable.",
-						Configurable: true,
-					},
-					{
-						ID:      "cluster",
-						Feature: "cluster",
-						From:    "unit",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 2015,
-								Last:  2015,
-							},
-							{
-								First: 2018,
-								Last:  2018,
-							},
-						},
-						Purpose: "Cluster internal communication (the document gives no direction: between all members)",
-						Source:  "fsa-ports",
-						Row:     "Cluster ports (all other ports except Port1 and Port3): In cluster mode, FortiSandbox uses TCP ports 2015 and 2018 for cluster internal communication.",
-					},
-					{
-						ID:      "collector",
-						Feature: "collector",
-						From:    "threat-sources",
-						To:      "unit",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 2443,
-								Last:  2443,
-							},
-						},
-						Purpose: "Threat information from other units to this Collector",
-						Source:  "fsa-ports",
-						Row:     "Cluster ports: If the unit works as a Collector to receive threat information from other units, it uses TCP port 2443.",
-					},
-					{
-						ID:      "fortiguard-updates",
-						Feature: "fortiguard-updates",
-						From:    "unit",
-						To:      "fortiguard",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 8890,
-								Last:  8890,
-							},
-						},
-						Purpose: "Database and engine updates",
-						Source:  "fsa-ports",
-						Row:     "All ports except Port3, Outbound: FortiGuard Distribution Servers (FDS) TCP port 8890 for downloading database and engine updat[es] (the retrieved copy ends here)",
-					},
-				},
-			},
-			{
-				Name:    "kubernetes",
-				Title:   "Kubernetes",
-				Vendor:  "The Kubernetes Authors",
-				Summary: "Kubernetes control plane and worker nodes.",
-				File:    "rules/catalog/data/kubernetes.toml",
-				Sources: []Source{
-					{
-						ID:    "k8s-ports",
-						Title: "Kubernetes documentation: Ports and Protocols (2024-03-25)",
-						URL:   "https://kubernetes.io/docs/reference/networking/ports-and-protocols/",
-					},
-				},
-				Roles: []Role{
-					{
-						Name:  "control-plane",
-						Title: "Control plane node (API server, etcd, scheduler, controller manager, kubelet)",
-					},
-					{
-						Name:  "node",
-						Title: "Worker node (kubelet, kube-proxy, NodePort services)",
-					},
-				},
-				Peers: []Peer{
-					{
-						Name:  "api-clients",
-						Title: "Clients of the Kubernetes API (kubectl, CI, controllers outside the cluster)",
-					},
-					{
-						Name:  "service-clients",
-						Title: "Clients of NodePort services",
-					},
-					{
-						Name:  "load-balancers",
-						Title: "Load balancers checking kube-proxy's health",
-					},
-				},
-				Features: []Feature{
-					{
-						Name:    "api-server",
-						Title:   "Nodes and control plane nodes use the Kubernetes API server",
-						Default: true,
-					},
-					{
-						Name:    "api-clients",
-						Title:   "Clients outside the cluster use the Kubernetes API server",
-						Default: true,
-					},
-					{
-						Name:    "etcd",
-						Title:   "etcd server client API on the control plane nodes",
-						Default: true,
-					},
-					{
-						Name:    "kubelet",
-						Title:   "The control plane uses the kubelet API",
-						Default: true,
-					},
-					{
-						Name:    "control-plane-local",
-						Title:   "kube-scheduler and kube-controller-manager, used by the node itself",
-						Default: true,
-					},
-					{
-						Name:  "kube-proxy-health",
-						Title: "Load balancers check kube-proxy",
-					},
-					{
-						Name:  "nodeport-services",
-						Title: "NodePort services",
-					},
-				},
-				Flows: []Flow{
-					{
-						ID:      "api-server-nodes",
-						Feature: "api-server",
-						From:    "node",
-						To:      "control-plane",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 6443,
-								Last:  6443,
-							},
-						},
-						Purpose:      "Worker nodes use the Kubernetes API server",
-						Source:       "k8s-ports",
-						Row:          "Control plane: TCP | Inbound | 6443 | Kubernetes API server | All",
-						Configurable: true,
-					},
-					{
-						ID:      "api-server-control-plane",
-						Feature: "api-server",
-						From:    "control-plane",
-						To:      "control-plane",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 6443,
-								Last:  6443,
-							},
-						},
-						Purpose:      "Control plane nodes use each other's Kubernetes API server",
-						Source:       "k8s-ports",
-						Row:          "Control plane: TCP | Inbound | 6443 | Kubernetes API server | All",
-						Configurable: true,
-					},
-					{
-						ID:      "api-clients",
-						Feature: "api-clients",
-						From:    "api-clients",
-						To:      "control-plane",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 6443,
-								Last:  6443,
-							},
-						},
-						Purpose:      "Clients use the Kubernetes API server",
-						Source:       "k8s-ports",
-						Row:          "Control plane: TCP | Inbound | 6443 | Kubernetes API server | All",
-						Configurable: true,
-					},
-					{
-						ID:      "etcd",
-						Feature: "etcd",
-						From:    "control-plane",
-						To:      "control-plane",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 2379,
-								Last:  2380,
-							},
-						},
-						Purpose:      "etcd server client API for kube-apiserver and etcd peers",
-						Source:       "k8s-ports",
-						Row:          "Control plane: TCP | Inbound | 2379-2380 | etcd server client API | kube-apiserver, etcd",
-						Configurable: true,
-					},
-					{
-						ID:      "kubelet-control-plane",
-						Feature: "kubelet",
-						From:    "control-plane",
-						To:      "control-plane",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 10250,
-								Last:  10250,
-							},
-						},
-						Purpose:      "The control plane uses the kubelet API of control plane nodes",
-						Source:       "k8s-ports",
-						Row:          "Control plane: TCP | Inbound | 10250 | Kubelet API | Self, Control plane",
-						Configurable: true,
-					},
-					{
-						ID:      "kube-scheduler",
-						Feature: "control-plane-local",
-						From:    "control-plane",
-						To:      "control-plane",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 10259,
-								Last:  10259,
-							},
-						},
-						Purpose:      "kube-scheduler, used by the node itself",
-						Source:       "k8s-ports",
-						Row:          "Control plane: TCP | Inbound | 10259 | kube-scheduler | Self",
-						Configurable: true,
-						Internal:     true,
-					},
-					{
-						ID:      "kube-controller-manager",
-						Feature: "control-plane-local",
-						From:    "control-plane",
-						To:      "control-plane",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 10257,
-								Last:  10257,
-							},
-						},
-						Purpose:      "kube-controller-manager, used by the node itself",
-						Source:       "k8s-ports",
-						Row:          "Control plane: TCP | Inbound | 10257 | kube-controller-manager | Self",
-						Configurable: true,
-						Internal:     true,
-					},
-					{
-						ID:      "kubelet",
-						Feature: "kubelet",
-						From:    "control-plane",
-						To:      "node",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 10250,
-								Last:  10250,
-							},
-						},
-						Purpose:      "The control plane uses the kubelet API of worker nodes",
-						Source:       "k8s-ports",
-						Row:          "Worker node(s): TCP | Inbound | 10250 | Kubelet API | Self, Control plane",
-						Configurable: true,
-					},
-					{
-						ID:      "kube-proxy-health",
-						Feature: "kube-proxy-health",
-						From:    "load-balancers",
-						To:      "node",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 10256,
-								Last:  10256,
-							},
-						},
-						Purpose:      "Load balancers check kube-proxy's health",
-						Source:       "k8s-ports",
-						Row:          "Worker node(s): TCP | Inbound | 10256 | kube-proxy | Self, Load balancers",
-						Configurable: true,
-					},
-					{
-						ID:      "kube-proxy-local",
-						Feature: "kube-proxy-health",
-						From:    "node",
-						To:      "node",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 10256,
-								Last:  10256,
-							},
-						},
-						Purpose:      "kube-proxy, used by the node itself",
-						Source:       "k8s-ports",
-						Row:          "Worker node(s): TCP | Inbound | 10256 | kube-proxy | Self, Load balancers",
-						Configurable: true,
-						Internal:     true,
-					},
-					{
-						ID:      "nodeport-clients",
-						Feature: "nodeport-services",
-						From:    "service-clients",
-						To:      "node",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 30000,
-								Last:  32767,
-							},
-						},
-						Purpose:      "NodePort services (default port range)",
-						Source:       "k8s-ports",
-						Row:          "Worker node(s): TCP | Inbound | 30000-32767 | NodePort Services† | All († Default port range for NodePort Services.)",
-						Configurable: true,
-					},
-					{
-						ID:      "nodeport-control-plane",
-						Feature: "nodeport-services",
-						From:    "control-plane",
-						To:      "node",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 30000,
-								Last:  32767,
-							},
-						},
-						Purpose:      "NodePort services used from control plane nodes",
-						Source:       "k8s-ports",
-						Row:          "Worker node(s): TCP | Inbound | 30000-32767 | NodePort Services† | All († Default port range for NodePort Services.)",
-						Configurable: true,
-					},
-					{
-						ID:      "nodeport-nodes",
-						Feature: "nodeport-services",
-						From:    "node",
-						To:      "node",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 30000,
-								Last:  32767,
-							},
-						},
-						Purpose:      "NodePort services used from other worker nodes",
-						Source:       "k8s-ports",
-						Row:          "Worker node(s): TCP | Inbound | 30000-32767 | NodePort Services† | All († Default port range for NodePort Services.)",
-						Configurable: true,
-					},
-				},
-			},
-			{
-				Name:    "mssql",
-				Title:   "Microsoft SQL Server",
-				Vendor:  "Microsoft",
-				Summary: "SQL Server on Windows: Database Engine, Browser, endpoints, mirroring, replication, Analysis, Reporting and Integration Services.",
-				File:    "rules/catalog/data/mssql.toml",
-				Sources: []Source{
-					{
-						ID:    "sql-firewall",
-						Title: "Microsoft: Configure the Windows Firewall to allow SQL Server access (10/17/2022)",
-						URL:   "https://learn.microsoft.com/en-us/sql/sql-server/install/configure-the-windows-firewall-to-allow-sql-server-access",
-					},
-				},
-				Options: []Option{
-					{
-						Name:  "named-instance-port",
-						Title: "TCP port of a named instance: dynamic by default; the fixed port configured for it in SQL Server Configuration Manager",
-						Kind:  OptionKind("port-range"),
-					},
-				},
-				Roles: []Role{
-					{
-						Name:  "server",
-						Title: "Computer running SQL Server (every instance, mirroring partner or broker peer)",
-					},
-				},
-				Peers: []Peer{
-					{
-						Name:  "clients",
-						Title: "Client applications and users of the SQL Server services",
-					},
-					{
-						Name:  "administrators",
-						Title: "Administrators' computers (Management Studio, Visual Studio, Configuration Manager)",
-					},
-					{
-						Name:  "replication-peers",
-						Title: "Replication subscribers and web synchronization (IIS) servers",
-					},
-					{
-						Name:  "dtc-peers",
-						Title: "Other MS DTC instances and resource managers",
-					},
-				},
-				Features: []Feature{
-					{
-						Name:    "database-engine",
-						Title:   "Database Engine, default instance (TCP/1433)",
-						Default: true,
-					},
-					{
-						Name:  "named-instance",
-						Title: "Database Engine, named instance on its dynamic or fixed port (option named-instance-port)",
-					},
-					{
-						Name:  "browser",
-						Title: "SQL Server Browser service (UDP/1434)",
-					},
-					{
-						Name:  "dac",
-						Title: "Remote dedicated admin connection (default instance)",
-					},
-					{
-						Name:  "http-endpoint",
-						Title: "HTTP endpoint (CLEAR_PORT)",
-					},
-					{
-						Name:  "https-endpoint",
-						Title: "HTTPS endpoint (SSL_PORT)",
-					},
-					{
-						Name:  "service-broker",
-						Title: "Service Broker between instances",
-					},
-					{
-						Name:  "mirroring",
-						Title: "Database mirroring between partners",
-					},
-					{
-						Name:  "replication-ftp",
-						Title: "Replication snapshots over FTP",
-					},
-					{
-						Name:  "replication-http",
-						Title: "Replication web synchronization over HTTP",
-					},
-					{
-						Name:  "replication-file-sharing",
-						Title: "Replication snapshots over file sharing",
-					},
-					{
-						Name:  "tsql-debugger",
-						Title: "Transact-SQL debugger (RPC endpoint mapper)",
-					},
-					{
-						Name:  "integration-services",
-						Title: "Remote access to the Integration Services service (RPC endpoint mapper)",
-					},
-					{
-						Name:  "wmi",
-						Title: "Windows Management Instrumentation (SQL Server Configuration Manager)",
-					},
-					{
-						Name:  "msdtc",
-						Title: "Microsoft Distributed Transaction Coordinator",
-					},
-					{
-						Name:  "analysis-services",
-						Title: "Analysis Services, default instance",
-					},
-					{
-						Name:  "analysis-services-browser",
-						Title: "SQL Server Browser for Analysis Services named instances",
-					},
-					{
-						Name:  "analysis-services-http",
-						Title: "Analysis Services through IIS over HTTP",
-					},
-					{
-						Name:  "analysis-services-https",
-						Title: "Analysis Services through IIS over HTTPS",
-					},
-					{
-						Name:  "reporting-services",
-						Title: "Reporting Services web services over HTTP",
-					},
-					{
-						Name:  "reporting-services-https",
-						Title: "Reporting Services over HTTPS",
-					},
-					{
-						Name:  "ipsec",
-						Title: "IPsec, when the domain policy requires it",
-					},
-				},
-				Flows: []Flow{
-					{
-						ID:      "database-engine",
-						Feature: "database-engine",
-						From:    "clients",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1433,
-								Last:  1433,
-							},
-						},
-						Purpose:      "Connections to the default instance (and to a named instance that is the only instance); replication connections use it too",
-						Source:       "sql-firewall",
-						Row:          "Ports used by the Database Engine: Default instance running over TCP | TCP port 1433; Replication | Replication connections to SQL Server use the typical regular Database Engine ports (TCP port 1433 is the default instance)",
-						Configurable: true,
-					},
-					{
-						ID:      "named-instance",
-						Feature: "named-instance",
-						From:    "clients",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1,
-								Last:  65535,
-							},
-						},
-						Purpose:  "Connections to a named instance: every port unless named-instance-port gives its fixed port",
-						Source:   "sql-firewall",
-						Row:      "Ports used by the Database Engine: Named instances with default port | The TCP port is a dynamic port determined at the time the Database Engine starts.; Named instances with fixed port | The port number configured by the administrator.",
-						Random:   true,
-						PortPool: "named-instance-port",
-					},
-					{
-						ID:      "browser",
-						Feature: "browser",
-						From:    "clients",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 1434,
-								Last:  1434,
-							},
-						},
-						Purpose: "SQL Server Browser: gives clients the TCP port of a named instance; also the Management Studio browse button",
-						Source:  "sql-firewall",
-						Row:     "Ports used by the Database Engine: SQL Server Browser service | UDP port 1434; Other ports and services: The browse button in SQL Server Management Studio uses UDP to connect to the SQL Server Browser Service. | UDP port 1434",
-					},
-					{
-						ID:      "dac",
-						Feature: "dac",
-						From:    "administrators",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 1434,
-								Last:  1434,
-							},
-						},
-						Purpose: "Dedicated admin connection of the default instance (remote DAC is off by default)",
-						Source:  "sql-firewall",
-						Row:     "Ports used by the Database Engine: Dedicated Admin Connection | TCP port 1434 for the default instance. Other ports are used for named instances.",
-					},
-					{
-						ID:      "http-endpoint",
-						Feature: "http-endpoint",
-						From:    "clients",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose:      "HTTP endpoint, CLEAR_PORT traffic",
-						Source:       "sql-firewall",
-						Row:          "Ports used by the Database Engine: Instance with HTTP endpoint. | Can be specified when an HTTP endpoint is created. The default is TCP port 80 for CLEAR_PORT traffic and 443 for SSL_PORT traffic.",
-						Configurable: true,
-					},
-					{
-						ID:      "https-endpoint",
-						Feature: "https-endpoint",
-						From:    "clients",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose:      "HTTPS endpoint, SSL_PORT traffic",
-						Source:       "sql-firewall",
-						Row:          "Ports used by the Database Engine: Instance with HTTP endpoint. | The default is TCP port 80 for CLEAR_PORT traffic and 443 for SSL_PORT traffic.; Default instance with HTTPS endpoint | TCP port 443",
-						Configurable: true,
-					},
-					{
-						ID:      "service-broker",
-						Feature: "service-broker",
-						From:    "server",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 4022,
-								Last:  4022,
-							},
-						},
-						Purpose:      "Service Broker: 4022 is the conventional configuration, there is no default port",
-						Source:       "sql-firewall",
-						Row:          "Ports used by the Database Engine: Service Broker | TCP port 4022. | There's no default port for SQL Server Service Broker, Books Online examples use the conventional configuration.",
-						Configurable: true,
-					},
-					{
-						ID:      "mirroring",
-						Feature: "mirroring",
-						From:    "server",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 5022,
-								Last:  5022,
-							},
-							{
-								First: 7022,
-								Last:  7022,
-							},
-						},
-						Purpose:      "Database mirroring endpoint: administrator-chosen port, Books Online examples use 5022 or 7022",
-						Source:       "sql-firewall",
-						Row:          "Ports used by the Database Engine: Database Mirroring | Administrator chosen port. | There's no default port for database mirroring however Books Online examples use TCP port 5022 or 7022.",
-						Configurable: true,
-						Alternatives: true,
-						DefaultChoice: ports.Set{
-							{
-								First: 5022,
-								Last:  5022,
-							},
-						},
-					},
-					{
-						ID:      "replication-ftp",
-						Feature: "replication-ftp",
-						From:    "replication-peers",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 21,
-								Last:  21,
-							},
-						},
-						Purpose: "Replication snapshot transfer over FTP",
-						Source:  "sql-firewall",
-						Row:     "Ports used by the Database Engine: Replication | To transfer initial data and schema from one location to another, replication can use FTP (TCP port 21), or sync over HTTP (TCP port 80) or File Sharing. (FTP, TCP port 21)",
-					},
-					{
-						ID:      "replication-http",
-						Feature: "replication-http",
-						From:    "replication-peers",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose:      "Replication sync over HTTP (IIS endpoint, port 80 by default)",
-						Source:       "sql-firewall",
-						Row:          "Ports used by the Database Engine: Replication | To transfer initial data and schema from one location to another, replication can use FTP (TCP port 21), or sync over HTTP (TCP port 80) or File Sharing. For sync over HTTP, replication uses the IIS endpoint (configurable; port 80 default)",
-						Configurable: true,
-					},
-					{
-						ID:      "replication-netbios",
-						Feature: "replication-file-sharing",
-						From:    "replication-peers",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 137,
-								Last:  138,
-							},
-						},
-						Purpose: "Replication snapshots over file sharing: NetBIOS name and datagram",
-						Source:  "sql-firewall",
-						Row:     "Ports used by the Database Engine: Replication | To transfer initial data and schema from one location to another, replication can use FTP (TCP port 21), or sync over HTTP (TCP port 80) or File Sharing. File sharing uses UDP port 137 and 138, and TCP port 139 if used along with NetBIOS.",
-					},
-					{
-						ID:      "replication-netbios-session",
-						Feature: "replication-file-sharing",
-						From:    "replication-peers",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 139,
-								Last:  139,
-							},
-						},
-						Purpose: "Replication snapshots over file sharing: NetBIOS session",
-						Source:  "sql-firewall",
-						Row:     "Ports used by the Database Engine: Replication | To transfer initial data and schema from one location to another, replication can use FTP (TCP port 21), or sync over HTTP (TCP port 80) or File Sharing. File sharing uses UDP port 137 and 138, and TCP port 139 if used along with NetBIOS.",
-					},
-					{
-						ID:      "replication-smb",
-						Feature: "replication-file-sharing",
-						From:    "replication-peers",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 445,
-								Last:  445,
-							},
-						},
-						Purpose: "Replication snapshots over file sharing: SMB",
-						Source:  "sql-firewall",
-						Row:     "Ports used by the Database Engine: Replication | To transfer initial data and schema from one location to another, replication can use FTP (TCP port 21), or sync over HTTP (TCP port 80) or File Sharing. File Sharing uses TCP port 445.",
-					},
-					{
-						ID:      "tsql-debugger",
-						Feature: "tsql-debugger",
-						From:    "administrators",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 135,
-								Last:  135,
-							},
-						},
-						Purpose: "Transact-SQL debugger (plus the random RPC ports above 1024 the endpoint mapper assigns, which the document does not give and portwall does not open)",
-						Source:  "sql-firewall",
-						Row:     "Ports used by the Database Engine: Transact-SQL debugger | TCP port 135",
-					},
-					{
-						ID:      "integration-services",
-						Feature: "integration-services",
-						From:    "administrators",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 135,
-								Last:  135,
-							},
-						},
-						Purpose: "Integration Services over MS RPC/DCOM from Management Studio or custom applications (plus the random RPC ports above 1024 the endpoint mapper assigns, which the document does not give and portwall does not open)",
-						Source:  "sql-firewall",
-						Row:     "Ports used by Integration Services: Microsoft remote procedure calls (MS RPC) | TCP port 135 | The port number can't be changed. This port is only required to be open if you're connecting to a remote instance of the Integration Services service",
-					},
-					{
-						ID:      "wmi",
-						Feature: "wmi",
-						From:    "administrators",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 135,
-								Last:  135,
-							},
-						},
-						Purpose: "WMI, which SQL Server Configuration Manager uses (plus the random RPC ports above 1024 the endpoint mapper assigns, which the document does not give and portwall does not open)",
-						Source:  "sql-firewall",
-						Row:     "Other ports and services: Windows Management Instrumentation | WMI runs as part of a shared service host with ports assigned through DCOM. WMI might be using TCP port 135.",
-					},
-					{
-						ID:      "msdtc",
-						Feature: "msdtc",
-						From:    "dtc-peers",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 135,
-								Last:  135,
-							},
-						},
-						Purpose: "MS DTC between instances and resource managers (plus the random RPC ports above 1024 the endpoint mapper assigns, which the document does not give and portwall does not open)",
-						Source:  "sql-firewall",
-						Row:     "Other ports and services: Microsoft Distributed Transaction Coordinator (MS DTC) | TCP port 135",
-					},
-					{
-						ID:      "analysis-services",
-						Feature: "analysis-services",
-						From:    "clients",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 2383,
-								Last:  2383,
-							},
-						},
-						Purpose: "Analysis Services default instance",
-						Source:  "sql-firewall",
-						Row:     "Ports used by Analysis Services: Analysis Services | TCP port 2383 for the default instance",
-					},
-					{
-						ID:      "analysis-services-browser",
-						Feature: "analysis-services-browser",
-						From:    "clients",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 2382,
-								Last:  2382,
-							},
-						},
-						Purpose: "SQL Server Browser for an Analysis Services named instance",
-						Source:  "sql-firewall",
-						Row:     "Ports used by Analysis Services: SQL Server Browser service | TCP port 2382 only needed for an Analysis Services named instance",
-					},
-					{
-						ID:      "analysis-services-http",
-						Feature: "analysis-services-http",
-						From:    "clients",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose: "Analysis Services through IIS/HTTP",
-						Source:  "sql-firewall",
-						Row:     "Ports used by Analysis Services: Analysis Services configured for use through IIS/HTTP | TCP port 80",
-					},
-					{
-						ID:      "analysis-services-https",
-						Feature: "analysis-services-https",
-						From:    "clients",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Analysis Services through IIS/HTTPS",
-						Source:  "sql-firewall",
-						Row:     "Ports used by Analysis Services: Analysis Services configured for use through IIS/HTTPS | TCP port 443",
-					},
-					{
-						ID:      "reporting-services",
-						Feature: "reporting-services",
-						From:    "clients",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-						},
-						Purpose: "Reporting Services web services",
-						Source:  "sql-firewall",
-						Row:     "Ports used by Reporting Services: Reporting Services Web Services | TCP port 80; Other ports and services: URL namespaces reserved in the HTTP Server API (HTTP.SYS) | Probably TCP port 80",
-					},
-					{
-						ID:      "reporting-services-https",
-						Feature: "reporting-services-https",
-						From:    "clients",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Reporting Services over HTTPS",
-						Source:  "sql-firewall",
-						Row:     "Ports used by Reporting Services: Reporting Services configured for use through HTTPS | TCP port 443",
-					},
-					{
-						ID:      "ipsec",
-						Feature: "ipsec",
-						From:    "clients",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-						},
-						Ports: ports.Set{
-							{
-								First: 500,
-								Last:  500,
-							},
-							{
-								First: 4500,
-								Last:  4500,
-							},
-						},
-						Purpose: "IPsec (ISAKMP and NAT-T) when the domain policy requires it",
-						Source:  "sql-firewall",
-						Row:     "Other ports and services: IPsec traffic | UDP port 500 and UDP port 4500 | If the domain policy requires network communications to be done through IPsec, you must also add UDP port 4500 and UDP port 500 to the exception list.",
-					},
-				},
-			},
-			{
-				Name:    "postgresql",
-				Title:   "PostgreSQL",
-				Vendor:  "PostgreSQL Global Development Group",
-				Summary: "PostgreSQL server with streaming replication to standby servers.",
-				File:    "rules/catalog/data/postgresql.toml",
-				Sources: []Source{
-					{
-						ID:    "pg-connection",
-						Title: "PostgreSQL documentation: Connections and Authentication, Connection Settings (port, listen_addresses)",
-						URL:   "https://www.postgresql.org/docs/current/runtime-config-connection.html",
-					},
-					{
-						ID:    "pg-standby-settings",
-						Title: "PostgreSQL documentation: Replication, Standby Servers (primary_conninfo)",
-						URL:   "https://www.postgresql.org/docs/current/runtime-config-replication.html#GUC-PRIMARY-CONNINFO",
-					},
-					{
-						ID:    "pg-warm-standby",
-						Title: "PostgreSQL documentation: Log-Shipping Standby Servers (streaming replication, hot standby, cascading replication)",
-						URL:   "https://www.postgresql.org/docs/current/warm-standby.html",
-					},
-				},
-				Roles: []Role{
-					{
-						Name:  "primary",
-						Title: "Primary server",
-					},
-					{
-						Name:  "standby",
-						Title: "Standby server",
-					},
-				},
-				Peers: []Peer{
-					{
-						Name:  "clients",
-						Title: "Client applications",
-					},
-				},
-				Features: []Feature{
-					{
-						Name:    "clients",
-						Title:   "Client applications connect to the primary",
-						Default: true,
-					},
-					{
-						Name:    "streaming-replication",
-						Title:   "Standbys stream WAL from the primary",
-						Default: true,
-					},
-					{
-						Name:  "standby-clients",
-						Title: "Client applications connect to the standbys: read-only queries (hot standby), or everything after failover",
-					},
-					{
-						Name:  "cascading-replication",
-						Title: "Standbys stream WAL from a cascading standby",
-					},
-				},
-				Flows: []Flow{
-					{
-						ID:      "clients",
-						Feature: "clients",
-						From:    "clients",
-						To:      "primary",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 5432,
-								Last:  5432,
-							},
-						},
-						Purpose:      "Client connections to the primary",
-						Source:       "pg-connection",
-						Row:          "port (integer): The TCP port the server listens on; 5432 by default. Note that the same port number is used for all IP addresses the server listens on. This parameter can only be set at server start.",
-						Configurable: true,
-					},
-					{
-						ID:      "streaming-replication",
-						Feature: "streaming-replication",
-						From:    "standby",
-						To:      "primary",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 5432,
-								Last:  5432,
-							},
-						},
-						Purpose:      "The standby connects to the primary's port (primary_conninfo) and the primary streams WAL to it",
-						Source:       "pg-warm-standby",
-						Row:          "Streaming Replication: The standby connects to the primary, which streams WAL records to the standby as they're generated; primary_conninfo = 'host=192.168.1.50 port=5432 user=foo password=foopass'",
-						Configurable: true,
-					},
-					{
-						ID:      "standby-clients",
-						Feature: "standby-clients",
-						From:    "clients",
-						To:      "standby",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 5432,
-								Last:  5432,
-							},
-						},
-						Purpose:      "Client connections to a standby: read-only queries, or all of them after failover",
-						Source:       "pg-warm-standby",
-						Row:          "A standby server can also be used for read-only queries, in which case it is called a hot standby server; If you're setting up the standby server for high availability purposes, set up WAL archiving, connections and authentication like the primary server, because the standby server will work as a primary server after failover.",
-						Configurable: true,
-					},
-					{
-						ID:      "cascading-replication",
-						Feature: "cascading-replication",
-						From:    "standby",
-						To:      "standby",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 5432,
-								Last:  5432,
-							},
-						},
-						Purpose:      "A downstream standby connects to a cascading standby, which relays WAL",
-						Source:       "pg-warm-standby",
-						Row:          "Cascading Replication: The cascading replication feature allows a standby server to accept replication connections and stream WAL records to other standbys, acting as a relay. ... You will also need to set primary_conninfo in the downstream standby to point to the cascading standby.",
-						Configurable: true,
-					},
-				},
-			},
-			{
-				Name:    "xeams",
-				Title:   "Xeams",
-				Vendor:  "Synametrics Technologies",
-				Summary: "Email server and spam filter.",
-				File:    "rules/catalog/data/xeams.toml",
-				Sources: []Source{
-					{
-						ID:    "xeams-ports",
-						Title: "Xeams document 4625: TCP/IP ports required by Xeams",
-						Seed:  "003_ade6e11525539fc9.txt",
-					},
-				},
-				Roles: []Role{
-					{
-						Name:  "server",
-						Title: "Xeams server",
-					},
-				},
-				Peers: []Peer{
-					{
-						Name:  "email-servers",
-						Title: "Other email servers (usually the Internet)",
-					},
-					{
-						Name:  "email-users",
-						Title: "Email users' mail clients",
-					},
-					{
-						Name:  "pop3-servers",
-						Title: "POP3 servers the POP3 fetcher collects mail from",
-					},
-					{
-						Name:  "whois-servers",
-						Title: "WHOIS servers",
-					},
-					{
-						Name:  "dns-servers",
-						Title: "DNS resolvers",
-					},
-					{
-						Name:  "xeams-update",
-						Title: "Synametrics' web server for rules and program updates",
-					},
-					{
-						Name:  "administrators",
-						Title: "Administrators' browsers",
-					},
-				},
-				Features: []Feature{
-					{
-						Name:    "smtp",
-						Title:   "Receive and deliver email (SMTP)",
-						Default: true,
-					},
-					{
-						Name:    "junk-filtering",
-						Title:   "Junk filtering (WHOIS lookups of sender domains)",
-						Default: true,
-					},
-					{
-						Name:    "dns",
-						Title:   "DNS resolution",
-						Default: true,
-					},
-					{
-						Name:    "updates",
-						Title:   "Rule and program updates",
-						Default: true,
-					},
-					{
-						Name:  "pop3-server",
-						Title: "POP3 server for users",
-					},
-					{
-						Name:  "pop3s-server",
-						Title: "POP3 server in SSL mode",
-					},
-					{
-						Name:  "imap-server",
-						Title: "IMAP server for users",
-					},
-					{
-						Name:  "imaps-server",
-						Title: "IMAP server in SSL mode",
-					},
-					{
-						Name:  "pop3-fetcher",
-						Title: "POP3 fetcher (collect mail from other servers)",
-					},
-					{
-						Name:  "admin-console",
-						Title: "Admin console (web interface) for administrators on the internal network",
-					},
-					{
-						Name:    "embedded-database",
-						Title:   "Embedded relational database (on the server only, never opened)",
-						Default: true,
-					},
-				},
-				Flows: []Flow{
-					{
-						ID:      "smtp-in",
-						Feature: "smtp",
-						From:    "email-servers",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose: "Receive email from servers on the Internet; not changeable, other servers expect 25",
-						Source:  "xeams-ports",
-						Row:     "(25) Required IN/OUT: SMTP traffic, used to receive and deliver emails",
-					},
-					{
-						ID:      "smtp-out",
-						Feature: "smtp",
-						From:    "server",
-						To:      "email-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 25,
-								Last:  25,
-							},
-						},
-						Purpose: "Deliver email to servers on the Internet",
-						Source:  "xeams-ports",
-						Row:     "(25) Required IN/OUT: SMTP traffic, used to receive and deliver emails",
-					},
-					{
-						ID:      "whois",
-						Feature: "junk-filtering",
-						From:    "server",
-						To:      "whois-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 43,
-								Last:  43,
-							},
-						},
-						Purpose: "WHOIS lookup of the sender's domain name, needed only with junk filtering",
-						Source:  "xeams-ports",
-						Row:     "43 Required OUT: WHOIS Lookup, only required if junk filtering is enabled",
-					},
-					{
-						ID:      "dns",
-						Feature: "dns",
-						From:    "server",
-						To:      "dns-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(2),
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 53,
-								Last:  53,
-							},
-						},
-						Purpose: "DNS queries over UDP, retried over TCP when UDP fails",
-						Source:  "xeams-ports",
-						Row:     "53 Required OUT: DNS traffic; UDP query first, TCP if UDP does not work",
-					},
-					{
-						ID:      "updates",
-						Feature: "updates",
-						From:    "server",
-						To:      "xeams-update",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 80,
-								Last:  80,
-							},
-							{
-								First: 443,
-								Last:  443,
-							},
-						},
-						Purpose: "Fetch rules and program updates from Synametrics' web server",
-						Source:  "xeams-ports",
-						Row:     "(80/443) Required OUT: Xeams connects to our web server to fetch rules and program updates",
-					},
-					{
-						ID:      "pop3-server",
-						Feature: "pop3-server",
-						From:    "email-users",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 110,
-								Last:  110,
-							},
-						},
-						Purpose:      "Users fetch their email over POP3",
-						Source:       "xeams-ports",
-						Row:          "(110) Optional IN/OUT: in-bound if users use POP3 to fetch their emails",
-						Configurable: true,
-					},
-					{
-						ID:      "pop3-fetcher",
-						Feature: "pop3-fetcher",
-						From:    "server",
-						To:      "pop3-servers",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 110,
-								Last:  110,
-							},
-						},
-						Purpose:      "The POP3 fetcher collects mail from other servers",
-						Source:       "xeams-ports",
-						Row:          "(110) Optional IN/OUT: out-bound if you are using the POP3 fetcher",
-						Configurable: true,
-					},
-					{
-						ID:      "imap-server",
-						Feature: "imap-server",
-						From:    "email-users",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 143,
-								Last:  143,
-							},
-						},
-						Purpose:      "Users read their email over IMAP",
-						Source:       "xeams-ports",
-						Row:          "(143) Required if IMAP is enabled",
-						Configurable: true,
-					},
-					{
-						ID:      "pop3s-server",
-						Feature: "pop3s-server",
-						From:    "email-users",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 995,
-								Last:  995,
-							},
-						},
-						Purpose:      "Users fetch their email over POP3 in SSL mode",
-						Source:       "xeams-ports",
-						Row:          "(995) Required if POP3 server is enabled in SSL mode",
-						Configurable: true,
-					},
-					{
-						ID:      "imaps-server",
-						Feature: "imaps-server",
-						From:    "email-users",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 993,
-								Last:  993,
-							},
-						},
-						Purpose:      "Users read their email over IMAP in SSL mode",
-						Source:       "xeams-ports",
-						Row:          "(993) Required if IMAP server is enabled in SSL mode",
-						Configurable: true,
-					},
-					{
-						ID:      "admin-console",
-						Feature: "admin-console",
-						From:    "administrators",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 5272,
-								Last:  5272,
-							},
-						},
-						Purpose:      "Admin console (the Xeams web interface) for administrators on the internal network; never needed from the Internet",
-						Source:       "xeams-ports",
-						Row:          "Other ports: 5272 - For admin console (you do not need to open them through your firewall); Can I change these ports: Xeams web interface (5272), only your internal users will connect",
-						Configurable: true,
-					},
-					{
-						ID:      "embedded-database",
-						Feature: "embedded-database",
-						From:    "server",
-						To:      "server",
-						Protocols: []proto.Protocol{
-							proto.Protocol(1),
-						},
-						Ports: ports.Set{
-							{
-								First: 7865,
-								Last:  7865,
-							},
-						},
-						Purpose:  "Embedded relational database, used only on the server itself",
-						Source:   "xeams-ports",
-						Row:      "Other ports: 7865 - Used by the embedded relational database (you do not need to open them through your firewall)",
-						Internal: true,
-					},
-				},
+				ID:    "kb224196",
+				Title: "Microsoft: How to restrict Active Directory RPC traffic to a specific port (KB 224196)",
+				URL:   "https://learn.microsoft.com/en-us/troubleshoot/windows-server/active-directory/restrict-ad-rpc-traffic-to-specific-port",
 			},
 		},
-		[]*Service{
+		Options: []Option{
 			{
-				Name:  "amqp",
-				Title: "AMQP",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 5672,
-						Last:  5672,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "amqp 5672/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 334,
-					Col:  8,
-				},
+				Name:    "rpc-dynamic-range",
+				Title:   "RPC dynamic port range of the Windows hosts: 49152-65535 since Windows Server 2008 (KB 929851); the range set with netsh int ipv4 set dynamicport, or one holding the static AD and Netlogon RPC ports (KB 224196)",
+				Kind:    OptionKind("port-range"),
+				Default: "49152-65535",
+			},
+		},
+		Roles: []Role{
+			{
+				Name:  "dc",
+				Title: "Domain controller",
 			},
 			{
-				Name:  "amqps",
-				Title: "AMQP over TLS",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 5671,
-						Last:  5671,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "amqps 5671/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 341,
-					Col:  8,
-				},
+				Name:  "client",
+				Title: "Domain member or other client of the domain controllers (KB 179442's client side)",
+			},
+		},
+		Peers: []Peer{
+			{
+				Name:  "trusted-dcs",
+				Title: "Domain controllers of trusted or trusting domains in other forests",
 			},
 			{
-				Name:  "bgp",
-				Title: "BGP",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 179,
-						Last:  179,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "bgp 179/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 462,
-					Col:  8,
-				},
+				Name:  "administrators",
+				Title: "Administrators' computers that refresh Group Policy remotely",
+			},
+		},
+		Features: []Feature{
+			{
+				Name:    "domain-members",
+				Title:   "Domain members use the domain controllers: DNS, Kerberos, LDAP, global catalog, RPC, SMB, time, ping",
+				Default: true,
 			},
 			{
-				Name:  "dhcp",
-				Title: "DHCP server",
-				File:  "rules/catalog/data/services.toml",
-				UDP: ports.Set{
-					{
-						First: 67,
-						Last:  67,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "bootps 67/udp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 129,
-					Col:  8,
-				},
+				Name:    "replication",
+				Title:   "Domain controllers replicate and work with each other (same forest)",
+				Default: true,
 			},
 			{
-				Name:  "dhcpv6",
-				Title: "DHCPv6 server",
-				File:  "rules/catalog/data/services.toml",
-				UDP: ports.Set{
-					{
-						First: 547,
-						Last:  547,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "dhcpv6-server 547/udp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 137,
-					Col:  8,
-				},
+				Name:  "ldaps",
+				Title: "LDAP over SSL/TLS (636) and global catalog over SSL/TLS (3269)",
 			},
 			{
-				Name:  "dns",
-				Title: "Domain Name System (DNS)",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				Name:  "ldaps-udp",
+				Title: "LDAP SSL over UDP/636, which only KB 832017's summary table lists",
+			},
+			{
+				Name:  "trusts",
+				Title: "Trusts with domains in other forests",
+			},
+			{
+				Name:  "trust-ldaps",
+				Title: "LDAP over SSL/TLS across trusts",
+			},
+			{
+				Name:  "trust-creation",
+				Title: "Create trusts (SMB, needed for trust creation only)",
+			},
+			{
+				Name:  "trust-time",
+				Title: "Windows Time across an external trust (only if configured to sync across it)",
+			},
+			{
+				Name:  "pptp-trust",
+				Title: "Trust through a PPTP compulsory tunnel (GRE, IP protocol 47, is not opened)",
+			},
+			{
+				Name:  "remote-pdc",
+				Title: "Member servers reach the remote domain's PDC over UDP/138 (Windows 2000 and 2003 name resolution)",
+			},
+			{
+				Name:  "netbios",
+				Title: "NetBIOS name, datagram and session services (optional for Netlogon and DFS namespaces)",
+			},
+			{
+				Name:  "adws",
+				Title: "Active Directory Web Services",
+			},
+			{
+				Name:  "group-policy-dcom",
+				Title: "Group Policy DCOM over UDP on the RPC dynamic port range",
+			},
+			{
+				Name:  "remote-gp-update",
+				Title: "Remote Group Policy update on domain members",
+			},
+			{
+				Name:  "dfsr-2008",
+				Title: "DFSR on TCP/5722 (Windows Server 2008 and 2008 R2 domain controllers only)",
+			},
+			{
+				Name:  "smtp-replication",
+				Title: "Intersite email-based replication (SMTP)",
+			},
+			{
+				Name:  "ipsec-encapsulation",
+				Title: "L2TP/IPsec encapsulation instead of the open ports (ESP, IP protocol 50, is not opened)",
+			},
+			{
+				Name:  "rpc-full-range",
+				Title: "RPC on every port from 1024 (KB 179442's first table)",
+			},
+		},
+		Flows: []Flow{
+			{
+				ID:      "member-dns",
+				Feature: "domain-members",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
 					{
 						First: 53,
 						Last:  53,
 					},
 				},
-				UDP: ports.Set{
+				Purpose: "DNS from domain members",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 53, 49152-65535/TCP/UDP | 53/TCP/UDP | DNS",
+			},
+			{
+				ID:      "member-kerberos",
+				Feature: "domain-members",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 88,
+						Last:  88,
+					},
+				},
+				Purpose: "Kerberos from domain members",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 88/TCP/UDP | Kerberos",
+			},
+			{
+				ID:      "member-kpasswd",
+				Feature: "domain-members",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 464,
+						Last:  464,
+					},
+				},
+				Purpose: "Kerberos password change from domain members",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 464/TCP/UDP | Kerberos password change",
+			},
+			{
+				ID:      "member-ldap",
+				Feature: "domain-members",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 389,
+						Last:  389,
+					},
+				},
+				Purpose: "LDAP from domain members",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 389/TCP/UDP | LDAP",
+			},
+			{
+				ID:      "member-gc",
+				Feature: "domain-members",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 3268,
+						Last:  3268,
+					},
+				},
+				Purpose: "LDAP global catalog from domain members",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 3268/TCP | LDAP GC",
+			},
+			{
+				ID:      "member-rpc-epm",
+				Feature: "domain-members",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 135,
+						Last:  135,
+					},
+				},
+				Purpose: "RPC endpoint mapper from domain members",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 135/TCP | RPC Endpoint Mapper",
+			},
+			{
+				ID:      "member-rpc",
+				Feature: "domain-members",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1,
+						Last:  65535,
+					},
+				},
+				Purpose:  "RPC for LSA, SAM and Netlogon on the RPC dynamic port range",
+				Source:   "kb179442",
+				Row:      "Windows Server 2008 and later versions: 49152-65535/TCP | 49152-65535/TCP | RPC for LSA, SAM, NetLogon (*)",
+				Random:   true,
+				PortPool: "rpc-dynamic-range",
+			},
+			{
+				ID:      "member-smb",
+				Feature: "domain-members",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 445,
+						Last:  445,
+					},
+				},
+				Purpose: "SMB (SYSVOL, Group Policy, Netlogon) from domain members",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 445/TCP | SMB (**)",
+			},
+			{
+				ID:      "member-time",
+				Feature: "domain-members",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 123,
+						Last:  123,
+					},
+				},
+				Purpose: "Windows Time from domain members",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/UDP | 123/UDP | W32Time",
+			},
+			{
+				ID:      "member-ping",
+				Feature: "domain-members",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(3),
+					proto.Protocol(4),
+				},
+				ICMPTypes: []string{
+					"echo-request",
+				},
+				Purpose: "The LDAP client and the Redirector ping domain controllers",
+				Source:  "kb179442",
+				Row:     "Active Directory: <any> ICMP -> DC IP addr = allow (the Microsoft LDAP client uses ICMP ping when a LDAP request is pending; the Windows Redirector also uses ICMP Ping messages)",
+			},
+			{
+				ID:      "dc-dns",
+				Feature: "replication",
+				From:    "dc",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
 					{
 						First: 53,
 						Last:  53,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "domain 53/tcp, 53/udp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 104,
-					Col:  8,
-				},
+				Purpose: "DNS between domain controllers",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 53, 49152-65535/TCP/UDP | 53/TCP/UDP | DNS",
 			},
 			{
-				Name:  "dns-over-tls",
-				Title: "DNS over TLS",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "dc-kerberos",
+				Feature: "replication",
+				From:    "dc",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
 					{
-						First: 853,
-						Last:  853,
+						First: 88,
+						Last:  88,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "domain-s 853/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 113,
-					Col:  8,
-				},
+				Purpose: "Kerberos between domain controllers",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 88/TCP/UDP | Kerberos",
 			},
 			{
-				Name:  "ftp",
-				Title: "FTP",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "dc-kpasswd",
+				Feature: "replication",
+				From:    "dc",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
 					{
-						First: 21,
-						Last:  21,
+						First: 464,
+						Last:  464,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "ftp 21/tcp, ftp-data 20/tcp",
-				Unsupported: []string{
-					"the FTP conntrack helper (nf_conntrack_ftp) to admit the data connections the control connection negotiates",
-				},
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 441,
-					Col:  8,
-				},
+				Purpose: "Kerberos password change between domain controllers",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 464/TCP/UDP | Kerberos password change",
 			},
 			{
-				Name:  "git",
-				Title: "Git daemon (git:// protocol)",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "dc-ldap",
+				Feature: "replication",
+				From:    "dc",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
 					{
-						First: 9418,
-						Last:  9418,
+						First: 389,
+						Last:  389,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "git 9418/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 423,
-					Col:  8,
-				},
+				Purpose: "LDAP between domain controllers",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 389/TCP/UDP | LDAP",
 			},
 			{
-				Name:  "http",
-				Title: "HTTP",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "dc-gc",
+				Feature: "replication",
+				From:    "dc",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
-						First: 80,
-						Last:  80,
+						First: 3268,
+						Last:  3268,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "http 80/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 77,
-					Col:  8,
-				},
+				Purpose: "LDAP global catalog between domain controllers",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 3268/TCP | LDAP GC",
 			},
 			{
-				Name:  "http3",
-				Title: "HTTP/3 (QUIC)",
-				File:  "rules/catalog/data/services.toml",
-				UDP: ports.Set{
+				ID:      "dc-rpc-epm",
+				Feature: "replication",
+				From:    "dc",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
-						First: 443,
-						Last:  443,
+						First: 135,
+						Last:  135,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "https 443/udp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 94,
-					Col:  8,
-				},
+				Purpose: "RPC endpoint mapper between domain controllers",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 135/TCP | RPC Endpoint Mapper",
 			},
 			{
-				Name:  "https",
-				Title: "HTTPS (HTTP over TLS)",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "dc-rpc",
+				Feature: "replication",
+				From:    "dc",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
-						First: 443,
-						Last:  443,
+						First: 1,
+						Last:  65535,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "https 443/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 86,
-					Col:  8,
-				},
+				Purpose:  "RPC between domain controllers on the RPC dynamic port range: LSA, SAM, Netlogon, directory replication, SYSVOL replication (FRS or DFSR)",
+				Source:   "kb179442",
+				Row:      "Windows Server 2008 and later versions: 49152-65535/TCP | 49152-65535/TCP | RPC for LSA, SAM, NetLogon (*); FRS RPC (*); DFSR RPC (*)",
+				Random:   true,
+				PortPool: "rpc-dynamic-range",
 			},
 			{
-				Name:  "imap",
-				Title: "IMAP",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "dc-smb",
+				Feature: "replication",
+				From:    "dc",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
-						First: 143,
-						Last:  143,
+						First: 445,
+						Last:  445,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "imap 143/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 171,
-					Col:  8,
-				},
+				Purpose: "SMB between domain controllers",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 445/TCP | SMB (**)",
 			},
 			{
-				Name:  "imaps",
-				Title: "IMAP over TLS",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "dc-time",
+				Feature: "replication",
+				From:    "dc",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
 					{
-						First: 993,
-						Last:  993,
+						First: 123,
+						Last:  123,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "imaps 993/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 179,
-					Col:  8,
-				},
+				Purpose: "Windows Time between domain controllers",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/UDP | 123/UDP | W32Time",
 			},
 			{
-				Name:  "ipp",
-				Title: "Internet Printing Protocol (IPP)",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "dc-ping",
+				Feature: "replication",
+				From:    "dc",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(3),
+					proto.Protocol(4),
+				},
+				ICMPTypes: []string{
+					"echo-request",
+				},
+				Purpose: "LDAP client and Redirector pings between domain controllers",
+				Source:  "kb179442",
+				Row:     "Active Directory: <any> ICMP -> DC IP addr = allow",
+			},
+			{
+				ID:      "trust-dns-in",
+				Feature: "trusts",
+				From:    "trusted-dcs",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
 					{
-						First: 631,
-						Last:  631,
+						First: 53,
+						Last:  53,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "ipp 631/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 431,
-					Col:  8,
-				},
+				Purpose: "DNS from domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 53, 49152-65535/TCP/UDP | 53/TCP/UDP | DNS",
 			},
 			{
-				Name:  "ipsec",
-				Title: "IPsec VPN (IKE, NAT traversal and ESP)",
-				File:  "rules/catalog/data/services.toml",
-				UDP: ports.Set{
+				ID:      "trust-kerberos-in",
+				Feature: "trusts",
+				From:    "trusted-dcs",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 88,
+						Last:  88,
+					},
+				},
+				Purpose: "Kerberos from domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 88/TCP/UDP | Kerberos",
+			},
+			{
+				ID:      "trust-kpasswd-in",
+				Feature: "trusts",
+				From:    "trusted-dcs",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 464,
+						Last:  464,
+					},
+				},
+				Purpose: "Kerberos password change from domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 464/TCP/UDP | Kerberos password change",
+			},
+			{
+				ID:      "trust-ldap-in",
+				Feature: "trusts",
+				From:    "trusted-dcs",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 389,
+						Last:  389,
+					},
+				},
+				Purpose: "LDAP from domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 389/TCP/UDP | LDAP",
+			},
+			{
+				ID:      "trust-gc-in",
+				Feature: "trusts",
+				From:    "trusted-dcs",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 3268,
+						Last:  3268,
+					},
+				},
+				Purpose: "LDAP global catalog from domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 3268/TCP | LDAP GC",
+			},
+			{
+				ID:      "trust-rpc-epm-in",
+				Feature: "trusts",
+				From:    "trusted-dcs",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 135,
+						Last:  135,
+					},
+				},
+				Purpose: "RPC endpoint mapper from domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 135/TCP | RPC Endpoint Mapper",
+			},
+			{
+				ID:      "trust-rpc-in",
+				Feature: "trusts",
+				From:    "trusted-dcs",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1,
+						Last:  65535,
+					},
+				},
+				Purpose:  "RPC for LSA, SAM and Netlogon from domain controllers of trusted domains",
+				Source:   "kb179442",
+				Row:      "Windows Server 2008 and later versions: 49152-65535/TCP | 49152-65535/TCP | RPC for LSA, SAM, NetLogon (*)",
+				Random:   true,
+				PortPool: "rpc-dynamic-range",
+			},
+			{
+				ID:      "trust-ping-in",
+				Feature: "trusts",
+				From:    "trusted-dcs",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(3),
+					proto.Protocol(4),
+				},
+				ICMPTypes: []string{
+					"echo-request",
+				},
+				Purpose: "Pings from domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Active Directory: <any> ICMP -> DC IP addr = allow",
+			},
+			{
+				ID:      "trust-dns-out",
+				Feature: "trusts",
+				From:    "dc",
+				To:      "trusted-dcs",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 53,
+						Last:  53,
+					},
+				},
+				Purpose: "DNS to domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 53, 49152-65535/TCP/UDP | 53/TCP/UDP | DNS",
+			},
+			{
+				ID:      "trust-kerberos-out",
+				Feature: "trusts",
+				From:    "dc",
+				To:      "trusted-dcs",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 88,
+						Last:  88,
+					},
+				},
+				Purpose: "Kerberos to domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 88/TCP/UDP | Kerberos",
+			},
+			{
+				ID:      "trust-kpasswd-out",
+				Feature: "trusts",
+				From:    "dc",
+				To:      "trusted-dcs",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 464,
+						Last:  464,
+					},
+				},
+				Purpose: "Kerberos password change to domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 464/TCP/UDP | Kerberos password change",
+			},
+			{
+				ID:      "trust-ldap-out",
+				Feature: "trusts",
+				From:    "dc",
+				To:      "trusted-dcs",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 389,
+						Last:  389,
+					},
+				},
+				Purpose: "LDAP to domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 389/TCP/UDP | LDAP",
+			},
+			{
+				ID:      "trust-gc-out",
+				Feature: "trusts",
+				From:    "dc",
+				To:      "trusted-dcs",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 3268,
+						Last:  3268,
+					},
+				},
+				Purpose: "LDAP global catalog to domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 3268/TCP | LDAP GC",
+			},
+			{
+				ID:      "trust-rpc-epm-out",
+				Feature: "trusts",
+				From:    "dc",
+				To:      "trusted-dcs",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 135,
+						Last:  135,
+					},
+				},
+				Purpose: "RPC endpoint mapper to domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 135/TCP | RPC Endpoint Mapper",
+			},
+			{
+				ID:      "trust-rpc-out",
+				Feature: "trusts",
+				From:    "dc",
+				To:      "trusted-dcs",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1,
+						Last:  65535,
+					},
+				},
+				Purpose:  "RPC for LSA, SAM and Netlogon to domain controllers of trusted domains",
+				Source:   "kb179442",
+				Row:      "Windows Server 2008 and later versions: 49152-65535/TCP | 49152-65535/TCP | RPC for LSA, SAM, NetLogon (*)",
+				Random:   true,
+				PortPool: "rpc-dynamic-range",
+			},
+			{
+				ID:      "trust-ping-out",
+				Feature: "trusts",
+				From:    "dc",
+				To:      "trusted-dcs",
+				Protocols: []proto.Protocol{
+					proto.Protocol(3),
+					proto.Protocol(4),
+				},
+				ICMPTypes: []string{
+					"echo-request",
+				},
+				Purpose: "Pings to domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Active Directory: <any> ICMP -> DC IP addr = allow",
+			},
+			{
+				ID:      "member-ldaps",
+				Feature: "ldaps",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 636,
+						Last:  636,
+					},
+					{
+						First: 3269,
+						Last:  3269,
+					},
+				},
+				Purpose: "LDAP SSL and global catalog SSL from domain members",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 636/TCP | LDAP SSL; 49152-65535/TCP | 3269/TCP | LDAP GC SSL",
+			},
+			{
+				ID:      "dc-ldaps",
+				Feature: "ldaps",
+				From:    "dc",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 636,
+						Last:  636,
+					},
+					{
+						First: 3269,
+						Last:  3269,
+					},
+				},
+				Purpose: "LDAP SSL and global catalog SSL between domain controllers",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 636/TCP | LDAP SSL; 49152-65535/TCP | 3269/TCP | LDAP GC SSL",
+			},
+			{
+				ID:      "member-ldaps-udp",
+				Feature: "ldaps-udp",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 636,
+						Last:  636,
+					},
+				},
+				Purpose: "LDAP SSL over UDP, as KB 832017's port-sorted table lists it (its LSA section lists TCP only)",
+				Source:  "kb832017",
+				Row:     "Ports and protocols: 636 | UDP | LDAP SSL | Local Security Authority",
+			},
+			{
+				ID:      "trust-ldaps-in",
+				Feature: "trust-ldaps",
+				From:    "trusted-dcs",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 636,
+						Last:  636,
+					},
+					{
+						First: 3269,
+						Last:  3269,
+					},
+				},
+				Purpose: "LDAP SSL and global catalog SSL from domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 636/TCP | LDAP SSL; 49152-65535/TCP | 3269/TCP | LDAP GC SSL",
+			},
+			{
+				ID:      "trust-ldaps-out",
+				Feature: "trust-ldaps",
+				From:    "dc",
+				To:      "trusted-dcs",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 636,
+						Last:  636,
+					},
+					{
+						First: 3269,
+						Last:  3269,
+					},
+				},
+				Purpose: "LDAP SSL and global catalog SSL to domain controllers of trusted domains",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP | 636/TCP | LDAP SSL; 49152-65535/TCP | 3269/TCP | LDAP GC SSL",
+			},
+			{
+				ID:      "trust-creation-in",
+				Feature: "trust-creation",
+				From:    "trusted-dcs",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 445,
+						Last:  445,
+					},
+				},
+				Purpose: "SMB from domain controllers of the other domain, to create the trust",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 445/TCP | SMB (**); (**) For the operation of the trust this port is not required, it is used for trust creation only.",
+			},
+			{
+				ID:      "trust-creation-out",
+				Feature: "trust-creation",
+				From:    "dc",
+				To:      "trusted-dcs",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 445,
+						Last:  445,
+					},
+				},
+				Purpose: "SMB to domain controllers of the other domain, to create the trust",
+				Source:  "kb179442",
+				Row:     "Windows Server 2008 and later versions: 49152-65535/TCP/UDP | 445/TCP | SMB (**); (**) For the operation of the trust this port is not required, it is used for trust creation only.",
+			},
+			{
+				ID:      "trust-time-in",
+				Feature: "trust-time",
+				From:    "trusted-dcs",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 123,
+						Last:  123,
+					},
+				},
+				Purpose: "Windows Time from across an external trust",
+				Source:  "kb179442",
+				Row:     "49152-65535/UDP | 123/UDP | W32Time; External trust 123/UDP is only needed if you have manually configured the Windows Time Service to Sync with a server across the external trust.",
+			},
+			{
+				ID:      "trust-time-out",
+				Feature: "trust-time",
+				From:    "dc",
+				To:      "trusted-dcs",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 123,
+						Last:  123,
+					},
+				},
+				Purpose: "Windows Time across an external trust",
+				Source:  "kb179442",
+				Row:     "49152-65535/UDP | 123/UDP | W32Time; External trust 123/UDP is only needed if you have manually configured the Windows Time Service to Sync with a server across the external trust.",
+			},
+			{
+				ID:      "pptp-trust-in",
+				Feature: "pptp-trust",
+				From:    "trusted-dcs",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1723,
+						Last:  1723,
+					},
+				},
+				Purpose: "PPTP compulsory tunnel for a trust; GRE (IP protocol 47) must also pass and is not opened here",
+				Source:  "kb179442",
+				Row:     "Active Directory: establish a trust through the Point-to-Point Tunneling Protocol (PPTP) compulsory tunnel: 1024-65535/TCP | 1723/TCP | PPTP; In addition, you would have to enable IP PROTOCOL 47 (GRE).",
+			},
+			{
+				ID:      "pptp-trust-out",
+				Feature: "pptp-trust",
+				From:    "dc",
+				To:      "trusted-dcs",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1723,
+						Last:  1723,
+					},
+				},
+				Purpose: "PPTP compulsory tunnel for a trust; GRE (IP protocol 47) must also pass and is not opened here",
+				Source:  "kb179442",
+				Row:     "Active Directory: establish a trust through the Point-to-Point Tunneling Protocol (PPTP) compulsory tunnel: 1024-65535/TCP | 1723/TCP | PPTP; In addition, you would have to enable IP PROTOCOL 47 (GRE).",
+			},
+			{
+				ID:      "remote-pdc",
+				Feature: "remote-pdc",
+				From:    "client",
+				To:      "trusted-dcs",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 138,
+						Last:  138,
+					},
+				},
+				Purpose: "Member servers granting access to users of a trusted domain resolve names at that domain's PDC",
+				Source:  "kb179442",
+				Row:     "Make sure that all Windows 2000-based member servers and Windows Server 2003-based member servers that will be granting access to resources have UDP 138 connectivity to the remote PDC.",
+			},
+			{
+				ID:      "netbios",
+				Feature: "netbios",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 137,
+						Last:  138,
+					},
+				},
+				Purpose: "NetBIOS name resolution and datagram service (optional: trusts without DNS, DFS namespaces by NetBIOS name)",
+				Source:  "kb832017",
+				Row:     "Net Logon: NetBIOS Datagram Service UDP 138, NetBIOS Name Resolution UDP 137 (The NETBIOS ports are optional); Distributed File System Namespaces: NetBIOS Datagram Service UDP 138",
+			},
+			{
+				ID:      "netbios-session",
+				Feature: "netbios",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 139,
+						Last:  139,
+					},
+				},
+				Purpose: "NetBIOS session service (optional)",
+				Source:  "kb832017",
+				Row:     "Net Logon: NetBIOS Session Service TCP 139 (The NETBIOS ports are optional); Distributed File System Namespaces: NetBIOS Session Service TCP 139",
+			},
+			{
+				ID:      "adws",
+				Feature: "adws",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 9389,
+						Last:  9389,
+					},
+				},
+				Purpose: "Active Directory Web Services (Active Directory Management Gateway Service)",
+				Source:  "kb832017",
+				Row:     "Active Directory (local security authority): Active Directory Web Services (ADWS) TCP 9389; Active Directory Management Gateway Service TCP 9389",
+			},
+			{
+				ID:      "group-policy-dcom",
+				Feature: "group-policy-dcom",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 1,
+						Last:  65535,
+					},
+				},
+				Purpose:  "Group Policy DCOM over UDP on the RPC dynamic port range (TCP is in domain-members)",
+				Source:   "kb832017",
+				Row:      "Group Policy: DCOM | TCP + UDP | random port number between 49152 - 65535",
+				Random:   true,
+				PortPool: "rpc-dynamic-range",
+			},
+			{
+				ID:      "remote-gp-update-epm",
+				Feature: "remote-gp-update",
+				From:    "administrators",
+				To:      "client",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 135,
+						Last:  135,
+					},
+				},
+				Purpose: "Remote Group Policy update: RPC/WMI endpoint mapper on the refreshed computer",
+				Source:  "kb832017",
+				Row:     "Group Policy: remote group policy update ... requires RPC/WMI access through port 135 and ports 49152-65535 inbound to the computer on which the policy is being refreshed.",
+			},
+			{
+				ID:      "remote-gp-update-rpc",
+				Feature: "remote-gp-update",
+				From:    "administrators",
+				To:      "client",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1,
+						Last:  65535,
+					},
+				},
+				Purpose:  "Remote Group Policy update: RPC/WMI on the refreshed computer's RPC dynamic port range",
+				Source:   "kb832017",
+				Row:      "Group Policy: remote group policy update ... requires RPC/WMI access through port 135 and ports 49152-65535 inbound to the computer on which the policy is being refreshed.",
+				Random:   true,
+				PortPool: "rpc-dynamic-range",
+			},
+			{
+				ID:      "dfsr-2008",
+				Feature: "dfsr-2008",
+				From:    "dc",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 5722,
+						Last:  5722,
+					},
+				},
+				Purpose: "DFSR RPC on Windows Server 2008 and 2008 R2 domain controllers",
+				Source:  "kb832017",
+				Row:     "Distributed File System Replication: RPC TCP 5722 (Port 5722 is only used on a Windows Server 2008 domain controller or on a Windows Server 2008 R2 domain controller. It is not used on a Windows Server 2012 domain controller.)",
+			},
+			{
+				ID:      "smtp-replication",
+				Feature: "smtp-replication",
+				From:    "dc",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose: "Intersite email-based replication",
+				Source:  "kb832017",
+				Row:     "Simple Mail Transfer Protocol (SMTP): SMTP TCP 25 (Windows domain controllers use the SMTP service for intersite e-mail-based replication)",
+			},
+			{
+				ID:      "ipsec-encapsulation",
+				Feature: "ipsec-encapsulation",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
 					{
 						First: 500,
 						Last:  500,
@@ -11028,887 +1207,10705 @@ func compiledCatalog() ([]*Product, []*Service) {
 						Last:  4500,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "isakmp 500/udp, ipsec-nat-t 4500/udp",
-				Unsupported: []string{
-					"IP protocol esp (50), which carries the encrypted traffic without NAT traversal",
-				},
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 480,
-					Col:  8,
-				},
+				Purpose: "L2TP/IPsec encapsulation (ISAKMP 500, NAT-T 4500) instead of opening the other ports; ESP is not opened",
+				Source:  "kb832017",
+				Row:     "Active Directory (local security authority): you must allow the following items through the router instead of opening all the ports: IPsec ESP (IP protocol 50), IPsec NAT-T (UDP port 4500), IPsec ISAKMP (UDP port 500)",
 			},
 			{
-				Name:  "iscsi",
-				Title: "iSCSI target",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "member-rpc-full-range",
+				Feature: "rpc-full-range",
+				From:    "client",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
-						First: 3260,
-						Last:  3260,
+						First: 1024,
+						Last:  65535,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "iscsi-target 3260/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 409,
-					Col:  8,
-				},
+				Purpose: "RPC for LSA, SAM and Netlogon on every port from 1024",
+				Source:  "kb179442",
+				Row:     "1024-65535/TCP | 1024-65535/TCP | RPC for LSA, SAM, NetLogon (*)",
 			},
 			{
-				Name:  "kerberos",
-				Title: "Kerberos key distribution centre (KDC)",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "dc-rpc-full-range",
+				Feature: "rpc-full-range",
+				From:    "dc",
+				To:      "dc",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
-						First: 88,
-						Last:  88,
+						First: 1024,
+						Last:  65535,
 					},
 				},
-				UDP: ports.Set{
-					{
-						First: 88,
-						Last:  88,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "kerberos 88/tcp, 88/udp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 222,
-					Col:  8,
-				},
+				Purpose: "RPC for LSA, SAM, Netlogon and FRS between domain controllers on every port from 1024",
+				Source:  "kb179442",
+				Row:     "1024-65535/TCP | 1024-65535/TCP | RPC for LSA, SAM, NetLogon (*); 1024-65535/TCP | 1024-65535/TCP | FRS RPC (*)",
+			},
+		},
+	},
+	{
+		Name:    "exchange",
+		Title:   "Microsoft Exchange Server",
+		Vendor:  "Microsoft",
+		Summary: "Exchange Server 2016/2019 Mailbox servers, optionally with Edge Transport servers in a perimeter network.",
+		File:    "rules/catalog/data/exchange.toml",
+		Sources: []Source{
+			{
+				ID:    "exchange-ports",
+				Title: "Microsoft: Network ports for clients and mail flow in Exchange (Exchange Server 2016 and 2019)",
+				URL:   "https://learn.microsoft.com/en-us/exchange/plan-and-deploy/deployment-ref/network-ports",
+			},
+		},
+		Modes: []string{
+			"no-edge",
+			"edge",
+		},
+		Mode: "no-edge",
+		Roles: []Role{
+			{
+				Name:  "mailbox",
+				Title: "Mailbox server (client access and backend services)",
 			},
 			{
-				Name:  "kpasswd",
-				Title: "Kerberos password change",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 464,
-						Last:  464,
-					},
-				},
-				UDP: ports.Set{
-					{
-						First: 464,
-						Last:  464,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "kpasswd 464/tcp, 464/udp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 231,
-					Col:  8,
-				},
+				Name:  "edge",
+				Title: "Edge Transport server (perimeter network, subscribed to an Active Directory site)",
+			},
+		},
+		Peers: []Peer{
+			{
+				Name:  "email-users",
+				Title: "Email clients and services (Outlook, mobile devices, IMAP4 and POP3 clients)",
 			},
 			{
-				Name:  "ldap",
-				Title: "LDAP",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 389,
-						Last:  389,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "ldap 389/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 206,
-					Col:  8,
-				},
+				Name:  "email-servers",
+				Title: "Other email servers (usually the Internet)",
 			},
 			{
-				Name:  "ldaps",
-				Title: "LDAP over TLS",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 636,
-						Last:  636,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "ldaps 636/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 214,
-					Col:  8,
-				},
+				Name:  "dns-servers",
+				Title: "DNS servers",
 			},
 			{
-				Name:  "mongodb",
-				Title: "MongoDB",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 27017,
-						Last:  27017,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "mongodb 27017/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 327,
-					Col:  8,
-				},
+				Name:  "directory-servers",
+				Title: "Internal Active Directory domain controllers",
 			},
 			{
-				Name:  "mqtt",
-				Title: "MQTT",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 1883,
-						Last:  1883,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "mqtt 1883/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 348,
-					Col:  8,
-				},
+				Name:  "skype-servers",
+				Title: "Internal Lync or Skype for Business servers",
+			},
+		},
+		Features: []Feature{
+			{
+				Name:    "client-access",
+				Title:   "Clients over HTTPS: Autodiscover, ActiveSync, EWS, OAB, Outlook Anywhere, MAPI over HTTP, Outlook on the web",
+				Default: true,
 			},
 			{
-				Name:  "mqtts",
-				Title: "MQTT over TLS",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 8883,
-						Last:  8883,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "secure-mqtt 8883/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 355,
-					Col:  8,
-				},
+				Name:  "client-access-http",
+				Title: "Clients over plain HTTP: calendar publishing, Outlook on the web redirect, Autodiscover fallback",
 			},
 			{
-				Name:  "mssql",
-				Title: "Microsoft SQL Server (default instance)",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 1433,
-						Last:  1433,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "ms-sql-s 1433/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 313,
-					Col:  8,
-				},
+				Name:  "imap4",
+				Title: "IMAP4 clients (disabled in Exchange by default)",
 			},
 			{
-				Name:  "mysql",
-				Title: "MySQL and MariaDB",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 3306,
-						Last:  3306,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "mysql 3306/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 297,
-					Col:  8,
-				},
-			},
-			{
-				Name:  "nfs",
-				Title: "NFS version 4",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 2049,
-						Last:  2049,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "nfs 2049/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 383,
-					Col:  8,
-				},
-			},
-			{
-				Name:  "ntp",
-				Title: "Network Time Protocol (NTP)",
-				File:  "rules/catalog/data/services.toml",
-				UDP: ports.Set{
-					{
-						First: 123,
-						Last:  123,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "ntp 123/udp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 121,
-					Col:  8,
-				},
-			},
-			{
-				Name:  "openvpn",
-				Title: "OpenVPN (UDP)",
-				File:  "rules/catalog/data/services.toml",
-				UDP: ports.Set{
-					{
-						First: 1194,
-						Last:  1194,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "openvpn 1194/udp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 471,
-					Col:  8,
-				},
+				Name:  "imap4-secure",
+				Title: "Secure IMAP4 clients (disabled in Exchange by default)",
 			},
 			{
 				Name:  "pop3",
-				Title: "POP3",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				Title: "POP3 clients (disabled in Exchange by default)",
+			},
+			{
+				Name:  "pop3-secure",
+				Title: "Secure POP3 clients (disabled in Exchange by default)",
+			},
+			{
+				Name:  "smtp-submission",
+				Title: "Authenticated SMTP clients on 587",
+			},
+			{
+				Name:  "smtp-submission-25",
+				Title: "Authenticated SMTP clients on 25 (client Receive connector bound to 25 as well)",
+			},
+			{
+				Name:    "mail-flow",
+				Title:   "Inbound and outbound mail",
+				Default: true,
+			},
+			{
+				Name:    "edgesync",
+				Title:   "EdgeSync synchronization to Edge Transport servers",
+				Default: true,
+			},
+			{
+				Name:    "dns",
+				Title:   "DNS for name resolution of the next mail hop",
+				Default: true,
+			},
+			{
+				Name:  "open-proxy-detection",
+				Title: "Open proxy server detection in sender reputation (on in Exchange by default)",
+			},
+			{
+				Name:    "internal-servers",
+				Title:   "Unrestricted traffic between internal Exchange servers",
+				Default: true,
+			},
+			{
+				Name:    "active-directory",
+				Title:   "Unrestricted traffic between Exchange servers and internal domain controllers",
+				Default: true,
+			},
+			{
+				Name:  "skype",
+				Title: "Unrestricted traffic between Exchange servers and internal Lync or Skype for Business servers",
+			},
+		},
+		Flows: []Flow{
+			{
+				ID:      "client-access",
+				Feature: "client-access",
+				From:    "email-users",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Encrypted web connections: Autodiscover, Exchange ActiveSync, EWS, OAB distribution, Outlook Anywhere, MAPI over HTTP, Outlook on the web",
+				Source:  "exchange-ports",
+				Row:     "Network ports required for clients and services: Encrypted web connections | 443/TCP (HTTPS)",
+			},
+			{
+				ID:      "client-access-http",
+				Feature: "client-access-http",
+				From:    "email-users",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose: "Unencrypted web connections: Internet calendar publishing, Outlook on the web (redirect to 443), Autodiscover fallback",
+				Source:  "exchange-ports",
+				Row:     "Network ports required for clients and services: Unencrypted web connections | 80/TCP (HTTP) | Whenever possible, we recommend using encrypted web connections on 443/TCP",
+			},
+			{
+				ID:      "imap4",
+				Feature: "imap4",
+				From:    "email-users",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 143,
+						Last:  143,
+					},
+				},
+				Purpose: "IMAP4 clients",
+				Source:  "exchange-ports",
+				Row:     "IMAP4 clients | 143/TCP (IMAP), 993/TCP (secure IMAP) | IMAP4 is disabled by default.",
+			},
+			{
+				ID:      "imap4-secure",
+				Feature: "imap4-secure",
+				From:    "email-users",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 993,
+						Last:  993,
+					},
+				},
+				Purpose: "Secure IMAP4 clients",
+				Source:  "exchange-ports",
+				Row:     "IMAP4 clients | 143/TCP (IMAP), 993/TCP (secure IMAP) | IMAP4 is disabled by default.",
+			},
+			{
+				ID:      "pop3",
+				Feature: "pop3",
+				From:    "email-users",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
 						First: 110,
 						Last:  110,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "pop3 110/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 187,
-					Col:  8,
-				},
+				Purpose: "POP3 clients",
+				Source:  "exchange-ports",
+				Row:     "POP3 clients | 110/TCP (POP3), 995/TCP (secure POP3) | POP3 is disabled by default.",
 			},
 			{
-				Name:  "pop3s",
-				Title: "POP3 over TLS",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "pop3-secure",
+				Feature: "pop3-secure",
+				From:    "email-users",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
 						First: 995,
 						Last:  995,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "pop3s 995/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 195,
-					Col:  8,
-				},
+				Purpose: "Secure POP3 clients",
+				Source:  "exchange-ports",
+				Row:     "POP3 clients | 110/TCP (POP3), 995/TCP (secure POP3) | POP3 is disabled by default.",
 			},
 			{
-				Name:  "postgresql",
-				Title: "PostgreSQL",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 5432,
-						Last:  5432,
-					},
+				ID:      "smtp-submission",
+				Feature: "smtp-submission",
+				From:    "email-users",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "postgresql 5432/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 304,
-					Col:  8,
-				},
-			},
-			{
-				Name:  "radius",
-				Title: "RADIUS authentication and accounting",
-				File:  "rules/catalog/data/services.toml",
-				UDP: ports.Set{
-					{
-						First: 1812,
-						Last:  1813,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "radius 1812/udp, radius-acct 1813/udp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 240,
-					Col:  8,
-				},
-			},
-			{
-				Name:  "rdp",
-				Title: "Remote Desktop Protocol (RDP)",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 3389,
-						Last:  3389,
-					},
-				},
-				UDP: ports.Set{
-					{
-						First: 3389,
-						Last:  3389,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "ms-wbt-server 3389/tcp, 3389/udp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 50,
-					Col:  8,
-				},
-			},
-			{
-				Name:  "redis",
-				Title: "Redis",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 6379,
-						Last:  6379,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "redis 6379/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 320,
-					Col:  8,
-				},
-			},
-			{
-				Name:  "rsync",
-				Title: "rsync daemon",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 873,
-						Last:  873,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "rsync 873/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 416,
-					Col:  8,
-				},
-			},
-			{
-				Name:  "samba",
-				Title: "Samba / Windows file sharing with NetBIOS",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 139,
-						Last:  139,
-					},
-					{
-						First: 445,
-						Last:  445,
-					},
-				},
-				UDP: ports.Set{
-					{
-						First: 137,
-						Last:  138,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "netbios-ns 137/udp, netbios-dgm 138/udp, netbios-ssn 139/tcp, microsoft-ds 445/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 400,
-					Col:  8,
-				},
-			},
-			{
-				Name:  "smb",
-				Title: "SMB file sharing (direct over TCP)",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 445,
-						Last:  445,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "microsoft-ds 445/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 391,
-					Col:  8,
-				},
-			},
-			{
-				Name:  "smtp",
-				Title: "SMTP (mail transfer)",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 25,
-						Last:  25,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "smtp 25/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 147,
-					Col:  8,
-				},
-			},
-			{
-				Name:  "smtps",
-				Title: "Mail submission over TLS (submissions)",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 465,
-						Last:  465,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "submissions 465/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 163,
-					Col:  8,
-				},
-			},
-			{
-				Name:  "snmp",
-				Title: "SNMP agent",
-				File:  "rules/catalog/data/services.toml",
-				UDP: ports.Set{
-					{
-						First: 161,
-						Last:  161,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "snmp 161/udp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 250,
-					Col:  8,
-				},
-			},
-			{
-				Name:  "snmp-trap",
-				Title: "SNMP traps and notifications (manager)",
-				File:  "rules/catalog/data/services.toml",
-				UDP: ports.Set{
-					{
-						First: 162,
-						Last:  162,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "snmptrap 162/udp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 258,
-					Col:  8,
-				},
-			},
-			{
-				Name:  "ssh",
-				Title: "Secure Shell (SSH)",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
-					{
-						First: 22,
-						Last:  22,
-					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "ssh 22/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 33,
-					Col:  8,
-				},
-			},
-			{
-				Name:  "submission",
-				Title: "Mail submission (SMTP with STARTTLS)",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				Ports: ports.Set{
 					{
 						First: 587,
 						Last:  587,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+				Purpose: "Authenticated SMTP submission (Receive connector Client Frontend)",
+				Source:  "exchange-ports",
+				Row:     "SMTP clients (authenticated) | 587/TCP (authenticated SMTP)",
+			},
+			{
+				ID:      "smtp-submission-25",
+				Feature: "smtp-submission-25",
+				From:    "email-users",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
 				},
-				Row: "submission 587/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 155,
-					Col:  8,
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose: "Authenticated SMTP submission on port 25",
+				Source:  "exchange-ports",
+				Row:     "SMTP clients (authenticated): If you have email clients that are only able to submit authenticated SMTP email on port 25, you can modify the network adapter bindings of the client Receive connector to also listen for authenticated SMTP email submissions on port 25.",
+			},
+			{
+				ID:      "inbound-mail",
+				Feature: "mail-flow",
+				From:    "email-servers",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose: "Inbound mail (Receive connector Default Frontend)",
+				Source:  "exchange-ports",
+				Row:     "Mail flow (no Edge Transport servers): Inbound mail | 25/TCP (SMTP) | Internet (any) | Mailbox server",
+				Modes: []string{
+					"no-edge",
 				},
 			},
 			{
+				ID:      "outbound-mail",
+				Feature: "mail-flow",
+				From:    "mailbox",
+				To:      "email-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose: "Outbound mail, direct or proxied through the Front End Transport service (Send connectors are created manually)",
+				Source:  "exchange-ports",
+				Row:     "Mail flow (no Edge Transport servers): Outbound mail | 25/TCP (SMTP) | Mailbox server | Internet (any); Outbound mail (if proxied through the Front End transport service) | 25/TCP (SMTP) | Mailbox server | Internet (any)",
+				Modes: []string{
+					"no-edge",
+				},
+			},
+			{
+				ID:      "dns-mailbox",
+				Feature: "dns",
+				From:    "mailbox",
+				To:      "dns-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 53,
+						Last:  53,
+					},
+				},
+				Purpose: "DNS for name resolution of the next mail hop",
+				Source:  "exchange-ports",
+				Row:     "Mail flow (no Edge Transport servers): DNS for name resolution of the next mail hop | 53/UDP,53/TCP (DNS) | Mailbox server | DNS server",
+			},
+			{
+				ID:      "edge-inbound-mail",
+				Feature: "mail-flow",
+				From:    "email-servers",
+				To:      "edge",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose: "Inbound mail from the Internet to the Edge Transport server",
+				Source:  "exchange-ports",
+				Row:     "Inbound mail - Internet to Edge Transport server | 25/TCP (SMTP) | Internet (any) | Edge Transport server",
+				Modes: []string{
+					"edge",
+				},
+			},
+			{
+				ID:      "edge-to-mailbox",
+				Feature: "mail-flow",
+				From:    "edge",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose: "Inbound mail from the Edge Transport server to the Mailbox servers of the subscribed site",
+				Source:  "exchange-ports",
+				Row:     "Inbound mail - Edge Transport server to internal Exchange organization | 25/TCP (SMTP) | Edge Transport server | Mailbox servers in the subscribed Active Directory site",
+				Modes: []string{
+					"edge",
+				},
+			},
+			{
+				ID:      "mailbox-to-edge",
+				Feature: "mail-flow",
+				From:    "mailbox",
+				To:      "edge",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose: "Outbound mail from the Mailbox servers to the Edge Transport server",
+				Source:  "exchange-ports",
+				Row:     "Outbound mail - Internal Exchange organization to Edge Transport server | 25/TCP (SMTP) | Mailbox servers in the subscribed Active Directory site | Edge Transport servers",
+				Modes: []string{
+					"edge",
+				},
+			},
+			{
+				ID:      "edge-outbound-mail",
+				Feature: "mail-flow",
+				From:    "edge",
+				To:      "email-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose: "Outbound mail from the Edge Transport server to the Internet",
+				Source:  "exchange-ports",
+				Row:     "Outbound mail - Edge Transport server to internet | 25/TCP (SMTP) | Edge Transport server | Internet (any)",
+				Modes: []string{
+					"edge",
+				},
+			},
+			{
+				ID:      "edgesync",
+				Feature: "edgesync",
+				From:    "mailbox",
+				To:      "edge",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 50636,
+						Last:  50636,
+					},
+				},
+				Purpose: "EdgeSync synchronization (secure LDAP) from the Mailbox servers that participate",
+				Source:  "exchange-ports",
+				Row:     "EdgeSync synchronization | 50636/TCP (secure LDAP) | Mailbox servers in the subscribed Active Directory site that participate in EdgeSync synchronization | Edge Transport servers",
+				Modes: []string{
+					"edge",
+				},
+			},
+			{
+				ID:      "dns-edge",
+				Feature: "dns",
+				From:    "edge",
+				To:      "dns-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 53,
+						Last:  53,
+					},
+				},
+				Purpose: "DNS for name resolution of the next mail hop",
+				Source:  "exchange-ports",
+				Row:     "Mail flow with Edge Transport servers: DNS for name resolution of the next mail hop | 53/UDP,53/TCP (DNS) | Edge Transport server | DNS server",
+				Modes: []string{
+					"edge",
+				},
+			},
+			{
+				ID:      "open-proxy-detection",
+				Feature: "open-proxy-detection",
+				From:    "edge",
+				To:      "email-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 23,
+						Last:  23,
+					},
+					{
+						First: 80,
+						Last:  80,
+					},
+					{
+						First: 1080,
+						Last:  1081,
+					},
+					{
+						First: 3128,
+						Last:  3128,
+					},
+					{
+						First: 6588,
+						Last:  6588,
+					},
+				},
+				Purpose: "Test source messaging servers for open proxies: SOCKS4/5 (1081, 1080), Wingate/Telnet/Cisco (23), HTTP CONNECT/POST (6588, 3128, 80)",
+				Source:  "exchange-ports",
+				Row:     "Open proxy server detection in sender reputation | Edge Transport server | Internet: SOCKS4, SOCKS5: 1081, 1080; Wingate, Telnet, Cisco: 23; HTTP CONNECT, HTTP POST: 6588, 3128, 80",
+				Modes: []string{
+					"edge",
+				},
+			},
+			{
+				ID:      "exchange-servers",
+				Feature: "internal-servers",
+				From:    "mailbox",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 1,
+						Last:  65535,
+					},
+				},
+				Purpose: "Any port between internal Exchange servers (restricting it is not supported)",
+				Source:  "exchange-ports",
+				Row:     "We do not support restricting or altering network traffic between internal Exchange servers ... rules that allow incoming and outgoing network traffic on any port (including random RPC ports) and any protocol",
+				Random:  true,
+			},
+			{
+				ID:      "exchange-servers-icmp",
+				Feature: "internal-servers",
+				From:    "mailbox",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(3),
+					proto.Protocol(4),
+				},
+				Purpose: "ICMP between internal Exchange servers (any protocol)",
+				Source:  "exchange-ports",
+				Row:     "We do not support restricting or altering network traffic between internal Exchange servers ... rules that allow incoming and outgoing network traffic on any port (including random RPC ports) and any protocol",
+			},
+			{
+				ID:      "to-domain-controllers",
+				Feature: "active-directory",
+				From:    "mailbox",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 1,
+						Last:  65535,
+					},
+				},
+				Purpose: "Any port from Exchange servers to internal domain controllers (restricting it is not supported)",
+				Source:  "exchange-ports",
+				Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Active Directory domain controllers ... any port (including random RPC ports) and any protocol",
+				Random:  true,
+			},
+			{
+				ID:      "to-domain-controllers-icmp",
+				Feature: "active-directory",
+				From:    "mailbox",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(3),
+					proto.Protocol(4),
+				},
+				Purpose: "ICMP from Exchange servers to internal domain controllers (any protocol)",
+				Source:  "exchange-ports",
+				Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Active Directory domain controllers ... any port (including random RPC ports) and any protocol",
+			},
+			{
+				ID:      "from-domain-controllers",
+				Feature: "active-directory",
+				From:    "directory-servers",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 1,
+						Last:  65535,
+					},
+				},
+				Purpose: "Any port from internal domain controllers to Exchange servers (restricting it is not supported)",
+				Source:  "exchange-ports",
+				Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Active Directory domain controllers ... any port (including random RPC ports) and any protocol",
+				Random:  true,
+			},
+			{
+				ID:      "from-domain-controllers-icmp",
+				Feature: "active-directory",
+				From:    "directory-servers",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(3),
+					proto.Protocol(4),
+				},
+				Purpose: "ICMP from internal domain controllers to Exchange servers (any protocol)",
+				Source:  "exchange-ports",
+				Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Active Directory domain controllers ... any port (including random RPC ports) and any protocol",
+			},
+			{
+				ID:      "to-skype",
+				Feature: "skype",
+				From:    "mailbox",
+				To:      "skype-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 1,
+						Last:  65535,
+					},
+				},
+				Purpose: "Any port from Exchange servers to internal Lync or Skype for Business servers",
+				Source:  "exchange-ports",
+				Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Lync or Skype for Business servers ... any port (including random RPC ports) and any protocol",
+				Random:  true,
+			},
+			{
+				ID:      "to-skype-icmp",
+				Feature: "skype",
+				From:    "mailbox",
+				To:      "skype-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(3),
+					proto.Protocol(4),
+				},
+				Purpose: "ICMP from Exchange servers to internal Lync or Skype for Business servers",
+				Source:  "exchange-ports",
+				Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Lync or Skype for Business servers ... any port (including random RPC ports) and any protocol",
+			},
+			{
+				ID:      "from-skype",
+				Feature: "skype",
+				From:    "skype-servers",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 1,
+						Last:  65535,
+					},
+				},
+				Purpose: "Any port from internal Lync or Skype for Business servers to Exchange servers",
+				Source:  "exchange-ports",
+				Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Lync or Skype for Business servers ... any port (including random RPC ports) and any protocol",
+				Random:  true,
+			},
+			{
+				ID:      "from-skype-icmp",
+				Feature: "skype",
+				From:    "skype-servers",
+				To:      "mailbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(3),
+					proto.Protocol(4),
+				},
+				Purpose: "ICMP from internal Lync or Skype for Business servers to Exchange servers",
+				Source:  "exchange-ports",
+				Row:     "We do not support restricting or altering network traffic ... between internal Exchange servers and internal Lync or Skype for Business servers ... any port (including random RPC ports) and any protocol",
+			},
+		},
+	},
+	{
+		Name:    "fme-server",
+		Title:   "FME Server",
+		Vendor:  "Safe Software",
+		Summary: "FME Server / FME Flow with separate web, core, engine and database hosts.",
+		File:    "rules/catalog/data/fme-server.toml",
+		Sources: []Source{
+			{
+				ID:    "fme-firewalls",
+				Title: "FME Server documentation: Firewalls and Ports",
+				URL:   "http://docs.safe.com/fme/html/FME_Server_Documentation/Content/ReferenceManual/FME-Server-Ports.htm",
+				Seed:  "000_f79261969c2ca271.txt",
+			},
+			{
+				ID:    "fme-server-ports-2023",
+				Title: "FME Server 2023.1 documentation: FME Server Ports, Defining an Ephemeral Port Range",
+				URL:   "https://docs.safe.com/fme/2023.1/html/FME_Server_Documentation/ReferenceManual/FME-Server-Ports.htm",
+			},
+			{
+				ID:    "fme-flow-ports",
+				Title: "FME Flow 2023.2 documentation: FME Flow Ports",
+				URL:   "https://docs.safe.com/fme/2023.2/html/FME-Flow/ReferenceManual/FME-Flow-Ports.htm",
+			},
+			{
+				ID:    "fme-flow-other-ports",
+				Title: "FME Flow documentation (current): FME Flow Ports, Defining an Ephemeral Port Range and Other Ports",
+				URL:   "http://docs.safe.com/fme/html/FME_Server_Documentation/ReferenceManual/FME-Flow-Ports.htm",
+			},
+		},
+		Versions: []Version{
+			{
+				Name:   "2023.1",
+				Title:  "FME Server up to 2023.1 (FME Server's port list)",
+				Source: "fme-firewalls",
+			},
+			{
+				Name:   "2023.2",
+				Title:  "FME Flow 2023.2 (FME Flow Ports; later releases not checked)",
+				Source: "fme-flow-ports",
+			},
+		},
+		Version: "2023.1",
+		Options: []Option{
+			{
+				Name:  "port-pool",
+				Title: "FME_SERVER_PORT_POOL: the range FME draws its randomly assigned ports from, e.g. 7100-7150",
+				Kind:  OptionKind("port-range"),
+			},
+			{
+				Name:    "install-dir",
+				Title:   "FME Server install directory on Windows (<FMEServerInstall>)",
+				Kind:    OptionKind("path"),
+				Default: "C:\\Program Files\\FMEServer",
+			},
+		},
+		Roles: []Role{
+			{
+				Name:  "web",
+				Title: "Web host: web application server with the FME Server Web Services",
+			},
+			{
+				Name:  "core",
+				Title: "Core host: FME Server Core",
+			},
+			{
+				Name:  "engine",
+				Title: "Engine host: FME Engines",
+			},
+			{
+				Name:  "database",
+				Title: "Database host: FME Server repository database",
+			},
+			{
+				Name:  "queue",
+				Title: "FME Flow Queue host (Memurai or Redis, from 2023.2): usually the Core host",
+			},
+			{
+				Name:  "remote-engine",
+				Title: "Server running FME Flow Remote Engine Services (from 2023.2)",
+			},
+		},
+		Peers: []Peer{
+			{
+				Name:  "users",
+				Title: "Users of the web interface and the REST API (browsers, FME Workbench, scripts)",
+			},
+			{
+				Name:  "email-senders",
+				Title: "Mail servers and clients sending email to the SMTP publisher",
+			},
+			{
+				Name:  "file-servers",
+				Title: "File server holding the FME Server System Share",
+			},
+			{
+				Name:  "fme-exe-clients",
+				Title: "Hosts allowed to reach fme.exe on the engine hosts (the installer's rule allows any)",
+			},
+			{
+				Name:  "ftp-servers",
+				Title: "FTP and SFTP servers that automations use",
+			},
+			{
+				Name:  "imap-servers",
+				Title: "IMAP servers the email (IMAP) trigger polls",
+			},
+			{
+				Name:  "smtp-servers",
+				Title: "SMTP servers for email actions and system email",
+			},
+			{
+				Name:  "directory-servers",
+				Title: "Active Directory domain controllers",
+			},
+			{
+				Name:  "proxy-servers",
+				Title: "HTTP proxy servers",
+			},
+		},
+		Features: []Feature{
+			{
+				Name:    "web-ui",
+				Title:   "Web interface and REST API for users",
+				Default: true,
+			},
+			{
+				Name:    "core-api",
+				Title:   "Web Services to Core (requests, results, configuration, resources)",
+				Default: true,
+			},
+			{
+				Name:    "engines",
+				Title:   "FME Engines registered with the Core",
+				Default: true,
+			},
+			{
+				Name:    "notifications",
+				Title:   "Notification Services (publishers and subscribers)",
+				Default: true,
+			},
+			{
+				Name:    "database",
+				Title:   "FME Server repository database",
+				Default: true,
+			},
+			{
+				Name:  "websocket",
+				Title: "WebSocket Server for outside clients",
+			},
+			{
+				Name:  "smtp-publisher",
+				Title: "SMTP publisher (email triggers)",
+			},
+			{
+				Name:  "system-share",
+				Title: "System Share on a file server (SMB)",
+			},
+			{
+				Name:  "system-share-on-core",
+				Title: "System Share held on the Core host (Windows, from 2023.2)",
+			},
+			{
+				Name:  "windows-fme-exe",
+				Title: "Windows program rule for fme.exe, as the FME Server installer creates",
+			},
+			{
+				Name:  "automations-ftp",
+				Title: "Automations reach FTP servers (from 2023.2)",
+			},
+			{
+				Name:  "automations-sftp",
+				Title: "Automations reach SFTP servers (from 2023.2)",
+			},
+			{
+				Name:  "imap-trigger",
+				Title: "Email (IMAP) trigger polls an IMAP server (from 2023.2)",
+			},
+			{
+				Name:  "email-action",
+				Title: "SMTP email action sends email (from 2023.2)",
+			},
+			{
+				Name:  "system-email",
+				Title: "System email (from 2023.2)",
+			},
+			{
+				Name:  "active-directory",
+				Title: "Active Directory authentication (from 2023.2)",
+			},
+			{
+				Name:  "proxy",
+				Title: "Outbound connections through an HTTP proxy (from 2023.2)",
+			},
+			{
+				Name:  "remote-engines",
+				Title: "Requests to Remote Engine Services (from 2023.2)",
+			},
+		},
+		Flows: []Flow{
+			{
+				ID:      "web-ui",
+				Feature: "web-ui",
+				From:    "users",
+				To:      "web",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose:      "Web application server: web interface, REST API and web services; 80 unless chosen, 443 with HTTPS",
+				Source:       "fme-flow-ports",
+				Row:          "80*: Web application server (for running the FME Flow Web Services)",
+				Configurable: true,
+				Alternatives: true,
+				DefaultChoice: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Versions: []string{
+					"2023.1",
+				},
+				Departure: "FME Server's port list gives no port for the web application server; 80 (443 with HTTPS) is from the FME Flow 2023.2 ports page",
+			},
+			{
+				ID:      "web-ui",
+				Feature: "web-ui",
+				From:    "users",
+				To:      "web",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose:      "Web application server: web interface, REST API and web services; 80 unless chosen, 443 with HTTPS",
+				Source:       "fme-flow-ports",
+				Row:          "80*: Web application server (for running the FME Flow Web Services) and automatic Licensing requests",
+				Configurable: true,
+				Alternatives: true,
+				DefaultChoice: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Versions: []string{
+					"2023.2",
+				},
+			},
+			{
+				ID:      "tomcat-shutdown",
+				Feature: "web-ui",
+				From:    "web",
+				To:      "web",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8005,
+						Last:  8005,
+					},
+				},
+				Purpose:  "Apache Tomcat's shutdown port, for the web application server's own use (Tomcat binds it to localhost): never opened",
+				Source:   "fme-flow-other-ports",
+				Row:      "Other Ports: Apache Tomcat Shutdown Request 8005",
+				Internal: true,
+				Versions: []string{
+					"2023.2",
+				},
+			},
+			{
+				ID:      "core-requests",
+				Feature: "core-api",
+				From:    "web",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7071,
+						Last:  7071,
+					},
+				},
+				Purpose: "Requests from the web services and REST API to the FME Server Core",
+				Source:  "fme-firewalls",
+				Row:     "Port 7071 uses the REST API to send requests to the FME Server Core",
+			},
+			{
+				ID:      "core-dedicated",
+				Feature: "core-api",
+				From:    "web",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1,
+						Last:  65535,
+					},
+				},
+				Purpose:  "The web services connect to the ports the Core creates at random for results and dedicated connections: the port pool, or every TCP port",
+				Source:   "fme-firewalls",
+				Row:      "Result messages are returned to clients over a randomly assigned port created by the FME Server Core; configure the webHost with a rule to allow full communication with the coreHost",
+				Random:   true,
+				PortPool: "port-pool",
+			},
+			{
+				ID:      "core-connections",
+				Feature: "core-api",
+				From:    "web",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7069,
+						Last:  7069,
+					},
+				},
+				Purpose: "Database Connections and Web Connections requests (FMEConnection)",
+				Source:  "fme-firewalls",
+				Row:     "Ports 7069 and 7082 are for FME Server Database communications",
+			},
+			{
+				ID:      "core-configuration",
+				Feature: "core-api",
+				From:    "web",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7077,
+						Last:  7077,
+					},
+					{
+						First: 7081,
+						Last:  7081,
+					},
+				},
+				Purpose: "Configuration, Backup & Restore requests (7077) and System Cleanup tasks (7081)",
+				Source:  "fme-firewalls",
+				Row:     "Ports 7077 and 7081 are for Configuration, Backup & Restore requests, and System Cleanup tasks",
+			},
+			{
+				ID:      "core-websocket",
+				Feature: "core-api",
+				From:    "web",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7078,
+						Last:  7078,
+					},
+				},
+				Purpose: "WebSocket Server requests from the web services",
+				Source:  "fme-firewalls",
+				Row:     "Port 7078 handles WebSocket Server requests",
+			},
+			{
+				ID:      "core-resources",
+				Feature: "core-api",
+				From:    "web",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7079,
+						Last:  7079,
+					},
+				},
+				Purpose: "FME Server Resource requests",
+				Source:  "fme-firewalls",
+				Row:     "Port 7079 handles FME Server Resource requests",
+			},
+			{
+				ID:      "core-queue",
+				Feature: "core-api",
+				From:    "core",
+				To:      "queue",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 6379,
+						Last:  6379,
+					},
+				},
+				Purpose: "The Core (FMEServer) uses the FME Flow Queue for Queue Control; bind the queue role to the host that runs it, usually the Core",
+				Source:  "fme-flow-ports",
+				Row:     "6379: FME Flow Queue, for managing Queue Control (processes memurai.exe, FMEServer.exe | memurai, FMEServer)",
+				Versions: []string{
+					"2023.2",
+				},
+			},
+			{
+				ID:      "web-notifications",
+				Feature: "notifications",
+				From:    "web",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7072,
+						Last:  7076,
+					},
+				},
+				Purpose: "Notification Services: subscriber, scheduler and publisher requests and registration",
+				Source:  "fme-firewalls",
+				Row:     "Ports 7072 - 7076 manage Notification Services",
+			},
+			{
+				ID:      "engine-registration",
+				Feature: "engines",
+				From:    "engine",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7070,
+						Last:  7070,
+					},
+				},
+				Purpose: "FME Engines register with the Core, then get a dedicated port",
+				Source:  "fme-firewalls",
+				Row:     "Ports 7070 and 7501 manage FME Engine processes",
+			},
+			{
+				ID:      "engine-dedicated",
+				Feature: "engines",
+				From:    "engine",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1,
+						Last:  65535,
+					},
+				},
+				Purpose:  "Engines' dedicated connections to the ports the Core assigns at random: the port pool, or every TCP port",
+				Source:   "fme-server-ports-2023",
+				Row:      "7070: Engines register on this port initially, after which they are assigned a dedicated port",
+				Random:   true,
+				PortPool: "port-pool",
+			},
+			{
+				ID:      "engine-process-monitor",
+				Feature: "engines",
+				From:    "core",
+				To:      "engine",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7501,
+						Last:  7501,
+					},
+				},
+				Purpose: "The Core manages FME Engine processes through the engine host's Process Monitor",
+				Source:  "fme-firewalls",
+				Row:     "Ports 7070 and 7501 manage FME Engine processes",
+				Versions: []string{
+					"2023.1",
+				},
+			},
+			{
+				ID:      "engine-process-monitor",
+				Feature: "engines",
+				From:    "core",
+				To:      "engine",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7501,
+						Last:  7501,
+					},
+				},
+				Purpose: "The Core manages FME Engine processes through the engine host's Process Monitor",
+				Source:  "fme-firewalls",
+				Row:     "Ports 7070 and 7501 manage FME Engine processes",
+				Versions: []string{
+					"2023.2",
+				},
+				Departure: "The copy of the FME Flow 2023.2 table held here ends at its 7500 row; 7501 is from FME Server's list, where it manages the FME Engine processes",
+			},
+			{
+				ID:      "core-process-monitor",
+				Feature: "engines",
+				From:    "engine",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7500,
+						Last:  7500,
+					},
+				},
+				Purpose: "Process Monitor of the FME Server Core, which engine hosts' Process Monitors coordinate with",
+				Source:  "fme-firewalls",
+				Row:     "Port 7500 manages FME Server Core processes",
+			},
+			{
+				ID:      "engine-connections",
+				Feature: "engines",
+				From:    "engine",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7069,
+						Last:  7069,
+					},
+					{
+						First: 7079,
+						Last:  7079,
+					},
+				},
+				Purpose: "Engines' Database Connections, Web Connections and Resource requests",
+				Source:  "fme-flow-ports",
+				Row:     "7069: Database Connections and Web Connections requests; 7079: Resources requests",
+			},
+			{
+				ID:      "engine-notifications",
+				Feature: "notifications",
+				From:    "engine",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7072,
+						Last:  7076,
+					},
+				},
+				Purpose: "Workspaces on engines publish to and subscribe with the Notification Services",
+				Source:  "fme-flow-ports",
+				Row:     "7072-7076: Automations and Notification Service publisher and subscriber requests and registration",
+			},
+			{
+				ID:      "core-database",
+				Feature: "database",
+				From:    "core",
+				To:      "database",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7082,
+						Last:  7082,
+					},
+				},
+				Purpose:      "The Core uses the FME Server repository database (PostgreSQL from the installer, or your own on its port)",
+				Source:       "fme-firewalls",
+				Row:          "Ports 7069 and 7082 are for FME Server Database communications",
+				Configurable: true,
+			},
+			{
+				ID:      "web-database",
+				Feature: "database",
+				From:    "web",
+				To:      "database",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7082,
+						Last:  7082,
+					},
+				},
+				Purpose:      "The web application uses the FME Server repository database",
+				Source:       "fme-flow-ports",
+				Row:          "7082**: The PostgreSQL database server that hosts the FME Flow Database provided with the installer",
+				Configurable: true,
+			},
+			{
+				ID:      "websocket-clients",
+				Feature: "websocket",
+				From:    "users",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7078,
+						Last:  7078,
+					},
+				},
+				Purpose: "Outside clients of the WebSocket Server (WebSocket publishers and subscribers)",
+				Source:  "fme-firewalls",
+				Row:     "Port 7078 handles WebSocket Server requests",
+			},
+			{
+				ID:      "smtp-publisher",
+				Feature: "smtp-publisher",
+				From:    "email-senders",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+					{
+						First: 7125,
+						Last:  7125,
+					},
+				},
+				Purpose:       "SMTP publisher receives email: 25 on Windows, 7125 on Linux",
+				Source:        "fme-firewalls",
+				Row:           "Ports 25, 7125, and 465 are for the SMTP Publisher",
+				Alternatives:  true,
+				RequireChoice: true,
+			},
+			{
+				ID:      "smtps-publisher",
+				Feature: "smtp-publisher",
+				From:    "email-senders",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 465,
+						Last:  465,
+					},
+				},
+				Purpose: "SMTP publisher receives email over SMTPS",
+				Source:  "fme-firewalls",
+				Row:     "Ports 25, 7125, and 465 are for the SMTP Publisher",
+			},
+			{
+				ID:      "system-share-core",
+				Feature: "system-share",
+				From:    "core",
+				To:      "file-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 445,
+						Last:  445,
+					},
+				},
+				Purpose: "FME Server System Share (repositories and resources) over SMB",
+				Source:  "fme-flow-ports",
+				Row:     "445: FME Flow System Share (for storing Repositories and Resources)",
+			},
+			{
+				ID:      "system-share-web",
+				Feature: "system-share",
+				From:    "web",
+				To:      "file-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 445,
+						Last:  445,
+					},
+				},
+				Purpose: "FME Server System Share (repositories and resources) over SMB",
+				Source:  "fme-flow-ports",
+				Row:     "445: FME Flow System Share (for storing Repositories and Resources)",
+			},
+			{
+				ID:      "system-share-engine",
+				Feature: "system-share",
+				From:    "engine",
+				To:      "file-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 445,
+						Last:  445,
+					},
+				},
+				Purpose: "FME Server System Share (repositories and resources) over SMB",
+				Source:  "fme-flow-ports",
+				Row:     "445: FME Flow System Share (for storing Repositories and Resources)",
+			},
+			{
+				ID:      "system-share-on-core-web",
+				Feature: "system-share-on-core",
+				From:    "web",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 445,
+						Last:  445,
+					},
+				},
+				Purpose: "The web host reaches the System Share held on the Core host over SMB",
+				Source:  "fme-flow-ports",
+				Row:     "445: FME Flow System Share (for storing Repositories and Resources); process System on Windows, not applicable on Linux",
+				Versions: []string{
+					"2023.2",
+				},
+			},
+			{
+				ID:      "system-share-on-core-engine",
+				Feature: "system-share-on-core",
+				From:    "engine",
+				To:      "core",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 445,
+						Last:  445,
+					},
+				},
+				Purpose: "The engine hosts reach the System Share held on the Core host over SMB",
+				Source:  "fme-flow-ports",
+				Row:     "445: FME Flow System Share (for storing Repositories and Resources); process System on Windows, not applicable on Linux",
+				Versions: []string{
+					"2023.2",
+				},
+			},
+			{
+				ID:      "fme-exe",
+				Feature: "windows-fme-exe",
+				From:    "fme-exe-clients",
+				To:      "engine",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1,
+						Last:  65535,
+					},
+				},
+				Purpose:    "Inbound to fme.exe, the FME Engine, which the installer allows on every port; here from the hosts bound to fme-exe-clients, on the port pool",
+				Source:     "fme-firewalls",
+				Row:        "Note: An Inbound Rule \"Allow All\" is created for <FMEServerInstall>\\Server\\fme\\fme.exe on Windows machines",
+				Random:     true,
+				PortPool:   "port-pool",
+				Program:    "Server\\fme\\fme.exe",
+				ProgramDir: "install-dir",
+			},
+			{
+				ID:      "automations-ftp",
+				Feature: "automations-ftp",
+				From:    "core",
+				To:      "ftp-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 21,
+						Last:  21,
+					},
+				},
+				Purpose: "Automations reach FTP servers",
+				Source:  "fme-flow-other-ports",
+				Row:     "Other Ports: Automations FTP/SFTP 21/22",
+				Versions: []string{
+					"2023.2",
+				},
+			},
+			{
+				ID:      "automations-sftp",
+				Feature: "automations-sftp",
+				From:    "core",
+				To:      "ftp-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 22,
+						Last:  22,
+					},
+				},
+				Purpose: "Automations reach SFTP servers",
+				Source:  "fme-flow-other-ports",
+				Row:     "Other Ports: Automations FTP/SFTP 21/22",
+				Versions: []string{
+					"2023.2",
+				},
+			},
+			{
+				ID:      "imap-trigger",
+				Feature: "imap-trigger",
+				From:    "core",
+				To:      "imap-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 993,
+						Last:  993,
+					},
+				},
+				Purpose:      "The email (IMAP) trigger polls an IMAP server over IMAPS",
+				Source:       "fme-flow-other-ports",
+				Row:          "Other Ports: IMAP Email Trigger 993 (Gmail, Outlook, Office365, Yahoo)",
+				Configurable: true,
+				Versions: []string{
+					"2023.2",
+				},
+			},
+			{
+				ID:      "email-action",
+				Feature: "email-action",
+				From:    "core",
+				To:      "smtp-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 465,
+						Last:  465,
+					},
+					{
+						First: 587,
+						Last:  587,
+					},
+				},
+				Purpose:       "The SMTP email action sends email: 465 (Gmail, Yahoo) or 587 (Outlook, Office365)",
+				Source:        "fme-flow-other-ports",
+				Row:           "Other Ports: SMTP Email Action 465 (Gmail, Yahoo) or 587 (Outlook, Office365)",
+				Alternatives:  true,
+				RequireChoice: true,
+				Versions: []string{
+					"2023.2",
+				},
+			},
+			{
+				ID:      "system-email",
+				Feature: "system-email",
+				From:    "core",
+				To:      "smtp-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 465,
+						Last:  465,
+					},
+					{
+						First: 587,
+						Last:  587,
+					},
+				},
+				Purpose:       "FME Flow sends system email: 465 (Gmail, Yahoo) or 587 (Outlook, Office365)",
+				Source:        "fme-flow-other-ports",
+				Row:           "Other Ports: System Email 465 (Gmail, Yahoo) or 587 (Outlook, Office365)",
+				Alternatives:  true,
+				RequireChoice: true,
+				Versions: []string{
+					"2023.2",
+				},
+			},
+			{
+				ID:      "active-directory",
+				Feature: "active-directory",
+				From:    "core",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 389,
+						Last:  389,
+					},
+					{
+						First: 636,
+						Last:  636,
+					},
+				},
+				Purpose:      "Active Directory authentication: 389, or 636 secured",
+				Source:       "fme-flow-other-ports",
+				Row:          "Other Ports: Active Directory 389 or 636 (secured)",
+				Alternatives: true,
+				DefaultChoice: ports.Set{
+					{
+						First: 389,
+						Last:  389,
+					},
+				},
+				Versions: []string{
+					"2023.2",
+				},
+			},
+			{
+				ID:      "proxy-core",
+				Feature: "proxy",
+				From:    "core",
+				To:      "proxy-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8080,
+						Last:  8080,
+					},
+				},
+				Purpose:      "The Core reaches the outside through an HTTP proxy",
+				Source:       "fme-flow-other-ports",
+				Row:          "Other Ports: Proxy 8080",
+				Configurable: true,
+				Versions: []string{
+					"2023.2",
+				},
+			},
+			{
+				ID:      "proxy-web",
+				Feature: "proxy",
+				From:    "web",
+				To:      "proxy-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8080,
+						Last:  8080,
+					},
+				},
+				Purpose:      "The web application reaches the outside through an HTTP proxy",
+				Source:       "fme-flow-other-ports",
+				Row:          "Other Ports: Proxy 8080",
+				Configurable: true,
+				Versions: []string{
+					"2023.2",
+				},
+			},
+			{
+				ID:      "proxy-engine",
+				Feature: "proxy",
+				From:    "engine",
+				To:      "proxy-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8080,
+						Last:  8080,
+					},
+				},
+				Purpose:      "Engines reach the outside through an HTTP proxy",
+				Source:       "fme-flow-other-ports",
+				Row:          "Other Ports: Proxy 8080",
+				Configurable: true,
+				Versions: []string{
+					"2023.2",
+				},
+			},
+			{
+				ID:      "remote-engines",
+				Feature: "remote-engines",
+				From:    "core",
+				To:      "remote-engine",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "FME Flow sends requests to servers running Remote Engine Services",
+				Source:  "fme-flow-other-ports",
+				Row:     "Other Ports: On servers running Remote Engine Services, for communication with requesting FME Flow: 443",
+				Versions: []string{
+					"2023.2",
+				},
+			},
+		},
+		InstallerRules: []InstallerRule{
+			{
+				ID:    "fme-exe-allow-all",
+				Title: "Inbound \"Allow All\" for fme.exe, created when FME Server is installed on Windows",
+				Roles: []string{
+					"core",
+					"engine",
+				},
+				Program:    "Server\\fme\\fme.exe",
+				ProgramDir: "install-dir",
+				Source:     "fme-firewalls",
+				Row:        "Note: An Inbound Rule \"Allow All\" is created for <FMEServerInstall>\\Server\\fme\\fme.exe on Windows machines when FME Server is installed.",
+			},
+		},
+	},
+	{
+		Name:    "fortianalyzer",
+		Title:   "FortiAnalyzer",
+		Vendor:  "Fortinet",
+		Summary: "Log collection, analysis and reporting for Fortinet and other devices; HA clusters.",
+		File:    "rules/catalog/data/fortianalyzer.toml",
+		Sources: []Source{
+			{
+				ID:    "faz-ports-in",
+				Title: "FortiAnalyzer Ports 7.4.0: Incoming ports",
+				URL:   "https://docs.fortinet.com/document/fortianalyzer/7.4.0/fortianalyzer-ports",
+			},
+			{
+				ID:    "fmg-faz-ports-out",
+				Title: "FortiManager 6.0.0 Ports and Protocols: Outgoing ports (traffic originating from FortiManager and FortiAnalyzer units)",
+				URL:   "https://docs.fortinet.com/document/fortimanager/6.0.0/ports-and-protocols/219001",
+			},
+		},
+		Roles: []Role{
+			{
+				Name:  "unit",
+				Title: "FortiAnalyzer unit (every member of an HA cluster)",
+			},
+		},
+		Peers: []Peer{
+			{
+				Name:  "administrators",
+				Title: "Administrators' workstations and API clients (the document's \"Management\")",
+			},
+			{
+				Name:  "log-sources",
+				Title: "Devices sending logs: FortiGate, FortiMail, FortiManager, FortiAuthenticator, FortiAP-S, FortiClient, FortiNDR, syslog senders",
+			},
+			{
+				Name:  "chromebooks",
+				Title: "Chromebooks (FortiClient) sending logs",
+			},
+			{
+				Name:  "fortigate",
+				Title: "FortiGate (Security Fabric root) reaching FortiAnalyzer as a Fabric member",
+			},
+			{
+				Name:  "fortimanager",
+				Title: "FortiManager managing this FortiAnalyzer",
+			},
+			{
+				Name:  "fortiportal",
+				Title: "FortiPortal",
+			},
+			{
+				Name:  "directory-servers",
+				Title: "Directory and authentication servers (domain controllers, LDAP, RADIUS, TACACS+)",
+			},
+			{
+				Name:  "log-aggregation",
+				Title: "FortiAnalyzer or FortiManager exchanging logs for log aggregation",
+			},
+			{
+				Name:  "file-servers",
+				Title: "FTP or SFTP servers receiving uploaded logs and reports",
+			},
+			{
+				Name:  "smtp-servers",
+				Title: "Mail server for alert email",
+			},
+			{
+				Name:  "fortiguard",
+				Title: "FortiGuard Distribution Network (FDN)",
+			},
+			{
+				Name:  "snmp-managers",
+				Title: "SNMP managers receiving traps",
+			},
+			{
+				Name:  "dns-servers",
+				Title: "DNS resolvers",
+			},
+			{
+				Name:  "ntp-servers",
+				Title: "Time servers",
+			},
+			{
+				Name:  "log-servers",
+				Title: "Syslog servers receiving forwarded logs",
+			},
+		},
+		Features: []Feature{
+			{
+				Name:    "admin-https",
+				Title:   "Administrative GUI over HTTPS",
+				Default: true,
+			},
+			{
+				Name:  "admin-http",
+				Title: "Administrative GUI over plain HTTP",
+			},
+			{
+				Name:    "admin-ssh",
+				Title:   "Administrative CLI over SSH",
+				Default: true,
+			},
+			{
+				Name:  "rest-api",
+				Title: "REST API and XML API",
+			},
+			{
+				Name:    "log-oftp",
+				Title:   "Receive logs over OFTP (FortiGate, FortiManager, FortiAP-S, FortiClient)",
+				Default: true,
+			},
+			{
 				Name:  "syslog",
-				Title: "Syslog",
-				File:  "rules/catalog/data/services.toml",
-				UDP: ports.Set{
+				Title: "Receive syslog over UDP (FortiMail, FortiManager, FortiAuthenticator, FortiNDR)",
+			},
+			{
+				Name:  "syslog-tcp",
+				Title: "Receive syslog over TCP",
+			},
+			{
+				Name:  "chromebook-logs",
+				Title: "Receive logs from Chromebooks",
+			},
+			{
+				Name:  "fabric-member",
+				Title: "Member of a Security Fabric (TLS/443)",
+			},
+			{
+				Name:  "fortimanager",
+				Title: "Managed by FortiManager",
+			},
+			{
+				Name:  "fortiportal",
+				Title: "FortiPortal API access",
+			},
+			{
+				Name:  "ha",
+				Title: "High availability between units",
+			},
+			{
+				Name:  "dc-polling",
+				Title: "DC polling (TCP/445, listed as incoming)",
+			},
+			{
+				Name:  "log-aggregation-server",
+				Title: "Receive logs for log aggregation",
+			},
+			{
+				Name:  "log-aggregation-client",
+				Title: "Send logs for log aggregation",
+			},
+			{
+				Name:  "log-upload",
+				Title: "Upload logs and reports (FTP or SFTP)",
+			},
+			{
+				Name:  "alert-email",
+				Title: "Alert email",
+			},
+			{
+				Name:  "tacacs-auth",
+				Title: "Administrator authentication against TACACS+",
+			},
+			{
+				Name:  "ldap-queries",
+				Title: "User name LDAP queries for reports",
+			},
+			{
+				Name:  "radius-auth",
+				Title: "Administrator authentication against RADIUS",
+			},
+			{
+				Name:  "fortiguard",
+				Title: "FortiGuard Distribution Network connection",
+			},
+			{
+				Name:  "fortigate-registration",
+				Title: "Register FortiGate devices (TCP/541, TCP/542 for IPv6)",
+			},
+			{
+				Name:    "dns",
+				Title:   "DNS resolution",
+				Default: true,
+			},
+			{
+				Name:    "ntp",
+				Title:   "Time synchronization",
+				Default: true,
+			},
+			{
+				Name:  "snmp-traps",
+				Title: "SNMP traps",
+			},
+			{
+				Name:  "log-forwarding",
+				Title: "Forward logs to syslog servers (UDP)",
+			},
+			{
+				Name:  "log-forwarding-reliable",
+				Title: "Forward logs with reliable logging (TCP)",
+			},
+		},
+		Flows: []Flow{
+			{
+				ID:      "admin-https",
+				Feature: "admin-https",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Administrative GUI over HTTPS",
+				Source:  "faz-ports-in",
+				Row:     "Incoming: Management, Web Admin, TCP/80, TCP/443",
+			},
+			{
+				ID:      "admin-http",
+				Feature: "admin-http",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose: "Administrative GUI over HTTP (clear text)",
+				Source:  "faz-ports-in",
+				Row:     "Incoming: Management, Web Admin, TCP/80, TCP/443",
+			},
+			{
+				ID:      "admin-ssh",
+				Feature: "admin-ssh",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 22,
+						Last:  22,
+					},
+				},
+				Purpose: "Administrative CLI over SSH",
+				Source:  "faz-ports-in",
+				Row:     "Incoming: Management, SSH, TCP/22",
+			},
+			{
+				ID:      "rest-api",
+				Feature: "rest-api",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "REST API and XML API",
+				Source:  "faz-ports-in",
+				Row:     "Incoming: Management, REST API, XML API, TCP/443",
+			},
+			{
+				ID:      "dc-polling",
+				Feature: "dc-polling",
+				From:    "directory-servers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 445,
+						Last:  445,
+					},
+				},
+				Purpose: "DC polling, as the document lists it: incoming TCP/445",
+				Source:  "faz-ports-in",
+				Row:     "Incoming: Management, DC polling, TCP/445",
+			},
+			{
+				ID:      "log-oftp",
+				Feature: "log-oftp",
+				From:    "log-sources",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
 						First: 514,
 						Last:  514,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "syslog 514/udp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 266,
-					Col:  8,
-				},
+				Purpose: "Logs over OFTP",
+				Source:  "faz-ports-in",
+				Row:     "Incoming: FortiGate, OFTP, TCP/514; FortiManager, OFTP, TCP/514; FortiAP-S, Syslog, OFTP, registration, quarantine, Log & Report, TCP/514; FortiClient, Logs from Windows/MacOS/Linux, TCP/514",
 			},
 			{
-				Name:  "syslog-tls",
-				Title: "Syslog over TLS",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "syslog",
+				Feature: "syslog",
+				From:    "log-sources",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
 					{
-						First: 6514,
-						Last:  6514,
+						First: 514,
+						Last:  514,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+				Purpose: "Syslog over UDP",
+				Source:  "faz-ports-in",
+				Row:     "Incoming: FortiMail, Syslog, UDP/514; FortiManager, Syslog, UDP/514; FortiAuthenticator, Logging, UDP/514; FortiNDR (formerly FortiAI), Logging, UDP/514",
+			},
+			{
+				ID:      "syslog-tcp",
+				Feature: "syslog-tcp",
+				From:    "log-sources",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
 				},
-				Row: "syslog-tls 6514/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 274,
-					Col:  8,
+				Ports: ports.Set{
+					{
+						First: 514,
+						Last:  514,
+					},
+				},
+				Purpose: "Syslog over TCP",
+				Source:  "faz-ports-in",
+				Row:     "Incoming: Syslog, UDP/514 or TCP/514",
+			},
+			{
+				ID:      "chromebook-logs",
+				Feature: "chromebook-logs",
+				From:    "chromebooks",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8443,
+						Last:  8443,
+					},
+				},
+				Purpose: "Logs from Chromebooks",
+				Source:  "faz-ports-in",
+				Row:     "Incoming: FortiClient, Logs from Chromebook, TCP/8443",
+			},
+			{
+				ID:      "log-aggregation-server",
+				Feature: "log-aggregation-server",
+				From:    "log-aggregation",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 3000,
+						Last:  3000,
+					},
+				},
+				Purpose: "Log aggregation",
+				Source:  "faz-ports-in",
+				Row:     "Incoming: Management, Log aggregation, TCP/3000",
+			},
+			{
+				ID:      "fabric-member",
+				Feature: "fabric-member",
+				From:    "fortigate",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Security Fabric member connection (TLS)",
+				Source:  "faz-ports-in",
+				Row:     "Incoming: Fabric Member, TLS/443",
+			},
+			{
+				ID:      "fortimanager",
+				Feature: "fortimanager",
+				From:    "fortimanager",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 541,
+						Last:  541,
+					},
+				},
+				Purpose: "Management by FortiManager",
+				Source:  "faz-ports-in",
+				Row:     "Incoming: FortiManager, Management, TCP/541",
+			},
+			{
+				ID:      "fortiportal",
+				Feature: "fortiportal",
+				From:    "fortiportal",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+					{
+						First: 8080,
+						Last:  8080,
+					},
+				},
+				Purpose: "FortiPortal API communications (JSON on 443, XML on 8080)",
+				Source:  "faz-ports-in",
+				Row:     "Incoming: FortiPortal, API communications (JSON and XML), TCP/443, TCP/8080",
+			},
+			{
+				ID:      "ha",
+				Feature: "ha",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 5199,
+						Last:  5199,
+					},
+				},
+				Purpose: "HA between members; only the acting primary listens",
+				Source:  "faz-ports-in",
+				Row:     "Incoming: FortiAnalyzer, HA*, TCP/5199 (*Only the acting Primary device will listen on this port.)",
+			},
+			{
+				ID:      "log-upload",
+				Feature: "log-upload",
+				From:    "unit",
+				To:      "file-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 21,
+						Last:  22,
+					},
+				},
+				Purpose:      "Upload logs and reports: FTP (21) or SFTP/SCP (22)",
+				Source:       "fmg-faz-ports-out",
+				Row:          "Outgoing: Log and report upload, TCP 21 or TCP 22",
+				Alternatives: true,
+				DefaultChoice: ports.Set{
+					{
+						First: 21,
+						Last:  21,
+					},
 				},
 			},
 			{
-				Name:  "telnet",
-				Title: "Telnet",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "alert-email",
+				Feature: "alert-email",
+				From:    "unit",
+				To:      "smtp-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose: "Alert email",
+				Source:  "fmg-faz-ports-out",
+				Row:     "Outgoing: SMTP alert email, TCP 25",
+			},
+			{
+				ID:      "tacacs",
+				Feature: "tacacs-auth",
+				From:    "unit",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 49,
+						Last:  49,
+					},
+				},
+				Purpose: "TACACS+ authentication",
+				Source:  "fmg-faz-ports-out",
+				Row:     "Outgoing: TACACS+ authentication, TCP 49",
+			},
+			{
+				ID:      "ldap",
+				Feature: "ldap-queries",
+				From:    "unit",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 389,
+						Last:  389,
+					},
+					{
+						First: 636,
+						Last:  636,
+					},
+				},
+				Purpose:      "User name LDAP queries for reports: LDAP (389) or LDAPS (636)",
+				Source:       "fmg-faz-ports-out",
+				Row:          "Outgoing: User name LDAP queries for reports, TCP 389 or TCP 636",
+				Alternatives: true,
+				DefaultChoice: ports.Set{
+					{
+						First: 389,
+						Last:  389,
+					},
+				},
+			},
+			{
+				ID:      "radius",
+				Feature: "radius-auth",
+				From:    "unit",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1812,
+						Last:  1812,
+					},
+				},
+				Purpose: "RADIUS authentication (TCP, as the document gives it)",
+				Source:  "fmg-faz-ports-out",
+				Row:     "Outgoing: RADIUS authentication, TCP 1812",
+			},
+			{
+				ID:      "fortiguard",
+				Feature: "fortiguard",
+				From:    "unit",
+				To:      "fortiguard",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "FortiGuard Distribution Network connection",
+				Source:  "fmg-faz-ports-out",
+				Row:     "Outgoing: FDN (FortiGuard Distribution Network) connection, TCP 443",
+			},
+			{
+				ID:      "fortigate-registration",
+				Feature: "fortigate-registration",
+				From:    "unit",
+				To:      "fortigate",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 541,
+						Last:  542,
+					},
+				},
+				Purpose: "Register FortiGate devices: TCP 541 (IPv4), TCP 542 (IPv6)",
+				Source:  "fmg-faz-ports-out",
+				Row:     "Outgoing: Register FortiGate devices to FortiManager or FortiAnalyzer for configuration management, TCP 541 (IPv4) TCP 542 (IPv6)",
+			},
+			{
+				ID:      "log-aggregation-client",
+				Feature: "log-aggregation-client",
+				From:    "unit",
+				To:      "log-aggregation",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 3000,
+						Last:  3000,
+					},
+				},
+				Purpose: "Log aggregation client",
+				Source:  "fmg-faz-ports-out",
+				Row:     "Outgoing: Log aggregation client, TCP 3000",
+			},
+			{
+				ID:      "dns",
+				Feature: "dns",
+				From:    "unit",
+				To:      "dns-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 53,
+						Last:  53,
+					},
+				},
+				Purpose: "DNS lookups",
+				Source:  "fmg-faz-ports-out",
+				Row:     "Outgoing: DNS lookup, UDP 53",
+			},
+			{
+				ID:      "ntp",
+				Feature: "ntp",
+				From:    "unit",
+				To:      "ntp-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 123,
+						Last:  123,
+					},
+				},
+				Purpose: "Time synchronization",
+				Source:  "fmg-faz-ports-out",
+				Row:     "Outgoing: NTP synchronization, UDP 123",
+			},
+			{
+				ID:      "snmp-traps",
+				Feature: "snmp-traps",
+				From:    "unit",
+				To:      "snmp-managers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 162,
+						Last:  162,
+					},
+				},
+				Purpose: "SNMP traps",
+				Source:  "fmg-faz-ports-out",
+				Row:     "Outgoing: SNMP traps, UDP 162",
+			},
+			{
+				ID:      "log-forwarding",
+				Feature: "log-forwarding",
+				From:    "unit",
+				To:      "log-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 514,
+						Last:  514,
+					},
+				},
+				Purpose: "Syslog log forwarding",
+				Source:  "fmg-faz-ports-out",
+				Row:     "Outgoing: Syslog, log forwarding, UDP 514",
+			},
+			{
+				ID:      "log-forwarding-reliable",
+				Feature: "log-forwarding-reliable",
+				From:    "unit",
+				To:      "log-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 514,
+						Last:  514,
+					},
+				},
+				Purpose: "Syslog log forwarding over TCP with reliable logging",
+				Source:  "fmg-faz-ports-out",
+				Row:     "Outgoing: Syslog, log forwarding, UDP 514: If reliable logging is enabled, syslog traffic can use TCP 514.",
+			},
+		},
+	},
+	{
+		Name:    "fortiauthenticator",
+		Title:   "FortiAuthenticator",
+		Vendor:  "Fortinet",
+		Summary: "Authentication server: RADIUS, LDAP, TACACS+, SAML and OAuth, certificates, FSSO, FortiToken; HA and load-balancing clusters.",
+		File:    "rules/catalog/data/fortiauthenticator.toml",
+		Sources: []Source{
+			{
+				ID:    "fac-ports-in",
+				Title: "FortiAuthenticator Ports 6.5.0: Incoming Ports",
+				URL:   "https://docs.fortinet.com/document/fortiauthenticator/6.5.0/fortiauthenticator-ports",
+			},
+			{
+				ID:    "fos60-fac-out",
+				Title: "FortiOS 6.0 Handbook, Fortinet Communication Ports and Protocols: FortiAuthenticator open ports (Outgoing ports)",
+				URL:   "https://help.fortinet.com/fos60hlp/60/Content/FortiOS/fortigate-ports-and-protocols/Open%20Ports/FortiAuthenticator.htm",
+			},
+		},
+		Roles: []Role{
+			{
+				Name:  "unit",
+				Title: "FortiAuthenticator unit (every member of an HA or load-balancing cluster)",
+			},
+		},
+		Peers: []Peer{
+			{
+				Name:  "administrators",
+				Title: "Administrators' workstations",
+			},
+			{
+				Name:  "auth-clients",
+				Title: "Clients of the authentication services: FortiGate and other RADIUS, LDAP, TACACS+, SAML, OAuth and OCSP clients",
+			},
+			{
+				Name:  "fortigate",
+				Title: "FortiGate using FortiAuthenticator's captive portal",
+			},
+			{
+				Name:  "fortitoken-mobile",
+				Title: "FortiToken Mobile apps (push approve/deny, device transfer)",
+			},
+			{
+				Name:  "snmp-managers",
+				Title: "SNMP managers",
+			},
+			{
+				Name:  "syslog-sources",
+				Title: "Devices sending syslog for single sign-on",
+			},
+			{
+				Name:  "windows-agents",
+				Title: "FortiAuthenticator Windows and OWA agents",
+			},
+			{
+				Name:  "fsso-agents",
+				Title: "FSSO DC agents, TS agents and other FSSO tiers",
+			},
+			{
+				Name:  "fortiguard",
+				Title: "Fortinet FortiGuard servers",
+			},
+			{
+				Name:  "smtp-servers",
+				Title: "Mail server for alerts",
+			},
+			{
+				Name:  "directory-servers",
+				Title: "Remote LDAP servers and Windows Active Directory domain controllers",
+			},
+			{
+				Name:  "dns-servers",
+				Title: "DNS resolvers",
+			},
+			{
+				Name:  "ntp-servers",
+				Title: "Time servers",
+			},
+		},
+		Features: []Feature{
+			{
+				Name:    "admin-https",
+				Title:   "Administrative GUI over HTTPS",
+				Default: true,
+			},
+			{
+				Name:  "admin-http",
+				Title: "Administrative GUI over plain HTTP",
+			},
+			{
+				Name:    "admin-ssh",
+				Title:   "Administrative CLI over SSH",
+				Default: true,
+			},
+			{
+				Name:  "admin-telnet",
+				Title: "Administrative CLI over Telnet (clear text)",
+			},
+			{
+				Name:  "snmp",
+				Title: "SNMP queries",
+			},
+			{
+				Name:    "radius",
+				Title:   "RADIUS authentication",
+				Default: true,
+			},
+			{
+				Name:  "radius-accounting",
+				Title: "RADIUS accounting",
+			},
+			{
+				Name:  "radsec",
+				Title: "RADIUS over TLS (RADSEC)",
+			},
+			{
+				Name:  "ldap",
+				Title: "LDAP directory service",
+			},
+			{
+				Name:  "ldaps",
+				Title: "LDAP over SSL directory service",
+			},
+			{
+				Name:  "tacacs",
+				Title: "TACACS+ authentication",
+			},
+			{
+				Name:  "saml",
+				Title: "SAML identity provider",
+			},
+			{
+				Name:  "oauth",
+				Title: "OAuth server",
+			},
+			{
+				Name:  "ocsp",
+				Title: "OCSP responder",
+			},
+			{
+				Name:  "scep",
+				Title: "Certificate enrollment (SCEP)",
+			},
+			{
+				Name:  "crl",
+				Title: "CRL download",
+			},
+			{
+				Name:  "captive-portal",
+				Title: "External captive portal for FortiGate",
+			},
+			{
+				Name:  "fortitoken-mobile",
+				Title: "FortiToken Mobile push approve/deny and device transfer",
+			},
+			{
+				Name:  "syslog-sso",
+				Title: "Receive syslog for single sign-on",
+			},
+			{
+				Name:  "windows-agents",
+				Title: "FortiAuthenticator Windows and OWA agents",
+			},
+			{
+				Name:  "fsso-agents",
+				Title: "FSSO DC and TS agents",
+			},
+			{
+				Name:  "fsso-tiers",
+				Title: "FSSO tiered architecture",
+			},
+			{
+				Name:  "ha",
+				Title: "HA cluster heartbeat",
+			},
+			{
+				Name:  "load-balancing",
+				Title: "Load-balancing cluster synchronization",
+			},
+			{
+				Name:  "fortiguard",
+				Title: "FortiGuard updates, SMS, FortiToken Mobile, licensing and registration",
+			},
+			{
+				Name:  "virus-samples",
+				Title: "Virus samples to FortiGuard by email",
+			},
+			{
+				Name:  "alert-email",
+				Title: "Alert email",
+			},
+			{
+				Name:  "remote-ldap",
+				Title: "Authenticate against remote LDAP servers",
+			},
+			{
+				Name:  "remote-ldaps",
+				Title: "Authenticate against remote LDAP servers over SSL",
+			},
+			{
+				Name:  "windows-ad",
+				Title: "Windows Active Directory: Kerberos and domain control",
+			},
+			{
+				Name:    "dns",
+				Title:   "DNS resolution",
+				Default: true,
+			},
+			{
+				Name:    "ntp",
+				Title:   "Time synchronization",
+				Default: true,
+			},
+		},
+		Flows: []Flow{
+			{
+				ID:      "admin-https",
+				Feature: "admin-https",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Administrative GUI over HTTPS",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: Others, Web Admin, TCP/80, TCP/443",
+			},
+			{
+				ID:      "admin-http",
+				Feature: "admin-http",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose: "Administrative GUI over HTTP (clear text)",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: Others, Web Admin, TCP/80, TCP/443",
+			},
+			{
+				ID:      "admin-ssh",
+				Feature: "admin-ssh",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 22,
+						Last:  22,
+					},
+				},
+				Purpose: "Administrative CLI over SSH",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: Others, SSH CLI, TCP/22",
+			},
+			{
+				ID:      "admin-telnet",
+				Feature: "admin-telnet",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
 						First: 23,
 						Last:  23,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+				Purpose: "Administrative CLI over Telnet (clear text)",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: Others, Telnet, TCP/23",
+			},
+			{
+				ID:      "snmp",
+				Feature: "snmp",
+				From:    "snmp-managers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
 				},
-				Row: "telnet 23/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 41,
-					Col:  8,
+				Ports: ports.Set{
+					{
+						First: 161,
+						Last:  161,
+					},
+				},
+				Purpose: "SNMP polling",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: Others, SNMP Poll, UDP/161",
+			},
+			{
+				ID:      "radius",
+				Feature: "radius",
+				From:    "auth-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 1812,
+						Last:  1812,
+					},
+				},
+				Purpose: "RADIUS authentication",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: FortiGate, RADIUS, UDP/1812; Others, RADIUS, UDP/1812, UDP/1813",
+			},
+			{
+				ID:      "radius-accounting",
+				Feature: "radius-accounting",
+				From:    "auth-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 1646,
+						Last:  1646,
+					},
+					{
+						First: 1813,
+						Last:  1813,
+					},
+				},
+				Purpose: "RADIUS accounting (1813, and the older 1646)",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: FortiGate, RADIUS Accounting, UDP/1813, UDP/1646; Others, RADIUS, UDP/1812, UDP/1813",
+			},
+			{
+				ID:      "radsec",
+				Feature: "radsec",
+				From:    "auth-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 2083,
+						Last:  2083,
+					},
+				},
+				Purpose: "RADIUS over TLS",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: Others, RADSEC, TCP/2083",
+			},
+			{
+				ID:      "ldap",
+				Feature: "ldap",
+				From:    "auth-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 389,
+						Last:  389,
+					},
+				},
+				Purpose: "LDAP and PKI authentication (TCP or UDP)",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: FortiGate, LDAP, PKI Authentication, TCP or UDP/389; Others, LDAP, TCP/389, TCP/3268",
+			},
+			{
+				ID:      "ldap-3268",
+				Feature: "ldap",
+				From:    "auth-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 3268,
+						Last:  3268,
+					},
+				},
+				Purpose: "LDAP on TCP/3268",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: Others, LDAP, TCP/389, TCP/3268",
+			},
+			{
+				ID:      "ldaps",
+				Feature: "ldaps",
+				From:    "auth-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 636,
+						Last:  636,
+					},
+					{
+						First: 3269,
+						Last:  3269,
+					},
+				},
+				Purpose: "LDAP over SSL",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: Others, LDAPS, TCP/636, TCP/3269",
+			},
+			{
+				ID:      "tacacs",
+				Feature: "tacacs",
+				From:    "auth-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 49,
+						Last:  49,
+					},
+				},
+				Purpose: "TACACS+ authentication",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: FortiGate, TACACS+, TCP/49; Others, TACACS+, TCP/49",
+			},
+			{
+				ID:      "saml",
+				Feature: "saml",
+				From:    "auth-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "SAML identity provider",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: Others, SAML, TCP/443",
+			},
+			{
+				ID:      "oauth",
+				Feature: "oauth",
+				From:    "auth-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "OAuth",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: Others, OAuth, TCP/443",
+			},
+			{
+				ID:      "ocsp",
+				Feature: "ocsp",
+				From:    "auth-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 2560,
+						Last:  2560,
+					},
+				},
+				Purpose: "OCSP responder",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: Others, OCSP, TCP/2560",
+			},
+			{
+				ID:      "scep",
+				Feature: "scep",
+				From:    "auth-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Certificate enrollment over SCEP",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: FortiGate, SCEP, TCP/80, TCP/443; Others, HTTP & SCEP, TCP/80",
+			},
+			{
+				ID:      "crl",
+				Feature: "crl",
+				From:    "auth-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose: "CRL download",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: FortiGate, CRL download, TCP/80",
+			},
+			{
+				ID:      "captive-portal",
+				Feature: "captive-portal",
+				From:    "auth-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "External captive portal",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: FortiGate, External captive portal, TCP/443",
+			},
+			{
+				ID:      "captive-portal-policy",
+				Feature: "captive-portal",
+				From:    "unit",
+				To:      "fortigate",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1000,
+						Last:  1000,
+					},
+				},
+				Purpose: "Policy authentication through the captive portal on the FortiGate",
+				Source:  "fos60-fac-out",
+				Row:     "Outgoing: FortiGate, Policy Authentication through Captive Portal, TCP/1000",
+			},
+			{
+				ID:      "fortitoken-mobile",
+				Feature: "fortitoken-mobile",
+				From:    "fortitoken-mobile",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "FortiToken Mobile push approve/deny and device transfer",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: FortiToken Mobile, Push approve/deny, TCP/443; FTM device transfer, TCP/443",
+			},
+			{
+				ID:      "syslog-sso",
+				Feature: "syslog-sso",
+				From:    "syslog-sources",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 514,
+						Last:  514,
+					},
+				},
+				Purpose: "Syslog for single sign-on",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: Others, Syslog, UDP/514",
+			},
+			{
+				ID:      "windows-agents",
+				Feature: "windows-agents",
+				From:    "windows-agents",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "FortiAuthenticator Windows and OWA agents",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: 3rd-Party Servers, FortiAuthenticator Windows/OWA Agent, TCP/443",
+			},
+			{
+				ID:      "fsso-agents",
+				Feature: "fsso-agents",
+				From:    "fsso-agents",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8002,
+						Last:  8002,
+					},
+				},
+				Purpose: "FSSO DC agents and TS agents",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: 3rd-Party Servers, FSSO DC Agent, UDP/8002, TCP/8002; FSSO TS Agent, UDP/8002, TCP/8002",
+			},
+			{
+				ID:      "fsso-tiers",
+				Feature: "fsso-tiers",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8003,
+						Last:  8003,
+					},
+				},
+				Purpose: "FSSO tiered architecture between FortiAuthenticators",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: FortiAuthenticator, FSSO tiered architecture, TCP/8003",
+			},
+			{
+				ID:      "fsso-tiers-out",
+				Feature: "fsso-tiers",
+				From:    "unit",
+				To:      "fsso-agents",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8002,
+						Last:  8003,
+					},
+				},
+				Purpose: "FSSO and tiers towards third-party servers",
+				Source:  "fos60-fac-out",
+				Row:     "Outgoing: 3rd-Party Servers, FSSO & Tiers, TCP/8002, TCP/8003",
+			},
+			{
+				ID:      "ha-heartbeat",
+				Feature: "ha",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 720,
+						Last:  720,
+					},
+				},
+				Purpose: "HA heartbeat",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: FortiAuthenticator, (HA) HA heartbeat, UDP/720",
+			},
+			{
+				ID:      "lb-sync",
+				Feature: "load-balancing",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 721,
+						Last:  721,
+					},
+					{
+						First: 1194,
+						Last:  1194,
+					},
+				},
+				Purpose: "Load-balancing secondary synchronization",
+				Source:  "fac-ports-in",
+				Row:     "Incoming: FortiAuthenticator, (LB secondary) LB secondary sync, UDP/721, UDP/1194",
+			},
+			{
+				ID:      "fortiguard-https",
+				Feature: "fortiguard",
+				From:    "unit",
+				To:      "fortiguard",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Antivirus/IPS updates, SMS, FortiToken Mobile, licensing, policy override authentication, URL/antispam updates",
+				Source:  "fos60-fac-out",
+				Row:     "Outgoing: FortiGuard, AV/IPS Updates, TCP/443; SMS, FTM, Licensing, Policy Override Authentication, URL/AS Updates, TCP/443",
+			},
+			{
+				ID:      "fortiguard-registration",
+				Feature: "fortiguard",
+				From:    "unit",
+				To:      "fortiguard",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose: "Registration",
+				Source:  "fos60-fac-out",
+				Row:     "Outgoing: FortiGuard, Registration, TCP/80",
+			},
+			{
+				ID:      "virus-samples",
+				Feature: "virus-samples",
+				From:    "unit",
+				To:      "fortiguard",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose: "Virus samples",
+				Source:  "fos60-fac-out",
+				Row:     "Outgoing: FortiGuard, Virus Sample, TCP/25",
+			},
+			{
+				ID:      "alert-email",
+				Feature: "alert-email",
+				From:    "unit",
+				To:      "smtp-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose: "SMTP alerts and virus samples",
+				Source:  "fos60-fac-out",
+				Row:     "Outgoing: 3rd-Party Servers, SMTP, Alerts, Virus Sample, TCP/25",
+			},
+			{
+				ID:      "remote-ldap",
+				Feature: "remote-ldap",
+				From:    "unit",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 389,
+						Last:  389,
+					},
+				},
+				Purpose: "Remote LDAP (TCP or UDP)",
+				Source:  "fos60-fac-out",
+				Row:     "Outgoing: 3rd-Party Servers, LDAP, TCP or UDP389",
+			},
+			{
+				ID:      "remote-ldaps",
+				Feature: "remote-ldaps",
+				From:    "unit",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 636,
+						Last:  636,
+					},
+				},
+				Purpose: "Remote LDAP over SSL",
+				Source:  "fos60-fac-out",
+				Row:     "Outgoing: 3rd-Party Servers, LDAPS, TCP/636",
+			},
+			{
+				ID:      "windows-ad-kerberos",
+				Feature: "windows-ad",
+				From:    "unit",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 88,
+						Last:  88,
+					},
+				},
+				Purpose: "Windows AD (Kerberos)",
+				Source:  "fos60-fac-out",
+				Row:     "Outgoing: 3rd-Party Servers, Windows AD, TCP/88",
+			},
+			{
+				ID:      "windows-ad-domain-control",
+				Feature: "windows-ad",
+				From:    "unit",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 445,
+						Last:  445,
+					},
+				},
+				Purpose: "Domain control (SMB)",
+				Source:  "fos60-fac-out",
+				Row:     "Outgoing: 3rd-Party Servers, Domain Control, TCP/445",
+			},
+			{
+				ID:      "dns",
+				Feature: "dns",
+				From:    "unit",
+				To:      "dns-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 53,
+						Last:  53,
+					},
+				},
+				Purpose: "DNS lookups",
+				Source:  "fos60-fac-out",
+				Row:     "Outgoing: 3rd-Party Servers, DNS, UDP/53",
+			},
+			{
+				ID:      "ntp",
+				Feature: "ntp",
+				From:    "unit",
+				To:      "ntp-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 123,
+						Last:  123,
+					},
+				},
+				Purpose: "Time synchronization",
+				Source:  "fos60-fac-out",
+				Row:     "Outgoing: 3rd-Party Servers, NTP, UDP/123",
+			},
+		},
+	},
+	{
+		Name:    "forticlient-ems",
+		Title:   "FortiClient EMS",
+		Vendor:  "Fortinet",
+		Summary: "FortiClient Endpoint Management Server, optionally managing Chromebooks.",
+		File:    "rules/catalog/data/forticlient-ems.toml",
+		Sources: []Source{
+			{
+				ID:    "ems-ports",
+				Title: "FortiClient EMS Administration Guide: Required services and ports",
+				URL:   "https://docs.fortinet.com/product/forticlient",
+				Seed:  "002_115d57f318d0e90e.txt",
+			},
+			{
+				ID:    "ms-rpc-ports",
+				Title: "Microsoft: How to configure RPC dynamic port allocation to work with firewalls",
+				URL:   "https://learn.microsoft.com/en-us/troubleshoot/windows-server/networking/configure-rpc-dynamic-port-allocation-with-firewalls",
+			},
+		},
+		Options: []Option{
+			{
+				Name:  "fortiguard-region",
+				Title: "FortiGuard server set: global, U.S. or Europe",
+				Kind:  OptionKind("choice"),
+				Values: []string{
+					"global",
+					"us",
+					"europe",
+				},
+				Default: "global",
+			},
+		},
+		Roles: []Role{
+			{
+				Name:  "ems-server",
+				Title: "FortiClient EMS server",
+			},
+			{
+				Name:  "chromebook",
+				Title: "Chromebooks running FortiClient for Chromebooks",
+			},
+		},
+		Peers: []Peer{
+			{
+				Name:  "endpoints",
+				Title: "Managed endpoints running FortiClient",
+			},
+			{
+				Name:  "administrators",
+				Title: "EMS administrators' browsers",
+			},
+			{
+				Name:    "directory-servers",
+				Title:   "Active Directory domain controllers",
+				Product: "ad-ds",
+				Role:    "dc",
+			},
+			{
+				Name:  "smtp-servers",
+				Title: "SMTP server for alert email",
+			},
+			{
+				Name:  "fortigate",
+				Title: "FortiGate (FortiOS FSSO connector)",
+			},
+			{
+				Name:  "google-workspace",
+				Title: "Google Workspace API and Google domain directory",
+			},
+			{
+				Name:         "fortiguard-legacy",
+				Title:        "Legacy FortiGuard servers for FortiClient signatures (no Europe servers)",
+				RegionOption: "fortiguard-region",
+				FQDNsByRegion: map[string][]string{
+					"global": []string{
+						"forticlient.fortinet.net",
+						"myforticlient.fortinet.net",
+					},
+					"us": []string{
+						"usforticlient.fortinet.net",
+					},
 				},
 			},
 			{
-				Name:  "tftp",
-				Title: "TFTP",
-				File:  "rules/catalog/data/services.toml",
-				UDP: ports.Set{
-					{
-						First: 69,
-						Last:  69,
+				Name:         "fortiguard-anycast",
+				Title:        "FortiGuard Anycast servers for FortiClient signatures",
+				RegionOption: "fortiguard-region",
+				FQDNsByRegion: map[string][]string{
+					"europe": []string{
+						"fcteuupdate.fortinet.net",
 					},
-				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "tftp 69/udp",
-				Unsupported: []string{
-					"the TFTP conntrack helper (nf_conntrack_tftp) to admit the transfer, which continues on ports the client and server choose",
-				},
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 451,
-					Col:  8,
+					"global": []string{
+						"fctupdate.fortinet.net",
+					},
+					"us": []string{
+						"fctusupdate.fortinet.net",
+					},
 				},
 			},
 			{
-				Name:  "vnc",
-				Title: "VNC (Remote Framebuffer protocol), display :0",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				Name:  "fortiguard-url-rating",
+				Title: "FortiGuard URL rating servers used by FortiClient for Chromebooks",
+			},
+		},
+		Features: []Feature{
+			{
+				Name:    "telemetry",
+				Title:   "FortiClient telemetry (endpoint management)",
+				Default: true,
+			},
+			{
+				Name:    "client-download",
+				Title:   "Endpoints download FortiClient deployment packages",
+				Default: true,
+			},
+			{
+				Name:    "web-console",
+				Title:   "Web console over HTTPS",
+				Default: true,
+			},
+			{
+				Name:  "initial-deployment",
+				Title: "Push FortiClient to Windows endpoints (SMB, RPC, ICMP probing)",
+			},
+			{
+				Name:  "ad-sync",
+				Title: "Retrieve workstations and users from Active Directory",
+			},
+			{
+				Name:  "alert-email",
+				Title: "Alert email",
+			},
+			{
+				Name:  "fsso",
+				Title: "FSSO connection from FortiOS",
+			},
+			{
+				Name:  "chromebook-management",
+				Title: "Manage Chromebooks (EMS side and Chromebook side)",
+			},
+			{
+				Name:    "fortiguard-anycast",
+				Title:   "Signature updates from FortiGuard Anycast",
+				Default: true,
+			},
+			{
+				Name:  "fortiguard-legacy",
+				Title: "Signature updates from legacy FortiGuard servers",
+			},
+		},
+		Flows: []Flow{
+			{
+				ID:      "telemetry",
+				Feature: "telemetry",
+				From:    "endpoints",
+				To:      "ems-server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
-						First: 5900,
-						Last:  5900,
+						First: 8013,
+						Last:  8013,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+				Purpose:      "FortiClient endpoints connect to EMS for management (telemetry); the EMS installer opens it in Windows Firewall",
+				Source:       "ems-ports",
+				Row:          "FortiClient Telemetry: FortiClient endpoint management, TCP 8013 (default), Incoming, Installer/GUI",
+				Configurable: true,
+			},
+			{
+				ID:      "client-download",
+				Feature: "client-download",
+				From:    "endpoints",
+				To:      "ems-server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
 				},
-				Row: "rfb 5900/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 59,
-					Col:  8,
+				Ports: ports.Set{
+					{
+						First: 10443,
+						Last:  10443,
+					},
+				},
+				Purpose:      "Endpoints download FortiClient deployment packages created by EMS",
+				Source:       "ems-ports",
+				Row:          "FortiClient download: TCP 10443 (default), Incoming, Installer",
+				Configurable: true,
+			},
+			{
+				ID:      "web-console",
+				Feature: "web-console",
+				From:    "administrators",
+				To:      "ems-server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose:      "Web access to FortiClient EMS (Apache, HTTPS)",
+				Source:       "ems-ports",
+				Row:          "Apache/HTTPS: Web access to FortiClient EMS, TCP 443, Incoming, Installer",
+				Configurable: true,
+			},
+			{
+				ID:      "smb-deploy",
+				Feature: "initial-deployment",
+				From:    "ems-server",
+				To:      "endpoints",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 445,
+						Last:  445,
+					},
+				},
+				Purpose: "SMB to endpoints during FortiClient initial deployment",
+				Source:  "ems-ports",
+				Row:     "Samba (SMB) service: TCP 445, Outgoing",
+			},
+			{
+				ID:      "rpc-endpoint-mapper",
+				Feature: "initial-deployment",
+				From:    "ems-server",
+				To:      "endpoints",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 135,
+						Last:  135,
+					},
+				},
+				Purpose: "DCE/RPC endpoint mapper on endpoints during FortiClient initial deployment",
+				Source:  "ems-ports",
+				Row:     "DCE/RPC: TCP 135, Outgoing",
+			},
+			{
+				ID:      "rpc-dynamic",
+				Feature: "initial-deployment",
+				From:    "ems-server",
+				To:      "endpoints",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1024,
+						Last:  5000,
+					},
+					{
+						First: 49152,
+						Last:  65535,
+					},
+				},
+				Purpose:      "DCE/RPC dynamic ports on endpoints: 1024-5000 on older Windows, 49152-65535 on current Windows, or the range configured on the endpoints",
+				Source:       "ms-rpc-ports",
+				Row:          "DCE/RPC: TCP 1024-5000* 49152-65535*, Outgoing; * configurable (see How to configure RPC dynamic port allocation)",
+				Configurable: true,
+				Alternatives: true,
+				DefaultChoice: ports.Set{
+					{
+						First: 49152,
+						Last:  65535,
+					},
 				},
 			},
 			{
-				Name:  "winrm",
-				Title: "Windows Remote Management (WS-Management over HTTP and HTTPS)",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "endpoint-probe",
+				Feature: "initial-deployment",
+				From:    "ems-server",
+				To:      "endpoints",
+				Protocols: []proto.Protocol{
+					proto.Protocol(3),
+					proto.Protocol(4),
+				},
+				ICMPTypes: []string{
+					"echo-request",
+				},
+				Purpose: "Probe endpoints with ICMP echo during FortiClient initial deployment (ICMPv6 for IPv6 endpoints)",
+				Source:  "ems-ports",
+				Row:     "FortiClient endpoint probing: ICMP, N/A, Outgoing",
+			},
+			{
+				ID:      "ad-ldap",
+				Feature: "ad-sync",
+				From:    "ems-server",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
-						First: 5985,
-						Last:  5986,
+						First: 389,
+						Last:  389,
+					},
+					{
+						First: 636,
+						Last:  636,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "wsman 5985/tcp, wsmans 5986/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 67,
-					Col:  8,
+				Purpose:      "Retrieve workstation and user information from Active Directory: 389 LDAP or 636 LDAPS",
+				Source:       "ems-ports",
+				Row:          "Active Directory server connection: TCP 389 (LDAP) or 636 (LDAPS), Outgoing, GUI",
+				Configurable: true,
+				Alternatives: true,
+				DefaultChoice: ports.Set{
+					{
+						First: 389,
+						Last:  389,
+					},
 				},
 			},
 			{
-				Name:  "xmpp-client",
-				Title: "XMPP client connections",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "alert-email",
+				Feature: "alert-email",
+				From:    "ems-server",
+				To:      "smtp-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
-						First: 5222,
-						Last:  5222,
+						First: 25,
+						Last:  25,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+				Purpose:      "Email notifications for EMS and endpoint alerts",
+				Source:       "ems-ports",
+				Row:          "SMTP server/email: TCP 25 (default), Outgoing, GUI",
+				Configurable: true,
+			},
+			{
+				ID:      "fsso",
+				Feature: "fsso",
+				From:    "fortigate",
+				To:      "ems-server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
 				},
-				Row: "xmpp-client 5222/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 363,
-					Col:  8,
+				Ports: ports.Set{
+					{
+						First: 8000,
+						Last:  8000,
+					},
+				},
+				Purpose: "FSSO connection from FortiOS",
+				Source:  "ems-ports",
+				Row:     "FSSO: Connection to FortiOS, TCP 8000, Incoming",
+			},
+			{
+				ID:      "chromebook-profile",
+				Feature: "chromebook-management",
+				From:    "chromebook",
+				To:      "ems-server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8443,
+						Last:  8443,
+					},
+				},
+				Purpose:      "FortiClient on Chrome OS connects to EMS, its profile server",
+				Source:       "ems-ports",
+				Row:          "Chromebook tables: FortiClient on Chrome OS, TCP 8443 (default), Incoming on EMS; FortiClient EMS: connecting to the profile server, TCP 8443, Outgoing on Chromebooks",
+				Configurable: true,
+			},
+			{
+				ID:      "google-workspace",
+				Feature: "chromebook-management",
+				From:    "ems-server",
+				To:      "google-workspace",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Retrieve Google domain information through the Google Workspace API",
+				Source:  "ems-ports",
+				Row:     "Google Workspace API/Google domain directory: TCP 443, Outgoing",
+			},
+			{
+				ID:      "chromebook-url-rating",
+				Feature: "chromebook-management",
+				From:    "chromebook",
+				To:      "fortiguard-url-rating",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+					{
+						First: 3400,
+						Last:  3400,
+					},
+				},
+				Purpose: "Chromebooks rate URLs with FortiGuard",
+				Source:  "ems-ports",
+				Row:     "On Chromebooks: FortiGuard, Rating URLs, TCP 443, 3400, Outgoing",
+			},
+			{
+				ID:      "fortiguard-legacy",
+				Feature: "fortiguard-legacy",
+				From:    "ems-server",
+				To:      "fortiguard-legacy",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose: "AV and vulnerability signature updates from legacy FortiGuard",
+				Source:  "ems-ports",
+				Row:     "FortiGuard: AV/vulnerability signature update, global forticlient.fortinet.net myforticlient.fortinet.net, U.S. usforticlient.fortinet.net, Europe N/A, TCP 80, Outgoing",
+			},
+			{
+				ID:      "fortiguard-anycast",
+				Feature: "fortiguard-anycast",
+				From:    "ems-server",
+				To:      "fortiguard-anycast",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "AV and vulnerability signature updates from FortiGuard Anycast",
+				Source:  "ems-ports",
+				Row:     "FortiGuard: AV/vulnerability signature updates with FortiGuard Anycast, fctupdate / fctusupdate / fcteuupdate.fortinet.net, TCP 443, Outgoing",
+			},
+		},
+		InstallerRules: []InstallerRule{
+			{
+				ID:    "telemetry-8013",
+				Title: "FortiClient Telemetry, TCP 8013, opened by the EMS installation",
+				Roles: []string{
+					"ems-server",
+				},
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8013,
+						Last:  8013,
+					},
+				},
+				Source: "ems-ports",
+				Row:    "You do not need to enable ports 8013 and 10443 as the FortiClient EMS installation opens these.",
+			},
+			{
+				ID:    "client-download-10443",
+				Title: "FortiClient download, TCP 10443, opened by the EMS installation",
+				Roles: []string{
+					"ems-server",
+				},
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 10443,
+						Last:  10443,
+					},
+				},
+				Source: "ems-ports",
+				Row:    "You do not need to enable ports 8013 and 10443 as the FortiClient EMS installation opens these.",
+			},
+		},
+	},
+	{
+		Name:    "fortigate",
+		Title:   "FortiGate",
+		Vendor:  "Fortinet",
+		Summary: "Next-generation firewall (FortiOS): administration, Security Fabric, VPN, authentication, HA.",
+		File:    "rules/catalog/data/fortigate.toml",
+		Sources: []Source{
+			{
+				ID:    "fos70-ports-in",
+				Title: "FortiOS 7.0.0 FortiOS Ports: Incoming ports",
+				URL:   "https://docs.fortinet.com/document/fortigate/7.0.0/fortios-ports/637075/incoming-ports",
+			},
+			{
+				ID:    "fos64-open-ports",
+				Title: "FortiOS 6.4.0 Ports and Protocols: FortiGate open ports (outgoing rows up to FortiGate Cloud)",
+				URL:   "https://docs.fortinet.com/document/fortigate/6.4.0/ports-and-protocols/303168/fortigate-open-ports",
+			},
+			{
+				ID:    "fgfm-guide",
+				Title: "FortiManager 7.6.0 FortiGate-FortiManager Communications Protocol Guide: Protocol components",
+				URL:   "https://docs.fortinet.com/document/fortimanager/7.6.0/fortigate-fortimanager-communications-protocol-guide/621612",
+			},
+			{
+				ID:    "csf-cli",
+				Title: "FortiOS 6.2.1 CLI Reference: system csf",
+				URL:   "https://docs.fortinet.com/document/fortigate/6.2.1/cli-reference/113620/system-csf",
+			},
+		},
+		Roles: []Role{
+			{
+				Name:  "unit",
+				Title: "FortiGate (every member of an HA cluster)",
+			},
+		},
+		Peers: []Peer{
+			{
+				Name:  "administrators",
+				Title: "Administrators' workstations",
+			},
+			{
+				Name:  "users",
+				Title: "Users behind the FortiGate who authenticate to policies (policy override authentication)",
+			},
+			{
+				Name:  "vpn-clients",
+				Title: "Remote-access VPN clients (FortiClient, browsers for SSL VPN)",
+			},
+			{
+				Name:  "ipsec-peers",
+				Title: "Site-to-site IPsec VPN gateways (other FortiGates)",
+			},
+			{
+				Name:  "forticlient",
+				Title: "FortiClient endpoints (SSO mobility agent)",
+			},
+			{
+				Name:  "fabric-devices",
+				Title: "Downstream Security Fabric devices and FortiClient compliance connecting to this FortiGate",
+			},
+			{
+				Name:  "fabric-upstream",
+				Title: "Upstream FortiGate of this FortiGate in the Security Fabric",
+			},
+			{
+				Name:  "fortimanager",
+				Title: "FortiManager managing this FortiGate",
+			},
+			{
+				Name:  "fortiguard",
+				Title: "FortiGuard (FGFM tunnel)",
+			},
+			{
+				Name:  "fortianalyzer",
+				Title: "FortiAnalyzer receiving logs",
+			},
+			{
+				Name:  "fortiauthenticator",
+				Title: "FortiAuthenticator",
+			},
+			{
+				Name:  "fortiap",
+				Title: "FortiAP and FortiAP-S access points",
+			},
+			{
+				Name:  "fortiextender",
+				Title: "FortiExtender",
+			},
+			{
+				Name:  "fortiportal",
+				Title: "FortiPortal",
+			},
+			{
+				Name:  "fortitoken-mobile",
+				Title: "FortiToken Mobile (approve/deny responses)",
+			},
+			{
+				Name:  "fsso-servers",
+				Title: "FSSO servers (collector agents)",
+			},
+			{
+				Name:  "acme-servers",
+				Title: "ACME certificate authority (for example Let's Encrypt)",
+			},
+			{
+				Name:  "aeroscout",
+				Title: "AeroScout location engine",
+			},
+			{
+				Name:  "radius-servers",
+				Title: "RADIUS servers sending dynamic authorization (RFC 5176)",
+			},
+		},
+		Features: []Feature{
+			{
+				Name:    "admin-https",
+				Title:   "Administrator access over HTTPS",
+				Default: true,
+			},
+			{
+				Name:  "admin-http",
+				Title: "Administrator access over plain HTTP",
+			},
+			{
+				Name:    "admin-ssh",
+				Title:   "Administrator access over SSH",
+				Default: true,
+			},
+			{
+				Name:  "ping",
+				Title: "Answer ping from administrators",
+			},
+			{
+				Name:  "ha",
+				Title: "HA synchronization between cluster members",
+			},
+			{
+				Name:  "ha-azure",
+				Title: "HA on Azure: unicast heartbeat and DNS",
+			},
+			{
+				Name:  "security-fabric",
+				Title: "Security Fabric: accept downstream devices (upstream FortiGate, root)",
+			},
+			{
+				Name:  "fabric-upstream",
+				Title: "Security Fabric: connect to the upstream FortiGate",
+			},
+			{
+				Name:  "fortimanager",
+				Title: "Managed by FortiManager over FGFM (IPv4, TCP/541)",
+			},
+			{
+				Name:  "fortimanager-ipv6",
+				Title: "Managed by FortiManager over FGFM for IPv6 (TCP/542)",
+			},
+			{
+				Name:  "fortiguard-fgfm",
+				Title: "FGFM tunnel from FortiGuard",
+			},
+			{
+				Name:  "fortianalyzer",
+				Title: "Logging to FortiAnalyzer (OFTP)",
+			},
+			{
+				Name:  "ssl-vpn",
+				Title: "SSL VPN",
+			},
+			{
+				Name:  "ssl-vpn-dtls",
+				Title: "SSL VPN with DTLS",
+			},
+			{
+				Name:  "ipsec-vpn-remote",
+				Title: "Remote-access IPsec VPN (IKE and NAT-T)",
+			},
+			{
+				Name:  "ipsec-vpn-site",
+				Title: "Site-to-site IPsec VPN (IKE and NAT-T)",
+			},
+			{
+				Name:  "ipsec-fec",
+				Title: "IPsec VPN forward error correction",
+			},
+			{
+				Name:  "user-authentication",
+				Title: "Policy override authentication and keepalive for users",
+			},
+			{
+				Name:  "fsso",
+				Title: "FSSO from FSSO servers",
+			},
+			{
+				Name:  "fsso-mobility-agent",
+				Title: "SSO mobility agent and FSSO from FortiClient",
+			},
+			{
+				Name:  "fortiauthenticator-ldap",
+				Title: "LDAP and PKI authentication against FortiAuthenticator",
+			},
+			{
+				Name:  "fortiauthenticator-radius",
+				Title: "RADIUS authentication against FortiAuthenticator, with RADIUS disconnect",
+			},
+			{
+				Name:  "fortiauthenticator-radius-accounting",
+				Title: "RADIUS accounting to FortiAuthenticator",
+			},
+			{
+				Name:  "fortiauthenticator-fsso",
+				Title: "FSSO from FortiAuthenticator",
+			},
+			{
+				Name:  "fortiauthenticator-scep",
+				Title: "Certificate enrollment (SCEP) from FortiAuthenticator",
+			},
+			{
+				Name:  "fortiauthenticator-crl",
+				Title: "CRL download from FortiAuthenticator",
+			},
+			{
+				Name:  "fortiauthenticator-captive-portal",
+				Title: "FortiAuthenticator as external captive portal",
+			},
+			{
+				Name:  "fortiap",
+				Title: "Managed FortiAP access points (CAPWAP)",
+			},
+			{
+				Name:  "fortiap-bridge-captive-portal",
+				Title: "External captive portal with FortiAP in bridge mode",
+			},
+			{
+				Name:  "fortiextender",
+				Title: "Managed FortiExtender",
+			},
+			{
+				Name:  "fortiportal",
+				Title: "FortiPortal API access",
+			},
+			{
+				Name:  "fortitoken-mobile",
+				Title: "FortiToken Mobile approve/deny responses",
+			},
+			{
+				Name:  "acme",
+				Title: "ACME certificate service",
+			},
+			{
+				Name:  "aeroscout",
+				Title: "AeroScout vendor port",
+			},
+			{
+				Name:  "radius-das",
+				Title: "RADIUS dynamic authorization (RFC 5176)",
+			},
+		},
+		Flows: []Flow{
+			{
+				ID:      "admin-https",
+				Feature: "admin-https",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose:      "Administrator access over HTTPS",
+				Source:       "fos70-ports-in",
+				Row:          "Incoming: Others, Administrator Access (SSH, HTTPS, HTTP), TCP/22, TCP/80, TCP/443, Configurable: Yes",
+				Configurable: true,
+			},
+			{
+				ID:      "admin-http",
+				Feature: "admin-http",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose:      "Administrator access over HTTP (clear text)",
+				Source:       "fos70-ports-in",
+				Row:          "Incoming: Others, Administrator Access (SSH, HTTPS, HTTP), TCP/22, TCP/80, TCP/443, Configurable: Yes",
+				Configurable: true,
+			},
+			{
+				ID:      "admin-ssh",
+				Feature: "admin-ssh",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 22,
+						Last:  22,
+					},
+				},
+				Purpose:      "Administrator access over SSH",
+				Source:       "fos70-ports-in",
+				Row:          "Incoming: Others, Administrator Access (SSH, HTTPS, HTTP), TCP/22, TCP/80, TCP/443, Configurable: Yes",
+				Configurable: true,
+			},
+			{
+				ID:      "ping",
+				Feature: "ping",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(3),
+					proto.Protocol(4),
+				},
+				ICMPTypes: []string{
+					"echo-request",
+				},
+				Purpose: "Answer ping",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: Others, Administrator Access, ICMP",
+			},
+			{
+				ID:      "ha-sync",
+				Feature: "ha",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 703,
+						Last:  703,
+					},
+				},
+				Purpose: "HA synchronization",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: FortiGate, HA Synchronization, TCP/703, UDP/703; Outgoing (6.4.0): FortiGate, HA Synchronization, TCP/703, UDP/703",
+			},
+			{
+				ID:      "ha-azure-heartbeat",
+				Feature: "ha-azure",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 730,
+						Last:  730,
+					},
+				},
+				Purpose: "Unicast HA heartbeat on Azure",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: FortiGate, Unicast Heartbeat for Azure, UDP/730; Outgoing (6.4.0): FortiGate, Unicast Heartbeat for Azure, UDP/730",
+			},
+			{
+				ID:      "ha-azure-dns",
+				Feature: "ha-azure",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 53,
+						Last:  53,
+					},
+				},
+				Purpose: "DNS between HA members on Azure",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: FortiGate, DNS for Azure, UDP/53; Outgoing (6.4.0): FortiGate, DNS for Azure, UDP/53",
+			},
+			{
+				ID:      "fabric-downstream",
+				Feature: "security-fabric",
+				From:    "fabric-devices",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8013,
+						Last:  8013,
+					},
+				},
+				Purpose:      "Downstream Fabric devices and FortiClient compliance connect to this FortiGate",
+				Source:       "fos70-ports-in",
+				Row:          "Incoming: FortiClient, Compliance and Security Fabric, TCP/8013, Configurable: Yes",
+				Configurable: true,
+			},
+			{
+				ID:      "fabric-downstream-udp",
+				Feature: "security-fabric",
+				From:    "fabric-devices",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 8014,
+						Last:  8014,
+					},
+				},
+				Purpose: "Security Fabric (UDP) from other FortiGates",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: FortiGate, Security Fabric, UDP/8014",
+			},
+			{
+				ID:      "fabric-upstream",
+				Feature: "fabric-upstream",
+				From:    "unit",
+				To:      "fabric-upstream",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8013,
+						Last:  8013,
+					},
+				},
+				Purpose:      "Connect to the upstream FortiGate of the Security Fabric",
+				Source:       "csf-cli",
+				Row:          "upstream-port: The port number to use to communicate with the FortiGate upstream from this FortiGate in the Security Fabric (default = 8013).",
+				Configurable: true,
+			},
+			{
+				ID:      "fortimanager-in",
+				Feature: "fortimanager",
+				From:    "fortimanager",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 541,
+						Last:  541,
+					},
+				},
+				Purpose: "FortiManager connects to the FortiGate over FGFM (IPv4)",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: FortiManager, IPv4 FGFM tunnel, TCP/541",
+			},
+			{
+				ID:      "fortimanager-out",
+				Feature: "fortimanager",
+				From:    "unit",
+				To:      "fortimanager",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 541,
+						Last:  541,
+					},
+				},
+				Purpose: "The FortiGate establishes the FGFM session with FortiManager (IPv4)",
+				Source:  "fgfm-guide",
+				Row:     "The FortiManager unit listens on TCP port 541 for an incoming session request. The FortiGate unit establishes an SSL session with the FortiManager.",
+			},
+			{
+				ID:      "fortimanager6-in",
+				Feature: "fortimanager-ipv6",
+				From:    "fortimanager",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 542,
+						Last:  542,
+					},
+				},
+				Purpose: "FortiManager connects to the FortiGate over FGFM (IPv6)",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: FortiManager, IPv6 FGFM tunnel, TCP/542",
+			},
+			{
+				ID:      "fortimanager6-out",
+				Feature: "fortimanager-ipv6",
+				From:    "unit",
+				To:      "fortimanager",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 542,
+						Last:  542,
+					},
+				},
+				Purpose: "The FortiGate establishes the FGFM session with FortiManager (IPv6)",
+				Source:  "fgfm-guide",
+				Row:     "The fgfm protocol runs over SSL (Secure Sockets Layer) using TCP/541 for IPv4. FortiManager also supports IPv6 over TCP/542.",
+			},
+			{
+				ID:      "fortiguard-fgfm",
+				Feature: "fortiguard-fgfm",
+				From:    "fortiguard",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 541,
+						Last:  542,
+					},
+				},
+				Purpose: "FGFM tunnel from FortiGuard (IPv4 541, IPv6 542)",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: FortiGuard, IPv4 FGFM tunnel, TCP/541; IPv6 FGFM tunnel, TCP/542",
+			},
+			{
+				ID:      "fortianalyzer",
+				Feature: "fortianalyzer",
+				From:    "unit",
+				To:      "fortianalyzer",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 514,
+						Last:  514,
+					},
+				},
+				Purpose: "Logs, quarantine and reports to FortiAnalyzer over OFTP",
+				Source:  "fos64-open-ports",
+				Row:     "Outgoing: FortiAnalyzer, Syslog, OFTP, Registration, Quarantine, Log & Report, TCP/514",
+			},
+			{
+				ID:      "ssl-vpn",
+				Feature: "ssl-vpn",
+				From:    "vpn-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose:      "SSL VPN",
+				Source:       "fos70-ports-in",
+				Row:          "Incoming: FortiClient, Remote SSL VPN, TCP/443, Configurable: Yes; Others, SSL VPN, TCP/443, Configurable: Yes",
+				Configurable: true,
+			},
+			{
+				ID:      "ssl-vpn-dtls",
+				Feature: "ssl-vpn-dtls",
+				From:    "vpn-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose:      "SSL VPN with DTLS",
+				Source:       "fos70-ports-in",
+				Row:          "Incoming: FortiClient, Remote SSL VPN when DTLS enabled, UDP/443, Configurable: Yes",
+				Configurable: true,
+			},
+			{
+				ID:      "ipsec-vpn-remote",
+				Feature: "ipsec-vpn-remote",
+				From:    "vpn-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 500,
+						Last:  500,
+					},
+					{
+						First: 4500,
+						Last:  4500,
+					},
+				},
+				Purpose:      "Remote-access IPsec VPN: IKE (500) and NAT-T (4500); ESP (IP protocol 50) is not opened",
+				Source:       "fos70-ports-in",
+				Row:          "Incoming: FortiClient, Remote IPsec VPN, UDP/500, UDP/4500, Configurable: Yes; ESP (IP 50)",
+				Configurable: true,
+			},
+			{
+				ID:      "ipsec-vpn-site",
+				Feature: "ipsec-vpn-site",
+				From:    "ipsec-peers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 500,
+						Last:  500,
+					},
+					{
+						First: 4500,
+						Last:  4500,
+					},
+				},
+				Purpose:      "Site-to-site IPsec VPN: IKE (500) and NAT-T (4500); ESP (IP protocol 50) is not opened",
+				Source:       "fos70-ports-in",
+				Row:          "Incoming: FortiGate, IPsec VPN, UDP/500, UDP/4500, Configurable: Yes; ESP (IP 50)",
+				Configurable: true,
+			},
+			{
+				ID:      "ipsec-fec",
+				Feature: "ipsec-fec",
+				From:    "ipsec-peers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 50000,
+						Last:  50000,
+					},
+				},
+				Purpose: "IPsec VPN forward error correction",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: FortiGate, IPsec VPN Forward Error Correction, UDP/50000",
+			},
+			{
+				ID:      "policy-override-auth",
+				Feature: "user-authentication",
+				From:    "users",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+					{
+						First: 8008,
+						Last:  8008,
+					},
+					{
+						First: 8010,
+						Last:  8010,
+					},
+					{
+						First: 8015,
+						Last:  8015,
+					},
+					{
+						First: 8020,
+						Last:  8020,
+					},
+				},
+				Purpose:      "Policy override authentication",
+				Source:       "fos70-ports-in",
+				Row:          "Incoming: Others, Policy Override Authentication, TCP/443, TCP/8008, TCP/8010, TCP/8015, TCP/8020, Configurable: Yes",
+				Configurable: true,
+			},
+			{
+				ID:      "policy-override-keepalive",
+				Feature: "user-authentication",
+				From:    "users",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1000,
+						Last:  1000,
+					},
+					{
+						First: 1003,
+						Last:  1003,
+					},
+				},
+				Purpose: "Policy override keepalive",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: Others, Policy Override Keepalive, TCP/1000, TCP/1003",
+			},
+			{
+				ID:      "fsso",
+				Feature: "fsso",
+				From:    "fsso-servers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8001,
+						Last:  8001,
+					},
+				},
+				Purpose:      "FSSO from FSSO servers",
+				Source:       "fos70-ports-in",
+				Row:          "Incoming: FSSO server, FSSO, TCP/8001, Configurable: Yes",
+				Configurable: true,
+			},
+			{
+				ID:      "fsso-mobility-agent",
+				Feature: "fsso-mobility-agent",
+				From:    "forticlient",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8001,
+						Last:  8001,
+					},
+				},
+				Purpose: "SSO mobility agent and FSSO from FortiClient",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: FortiClient, SSO Mobility Agent, FSSO, TCP/8001",
+			},
+			{
+				ID:      "fortiauthenticator-ldap",
+				Feature: "fortiauthenticator-ldap",
+				From:    "unit",
+				To:      "fortiauthenticator",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 389,
+						Last:  389,
+					},
+				},
+				Purpose: "LDAP and PKI authentication (TCP or UDP)",
+				Source:  "fos64-open-ports",
+				Row:     "Outgoing: FortiAuthenticator, LDAP, PKI Authentication, TCP or UDP/389",
+			},
+			{
+				ID:      "fortiauthenticator-radius",
+				Feature: "fortiauthenticator-radius",
+				From:    "unit",
+				To:      "fortiauthenticator",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 1812,
+						Last:  1812,
+					},
+				},
+				Purpose: "RADIUS authentication",
+				Source:  "fos64-open-ports",
+				Row:     "Outgoing: FortiAuthenticator, RADIUS, UDP/1812",
+			},
+			{
+				ID:      "fortiauthenticator-radius-disconnect",
+				Feature: "fortiauthenticator-radius",
+				From:    "fortiauthenticator",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1700,
+						Last:  1700,
+					},
+				},
+				Purpose: "RADIUS disconnect from FortiAuthenticator",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: FortiAuthenticator, RADIUS Disconnect, TCP/1700",
+			},
+			{
+				ID:      "fortiauthenticator-radius-accounting",
+				Feature: "fortiauthenticator-radius-accounting",
+				From:    "unit",
+				To:      "fortiauthenticator",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 1813,
+						Last:  1813,
+					},
+				},
+				Purpose: "RADIUS accounting",
+				Source:  "fos64-open-ports",
+				Row:     "Outgoing: FortiAuthenticator, RADIUS Accounting, UDP/1813",
+			},
+			{
+				ID:      "fortiauthenticator-fsso",
+				Feature: "fortiauthenticator-fsso",
+				From:    "unit",
+				To:      "fortiauthenticator",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8000,
+						Last:  8000,
+					},
+				},
+				Purpose: "FSSO from FortiAuthenticator",
+				Source:  "fos64-open-ports",
+				Row:     "Outgoing: FortiAuthenticator, FSSO, TCP/8000",
+			},
+			{
+				ID:      "fortiauthenticator-scep",
+				Feature: "fortiauthenticator-scep",
+				From:    "unit",
+				To:      "fortiauthenticator",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Certificate enrollment over SCEP",
+				Source:  "fos64-open-ports",
+				Row:     "Outgoing: FortiAuthenticator, SCEP, TCP/80, TCP/443",
+			},
+			{
+				ID:      "fortiauthenticator-crl",
+				Feature: "fortiauthenticator-crl",
+				From:    "unit",
+				To:      "fortiauthenticator",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose: "CRL download",
+				Source:  "fos64-open-ports",
+				Row:     "Outgoing: FortiAuthenticator, CRL Download, TCP/80",
+			},
+			{
+				ID:      "fortiauthenticator-captive-portal",
+				Feature: "fortiauthenticator-captive-portal",
+				From:    "unit",
+				To:      "fortiauthenticator",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "External captive portal on FortiAuthenticator",
+				Source:  "fos64-open-ports",
+				Row:     "Outgoing: FortiAuthenticator, External Captive Portal, TCP/443",
+			},
+			{
+				ID:      "fortiauthenticator-policy-auth",
+				Feature: "fortiauthenticator-captive-portal",
+				From:    "fortiauthenticator",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1000,
+						Last:  1000,
+					},
+				},
+				Purpose: "Policy authentication through the captive portal",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: FortiAuthenticator, Policy Authentication through Captive Portal, TCP/1000",
+			},
+			{
+				ID:      "fortiap",
+				Feature: "fortiap",
+				From:    "fortiap",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "FortiAP-S syslog, registration, quarantine, log and report",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: FortiAP-S, Syslog, Registration, Quarantine, Log & Report, TCP/443",
+			},
+			{
+				ID:      "fortiap-capwap",
+				Feature: "fortiap",
+				From:    "fortiap",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 5246,
+						Last:  5247,
+					},
+				},
+				Purpose: "CAPWAP control and data",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: FortiAP-S, CAPWAP, UDP/5246-5247",
+			},
+			{
+				ID:      "fortiap-bridge-captive-portal",
+				Feature: "fortiap-bridge-captive-portal",
+				From:    "fortiap",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 2000,
+						Last:  2000,
+					},
+				},
+				Purpose: "External captive portal authentication with FortiAP in bridge mode",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: Others, External captive portal authentication with FortiAP in bridge mode, UDP/2000",
+			},
+			{
+				ID:      "fortiextender",
+				Feature: "fortiextender",
+				From:    "fortiextender",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 5246,
+						Last:  5246,
+					},
+					{
+						First: 25246,
+						Last:  25246,
+					},
+				},
+				Purpose:      "FortiExtender control (5246) and data (25246) channels",
+				Source:       "fos70-ports-in",
+				Row:          "Incoming: FortiExtender, Control channel, UDP/5246, Configurable: Yes; Data channel, UDP/25246, Configurable: Yes",
+				Configurable: true,
+			},
+			{
+				ID:      "fortiportal",
+				Feature: "fortiportal",
+				From:    "fortiportal",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "FortiPortal API (FortiOS REST API)",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: FortiPortal, API for communication (FortiOS REST API), TCP/443",
+			},
+			{
+				ID:      "fortitoken-mobile",
+				Feature: "fortitoken-mobile",
+				From:    "fortitoken-mobile",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 4433,
+						Last:  4433,
+					},
+				},
+				Purpose:      "Approve/deny responses from FortiToken Mobile",
+				Source:       "fos70-ports-in",
+				Row:          "Incoming: FortiToken Mobile, Approve/deny response from FortiToken Mobile, TCP/4433, Configurable: Yes",
+				Configurable: true,
+			},
+			{
+				ID:      "acme",
+				Feature: "acme",
+				From:    "acme-servers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "ACME certificate validation",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: Others, ACME service, TCP/80, TCP/443",
+			},
+			{
+				ID:      "aeroscout",
+				Feature: "aeroscout",
+				From:    "aeroscout",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 1144,
+						Last:  1144,
+					},
+				},
+				Purpose: "AeroScout vendor port",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: Others, AeroScout Vendor port, UDP/1144",
+			},
+			{
+				ID:      "radius-das",
+				Feature: "radius-das",
+				From:    "radius-servers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 3799,
+						Last:  3799,
+					},
+				},
+				Purpose: "RADIUS dynamic authorization (disconnect and change of authorization)",
+				Source:  "fos70-ports-in",
+				Row:     "Incoming: Others, RADIUS DAS feature - RFC 5176, UDP/3799",
+			},
+		},
+	},
+	{
+		Name:    "fortimail",
+		Title:   "FortiMail",
+		Vendor:  "Fortinet",
+		Summary: "Email security gateway and mail server; HA clusters of units.",
+		File:    "rules/catalog/data/fortimail.toml",
+		Sources: []Source{
+			{
+				ID:    "appendix-c",
+				Title: "FortiMail Administration Guide, Appendix C: Port Numbers",
+				URL:   "https://docs.fortinet.com/document/fortimail/7.6.0/administration-guide/122044",
+				Seed:  "001_a5a81bc114ce7322.txt",
+			},
+			{
+				ID:    "fortigate-ports",
+				Title: "FortiGate Ports and Protocols 6.2: FortiMail open ports",
+				URL:   "https://docs.fortinet.com/document/fortigate/6.2.0/ports-and-protocols/074478/fortimail-open-ports",
+			},
+			{
+				ID:    "cli-fortiguard-antivirus",
+				Title: "FortiMail CLI Reference: system fortiguard antivirus (set port {443 | 8890})",
+				URL:   "https://docs.fortinet.com/document/fortimail/7.6.4/cli-reference/902623",
+			},
+			{
+				ID:    "cli-fortiguard-antispam",
+				Title: "FortiMail CLI Reference: system fortiguard antispam (set port {443 | 53 | 8888})",
+				URL:   "https://docs.fortinet.com/document/fortimail/7.4.6/cli-reference/18342",
+			},
+			{
+				ID:    "rfc2865",
+				Title: "RFC 2865: Remote Authentication Dial In User Service (RADIUS), section 3: UDP port 1812",
+				URL:   "https://www.rfc-editor.org/rfc/rfc2865#section-3",
+			},
+			{
+				ID:    "rfc7766",
+				Title: "RFC 7766: DNS Transport over TCP, section 5: resolvers must be able to use TCP",
+				URL:   "https://www.rfc-editor.org/rfc/rfc7766#section-5",
+			},
+		},
+		Modes: []string{
+			"gateway",
+			"transparent",
+			"server",
+		},
+		Mode: "gateway",
+		Options: []Option{
+			{
+				Name:  "fortiguard-region",
+				Title: "FortiGuard server set: global, or United States only",
+				Kind:  OptionKind("choice"),
+				Values: []string{
+					"global",
+					"us",
+				},
+				Default: "global",
+			},
+		},
+		Roles: []Role{
+			{
+				Name:  "unit",
+				Title: "FortiMail unit (every member of an HA group)",
+			},
+		},
+		Peers: []Peer{
+			{
+				Name:  "administrators",
+				Title: "Administrators' workstations",
+			},
+			{
+				Name:  "monitoring",
+				Title: "Hosts that ping the unit (monitoring systems, administrators)",
+			},
+			{
+				Name:  "email-users",
+				Title: "Email users (mail clients, webmail and quarantine users)",
+			},
+			{
+				Name:  "email-servers",
+				Title: "Other email servers and relays (usually the Internet)",
+			},
+			{
+				Name:  "protected-email-servers",
+				Title: "Email servers of the protected domains (gateway and transparent mode)",
+			},
+			{
+				Name:    "fortimanager",
+				Title:   "FortiManager",
+				Product: "fortimanager",
+				Role:    "unit",
+			},
+			{
+				Name:  "snmp-managers",
+				Title: "SNMP managers (FortiManager or another network management system)",
+			},
+			{
+				Name:  "fortigate",
+				Title: "FortiGate (Security Fabric root)",
+			},
+			{
+				Name:  "directory-servers",
+				Title: "Directory and authentication servers (LDAP, RADIUS, SAML identity provider)",
+			},
+			{
+				Name:  "file-servers",
+				Title: "Network attached storage or file share servers (backups)",
+			},
+			{
+				Name:  "storage-servers",
+				Title: "External storage for mailboxes and quarantine (NFS or iSCSI)",
+			},
+			{
+				Name:         "fortiguard",
+				Title:        "Fortinet FortiGuard servers",
+				RegionOption: "fortiguard-region",
+				FQDNsByRegion: map[string][]string{
+					"global": []string{
+						"update.fortiguard.net",
+						"securewf.fortiguard.net",
+						"service.fortiguard.net",
+					},
+					"us": []string{
+						"update.fortiguard.net",
+						"securewf.fortiguard.net",
+						"usservice.fortiguard.net",
+					},
 				},
 			},
 			{
-				Name:  "xmpp-server",
-				Title: "XMPP server-to-server connections",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				Name:  "dnsbl-servers",
+				Title: "Third-party DNSBL/RBL servers",
+			},
+			{
+				Name:  "surbl-servers",
+				Title: "Third-party SURBL servers",
+			},
+			{
+				Name:  "dns-servers",
+				Title: "DNS resolvers",
+			},
+			{
+				Name:  "ntp-servers",
+				Title: "Time servers (Fortinet's or your own)",
+			},
+			{
+				Name:  "central-quarantine-server",
+				Title: "FortiMail unit that holds the centralized quarantine",
+			},
+			{
+				Name:  "quarantine-clients",
+				Title: "FortiMail units that send their quarantine to this unit",
+			},
+			{
+				Name:  "fortindr",
+				Title: "FortiNDR",
+			},
+			{
+				Name:  "fortisandbox",
+				Title: "FortiSandbox",
+			},
+			{
+				Name:  "log-servers",
+				Title: "FortiAnalyzer or syslog servers",
+			},
+			{
+				Name:  "ddns-servers",
+				Title: "Dynamic DNS service",
+			},
+			{
+				Name:  "web-servers",
+				Title: "Web servers that shortened URLs redirect to (usually the Internet)",
+			},
+			{
+				Name:  "pki-servers",
+				Title: "Directory or PKI servers answering certificate revocation (OCSP) queries",
+			},
+		},
+		Features: []Feature{
+			{
+				Name:    "admin-gui",
+				Title:   "Administrative GUI over HTTPS",
+				Default: true,
+			},
+			{
+				Name:  "admin-gui-http",
+				Title: "Administrative GUI over plain HTTP",
+			},
+			{
+				Name:  "rest-api",
+				Title: "REST API",
+			},
+			{
+				Name:    "admin-ssh",
+				Title:   "Administrative CLI over SSH",
+				Default: true,
+			},
+			{
+				Name:  "admin-telnet",
+				Title: "Administrative CLI over Telnet (clear text)",
+			},
+			{
+				Name:    "ping",
+				Title:   "Answer ICMP echo (factory default)",
+				Default: true,
+			},
+			{
+				Name:    "smtp",
+				Title:   "Receive and deliver email (SMTP and SMTPS)",
+				Default: true,
+			},
+			{
+				Name:  "email-submission",
+				Title: "Email users send mail through the unit",
+			},
+			{
+				Name:  "spam-submission",
+				Title: "Email users submit spam samples by email",
+			},
+			{
+				Name:  "quarantine-access",
+				Title: "Email users reach their quarantine over HTTPS",
+			},
+			{
+				Name:  "quarantine-access-http",
+				Title: "Email users reach their quarantine over plain HTTP",
+			},
+			{
+				Name:  "quarantine-access-pop3",
+				Title: "Email users retrieve their quarantine over POP3 (clear text)",
+			},
+			{
+				Name:  "webmail",
+				Title: "Webmail over HTTPS (server mode)",
+			},
+			{
+				Name:  "webmail-http",
+				Title: "Webmail over plain HTTP (server mode)",
+			},
+			{
+				Name:  "pop3",
+				Title: "POP3 mail access (server mode)",
+			},
+			{
+				Name:  "pop3s",
+				Title: "POP3S mail access (server mode)",
+			},
+			{
+				Name:  "imap",
+				Title: "IMAP mail access (server mode)",
+			},
+			{
+				Name:  "imaps",
+				Title: "IMAPS mail access (server mode)",
+			},
+			{
+				Name:  "ha",
+				Title: "High availability between units",
+			},
+			{
+				Name:  "fortimanager",
+				Title: "Managed by FortiManager",
+			},
+			{
+				Name:  "snmp",
+				Title: "SNMP queries",
+			},
+			{
+				Name:  "snmp-traps",
+				Title: "SNMP event traps",
+			},
+			{
+				Name:  "security-fabric",
+				Title: "Member of a FortiGate Security Fabric",
+			},
+			{
+				Name:    "fortiguard-updates",
+				Title:   "FortiGuard antivirus and antispam updates",
+				Default: true,
+			},
+			{
+				Name:    "fortiguard-antispam",
+				Title:   "FortiGuard antispam rating queries",
+				Default: true,
+			},
+			{
+				Name:  "dnsbl",
+				Title: "Third-party DNSBL/RBL queries",
+			},
+			{
+				Name:  "surbl",
+				Title: "Third-party SURBL queries",
+			},
+			{
+				Name:    "dns",
+				Title:   "DNS resolution (MX, DKIM and other records), over UDP as Appendix C gives it",
+				Default: true,
+			},
+			{
+				Name:  "dns-tcp",
+				Title: "DNS over TCP for large answers (not in Appendix C: RFC 7766)",
+			},
+			{
+				Name:    "ntp",
+				Title:   "Time synchronization",
+				Default: true,
+			},
+			{
+				Name:  "ldap-auth",
+				Title: "Authentication and lookups against LDAP/LDAPS",
+			},
+			{
+				Name:  "radius-auth",
+				Title: "Authentication against RADIUS over TCP, as Appendix C gives it",
+			},
+			{
+				Name:  "radius-auth-udp",
+				Title: "Authentication against RADIUS over UDP (not in Appendix C: RFC 2865)",
+			},
+			{
+				Name:  "saml-sso",
+				Title: "SAML single sign-on",
+			},
+			{
+				Name:  "email-server-auth",
+				Title: "Authenticate users against an email server (IMAP, POP3, SMTP)",
+			},
+			{
+				Name:  "recipient-verification",
+				Title: "Recipient address verification against the protected servers",
+			},
+			{
+				Name:  "alert-email",
+				Title: "Alert email",
+			},
+			{
+				Name:  "backup-config-ftp",
+				Title: "Configuration backup over FTP",
+			},
+			{
+				Name:  "backup-config-sftp",
+				Title: "Configuration backup over SFTP/SSH",
+			},
+			{
+				Name:  "backup-mailbox-sftp",
+				Title: "Mailbox backup over SFTP/SSH",
+			},
+			{
+				Name:  "backup-mailbox-smb",
+				Title: "Mailbox backup over SMB/CIFS",
+			},
+			{
+				Name:  "backup-mailbox-iscsi",
+				Title: "Mailbox backup over iSCSI",
+			},
+			{
+				Name:  "backup-mailbox-nfs",
+				Title: "Mailbox backup over NFS",
+			},
+			{
+				Name:  "external-storage-nfs",
+				Title: "Mailboxes and quarantine on external NFS storage",
+			},
+			{
+				Name:  "external-storage-iscsi",
+				Title: "Mailboxes and quarantine on external iSCSI storage",
+			},
+			{
+				Name:  "central-quarantine",
+				Title: "Send quarantine to a centralized quarantine unit",
+			},
+			{
+				Name:  "central-quarantine-server",
+				Title: "Hold the centralized quarantine for other units",
+			},
+			{
+				Name:  "fortindr",
+				Title: "File scanning by FortiNDR",
+			},
+			{
+				Name:  "fortisandbox",
+				Title: "URL and file scanning by FortiSandbox",
+			},
+			{
+				Name:  "logging",
+				Title: "Remote logging to FortiAnalyzer or syslog",
+			},
+			{
+				Name:  "ddns",
+				Title: "Dynamic DNS updates",
+			},
+			{
+				Name:  "url-redirect-resolution",
+				Title: "Resolve URL redirects (short URLs) to their target",
+			},
+			{
+				Name:  "ocsp",
+				Title: "Certificate revocation queries (OCSP)",
+			},
+		},
+		Flows: []Flow{
+			{
+				ID:      "admin-gui-https",
+				Feature: "admin-gui",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
-						First: 5269,
-						Last:  5269,
+						First: 443,
+						Last:  443,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+				Purpose:      "Administrative GUI over HTTPS",
+				Source:       "appendix-c",
+				Row:          "Incoming: 443/TCP from Administrators: Administrative GUI (HTTPS)",
+				Configurable: true,
+			},
+			{
+				ID:      "admin-gui-http",
+				Feature: "admin-gui-http",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
 				},
-				Row: "xmpp-server 5269/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 371,
-					Col:  8,
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose:      "Administrative GUI over HTTP (clear text)",
+				Source:       "appendix-c",
+				Row:          "Incoming: 80/TCP from Administrators: Administrative GUI (HTTP)",
+				Configurable: true,
+			},
+			{
+				ID:      "rest-api",
+				Feature: "rest-api",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose:      "REST API clients",
+				Source:       "appendix-c",
+				Row:          "Incoming: 443/TCP: REST API",
+				Configurable: true,
+			},
+			{
+				ID:      "admin-ssh",
+				Feature: "admin-ssh",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 22,
+						Last:  22,
+					},
+				},
+				Purpose:      "Administrative CLI over SSH",
+				Source:       "appendix-c",
+				Row:          "Incoming: 22/TCP from Administrators: Administrative CLI (SSH)",
+				Configurable: true,
+			},
+			{
+				ID:      "admin-telnet",
+				Feature: "admin-telnet",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 23,
+						Last:  23,
+					},
+				},
+				Purpose:      "Administrative CLI over Telnet (clear text)",
+				Source:       "appendix-c",
+				Row:          "Incoming: 23/TCP from Administrators (purpose cell empty; Telnet per FortiGate Ports and Protocols)",
+				Configurable: true,
+			},
+			{
+				ID:      "ping",
+				Feature: "ping",
+				From:    "monitoring",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(3),
+					proto.Protocol(4),
+				},
+				ICMPTypes: []string{
+					"echo-request",
+				},
+				Purpose: "Answer ping; enabled on port1 and port2 in the factory default configuration",
+				Source:  "appendix-c",
+				Row:     "Note: in its factory default configuration FortiMail accepts ICMP ping",
+			},
+			{
+				ID:      "smtp-in",
+				Feature: "smtp",
+				From:    "email-servers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose:      "Receive email from other servers and relays (SMTP)",
+				Source:       "appendix-c",
+				Row:          "Incoming: 25/TCP from Email servers, relays: Email relay/proxy/server (SMTP)",
+				Configurable: true,
+			},
+			{
+				ID:      "smtps-in",
+				Feature: "smtp",
+				From:    "email-servers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 465,
+						Last:  465,
+					},
+				},
+				Purpose:      "Receive email from other servers and relays (SMTPS)",
+				Source:       "appendix-c",
+				Row:          "Incoming: 465/TCP: Email relay/proxy/server (SMTPS)",
+				Configurable: true,
+			},
+			{
+				ID:      "smtp-out",
+				Feature: "smtp",
+				From:    "unit",
+				To:      "email-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+					{
+						First: 465,
+						Last:  465,
+					},
+				},
+				Purpose: "Deliver email and delivery failure notifications (DSN) to other servers (SMTP, SMTPS)",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 25/TCP and 465/TCP to Email server: Delivery failure notifications (DSN)",
+			},
+			{
+				ID:      "smtp-deliver-protected",
+				Feature: "smtp",
+				From:    "unit",
+				To:      "protected-email-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+					{
+						First: 465,
+						Last:  465,
+					},
+				},
+				Purpose: "Deliver email to the protected domains' servers (SMTP, SMTPS)",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 25/TCP and 465/TCP to Email server: Email delivery to protected domains",
+				Modes: []string{
+					"gateway",
+					"transparent",
 				},
 			},
 			{
-				Name:  "zabbix-agent",
-				Title: "Zabbix agent (passive checks)",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "submission-in",
+				Feature: "email-submission",
+				From:    "email-users",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
-						First: 10050,
-						Last:  10050,
+						First: 587,
+						Last:  587,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+				Purpose:      "Email users send email (SMTP submission, apart from relays and servers)",
+				Source:       "appendix-c",
+				Row:          "Incoming: 587/TCP from Email users: Email sending",
+				Configurable: true,
+			},
+			{
+				ID:      "user-smtp-in",
+				Feature: "email-submission",
+				From:    "email-users",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
 				},
-				Row: "zabbix-agent 10050/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 281,
-					Col:  8,
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+					{
+						First: 465,
+						Last:  465,
+					},
+				},
+				Purpose:      "Email users send email through the unit (SMTP, SMTPS)",
+				Source:       "appendix-c",
+				Row:          "Incoming: 25/TCP and 465/TCP from Email users: Email relay/proxy/server",
+				Configurable: true,
+			},
+			{
+				ID:      "spam-submission",
+				Feature: "spam-submission",
+				From:    "email-users",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+					{
+						First: 465,
+						Last:  465,
+					},
+				},
+				Purpose:      "Email users submit spam samples by email",
+				Source:       "appendix-c",
+				Row:          "Incoming: 25/TCP and 465/TCP from Email users: Spam sample submission",
+				Configurable: true,
+			},
+			{
+				ID:      "quarantine-https",
+				Feature: "quarantine-access",
+				From:    "email-users",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose:      "Email users view and release quarantined mail over HTTPS",
+				Source:       "appendix-c",
+				Row:          "Incoming: 443/TCP from Email users: Quarantine access",
+				Configurable: true,
+			},
+			{
+				ID:      "quarantine-http",
+				Feature: "quarantine-access-http",
+				From:    "email-users",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose:      "Email users view and release quarantined mail over HTTP",
+				Source:       "appendix-c",
+				Row:          "Incoming: 80/TCP from Email users: Quarantine access",
+				Configurable: true,
+			},
+			{
+				ID:      "quarantine-pop3",
+				Feature: "quarantine-access-pop3",
+				From:    "email-users",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 110,
+						Last:  110,
+					},
+				},
+				Purpose:      "Email users retrieve quarantined mail over POP3",
+				Source:       "appendix-c",
+				Row:          "Incoming: 110/TCP from Email users: Quarantine access",
+				Configurable: true,
+			},
+			{
+				ID:      "webmail-https",
+				Feature: "webmail",
+				From:    "email-users",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose:      "Webmail over HTTPS",
+				Source:       "appendix-c",
+				Row:          "Incoming: 443/TCP from Email users: Webmail (server mode only)",
+				Configurable: true,
+				Modes: []string{
+					"server",
 				},
 			},
 			{
-				Name:  "zabbix-server",
-				Title: "Zabbix server (active agents and trappers)",
-				File:  "rules/catalog/data/services.toml",
-				TCP: ports.Set{
+				ID:      "webmail-http",
+				Feature: "webmail-http",
+				From:    "email-users",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
 					{
-						First: 10051,
-						Last:  10051,
+						First: 80,
+						Last:  80,
 					},
 				},
-				Source: Source{
-					ID:    "iana",
-					Title: "IANA Service Name and Transport Protocol Port Number Registry",
-					URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
-				},
-				Row: "zabbix-trapper 10051/tcp",
-				pos: diag.Pos{
-					File: "rules/catalog/data/services.toml",
-					Line: 288,
-					Col:  8,
+				Purpose:      "Webmail over HTTP (clear text)",
+				Source:       "appendix-c",
+				Row:          "Incoming: 80/TCP from Email users: Webmail (server mode only)",
+				Configurable: true,
+				Modes: []string{
+					"server",
 				},
 			},
-		}
+			{
+				ID:      "pop3",
+				Feature: "pop3",
+				From:    "email-users",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 110,
+						Last:  110,
+					},
+				},
+				Purpose:      "Mail clients fetch mail over POP3",
+				Source:       "appendix-c",
+				Row:          "Incoming: 110/TCP from Email users: Email (POP3; server mode only)",
+				Configurable: true,
+				Modes: []string{
+					"server",
+				},
+			},
+			{
+				ID:      "pop3s",
+				Feature: "pop3s",
+				From:    "email-users",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 995,
+						Last:  995,
+					},
+				},
+				Purpose:      "Mail clients fetch mail over POP3S",
+				Source:       "appendix-c",
+				Row:          "Incoming: 995/TCP: Email (POP3S; server mode only)",
+				Configurable: true,
+				Modes: []string{
+					"server",
+				},
+			},
+			{
+				ID:      "imap",
+				Feature: "imap",
+				From:    "email-users",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 143,
+						Last:  143,
+					},
+				},
+				Purpose:      "Mail clients read mail over IMAP",
+				Source:       "fortigate-ports",
+				Row:          "Appendix C incoming 143/TCP from Email users (purpose cell empty); IMAP, server mode only, per FortiGate Ports and Protocols",
+				Configurable: true,
+				Modes: []string{
+					"server",
+				},
+			},
+			{
+				ID:      "imaps",
+				Feature: "imaps",
+				From:    "email-users",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 993,
+						Last:  993,
+					},
+				},
+				Purpose:      "Mail clients read mail over IMAPS",
+				Source:       "fortigate-ports",
+				Row:          "Appendix C incoming 993/TCP from Email users (purpose cell empty); IMAPS, server mode only, per FortiGate Ports and Protocols",
+				Configurable: true,
+				Modes: []string{
+					"server",
+				},
+			},
+			{
+				ID:      "fortimanager-push",
+				Feature: "fortimanager",
+				From:    "fortimanager",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 22,
+						Last:  22,
+					},
+				},
+				Purpose: "FortiManager pushes configuration and firmware over SSH",
+				Source:  "appendix-c",
+				Row:     "Incoming: 22/TCP from FortiManager: Configuration and firmware push",
+			},
+			{
+				ID:      "fortimanager-pull",
+				Feature: "fortimanager",
+				From:    "unit",
+				To:      "fortimanager",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Registration, configuration backup and pull, firmware pull",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 443/TCP to FortiManager: Registration, configuration backup/pull, and firmware pull",
+			},
+			{
+				ID:      "snmp-query",
+				Feature: "snmp",
+				From:    "snmp-managers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 161,
+						Last:  161,
+					},
+				},
+				Purpose: "SNMP queries",
+				Source:  "appendix-c",
+				Row:     "Incoming: 161/UDP from FortiManager: SNMP query",
+			},
+			{
+				ID:      "snmp-traps",
+				Feature: "snmp-traps",
+				From:    "unit",
+				To:      "snmp-managers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 162,
+						Last:  162,
+					},
+				},
+				Purpose: "SNMP event traps",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 162/UDP: Event traps (SNMP)",
+			},
+			{
+				ID:      "fabric-management",
+				Feature: "security-fabric",
+				From:    "fortigate",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Security Fabric: the FortiGate manages the unit over HTTPS",
+				Source:  "appendix-c",
+				Row:     "Incoming: 443/TCP from FortiGate: Security Fabric (HTTPS management)",
+			},
+			{
+				ID:      "fabric-upstream",
+				Feature: "security-fabric",
+				From:    "unit",
+				To:      "fortigate",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8013,
+						Last:  8013,
+					},
+				},
+				Purpose: "Security Fabric: the unit connects to the FortiGate's fabric port",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 8013/TCP to FortiGate (purpose cell empty; TCP 8013 is the FortiGate Security Fabric port)",
+			},
+			{
+				ID:      "ha-central-monitoring",
+				Feature: "ha",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+					{
+						First: 6688,
+						Last:  6688,
+					},
+				},
+				Purpose: "HA centralized monitoring between members",
+				Source:  "appendix-c",
+				Row:     "Incoming and Outgoing: 443/TCP and 6688/TCP FortiMail: HA centralized monitoring",
+			},
+			{
+				ID:      "ha-heartbeat",
+				Feature: "ha",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 20000,
+						Last:  20000,
+					},
+				},
+				Purpose: "HA heartbeat signal (base port)",
+				Source:  "appendix-c",
+				Row:     "Incoming and Outgoing: 20000/UDP and TCP: HA heartbeat signal (base port)",
+			},
+			{
+				ID:      "ha-sync-control",
+				Feature: "ha",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 20001,
+						Last:  20001,
+					},
+				},
+				Purpose: "HA synchronization control",
+				Source:  "appendix-c",
+				Row:     "Incoming and Outgoing: 20001/UDP and TCP: HA synchronization control",
+			},
+			{
+				ID:      "ha-file-sync",
+				Feature: "ha",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 20002,
+						Last:  20002,
+					},
+				},
+				Purpose: "HA file synchronization",
+				Source:  "appendix-c",
+				Row:     "Incoming and Outgoing: 20002/TCP: HA file synchronization",
+			},
+			{
+				ID:      "ha-data-sync",
+				Feature: "ha",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 20003,
+						Last:  20003,
+					},
+				},
+				Purpose: "HA data synchronization",
+				Source:  "appendix-c",
+				Row:     "Incoming and Outgoing: 20003/TCP: HA data synchronization",
+			},
+			{
+				ID:      "ha-checksum-sync",
+				Feature: "ha",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 20004,
+						Last:  20004,
+					},
+				},
+				Purpose: "HA checksum synchronization",
+				Source:  "appendix-c",
+				Row:     "Incoming and Outgoing: 20004/TCP: HA checksum synchronization",
+			},
+			{
+				ID:      "ha-join",
+				Feature: "ha",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 20005,
+						Last:  20005,
+					},
+				},
+				Purpose: "HA cluster join request",
+				Source:  "appendix-c",
+				Row:     "Incoming and Outgoing: 20005/UDP and TCP: HA cluster join request",
+			},
+			{
+				ID:      "ha-group-mode",
+				Feature: "ha",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 20010,
+						Last:  20014,
+					},
+				},
+				Purpose: "HA group mode",
+				Source:  "appendix-c",
+				Row:     "Incoming and Outgoing: 20010-20014/UDP and TCP: HA group mode",
+			},
+			{
+				ID:      "ha-service-monitoring",
+				Feature: "ha",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+					{
+						First: 80,
+						Last:  80,
+					},
+					{
+						First: 110,
+						Last:  110,
+					},
+					{
+						First: 143,
+						Last:  143,
+					},
+				},
+				Purpose: "HA service monitoring of the other members' SMTP, HTTP, POP3 and IMAP",
+				Source:  "appendix-c",
+				Row:     "Incoming and Outgoing: 25, 80, 110, 143/TCP: HA service monitoring (SMTP, HTTP, POP3, IMAP)",
+			},
+			{
+				ID:      "fortiguard-update",
+				Feature: "fortiguard-updates",
+				From:    "unit",
+				To:      "fortiguard",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+					{
+						First: 8890,
+						Last:  8890,
+					},
+				},
+				Purpose:      "FortiGuard antivirus and antispam definition updates (port 443 or 8890, set in system fortiguard antivirus)",
+				Source:       "cli-fortiguard-antivirus",
+				Row:          "Appendix C outgoing: 443 or 8890/TCP to Fortinet (purpose cell empty)",
+				Alternatives: true,
+				DefaultChoice: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+			},
+			{
+				ID:      "fortiguard-av-push",
+				Feature: "fortiguard-updates",
+				From:    "fortiguard",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 9443,
+						Last:  9443,
+					},
+				},
+				Purpose:    "FortiGuard antivirus push notifications (deprecated)",
+				Source:     "appendix-c",
+				Row:        "Incoming: 9443/UDP: (Deprecated) FortiGuard Antivirus push",
+				Deprecated: true,
+			},
+			{
+				ID:      "fortiguard-antispam",
+				Feature: "fortiguard-antispam",
+				From:    "unit",
+				To:      "fortiguard",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 53,
+						Last:  53,
+					},
+					{
+						First: 8888,
+						Last:  8888,
+					},
+				},
+				Purpose:      "FortiGuard antispam rating queries (port 53 or 8888 over UDP or TCP, set in system fortiguard antispam)",
+				Source:       "appendix-c",
+				Row:          "Outgoing: 53 or 8888/UDP or TCP to Fortinet: FortiGuard Antispam rating query",
+				Alternatives: true,
+				DefaultChoice: ports.Set{
+					{
+						First: 53,
+						Last:  53,
+					},
+				},
+				ProtocolAlternatives: true,
+				DefaultProtocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+			},
+			{
+				ID:      "dnsbl",
+				Feature: "dnsbl",
+				From:    "unit",
+				To:      "dnsbl-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 53,
+						Last:  53,
+					},
+				},
+				Purpose: "Third-party DNSBL/RBL spam rating queries",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 53/UDP to DNSBL server: Third-party DNSBL/RBL spam rating query",
+			},
+			{
+				ID:      "surbl",
+				Feature: "surbl",
+				From:    "unit",
+				To:      "surbl-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 53,
+						Last:  53,
+					},
+				},
+				Purpose: "Third-party SURBL URL rating queries",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 53/UDP to SURBL server: Third-party SURBL URL rating query",
+			},
+			{
+				ID:      "dns",
+				Feature: "dns",
+				From:    "unit",
+				To:      "dns-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 53,
+						Last:  53,
+					},
+				},
+				Purpose: "Domain name resolution, MX and DKIM record queries",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 53/UDP to DNS server: Domain name resolution (DNS), record queries such as MX and DKIM",
+			},
+			{
+				ID:      "dns-tcp",
+				Feature: "dns-tcp",
+				From:    "unit",
+				To:      "dns-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 53,
+						Last:  53,
+					},
+				},
+				Purpose:   "DNS over TCP for answers too large for UDP (DKIM keys, long TXT records)",
+				Source:    "rfc7766",
+				Row:       "Not in Appendix C; resolvers need TCP fallback (RFC 7766)",
+				Departure: "Appendix C gives outgoing 53 to DNS servers as UDP only; TCP is RFC 7766's fallback for answers too large for UDP",
+			},
+			{
+				ID:      "ntp",
+				Feature: "ntp",
+				From:    "unit",
+				To:      "ntp-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 123,
+						Last:  123,
+					},
+				},
+				Purpose: "Time synchronization (NTP)",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 123/UDP to Fortinet or Time server: Time synchronization (NTP)",
+			},
+			{
+				ID:      "ldap",
+				Feature: "ldap-auth",
+				From:    "unit",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 389,
+						Last:  389,
+					},
+				},
+				Purpose:      "Authentication and lookups over LDAP",
+				Source:       "appendix-c",
+				Row:          "Outgoing: 389/TCP and UDP to Directory server: Authentication (LDAP)",
+				Configurable: true,
+			},
+			{
+				ID:      "ldaps",
+				Feature: "ldap-auth",
+				From:    "unit",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 636,
+						Last:  636,
+					},
+				},
+				Purpose:      "Authentication and lookups over LDAPS",
+				Source:       "appendix-c",
+				Row:          "Outgoing: 636/TCP to Directory server: Authentication (LDAPS)",
+				Configurable: true,
+			},
+			{
+				ID:      "radius",
+				Feature: "radius-auth",
+				From:    "unit",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1812,
+						Last:  1812,
+					},
+				},
+				Purpose:      "Authentication against RADIUS (TCP, as Appendix C lists it)",
+				Source:       "appendix-c",
+				Row:          "Outgoing: 1812/TCP to Directory server: Authentication (RADIUS)",
+				Configurable: true,
+			},
+			{
+				ID:      "radius-udp",
+				Feature: "radius-auth-udp",
+				From:    "unit",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 1812,
+						Last:  1812,
+					},
+				},
+				Purpose:      "Authentication against RADIUS over UDP, the protocol's standard transport",
+				Source:       "rfc2865",
+				Row:          "Not in Appendix C, which lists TCP only",
+				Configurable: true,
+				Departure:    "Appendix C gives outgoing 1812 as TCP only; UDP is RADIUS's standard transport (RFC 2865)",
+			},
+			{
+				ID:      "saml-sso",
+				Feature: "saml-sso",
+				From:    "unit",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "SAML single sign-on with the identity provider over HTTPS",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 443/TCP to Directory server: Authentication (HTTPS SAML SSO)",
+			},
+			{
+				ID:      "auth-imap",
+				Feature: "email-server-auth",
+				From:    "unit",
+				To:      "protected-email-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 143,
+						Last:  143,
+					},
+				},
+				Purpose:      "Authenticate users against an IMAP server",
+				Source:       "appendix-c",
+				Row:          "Outgoing: 143/TCP to Email server: Authentication (IMAP)",
+				Configurable: true,
+			},
+			{
+				ID:      "auth-imaps",
+				Feature: "email-server-auth",
+				From:    "unit",
+				To:      "protected-email-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 993,
+						Last:  993,
+					},
+				},
+				Purpose:      "Authenticate users against an IMAPS server",
+				Source:       "appendix-c",
+				Row:          "Outgoing: 993/TCP to Email server: Authentication (IMAPS)",
+				Configurable: true,
+			},
+			{
+				ID:      "auth-pop3",
+				Feature: "email-server-auth",
+				From:    "unit",
+				To:      "protected-email-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 110,
+						Last:  110,
+					},
+				},
+				Purpose:      "Authenticate users against a POP3 server",
+				Source:       "appendix-c",
+				Row:          "Outgoing: 110/TCP to Email server: Authentication (POP3)",
+				Configurable: true,
+			},
+			{
+				ID:      "auth-pop3s",
+				Feature: "email-server-auth",
+				From:    "unit",
+				To:      "protected-email-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 995,
+						Last:  995,
+					},
+				},
+				Purpose:      "Authenticate users against a POP3S server",
+				Source:       "appendix-c",
+				Row:          "Outgoing: 995/TCP to Email server: Authentication (POP3S)",
+				Configurable: true,
+			},
+			{
+				ID:      "auth-smtp",
+				Feature: "email-server-auth",
+				From:    "unit",
+				To:      "protected-email-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+					{
+						First: 465,
+						Last:  465,
+					},
+				},
+				Purpose:      "Authenticate users against an SMTP server (SMTP, SMTPS)",
+				Source:       "appendix-c",
+				Row:          "Outgoing: 25/TCP and 465/TCP to Email server: Authentication (SMTP, SMTPS)",
+				Configurable: true,
+			},
+			{
+				ID:      "recipient-verification",
+				Feature: "recipient-verification",
+				From:    "unit",
+				To:      "protected-email-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+					{
+						First: 465,
+						Last:  465,
+					},
+				},
+				Purpose: "Verify recipient addresses with the protected servers (SMTP, SMTPS)",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 25/TCP and 465/TCP to Email server: Recipient address verification",
+			},
+			{
+				ID:      "alert-email",
+				Feature: "alert-email",
+				From:    "unit",
+				To:      "email-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+					{
+						First: 465,
+						Last:  465,
+					},
+				},
+				Purpose: "Send alert email (SMTP, SMTPS)",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 25/TCP and 465/TCP to Email server: Alert email",
+			},
+			{
+				ID:      "backup-config-ftp",
+				Feature: "backup-config-ftp",
+				From:    "unit",
+				To:      "file-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 21,
+						Last:  21,
+					},
+				},
+				Purpose: "Configuration backup over FTP",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 21/TCP to Network attached storage or file share server: Backup of configuration (FTP)",
+			},
+			{
+				ID:      "backup-config-sftp",
+				Feature: "backup-config-sftp",
+				From:    "unit",
+				To:      "file-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 22,
+						Last:  22,
+					},
+				},
+				Purpose: "Configuration backup over SFTP/SSH",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 22/TCP: Backup of configuration (SFTP/SSH)",
+			},
+			{
+				ID:      "backup-mailbox-sftp",
+				Feature: "backup-mailbox-sftp",
+				From:    "unit",
+				To:      "file-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 22,
+						Last:  22,
+					},
+				},
+				Purpose: "Mailbox backup over SFTP/SSH",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 22/TCP: Backup of mailboxes (SFTP/SSH)",
+			},
+			{
+				ID:      "backup-mailbox-smb",
+				Feature: "backup-mailbox-smb",
+				From:    "unit",
+				To:      "file-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 445,
+						Last:  445,
+					},
+				},
+				Purpose: "Mailbox backup over SMB/CIFS",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 445/TCP and UDP: Backup of mailboxes (SMB/CIFS)",
+			},
+			{
+				ID:      "backup-mailbox-iscsi",
+				Feature: "backup-mailbox-iscsi",
+				From:    "unit",
+				To:      "file-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 3260,
+						Last:  3260,
+					},
+				},
+				Purpose: "Mailbox backup over iSCSI",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 3260/TCP: Backup of mailboxes (iSCSI)",
+			},
+			{
+				ID:      "backup-mailbox-nfs",
+				Feature: "backup-mailbox-nfs",
+				From:    "unit",
+				To:      "file-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 2049,
+						Last:  2049,
+					},
+				},
+				Purpose: "Mailbox backup over NFS",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 2049/TCP and UDP: Backup of mailboxes (NFS)",
+			},
+			{
+				ID:      "external-storage-nfs",
+				Feature: "external-storage-nfs",
+				From:    "unit",
+				To:      "storage-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 2049,
+						Last:  2049,
+					},
+				},
+				Purpose: "Mailboxes and quarantine on external NFS storage",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 2049/TCP and UDP: External storage for mailboxes and quarantine (NFS)",
+			},
+			{
+				ID:      "external-storage-iscsi",
+				Feature: "external-storage-iscsi",
+				From:    "unit",
+				To:      "storage-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 3260,
+						Last:  3260,
+					},
+				},
+				Purpose: "Mailboxes and quarantine on external iSCSI storage",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 3260/TCP: External storage for mailboxes and quarantine (iSCSI)",
+			},
+			{
+				ID:      "central-quarantine",
+				Feature: "central-quarantine",
+				From:    "unit",
+				To:      "central-quarantine-server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 514,
+						Last:  514,
+					},
+					{
+						First: 6514,
+						Last:  6514,
+					},
+				},
+				Purpose:      "Send quarantined mail to the centralized quarantine unit: 514 clear text or 6514 secure (the default here)",
+				Source:       "appendix-c",
+				Row:          "Outgoing: 514/TCP Centralized quarantine (clear text), 6514/TCP Centralized quarantine (secure)",
+				Alternatives: true,
+				DefaultChoice: ports.Set{
+					{
+						First: 6514,
+						Last:  6514,
+					},
+				},
+			},
+			{
+				ID:      "central-quarantine-server",
+				Feature: "central-quarantine-server",
+				From:    "quarantine-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 514,
+						Last:  514,
+					},
+					{
+						First: 6514,
+						Last:  6514,
+					},
+				},
+				Purpose:      "Receive other units' quarantined mail: 514 clear text or 6514 secure (the default here)",
+				Source:       "fortigate-ports",
+				Row:          "Incoming: Clear Text Central Quarantine TCP/514, SSL Central Quarantine TCP/6514",
+				Alternatives: true,
+				DefaultChoice: ports.Set{
+					{
+						First: 6514,
+						Last:  6514,
+					},
+				},
+			},
+			{
+				ID:      "fortindr-file-scan",
+				Feature: "fortindr",
+				From:    "unit",
+				To:      "fortindr",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Send files to FortiNDR for scanning",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 443/TCP to FortiNDR: File scan",
+			},
+			{
+				ID:      "fortisandbox-url-scan",
+				Feature: "fortisandbox",
+				From:    "unit",
+				To:      "fortisandbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "URL scanning by FortiSandbox over HTTPS",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 443/TCP to FortiSandbox: URL scan (HTTPS)",
+			},
+			{
+				ID:      "fortisandbox-file-scan",
+				Feature: "fortisandbox",
+				From:    "unit",
+				To:      "fortisandbox",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 514,
+						Last:  514,
+					},
+				},
+				Purpose: "File scanning by FortiSandbox over OFTPS",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 514/TCP to FortiSandbox: File scan (OFTPS)",
+			},
+			{
+				ID:      "logging",
+				Feature: "logging",
+				From:    "unit",
+				To:      "log-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 514,
+						Last:  514,
+					},
+				},
+				Purpose: "Send logs to FortiAnalyzer or syslog",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 514/UDP and TCP to FortiAnalyzer, Syslog: Logging",
+			},
+			{
+				ID:      "ddns",
+				Feature: "ddns",
+				From:    "unit",
+				To:      "ddns-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose:      "Dynamic DNS updates over HTTP or HTTPS (HTTP unless chosen: Appendix C's first)",
+				Source:       "appendix-c",
+				Row:          "Outgoing: 80 or 443/TCP to Dynamic DNS servers: Dynamic DNS (HTTP or HTTPS)",
+				Alternatives: true,
+				DefaultChoice: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+			},
+			{
+				ID:      "url-redirect-resolution",
+				Feature: "url-redirect-resolution",
+				From:    "unit",
+				To:      "web-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Resolve URL redirects (for example short URLs) into the target URL",
+				Source:  "appendix-c",
+				Row:     "Outgoing: 80 and 443/TCP to Web servers: Resolution of URL redirects",
+			},
+			{
+				ID:      "ocsp",
+				Feature: "ocsp",
+				From:    "unit",
+				To:      "pki-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose:      "Certificate revocation queries (OCSP); set the port named in the certificate's OCSP URL",
+				Source:       "appendix-c",
+				Row:          "Outgoing: 80, or port number in OCSP certificate/TCP to Directory or PKI servers: Certificate revocation query",
+				Configurable: true,
+			},
+		},
+	},
+	{
+		Name:    "fortimanager",
+		Title:   "FortiManager",
+		Vendor:  "Fortinet",
+		Summary: "Central management of FortiGates (FGFM), log collection and local FortiGuard server; HA clusters.",
+		File:    "rules/catalog/data/fortimanager.toml",
+		Sources: []Source{
+			{
+				ID:    "fmg-ports-in",
+				Title: "FortiManager Ports 7.0.0: Incoming ports",
+				URL:   "https://docs.fortinet.com/document/fortimanager/7.0.0/fortimanager-ports/465971/incoming-ports",
+			},
+			{
+				ID:    "fmg-ports-out",
+				Title: "FortiManager Ports 7.0.0: Outgoing ports",
+				URL:   "https://docs.fortinet.com/document/fortimanager/7.0.0/fortimanager-ports/653148/outgoing-ports",
+			},
+		},
+		Roles: []Role{
+			{
+				Name:  "unit",
+				Title: "FortiManager unit (every member of an HA cluster)",
+			},
+		},
+		Peers: []Peer{
+			{
+				Name:  "administrators",
+				Title: "Administrators' workstations and API clients (the document's \"Management\")",
+			},
+			{
+				Name:  "fortigate",
+				Title: "Managed FortiGates",
+			},
+			{
+				Name:  "forticlient",
+				Title: "FortiClient endpoints using the local FortiGuard server",
+			},
+			{
+				Name:  "log-sources",
+				Title: "Devices sending logs: Fortinet products (OFTP) and non-Fortinet products (syslog)",
+			},
+			{
+				Name:  "chromebooks",
+				Title: "Chromebooks sending logs",
+			},
+			{
+				Name:  "fortimanager-peers",
+				Title: "Other FortiManagers (the document's \"FortiManager\" rows other than HA: log aggregation, FortiGuard services)",
+			},
+			{
+				Name:  "log-aggregation-server",
+				Title: "FortiManager that aggregates this unit's logs",
+			},
+			{
+				Name:  "snmp-managers",
+				Title: "SNMP managers",
+			},
+			{
+				Name:  "fortiguard",
+				Title: "Fortinet FortiGuard servers (push updates and firmware images)",
+			},
+			{
+				Name:  "fortinet-registry",
+				Title: "Fortinet Registry for Management Extension Applications",
+				FQDNs: []string{
+					"registry.fortinet.com",
+				},
+			},
+			{
+				Name:  "smtp-servers",
+				Title: "Mail server for email alerts",
+			},
+			{
+				Name:  "directory-servers",
+				Title: "Authentication servers (LDAP, RADIUS, TACACS+)",
+			},
+			{
+				Name:  "dns-servers",
+				Title: "DNS resolvers",
+			},
+			{
+				Name:  "ntp-servers",
+				Title: "Time servers",
+			},
+			{
+				Name:  "log-servers",
+				Title: "Syslog servers or FortiAnalyzer receiving forwarded logs",
+			},
+		},
+		Features: []Feature{
+			{
+				Name:    "admin-https",
+				Title:   "Administrative GUI over HTTPS",
+				Default: true,
+			},
+			{
+				Name:  "admin-http",
+				Title: "Administrative GUI over plain HTTP",
+			},
+			{
+				Name:    "admin-ssh",
+				Title:   "Administrative CLI over SSH",
+				Default: true,
+			},
+			{
+				Name:  "ping",
+				Title: "Answer ping from administrators",
+			},
+			{
+				Name:  "json-api",
+				Title: "JSON API (web service over HTTPS)",
+			},
+			{
+				Name:  "xml-api",
+				Title: "XML API (web service on TCP/8080)",
+			},
+			{
+				Name:  "snmp",
+				Title: "SNMP queries",
+			},
+			{
+				Name:  "snmp-traps",
+				Title: "SNMP traps",
+			},
+			{
+				Name:    "fgfm",
+				Title:   "Manage FortiGates over FGFM (IPv4, TCP/541)",
+				Default: true,
+			},
+			{
+				Name:  "fgfm-ipv6",
+				Title: "Manage FortiGates over FGFM for IPv6 (TCP/542)",
+			},
+			{
+				Name:  "log-oftp",
+				Title: "Receive logs from Fortinet products (OFTP)",
+			},
+			{
+				Name:  "syslog",
+				Title: "Receive syslog from non-Fortinet products",
+			},
+			{
+				Name:  "chromebook-logging",
+				Title: "Receive logs from Chromebooks",
+			},
+			{
+				Name:  "ha",
+				Title: "High availability between units",
+			},
+			{
+				Name:  "log-aggregation-server",
+				Title: "Log aggregation server (FortiManager 800 series or higher)",
+			},
+			{
+				Name:  "log-aggregation-client",
+				Title: "Send logs to a log aggregation server",
+			},
+			{
+				Name:  "local-fortiguard",
+				Title: "Local FortiGuard server for managed FortiGates",
+			},
+			{
+				Name:  "local-fortiguard-forticlient",
+				Title: "Local FortiGuard web and email filter for FortiClient",
+			},
+			{
+				Name:  "fortiguard-cascade",
+				Title: "FortiGuard web and email filter between FortiManagers",
+			},
+			{
+				Name:  "fortiguard-query-services",
+				Title: "File query/antivirus query and GeoIP services for other FortiManagers",
+			},
+			{
+				Name:  "fortiguard-push",
+				Title: "Antivirus and IPS push updates from FortiGuard",
+			},
+			{
+				Name:  "firmware-updates",
+				Title: "Firmware images from FortiGuard",
+			},
+			{
+				Name:  "registry",
+				Title: "Management Extension Applications from the Fortinet Registry",
+			},
+			{
+				Name:  "alert-email",
+				Title: "Email alerts",
+			},
+			{
+				Name:  "tacacs-auth",
+				Title: "Administrator authentication against TACACS+",
+			},
+			{
+				Name:  "ldap-auth",
+				Title: "LDAP queries (administrator authentication)",
+			},
+			{
+				Name:  "radius-auth",
+				Title: "Administrator authentication against RADIUS",
+			},
+			{
+				Name:    "dns",
+				Title:   "DNS resolution",
+				Default: true,
+			},
+			{
+				Name:    "ntp",
+				Title:   "Time synchronization",
+				Default: true,
+			},
+			{
+				Name:  "log-forwarding",
+				Title: "Forward logs to syslog servers",
+			},
+		},
+		Flows: []Flow{
+			{
+				ID:      "admin-https",
+				Feature: "admin-https",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Administrative GUI over HTTPS",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: Management, HTTPS, TCP/443",
+			},
+			{
+				ID:      "admin-http",
+				Feature: "admin-http",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose: "Administrative GUI over HTTP (clear text)",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: Management, HTTP, TCP/80",
+			},
+			{
+				ID:      "admin-ssh",
+				Feature: "admin-ssh",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 22,
+						Last:  22,
+					},
+				},
+				Purpose: "Administrative CLI over SSH",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: Management, SSH, TCP/22",
+			},
+			{
+				ID:      "ping",
+				Feature: "ping",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(3),
+					proto.Protocol(4),
+				},
+				ICMPTypes: []string{
+					"echo-request",
+				},
+				Purpose: "Answer ping",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: Management, Ping, ICMP",
+			},
+			{
+				ID:      "json-api",
+				Feature: "json-api",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "JSON API calls",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: Management, Web Service (API calls, JSON and XML respectively), TCP/443, TCP/8080",
+			},
+			{
+				ID:      "xml-api",
+				Feature: "xml-api",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8080,
+						Last:  8080,
+					},
+				},
+				Purpose: "XML API calls",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: Management, Web Service (API calls, JSON and XML respectively), TCP/443, TCP/8080",
+			},
+			{
+				ID:      "snmp-query",
+				Feature: "snmp",
+				From:    "snmp-managers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 161,
+						Last:  161,
+					},
+				},
+				Purpose: "SNMP queries",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: Management, SNMP query, UDP/161",
+			},
+			{
+				ID:      "snmp-traps",
+				Feature: "snmp-traps",
+				From:    "unit",
+				To:      "snmp-managers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 162,
+						Last:  162,
+					},
+				},
+				Purpose: "SNMP traps",
+				Source:  "fmg-ports-out",
+				Row:     "Outgoing: Non-Fortinet, SNMP traps, UDP/162",
+			},
+			{
+				ID:      "fgfm-from-fortigate",
+				Feature: "fgfm",
+				From:    "fortigate",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 541,
+						Last:  541,
+					},
+				},
+				Purpose: "FortiGates connect to FortiManager over FGFM (IPv4)",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: FortiGate, IPv4 FGFM management, TCP/541",
+			},
+			{
+				ID:      "fgfm-to-fortigate",
+				Feature: "fgfm",
+				From:    "unit",
+				To:      "fortigate",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 541,
+						Last:  541,
+					},
+				},
+				Purpose: "FortiManager connects to FortiGates over FGFM (IPv4)",
+				Source:  "fmg-ports-out",
+				Row:     "Outgoing: FortiGate, IPv4 FGFM management, TCP/541",
+			},
+			{
+				ID:      "fgfm6-from-fortigate",
+				Feature: "fgfm-ipv6",
+				From:    "fortigate",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 542,
+						Last:  542,
+					},
+				},
+				Purpose: "FortiGates connect to FortiManager over FGFM (IPv6)",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: FortiGate, IPv6 FGFM management, TCP/542",
+			},
+			{
+				ID:      "fgfm6-to-fortigate",
+				Feature: "fgfm-ipv6",
+				From:    "unit",
+				To:      "fortigate",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 542,
+						Last:  542,
+					},
+				},
+				Purpose: "FortiManager connects to FortiGates over FGFM (IPv6)",
+				Source:  "fmg-ports-out",
+				Row:     "Outgoing: FortiGate, IPv6 FGFM management, TCP/542",
+			},
+			{
+				ID:      "log-oftp",
+				Feature: "log-oftp",
+				From:    "log-sources",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 514,
+						Last:  514,
+					},
+				},
+				Purpose: "Logs from Fortinet products over OFTP",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: Logging (all Fortinet products), OFTP, TCP/514",
+			},
+			{
+				ID:      "syslog",
+				Feature: "syslog",
+				From:    "log-sources",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 514,
+						Last:  514,
+					},
+				},
+				Purpose: "Syslog from non-Fortinet products",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: Non-Fortinet products, Syslog, UDP/514, TCP/514",
+			},
+			{
+				ID:      "chromebook-logging",
+				Feature: "chromebook-logging",
+				From:    "chromebooks",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8443,
+						Last:  8443,
+					},
+				},
+				Purpose: "Logs from Chromebooks",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: Chromebook, Logging, TCP/8443",
+			},
+			{
+				ID:      "log-aggregation-server",
+				Feature: "log-aggregation-server",
+				From:    "fortimanager-peers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 300,
+						Last:  300,
+					},
+				},
+				Purpose: "Other FortiManagers send logs to this aggregation server (TCP/300 as the document writes it; its outgoing table gives TCP/3000 for the client)",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: FortiManager, Log aggregation server (requires FortiManager 800 series or higher), TCP/300",
+			},
+			{
+				ID:      "log-aggregation-client",
+				Feature: "log-aggregation-client",
+				From:    "unit",
+				To:      "log-aggregation-server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 3000,
+						Last:  3000,
+					},
+				},
+				Purpose: "Send logs to a log aggregation server",
+				Source:  "fmg-ports-out",
+				Row:     "Outgoing: Non-Fortinet, Log aggregation client, TCP/3000",
+			},
+			{
+				ID:      "log-forwarding",
+				Feature: "log-forwarding",
+				From:    "unit",
+				To:      "log-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 514,
+						Last:  514,
+					},
+				},
+				Purpose: "Forward logs to syslog servers",
+				Source:  "fmg-ports-out",
+				Row:     "Outgoing: Non-Fortinet, Syslog, logforwarding, UDP/514, TCP/514",
+			},
+			{
+				ID:      "ha",
+				Feature: "ha",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 5199,
+						Last:  5199,
+					},
+				},
+				Purpose: "HA synchronization between the members of a cluster",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: FortiManager, HA, TCP/5199; Outgoing: FortiManager, HA sync, TCP/5199",
+			},
+			{
+				ID:      "local-fortiguard-queries-udp",
+				Feature: "local-fortiguard",
+				From:    "fortigate",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 53,
+						Last:  53,
+					},
+					{
+						First: 8888,
+						Last:  8888,
+					},
+				},
+				Purpose: "Web filter queries, antivirus and IPS updates from managed FortiGates (UDP)",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: FortiGate, WebFilter queries, AV & IPS updates*, UDP/53, UDP/8888",
+			},
+			{
+				ID:      "local-fortiguard-queries-tcp",
+				Feature: "local-fortiguard",
+				From:    "fortigate",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+					{
+						First: 8888,
+						Last:  8888,
+					},
+				},
+				Purpose: "Web filter queries, antivirus and IPS updates from managed FortiGates (TCP)",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: FortiGate, WebFilter queries, AV & IPS updates*, TCP/80, TCP/8888",
+			},
+			{
+				ID:      "local-fortiguard-antispam",
+				Feature: "local-fortiguard",
+				From:    "fortigate",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 8889,
+						Last:  8889,
+					},
+				},
+				Purpose: "Antispam queries from managed FortiGates",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: FortiGate, Antispam*, TCP/8889, UDP/8889",
+			},
+			{
+				ID:      "local-fortiguard-filter",
+				Feature: "local-fortiguard",
+				From:    "fortigate",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8900,
+						Last:  8900,
+					},
+				},
+				Purpose: "FortiGuard web filter and email filter for managed FortiGates",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: FortiGate, FortiGuard Web Filter and Email Filter*, TCP/8900",
+			},
+			{
+				ID:      "local-fortiguard-registration",
+				Feature: "local-fortiguard",
+				From:    "fortigate",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+					{
+						First: 8890,
+						Last:  8890,
+					},
+				},
+				Purpose: "Registration for license validation and UTM (antivirus, IPS) updates",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: FortiGate, Registration for license validation and UTM updates (AV, IPS)*, TCP/8890, TCP/443",
+			},
+			{
+				ID:      "local-fortiguard-push",
+				Feature: "local-fortiguard",
+				From:    "unit",
+				To:      "fortigate",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 9443,
+						Last:  9443,
+					},
+				},
+				Purpose: "Antivirus and IPS push updates to managed FortiGates",
+				Source:  "fmg-ports-out",
+				Row:     "Outgoing: FortiGate, AV and IPS Push updates*, UDP/9443",
+			},
+			{
+				ID:      "local-fortiguard-forticlient",
+				Feature: "local-fortiguard-forticlient",
+				From:    "forticlient",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8901,
+						Last:  8901,
+					},
+				},
+				Purpose: "FortiGuard web filter and email filter for FortiClient",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: FortiClient, FortiGuard Web Filter and Email Filter*, TCP/8901",
+			},
+			{
+				ID:      "fortiguard-cascade-in",
+				Feature: "fortiguard-cascade",
+				From:    "fortimanager-peers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8900,
+						Last:  8900,
+					},
+				},
+				Purpose: "Other FortiManagers use this unit's FortiGuard web filter and email filter",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming (one rendering of the page only): FortiManager, FortiGuard Web Filter and Email Filter*, TCP/8900",
+			},
+			{
+				ID:      "fortiguard-cascade-out",
+				Feature: "fortiguard-cascade",
+				From:    "unit",
+				To:      "fortimanager-peers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8900,
+						Last:  8900,
+					},
+				},
+				Purpose: "Use another FortiManager's FortiGuard web filter and email filter",
+				Source:  "fmg-ports-out",
+				Row:     "Outgoing: FortiManager, FortiGuard Web Filter and Email Filter*, TCP/8900",
+			},
+			{
+				ID:      "fortiguard-query-services",
+				Feature: "fortiguard-query-services",
+				From:    "fortimanager-peers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8902,
+						Last:  8903,
+					},
+				},
+				Purpose: "File query/antivirus query service (8902) and GeoIP service (8903)",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: FortiManager, File query/AntiVirus query service, TCP/8902; GeoIP service, TCP/8903",
+			},
+			{
+				ID:      "fortiguard-push",
+				Feature: "fortiguard-push",
+				From:    "fortiguard",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 9443,
+						Last:  9443,
+					},
+				},
+				Purpose: "Antivirus and IPS push updates from FortiGuard",
+				Source:  "fmg-ports-in",
+				Row:     "Incoming: FortiGuard, AV and IPS push updates, UDP/9443",
+			},
+			{
+				ID:      "firmware-updates",
+				Feature: "firmware-updates",
+				From:    "unit",
+				To:      "fortiguard",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Firmware images for managed devices",
+				Source:  "fmg-ports-out",
+				Row:     "Outgoing: FortiGuard, Firmware images update, TCP/443",
+			},
+			{
+				ID:      "registry",
+				Feature: "registry",
+				From:    "unit",
+				To:      "fortinet-registry",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+					{
+						First: 4443,
+						Last:  4443,
+					},
+				},
+				Purpose: "Download Management Extension Applications (for example FortiWLM MEA)",
+				Source:  "fmg-ports-out",
+				Row:     "Outgoing: Fortinet Registry, Management Extension Applications download (for example, FortiWLM MEA), TCP/443, TCP/4443 (https://registry.fortinet.com)",
+			},
+			{
+				ID:      "alert-email",
+				Feature: "alert-email",
+				From:    "unit",
+				To:      "smtp-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose: "Email alerts",
+				Source:  "fmg-ports-out",
+				Row:     "Outgoing: Non-Fortinet, SMTP email alerts, TCP/25",
+			},
+			{
+				ID:      "tacacs",
+				Feature: "tacacs-auth",
+				From:    "unit",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 49,
+						Last:  49,
+					},
+				},
+				Purpose: "TACACS+ authentication",
+				Source:  "fmg-ports-out",
+				Row:     "Outgoing: Non-Fortinet, TACACS+ Authentication, TCP/49",
+			},
+			{
+				ID:      "ldap",
+				Feature: "ldap-auth",
+				From:    "unit",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 389,
+						Last:  389,
+					},
+					{
+						First: 636,
+						Last:  636,
+					},
+				},
+				Purpose:      "LDAP queries: LDAP (389) or LDAPS (636)",
+				Source:       "fmg-ports-out",
+				Row:          "Outgoing: Non-Fortinet, LDAP queries, TCP/389 or TCP/636",
+				Alternatives: true,
+				DefaultChoice: ports.Set{
+					{
+						First: 389,
+						Last:  389,
+					},
+				},
+			},
+			{
+				ID:      "radius",
+				Feature: "radius-auth",
+				From:    "unit",
+				To:      "directory-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1812,
+						Last:  1812,
+					},
+				},
+				Purpose: "RADIUS authentication (TCP, as the document gives it)",
+				Source:  "fmg-ports-out",
+				Row:     "Outgoing: Non-Fortinet, RADIUS Authentication, TCP/1812",
+			},
+			{
+				ID:      "dns",
+				Feature: "dns",
+				From:    "unit",
+				To:      "dns-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 53,
+						Last:  53,
+					},
+				},
+				Purpose: "DNS lookups",
+				Source:  "fmg-ports-out",
+				Row:     "Outgoing: Non-Fortinet, DNS lookup, UDP/53",
+			},
+			{
+				ID:      "ntp",
+				Feature: "ntp",
+				From:    "unit",
+				To:      "ntp-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 123,
+						Last:  123,
+					},
+				},
+				Purpose: "Time synchronization",
+				Source:  "fmg-ports-out",
+				Row:     "Outgoing: Non-Fortinet, NTP synchronization, UDP/123",
+			},
+		},
+	},
+	{
+		Name:    "fortisandbox",
+		Title:   "FortiSandbox",
+		Vendor:  "Fortinet",
+		Summary: "Sandbox analysis of files, URLs and traffic submitted over OFTP, MTA/BCC and ICAP; clusters and collectors.",
+		File:    "rules/catalog/data/fortisandbox.toml",
+		Sources: []Source{
+			{
+				ID:    "fsa-ports",
+				Title: "FortiSandbox 4.2.3 Administration Guide: Port and access control information",
+				URL:   "https://docs2.fortinet.com/document/fortisandbox/4.2.3/administration-guide/150523/port-information",
+			},
+		},
+		Roles: []Role{
+			{
+				Name:  "unit",
+				Title: "FortiSandbox unit (every member of a cluster)",
+			},
+		},
+		Peers: []Peer{
+			{
+				Name:  "administrators",
+				Title: "Administrators' workstations",
+			},
+			{
+				Name:  "submitters",
+				Title: "Devices submitting files, URLs and traffic over OFTP (FortiGate, FortiMail, FortiClient EMS, ...)",
+			},
+			{
+				Name:  "mail-servers",
+				Title: "Mail servers submitting through the MTA and BCC adapter",
+			},
+			{
+				Name:  "icap-clients",
+				Title: "ICAP clients (proxies) submitting through the ICAP adapter",
+			},
+			{
+				Name:  "snmp-managers",
+				Title: "SNMP managers",
+			},
+			{
+				Name:  "threat-sources",
+				Title: "Other FortiSandbox units sending threat information to this Collector",
+			},
+			{
+				Name:  "fortiguard",
+				Title: "FortiGuard Distribution Servers (FDS)",
+			},
+		},
+		Features: []Feature{
+			{
+				Name:    "admin-https",
+				Title:   "Administrative GUI over HTTPS",
+				Default: true,
+			},
+			{
+				Name:  "admin-http",
+				Title: "Administrative GUI over plain HTTP",
+			},
+			{
+				Name:    "admin-ssh",
+				Title:   "Administrative CLI over SSH",
+				Default: true,
+			},
+			{
+				Name:  "admin-telnet",
+				Title: "Administrative CLI over Telnet (clear text)",
+			},
+			{
+				Name:    "oftp-submission",
+				Title:   "File, URL and traffic submission over OFTP",
+				Default: true,
+			},
+			{
+				Name:  "mta-adapter",
+				Title: "MTA and BCC adapter (email submission)",
+			},
+			{
+				Name:  "icap-adapter",
+				Title: "ICAP adapter",
+			},
+			{
+				Name:  "snmp",
+				Title: "SNMP queries",
+			},
+			{
+				Name:  "cluster",
+				Title: "Cluster internal communication",
+			},
+			{
+				Name:  "collector",
+				Title: "Collector receiving threat information from other units",
+			},
+			{
+				Name:  "fortiguard-updates",
+				Title: "Database and engine updates from FortiGuard Distribution Servers",
+			},
+		},
+		Flows: []Flow{
+			{
+				ID:      "admin-https",
+				Feature: "admin-https",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Administrative GUI over HTTPS (port1 by default; other interfaces with set admin-port)",
+				Source:  "fsa-ports",
+				Row:     "Port1: Default for inbound traffic for Administration TCP ports 22 (SSH), 23 (Telnet), 80 and 443 (GUI); All ports except Port3: Administration TCP ports 80 and 443 if manually configured via CLI command set admin-port",
+			},
+			{
+				ID:      "admin-http",
+				Feature: "admin-http",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose: "Administrative GUI over HTTP (clear text)",
+				Source:  "fsa-ports",
+				Row:     "Port1: Default for inbound traffic for Administration TCP ports 22 (SSH), 23 (Telnet), 80 and 443 (GUI); All ports except Port3: Administration TCP ports 80 and 443 if manually configured via CLI command set admin-port",
+			},
+			{
+				ID:      "admin-ssh",
+				Feature: "admin-ssh",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 22,
+						Last:  22,
+					},
+				},
+				Purpose: "Administrative CLI over SSH (port1)",
+				Source:  "fsa-ports",
+				Row:     "Port1: Default for inbound traffic for Administration TCP ports 22 (SSH), 23 (Telnet), 80 and 443 (GUI)",
+			},
+			{
+				ID:      "admin-telnet",
+				Feature: "admin-telnet",
+				From:    "administrators",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 23,
+						Last:  23,
+					},
+				},
+				Purpose: "Administrative CLI over Telnet (port1, clear text)",
+				Source:  "fsa-ports",
+				Row:     "Port1: Default for inbound traffic for Administration TCP ports 22 (SSH), 23 (Telnet), 80 and 443 (GUI)",
+			},
+			{
+				ID:      "snmp",
+				Feature: "snmp",
+				From:    "snmp-managers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 161,
+						Last:  161,
+					},
+				},
+				Purpose:      "SNMP local queries (TCP or UDP)",
+				Source:       "fsa-ports",
+				Row:          "All ports except Port3, Inbound: SNMP local query port TCP or UDP 161. The port number is configurable.",
+				Configurable: true,
+			},
+			{
+				ID:      "oftp-submission",
+				Feature: "oftp-submission",
+				From:    "submitters",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 514,
+						Last:  514,
+					},
+				},
+				Purpose: "File, URL and traffic submission over OFTP",
+				Source:  "fsa-ports",
+				Row:     "All ports except Port3, Inbound: File, URL and Traffic submission via OFTP (TCP) port 514.",
+			},
+			{
+				ID:      "mta-adapter",
+				Feature: "mta-adapter",
+				From:    "mail-servers",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose: "MTA and BCC adapter receives email for inspection",
+				Source:  "fsa-ports",
+				Row:     "All ports except Port3, Inbound: MTA and BCC Adapter uses TCP port 25 for inbound submission.",
+			},
+			{
+				ID:      "icap-adapter",
+				Feature: "icap-adapter",
+				From:    "icap-clients",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1344,
+						Last:  1344,
+					},
+				},
+				Purpose:      "ICAP adapter",
+				Source:       "fsa-ports",
+				Row:          "All ports except Port3, Inbound: ICAP Adapter TCP port 1344. The port number is configurable.",
+				Configurable: true,
+			},
+			{
+				ID:      "cluster",
+				Feature: "cluster",
+				From:    "unit",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 2015,
+						Last:  2015,
+					},
+					{
+						First: 2018,
+						Last:  2018,
+					},
+				},
+				Purpose: "Cluster internal communication (the document gives no direction: between all members)",
+				Source:  "fsa-ports",
+				Row:     "Cluster ports (all other ports except Port1 and Port3): In cluster mode, FortiSandbox uses TCP ports 2015 and 2018 for cluster internal communication.",
+			},
+			{
+				ID:      "collector",
+				Feature: "collector",
+				From:    "threat-sources",
+				To:      "unit",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 2443,
+						Last:  2443,
+					},
+				},
+				Purpose: "Threat information from other units to this Collector",
+				Source:  "fsa-ports",
+				Row:     "Cluster ports: If the unit works as a Collector to receive threat information from other units, it uses TCP port 2443.",
+			},
+			{
+				ID:      "fortiguard-updates",
+				Feature: "fortiguard-updates",
+				From:    "unit",
+				To:      "fortiguard",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 8890,
+						Last:  8890,
+					},
+				},
+				Purpose: "Database and engine updates",
+				Source:  "fsa-ports",
+				Row:     "All ports except Port3, Outbound: FortiGuard Distribution Servers (FDS) TCP port 8890 for downloading database and engine updat[es] (the retrieved copy ends here)",
+			},
+		},
+	},
+	{
+		Name:    "kubernetes",
+		Title:   "Kubernetes",
+		Vendor:  "The Kubernetes Authors",
+		Summary: "Kubernetes control plane and worker nodes.",
+		File:    "rules/catalog/data/kubernetes.toml",
+		Sources: []Source{
+			{
+				ID:    "k8s-ports",
+				Title: "Kubernetes documentation: Ports and Protocols (2024-03-25)",
+				URL:   "https://kubernetes.io/docs/reference/networking/ports-and-protocols/",
+			},
+		},
+		Roles: []Role{
+			{
+				Name:  "control-plane",
+				Title: "Control plane node (API server, etcd, scheduler, controller manager, kubelet)",
+			},
+			{
+				Name:  "node",
+				Title: "Worker node (kubelet, kube-proxy, NodePort services)",
+			},
+		},
+		Peers: []Peer{
+			{
+				Name:  "api-clients",
+				Title: "Clients of the Kubernetes API (kubectl, CI, controllers outside the cluster)",
+			},
+			{
+				Name:  "service-clients",
+				Title: "Clients of NodePort services",
+			},
+			{
+				Name:  "load-balancers",
+				Title: "Load balancers checking kube-proxy's health",
+			},
+		},
+		Features: []Feature{
+			{
+				Name:    "api-server",
+				Title:   "Nodes and control plane nodes use the Kubernetes API server",
+				Default: true,
+			},
+			{
+				Name:    "api-clients",
+				Title:   "Clients outside the cluster use the Kubernetes API server",
+				Default: true,
+			},
+			{
+				Name:    "etcd",
+				Title:   "etcd server client API on the control plane nodes",
+				Default: true,
+			},
+			{
+				Name:    "kubelet",
+				Title:   "The control plane uses the kubelet API",
+				Default: true,
+			},
+			{
+				Name:    "control-plane-local",
+				Title:   "kube-scheduler and kube-controller-manager, used by the node itself",
+				Default: true,
+			},
+			{
+				Name:  "kube-proxy-health",
+				Title: "Load balancers check kube-proxy",
+			},
+			{
+				Name:  "nodeport-services",
+				Title: "NodePort services",
+			},
+		},
+		Flows: []Flow{
+			{
+				ID:      "api-server-nodes",
+				Feature: "api-server",
+				From:    "node",
+				To:      "control-plane",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 6443,
+						Last:  6443,
+					},
+				},
+				Purpose:      "Worker nodes use the Kubernetes API server",
+				Source:       "k8s-ports",
+				Row:          "Control plane: TCP | Inbound | 6443 | Kubernetes API server | All",
+				Configurable: true,
+			},
+			{
+				ID:      "api-server-control-plane",
+				Feature: "api-server",
+				From:    "control-plane",
+				To:      "control-plane",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 6443,
+						Last:  6443,
+					},
+				},
+				Purpose:      "Control plane nodes use each other's Kubernetes API server",
+				Source:       "k8s-ports",
+				Row:          "Control plane: TCP | Inbound | 6443 | Kubernetes API server | All",
+				Configurable: true,
+			},
+			{
+				ID:      "api-clients",
+				Feature: "api-clients",
+				From:    "api-clients",
+				To:      "control-plane",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 6443,
+						Last:  6443,
+					},
+				},
+				Purpose:      "Clients use the Kubernetes API server",
+				Source:       "k8s-ports",
+				Row:          "Control plane: TCP | Inbound | 6443 | Kubernetes API server | All",
+				Configurable: true,
+			},
+			{
+				ID:      "etcd",
+				Feature: "etcd",
+				From:    "control-plane",
+				To:      "control-plane",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 2379,
+						Last:  2380,
+					},
+				},
+				Purpose:      "etcd server client API for kube-apiserver and etcd peers",
+				Source:       "k8s-ports",
+				Row:          "Control plane: TCP | Inbound | 2379-2380 | etcd server client API | kube-apiserver, etcd",
+				Configurable: true,
+			},
+			{
+				ID:      "kubelet-control-plane",
+				Feature: "kubelet",
+				From:    "control-plane",
+				To:      "control-plane",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 10250,
+						Last:  10250,
+					},
+				},
+				Purpose:      "The control plane uses the kubelet API of control plane nodes",
+				Source:       "k8s-ports",
+				Row:          "Control plane: TCP | Inbound | 10250 | Kubelet API | Self, Control plane",
+				Configurable: true,
+			},
+			{
+				ID:      "kube-scheduler",
+				Feature: "control-plane-local",
+				From:    "control-plane",
+				To:      "control-plane",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 10259,
+						Last:  10259,
+					},
+				},
+				Purpose:      "kube-scheduler, used by the node itself",
+				Source:       "k8s-ports",
+				Row:          "Control plane: TCP | Inbound | 10259 | kube-scheduler | Self",
+				Configurable: true,
+				Internal:     true,
+			},
+			{
+				ID:      "kube-controller-manager",
+				Feature: "control-plane-local",
+				From:    "control-plane",
+				To:      "control-plane",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 10257,
+						Last:  10257,
+					},
+				},
+				Purpose:      "kube-controller-manager, used by the node itself",
+				Source:       "k8s-ports",
+				Row:          "Control plane: TCP | Inbound | 10257 | kube-controller-manager | Self",
+				Configurable: true,
+				Internal:     true,
+			},
+			{
+				ID:      "kubelet",
+				Feature: "kubelet",
+				From:    "control-plane",
+				To:      "node",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 10250,
+						Last:  10250,
+					},
+				},
+				Purpose:      "The control plane uses the kubelet API of worker nodes",
+				Source:       "k8s-ports",
+				Row:          "Worker node(s): TCP | Inbound | 10250 | Kubelet API | Self, Control plane",
+				Configurable: true,
+			},
+			{
+				ID:      "kube-proxy-health",
+				Feature: "kube-proxy-health",
+				From:    "load-balancers",
+				To:      "node",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 10256,
+						Last:  10256,
+					},
+				},
+				Purpose:      "Load balancers check kube-proxy's health",
+				Source:       "k8s-ports",
+				Row:          "Worker node(s): TCP | Inbound | 10256 | kube-proxy | Self, Load balancers",
+				Configurable: true,
+			},
+			{
+				ID:      "kube-proxy-local",
+				Feature: "kube-proxy-health",
+				From:    "node",
+				To:      "node",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 10256,
+						Last:  10256,
+					},
+				},
+				Purpose:      "kube-proxy, used by the node itself",
+				Source:       "k8s-ports",
+				Row:          "Worker node(s): TCP | Inbound | 10256 | kube-proxy | Self, Load balancers",
+				Configurable: true,
+				Internal:     true,
+			},
+			{
+				ID:      "nodeport-clients",
+				Feature: "nodeport-services",
+				From:    "service-clients",
+				To:      "node",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 30000,
+						Last:  32767,
+					},
+				},
+				Purpose:      "NodePort services (default port range)",
+				Source:       "k8s-ports",
+				Row:          "Worker node(s): TCP | Inbound | 30000-32767 | NodePort Services† | All († Default port range for NodePort Services.)",
+				Configurable: true,
+			},
+			{
+				ID:      "nodeport-control-plane",
+				Feature: "nodeport-services",
+				From:    "control-plane",
+				To:      "node",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 30000,
+						Last:  32767,
+					},
+				},
+				Purpose:      "NodePort services used from control plane nodes",
+				Source:       "k8s-ports",
+				Row:          "Worker node(s): TCP | Inbound | 30000-32767 | NodePort Services† | All († Default port range for NodePort Services.)",
+				Configurable: true,
+			},
+			{
+				ID:      "nodeport-nodes",
+				Feature: "nodeport-services",
+				From:    "node",
+				To:      "node",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 30000,
+						Last:  32767,
+					},
+				},
+				Purpose:      "NodePort services used from other worker nodes",
+				Source:       "k8s-ports",
+				Row:          "Worker node(s): TCP | Inbound | 30000-32767 | NodePort Services† | All († Default port range for NodePort Services.)",
+				Configurable: true,
+			},
+		},
+	},
+	{
+		Name:    "mssql",
+		Title:   "Microsoft SQL Server",
+		Vendor:  "Microsoft",
+		Summary: "SQL Server on Windows: Database Engine, Browser, endpoints, mirroring, replication, Analysis, Reporting and Integration Services.",
+		File:    "rules/catalog/data/mssql.toml",
+		Sources: []Source{
+			{
+				ID:    "sql-firewall",
+				Title: "Microsoft: Configure the Windows Firewall to allow SQL Server access (10/17/2022)",
+				URL:   "https://learn.microsoft.com/en-us/sql/sql-server/install/configure-the-windows-firewall-to-allow-sql-server-access",
+			},
+		},
+		Options: []Option{
+			{
+				Name:  "named-instance-port",
+				Title: "TCP port of a named instance: dynamic by default; the fixed port configured for it in SQL Server Configuration Manager",
+				Kind:  OptionKind("port-range"),
+			},
+		},
+		Roles: []Role{
+			{
+				Name:  "server",
+				Title: "Computer running SQL Server (every instance, mirroring partner or broker peer)",
+			},
+		},
+		Peers: []Peer{
+			{
+				Name:  "clients",
+				Title: "Client applications and users of the SQL Server services",
+			},
+			{
+				Name:  "administrators",
+				Title: "Administrators' computers (Management Studio, Visual Studio, Configuration Manager)",
+			},
+			{
+				Name:  "replication-peers",
+				Title: "Replication subscribers and web synchronization (IIS) servers",
+			},
+			{
+				Name:  "dtc-peers",
+				Title: "Other MS DTC instances and resource managers",
+			},
+		},
+		Features: []Feature{
+			{
+				Name:    "database-engine",
+				Title:   "Database Engine, default instance (TCP/1433)",
+				Default: true,
+			},
+			{
+				Name:  "named-instance",
+				Title: "Database Engine, named instance on its dynamic or fixed port (option named-instance-port)",
+			},
+			{
+				Name:  "browser",
+				Title: "SQL Server Browser service (UDP/1434)",
+			},
+			{
+				Name:  "dac",
+				Title: "Remote dedicated admin connection (default instance)",
+			},
+			{
+				Name:  "http-endpoint",
+				Title: "HTTP endpoint (CLEAR_PORT)",
+			},
+			{
+				Name:  "https-endpoint",
+				Title: "HTTPS endpoint (SSL_PORT)",
+			},
+			{
+				Name:  "service-broker",
+				Title: "Service Broker between instances",
+			},
+			{
+				Name:  "mirroring",
+				Title: "Database mirroring between partners",
+			},
+			{
+				Name:  "replication-ftp",
+				Title: "Replication snapshots over FTP",
+			},
+			{
+				Name:  "replication-http",
+				Title: "Replication web synchronization over HTTP",
+			},
+			{
+				Name:  "replication-file-sharing",
+				Title: "Replication snapshots over file sharing",
+			},
+			{
+				Name:  "tsql-debugger",
+				Title: "Transact-SQL debugger (RPC endpoint mapper)",
+			},
+			{
+				Name:  "integration-services",
+				Title: "Remote access to the Integration Services service (RPC endpoint mapper)",
+			},
+			{
+				Name:  "wmi",
+				Title: "Windows Management Instrumentation (SQL Server Configuration Manager)",
+			},
+			{
+				Name:  "msdtc",
+				Title: "Microsoft Distributed Transaction Coordinator",
+			},
+			{
+				Name:  "analysis-services",
+				Title: "Analysis Services, default instance",
+			},
+			{
+				Name:  "analysis-services-browser",
+				Title: "SQL Server Browser for Analysis Services named instances",
+			},
+			{
+				Name:  "analysis-services-http",
+				Title: "Analysis Services through IIS over HTTP",
+			},
+			{
+				Name:  "analysis-services-https",
+				Title: "Analysis Services through IIS over HTTPS",
+			},
+			{
+				Name:  "reporting-services",
+				Title: "Reporting Services web services over HTTP",
+			},
+			{
+				Name:  "reporting-services-https",
+				Title: "Reporting Services over HTTPS",
+			},
+			{
+				Name:  "ipsec",
+				Title: "IPsec, when the domain policy requires it",
+			},
+		},
+		Flows: []Flow{
+			{
+				ID:      "database-engine",
+				Feature: "database-engine",
+				From:    "clients",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1433,
+						Last:  1433,
+					},
+				},
+				Purpose:      "Connections to the default instance (and to a named instance that is the only instance); replication connections use it too",
+				Source:       "sql-firewall",
+				Row:          "Ports used by the Database Engine: Default instance running over TCP | TCP port 1433; Replication | Replication connections to SQL Server use the typical regular Database Engine ports (TCP port 1433 is the default instance)",
+				Configurable: true,
+			},
+			{
+				ID:      "named-instance",
+				Feature: "named-instance",
+				From:    "clients",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1,
+						Last:  65535,
+					},
+				},
+				Purpose:  "Connections to a named instance: every port unless named-instance-port gives its fixed port",
+				Source:   "sql-firewall",
+				Row:      "Ports used by the Database Engine: Named instances with default port | The TCP port is a dynamic port determined at the time the Database Engine starts.; Named instances with fixed port | The port number configured by the administrator.",
+				Random:   true,
+				PortPool: "named-instance-port",
+			},
+			{
+				ID:      "browser",
+				Feature: "browser",
+				From:    "clients",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 1434,
+						Last:  1434,
+					},
+				},
+				Purpose: "SQL Server Browser: gives clients the TCP port of a named instance; also the Management Studio browse button",
+				Source:  "sql-firewall",
+				Row:     "Ports used by the Database Engine: SQL Server Browser service | UDP port 1434; Other ports and services: The browse button in SQL Server Management Studio uses UDP to connect to the SQL Server Browser Service. | UDP port 1434",
+			},
+			{
+				ID:      "dac",
+				Feature: "dac",
+				From:    "administrators",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 1434,
+						Last:  1434,
+					},
+				},
+				Purpose: "Dedicated admin connection of the default instance (remote DAC is off by default)",
+				Source:  "sql-firewall",
+				Row:     "Ports used by the Database Engine: Dedicated Admin Connection | TCP port 1434 for the default instance. Other ports are used for named instances.",
+			},
+			{
+				ID:      "http-endpoint",
+				Feature: "http-endpoint",
+				From:    "clients",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose:      "HTTP endpoint, CLEAR_PORT traffic",
+				Source:       "sql-firewall",
+				Row:          "Ports used by the Database Engine: Instance with HTTP endpoint. | Can be specified when an HTTP endpoint is created. The default is TCP port 80 for CLEAR_PORT traffic and 443 for SSL_PORT traffic.",
+				Configurable: true,
+			},
+			{
+				ID:      "https-endpoint",
+				Feature: "https-endpoint",
+				From:    "clients",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose:      "HTTPS endpoint, SSL_PORT traffic",
+				Source:       "sql-firewall",
+				Row:          "Ports used by the Database Engine: Instance with HTTP endpoint. | The default is TCP port 80 for CLEAR_PORT traffic and 443 for SSL_PORT traffic.; Default instance with HTTPS endpoint | TCP port 443",
+				Configurable: true,
+			},
+			{
+				ID:      "service-broker",
+				Feature: "service-broker",
+				From:    "server",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 4022,
+						Last:  4022,
+					},
+				},
+				Purpose:      "Service Broker: 4022 is the conventional configuration, there is no default port",
+				Source:       "sql-firewall",
+				Row:          "Ports used by the Database Engine: Service Broker | TCP port 4022. | There's no default port for SQL Server Service Broker, Books Online examples use the conventional configuration.",
+				Configurable: true,
+			},
+			{
+				ID:      "mirroring",
+				Feature: "mirroring",
+				From:    "server",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 5022,
+						Last:  5022,
+					},
+					{
+						First: 7022,
+						Last:  7022,
+					},
+				},
+				Purpose:      "Database mirroring endpoint: administrator-chosen port, Books Online examples use 5022 or 7022",
+				Source:       "sql-firewall",
+				Row:          "Ports used by the Database Engine: Database Mirroring | Administrator chosen port. | There's no default port for database mirroring however Books Online examples use TCP port 5022 or 7022.",
+				Configurable: true,
+				Alternatives: true,
+				DefaultChoice: ports.Set{
+					{
+						First: 5022,
+						Last:  5022,
+					},
+				},
+			},
+			{
+				ID:      "replication-ftp",
+				Feature: "replication-ftp",
+				From:    "replication-peers",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 21,
+						Last:  21,
+					},
+				},
+				Purpose: "Replication snapshot transfer over FTP",
+				Source:  "sql-firewall",
+				Row:     "Ports used by the Database Engine: Replication | To transfer initial data and schema from one location to another, replication can use FTP (TCP port 21), or sync over HTTP (TCP port 80) or File Sharing. (FTP, TCP port 21)",
+			},
+			{
+				ID:      "replication-http",
+				Feature: "replication-http",
+				From:    "replication-peers",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose:      "Replication sync over HTTP (IIS endpoint, port 80 by default)",
+				Source:       "sql-firewall",
+				Row:          "Ports used by the Database Engine: Replication | To transfer initial data and schema from one location to another, replication can use FTP (TCP port 21), or sync over HTTP (TCP port 80) or File Sharing. For sync over HTTP, replication uses the IIS endpoint (configurable; port 80 default)",
+				Configurable: true,
+			},
+			{
+				ID:      "replication-netbios",
+				Feature: "replication-file-sharing",
+				From:    "replication-peers",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 137,
+						Last:  138,
+					},
+				},
+				Purpose: "Replication snapshots over file sharing: NetBIOS name and datagram",
+				Source:  "sql-firewall",
+				Row:     "Ports used by the Database Engine: Replication | To transfer initial data and schema from one location to another, replication can use FTP (TCP port 21), or sync over HTTP (TCP port 80) or File Sharing. File sharing uses UDP port 137 and 138, and TCP port 139 if used along with NetBIOS.",
+			},
+			{
+				ID:      "replication-netbios-session",
+				Feature: "replication-file-sharing",
+				From:    "replication-peers",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 139,
+						Last:  139,
+					},
+				},
+				Purpose: "Replication snapshots over file sharing: NetBIOS session",
+				Source:  "sql-firewall",
+				Row:     "Ports used by the Database Engine: Replication | To transfer initial data and schema from one location to another, replication can use FTP (TCP port 21), or sync over HTTP (TCP port 80) or File Sharing. File sharing uses UDP port 137 and 138, and TCP port 139 if used along with NetBIOS.",
+			},
+			{
+				ID:      "replication-smb",
+				Feature: "replication-file-sharing",
+				From:    "replication-peers",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 445,
+						Last:  445,
+					},
+				},
+				Purpose: "Replication snapshots over file sharing: SMB",
+				Source:  "sql-firewall",
+				Row:     "Ports used by the Database Engine: Replication | To transfer initial data and schema from one location to another, replication can use FTP (TCP port 21), or sync over HTTP (TCP port 80) or File Sharing. File Sharing uses TCP port 445.",
+			},
+			{
+				ID:      "tsql-debugger",
+				Feature: "tsql-debugger",
+				From:    "administrators",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 135,
+						Last:  135,
+					},
+				},
+				Purpose: "Transact-SQL debugger (plus the random RPC ports above 1024 the endpoint mapper assigns, which the document does not give and portwall does not open)",
+				Source:  "sql-firewall",
+				Row:     "Ports used by the Database Engine: Transact-SQL debugger | TCP port 135",
+			},
+			{
+				ID:      "integration-services",
+				Feature: "integration-services",
+				From:    "administrators",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 135,
+						Last:  135,
+					},
+				},
+				Purpose: "Integration Services over MS RPC/DCOM from Management Studio or custom applications (plus the random RPC ports above 1024 the endpoint mapper assigns, which the document does not give and portwall does not open)",
+				Source:  "sql-firewall",
+				Row:     "Ports used by Integration Services: Microsoft remote procedure calls (MS RPC) | TCP port 135 | The port number can't be changed. This port is only required to be open if you're connecting to a remote instance of the Integration Services service",
+			},
+			{
+				ID:      "wmi",
+				Feature: "wmi",
+				From:    "administrators",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 135,
+						Last:  135,
+					},
+				},
+				Purpose: "WMI, which SQL Server Configuration Manager uses (plus the random RPC ports above 1024 the endpoint mapper assigns, which the document does not give and portwall does not open)",
+				Source:  "sql-firewall",
+				Row:     "Other ports and services: Windows Management Instrumentation | WMI runs as part of a shared service host with ports assigned through DCOM. WMI might be using TCP port 135.",
+			},
+			{
+				ID:      "msdtc",
+				Feature: "msdtc",
+				From:    "dtc-peers",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 135,
+						Last:  135,
+					},
+				},
+				Purpose: "MS DTC between instances and resource managers (plus the random RPC ports above 1024 the endpoint mapper assigns, which the document does not give and portwall does not open)",
+				Source:  "sql-firewall",
+				Row:     "Other ports and services: Microsoft Distributed Transaction Coordinator (MS DTC) | TCP port 135",
+			},
+			{
+				ID:      "analysis-services",
+				Feature: "analysis-services",
+				From:    "clients",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 2383,
+						Last:  2383,
+					},
+				},
+				Purpose: "Analysis Services default instance",
+				Source:  "sql-firewall",
+				Row:     "Ports used by Analysis Services: Analysis Services | TCP port 2383 for the default instance",
+			},
+			{
+				ID:      "analysis-services-browser",
+				Feature: "analysis-services-browser",
+				From:    "clients",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 2382,
+						Last:  2382,
+					},
+				},
+				Purpose: "SQL Server Browser for an Analysis Services named instance",
+				Source:  "sql-firewall",
+				Row:     "Ports used by Analysis Services: SQL Server Browser service | TCP port 2382 only needed for an Analysis Services named instance",
+			},
+			{
+				ID:      "analysis-services-http",
+				Feature: "analysis-services-http",
+				From:    "clients",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose: "Analysis Services through IIS/HTTP",
+				Source:  "sql-firewall",
+				Row:     "Ports used by Analysis Services: Analysis Services configured for use through IIS/HTTP | TCP port 80",
+			},
+			{
+				ID:      "analysis-services-https",
+				Feature: "analysis-services-https",
+				From:    "clients",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Analysis Services through IIS/HTTPS",
+				Source:  "sql-firewall",
+				Row:     "Ports used by Analysis Services: Analysis Services configured for use through IIS/HTTPS | TCP port 443",
+			},
+			{
+				ID:      "reporting-services",
+				Feature: "reporting-services",
+				From:    "clients",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+				},
+				Purpose: "Reporting Services web services",
+				Source:  "sql-firewall",
+				Row:     "Ports used by Reporting Services: Reporting Services Web Services | TCP port 80; Other ports and services: URL namespaces reserved in the HTTP Server API (HTTP.SYS) | Probably TCP port 80",
+			},
+			{
+				ID:      "reporting-services-https",
+				Feature: "reporting-services-https",
+				From:    "clients",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Reporting Services over HTTPS",
+				Source:  "sql-firewall",
+				Row:     "Ports used by Reporting Services: Reporting Services configured for use through HTTPS | TCP port 443",
+			},
+			{
+				ID:      "ipsec",
+				Feature: "ipsec",
+				From:    "clients",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+				},
+				Ports: ports.Set{
+					{
+						First: 500,
+						Last:  500,
+					},
+					{
+						First: 4500,
+						Last:  4500,
+					},
+				},
+				Purpose: "IPsec (ISAKMP and NAT-T) when the domain policy requires it",
+				Source:  "sql-firewall",
+				Row:     "Other ports and services: IPsec traffic | UDP port 500 and UDP port 4500 | If the domain policy requires network communications to be done through IPsec, you must also add UDP port 4500 and UDP port 500 to the exception list.",
+			},
+		},
+	},
+	{
+		Name:    "postgresql",
+		Title:   "PostgreSQL",
+		Vendor:  "PostgreSQL Global Development Group",
+		Summary: "PostgreSQL server with streaming replication to standby servers.",
+		File:    "rules/catalog/data/postgresql.toml",
+		Sources: []Source{
+			{
+				ID:    "pg-connection",
+				Title: "PostgreSQL documentation: Connections and Authentication, Connection Settings (port, listen_addresses)",
+				URL:   "https://www.postgresql.org/docs/current/runtime-config-connection.html",
+			},
+			{
+				ID:    "pg-standby-settings",
+				Title: "PostgreSQL documentation: Replication, Standby Servers (primary_conninfo)",
+				URL:   "https://www.postgresql.org/docs/current/runtime-config-replication.html#GUC-PRIMARY-CONNINFO",
+			},
+			{
+				ID:    "pg-warm-standby",
+				Title: "PostgreSQL documentation: Log-Shipping Standby Servers (streaming replication, hot standby, cascading replication)",
+				URL:   "https://www.postgresql.org/docs/current/warm-standby.html",
+			},
+		},
+		Roles: []Role{
+			{
+				Name:  "primary",
+				Title: "Primary server",
+			},
+			{
+				Name:  "standby",
+				Title: "Standby server",
+			},
+		},
+		Peers: []Peer{
+			{
+				Name:  "clients",
+				Title: "Client applications",
+			},
+		},
+		Features: []Feature{
+			{
+				Name:    "clients",
+				Title:   "Client applications connect to the primary",
+				Default: true,
+			},
+			{
+				Name:    "streaming-replication",
+				Title:   "Standbys stream WAL from the primary",
+				Default: true,
+			},
+			{
+				Name:  "standby-clients",
+				Title: "Client applications connect to the standbys: read-only queries (hot standby), or everything after failover",
+			},
+			{
+				Name:  "cascading-replication",
+				Title: "Standbys stream WAL from a cascading standby",
+			},
+		},
+		Flows: []Flow{
+			{
+				ID:      "clients",
+				Feature: "clients",
+				From:    "clients",
+				To:      "primary",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 5432,
+						Last:  5432,
+					},
+				},
+				Purpose:      "Client connections to the primary",
+				Source:       "pg-connection",
+				Row:          "port (integer): The TCP port the server listens on; 5432 by default. Note that the same port number is used for all IP addresses the server listens on. This parameter can only be set at server start.",
+				Configurable: true,
+			},
+			{
+				ID:      "streaming-replication",
+				Feature: "streaming-replication",
+				From:    "standby",
+				To:      "primary",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 5432,
+						Last:  5432,
+					},
+				},
+				Purpose:      "The standby connects to the primary's port (primary_conninfo) and the primary streams WAL to it",
+				Source:       "pg-warm-standby",
+				Row:          "Streaming Replication: The standby connects to the primary, which streams WAL records to the standby as they're generated; primary_conninfo = 'host=192.168.1.50 port=5432 user=foo password=foopass'",
+				Configurable: true,
+			},
+			{
+				ID:      "standby-clients",
+				Feature: "standby-clients",
+				From:    "clients",
+				To:      "standby",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 5432,
+						Last:  5432,
+					},
+				},
+				Purpose:      "Client connections to a standby: read-only queries, or all of them after failover",
+				Source:       "pg-warm-standby",
+				Row:          "A standby server can also be used for read-only queries, in which case it is called a hot standby server; If you're setting up the standby server for high availability purposes, set up WAL archiving, connections and authentication like the primary server, because the standby server will work as a primary server after failover.",
+				Configurable: true,
+			},
+			{
+				ID:      "cascading-replication",
+				Feature: "cascading-replication",
+				From:    "standby",
+				To:      "standby",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 5432,
+						Last:  5432,
+					},
+				},
+				Purpose:      "A downstream standby connects to a cascading standby, which relays WAL",
+				Source:       "pg-warm-standby",
+				Row:          "Cascading Replication: The cascading replication feature allows a standby server to accept replication connections and stream WAL records to other standbys, acting as a relay. ... You will also need to set primary_conninfo in the downstream standby to point to the cascading standby.",
+				Configurable: true,
+			},
+		},
+	},
+	{
+		Name:    "xeams",
+		Title:   "Xeams",
+		Vendor:  "Synametrics Technologies",
+		Summary: "Email server and spam filter.",
+		File:    "rules/catalog/data/xeams.toml",
+		Sources: []Source{
+			{
+				ID:    "xeams-ports",
+				Title: "Xeams document 4625: TCP/IP ports required by Xeams",
+				Seed:  "003_ade6e11525539fc9.txt",
+			},
+		},
+		Roles: []Role{
+			{
+				Name:  "server",
+				Title: "Xeams server",
+			},
+		},
+		Peers: []Peer{
+			{
+				Name:  "email-servers",
+				Title: "Other email servers (usually the Internet)",
+			},
+			{
+				Name:  "email-users",
+				Title: "Email users' mail clients",
+			},
+			{
+				Name:  "pop3-servers",
+				Title: "POP3 servers the POP3 fetcher collects mail from",
+			},
+			{
+				Name:  "whois-servers",
+				Title: "WHOIS servers",
+			},
+			{
+				Name:  "dns-servers",
+				Title: "DNS resolvers",
+			},
+			{
+				Name:  "xeams-update",
+				Title: "Synametrics' web server for rules and program updates",
+			},
+			{
+				Name:  "administrators",
+				Title: "Administrators' browsers",
+			},
+		},
+		Features: []Feature{
+			{
+				Name:    "smtp",
+				Title:   "Receive and deliver email (SMTP)",
+				Default: true,
+			},
+			{
+				Name:    "junk-filtering",
+				Title:   "Junk filtering (WHOIS lookups of sender domains)",
+				Default: true,
+			},
+			{
+				Name:    "dns",
+				Title:   "DNS resolution",
+				Default: true,
+			},
+			{
+				Name:    "updates",
+				Title:   "Rule and program updates",
+				Default: true,
+			},
+			{
+				Name:  "pop3-server",
+				Title: "POP3 server for users",
+			},
+			{
+				Name:  "pop3s-server",
+				Title: "POP3 server in SSL mode",
+			},
+			{
+				Name:  "imap-server",
+				Title: "IMAP server for users",
+			},
+			{
+				Name:  "imaps-server",
+				Title: "IMAP server in SSL mode",
+			},
+			{
+				Name:  "pop3-fetcher",
+				Title: "POP3 fetcher (collect mail from other servers)",
+			},
+			{
+				Name:  "admin-console",
+				Title: "Admin console (web interface) for administrators on the internal network",
+			},
+			{
+				Name:    "embedded-database",
+				Title:   "Embedded relational database (on the server only, never opened)",
+				Default: true,
+			},
+		},
+		Flows: []Flow{
+			{
+				ID:      "smtp-in",
+				Feature: "smtp",
+				From:    "email-servers",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose: "Receive email from servers on the Internet; not changeable, other servers expect 25",
+				Source:  "xeams-ports",
+				Row:     "(25) Required IN/OUT: SMTP traffic, used to receive and deliver emails",
+			},
+			{
+				ID:      "smtp-out",
+				Feature: "smtp",
+				From:    "server",
+				To:      "email-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 25,
+						Last:  25,
+					},
+				},
+				Purpose: "Deliver email to servers on the Internet",
+				Source:  "xeams-ports",
+				Row:     "(25) Required IN/OUT: SMTP traffic, used to receive and deliver emails",
+			},
+			{
+				ID:      "whois",
+				Feature: "junk-filtering",
+				From:    "server",
+				To:      "whois-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 43,
+						Last:  43,
+					},
+				},
+				Purpose: "WHOIS lookup of the sender's domain name, needed only with junk filtering",
+				Source:  "xeams-ports",
+				Row:     "43 Required OUT: WHOIS Lookup, only required if junk filtering is enabled",
+			},
+			{
+				ID:      "dns",
+				Feature: "dns",
+				From:    "server",
+				To:      "dns-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(2),
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 53,
+						Last:  53,
+					},
+				},
+				Purpose: "DNS queries over UDP, retried over TCP when UDP fails",
+				Source:  "xeams-ports",
+				Row:     "53 Required OUT: DNS traffic; UDP query first, TCP if UDP does not work",
+			},
+			{
+				ID:      "updates",
+				Feature: "updates",
+				From:    "server",
+				To:      "xeams-update",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 80,
+						Last:  80,
+					},
+					{
+						First: 443,
+						Last:  443,
+					},
+				},
+				Purpose: "Fetch rules and program updates from Synametrics' web server",
+				Source:  "xeams-ports",
+				Row:     "(80/443) Required OUT: Xeams connects to our web server to fetch rules and program updates",
+			},
+			{
+				ID:      "pop3-server",
+				Feature: "pop3-server",
+				From:    "email-users",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 110,
+						Last:  110,
+					},
+				},
+				Purpose:      "Users fetch their email over POP3",
+				Source:       "xeams-ports",
+				Row:          "(110) Optional IN/OUT: in-bound if users use POP3 to fetch their emails",
+				Configurable: true,
+			},
+			{
+				ID:      "pop3-fetcher",
+				Feature: "pop3-fetcher",
+				From:    "server",
+				To:      "pop3-servers",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 110,
+						Last:  110,
+					},
+				},
+				Purpose:      "The POP3 fetcher collects mail from other servers",
+				Source:       "xeams-ports",
+				Row:          "(110) Optional IN/OUT: out-bound if you are using the POP3 fetcher",
+				Configurable: true,
+			},
+			{
+				ID:      "imap-server",
+				Feature: "imap-server",
+				From:    "email-users",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 143,
+						Last:  143,
+					},
+				},
+				Purpose:      "Users read their email over IMAP",
+				Source:       "xeams-ports",
+				Row:          "(143) Required if IMAP is enabled",
+				Configurable: true,
+			},
+			{
+				ID:      "pop3s-server",
+				Feature: "pop3s-server",
+				From:    "email-users",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 995,
+						Last:  995,
+					},
+				},
+				Purpose:      "Users fetch their email over POP3 in SSL mode",
+				Source:       "xeams-ports",
+				Row:          "(995) Required if POP3 server is enabled in SSL mode",
+				Configurable: true,
+			},
+			{
+				ID:      "imaps-server",
+				Feature: "imaps-server",
+				From:    "email-users",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 993,
+						Last:  993,
+					},
+				},
+				Purpose:      "Users read their email over IMAP in SSL mode",
+				Source:       "xeams-ports",
+				Row:          "(993) Required if IMAP server is enabled in SSL mode",
+				Configurable: true,
+			},
+			{
+				ID:      "admin-console",
+				Feature: "admin-console",
+				From:    "administrators",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 5272,
+						Last:  5272,
+					},
+				},
+				Purpose:      "Admin console (the Xeams web interface) for administrators on the internal network; never needed from the Internet",
+				Source:       "xeams-ports",
+				Row:          "Other ports: 5272 - For admin console (you do not need to open them through your firewall); Can I change these ports: Xeams web interface (5272), only your internal users will connect",
+				Configurable: true,
+			},
+			{
+				ID:      "embedded-database",
+				Feature: "embedded-database",
+				From:    "server",
+				To:      "server",
+				Protocols: []proto.Protocol{
+					proto.Protocol(1),
+				},
+				Ports: ports.Set{
+					{
+						First: 7865,
+						Last:  7865,
+					},
+				},
+				Purpose:  "Embedded relational database, used only on the server itself",
+				Source:   "xeams-ports",
+				Row:      "Other ports: 7865 - Used by the embedded relational database (you do not need to open them through your firewall)",
+				Internal: true,
+			},
+		},
+	},
+}
+
+var compiledServices = []*Service{
+	{
+		Name:  "amqp",
+		Title: "AMQP",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 5672,
+				Last:  5672,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "amqp 5672/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 334,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "amqps",
+		Title: "AMQP over TLS",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 5671,
+				Last:  5671,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "amqps 5671/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 341,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "bgp",
+		Title: "BGP",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 179,
+				Last:  179,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "bgp 179/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 462,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "dhcp",
+		Title: "DHCP server",
+		File:  "rules/catalog/data/services.toml",
+		UDP: ports.Set{
+			{
+				First: 67,
+				Last:  67,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "bootps 67/udp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 129,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "dhcpv6",
+		Title: "DHCPv6 server",
+		File:  "rules/catalog/data/services.toml",
+		UDP: ports.Set{
+			{
+				First: 547,
+				Last:  547,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "dhcpv6-server 547/udp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 137,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "dns",
+		Title: "Domain Name System (DNS)",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 53,
+				Last:  53,
+			},
+		},
+		UDP: ports.Set{
+			{
+				First: 53,
+				Last:  53,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "domain 53/tcp, 53/udp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 104,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "dns-over-tls",
+		Title: "DNS over TLS",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 853,
+				Last:  853,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "domain-s 853/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 113,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "ftp",
+		Title: "FTP",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 21,
+				Last:  21,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "ftp 21/tcp, ftp-data 20/tcp",
+		Unsupported: []string{
+			"the FTP conntrack helper (nf_conntrack_ftp) to admit the data connections the control connection negotiates",
+		},
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 441,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "git",
+		Title: "Git daemon (git:// protocol)",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 9418,
+				Last:  9418,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "git 9418/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 423,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "http",
+		Title: "HTTP",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 80,
+				Last:  80,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "http 80/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 77,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "http3",
+		Title: "HTTP/3 (QUIC)",
+		File:  "rules/catalog/data/services.toml",
+		UDP: ports.Set{
+			{
+				First: 443,
+				Last:  443,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "https 443/udp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 94,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "https",
+		Title: "HTTPS (HTTP over TLS)",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 443,
+				Last:  443,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "https 443/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 86,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "imap",
+		Title: "IMAP",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 143,
+				Last:  143,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "imap 143/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 171,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "imaps",
+		Title: "IMAP over TLS",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 993,
+				Last:  993,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "imaps 993/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 179,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "ipp",
+		Title: "Internet Printing Protocol (IPP)",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 631,
+				Last:  631,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "ipp 631/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 431,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "ipsec",
+		Title: "IPsec VPN (IKE, NAT traversal and ESP)",
+		File:  "rules/catalog/data/services.toml",
+		UDP: ports.Set{
+			{
+				First: 500,
+				Last:  500,
+			},
+			{
+				First: 4500,
+				Last:  4500,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "isakmp 500/udp, ipsec-nat-t 4500/udp",
+		Unsupported: []string{
+			"IP protocol esp (50), which carries the encrypted traffic without NAT traversal",
+		},
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 480,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "iscsi",
+		Title: "iSCSI target",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 3260,
+				Last:  3260,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "iscsi-target 3260/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 409,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "kerberos",
+		Title: "Kerberos key distribution centre (KDC)",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 88,
+				Last:  88,
+			},
+		},
+		UDP: ports.Set{
+			{
+				First: 88,
+				Last:  88,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "kerberos 88/tcp, 88/udp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 222,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "kpasswd",
+		Title: "Kerberos password change",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 464,
+				Last:  464,
+			},
+		},
+		UDP: ports.Set{
+			{
+				First: 464,
+				Last:  464,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "kpasswd 464/tcp, 464/udp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 231,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "ldap",
+		Title: "LDAP",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 389,
+				Last:  389,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "ldap 389/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 206,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "ldaps",
+		Title: "LDAP over TLS",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 636,
+				Last:  636,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "ldaps 636/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 214,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "mongodb",
+		Title: "MongoDB",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 27017,
+				Last:  27017,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "mongodb 27017/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 327,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "mqtt",
+		Title: "MQTT",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 1883,
+				Last:  1883,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "mqtt 1883/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 348,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "mqtts",
+		Title: "MQTT over TLS",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 8883,
+				Last:  8883,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "secure-mqtt 8883/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 355,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "mssql",
+		Title: "Microsoft SQL Server (default instance)",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 1433,
+				Last:  1433,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "ms-sql-s 1433/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 313,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "mysql",
+		Title: "MySQL and MariaDB",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 3306,
+				Last:  3306,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "mysql 3306/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 297,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "nfs",
+		Title: "NFS version 4",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 2049,
+				Last:  2049,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "nfs 2049/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 383,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "ntp",
+		Title: "Network Time Protocol (NTP)",
+		File:  "rules/catalog/data/services.toml",
+		UDP: ports.Set{
+			{
+				First: 123,
+				Last:  123,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "ntp 123/udp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 121,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "openvpn",
+		Title: "OpenVPN (UDP)",
+		File:  "rules/catalog/data/services.toml",
+		UDP: ports.Set{
+			{
+				First: 1194,
+				Last:  1194,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "openvpn 1194/udp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 471,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "pop3",
+		Title: "POP3",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 110,
+				Last:  110,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "pop3 110/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 187,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "pop3s",
+		Title: "POP3 over TLS",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 995,
+				Last:  995,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "pop3s 995/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 195,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "postgresql",
+		Title: "PostgreSQL",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 5432,
+				Last:  5432,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "postgresql 5432/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 304,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "radius",
+		Title: "RADIUS authentication and accounting",
+		File:  "rules/catalog/data/services.toml",
+		UDP: ports.Set{
+			{
+				First: 1812,
+				Last:  1813,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "radius 1812/udp, radius-acct 1813/udp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 240,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "rdp",
+		Title: "Remote Desktop Protocol (RDP)",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 3389,
+				Last:  3389,
+			},
+		},
+		UDP: ports.Set{
+			{
+				First: 3389,
+				Last:  3389,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "ms-wbt-server 3389/tcp, 3389/udp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 50,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "redis",
+		Title: "Redis",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 6379,
+				Last:  6379,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "redis 6379/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 320,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "rsync",
+		Title: "rsync daemon",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 873,
+				Last:  873,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "rsync 873/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 416,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "samba",
+		Title: "Samba / Windows file sharing with NetBIOS",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 139,
+				Last:  139,
+			},
+			{
+				First: 445,
+				Last:  445,
+			},
+		},
+		UDP: ports.Set{
+			{
+				First: 137,
+				Last:  138,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "netbios-ns 137/udp, netbios-dgm 138/udp, netbios-ssn 139/tcp, microsoft-ds 445/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 400,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "smb",
+		Title: "SMB file sharing (direct over TCP)",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 445,
+				Last:  445,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "microsoft-ds 445/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 391,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "smtp",
+		Title: "SMTP (mail transfer)",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 25,
+				Last:  25,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "smtp 25/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 147,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "smtps",
+		Title: "Mail submission over TLS (submissions)",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 465,
+				Last:  465,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "submissions 465/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 163,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "snmp",
+		Title: "SNMP agent",
+		File:  "rules/catalog/data/services.toml",
+		UDP: ports.Set{
+			{
+				First: 161,
+				Last:  161,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "snmp 161/udp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 250,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "snmp-trap",
+		Title: "SNMP traps and notifications (manager)",
+		File:  "rules/catalog/data/services.toml",
+		UDP: ports.Set{
+			{
+				First: 162,
+				Last:  162,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "snmptrap 162/udp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 258,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "ssh",
+		Title: "Secure Shell (SSH)",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 22,
+				Last:  22,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "ssh 22/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 33,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "submission",
+		Title: "Mail submission (SMTP with STARTTLS)",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 587,
+				Last:  587,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "submission 587/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 155,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "syslog",
+		Title: "Syslog",
+		File:  "rules/catalog/data/services.toml",
+		UDP: ports.Set{
+			{
+				First: 514,
+				Last:  514,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "syslog 514/udp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 266,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "syslog-tls",
+		Title: "Syslog over TLS",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 6514,
+				Last:  6514,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "syslog-tls 6514/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 274,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "telnet",
+		Title: "Telnet",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 23,
+				Last:  23,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "telnet 23/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 41,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "tftp",
+		Title: "TFTP",
+		File:  "rules/catalog/data/services.toml",
+		UDP: ports.Set{
+			{
+				First: 69,
+				Last:  69,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "tftp 69/udp",
+		Unsupported: []string{
+			"the TFTP conntrack helper (nf_conntrack_tftp) to admit the transfer, which continues on ports the client and server choose",
+		},
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 451,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "vnc",
+		Title: "VNC (Remote Framebuffer protocol), display :0",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 5900,
+				Last:  5900,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "rfb 5900/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 59,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "winrm",
+		Title: "Windows Remote Management (WS-Management over HTTP and HTTPS)",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 5985,
+				Last:  5986,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "wsman 5985/tcp, wsmans 5986/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 67,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "xmpp-client",
+		Title: "XMPP client connections",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 5222,
+				Last:  5222,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "xmpp-client 5222/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 363,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "xmpp-server",
+		Title: "XMPP server-to-server connections",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 5269,
+				Last:  5269,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "xmpp-server 5269/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 371,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "zabbix-agent",
+		Title: "Zabbix agent (passive checks)",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 10050,
+				Last:  10050,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "zabbix-agent 10050/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 281,
+			Col:  8,
+		},
+	},
+	{
+		Name:  "zabbix-server",
+		Title: "Zabbix server (active agents and trappers)",
+		File:  "rules/catalog/data/services.toml",
+		TCP: ports.Set{
+			{
+				First: 10051,
+				Last:  10051,
+			},
+		},
+		Source: Source{
+			ID:    "iana",
+			Title: "IANA Service Name and Transport Protocol Port Number Registry",
+			URL:   "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml",
+		},
+		Row: "zabbix-trapper 10051/tcp",
+		pos: diag.Pos{
+			File: "rules/catalog/data/services.toml",
+			Line: 288,
+			Col:  8,
+		},
+	},
 }

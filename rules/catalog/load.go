@@ -164,8 +164,15 @@ const EmbeddedDir = "rules/catalog/data"
 //
 // The embedded catalog comes compiled (compiled.go, from gencatalog):
 // the same products and services as parsing and checking data/*.toml,
-// which a test holds it to, without that work on every run.
+// which a test holds it to, without that work on every run. Its products
+// and services are shared by every Load: read them, never change them
+// (copy a product first, as Product.InVersion does).
 func Load(dirs ...string) (*Catalog, error) {
+	if compiled != nil && len(dirs) == 0 {
+		// Checked and sorted by name when it was compiled.
+		ps, ss := compiled()
+		return &Catalog{Products: slices.Clone(ps), Services: slices.Clone(ss)}, nil
+	}
 	l := newLoader()
 	if compiled != nil {
 		ps, ss := compiled()
@@ -193,7 +200,8 @@ func Load(dirs ...string) (*Catalog, error) {
 	return l.catalog()
 }
 
-// compiled is the embedded catalog as compiled.go has it, when it does.
+// compiled is the embedded catalog as compiled.go has it, when it does:
+// the shared, read-only values, sorted by name.
 var compiled func() ([]*Product, []*Service)
 
 // ParseBuiltin parses and checks the embedded TOML files, as Load did

@@ -6,10 +6,12 @@
 package rulestest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/portwall/portwall/profiles"
 	"github.com/portwall/portwall/rules"
 	"github.com/portwall/portwall/rules/catalog"
@@ -72,4 +74,27 @@ func Examples(t testing.TB) []string {
 		t.Fatalf("no examples: %v", err)
 	}
 	return files
+}
+
+// CatalogUnchanged reports whether the built-in catalog that Load shares
+// between callers is still what its TOML files say: a test binary calls
+// it after its tests, so that code that changes a shared product or
+// service (instead of copying it) fails the tests that ran it.
+func CatalogUnchanged() error {
+	cat, err := catalog.Load()
+	if err != nil {
+		return err
+	}
+	products, services, err := catalog.ParseBuiltin()
+	if err != nil {
+		return err
+	}
+	opt := cmp.AllowUnexported(catalog.Service{})
+	if d := cmp.Diff(products, cat.Products, opt); d != "" {
+		return fmt.Errorf("the shared built-in catalog was changed by a test's code (-TOML +now):\n%s", d)
+	}
+	if d := cmp.Diff(services, cat.Services, opt); d != "" {
+		return fmt.Errorf("the shared built-in catalog's services were changed by a test's code (-TOML +now):\n%s", d)
+	}
+	return nil
 }

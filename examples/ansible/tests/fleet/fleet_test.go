@@ -171,7 +171,7 @@ func TestFleet(t *testing.T) {
 	// The binary the collection copies to every host, and the collection,
 	// built and installed as its README says.
 	bin := filepath.Join(dir, "portwall")
-	mustRun(t, "", "go", "build", "-o", bin, "../../../../cmd/portwall")
+	mustRun(t, "", "go", "build", "-tags", "urfave_cli_no_docs", "-o", bin, "../../../../cmd/portwall")
 	mustRun(t, "", "ansible-galaxy", "collection", "build", "--output-path", filepath.Join(dir, "dist"), "../..")
 	mustRun(t, "", "ansible-galaxy", "collection", "install", "-p", filepath.Join(dir, "collections"), filepath.Join(dir, "dist", "portwall-portwall-1.1.0.tar.gz"))
 
