@@ -593,25 +593,42 @@ func (d *Doc) at(r unstable.Range) diag.Pos {
 // with a non-string is reported and dropped whole, so that later errors
 // keep pointing at the right element.
 func (d *Doc) StringList(errs *diag.ErrorList, path []any, v any) []string {
-	switch v := v.(type) {
-	case nil:
-		return nil
-	case string:
-		return []string{v}
-	case []any:
-		out := make([]string, 0, len(v))
-		for i, x := range v {
-			s, ok := x.(string)
-			if !ok {
+	if l, ok := Strings(v); ok {
+		return l
+	}
+	if l, ok := v.([]any); ok {
+		for i, x := range l {
+			if _, ok := x.(string); !ok {
 				d.Errorf(errs, append(slices.Clone(path), i), "want a string, found %s", TypeName(x))
 				return nil
 			}
-			out = append(out, s)
 		}
-		return out
 	}
 	d.Errorf(errs, path, "want a string or a list of strings, found %s", TypeName(v))
 	return nil
+}
+
+// Strings is StringList for a value it would report nothing about: ok is
+// false when v is neither nil, a string nor a list of strings. Callers
+// that build the path only for a message call it first.
+func Strings(v any) (l []string, ok bool) {
+	switch v := v.(type) {
+	case nil:
+		return nil, true
+	case string:
+		return []string{v}, true
+	case []any:
+		out := make([]string, len(v))
+		for i, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				return nil, false
+			}
+			out[i] = s
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 // StringList is Doc.StringList for a path relative to the table.
