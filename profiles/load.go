@@ -215,13 +215,14 @@ func (c *checker) name(path keyPath, kind, s string) {
 }
 
 func (c *checker) profile(f *fileSchema) *Profile {
-	p := &Profile{Name: f.Name, Description: f.Description, Groups: map[string]*Group{}, Hosts: map[string]*Host{}}
+	p := &Profile{Name: f.Name, Description: f.Description,
+		Groups: make(map[string]*Group, len(f.Groups)), Hosts: make(map[string]*Host, len(f.Hosts))}
 	if f.Name != "" {
 		c.name(keyAt("name"), "profile", f.Name)
 	}
 	p.Defaults = c.defaults(&f.Defaults)
 
-	for _, name := range slices.Sorted(maps.Keys(f.Hosts)) {
+	for _, name := range sortedKeys(f.Hosts) {
 		path := keyAt("hosts").key(name)
 		c.name(path, "host", name)
 		if name == addr.Any {
@@ -246,7 +247,11 @@ func (c *checker) profile(f *fileSchema) *Profile {
 	}
 	c.sharedAddresses(p)
 
-	for _, name := range slices.Sorted(maps.Keys(f.Groups)) {
+	// Sorted once for the checks and groupCycles, each of which goes
+	// through the groups in order: a profile may have 10,000.
+	groupNames := sortedKeys(f.Groups)
+	groups := make([]Group, len(groupNames)) // one allocation for them all
+	for i, name := range groupNames {
 		path := keyAt("groups").key(name)
 		c.name(path, "group", name)
 		if name == addr.Any {
@@ -255,12 +260,13 @@ func (c *checker) profile(f *fileSchema) *Profile {
 		if _, clash := f.Hosts[name]; clash {
 			c.keyErrorf(path, "%q is both a host and a group: hosts and groups share one namespace", name)
 		}
-		p.Groups[name] = &Group{Name: name}
+		groups[i].Name = name
+		p.Groups[name] = &groups[i]
 	}
-	for _, name := range slices.Sorted(maps.Keys(f.Groups)) {
+	for _, name := range groupNames {
 		c.group(p, name, f.Groups[name])
 	}
-	c.groupCycles(p)
+	c.groupCycles(p, groupNames)
 
 	names := map[string]int{}
 	for i := range f.Deployments {
@@ -272,6 +278,7 @@ func (c *checker) profile(f *fileSchema) *Profile {
 		p.Deployments = append(p.Deployments, d)
 	}
 	c.peerLinks(p)
+	p.Allows = slices.Grow(p.Allows, len(f.Allow))
 	for i := range f.Allow {
 		p.Allows = append(p.Allows, c.allow(p, i, &f.Allow[i]))
 	}
@@ -380,18 +387,24 @@ func (c *checker) group(p *Profile, name string, v any) {
 			c.errorf(path.index(i), "%v", err)
 			continue
 		}
+		if g.Members == nil {
+			// Room for the members still to come, most of which are
+			// addresses too.
+			g.Members = make([]addr.Member, 0, len(members)-i)
+		}
 		g.Members = append(g.Members, m)
 	}
 }
 
 // groupCycles reports groups that include themselves through references.
-func (c *checker) groupCycles(p *Profile) {
+// names are the groups' names, sorted.
+func (c *checker) groupCycles(p *Profile, names []string) {
 	const (
 		unseen = iota
 		active
 		done
 	)
-	state := map[string]int{}
+	state := make(map[string]int, len(names))
 	var visit func(name string, stack []string)
 	visit = func(name string, stack []string) {
 		switch state[name] {
@@ -414,9 +427,20 @@ func (c *checker) groupCycles(p *Profile) {
 		}
 		state[name] = done
 	}
-	for _, name := range slices.Sorted(maps.Keys(p.Groups)) {
+	for _, name := range names {
 		visit(name, nil)
 	}
+}
+
+// sortedKeys is slices.Sorted(maps.Keys(m)), in one allocation of the
+// right size.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func (c *checker) deployment(p *Profile, i int, f *deploymentSchema) *Deployment {
