@@ -404,10 +404,13 @@ func (c *checker) groupCycles(p *Profile, names []string) {
 		active
 		done
 	)
-	state := make(map[string]int, len(names))
-	var visit func(name string, stack []string)
-	visit = func(name string, stack []string) {
-		switch state[name] {
+	// The state of each group by its index in names, which the
+	// references are looked up in: a map of 10,000 names cost more.
+	state := make([]uint8, len(names))
+	var visit func(g int, stack []string)
+	visit = func(g int, stack []string) {
+		name := names[g]
+		switch state[g] {
 		case active:
 			i := 0
 			for stack[i] != name {
@@ -419,16 +422,16 @@ func (c *checker) groupCycles(p *Profile, names []string) {
 		case done:
 			return
 		}
-		state[name] = active
+		state[g] = active
 		for _, r := range p.Groups[name].Refs {
-			if p.Groups[r] != nil {
-				visit(r, append(stack, name))
+			if ref, isGroup := slices.BinarySearch(names, r); isGroup {
+				visit(ref, append(stack, name))
 			}
 		}
-		state[name] = done
+		state[g] = done
 	}
-	for _, name := range names {
-		visit(name, nil)
+	for g := range names {
+		visit(g, nil)
 	}
 }
 
