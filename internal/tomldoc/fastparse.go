@@ -25,7 +25,7 @@ func fastParse(data []byte) (top map[string]any, ok bool) {
 	if !utf8.Valid(data) {
 		return nil, false
 	}
-	b := builder{root: &table{m: map[string]any{}, defined: true}}
+	b := builder{root: &table{m: map[string]any{}, defined: true}, names: map[string]string{}}
 	b.cur = b.root
 	var p unstable.Parser
 	p.Reset(data)
@@ -53,13 +53,34 @@ func fastParse(data []byte) (top map[string]any, ok bool) {
 	return b.root.m, true
 }
 
+// smallTable is a table of an array of tables as fastParse gives it: its
+// keys and values in a slice, which costs less than a map for the few keys
+// each of 10,000 [[allow]] rules has (a map of one key takes room for
+// eight, and a header). Arrays of tables are []smallTable when all their
+// tables are small. unify reads a smallTable as the table it is; plain
+// makes it the map the decoder gives where a value is kept as it is.
+type smallTable []field
+
+type field struct {
+	key string
+	val any
+}
+
+// maxSmall is the most keys a smallTable holds: looking a key up goes
+// through them all. A table of an array with more is a map.
+const maxSmall = 16
+
 // table is a table being built, with what TOML's rules about defining
 // tables need to know of it.
 type table struct {
-	m map[string]any
+	// m holds the table's keys and values, or, for a table of an array
+	// of tables while it has no more than maxSmall keys, fields does
+	// (and m is nil).
+	m      map[string]any
+	fields smallTable
 	// sub holds the tables below this one that headers or dotted keys
-	// created, arrs the arrays of tables; both are in m too (arrays once
-	// finished).
+	// created, arrs the arrays of tables; both are in m (or fields) too
+	// (arrays once finished).
 	sub  map[string]*table
 	arrs map[string]*[]*table
 	// defined: a header named the table (or it is an element of an array
@@ -75,14 +96,43 @@ type builder struct {
 	// the tables they created, not those of another.
 	section int
 	keys    []string
+	// names interns the keys of small tables, which repeat in every
+	// table of their array.
+	names map[string]string
 }
 
 func (t *table) has(k string) bool {
-	_, ok := t.m[k]
+	var ok bool
+	if t.m != nil {
+		_, ok = t.m[k]
+	} else {
+		for _, f := range t.fields {
+			if f.key == k {
+				ok = true
+				break
+			}
+		}
+	}
 	if !ok && t.arrs != nil {
 		_, ok = t.arrs[k]
 	}
 	return ok
+}
+
+// set sets key k, which the table does not have, to v.
+func (t *table) set(k string, v any) {
+	if t.m == nil && len(t.fields) == maxSmall {
+		t.m = make(map[string]any, maxSmall+1)
+		for _, f := range t.fields {
+			t.m[f.key] = f.val
+		}
+		t.fields = nil
+	}
+	if t.m != nil {
+		t.m[k] = v
+		return
+	}
+	t.fields = append(t.fields, field{k, v})
 }
 
 func (t *table) child(k string, defined, dotted bool, section int) *table {
@@ -91,30 +141,58 @@ func (t *table) child(k string, defined, dotted bool, section int) *table {
 		t.sub = map[string]*table{}
 	}
 	t.sub[k] = c
-	t.m[k] = c.m
+	t.set(k, c.m)
 	return c
 }
 
-// finish puts the arrays of tables into their maps.
+// finish puts the arrays of tables into their tables: []smallTable when all
+// of an array's tables are small, else []map[string]any.
 func (t *table) finish() {
 	for _, c := range t.sub {
 		c.finish()
 	}
 	for k, a := range t.arrs {
+		small := true
+		for _, c := range *a {
+			c.finish()
+			small = small && c.m == nil
+		}
+		if small {
+			rs := make([]smallTable, len(*a))
+			for i, c := range *a {
+				rs[i] = c.fields
+			}
+			t.set(k, rs)
+			continue
+		}
 		ms := make([]map[string]any, len(*a))
 		for i, c := range *a {
-			c.finish()
 			ms[i] = c.m
+			if c.m == nil {
+				ms[i] = c.fields.plainMap()
+			}
 		}
-		t.m[k] = ms
+		t.set(k, ms)
 	}
 }
 
-func (b *builder) keyParts(n *unstable.Node) []string {
+// keyParts reads the parts of a key; intern says they are keys of small
+// tables (or of their headers), which repeat.
+func (b *builder) keyParts(n *unstable.Node, intern bool) []string {
 	b.keys = b.keys[:0]
 	it := n.Key()
 	for it.Next() {
-		b.keys = append(b.keys, string(it.Node().Data))
+		data := it.Node().Data
+		if !intern {
+			b.keys = append(b.keys, string(data))
+			continue
+		}
+		k, ok := b.names[string(data)]
+		if !ok {
+			k = string(data)
+			b.names[k] = k
+		}
+		b.keys = append(b.keys, k)
 	}
 	return b.keys
 }
@@ -123,7 +201,7 @@ func (b *builder) keyParts(n *unstable.Node) []string {
 // names.
 func (b *builder) header(n *unstable.Node, array bool) bool {
 	b.section++
-	keys := b.keyParts(n)
+	keys := b.keyParts(n, array)
 	t := b.root
 	for _, k := range keys[:len(keys)-1] {
 		switch c, a := t.sub[k], t.arrs[k]; {
@@ -150,7 +228,11 @@ func (b *builder) header(n *unstable.Node, array bool) bool {
 			a = &[]*table{}
 			t.arrs[last] = a
 		}
-		e := &table{m: map[string]any{}, defined: true}
+		// A small table, with room for as many keys as the one before it.
+		e := &table{defined: true}
+		if len(*a) > 0 {
+			e.fields = make(smallTable, 0, len((*a)[len(*a)-1].fields))
+		}
 		*a = append(*a, e)
 		b.cur = e
 		return true
@@ -173,7 +255,7 @@ func (b *builder) header(n *unstable.Node, array bool) bool {
 // keyValue sets key = value in t; top says t is the section's table (not
 // an inline table, whose dotted keys are left to the decoder).
 func (b *builder) keyValue(t *table, n *unstable.Node, top bool) bool {
-	keys := b.keyParts(n)
+	keys := b.keyParts(n, t.m == nil)
 	if len(keys) > 1 && !top {
 		return false
 	}
@@ -196,7 +278,7 @@ func (b *builder) keyValue(t *table, n *unstable.Node, top bool) bool {
 	if !ok {
 		return false
 	}
-	t.m[last] = v
+	t.set(last, v)
 	return true
 }
 

@@ -119,6 +119,12 @@ func (u *unifier) typeErr(msg string) {
 
 // fmtType names a value's Go type as the decoder's messages do.
 func fmtType(v any) string {
+	switch v.(type) {
+	case smallTable:
+		return "map[string]any"
+	case []smallTable:
+		return "[]map[string]any"
+	}
 	return strings.ReplaceAll(fmt.Sprintf("%T", v), "interface {}", "any")
 }
 
@@ -146,26 +152,38 @@ func (u *unifier) unify(data any, rv reflect.Value) {
 		}
 		u.unify(data, rv.Elem())
 	case reflect.Struct:
-		m, ok := data.(map[string]any)
-		if !ok {
+		switch t := data.(type) {
+		case map[string]any:
+			p := planOf(rv.Type())
+			for k, v := range t {
+				u.structField(p, rv, k, v)
+			}
+		case smallTable:
+			p := planOf(rv.Type())
+			for _, f := range t {
+				u.structField(p, rv, f.key, f.val)
+			}
+		default:
 			u.typeErr(fmt.Sprintf("type mismatch for %s: expected table but found %s", rv.Type().String(), fmtType(data)))
-			return
 		}
-		u.unifyStruct(m, rv)
 	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			panic(fmt.Sprintf("tomldoc: map key type %v: not supported", rv.Type().Key()))
+		}
+		if t, ok := data.(smallTable); ok {
+			data = t.plainMap()
+		}
 		m, ok := data.(map[string]any)
 		if !ok {
 			u.badtype("map", data)
 			return
 		}
-		if rv.Type().Key().Kind() != reflect.String {
-			panic(fmt.Sprintf("tomldoc: map key type %v: not supported", rv.Type().Key()))
-		}
 		if rv.Type() == anyMap {
-			// The table as it is: its values are the file's own
-			// already, and copying a [groups] of 10,000 entries cost
-			// as much as building it.
-			rv.Set(reflect.ValueOf(m))
+			// The table as it is (its values as the decoder gives
+			// them): copying a [groups] of 10,000 entries cost as much
+			// as building it.
+			p, _ := plain(m)
+			rv.Set(reflect.ValueOf(p))
 			return
 		}
 		if rv.IsNil() {
@@ -218,7 +236,8 @@ func (u *unifier) unify(data any, rv reflect.Value) {
 			panic(fmt.Sprintf("tomldoc: interface type %v: not supported", rv.Type()))
 		}
 		if data != nil {
-			rv.Set(reflect.ValueOf(data))
+			p, _ := plain(data)
+			rv.Set(reflect.ValueOf(p))
 		}
 	default:
 		panic(fmt.Sprintf("tomldoc: field type %v: not supported", rv.Type()))
@@ -235,40 +254,79 @@ func sliceLen(data any) (int, func(int) any) {
 		return len(d), func(i int) any { return d[i] }
 	case []map[string]any:
 		return len(d), func(i int) any { return d[i] }
+	case []smallTable:
+		return len(d), func(i int) any { return d[i] }
 	}
 	return -1, nil
 }
 
-func (u *unifier) unifyStruct(m map[string]any, rv reflect.Value) {
-	p := planOf(rv.Type())
-	for k, v := range m {
-		u.push(k)
-		i, ok := p.byName[k]
-		if !ok {
-			// The decoder takes a key that differs only in case, and
-			// the unknown-key check reports it.
-			i = -1
-			for j, f := range p.fields {
-				if strings.EqualFold(f.name, k) {
-					i = j
-					break
-				}
-			}
-			if i < 0 {
-				u.record(&u.unknown)
-				u.pop()
-				continue
-			}
-			u.record(&u.caseOnly)
-			u.below++
-			u.unify(v, rv.Field(p.fields[i].index))
-			u.below--
-			u.pop()
-			continue
+// plain gives v with its small tables made the maps BurntSushi/toml's
+// decoder gives, for a value kept as it is (in an any or a map[string]any),
+// and whether that changed it. It copies only the tables that hold a
+// small one. Small tables are only ever the tables of arrays of tables,
+// and arrays of tables values of tables: lists need no look.
+func plain(v any) (any, bool) {
+	switch v := v.(type) {
+	case smallTable:
+		return v.plainMap(), true
+	case []smallTable:
+		ms := make([]map[string]any, len(v))
+		for i, t := range v {
+			ms[i] = t.plainMap()
 		}
-		u.unify(v, rv.Field(p.fields[i].index))
-		u.pop()
+		return ms, true
+	case map[string]any:
+		var out map[string]any
+		for k, x := range v {
+			if p, changed := plain(x); changed {
+				if out == nil {
+					out = maps.Clone(v)
+				}
+				out[k] = p
+			}
+		}
+		if out != nil {
+			return out, true
+		}
 	}
+	return v, false
+}
+
+func (t smallTable) plainMap() map[string]any {
+	m := make(map[string]any, len(t))
+	for _, f := range t {
+		m[f.key], _ = plain(f.val)
+	}
+	return m
+}
+
+// structField decodes the value v of key k of a table into the struct
+// rv, whose plan is p.
+func (u *unifier) structField(p *structPlan, rv reflect.Value, k string, v any) {
+	u.push(k)
+	defer u.pop()
+	i, ok := p.byName[k]
+	if !ok {
+		// The decoder takes a key that differs only in case, and the
+		// unknown-key check reports it.
+		i = -1
+		for j, f := range p.fields {
+			if strings.EqualFold(f.name, k) {
+				i = j
+				break
+			}
+		}
+		if i < 0 {
+			u.record(&u.unknown)
+			return
+		}
+		u.record(&u.caseOnly)
+		u.below++
+		u.unify(v, rv.Field(p.fields[i].index))
+		u.below--
+		return
+	}
+	u.unify(v, rv.Field(p.fields[i].index))
 }
 
 func (u *unifier) record(set *map[string]toml.Key) {
