@@ -187,7 +187,8 @@ func Decode(file string, data []byte, v any) (*Doc, diag.ErrorList) {
 type File struct {
 	Doc *Doc
 	// top holds the file's values as BurntSushi/toml decodes them into a
-	// map[string]any (see fastParse), which unify decodes into schemas.
+	// map[string]any, or as fastParse reads them, which unify decodes
+	// into schemas.
 	top map[string]any
 	// schema is the type each decoded top-level key was decoded into, for
 	// the suggestions of unknown keys below it.

@@ -10,10 +10,11 @@ import (
 )
 
 // fastParse reads data into the values BurntSushi/toml's decoder gives
-// for a map[string]any (tables as map[string]any, arrays of tables as
-// []map[string]any, arrays as []any, integers as int64, local dates as
-// time.Time in a zone named "date-local"), from go-toml's AST parser,
-// several times faster than the decoder. It takes only what it can read
+// for a map[string]any (tables as map[string]any, arrays as []any,
+// integers as int64, local dates as time.Time in a zone named
+// "date-local"), but for arrays of tables, which are []*table (see table;
+// plain makes them the decoder's []map[string]any), from go-toml's AST
+// parser, several times faster than the decoder. It takes only what it can read
 // exactly as the decoder does: on a syntax error, a key or table defined
 // twice, anything TOML's table rules make subtle (a dotted key reaching
 // into a table defined elsewhere, a header reaching into a dotted one), and
@@ -53,31 +54,21 @@ func fastParse(data []byte) (top map[string]any, ok bool) {
 	return b.root.m, true
 }
 
-// smallTable is a table of an array of tables as fastParse gives it: its
-// keys and values in a slice, which costs less than a map for the few keys
-// each of 10,000 [[allow]] rules has (a map of one key takes room for
-// eight, and a header). Arrays of tables are []smallTable when all their
-// tables are small. unify reads a smallTable as the table it is; plain
-// makes it the map the decoder gives where a value is kept as it is.
-type smallTable []field
-
-type field struct {
-	key string
-	val any
-}
-
-// maxSmall is the most keys a smallTable holds: looking a key up goes
-// through them all. A table of an array with more is a map.
-const maxSmall = 16
-
 // table is a table being built, with what TOML's rules about defining
 // tables need to know of it.
+//
+// The tables of an array of tables are also what fastParse gives for
+// them: an array of tables is a []*table, which unify reads as the tables
+// they are, and plain makes the decoder's []map[string]any where a value
+// is kept as it is. Such a table keeps up to maxSmall keys and values in
+// fields, not in a map: a map of one key takes room for eight, and a
+// header, and each of 10,000 [[allow]] rules had a map of its five.
 type table struct {
-	// m holds the table's keys and values, or, for a table of an array
-	// of tables while it has no more than maxSmall keys, fields does
-	// (and m is nil).
+	// m holds the table's keys and values; for a table of an array of
+	// tables while it has no more than maxSmall keys, fields does (and m
+	// is nil).
 	m      map[string]any
-	fields smallTable
+	fields []field
 	// sub holds the tables below this one that headers or dotted keys
 	// created, arrs the arrays of tables; both are in m (or fields) too
 	// (arrays once finished).
@@ -96,8 +87,8 @@ type builder struct {
 	// the tables they created, not those of another.
 	section int
 	keys    []string
-	// names interns the keys of small tables, which repeat in every
-	// table of their array.
+	// names interns the keys of the tables of arrays of tables, which
+	// repeat in every table of their array.
 	names map[string]string
 }
 
@@ -145,39 +136,31 @@ func (t *table) child(k string, defined, dotted bool, section int) *table {
 	return c
 }
 
-// finish puts the arrays of tables into their tables: []smallTable when all
-// of an array's tables are small, else []map[string]any.
+// field is a key and value of a table that keeps them in fields.
+type field struct {
+	key string
+	val any
+}
+
+// maxSmall is the most keys a table keeps in fields: looking a key up
+// goes through them all.
+const maxSmall = 16
+
+// finish puts the arrays of tables into their tables.
 func (t *table) finish() {
 	for _, c := range t.sub {
 		c.finish()
 	}
 	for k, a := range t.arrs {
-		small := true
 		for _, c := range *a {
 			c.finish()
-			small = small && c.m == nil
 		}
-		if small {
-			rs := make([]smallTable, len(*a))
-			for i, c := range *a {
-				rs[i] = c.fields
-			}
-			t.set(k, rs)
-			continue
-		}
-		ms := make([]map[string]any, len(*a))
-		for i, c := range *a {
-			ms[i] = c.m
-			if c.m == nil {
-				ms[i] = c.fields.plainMap()
-			}
-		}
-		t.set(k, ms)
+		t.set(k, *a)
 	}
 }
 
-// keyParts reads the parts of a key; intern says they are keys of small
-// tables (or of their headers), which repeat.
+// keyParts reads the parts of a key; intern says they are keys of the
+// tables of arrays of tables (or their headers), which repeat.
 func (b *builder) keyParts(n *unstable.Node, intern bool) []string {
 	b.keys = b.keys[:0]
 	it := n.Key()
@@ -228,10 +211,10 @@ func (b *builder) header(n *unstable.Node, array bool) bool {
 			a = &[]*table{}
 			t.arrs[last] = a
 		}
-		// A small table, with room for as many keys as the one before it.
+		// Keys in fields, with room for as many as the table before.
 		e := &table{defined: true}
 		if len(*a) > 0 {
-			e.fields = make(smallTable, 0, len((*a)[len(*a)-1].fields))
+			e.fields = make([]field, 0, len((*a)[len(*a)-1].fields))
 		}
 		*a = append(*a, e)
 		b.cur = e

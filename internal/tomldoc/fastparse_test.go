@@ -158,8 +158,8 @@ var tableRuleInputs = []string{
 	"[a]\nb = 1\n[a.b.c]\n",
 	"[a.b.c]\n[a.b]\nc = 1\n",
 	"x = 1\n[a]\n[b]\n[a.x]\n",
-	// Tables of arrays of tables, which fastParse keeps as small tables
-	// up to maxSmall keys.
+	// Tables of arrays of tables, which keep their keys in fields up to
+	// maxSmall of them.
 	"[[a]]\nb = 1\nb = 2\n",
 	"[[a]]\nb.c = 1\nb.d = 2\n[[a]]\nb = 1\n",
 	"[[a]]\n[[a.b]]\nc = 1\n[[a.b]]\nc = 2\n[a.d]\ne = 1\n[[a]]\nb = [1]\n",
@@ -169,24 +169,24 @@ var tableRuleInputs = []string{
 	smallAndNot,
 }
 
-// smallAndNot has an array of small tables (a) and one of a small table
-// and a table with more keys than a small one holds (c).
+// smallAndNot has an array of tables that keep their keys in fields (a),
+// and one of such a table and of one with more keys than fields holds (c).
 var smallAndNot = "x = [1]\n[[a]]\n" + manyKeys(maxSmall) + "[[a]]\nb = 1\n[a.s]\nt = 1\n[[a.u]]\nv = 1\n" +
 	"[[c]]\nb = 1\n[[c]]\n" + manyKeys(maxSmall+2)
 
-// TestSmallTables: fastParse takes arrays of small tables and of tables
-// too large for one, and unify decodes both into every kind of
-// destination as the decoder's maps.
+// TestSmallTables: fastParse takes arrays of tables with few keys and
+// with many, and unify decodes both into every kind of destination as the
+// decoder's maps.
 func TestSmallTables(t *testing.T) {
 	if !checkAgrees(t, "smallAndNot", []byte(smallAndNot)) {
 		t.Fatal("fastParse left smallAndNot to the decoder")
 	}
 	top, _ := fastParse([]byte(smallAndNot))
-	if _, ok := top["a"].([]smallTable); !ok {
-		t.Errorf("a is %T, want []smallTable", top["a"])
+	if a, ok := top["a"].([]*table); !ok || a[0].m != nil || a[1].m != nil {
+		t.Errorf("a is %#v, want tables with their keys in fields", top["a"])
 	}
-	if _, ok := top["c"].([]map[string]any); !ok {
-		t.Errorf("c is %T, want []map[string]any", top["c"])
+	if c, ok := top["c"].([]*table); !ok || c[0].m != nil || c[1].m == nil {
+		t.Errorf("c is %#v, want a table with its keys in fields and one with a map", top["c"])
 	}
 	want, err := decoderValues([]byte(smallAndNot))
 	if err != nil {

@@ -120,9 +120,9 @@ func (u *unifier) typeErr(msg string) {
 // fmtType names a value's Go type as the decoder's messages do.
 func fmtType(v any) string {
 	switch v.(type) {
-	case smallTable:
+	case *table:
 		return "map[string]any"
-	case []smallTable:
+	case []*table:
 		return "[]map[string]any"
 	}
 	return strings.ReplaceAll(fmt.Sprintf("%T", v), "interface {}", "any")
@@ -158,9 +158,12 @@ func (u *unifier) unify(data any, rv reflect.Value) {
 			for k, v := range t {
 				u.structField(p, rv, k, v)
 			}
-		case smallTable:
+		case *table:
 			p := planOf(rv.Type())
-			for _, f := range t {
+			for k, v := range t.m {
+				u.structField(p, rv, k, v)
+			}
+			for _, f := range t.fields {
 				u.structField(p, rv, f.key, f.val)
 			}
 		default:
@@ -170,7 +173,7 @@ func (u *unifier) unify(data any, rv reflect.Value) {
 		if rv.Type().Key().Kind() != reflect.String {
 			panic(fmt.Sprintf("tomldoc: map key type %v: not supported", rv.Type().Key()))
 		}
-		if t, ok := data.(smallTable); ok {
+		if t, ok := data.(*table); ok {
 			data = t.plainMap()
 		}
 		m, ok := data.(map[string]any)
@@ -254,22 +257,22 @@ func sliceLen(data any) (int, func(int) any) {
 		return len(d), func(i int) any { return d[i] }
 	case []map[string]any:
 		return len(d), func(i int) any { return d[i] }
-	case []smallTable:
+	case []*table:
 		return len(d), func(i int) any { return d[i] }
 	}
 	return -1, nil
 }
 
-// plain gives v with its small tables made the maps BurntSushi/toml's
-// decoder gives, for a value kept as it is (in an any or a map[string]any),
-// and whether that changed it. It copies only the tables that hold a
-// small one. Small tables are only ever the tables of arrays of tables,
-// and arrays of tables values of tables: lists need no look.
+// plain gives v with fastParse's arrays of tables made the
+// []map[string]any BurntSushi/toml's decoder gives, for a value kept as it
+// is (in an any or a map[string]any), and whether that changed it. It
+// copies only the tables that hold one. Arrays of tables are only ever
+// values of tables: lists need no look.
 func plain(v any) (any, bool) {
 	switch v := v.(type) {
-	case smallTable:
+	case *table:
 		return v.plainMap(), true
-	case []smallTable:
+	case []*table:
 		ms := make([]map[string]any, len(v))
 		for i, t := range v {
 			ms[i] = t.plainMap()
@@ -292,9 +295,14 @@ func plain(v any) (any, bool) {
 	return v, false
 }
 
-func (t smallTable) plainMap() map[string]any {
-	m := make(map[string]any, len(t))
-	for _, f := range t {
+// plainMap is a table of an array of tables as the decoder gives it.
+func (t *table) plainMap() map[string]any {
+	if t.m != nil {
+		m, _ := plain(t.m)
+		return m.(map[string]any)
+	}
+	m := make(map[string]any, len(t.fields))
+	for _, f := range t.fields {
 		m[f.key], _ = plain(f.val)
 	}
 	return m
