@@ -69,23 +69,51 @@ type table struct {
 	// is nil).
 	m      map[string]any
 	fields []field
-	// sub holds the tables below this one that headers or dotted keys
-	// created, arrs the arrays of tables; both are in m (or fields) too
-	// (arrays once finished).
-	sub  map[string]*table
-	arrs map[string]*[]*table
+	// below is nil until a header or dotted key makes a table below
+	// this one: most tables of arrays of tables have none, and are a
+	// size class smaller without the room.
+	below *below
 	// defined: a header named the table (or it is an element of an array
 	// of tables); dotted: dotted keys of section created it.
 	defined bool
 	dotted  bool
-	section int
+	section int32
+}
+
+// below holds the tables below a table that headers or dotted keys
+// created (sub), and its arrays of tables (arrs); both are in the table's
+// keys too (arrays once finished).
+type below struct {
+	sub  map[string]*table
+	arrs map[string]*[]*table
+}
+
+func (t *table) sub(k string) *table {
+	if t.below == nil {
+		return nil
+	}
+	return t.below.sub[k]
+}
+
+func (t *table) arr(k string) *[]*table {
+	if t.below == nil {
+		return nil
+	}
+	return t.below.arrs[k]
+}
+
+func (t *table) kids() *below {
+	if t.below == nil {
+		t.below = &below{}
+	}
+	return t.below
 }
 
 type builder struct {
 	root, cur *table
 	// section counts headers: the dotted keys of one section may extend
 	// the tables they created, not those of another.
-	section int
+	section int32
 	keys    []string
 	// names interns the keys of the tables of arrays of tables, which
 	// repeat in every table of their array.
@@ -104,8 +132,8 @@ func (t *table) has(k string) bool {
 			}
 		}
 	}
-	if !ok && t.arrs != nil {
-		_, ok = t.arrs[k]
+	if !ok {
+		ok = t.arr(k) != nil
 	}
 	return ok
 }
@@ -126,12 +154,13 @@ func (t *table) set(k string, v any) {
 	t.fields = append(t.fields, field{k, v})
 }
 
-func (t *table) child(k string, defined, dotted bool, section int) *table {
+func (t *table) child(k string, defined, dotted bool, section int32) *table {
 	c := &table{m: map[string]any{}, defined: defined, dotted: dotted, section: section}
-	if t.sub == nil {
-		t.sub = map[string]*table{}
+	kids := t.kids()
+	if kids.sub == nil {
+		kids.sub = map[string]*table{}
 	}
-	t.sub[k] = c
+	kids.sub[k] = c
 	t.set(k, c.m)
 	return c
 }
@@ -148,10 +177,13 @@ const maxSmall = 16
 
 // finish puts the arrays of tables into their tables.
 func (t *table) finish() {
-	for _, c := range t.sub {
+	if t.below == nil {
+		return
+	}
+	for _, c := range t.below.sub {
 		c.finish()
 	}
-	for k, a := range t.arrs {
+	for k, a := range t.below.arrs {
 		for _, c := range *a {
 			c.finish()
 		}
@@ -187,7 +219,7 @@ func (b *builder) header(n *unstable.Node, array bool) bool {
 	keys := b.keyParts(n, array)
 	t := b.root
 	for _, k := range keys[:len(keys)-1] {
-		switch c, a := t.sub[k], t.arrs[k]; {
+		switch c, a := t.sub(k), t.arr(k); {
 		case c != nil && !c.dotted:
 			t = c
 		case a != nil:
@@ -200,16 +232,17 @@ func (b *builder) header(n *unstable.Node, array bool) bool {
 	}
 	last := keys[len(keys)-1]
 	if array {
-		a := t.arrs[last]
+		a := t.arr(last)
 		if a == nil {
 			if t.has(last) {
 				return false
 			}
-			if t.arrs == nil {
-				t.arrs = map[string]*[]*table{}
+			kids := t.kids()
+			if kids.arrs == nil {
+				kids.arrs = map[string]*[]*table{}
 			}
 			a = &[]*table{}
-			t.arrs[last] = a
+			kids.arrs[last] = a
 		}
 		// Keys in fields, with room for as many as the table before.
 		e := &table{defined: true}
@@ -220,7 +253,7 @@ func (b *builder) header(n *unstable.Node, array bool) bool {
 		b.cur = e
 		return true
 	}
-	if c := t.sub[last]; c != nil {
+	if c := t.sub(last); c != nil {
 		if c.defined || c.dotted {
 			return false
 		}
@@ -243,7 +276,7 @@ func (b *builder) keyValue(t *table, n *unstable.Node, top bool) bool {
 		return false
 	}
 	for _, k := range keys[:len(keys)-1] {
-		c := t.sub[k]
+		c := t.sub(k)
 		switch {
 		case c != nil && c.dotted && c.section == b.section:
 			t = c
