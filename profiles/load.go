@@ -182,6 +182,15 @@ func (c *checker) list(path keyPath, v any) []string {
 	return c.doc.StringList(&c.errs, path.slice(), v)
 }
 
+// listTo is list for strings the caller reads and drops: it appends them
+// to dst, which can be a buffer on the caller's stack.
+func (c *checker) listTo(dst []string, path keyPath, v any) []string {
+	if l, ok := tomldoc.AppendStrings(dst, v); ok {
+		return l
+	}
+	return c.doc.StringList(&c.errs, path.slice(), v)
+}
+
 // portList normalises ports written as one value or a list of numbers and
 // "first-last" strings.
 func (c *checker) portList(path keyPath, v any) ports.Set {
@@ -366,7 +375,8 @@ func (c *checker) firewall(path keyPath, v string) Firewall {
 func (c *checker) group(p *Profile, name string, v any) {
 	path := keyAt("groups").key(name)
 	g := p.Groups[name]
-	members := c.list(path, v)
+	var buf [8]string
+	members := c.listTo(buf[:0], path, v)
 	if l, isList := v.([]any); isList && len(l) == 0 {
 		c.keyErrorf(path, "group %q is empty", name)
 	}
@@ -553,7 +563,8 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 		c.allowService(path, a, f)
 		return a
 	}
-	protos := c.list(path.key("protocol"), f.Protocol)
+	var buf [4]string
+	protos := c.listTo(buf[:0], path.key("protocol"), f.Protocol)
 	if len(protos) == 0 {
 		c.errorf(path, "allow rule has no protocol (tcp, udp, icmp or icmpv6) and no service")
 	}

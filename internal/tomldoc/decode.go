@@ -218,7 +218,10 @@ func Parse(file string, data []byte) (*File, diag.ErrorList) {
 // Decode decodes the top-level keys that v (a pointer to a zero struct
 // with toml tags) defines. Values of the wrong type are reported, each at
 // its key; if there are none, so are keys below them that v does not
-// define. Top-level keys v does not define are left for Table.
+// define. Top-level keys v does not define are left for Table; the file
+// lets go of the values of those it decodes, which are v's now (the
+// [[allow]] rules of a profile need not stay in memory as long as its
+// backends' sections).
 func (f *File) Decode(v any) diag.ErrorList {
 	rv := reflect.ValueOf(v).Elem()
 	fields := fieldIndex(rv.Type())
@@ -233,6 +236,7 @@ func (f *File) Decode(v any) diag.ErrorList {
 		u.unify(f.top[k], field)
 		u.pop()
 		f.schema[k] = field.Type()
+		f.top[k] = nil // no TOML value is nil: Table tells it from one
 	}
 	return u.report(func(top string) reflect.Type { return f.schema[top] })
 }
@@ -265,12 +269,12 @@ type Table struct {
 }
 
 // Table returns the top-level key name for its owner to decode, or nil
-// when the file does not have it.
+// when the file does not have it or Decode has decoded it.
 func (f *File) Table(name string) *Table {
 	if f == nil {
 		return nil
 	}
-	if _, ok := f.top[name]; !ok {
+	if f.top[name] == nil {
 		return nil
 	}
 	return &Table{Name: name, f: f}
@@ -613,21 +617,30 @@ func (d *Doc) StringList(errs *diag.ErrorList, path []any, v any) []string {
 // false when v is neither nil, a string nor a list of strings. Callers
 // that build the path only for a message call it first.
 func Strings(v any) (l []string, ok bool) {
+	if l, isList := v.([]any); isList {
+		// An empty list is an empty list, not nil.
+		return AppendStrings(make([]string, 0, len(l)), v)
+	}
+	return AppendStrings(nil, v)
+}
+
+// AppendStrings is Strings appending to dst, for a caller that reads the
+// strings and drops them, with room for them on its stack.
+func AppendStrings(dst []string, v any) ([]string, bool) {
 	switch v := v.(type) {
 	case nil:
-		return nil, true
+		return dst, true
 	case string:
-		return []string{v}, true
+		return append(dst, v), true
 	case []any:
-		out := make([]string, len(v))
-		for i, x := range v {
+		for _, x := range v {
 			s, ok := x.(string)
 			if !ok {
 				return nil, false
 			}
-			out[i] = s
+			dst = append(dst, s)
 		}
-		return out, true
+		return dst, true
 	}
 	return nil, false
 }
