@@ -14,8 +14,8 @@ import (
 // integers as int64, local dates as time.Time in a zone named
 // "date-local"), but for arrays of tables, which are []*table (see table;
 // plain makes them the decoder's []map[string]any), from go-toml's AST
-// parser, several times faster than the decoder. It takes only what it can read
-// exactly as the decoder does: on a syntax error, a key or table defined
+// parser, several times faster than the decoder. It takes only what it
+// can read exactly as the decoder does: on a syntax error, a key or table defined
 // twice, anything TOML's table rules make subtle (a dotted key reaching
 // into a table defined elsewhere, a header reaching into a dotted one), and
 // values it leaves to the decoder (floats, times and dates with a time),

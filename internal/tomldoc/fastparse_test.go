@@ -14,7 +14,8 @@ import (
 )
 
 // decoderValues is what BurntSushi/toml's decoder reads from data, the
-// values fastParse must give whenever it takes the input.
+// values fastParse must give (as plain makes them) whenever it takes the
+// input.
 func decoderValues(data []byte) (map[string]any, error) {
 	var m map[string]any
 	_, err := toml.Decode(string(data), &m)

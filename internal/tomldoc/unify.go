@@ -13,8 +13,9 @@ import (
 )
 
 // The decoder: a parsed file's values (as BurntSushi/toml's decoder gives
-// them for a map[string]any, from either parser) into a schema's struct,
-// as BurntSushi/toml's unify does it, with its messages, but:
+// them for a map[string]any, or as fastParse does, whose arrays of tables
+// are []*table) into a schema's struct, as BurntSushi/toml's unify does
+// it, with its messages, but:
 //
 //   - every type error is found, each at its own key: the decoder stops at
 //     the first it meets in map order, and only knows its line by key shape
