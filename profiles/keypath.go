@@ -1,7 +1,5 @@
 package profiles
 
-import "fmt"
-
 // keyPath is the key path of a value the checker reads: keys and array
 // indices, as tomldoc's positions take them. It is a value, built into a
 // []any (slice) only when a message needs one: the checker reads some
@@ -14,8 +12,9 @@ type keyPath struct {
 }
 
 // maxPathDepth is the deepest path the checker reads:
-// deployment[i].roles.NAME[j] and its like.
-const maxPathDepth = 6
+// deployment[i].roles.NAME[j] and its like. The paths are copied as they
+// are passed: no more room than that.
+const maxPathDepth = 5
 
 // pathElem is one element of a keyPath: a key, or an array index.
 type pathElem struct {
@@ -27,19 +26,27 @@ type pathElem struct {
 func keyAt(k string) keyPath { return keyPath{}.key(k) }
 
 // key is the path of key k below p.
-func (p keyPath) key(k string) keyPath { return p.push(pathElem{key: k, index: -1}) }
-
-// index is the path of element i of the array at p.
-func (p keyPath) index(i int) keyPath { return p.push(pathElem{index: i}) }
-
-func (p keyPath) push(e pathElem) keyPath {
+func (p keyPath) key(k string) keyPath {
 	if p.n == len(p.elems) {
-		panic(fmt.Sprintf("profiles: key path %v is too deep", p.slice()))
+		panic(errTooDeep)
 	}
-	p.elems[p.n] = e
+	p.elems[p.n] = pathElem{key: k, index: -1}
 	p.n++
 	return p
 }
+
+// index is the path of element i of the array at p.
+func (p keyPath) index(i int) keyPath {
+	if p.n == len(p.elems) {
+		panic(errTooDeep)
+	}
+	p.elems[p.n] = pathElem{index: i}
+	p.n++
+	return p
+}
+
+// errTooDeep is a constant, for key and index to inline.
+const errTooDeep = "profiles: a key path deeper than maxPathDepth"
 
 // slice is the path as tomldoc takes it: a string per key, an int per
 // index.
