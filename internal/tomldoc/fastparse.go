@@ -26,7 +26,8 @@ func fastParse(data []byte) (top map[string]any, ok bool) {
 	if !utf8.Valid(data) {
 		return nil, false
 	}
-	b := builder{root: &table{m: map[string]any{}, defined: true}, names: map[string]string{}}
+	b := builder{root: &table{m: map[string]any{}, defined: true},
+		names: map[string]string{}, strings: map[string]any{}}
 	b.cur = b.root
 	var p unstable.Parser
 	p.Reset(data)
@@ -118,6 +119,36 @@ type builder struct {
 	// names interns the keys of the tables of arrays of tables, which
 	// repeat in every table of their array.
 	names map[string]string
+	// strings interns the short strings of the tables of arrays of
+	// tables, boxed: the same protocols and host and group names recur in
+	// every [[allow]] rule, each a string and an interface to allocate.
+	// It stops growing at maxInterned, so that values that do not recur
+	// cost a lookup and no more.
+	strings map[string]any
+}
+
+// maxInterned is the most strings builder.strings holds, and
+// maxInternedLen the longest: names are at most 48 bytes.
+const (
+	maxInterned    = 1024
+	maxInternedLen = 48
+)
+
+// str is the string data as a value; intern says it is a value of a table
+// of an array of tables.
+func (b *builder) str(data []byte, intern bool) any {
+	if !intern || len(data) > maxInternedLen {
+		return string(data)
+	}
+	if v, ok := b.strings[string(data)]; ok {
+		return v
+	}
+	s := string(data)
+	var v any = s
+	if len(b.strings) < maxInterned {
+		b.strings[s] = v
+	}
+	return v
 }
 
 func (t *table) has(k string) bool {
@@ -290,7 +321,7 @@ func (b *builder) keyValue(t *table, n *unstable.Node, top bool) bool {
 	if t.has(last) {
 		return false
 	}
-	v, ok := b.value(n.Value())
+	v, ok := b.value(n.Value(), t.m == nil)
 	if !ok {
 		return false
 	}
@@ -302,10 +333,12 @@ func (b *builder) keyValue(t *table, n *unstable.Node, top bool) bool {
 // them from other times by its name.
 var localDate = time.FixedZone("date-local", 0)
 
-func (b *builder) value(n *unstable.Node) (any, bool) {
+// value reads a value; intern says it is a value of a table of an array
+// of tables (see builder.strings).
+func (b *builder) value(n *unstable.Node, intern bool) (any, bool) {
 	switch n.Kind {
 	case unstable.String:
-		return string(n.Data), true
+		return b.str(n.Data, intern), true
 	case unstable.Bool:
 		return n.Data[0] == 't', true
 	case unstable.Integer:
@@ -336,7 +369,7 @@ func (b *builder) value(n *unstable.Node) (any, bool) {
 			if c.Kind == unstable.Comment {
 				continue
 			}
-			v, ok := b.value(c)
+			v, ok := b.value(c, intern)
 			if !ok {
 				return nil, false
 			}
