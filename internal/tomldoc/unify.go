@@ -171,9 +171,6 @@ func (u *unifier) unify(data any, rv reflect.Value) {
 			u.typeErr(fmt.Sprintf("type mismatch for %s: expected table but found %s", rv.Type().String(), fmtType(data)))
 		}
 	case reflect.Map:
-		if rv.Type().Key().Kind() != reflect.String {
-			panic(fmt.Sprintf("tomldoc: map key type %v: not supported", rv.Type().Key()))
-		}
 		if t, ok := data.(*table); ok {
 			data = t.plainMap()
 		}
@@ -181,6 +178,9 @@ func (u *unifier) unify(data any, rv reflect.Value) {
 		if !ok {
 			u.badtype("map", data)
 			return
+		}
+		if rv.Type().Key().Kind() != reflect.String {
+			panic(fmt.Sprintf("tomldoc: map key type %v: not supported", rv.Type().Key()))
 		}
 		if rv.Type() == anyMap {
 			// The table as it is (its values as the decoder gives
