@@ -130,7 +130,7 @@ type builder struct {
 // maxInterned is the most strings builder.strings holds, and
 // maxInternedLen the longest: names are at most 48 bytes.
 const (
-	maxInterned    = 1024
+	maxInterned    = 256
 	maxInternedLen = 48
 )
 
