@@ -164,30 +164,36 @@ type checker struct {
 	errs diag.ErrorList
 }
 
-func (c *checker) errorf(path []any, format string, args ...any) {
-	c.doc.Errorf(&c.errs, path, format, args...)
+func (c *checker) errorf(path keyPath, format string, args ...any) {
+	c.doc.Errorf(&c.errs, path.slice(), format, args...)
 }
 
-func (c *checker) keyErrorf(path []any, format string, args ...any) {
-	c.doc.KeyErrorf(&c.errs, path, format, args...)
-}
-
-func at(path []any, more ...any) []any {
-	// One allocation of the right size: the checker builds a path for
-	// every key it checks, 100,000 of them in a profile of 10,000 rules.
-	out := make([]any, len(path), len(path)+len(more))
-	copy(out, path)
-	return append(out, more...)
+func (c *checker) keyErrorf(path keyPath, format string, args ...any) {
+	c.doc.KeyErrorf(&c.errs, path.slice(), format, args...)
 }
 
 // list normalises a value written as one string or a list of strings.
-func (c *checker) list(path []any, v any) []string {
-	return c.doc.StringList(&c.errs, path, v)
+func (c *checker) list(path keyPath, v any) []string {
+	// The path is built only for StringList to report a value that is
+	// neither.
+	if l, ok := tomldoc.Strings(v); ok {
+		return l
+	}
+	return c.doc.StringList(&c.errs, path.slice(), v)
+}
+
+// listTo is list for strings the caller reads and drops: it appends them
+// to dst, which can be a buffer on the caller's stack.
+func (c *checker) listTo(dst []string, path keyPath, v any) []string {
+	if l, ok := tomldoc.AppendStrings(dst, v); ok {
+		return l
+	}
+	return c.doc.StringList(&c.errs, path.slice(), v)
 }
 
 // portList normalises ports written as one value or a list of numbers and
 // "first-last" strings.
-func (c *checker) portList(path []any, v any) ports.Set {
+func (c *checker) portList(path keyPath, v any) ports.Set {
 	items, isList := v.([]any)
 	if !isList {
 		items = []any{v}
@@ -200,7 +206,7 @@ func (c *checker) portList(path []any, v any) ports.Set {
 		r, err := ports.ParseValue(x)
 		if err != nil {
 			if isList {
-				c.errorf(at(path, i), "%v", err)
+				c.errorf(path.index(i), "%v", err)
 			} else {
 				c.errorf(path, "%v", err)
 			}
@@ -211,21 +217,22 @@ func (c *checker) portList(path []any, v any) ports.Set {
 	return ports.NewSet(rs...)
 }
 
-func (c *checker) name(path []any, kind, s string) {
+func (c *checker) name(path keyPath, kind, s string) {
 	if !validName(s) {
 		c.keyErrorf(path, "invalid %s name %q: %s", kind, s, NameRule)
 	}
 }
 
 func (c *checker) profile(f *fileSchema) *Profile {
-	p := &Profile{Name: f.Name, Description: f.Description, Groups: map[string]*Group{}, Hosts: map[string]*Host{}}
+	p := &Profile{Name: f.Name, Description: f.Description,
+		Groups: make(map[string]*Group, len(f.Groups)), Hosts: make(map[string]*Host, len(f.Hosts))}
 	if f.Name != "" {
-		c.name([]any{"name"}, "profile", f.Name)
+		c.name(keyAt("name"), "profile", f.Name)
 	}
 	p.Defaults = c.defaults(&f.Defaults)
 
-	for _, name := range slices.Sorted(maps.Keys(f.Hosts)) {
-		path := []any{"hosts", name}
+	for _, name := range sortedKeys(f.Hosts) {
+		path := keyAt("hosts").key(name)
 		c.name(path, "host", name)
 		if name == addr.Any {
 			c.keyErrorf(path, "%q is reserved for every address", name)
@@ -233,14 +240,14 @@ func (c *checker) profile(f *fileSchema) *Profile {
 		h := &Host{Name: name, Description: f.Hosts[name].Description,
 			Targets:  c.targets(path, f.Hosts[name].Targets, f.Hosts[name].OS),
 			Firewall: c.firewall(path, f.Hosts[name].Firewall)}
-		addrs := c.list(at(path, "addresses"), f.Hosts[name].Addresses)
+		addrs := c.list(path.key("addresses"), f.Hosts[name].Addresses)
 		if len(addrs) == 0 {
 			c.keyErrorf(path, "host %q has no addresses", name)
 		}
 		for i, s := range addrs {
 			a, err := netip.ParseAddr(s)
 			if err != nil || a.Zone() != "" || a.Is4In6() {
-				c.errorf(at(path, "addresses", i), "invalid host address %q: want one IPv4 or IPv6 address (put networks in [groups])", s)
+				c.errorf(path.key("addresses").index(i), "invalid host address %q: want one IPv4 or IPv6 address (put networks in [groups])", s)
 				continue
 			}
 			h.Addrs = append(h.Addrs, a)
@@ -249,8 +256,12 @@ func (c *checker) profile(f *fileSchema) *Profile {
 	}
 	c.sharedAddresses(p)
 
-	for _, name := range slices.Sorted(maps.Keys(f.Groups)) {
-		path := []any{"groups", name}
+	// Sorted once for the checks and groupCycles, each of which goes
+	// through the groups in order: a profile may have 10,000.
+	groupNames := sortedKeys(f.Groups)
+	groups := make([]Group, len(groupNames)) // one allocation for them all
+	for i, name := range groupNames {
+		path := keyAt("groups").key(name)
 		c.name(path, "group", name)
 		if name == addr.Any {
 			c.keyErrorf(path, "%q is built in: it is every IPv4 and IPv6 address", name)
@@ -258,31 +269,33 @@ func (c *checker) profile(f *fileSchema) *Profile {
 		if _, clash := f.Hosts[name]; clash {
 			c.keyErrorf(path, "%q is both a host and a group: hosts and groups share one namespace", name)
 		}
-		p.Groups[name] = &Group{Name: name}
+		groups[i].Name = name
+		p.Groups[name] = &groups[i]
 	}
-	for _, name := range slices.Sorted(maps.Keys(f.Groups)) {
+	for _, name := range groupNames {
 		c.group(p, name, f.Groups[name])
 	}
-	c.groupCycles(p)
+	c.groupCycles(p, groupNames)
 
 	names := map[string]int{}
 	for i := range f.Deployments {
 		d := c.deployment(p, i, &f.Deployments[i])
 		if prev, dup := names[d.Name]; dup {
-			c.errorf([]any{"deployment", i, "name"}, "duplicate deployment name %q (deployment[%d] has it too); set name to tell them apart", d.Name, prev)
+			c.errorf(keyAt("deployment").index(i).key("name"), "duplicate deployment name %q (deployment[%d] has it too); set name to tell them apart", d.Name, prev)
 		}
 		names[d.Name] = i
 		p.Deployments = append(p.Deployments, d)
 	}
 	c.peerLinks(p)
+	p.Allows = slices.Grow(p.Allows, len(f.Allow))
 	for i := range f.Allow {
 		p.Allows = append(p.Allows, c.allow(p, i, &f.Allow[i]))
 	}
 	for i := range f.Expect {
 		p.Expects = append(p.Expects, c.expect(p, i, &f.Expect[i]))
 	}
-	p.LintIgnore = c.list([]any{"lint", "ignore"}, f.Lint.Ignore)
-	c.noDuplicates([]any{"lint", "ignore"}, "lint code", p.LintIgnore)
+	p.LintIgnore = c.list(keyAt("lint").key("ignore"), f.Lint.Ignore)
+	c.noDuplicates(keyAt("lint").key("ignore"), "lint code", p.LintIgnore)
 	if len(f.Deployments) == 0 && len(f.Allow) == 0 {
 		c.errs.Add(diag.Pos{File: c.doc.File, Line: 1, Col: 1}, "", "the profile has no [[deployment]] and no [[allow]] rule: nothing to generate")
 	}
@@ -296,20 +309,20 @@ func (c *checker) defaults(d *defaultsSchema) Defaults {
 	case "reject":
 		out.Input = InputReject
 	default:
-		c.errorf([]any{"defaults", "input"}, "invalid input policy %q: want \"drop\" or \"reject\"", d.Input)
+		c.errorf(keyAt("defaults").key("input"), "invalid input policy %q: want \"drop\" or \"reject\"", d.Input)
 	}
 	switch d.Output {
 	case "", "accept":
 	case "drop":
 		out.Output = OutputDrop
 	default:
-		c.errorf([]any{"defaults", "output"}, "invalid output policy %q: want \"accept\" or \"drop\" (drop allows only the outbound flows)", d.Output)
+		c.errorf(keyAt("defaults").key("output"), "invalid output policy %q: want \"accept\" or \"drop\" (drop allows only the outbound flows)", d.Output)
 	}
 	if d.LogDropped != nil {
 		out.LogDropped = *d.LogDropped
 	}
-	out.Targets = c.targets([]any{"defaults"}, d.Targets, d.OS)
-	out.Firewall = c.firewall([]any{"defaults"}, d.Firewall)
+	out.Targets = c.targets(keyAt("defaults"), d.Targets, d.OS)
+	out.Firewall = c.firewall(keyAt("defaults"), d.Firewall)
 	switch d.FQDN {
 	case "", string(FQDNError):
 	case string(FQDNDynamicSet):
@@ -317,18 +330,18 @@ func (c *checker) defaults(d *defaultsSchema) Defaults {
 	case string(FQDNOmit):
 		out.FQDN = FQDNOmit
 	default:
-		c.errorf([]any{"defaults", "fqdn"}, "invalid fqdn mode %q: want \"error\", \"dynamic-set\" or \"omit\"", d.FQDN)
+		c.errorf(keyAt("defaults").key("fqdn"), "invalid fqdn mode %q: want \"error\", \"dynamic-set\" or \"omit\"", d.FQDN)
 	}
 	return out
 }
 
 // targets checks a declaration of targets (the names are the command
 // layer's to check: it knows the backends) or an os.
-func (c *checker) targets(path []any, names any, os string) Targets {
-	t := Targets{Path: path}
+func (c *checker) targets(path keyPath, names any, os string) Targets {
+	t := Targets{Path: path.slice()}
 	if names != nil {
-		t.Names, t.Listed = c.list(at(path, "targets"), names), true
-		c.noDuplicates(at(path, "targets"), "target", t.Names)
+		t.Names, t.Listed = c.list(path.key("targets"), names), true
+		c.noDuplicates(path.key("targets"), "target", t.Names)
 	}
 	if os != "" {
 		if !slices.Contains(OSes, OS(os)) {
@@ -336,10 +349,10 @@ func (c *checker) targets(path []any, names any, os string) Targets {
 			for i, o := range OSes {
 				names[i] = string(o)
 			}
-			c.errorf(at(path, "os"), "unknown os %q: want %s%s", os, strings.Join(names, " or "), diag.DidYouMean(os, names))
+			c.errorf(path.key("os"), "unknown os %q: want %s%s", os, strings.Join(names, " or "), diag.DidYouMean(os, names))
 		}
 		if names != nil {
-			c.keyErrorf(at(path, "os"), "os and targets both declare the targets: os stands for its recommended targets; keep one")
+			c.keyErrorf(path.key("os"), "os and targets both declare the targets: os stands for its recommended targets; keep one")
 		}
 		t.OS = OS(os)
 	}
@@ -347,7 +360,7 @@ func (c *checker) targets(path []any, names any, os string) Targets {
 }
 
 // firewall checks a declaration of the host's firewall manager.
-func (c *checker) firewall(path []any, v string) Firewall {
+func (c *checker) firewall(path keyPath, v string) Firewall {
 	if v == "" || slices.Contains(Firewalls, Firewall(v)) {
 		return Firewall(v)
 	}
@@ -355,14 +368,15 @@ func (c *checker) firewall(path []any, v string) Firewall {
 	for i, f := range Firewalls {
 		names[i] = string(f)
 	}
-	c.errorf(at(path, "firewall"), "unknown firewall %q: want one of %s%s", v, strings.Join(names, ", "), diag.DidYouMean(v, names))
+	c.errorf(path.key("firewall"), "unknown firewall %q: want one of %s%s", v, strings.Join(names, ", "), diag.DidYouMean(v, names))
 	return ""
 }
 
 func (c *checker) group(p *Profile, name string, v any) {
-	path := []any{"groups", name}
+	path := keyAt("groups").key(name)
 	g := p.Groups[name]
-	members := c.list(path, v)
+	var buf [8]string
+	members := c.listTo(buf[:0], path, v)
 	if l, isList := v.([]any); isList && len(l) == 0 {
 		c.keyErrorf(path, "group %q is empty", name)
 	}
@@ -374,56 +388,76 @@ func (c *checker) group(p *Profile, name string, v any) {
 			case KindHost, KindGroup:
 				g.Refs = append(g.Refs, s)
 			default:
-				c.errorf(at(path, i), "unknown host or group %q in group %q%s", s, name, diag.DidYouMean(s, p.EndpointNames()))
+				c.errorf(path.index(i), "unknown host or group %q in group %q%s", s, name, diag.DidYouMean(s, p.EndpointNames()))
 			}
 			continue
 		}
 		m, err := addr.Parse(s)
 		if err != nil {
-			c.errorf(at(path, i), "%v", err)
+			c.errorf(path.index(i), "%v", err)
 			continue
+		}
+		if g.Members == nil {
+			// Room for the members still to come, most of which are
+			// addresses too.
+			g.Members = make([]addr.Member, 0, len(members)-i)
 		}
 		g.Members = append(g.Members, m)
 	}
 }
 
 // groupCycles reports groups that include themselves through references.
-func (c *checker) groupCycles(p *Profile) {
+// names are the groups' names, sorted.
+func (c *checker) groupCycles(p *Profile, names []string) {
 	const (
 		unseen = iota
 		active
 		done
 	)
-	state := map[string]int{}
-	var visit func(name string, stack []string)
-	visit = func(name string, stack []string) {
-		switch state[name] {
+	// The state of each group by its index in names, which the
+	// references are looked up in: a map of 10,000 names cost more.
+	state := make([]uint8, len(names))
+	var visit func(g int, stack []string)
+	visit = func(g int, stack []string) {
+		name := names[g]
+		switch state[g] {
 		case active:
 			i := 0
 			for stack[i] != name {
 				i++
 			}
 			cycle := append(stack[i:], name)
-			c.keyErrorf([]any{"groups", name}, "group %q includes itself: %s", name, strings.Join(cycle, " -> "))
+			c.keyErrorf(keyAt("groups").key(name), "group %q includes itself: %s", name, strings.Join(cycle, " -> "))
 			return
 		case done:
 			return
 		}
-		state[name] = active
+		state[g] = active
 		for _, r := range p.Groups[name].Refs {
-			if p.Groups[r] != nil {
-				visit(r, append(stack, name))
+			if ref, isGroup := slices.BinarySearch(names, r); isGroup {
+				visit(ref, append(stack, name))
 			}
 		}
-		state[name] = done
+		state[g] = done
 	}
-	for _, name := range slices.Sorted(maps.Keys(p.Groups)) {
-		visit(name, nil)
+	for g := range names {
+		visit(g, nil)
 	}
 }
 
+// sortedKeys is slices.Sorted(maps.Keys(m)), in one allocation of the
+// right size.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 func (c *checker) deployment(p *Profile, i int, f *deploymentSchema) *Deployment {
-	path := []any{"deployment", i}
+	path := keyAt("deployment").index(i)
 	d := &Deployment{Index: i, Name: f.Name, Product: f.Product, Mode: f.Mode, Version: f.Version, Options: map[string]string{}}
 	if f.Product == "" {
 		c.errorf(path, "deployment has no product")
@@ -431,26 +465,26 @@ func (c *checker) deployment(p *Profile, i int, f *deploymentSchema) *Deployment
 	if d.Name == "" {
 		d.Name = f.Product
 	} else {
-		c.name(at(path, "name"), "deployment", d.Name)
+		c.name(path.key("name"), "deployment", d.Name)
 	}
 	if f.Features != nil {
-		d.Features = c.list(at(path, "features"), f.Features)
+		d.Features = c.list(path.key("features"), f.Features)
 		if d.Features == nil {
 			d.Features = []string{}
 		}
-		c.features(at(path, "features"), d.Features)
+		c.features(path.key("features"), d.Features)
 	}
 	switch f.RandomPorts {
 	case "", RandomPortsAll:
 		d.RandomPorts = f.RandomPorts
 	default:
-		c.errorf(at(path, "random_ports"), "invalid random_ports %q: want \"all\" (open every port to flows on random ports), or set the product's port pool option instead", f.RandomPorts)
+		c.errorf(path.key("random_ports"), "invalid random_ports %q: want \"all\" (open every port to flows on random ports), or set the product's port pool option instead", f.RandomPorts)
 	}
-	d.Deprecated = c.list(at(path, "deprecated"), f.Deprecated)
-	d.Roles = c.bindings(p, at(path, "roles"), f.Roles)
-	d.Peers, d.PeerLinks = c.peerBindings(p, at(path, "peers"), f.Peers)
-	d.Ports = c.portMap(at(path, "ports"), f.Ports)
-	d.Choose = c.choices(at(path, "choose"), f.Choose)
+	d.Deprecated = c.list(path.key("deprecated"), f.Deprecated)
+	d.Roles = c.bindings(p, path.key("roles"), f.Roles)
+	d.Peers, d.PeerLinks = c.peerBindings(p, path.key("peers"), f.Peers)
+	d.Ports = c.portMap(path.key("ports"), f.Ports)
+	d.Choose = c.choices(path.key("choose"), f.Choose)
 	for _, k := range slices.Sorted(maps.Keys(f.Options)) {
 		switch v := f.Options[k].(type) {
 		case string:
@@ -458,17 +492,17 @@ func (c *checker) deployment(p *Profile, i int, f *deploymentSchema) *Deployment
 		case int64:
 			d.Options[k] = fmt.Sprint(v)
 		default:
-			c.errorf(at(path, "options", k), "option %q: want a string, found %s", k, tomldoc.TypeName(v))
+			c.errorf(path.key("options").key(k), "option %q: want a string, found %s", k, tomldoc.TypeName(v))
 		}
 	}
 	return d
 }
 
-func (c *checker) noDuplicates(path []any, kind string, xs []string) {
+func (c *checker) noDuplicates(path keyPath, kind string, xs []string) {
 	seen := map[string]bool{}
 	for i, x := range xs {
 		if seen[x] {
-			c.errorf(at(path, i), "%s %q listed twice", kind, x)
+			c.errorf(path.index(i), "%s %q listed twice", kind, x)
 		}
 		seen[x] = true
 	}
@@ -476,44 +510,44 @@ func (c *checker) noDuplicates(path []any, kind string, xs []string) {
 
 // bindings checks a role or peer binding: each name a host, a group or
 // "any".
-func (c *checker) bindings(p *Profile, path []any, m map[string]any) map[string][]string {
+func (c *checker) bindings(p *Profile, path keyPath, m map[string]any) map[string][]string {
 	out := map[string][]string{}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		names := c.list(at(path, k), m[k])
+		names := c.list(path.key(k), m[k])
 		if l, isList := m[k].([]any); isList && len(l) == 0 {
-			c.keyErrorf(at(path, k), "%q is bound to nothing", k)
+			c.keyErrorf(path.key(k), "%q is bound to nothing", k)
 		}
 		for i, n := range names {
-			c.endpoint(p, at(path, k, i), n)
+			c.endpoint(p, path.key(k).index(i), n)
 		}
-		c.noDuplicates(at(path, k), "name", names)
+		c.noDuplicates(path.key(k), "name", names)
 		out[k] = names
 	}
 	return out
 }
 
-func (c *checker) endpoint(p *Profile, path []any, name string) {
+func (c *checker) endpoint(p *Profile, path keyPath, name string) {
 	if p.Lookup(name) == KindNone {
 		c.errorf(path, "unknown host or group %q%s", name, diag.DidYouMean(name, p.EndpointNames()))
 	}
 }
 
-func (c *checker) portMap(path []any, m map[string]any) map[string]ports.Set {
+func (c *checker) portMap(path keyPath, m map[string]any) map[string]ports.Set {
 	out := map[string]ports.Set{}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out[k] = c.portList(at(path, k), m[k])
+		out[k] = c.portList(path.key(k), m[k])
 	}
 	return out
 }
 
 func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
-	path := []any{"allow", i}
+	path := keyAt("allow").index(i)
 	a := &Allow{Index: i, Comment: f.Comment, Owner: f.Owner, Ticket: f.Ticket}
-	a.Expires = c.date(at(path, "expires"), f.Expires)
-	c.label(at(path, "owner"), "owner", f.Owner)
-	c.label(at(path, "ticket"), "ticket", f.Ticket)
-	a.From = c.list(at(path, "from"), f.From)
-	a.To = c.list(at(path, "to"), f.To)
+	a.Expires = c.date(path.key("expires"), f.Expires)
+	c.label(path.key("owner"), "owner", f.Owner)
+	c.label(path.key("ticket"), "ticket", f.Ticket)
+	a.From = c.list(path.key("from"), f.From)
+	a.To = c.list(path.key("to"), f.To)
 	for _, side := range []struct {
 		key   string
 		names []string
@@ -522,14 +556,15 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 			c.errorf(path, "allow rule has no %q", side.key)
 		}
 		for j, n := range side.names {
-			c.endpoint(p, at(path, side.key, j), n)
+			c.endpoint(p, path.key(side.key).index(j), n)
 		}
 	}
 	if f.Service != nil {
 		c.allowService(path, a, f)
 		return a
 	}
-	protos := c.list(at(path, "protocol"), f.Protocol)
+	var buf [4]string
+	protos := c.listTo(buf[:0], path.key("protocol"), f.Protocol)
 	if len(protos) == 0 {
 		c.errorf(path, "allow rule has no protocol (tcp, udp, icmp or icmpv6) and no service")
 	}
@@ -537,7 +572,7 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 	for j, s := range protos {
 		pr, err := proto.Parse(s)
 		if err != nil {
-			c.errorf(at(path, "protocol", j), "%v%s", err, diag.DidYouMean(s, proto.Names()))
+			c.errorf(path.key("protocol").index(j), "%v%s", err, diag.DidYouMean(s, proto.Names()))
 			continue
 		}
 		a.Protocols = append(a.Protocols, pr)
@@ -545,24 +580,24 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 		icmp = icmp || pr.IsICMP()
 	}
 	if f.Ports != nil {
-		a.Ports = c.portList(at(path, "ports"), f.Ports)
+		a.Ports = c.portList(path.key("ports"), f.Ports)
 	}
-	a.ICMPTypes = c.list(at(path, "icmp_types"), f.ICMPTypes)
+	a.ICMPTypes = c.list(path.key("icmp_types"), f.ICMPTypes)
 	switch {
 	case withPorts && icmp:
-		c.errorf(at(path, "protocol"), "allow rule mixes ICMP with TCP/UDP; write two rules")
+		c.errorf(path.key("protocol"), "allow rule mixes ICMP with TCP/UDP; write two rules")
 	case withPorts && f.Ports == nil:
 		c.errorf(path, "allow rule for %s has no ports (write ports = [\"1-65535\"] for all)", strings.Join(protos, "/"))
 	case icmp && f.Ports != nil:
-		c.errorf(at(path, "ports"), "ICMP has no ports; use icmp_types to restrict it")
+		c.errorf(path.key("ports"), "ICMP has no ports; use icmp_types to restrict it")
 	}
 	if len(a.ICMPTypes) > 0 && !icmp {
-		c.errorf(at(path, "icmp_types"), "icmp_types on a rule without ICMP")
+		c.errorf(path.key("icmp_types"), "icmp_types on a rule without ICMP")
 	}
 	for j, t := range a.ICMPTypes {
 		for _, pr := range a.Protocols {
 			if _, err := proto.ParseICMPType(pr, t); pr.IsICMP() && err != nil {
-				c.errorf(at(path, "icmp_types", j), "%v%s", err, diag.DidYouMean(t, proto.ICMPTypeNames(pr)))
+				c.errorf(path.key("icmp_types").index(j), "%v%s", err, diag.DidYouMean(t, proto.ICMPTypeNames(pr)))
 			}
 		}
 	}
@@ -573,18 +608,18 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 // allowService checks a custom rule that names services. The service
 // brings its protocols and ports: a rule that also gave some would say two
 // things at once, so it is refused rather than one of them ignored.
-func (c *checker) allowService(path []any, a *Allow, f *allowSchema) {
-	a.Services = c.list(at(path, "service"), f.Service)
+func (c *checker) allowService(path keyPath, a *Allow, f *allowSchema) {
+	a.Services = c.list(path.key("service"), f.Service)
 	if l, isList := f.Service.([]any); isList && len(l) == 0 {
-		c.errorf(at(path, "service"), "empty service list")
+		c.errorf(path.key("service"), "empty service list")
 	}
-	c.noDuplicates(at(path, "service"), "service", a.Services)
+	c.noDuplicates(path.key("service"), "service", a.Services)
 	for _, k := range []struct {
 		key string
 		v   any
 	}{{"protocol", f.Protocol}, {"ports", f.Ports}, {"icmp_types", f.ICMPTypes}} {
 		if k.v != nil {
-			c.keyErrorf(at(path, k.key), "allow rule has both service and %s: a service brings its own protocols and ports; remove %s, or write a second [[allow]] for the extra ports", k.key, k.key)
+			c.keyErrorf(path.key(k.key), "allow rule has both service and %s: a service brings its own protocols and ports; remove %s, or write a second [[allow]] for the extra ports", k.key, k.key)
 		}
 	}
 	c.allowComment(path, f.Comment)
@@ -595,7 +630,7 @@ const MaxLabel = 64
 
 // label checks an owner or ticket: short text of one line, which backends
 // put into comments next to the rule.
-func (c *checker) label(path []any, what, s string) {
+func (c *checker) label(path keyPath, what, s string) {
 	switch {
 	case !utf8.ValidString(s):
 		c.errorf(path, "%s is not valid UTF-8", what)
@@ -607,7 +642,7 @@ func (c *checker) label(path []any, what, s string) {
 }
 
 // date reads a TOML local date (expires = 2027-03-31, no quotes).
-func (c *checker) date(path []any, v any) *Date {
+func (c *checker) date(path keyPath, v any) *Date {
 	if v == nil {
 		return nil
 	}
@@ -622,40 +657,40 @@ func (c *checker) date(path []any, v any) *Date {
 	return &Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}
 }
 
-func (c *checker) allowComment(path []any, comment string) {
+func (c *checker) allowComment(path keyPath, comment string) {
 	if n := utf8.RuneCountInString(comment); n > MaxComment {
-		c.errorf(at(path, "comment"), "comment is %d characters long, more than %d", n, MaxComment)
+		c.errorf(path.key("comment"), "comment is %d characters long, more than %d", n, MaxComment)
 	}
 	if !utf8.ValidString(comment) {
-		c.errorf(at(path, "comment"), "comment is not valid UTF-8")
+		c.errorf(path.key("comment"), "comment is not valid UTF-8")
 	}
 }
 
 func (c *checker) expect(p *Profile, i int, f *expectSchema) *Expect {
-	path := []any{"expect", i}
+	path := keyAt("expect").index(i)
 	e := &Expect{Index: i, From: f.From, To: f.To, Verdict: Verdict(f.Verdict), Comment: f.Comment}
 	for _, side := range []struct{ key, name string }{{"from", f.From}, {"to", f.To}} {
 		if side.name == "" {
 			c.errorf(path, "expectation has no %q", side.key)
 			continue
 		}
-		c.endpoint(p, at(path, side.key), side.name)
+		c.endpoint(p, path.key(side.key), side.name)
 	}
 	if f.Protocol == "" {
 		c.errorf(path, "expectation has no protocol (tcp, udp, icmp or icmpv6)")
 	} else if pr, err := proto.Parse(f.Protocol); err != nil {
-		c.errorf(at(path, "protocol"), "%v%s", err, diag.DidYouMean(f.Protocol, proto.Names()))
+		c.errorf(path.key("protocol"), "%v%s", err, diag.DidYouMean(f.Protocol, proto.Names()))
 	} else {
 		e.Protocol = pr
 		switch {
 		case pr.HasPorts() && f.Port == nil:
 			c.errorf(path, "expectation for %s has no port", pr)
 		case pr.HasPorts() && (*f.Port < 1 || *f.Port > 65535):
-			c.errorf(at(path, "port"), "port %d out of range 1-65535", *f.Port)
+			c.errorf(path.key("port"), "port %d out of range 1-65535", *f.Port)
 		case pr.HasPorts():
 			e.Port = uint16(*f.Port)
 		case f.Port != nil:
-			c.errorf(at(path, "port"), "ICMP has no ports: an %s expectation is about ping (echo request)", pr)
+			c.errorf(path.key("port"), "ICMP has no ports: an %s expectation is about ping (echo request)", pr)
 		}
 	}
 	switch e.Verdict {
@@ -663,10 +698,10 @@ func (c *checker) expect(p *Profile, i int, f *expectSchema) *Expect {
 	case "":
 		c.errorf(path, "expectation has no verdict (\"allow\" or \"deny\")")
 	default:
-		c.errorf(at(path, "verdict"), "invalid verdict %q: want \"allow\" or \"deny\"", f.Verdict)
+		c.errorf(path.key("verdict"), "invalid verdict %q: want \"allow\" or \"deny\"", f.Verdict)
 	}
 	if n := utf8.RuneCountInString(f.Comment); n > MaxComment {
-		c.errorf(at(path, "comment"), "comment is %d characters long, more than %d", n, MaxComment)
+		c.errorf(path.key("comment"), "comment is %d characters long, more than %d", n, MaxComment)
 	}
 	return e
 }
@@ -679,7 +714,7 @@ func (c *checker) sharedAddresses(p *Profile) {
 	for _, name := range slices.Sorted(maps.Keys(p.Hosts)) {
 		for i, a := range p.Hosts[name].Addrs {
 			if prev, ok := owner[a]; ok && prev != name {
-				c.errorf([]any{"hosts", name, "addresses", i}, "address %s is also host %q's: two hosts cannot share an address (put a shared or virtual address in [groups])", a, prev)
+				c.errorf(keyAt("hosts").key(name).key("addresses").index(i), "address %s is also host %q's: two hosts cannot share an address (put a shared or virtual address in [groups])", a, prev)
 				continue
 			}
 			owner[a] = name

@@ -83,6 +83,12 @@ func placeholders(doc *tomldoc.Doc, data []byte) (errs diag.ErrorList, paths []s
 	return errs, paths
 }
 
+// at is path with more appended, in a slice of its own: the walk goes on
+// from path to its siblings.
+func at(path []any, more ...any) []any {
+	return append(slices.Clip(path), more...)
+}
+
 // Unfilled reports whether the value at path (keys and array indices, as
 // for tomldoc.Doc.Pos), or one below it, is a placeholder: the value is
 // missing, and what a missing value would make another check say has been

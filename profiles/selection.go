@@ -18,7 +18,7 @@ import (
 // features checks a features list: plain names replace the product's
 // defaults, "+name" and "-name" change them; one list does one or the
 // other. Each feature once, whatever its sign.
-func (c *checker) features(path []any, items []string) {
+func (c *checker) features(path keyPath, items []string) {
 	names := make([]string, len(items))
 	edits := 0
 	for i, item := range items {
@@ -27,13 +27,13 @@ func (c *checker) features(path []any, items []string) {
 			edits++
 		}
 		if names[i] == "" || len(item)-len(names[i]) > 1 {
-			c.errorf(at(path, i), "invalid feature %q: write a feature name, or +name to add it to the product's defaults and -name to remove it", item)
+			c.errorf(path.index(i), "invalid feature %q: write a feature name, or +name to add it to the product's defaults and -name to remove it", item)
 		}
 	}
 	if edits > 0 && edits < len(items) {
 		for i, item := range items {
 			if !IsFeatureEdit(item) {
-				c.errorf(at(path, i), "feature %q has no + or -, but other items of the list do: a list either names the features (replacing the defaults) or changes the defaults with +name and -name; write +%s", item, item)
+				c.errorf(path.index(i), "feature %q has no + or -, but other items of the list do: a list either names the features (replacing the defaults) or changes the defaults with +name and -name; write +%s", item, item)
 			}
 		}
 	}
@@ -43,7 +43,7 @@ func (c *checker) features(path []any, items []string) {
 // peerBindings checks the peers table: each peer bound to hosts and
 // groups (a name or a list), or to another deployment's role with an
 // inline table { deployment = "NAME", role = "ROLE" }.
-func (c *checker) peerBindings(p *Profile, path []any, m map[string]any) (map[string][]string, map[string]PeerLink) {
+func (c *checker) peerBindings(p *Profile, path keyPath, m map[string]any) (map[string][]string, map[string]PeerLink) {
 	lists := map[string]any{}
 	links := map[string]PeerLink{}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
@@ -57,9 +57,9 @@ func (c *checker) peerBindings(p *Profile, path []any, m map[string]any) (map[st
 			s, ok := t[key].(string)
 			switch {
 			case key != "deployment" && key != "role":
-				c.keyErrorf(at(path, k, key), "unknown key %q in a peer binding%s: want { deployment = \"NAME\", role = \"ROLE\" }", key, diag.DidYouMean(key, []string{"deployment", "role"}))
+				c.keyErrorf(path.key(k).key(key), "unknown key %q in a peer binding%s: want { deployment = \"NAME\", role = \"ROLE\" }", key, diag.DidYouMean(key, []string{"deployment", "role"}))
 			case !ok:
-				c.errorf(at(path, k, key), "%s: want a string, found %s", key, tomldoc.TypeName(t[key]))
+				c.errorf(path.key(k).key(key), "%s: want a string, found %s", key, tomldoc.TypeName(t[key]))
 			case key == "deployment":
 				l.Deployment = s
 			default:
@@ -67,7 +67,7 @@ func (c *checker) peerBindings(p *Profile, path []any, m map[string]any) (map[st
 			}
 		}
 		if _, has := t["deployment"]; !has {
-			c.keyErrorf(at(path, k), "peer %q is bound to another deployment's role, but the table names no deployment: want { deployment = \"NAME\", role = \"ROLE\" }", k)
+			c.keyErrorf(path.key(k), "peer %q is bound to another deployment's role, but the table names no deployment: want { deployment = \"NAME\", role = \"ROLE\" }", k)
 		}
 		links[k] = l
 	}
@@ -84,7 +84,7 @@ func (c *checker) peerLinks(p *Profile) {
 	for _, d := range p.Deployments {
 		for _, k := range slices.Sorted(maps.Keys(d.PeerLinks)) {
 			l := d.PeerLinks[k]
-			path := []any{"deployment", d.Index, "peers", k, "deployment"}
+			path := keyAt("deployment").index(d.Index).key("peers").key(k).key("deployment")
 			switch {
 			case l.Deployment == "":
 			case l.Deployment == d.Name:
@@ -98,7 +98,7 @@ func (c *checker) peerLinks(p *Profile) {
 
 // choices checks [deployment.choose]: per flow, a list of ports (numbers
 // and "first-last" ranges) and protocol names, or one of them alone.
-func (c *checker) choices(path []any, m map[string]any) map[string]Choice {
+func (c *checker) choices(path keyPath, m map[string]any) map[string]Choice {
 	out := map[string]Choice{}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		items, isList := m[k].([]any)
@@ -106,14 +106,14 @@ func (c *checker) choices(path []any, m map[string]any) map[string]Choice {
 			items = []any{m[k]}
 		}
 		if len(items) == 0 {
-			c.errorf(at(path, k), "empty choice: list the ports or protocols to open")
+			c.errorf(path.key(k), "empty choice: list the ports or protocols to open")
 		}
 		var ch Choice
 		var rs []ports.Range
 		for i, x := range items {
-			ip := at(path, k, i)
+			ip := path.key(k).index(i)
 			if !isList {
-				ip = at(path, k)
+				ip = path.key(k)
 			}
 			if s, ok := x.(string); ok && s != "" && (s[0] < '0' || s[0] > '9') {
 				pr, err := proto.Parse(s)

@@ -187,7 +187,8 @@ func Decode(file string, data []byte, v any) (*Doc, diag.ErrorList) {
 type File struct {
 	Doc *Doc
 	// top holds the file's values as BurntSushi/toml decodes them into a
-	// map[string]any (see fastParse), which unify decodes into schemas.
+	// map[string]any, or as fastParse reads them, which unify decodes
+	// into schemas.
 	top map[string]any
 	// schema is the type each decoded top-level key was decoded into, for
 	// the suggestions of unknown keys below it.
@@ -217,7 +218,10 @@ func Parse(file string, data []byte) (*File, diag.ErrorList) {
 // Decode decodes the top-level keys that v (a pointer to a zero struct
 // with toml tags) defines. Values of the wrong type are reported, each at
 // its key; if there are none, so are keys below them that v does not
-// define. Top-level keys v does not define are left for Table.
+// define. Top-level keys v does not define are left for Table; the file
+// lets go of the values of those it decodes, which are v's now (the
+// [[allow]] rules of a profile need not stay in memory as long as its
+// backends' sections).
 func (f *File) Decode(v any) diag.ErrorList {
 	rv := reflect.ValueOf(v).Elem()
 	fields := fieldIndex(rv.Type())
@@ -232,6 +236,7 @@ func (f *File) Decode(v any) diag.ErrorList {
 		u.unify(f.top[k], field)
 		u.pop()
 		f.schema[k] = field.Type()
+		f.top[k] = nil // no TOML value is nil: Table tells it from one
 	}
 	return u.report(func(top string) reflect.Type { return f.schema[top] })
 }
@@ -264,12 +269,12 @@ type Table struct {
 }
 
 // Table returns the top-level key name for its owner to decode, or nil
-// when the file does not have it.
+// when the file does not have it or Decode has decoded it.
 func (f *File) Table(name string) *Table {
 	if f == nil {
 		return nil
 	}
-	if _, ok := f.top[name]; !ok {
+	if f.top[name] == nil {
 		return nil
 	}
 	return &Table{Name: name, f: f}
@@ -593,25 +598,51 @@ func (d *Doc) at(r unstable.Range) diag.Pos {
 // with a non-string is reported and dropped whole, so that later errors
 // keep pointing at the right element.
 func (d *Doc) StringList(errs *diag.ErrorList, path []any, v any) []string {
-	switch v := v.(type) {
-	case nil:
-		return nil
-	case string:
-		return []string{v}
-	case []any:
-		out := make([]string, 0, len(v))
-		for i, x := range v {
-			s, ok := x.(string)
-			if !ok {
+	if l, ok := Strings(v); ok {
+		return l
+	}
+	if l, ok := v.([]any); ok {
+		for i, x := range l {
+			if _, ok := x.(string); !ok {
 				d.Errorf(errs, append(slices.Clone(path), i), "want a string, found %s", TypeName(x))
 				return nil
 			}
-			out = append(out, s)
 		}
-		return out
 	}
 	d.Errorf(errs, path, "want a string or a list of strings, found %s", TypeName(v))
 	return nil
+}
+
+// Strings is StringList for a value it would report nothing about: ok is
+// false when v is neither nil, a string nor a list of strings. Callers
+// that build the path only for a message call it first.
+func Strings(v any) (l []string, ok bool) {
+	if l, isList := v.([]any); isList {
+		// An empty list is an empty list, not nil.
+		return AppendStrings(make([]string, 0, len(l)), v)
+	}
+	return AppendStrings(nil, v)
+}
+
+// AppendStrings is Strings appending to dst, for a caller that reads the
+// strings and drops them, with room for them on its stack.
+func AppendStrings(dst []string, v any) ([]string, bool) {
+	switch v := v.(type) {
+	case nil:
+		return dst, true
+	case string:
+		return append(dst, v), true
+	case []any:
+		for _, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				return nil, false
+			}
+			dst = append(dst, s)
+		}
+		return dst, true
+	}
+	return nil, false
 }
 
 // StringList is Doc.StringList for a path relative to the table.

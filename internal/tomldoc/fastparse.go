@@ -1,6 +1,7 @@
 package tomldoc
 
 import (
+	"bytes"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -9,11 +10,12 @@ import (
 )
 
 // fastParse reads data into the values BurntSushi/toml's decoder gives
-// for a map[string]any (tables as map[string]any, arrays of tables as
-// []map[string]any, arrays as []any, integers as int64, local dates as
-// time.Time in a zone named "date-local"), from go-toml's AST parser,
-// several times faster than the decoder. It takes only what it can read
-// exactly as the decoder does: on a syntax error, a key or table defined
+// for a map[string]any (tables as map[string]any, arrays as []any,
+// integers as int64, local dates as time.Time in a zone named
+// "date-local"), but for arrays of tables, which are []*table (see table;
+// plain makes them the decoder's []map[string]any), from go-toml's AST
+// parser, several times faster than the decoder. It takes only what it
+// can read exactly as the decoder does: on a syntax error, a key or table defined
 // twice, anything TOML's table rules make subtle (a dotted key reaching
 // into a table defined elsewhere, a header reaching into a dotted one), and
 // values it leaves to the decoder (floats, times and dates with a time),
@@ -24,7 +26,8 @@ func fastParse(data []byte) (top map[string]any, ok bool) {
 	if !utf8.Valid(data) {
 		return nil, false
 	}
-	b := builder{root: &table{m: map[string]any{}, defined: true}}
+	b := builder{root: &table{m: map[string]any{}, defined: true},
+		names: map[string]string{}, strings: map[string]any{}}
 	b.cur = b.root
 	var p unstable.Parser
 	p.Reset(data)
@@ -54,66 +57,188 @@ func fastParse(data []byte) (top map[string]any, ok bool) {
 
 // table is a table being built, with what TOML's rules about defining
 // tables need to know of it.
+//
+// The tables of an array of tables are also what fastParse gives for
+// them: an array of tables is a []*table, which unify reads as the tables
+// they are, and plain makes the decoder's []map[string]any where a value
+// is kept as it is. Such a table keeps up to maxSmall keys and values in
+// fields, not in a map: a map of one key takes room for eight, and a
+// header, and each of 10,000 [[allow]] rules had a map of its five.
 type table struct {
-	m map[string]any
-	// sub holds the tables below this one that headers or dotted keys
-	// created, arrs the arrays of tables; both are in m too (arrays once
-	// finished).
-	sub  map[string]*table
-	arrs map[string]*[]*table
+	// m holds the table's keys and values; for a table of an array of
+	// tables while it has no more than maxSmall keys, fields does (and m
+	// is nil).
+	m      map[string]any
+	fields []field
+	// below is nil until a header or dotted key makes a table below
+	// this one: most tables of arrays of tables have none, and are a
+	// size class smaller without the room.
+	below *below
 	// defined: a header named the table (or it is an element of an array
 	// of tables); dotted: dotted keys of section created it.
 	defined bool
 	dotted  bool
-	section int
+	section int32
+}
+
+// below holds the tables below a table that headers or dotted keys
+// created (sub), and its arrays of tables (arrs); both are in the table's
+// keys too (arrays once finished).
+type below struct {
+	sub  map[string]*table
+	arrs map[string]*[]*table
+}
+
+func (t *table) sub(k string) *table {
+	if t.below == nil {
+		return nil
+	}
+	return t.below.sub[k]
+}
+
+func (t *table) arr(k string) *[]*table {
+	if t.below == nil {
+		return nil
+	}
+	return t.below.arrs[k]
+}
+
+func (t *table) kids() *below {
+	if t.below == nil {
+		t.below = &below{}
+	}
+	return t.below
 }
 
 type builder struct {
 	root, cur *table
 	// section counts headers: the dotted keys of one section may extend
 	// the tables they created, not those of another.
-	section int
+	section int32
 	keys    []string
+	// names interns the keys of the tables of arrays of tables, which
+	// repeat in every table of their array.
+	names map[string]string
+	// strings interns the short strings of the tables of arrays of
+	// tables, boxed: the same protocols and host and group names recur in
+	// every [[allow]] rule, each a string and an interface to allocate.
+	// It stops growing at maxInterned, so that values that do not recur
+	// cost a lookup and no more.
+	strings map[string]any
+}
+
+// maxInterned is the most strings builder.strings holds, and
+// maxInternedLen the longest: names are at most 48 bytes.
+const (
+	maxInterned    = 256
+	maxInternedLen = 48
+)
+
+// str is the string data as a value; intern says it is a value of a table
+// of an array of tables.
+func (b *builder) str(data []byte, intern bool) any {
+	if !intern || len(data) > maxInternedLen {
+		return string(data)
+	}
+	if v, ok := b.strings[string(data)]; ok {
+		return v
+	}
+	s := string(data)
+	var v any = s
+	if len(b.strings) < maxInterned {
+		b.strings[s] = v
+	}
+	return v
 }
 
 func (t *table) has(k string) bool {
-	_, ok := t.m[k]
-	if !ok && t.arrs != nil {
-		_, ok = t.arrs[k]
+	var ok bool
+	if t.m != nil {
+		_, ok = t.m[k]
+	} else {
+		for _, f := range t.fields {
+			if f.key == k {
+				ok = true
+				break
+			}
+		}
+	}
+	if !ok {
+		ok = t.arr(k) != nil
 	}
 	return ok
 }
 
-func (t *table) child(k string, defined, dotted bool, section int) *table {
-	c := &table{m: map[string]any{}, defined: defined, dotted: dotted, section: section}
-	if t.sub == nil {
-		t.sub = map[string]*table{}
+// set sets key k, which the table does not have, to v.
+func (t *table) set(k string, v any) {
+	if t.m == nil && len(t.fields) == maxSmall {
+		t.m = make(map[string]any, maxSmall+1)
+		for _, f := range t.fields {
+			t.m[f.key] = f.val
+		}
+		t.fields = nil
 	}
-	t.sub[k] = c
-	t.m[k] = c.m
+	if t.m != nil {
+		t.m[k] = v
+		return
+	}
+	t.fields = append(t.fields, field{k, v})
+}
+
+func (t *table) child(k string, defined, dotted bool, section int32) *table {
+	c := &table{m: map[string]any{}, defined: defined, dotted: dotted, section: section}
+	kids := t.kids()
+	if kids.sub == nil {
+		kids.sub = map[string]*table{}
+	}
+	kids.sub[k] = c
+	t.set(k, c.m)
 	return c
 }
 
-// finish puts the arrays of tables into their maps.
+// field is a key and value of a table that keeps them in fields.
+type field struct {
+	key string
+	val any
+}
+
+// maxSmall is the most keys a table keeps in fields: looking a key up
+// goes through them all.
+const maxSmall = 16
+
+// finish puts the arrays of tables into their tables.
 func (t *table) finish() {
-	for _, c := range t.sub {
+	if t.below == nil {
+		return
+	}
+	for _, c := range t.below.sub {
 		c.finish()
 	}
-	for k, a := range t.arrs {
-		ms := make([]map[string]any, len(*a))
-		for i, c := range *a {
+	for k, a := range t.below.arrs {
+		for _, c := range *a {
 			c.finish()
-			ms[i] = c.m
 		}
-		t.m[k] = ms
+		t.set(k, *a)
 	}
 }
 
-func (b *builder) keyParts(n *unstable.Node) []string {
+// keyParts reads the parts of a key; intern says they are keys of the
+// tables of arrays of tables (or their headers), which repeat.
+func (b *builder) keyParts(n *unstable.Node, intern bool) []string {
 	b.keys = b.keys[:0]
 	it := n.Key()
 	for it.Next() {
-		b.keys = append(b.keys, string(it.Node().Data))
+		data := it.Node().Data
+		if !intern {
+			b.keys = append(b.keys, string(data))
+			continue
+		}
+		k, ok := b.names[string(data)]
+		if !ok {
+			k = string(data)
+			b.names[k] = k
+		}
+		b.keys = append(b.keys, k)
 	}
 	return b.keys
 }
@@ -122,10 +247,10 @@ func (b *builder) keyParts(n *unstable.Node) []string {
 // names.
 func (b *builder) header(n *unstable.Node, array bool) bool {
 	b.section++
-	keys := b.keyParts(n)
+	keys := b.keyParts(n, array)
 	t := b.root
 	for _, k := range keys[:len(keys)-1] {
-		switch c, a := t.sub[k], t.arrs[k]; {
+		switch c, a := t.sub(k), t.arr(k); {
 		case c != nil && !c.dotted:
 			t = c
 		case a != nil:
@@ -138,23 +263,28 @@ func (b *builder) header(n *unstable.Node, array bool) bool {
 	}
 	last := keys[len(keys)-1]
 	if array {
-		a := t.arrs[last]
+		a := t.arr(last)
 		if a == nil {
 			if t.has(last) {
 				return false
 			}
-			if t.arrs == nil {
-				t.arrs = map[string]*[]*table{}
+			kids := t.kids()
+			if kids.arrs == nil {
+				kids.arrs = map[string]*[]*table{}
 			}
 			a = &[]*table{}
-			t.arrs[last] = a
+			kids.arrs[last] = a
 		}
-		e := &table{m: map[string]any{}, defined: true}
+		// Keys in fields, with room for as many as the table before.
+		e := &table{defined: true}
+		if len(*a) > 0 {
+			e.fields = make([]field, 0, len((*a)[len(*a)-1].fields))
+		}
 		*a = append(*a, e)
 		b.cur = e
 		return true
 	}
-	if c := t.sub[last]; c != nil {
+	if c := t.sub(last); c != nil {
 		if c.defined || c.dotted {
 			return false
 		}
@@ -172,12 +302,12 @@ func (b *builder) header(n *unstable.Node, array bool) bool {
 // keyValue sets key = value in t; top says t is the section's table (not
 // an inline table, whose dotted keys are left to the decoder).
 func (b *builder) keyValue(t *table, n *unstable.Node, top bool) bool {
-	keys := b.keyParts(n)
+	keys := b.keyParts(n, t.m == nil)
 	if len(keys) > 1 && !top {
 		return false
 	}
 	for _, k := range keys[:len(keys)-1] {
-		c := t.sub[k]
+		c := t.sub(k)
 		switch {
 		case c != nil && c.dotted && c.section == b.section:
 			t = c
@@ -191,11 +321,11 @@ func (b *builder) keyValue(t *table, n *unstable.Node, top bool) bool {
 	if t.has(last) {
 		return false
 	}
-	v, ok := b.value(n.Value())
+	v, ok := b.value(n.Value(), t.m == nil)
 	if !ok {
 		return false
 	}
-	t.m[last] = v
+	t.set(last, v)
 	return true
 }
 
@@ -203,10 +333,12 @@ func (b *builder) keyValue(t *table, n *unstable.Node, top bool) bool {
 // them from other times by its name.
 var localDate = time.FixedZone("date-local", 0)
 
-func (b *builder) value(n *unstable.Node) (any, bool) {
+// value reads a value; intern says it is a value of a table of an array
+// of tables (see builder.strings).
+func (b *builder) value(n *unstable.Node, intern bool) (any, bool) {
 	switch n.Kind {
 	case unstable.String:
-		return string(n.Data), true
+		return b.str(n.Data, intern), true
 	case unstable.Bool:
 		return n.Data[0] == 't', true
 	case unstable.Integer:
@@ -222,14 +354,22 @@ func (b *builder) value(n *unstable.Node) (any, bool) {
 		}
 		return t, true
 	case unstable.Array:
-		out := []any{}
+		// Sized first: growing the lists of 10,000 rules by appending
+		// cost more than going through their elements twice.
+		size := 0
+		for it := n.Children(); it.Next(); {
+			if it.Node().Kind != unstable.Comment {
+				size++
+			}
+		}
+		out := make([]any, 0, size)
 		it := n.Children()
 		for it.Next() {
 			c := it.Node()
 			if c.Kind == unstable.Comment {
 				continue
 			}
-			v, ok := b.value(c)
+			v, ok := b.value(c, intern)
 			if !ok {
 				return nil, false
 			}
@@ -273,20 +413,25 @@ func parseInt(raw []byte) (any, bool) {
 			s = s[2:]
 		}
 	}
-	buf := make([]byte, 0, len(s))
-	for _, c := range s {
-		if c != '_' {
-			buf = append(buf, c)
+	if bytes.IndexByte(s, '_') >= 0 {
+		buf := make([]byte, 0, len(s))
+		for _, c := range s {
+			if c != '_' {
+				buf = append(buf, c)
+			}
 		}
+		s = buf
 	}
+	// strconv does not keep the strings it is given (its errors copy
+	// them), so these conversions need not allocate.
 	if base != 10 {
-		u, err := strconv.ParseUint(string(buf), base, 64)
+		u, err := strconv.ParseUint(string(s), base, 64)
 		if err != nil || u > 1<<63-1 {
 			return nil, false
 		}
 		return int64(u), true
 	}
-	n, err := strconv.ParseInt(string(buf), 10, 64)
+	n, err := strconv.ParseInt(string(s), 10, 64)
 	if err != nil {
 		return nil, false
 	}

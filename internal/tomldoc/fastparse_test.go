@@ -1,6 +1,7 @@
 package tomldoc
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,7 +14,8 @@ import (
 )
 
 // decoderValues is what BurntSushi/toml's decoder reads from data, the
-// values fastParse must give whenever it takes the input.
+// values fastParse must give (as plain makes them) whenever it takes the
+// input.
 func decoderValues(data []byte) (map[string]any, error) {
 	var m map[string]any
 	_, err := toml.Decode(string(data), &m)
@@ -30,10 +32,11 @@ var sameTime = cmp.Comparer(func(a, b time.Time) bool {
 // the decoder (or takes what the decoder refuses).
 func checkAgrees(t *testing.T, name string, data []byte) (taken bool) {
 	t.Helper()
-	got, ok := fastParse(data)
+	top, ok := fastParse(data)
 	if !ok {
 		return false
 	}
+	got, _ := plain(top)
 	want, err := decoderValues(data)
 	if err != nil {
 		t.Errorf("%s: fastParse took what the decoder refuses (%v):\n%s", name, err, data)
@@ -156,6 +159,76 @@ var tableRuleInputs = []string{
 	"[a]\nb = 1\n[a.b.c]\n",
 	"[a.b.c]\n[a.b]\nc = 1\n",
 	"x = 1\n[a]\n[b]\n[a.x]\n",
+	// Tables of arrays of tables, which keep their keys in fields up to
+	// maxSmall of them.
+	"[[a]]\nb = 1\nb = 2\n",
+	"[[a]]\nb.c = 1\nb.d = 2\n[[a]]\nb = 1\n",
+	"[[a]]\n[[a.b]]\nc = 1\n[[a.b]]\nc = 2\n[a.d]\ne = 1\n[[a]]\nb = [1]\n",
+	"[[a]]\nb = 1\n[a.c]\nd = 1\n[a.c]\n",
+	"[[a]]\nb = {c = 1}\n[a.b]\n",
+	"[[a]]\n" + manyKeys(maxSmall+1) + "k3 = 1\n",
+	smallAndNot,
+}
+
+// smallAndNot has an array of tables that keep their keys in fields (a),
+// and one of such a table and of one with more keys than fields holds (c).
+var smallAndNot = "x = [1]\n[[a]]\n" + manyKeys(maxSmall) + "[[a]]\nb = 1\n[a.s]\nt = 1\n[[a.u]]\nv = 1\n" +
+	"[[c]]\nb = 1\n[[c]]\n" + manyKeys(maxSmall+2)
+
+// TestSmallTables: fastParse takes arrays of tables with few keys and
+// with many, and unify decodes both into every kind of destination as the
+// decoder's maps.
+func TestSmallTables(t *testing.T) {
+	if !checkAgrees(t, "smallAndNot", []byte(smallAndNot)) {
+		t.Fatal("fastParse left smallAndNot to the decoder")
+	}
+	top, _ := fastParse([]byte(smallAndNot))
+	if a, ok := top["a"].([]*table); !ok || a[0].m != nil || a[1].m != nil {
+		t.Errorf("a is %#v, want tables with their keys in fields", top["a"])
+	}
+	if c, ok := top["c"].([]*table); !ok || c[0].m != nil || c[1].m == nil {
+		t.Errorf("c is %#v, want a table with its keys in fields and one with a map", top["c"])
+	}
+	want, err := decoderValues([]byte(smallAndNot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asAny struct {
+		A any              `toml:"a"`
+		C []map[string]any `toml:"c"`
+		X any              `toml:"x"`
+	}
+	var asMaps struct {
+		A []map[string]any `toml:"a"`
+		C any              `toml:"c"`
+		X []any            `toml:"x"`
+	}
+	for _, v := range []any{&asAny, &asMaps} {
+		f, errs := Parse("t.toml", []byte(smallAndNot))
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		if errs := f.Decode(v); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+	}
+	got := map[string]any{"a": asAny.A, "c": asAny.C, "x": asAny.X}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("decoded into any (-decoder +got):\n%s", d)
+	}
+	got = map[string]any{"a": asMaps.A, "c": asMaps.C, "x": asMaps.X}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("decoded into maps (-decoder +got):\n%s", d)
+	}
+}
+
+// manyKeys is n lines k0 = 0, k1 = 1...
+func manyKeys(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "k%d = %d\n", i, i)
+	}
+	return b.String()
 }
 
 // FuzzFastParse: whatever fastParse takes, the decoder reads the same.

@@ -1,6 +1,7 @@
 package tomldoc
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -210,5 +211,37 @@ func TestSectionNotATable(t *testing.T) {
 	want := "t.toml:2:12: nftables: type mismatch for struct { Layout string \"toml:\\\"layout\\\"\" }: expected table but found int64"
 	if got == nil || got.Error() != want {
 		t.Errorf("got  %v\nwant %s", got, want)
+	}
+}
+
+// TestDecodeLetsGo: the file keeps the tables Decode leaves for their
+// owners, not the values Decode has decoded.
+func TestDecodeLetsGo(t *testing.T) {
+	f, errs := Parse("t.toml", []byte("a = 1\n[[r]]\nx = 1\n[b]\nc = 1\n"))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var v struct {
+		A int64 `toml:"a"`
+		R []struct {
+			X int64 `toml:"x"`
+		} `toml:"r"`
+	}
+	if errs := f.Decode(&v); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if v.A != 1 || len(v.R) != 1 || v.R[0].X != 1 {
+		t.Errorf("decoded %+v", v)
+	}
+	for k, x := range f.top {
+		if k != "b" && x != nil {
+			t.Errorf("the file still holds %s = %v", k, x)
+		}
+	}
+	if f.Table("a") != nil || f.Table("r") != nil || f.Table("b") == nil {
+		t.Errorf("Table gives a %v, r %v, b %v: want only b", f.Table("a"), f.Table("r"), f.Table("b"))
+	}
+	if got := f.Rest(); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("Rest is %q, want [b]", got)
 	}
 }

@@ -13,8 +13,9 @@ import (
 )
 
 // The decoder: a parsed file's values (as BurntSushi/toml's decoder gives
-// them for a map[string]any, from either parser) into a schema's struct,
-// as BurntSushi/toml's unify does it, with its messages, but:
+// them for a map[string]any, or as fastParse does, whose arrays of tables
+// are []*table) into a schema's struct, as BurntSushi/toml's unify does
+// it, with its messages, but:
 //
 //   - every type error is found, each at its own key: the decoder stops at
 //     the first it meets in map order, and only knows its line by key shape
@@ -76,10 +77,32 @@ type unifier struct {
 	typeErrs []mismatch
 	unknown  map[string]toml.Key
 	caseOnly map[string]toml.Key
-	path     []any
+	// path is where the walk is. It holds keys and indices unboxed, and
+	// becomes a []any (at) only for a message: boxing each key and index
+	// cost an allocation for every value of a 10,000-rule profile.
+	path []step
 	// below counts the case-only keys the walk is under: the check this
 	// replaces reports nothing below them.
 	below int
+}
+
+// step is an element of a path: a key, or an array index.
+type step struct {
+	key   string
+	index int // -1 for a key
+}
+
+// at is the path as Doc takes it: a string per key, an int per index.
+func (u *unifier) at() []any {
+	out := make([]any, len(u.path))
+	for i, s := range u.path {
+		if s.index >= 0 {
+			out[i] = s.index
+		} else {
+			out[i] = s.key
+		}
+	}
+	return out
 }
 
 type mismatch struct {
@@ -92,26 +115,33 @@ func (u *unifier) badtype(dst string, data any) {
 }
 
 func (u *unifier) typeErr(msg string) {
-	u.typeErrs = append(u.typeErrs, mismatch{path: slices.Clone(u.path), msg: msg})
+	u.typeErrs = append(u.typeErrs, mismatch{path: u.at(), msg: msg})
 }
 
 // fmtType names a value's Go type as the decoder's messages do.
 func fmtType(v any) string {
+	switch v.(type) {
+	case *table:
+		return "map[string]any"
+	case []*table:
+		return "[]map[string]any"
+	}
 	return strings.ReplaceAll(fmt.Sprintf("%T", v), "interface {}", "any")
 }
 
 func (u *unifier) shape() toml.Key {
 	var k toml.Key
-	for _, p := range u.path {
-		if s, ok := p.(string); ok {
-			k = append(k, s)
+	for _, s := range u.path {
+		if s.index < 0 {
+			k = append(k, s.key)
 		}
 	}
 	return k
 }
 
-func (u *unifier) push(p any) { u.path = append(u.path, p) }
-func (u *unifier) pop()       { u.path = u.path[:len(u.path)-1] }
+func (u *unifier) push(k string)   { u.path = append(u.path, step{key: k, index: -1}) }
+func (u *unifier) pushIndex(i int) { u.path = append(u.path, step{index: i}) }
+func (u *unifier) pop()            { u.path = u.path[:len(u.path)-1] }
 
 // unify decodes data into rv, which is a zero value (the callers decode
 // into fresh values).
@@ -123,13 +153,27 @@ func (u *unifier) unify(data any, rv reflect.Value) {
 		}
 		u.unify(data, rv.Elem())
 	case reflect.Struct:
-		m, ok := data.(map[string]any)
-		if !ok {
+		switch t := data.(type) {
+		case map[string]any:
+			p := planOf(rv.Type())
+			for k, v := range t {
+				u.structField(p, rv, k, v)
+			}
+		case *table:
+			p := planOf(rv.Type())
+			for k, v := range t.m {
+				u.structField(p, rv, k, v)
+			}
+			for _, f := range t.fields {
+				u.structField(p, rv, f.key, f.val)
+			}
+		default:
 			u.typeErr(fmt.Sprintf("type mismatch for %s: expected table but found %s", rv.Type().String(), fmtType(data)))
-			return
 		}
-		u.unifyStruct(m, rv)
 	case reflect.Map:
+		if t, ok := data.(*table); ok {
+			data = t.plainMap()
+		}
 		m, ok := data.(map[string]any)
 		if !ok {
 			u.badtype("map", data)
@@ -138,19 +182,18 @@ func (u *unifier) unify(data any, rv reflect.Value) {
 		if rv.Type().Key().Kind() != reflect.String {
 			panic(fmt.Sprintf("tomldoc: map key type %v: not supported", rv.Type().Key()))
 		}
+		if rv.Type() == anyMap {
+			// The table as it is (its values as the decoder gives
+			// them): copying a [groups] of 10,000 entries cost as much
+			// as building it.
+			p, _ := plain(m)
+			rv.Set(reflect.ValueOf(p))
+			return
+		}
 		if rv.IsNil() {
 			rv.Set(reflect.MakeMapWithSize(rv.Type(), len(m)))
 		}
 		et := rv.Type().Elem()
-		if et.Kind() == reflect.Interface {
-			// map[string]any: the values as they are.
-			if dst, ok := rv.Interface().(map[string]any); ok {
-				for k, v := range m {
-					dst[k] = v
-				}
-				return
-			}
-		}
 		for k, v := range m {
 			u.push(k)
 			ev := reflect.New(et).Elem()
@@ -166,7 +209,7 @@ func (u *unifier) unify(data any, rv reflect.Value) {
 		}
 		s := reflect.MakeSlice(rv.Type(), n, n)
 		for i := 0; i < n; i++ {
-			u.push(i)
+			u.pushIndex(i)
 			u.unify(at(i), s.Index(i))
 			u.pop()
 		}
@@ -197,12 +240,15 @@ func (u *unifier) unify(data any, rv reflect.Value) {
 			panic(fmt.Sprintf("tomldoc: interface type %v: not supported", rv.Type()))
 		}
 		if data != nil {
-			rv.Set(reflect.ValueOf(data))
+			p, _ := plain(data)
+			rv.Set(reflect.ValueOf(p))
 		}
 	default:
 		panic(fmt.Sprintf("tomldoc: field type %v: not supported", rv.Type()))
 	}
 }
+
+var anyMap = reflect.TypeFor[map[string]any]()
 
 // sliceLen gives the length and elements of an array or an array of
 // tables; -1 for anything else.
@@ -212,40 +258,84 @@ func sliceLen(data any) (int, func(int) any) {
 		return len(d), func(i int) any { return d[i] }
 	case []map[string]any:
 		return len(d), func(i int) any { return d[i] }
+	case []*table:
+		return len(d), func(i int) any { return d[i] }
 	}
 	return -1, nil
 }
 
-func (u *unifier) unifyStruct(m map[string]any, rv reflect.Value) {
-	p := planOf(rv.Type())
-	for k, v := range m {
-		u.push(k)
-		i, ok := p.byName[k]
-		if !ok {
-			// The decoder takes a key that differs only in case, and
-			// the unknown-key check reports it.
-			i = -1
-			for j, f := range p.fields {
-				if strings.EqualFold(f.name, k) {
-					i = j
-					break
-				}
-			}
-			if i < 0 {
-				u.record(&u.unknown)
-				u.pop()
-				continue
-			}
-			u.record(&u.caseOnly)
-			u.below++
-			u.unify(v, rv.Field(p.fields[i].index))
-			u.below--
-			u.pop()
-			continue
+// plain gives v with fastParse's arrays of tables made the
+// []map[string]any BurntSushi/toml's decoder gives, for a value kept as it
+// is (in an any or a map[string]any), and whether that changed it. It
+// copies only the tables that hold one. Arrays of tables are only ever
+// values of tables: lists need no look.
+func plain(v any) (any, bool) {
+	switch v := v.(type) {
+	case *table:
+		return v.plainMap(), true
+	case []*table:
+		ms := make([]map[string]any, len(v))
+		for i, t := range v {
+			ms[i] = t.plainMap()
 		}
-		u.unify(v, rv.Field(p.fields[i].index))
-		u.pop()
+		return ms, true
+	case map[string]any:
+		var out map[string]any
+		for k, x := range v {
+			if p, changed := plain(x); changed {
+				if out == nil {
+					out = maps.Clone(v)
+				}
+				out[k] = p
+			}
+		}
+		if out != nil {
+			return out, true
+		}
 	}
+	return v, false
+}
+
+// plainMap is a table of an array of tables as the decoder gives it.
+func (t *table) plainMap() map[string]any {
+	if t.m != nil {
+		m, _ := plain(t.m)
+		return m.(map[string]any)
+	}
+	m := make(map[string]any, len(t.fields))
+	for _, f := range t.fields {
+		m[f.key], _ = plain(f.val)
+	}
+	return m
+}
+
+// structField decodes the value v of key k of a table into the struct
+// rv, whose plan is p.
+func (u *unifier) structField(p *structPlan, rv reflect.Value, k string, v any) {
+	u.push(k)
+	defer u.pop()
+	i, ok := p.byName[k]
+	if !ok {
+		// The decoder takes a key that differs only in case, and the
+		// unknown-key check reports it.
+		i = -1
+		for j, f := range p.fields {
+			if strings.EqualFold(f.name, k) {
+				i = j
+				break
+			}
+		}
+		if i < 0 {
+			u.record(&u.unknown)
+			return
+		}
+		u.record(&u.caseOnly)
+		u.below++
+		u.unify(v, rv.Field(p.fields[i].index))
+		u.below--
+		return
+	}
+	u.unify(v, rv.Field(p.fields[i].index))
 }
 
 func (u *unifier) record(set *map[string]toml.Key) {
