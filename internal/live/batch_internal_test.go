@@ -62,7 +62,7 @@ func TestElementMessagesAsLibrary(t *testing.T) {
 							want = append(want, m)
 						}
 					}
-					got := appendElementMessages(nil, s, 42)
+					got := elementMessages(t, s, 42)
 					if len(got) != len(want) {
 						t.Fatalf("%s %s %s: %d element messages, the library %d", f, h, s.Set.Name, len(got), len(want))
 					}
@@ -103,7 +103,7 @@ func TestLargeSetSplitsAsLibrary(t *testing.T) {
 	if err := nft.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	got := appendElementMessages(nil, s, 7)
+	got := elementMessages(t, s, 7)
 	var want []netlink.Message
 	for _, m := range lib {
 		if m.Header.Type == nftType(unix.NFT_MSG_NEWSETELEM) {
@@ -118,4 +118,17 @@ func TestLargeSetSplitsAsLibrary(t *testing.T) {
 			t.Fatalf("message %d differs from the library's", k)
 		}
 	}
+}
+
+// elementMessages encodes s's elements alone, as messages, and checks
+// that elementMessagesSize made room for them: the batch's buffer is
+// sized once.
+func elementMessages(t *testing.T, s *SetObject, id uint32) []netlink.Message {
+	t.Helper()
+	w := &wireBatch{}
+	appendElementMessages(w, s, id)
+	if n, room := len(w.buf), elementMessagesSize(s); n > room {
+		t.Errorf("set %s: %d bytes of element messages, room made for %d", s.Set.Name, n, room)
+	}
+	return w.messages()
 }
