@@ -195,23 +195,45 @@ func prev(key []byte) []byte {
 // range, field by field for a concatenation (each field padded to 4
 // bytes), with its comment.
 func element(t nftables.SetDatatype, concat bool, l *elemList, i int) string {
-	from, to := l.key(i), l.keyEnd(i)
-	var s string
+	var b strings.Builder
+	writeElement(&b, concat, elementFields(t, concat), l, i)
+	return b.String()
+}
+
+// elementFields are the fields of a set's elements: one for a plain set,
+// one per type of a concatenation. A set's lines look them up once, not
+// once per element.
+func elementFields(t nftables.SetDatatype, concat bool) []nftables.SetDatatype {
 	if !concat {
-		s = typeField(t).span(span{from: from, to: to})
+		return []nftables.SetDatatype{t}
+	}
+	return nftables.ConcatSetTypeElements(t)
+}
+
+// writeElement writes element i as element does, given the set's
+// elementFields.
+func writeElement(w *strings.Builder, concat bool, fields []nftables.SetDatatype, l *elemList, i int) {
+	from, to := l.key(i), l.keyEnd(i)
+	if !concat {
+		w.WriteString(typeField(fields[0]).span(span{from: from, to: to}))
 	} else {
-		var parts []string
 		off := 0
-		for _, ft := range nftables.ConcatSetTypeElements(t) {
+		for k, ft := range fields {
+			if k > 0 {
+				w.WriteString(" . ")
+			}
 			n := int(ft.Bytes)
 			if n == 0 || off+n > len(from) || off+n > len(to) {
-				parts = append(parts, fmt.Sprintf("0x%x", from))
+				fmt.Fprintf(w, "0x%x", from)
 				break
 			}
-			parts = append(parts, typeField(ft).span(span{from: from[off : off+n], to: to[off : off+n]}))
+			w.WriteString(typeField(ft).span(span{from: from[off : off+n], to: to[off : off+n]}))
 			off += (n + 3) / 4 * 4
 		}
-		s = strings.Join(parts, " . ")
 	}
-	return withComment(s, l.comments[i])
+	if c := l.comments[i]; c != "" {
+		w.WriteString(` comment "`)
+		w.WriteString(c)
+		w.WriteByte('"')
+	}
 }
