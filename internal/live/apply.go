@@ -177,24 +177,44 @@ func (o *Objects) encode(gen uint32) (*wireBatch, error) {
 // message (google/nftables set.go).
 const maxElemBatchSize = 65535 - 1024
 
-// elementMessagesSize is at least the size of s's element messages, to
-// size the batch's buffer once: each element's attributes with the most
-// padding they can take, and a message's header and set name for every
-// maxElemBatchSize bytes of elements or fewer.
+// elementMessagesSize is the size of s's element messages as
+// appendElementMessages writes them, worked out without writing them, to
+// size the batch's buffer once.
 func elementMessagesSize(s *SetObject) int {
+	head := unix.NLMSG_HDRLEN + 4 + // the headers
+		unix.NLA_HDRLEN + nlaAlign(len(s.Set.Name)+1) + // the set's name
+		unix.NLA_HDRLEN + 4 + // its ID
+		unix.NLA_HDRLEN + nlaAlign(len(TableName)+1) + // the table's name
+		unix.NLA_HDRLEN // the list of elements
 	l := s.elems
-	size := len(l.data)
-	for _, c := range l.comments {
-		// Userdata: type, length, the comment and its NUL.
-		size += unix.NLA_HDRLEN + 2 + len(c) + 1 + 3
+	total, size := 0, -1 // size: of the elements of the message being written; -1 none
+	for i := range l.Len() {
+		item := unix.NLA_HDRLEN + nlaAlign(len(l.key(i))) + unix.NLA_HDRLEN // key
+		if l.end[i] {
+			item += unix.NLA_HDRLEN + 4
+		}
+		if k := l.keyEnd(i); len(k) > 0 {
+			item += unix.NLA_HDRLEN + nlaAlign(len(k)) + unix.NLA_HDRLEN
+		}
+		if c := l.comments[i]; c != "" {
+			// Userdata: type, length, the comment and its NUL.
+			item += unix.NLA_HDRLEN + nlaAlign(2+len(c)+1)
+		}
+		itemSize := unix.NLA_HDRLEN + item
+		if size >= 0 && size+itemSize > maxElemBatchSize {
+			size = -1
+		}
+		if size < 0 {
+			total += head
+			size = 0
+		}
+		total += itemSize
+		size += itemSize
 	}
-	// The element's own attribute, flags, key and key end, each nested
-	// attribute with its value attribute, and padding after each value.
-	perElem := unix.NLA_HDRLEN + 8 + 2*(2*unix.NLA_HDRLEN+3)
-	size += l.Len() * perElem
-	head := unix.NLMSG_HDRLEN + 4 + 3*unix.NLA_HDRLEN + len(s.Set.Name) + 1 + 3 + 4 + len(TableName) + 1 + 3 + unix.NLA_HDRLEN + unix.NLMSG_ALIGNTO
-	return size + (size/(maxElemBatchSize/2)+1)*head
+	return total
 }
+
+func nlaAlign(n int) int { return (n + unix.NLA_ALIGNTO - 1) &^ (unix.NLA_ALIGNTO - 1) }
 
 // appendElementMessages encodes s's elements as the library's
 // appendElemList does: NEWSETELEM messages of at most maxElemBatchSize

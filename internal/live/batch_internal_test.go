@@ -121,14 +121,14 @@ func TestLargeSetSplitsAsLibrary(t *testing.T) {
 }
 
 // elementMessages encodes s's elements alone, as messages, and checks
-// that elementMessagesSize made room for them: the batch's buffer is
-// sized once.
+// that elementMessagesSize knew their size: the batch's buffer is sized
+// once.
 func elementMessages(t *testing.T, s *SetObject, id uint32) []netlink.Message {
 	t.Helper()
 	w := &wireBatch{}
 	appendElementMessages(w, s, id)
-	if n, room := len(w.buf), elementMessagesSize(s); n > room {
-		t.Errorf("set %s: %d bytes of element messages, room made for %d", s.Set.Name, n, room)
+	if n, size := len(w.buf), elementMessagesSize(s); n != size {
+		t.Errorf("set %s: %d bytes of element messages, elementMessagesSize says %d", s.Set.Name, n, size)
 	}
 	return w.messages()
 }
