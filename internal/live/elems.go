@@ -126,7 +126,7 @@ func canonical(l *elemList, interval, concat bool) *elemList {
 	for i := range order {
 		order[i] = int32(i)
 	}
-	slices.SortStableFunc(order, func(a, b int32) int {
+	cmp := func(a, b int32) int {
 		if c := bytes.Compare(l.key(int(a)), l.key(int(b))); c != 0 {
 			return c
 		}
@@ -139,7 +139,15 @@ func canonical(l *elemList, interval, concat bool) *elemList {
 			return -1
 		}
 		return 1
-	})
+	}
+	if concat && n > 0 && canonicalConcat(l, cmp) {
+		// What the sort and the copy below would make of it, element for
+		// element: share it (lists are not changed once made). The
+		// concatenations compiled from portwall's script are a large
+		// table's elements, held once instead of twice.
+		return l
+	}
+	slices.SortStableFunc(order, cmp)
 	out := &elemList{data: make([]byte, 0, len(l.data)), off: make([]uint32, 0, 2*n+1), end: make([]bool, 0, n), comments: make([]string, 0, n)}
 	switch {
 	case concat:
@@ -177,6 +185,18 @@ func canonical(l *elemList, interval, concat bool) *elemList {
 		}
 	}
 	return out
+}
+
+// canonicalConcat reports whether a concatenated set's elements are in
+// canonical form already: sorted, each with its key end, none an end
+// marker.
+func canonicalConcat(l *elemList, cmp func(a, b int32) int) bool {
+	for i := range l.Len() {
+		if l.end[i] || len(l.keyEnd(i)) == 0 || i > 0 && cmp(int32(i-1), int32(i)) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // prev is key minus one, as a big-endian number.

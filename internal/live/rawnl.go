@@ -134,6 +134,11 @@ func dumpElements(conn *netlink.Conn, name string, in interner) (*elemList, erro
 				if err != nil && bad == nil {
 					bad = err
 				}
+				if n := l.Len(); n == cap(l.end) {
+					// Double the room: grown by append, a list of
+					// 100,000 elements would be copied dozens of times.
+					l.grow(max(n, 256), len(key)+len(keyEnd))
+				}
 				l.add(key, keyEnd, end, comment)
 			})
 			if err != nil && bad == nil {
