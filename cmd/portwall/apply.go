@@ -292,10 +292,14 @@ func (e *env) apply(c *cli.Context) error {
 			return err
 		}
 	}
-	// The compiled table is needed only to encode the batch: let it go
+	// The compiled table is needed only to encode the batch, and the two
+	// tables in canonical form only for the JSON document: let them go
 	// before the batch (megabytes for a large table) is sent.
 	desired := p.desired
 	p.desired = nil
+	if !asJSON {
+		p.current, p.want = nil, nil
+	}
 	err = p.conn.Apply(desired, p.gen)
 	release()
 	if err != nil {
