@@ -310,19 +310,8 @@ func sendRaw(conn *netlink.Conn, w *wireBatch) error {
 	if err := conn.SetReadBuffer(w.n*64 + 65536); err != nil {
 		return err
 	}
-	rc, err := conn.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Write(func(fd uintptr) bool {
-		serr = unix.Sendto(int(fd), w.buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
-		return serr != unix.EAGAIN
-	}); err != nil {
-		return err
-	}
-	if serr != nil {
-		return fmt.Errorf("sending the batch: %w", serr)
+	if err := writeWire(conn, w.buf); err != nil {
+		return fmt.Errorf("sending the batch: %w", err)
 	}
 	var first error
 	for {
@@ -341,6 +330,23 @@ func sendRaw(conn *netlink.Conn, w *wireBatch) error {
 			first = err
 		}
 	}
+}
+
+// writeWire writes buf, netlink messages with their headers, to the
+// kernel in one write.
+func writeWire(conn *netlink.Conn, buf []byte) error {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendto(int(fd), buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		return serr != unix.EAGAIN
+	}); err != nil {
+		return err
+	}
+	return serr
 }
 
 func nlmsgAlign(n int) int { return (n + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1) }

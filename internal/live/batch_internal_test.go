@@ -63,6 +63,13 @@ func TestElementMessagesAsLibrary(t *testing.T) {
 						}
 					}
 					got := elementMessages(t, s, 42)
+					for k, m := range got {
+						// A restore sends elements without a timeout as
+						// they are.
+						if a, b := agedElements(m.Data[4:], 1000), rebuiltElements(m.Data[4:], 1000); !bytes.Equal(a, b) {
+							t.Fatalf("%s %s %s: message %d: agedElements gives\n%x\nrebuilt\n%x", f, h, s.Set.Name, k, a, b)
+						}
+					}
 					if len(got) != len(want) {
 						t.Fatalf("%s %s %s: %d element messages, the library %d", f, h, s.Set.Name, len(got), len(want))
 					}
