@@ -259,13 +259,6 @@ func typeField(t nftables.SetDatatype) field {
 	return f
 }
 
-func withComment(e, comment string) string {
-	if comment == "" {
-		return e
-	}
-	return e + ` comment "` + comment + `"`
-}
-
 // span writes one element: an address, a prefix when the range is one, or
 // first-last.
 func (f field) span(sp span) string {
