@@ -292,7 +292,15 @@ func (e *env) apply(c *cli.Context) error {
 			return err
 		}
 	}
-	err = p.conn.Apply(p.desired, p.gen)
+	// The compiled table is needed only to encode the batch, and the two
+	// tables in canonical form only for the JSON document: let them go
+	// before the batch (megabytes for a large table) is sent.
+	desired := p.desired
+	p.desired = nil
+	if !asJSON {
+		p.current, p.want = nil, nil
+	}
+	err = p.conn.Apply(desired, p.gen)
 	release()
 	if err != nil {
 		if txn != nil {
@@ -300,10 +308,15 @@ func (e *env) apply(c *cli.Context) error {
 		}
 		return err
 	}
-	applied := true
-	doc := p.document(&applied)
-	return e.settle(c, settling{doc: doc, outcome: &doc.applyOutcome, unified: p.diff.Unified, summary: p.diff.Summary(),
-		netns: p.netns, store: store, txn: txn, timeout: timeout, conn: p.conn, previous: "the previous table", comeBack: "comes back"})
+	s := settling{outcome: &applyOutcome{}, unified: p.diff.Unified, summary: p.diff.Summary(),
+		netns: p.netns, store: store, txn: txn, timeout: timeout, conn: p.conn, previous: "the previous table", comeBack: "comes back"}
+	if asJSON {
+		// Only the JSON document holds both tables written out whole.
+		applied := true
+		doc := p.document(&applied)
+		s.doc, s.outcome = doc, &doc.applyOutcome
+	}
+	return e.settle(c, s)
 }
 
 // settling is an apply that has changed the rules, to report and, with a

@@ -206,6 +206,11 @@ func checkCoexistence(others *live.Others, v *ir.HostView, own *live.Table) *coe
 			}
 		}
 	}
+	if len(others.Chains) == 0 {
+		// Nothing to judge: the sample packets of a large profile are
+		// tens of megabytes.
+		return c
+	}
 	flows := sampleFlows(v)
 	for _, ch := range others.Chains {
 		oc := otherChain{OtherChain: ch, Verdict: live.Passes, Findings: []finding{}}

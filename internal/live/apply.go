@@ -36,7 +36,7 @@ func (c *Conn) Generation() (uint32, error) {
 //
 // o == nil deletes portwall's table (restoring "no table").
 func (c *Conn) Apply(o *Objects, gen uint32) error {
-	msgs, err := o.Batch(gen)
+	w, err := o.encode(gen)
 	if err != nil {
 		return err
 	}
@@ -45,7 +45,7 @@ func (c *Conn) Apply(o *Objects, gen uint32) error {
 		return fmt.Errorf("netlink: %w", err)
 	}
 	defer conn.Close()
-	if err := sendRaw(conn, msgs); err != nil {
+	if err := sendRaw(conn, w); err != nil {
 		if errors.Is(err, syscall.ERESTART) {
 			return ErrChanged
 		}
@@ -55,11 +55,72 @@ func (c *Conn) Apply(o *Objects, gen uint32) error {
 }
 
 // Batch is the transaction Apply sends, from its begin message to its end
-// (gen in both). The library encodes the table, sets, chains and rules;
-// the named sets' elements, most of a large table, are encoded here
-// straight into their messages, exactly as the library encodes them.
-// Rules are sent without NLM_F_ECHO: nothing reads the handles back.
+// (gen in both), as messages. Their data share one buffer: the batch as
+// Apply writes it to the socket.
 func (o *Objects) Batch(gen uint32) ([]netlink.Message, error) {
+	w, err := o.encode(gen)
+	if err != nil {
+		return nil, err
+	}
+	return w.messages(), nil
+}
+
+// wireBatch is a batch as it goes on the socket: its messages one after
+// another, each with its netlink header, numbered from 1. A large table's
+// batch is megabytes: it is written once, into this one buffer, and sent
+// from it.
+type wireBatch struct {
+	buf []byte
+	n   int // messages so far
+}
+
+// begin starts a message at len(w.buf) and returns where; end(start)
+// sets its length and pads it.
+func (w *wireBatch) begin(typ netlink.HeaderType, flags netlink.HeaderFlags) int {
+	start := len(w.buf)
+	w.n++
+	w.buf = binary.NativeEndian.AppendUint32(w.buf, 0)
+	w.buf = binary.NativeEndian.AppendUint16(w.buf, uint16(typ))
+	w.buf = binary.NativeEndian.AppendUint16(w.buf, uint16(flags))
+	w.buf = binary.NativeEndian.AppendUint32(w.buf, uint32(w.n))
+	w.buf = binary.NativeEndian.AppendUint32(w.buf, 0)
+	return start
+}
+
+func (w *wireBatch) end(start int) {
+	binary.NativeEndian.PutUint32(w.buf[start:], uint32(len(w.buf)-start))
+	for len(w.buf)%unix.NLMSG_ALIGNTO != 0 {
+		w.buf = append(w.buf, 0)
+	}
+}
+
+func (w *wireBatch) add(m netlink.Message) {
+	at := w.begin(m.Header.Type, m.Header.Flags)
+	w.buf = append(w.buf, m.Data...)
+	w.end(at)
+}
+
+// messages reads the batch back as messages, their data slices of the
+// buffer.
+func (w *wireBatch) messages() []netlink.Message {
+	out := make([]netlink.Message, 0, w.n)
+	for b := w.buf; len(b) >= unix.NLMSG_HDRLEN; {
+		n := int(binary.NativeEndian.Uint32(b))
+		out = append(out, netlink.Message{
+			Header: netlink.Header{Length: uint32(n), Type: netlink.HeaderType(binary.NativeEndian.Uint16(b[4:])),
+				Flags: netlink.HeaderFlags(binary.NativeEndian.Uint16(b[6:])), Sequence: binary.NativeEndian.Uint32(b[8:])},
+			Data: b[unix.NLMSG_HDRLEN:n:n],
+		})
+		b = b[min(len(b), nlmsgAlign(n)):]
+	}
+	return out
+}
+
+// encode writes the batch. The library encodes the table, sets, chains
+// and rules; the named sets' elements, most of a large table, are encoded
+// here straight into the batch, exactly as the library encodes them.
+// Rules are sent without NLM_F_ECHO: nothing reads the handles back.
+func (o *Objects) encode(gen uint32) (*wireBatch, error) {
 	var recorded []netlink.Message
 	rec, err := nftables.New(nftables.WithTestDial(func(req []netlink.Message) ([]netlink.Message, error) {
 		recorded = append(recorded, req...)
@@ -79,61 +140,96 @@ func (o *Objects) Batch(gen uint32) ([]netlink.Message, error) {
 	if err := rec.FlushWithGenID(gen); err != nil {
 		return nil, fmt.Errorf("encoding the table: %w", err)
 	}
-	if o == nil {
-		return recorded, nil
-	}
 	sets := map[string]*SetObject{}
-	for i := range o.Sets {
-		if o.Sets[i].elems.Len() > 0 {
-			sets[o.Sets[i].Set.Name] = &o.Sets[i]
+	size := 0
+	for _, m := range recorded {
+		size += nlmsgAlign(unix.NLMSG_HDRLEN + len(m.Data))
+	}
+	if o != nil {
+		for i := range o.Sets {
+			if o.Sets[i].elems.Len() > 0 {
+				sets[o.Sets[i].Set.Name] = &o.Sets[i]
+				size += elementMessagesSize(&o.Sets[i])
+			}
 		}
 	}
-	out := make([]netlink.Message, 0, len(recorded)+len(sets))
+	w := &wireBatch{buf: make([]byte, 0, size)}
 	for _, m := range recorded {
 		switch m.Header.Type {
 		case nftType(unix.NFT_MSG_NEWRULE):
 			m.Header.Flags &^= netlink.Echo
 		case nftType(unix.NFT_MSG_NEWSET):
-			out = append(out, m)
+			w.add(m)
 			if len(m.Data) < 4 {
 				continue
 			}
 			if s := sets[attrString(m.Data[4:], nftaSetName)]; s != nil {
-				out = appendElementMessages(out, s, ids[s.Set.Name])
+				appendElementMessages(w, s, ids[s.Set.Name])
 			}
 			continue
 		}
-		out = append(out, m)
+		w.add(m)
 	}
-	return out, nil
+	return w, nil
 }
 
 // maxElemBatchSize is the library's limit on the elements of one
 // message (google/nftables set.go).
 const maxElemBatchSize = 65535 - 1024
 
+// elementMessagesSize is the size of s's element messages as
+// appendElementMessages writes them, worked out without writing them, to
+// size the batch's buffer once.
+func elementMessagesSize(s *SetObject) int {
+	head := unix.NLMSG_HDRLEN + 4 + // the headers
+		unix.NLA_HDRLEN + nlaAlign(len(s.Set.Name)+1) + // the set's name
+		unix.NLA_HDRLEN + 4 + // its ID
+		unix.NLA_HDRLEN + nlaAlign(len(TableName)+1) + // the table's name
+		unix.NLA_HDRLEN // the list of elements
+	l := s.elems
+	total, size := 0, -1 // size: of the elements of the message being written; -1 none
+	for i := range l.Len() {
+		item := unix.NLA_HDRLEN + nlaAlign(len(l.key(i))) + unix.NLA_HDRLEN // key
+		if l.end[i] {
+			item += unix.NLA_HDRLEN + 4
+		}
+		if k := l.keyEnd(i); len(k) > 0 {
+			item += unix.NLA_HDRLEN + nlaAlign(len(k)) + unix.NLA_HDRLEN
+		}
+		if c := l.comments[i]; c != "" {
+			// Userdata: type, length, the comment and its NUL.
+			item += unix.NLA_HDRLEN + nlaAlign(2+len(c)+1)
+		}
+		itemSize := unix.NLA_HDRLEN + item
+		if size >= 0 && size+itemSize > maxElemBatchSize {
+			size = -1
+		}
+		if size < 0 {
+			total += head
+			size = 0
+		}
+		total += itemSize
+		size += itemSize
+	}
+	return total
+}
+
+func nlaAlign(n int) int { return (n + unix.NLA_ALIGNTO - 1) &^ (unix.NLA_ALIGNTO - 1) }
+
 // appendElementMessages encodes s's elements as the library's
 // appendElemList does: NEWSETELEM messages of at most maxElemBatchSize
 // bytes of elements, each element a nested attribute numbered by its
 // place in the set (truncated to 16 bits, as the library does).
-func appendElementMessages(out []netlink.Message, s *SetObject, id uint32) []netlink.Message {
+func appendElementMessages(w *wireBatch, s *SetObject, id uint32) {
 	name := cstring(s.Set.Name)
-	head := func() []byte {
-		b := nfgenmsg(uint8(nftables.TableFamilyINet))
-		b = appendAttr(b, unix.NFTA_SET_ELEM_LIST_SET, name)
-		b = appendAttr(b, unix.NFTA_SET_ELEM_LIST_SET_ID, binary.BigEndian.AppendUint32(nil, id))
-		b = appendAttr(b, unix.NFTA_SET_ELEM_LIST_TABLE, cstring(TableName))
-		return b
-	}
-	var msg []byte
-	var listStart, size int
+	msg, listStart, size := -1, 0, 0
 	flush := func() {
-		if msg == nil {
+		if msg < 0 {
 			return
 		}
-		msg = endNested(msg, listStart)
-		out = append(out, netlink.Message{Header: netlink.Header{Type: nftType(unix.NFT_MSG_NEWSETELEM), Flags: netlink.Request | netlink.Create}, Data: msg})
-		msg = nil
+		endNested(w.buf, listStart)
+		w.end(msg)
+		msg = -1
 	}
 	var item []byte
 	l := s.elems
@@ -156,20 +252,23 @@ func appendElementMessages(out []netlink.Message, s *SetObject, id uint32) []net
 			item = appendAttr(item, unix.NFTA_SET_ELEM_USERDATA, userdata.AppendString(nil, userdata.NFTNL_UDATA_SET_ELEM_COMMENT, c))
 		}
 		itemSize := unix.NLA_HDRLEN + len(item)
-		if msg != nil && size+itemSize > maxElemBatchSize {
+		if msg >= 0 && size+itemSize > maxElemBatchSize {
 			flush()
 		}
-		if msg == nil {
-			msg = head()
-			listStart = len(msg)
-			msg = beginNested(msg, unix.NFTA_SET_ELEM_LIST_ELEMENTS|unix.NLA_F_NESTED)
+		if msg < 0 {
+			msg = w.begin(nftType(unix.NFT_MSG_NEWSETELEM), netlink.Request|netlink.Create)
+			w.buf = append(w.buf, nfgenmsg(uint8(nftables.TableFamilyINet))...)
+			w.buf = appendAttr(w.buf, unix.NFTA_SET_ELEM_LIST_SET, name)
+			w.buf = appendAttr(w.buf, unix.NFTA_SET_ELEM_LIST_SET_ID, binary.BigEndian.AppendUint32(nil, id))
+			w.buf = appendAttr(w.buf, unix.NFTA_SET_ELEM_LIST_TABLE, cstring(TableName))
+			listStart = len(w.buf)
+			w.buf = beginNested(w.buf, unix.NFTA_SET_ELEM_LIST_ELEMENTS|unix.NLA_F_NESTED)
 			size = 0
 		}
-		msg = appendAttr(msg, uint16(i+1)|unix.NLA_F_NESTED, item)
+		w.buf = appendAttr(w.buf, uint16(i+1)|unix.NLA_F_NESTED, item)
 		size += itemSize
 	}
 	flush()
-	return out
 }
 
 // appendAttr appends a netlink attribute, padded as
@@ -195,52 +294,24 @@ func endNested(b []byte, start int) []byte {
 	return b
 }
 
-// sendRaw sends msgs (a whole batch, begin and end included) in one write
-// and returns the first error the kernel reported. The kernel handles a
+// sendRaw sends a whole batch (begin and end included) in one write and
+// returns the first error the kernel reported. The kernel handles a
 // batch while it is sent, so every reply is queued when the write
 // returns. Only errors are reported (no message asks for an
 // acknowledgement), without the request they refer to (NETLINK_CAP_ACK):
 // a refused batch of 100,000 elements answers in a few bytes.
-func sendRaw(conn *netlink.Conn, msgs []netlink.Message) error {
+func sendRaw(conn *netlink.Conn, w *wireBatch) error {
 	if err := conn.SetOption(netlink.CapAcknowledge, true); err != nil {
 		return err
 	}
-	size := 0
-	for _, m := range msgs {
-		size += nlmsgAlign(unix.NLMSG_HDRLEN + len(m.Data))
-	}
-	buf := make([]byte, 0, size)
-	for i, m := range msgs {
-		n := unix.NLMSG_HDRLEN + len(m.Data)
-		buf = binary.NativeEndian.AppendUint32(buf, uint32(n))
-		buf = binary.NativeEndian.AppendUint16(buf, uint16(m.Header.Type))
-		buf = binary.NativeEndian.AppendUint16(buf, uint16(m.Header.Flags))
-		buf = binary.NativeEndian.AppendUint32(buf, uint32(i+1))
-		buf = binary.NativeEndian.AppendUint32(buf, 0)
-		buf = append(buf, m.Data...)
-		for len(buf)%unix.NLMSG_ALIGNTO != 0 {
-			buf = append(buf, 0)
-		}
-	}
-	if err := conn.SetWriteBuffer(size + 4096); err != nil {
+	if err := conn.SetWriteBuffer(len(w.buf) + 4096); err != nil {
 		return err
 	}
-	if err := conn.SetReadBuffer(len(msgs)*64 + 65536); err != nil {
+	if err := conn.SetReadBuffer(w.n*64 + 65536); err != nil {
 		return err
 	}
-	rc, err := conn.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Write(func(fd uintptr) bool {
-		serr = unix.Sendto(int(fd), buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
-		return serr != unix.EAGAIN
-	}); err != nil {
-		return err
-	}
-	if serr != nil {
-		return fmt.Errorf("sending the batch: %w", serr)
+	if err := writeWire(conn, w.buf); err != nil {
+		return fmt.Errorf("sending the batch: %w", err)
 	}
 	var first error
 	for {
@@ -259,6 +330,23 @@ func sendRaw(conn *netlink.Conn, msgs []netlink.Message) error {
 			first = err
 		}
 	}
+}
+
+// writeWire writes buf, netlink messages with their headers, to the
+// kernel in one write.
+func writeWire(conn *netlink.Conn, buf []byte) error {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendto(int(fd), buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		return serr != unix.EAGAIN
+	}); err != nil {
+		return err
+	}
+	return serr
 }
 
 func nlmsgAlign(n int) int { return (n + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1) }

@@ -62,7 +62,14 @@ func TestElementMessagesAsLibrary(t *testing.T) {
 							want = append(want, m)
 						}
 					}
-					got := appendElementMessages(nil, s, 42)
+					got := elementMessages(t, s, 42)
+					for k, m := range got {
+						// A restore sends elements without a timeout as
+						// they are.
+						if a, b := agedElements(m.Data[4:], 1000), rebuiltElements(m.Data[4:], 1000); !bytes.Equal(a, b) {
+							t.Fatalf("%s %s %s: message %d: agedElements gives\n%x\nrebuilt\n%x", f, h, s.Set.Name, k, a, b)
+						}
+					}
 					if len(got) != len(want) {
 						t.Fatalf("%s %s %s: %d element messages, the library %d", f, h, s.Set.Name, len(got), len(want))
 					}
@@ -103,7 +110,7 @@ func TestLargeSetSplitsAsLibrary(t *testing.T) {
 	if err := nft.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	got := appendElementMessages(nil, s, 7)
+	got := elementMessages(t, s, 7)
 	var want []netlink.Message
 	for _, m := range lib {
 		if m.Header.Type == nftType(unix.NFT_MSG_NEWSETELEM) {
@@ -118,4 +125,17 @@ func TestLargeSetSplitsAsLibrary(t *testing.T) {
 			t.Fatalf("message %d differs from the library's", k)
 		}
 	}
+}
+
+// elementMessages encodes s's elements alone, as messages, and checks
+// that elementMessagesSize knew their size: the batch's buffer is sized
+// once.
+func elementMessages(t *testing.T, s *SetObject, id uint32) []netlink.Message {
+	t.Helper()
+	w := &wireBatch{}
+	appendElementMessages(w, s, id)
+	if n, size := len(w.buf), elementMessagesSize(s); n != size {
+		t.Errorf("set %s: %d bytes of element messages, elementMessagesSize says %d", s.Set.Name, n, size)
+	}
+	return w.messages()
 }

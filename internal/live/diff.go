@@ -95,8 +95,10 @@ func (d *Diff) sets(live, desired *Table) {
 		switch {
 		case !ok:
 			d.item(Item{Op: Add, Kind: "set", Name: w.Name, Desired: setText(w)})
-		case !l.sameContent(&w) && setText(*l) != setText(w):
-			d.item(Item{Op: Change, Kind: "set", Name: w.Name, Live: setText(*l), Desired: setText(w)})
+		case !l.sameContent(&w):
+			if lt, wt := setText(*l), setText(w); lt != wt {
+				d.item(Item{Op: Change, Kind: "set", Name: w.Name, Live: lt, Desired: wt})
+			}
 		}
 	}
 	for _, l := range live.Sets {
@@ -109,8 +111,16 @@ func (d *Diff) sets(live, desired *Table) {
 // setText is a set's content on one line: elements of dynamic sets are
 // state and left out.
 func setText(s Set) string {
-	t := (&Table{Sets: []Set{s}}).Lines()
-	return strings.Join(t[1:len(t)-1], " ")
+	var w strings.Builder
+	b := s.block()
+	w.Grow(b.linesSize() + b.n)
+	for i := range b.n {
+		if i > 0 {
+			w.WriteByte(' ')
+		}
+		b.writeLine(&w, i)
+	}
+	return w.String()
 }
 
 func (d *Diff) chains(live, desired *Table) {
@@ -226,18 +236,42 @@ func unified(ab, bb []block) string {
 		return out
 	}
 	pa, pb := a.start[pre], b.start[pre]
-	ma, mb := mid(ab, pre, len(ab)-suf), mid(bb, pre, len(bb)-suf)
+	// The middle's line counts; its lines are written only when both
+	// sides have some: when one side has none (a table applied where
+	// there was none), every line of the other is added or removed, as
+	// opCodes would say.
+	na, nb := a.start[len(ab)-suf]-pa, b.start[len(bb)-suf]-pb
+	var mc []difflib.OpCode
+	switch {
+	case na == 0 && nb == 0:
+	case na == 0:
+		mc = []difflib.OpCode{{Tag: 'i', J2: nb}}
+	case nb == 0:
+		mc = []difflib.OpCode{{Tag: 'd', I2: na}}
+	default:
+		mc = opCodes(mid(ab, pre, len(ab)-suf), mid(bb, pre, len(bb)-suf))
+	}
 	var codes []difflib.OpCode
 	codes = addCode(codes, difflib.OpCode{Tag: 'e', I1: 0, I2: pa, J1: 0, J2: pb})
-	for _, c := range opCodes(ma, mb) {
+	for _, c := range mc {
 		codes = addCode(codes, difflib.OpCode{Tag: c.Tag, I1: c.I1 + pa, I2: c.I2 + pa, J1: c.J1 + pb, J2: c.J2 + pb})
 	}
-	codes = addCode(codes, difflib.OpCode{Tag: 'e', I1: pa + len(ma), I2: a.len(), J1: pb + len(mb), J2: b.len()})
+	codes = addCode(codes, difflib.OpCode{Tag: 'e', I1: pa + na, I2: a.len(), J1: pb + nb, J2: b.len()})
 	groups := grouped(codes, 3)
 	if len(groups) == 0 {
 		return ""
 	}
 	var w strings.Builder
+	size := 0
+	for _, g := range groups {
+		for _, c := range g {
+			size += a.size(c.I1, c.I2)
+			if c.Tag != 'e' {
+				size += b.size(c.J1, c.J2)
+			}
+		}
+	}
+	w.Grow(size + 64*len(groups))
 	w.WriteString("--- live\n+++ desired\n")
 	for _, g := range groups {
 		first, last := g[0], g[len(g)-1]
@@ -245,16 +279,10 @@ func unified(ab, bb []block) string {
 		for _, c := range g {
 			switch c.Tag {
 			case 'e':
-				for i := c.I1; i < c.I2; i++ {
-					w.WriteString(" " + a.at(i) + "\n")
-				}
+				a.write(&w, ' ', c.I1, c.I2)
 			default:
-				for i := c.I1; i < c.I2; i++ {
-					w.WriteString("-" + a.at(i) + "\n")
-				}
-				for j := c.J1; j < c.J2; j++ {
-					w.WriteString("+" + b.at(j) + "\n")
-				}
+				a.write(&w, '-', c.I1, c.I2)
+				b.write(&w, '+', c.J1, c.J2)
 			}
 		}
 	}
@@ -265,6 +293,7 @@ func unified(ab, bb []block) string {
 type seq struct {
 	blocks []block
 	start  []int // start[k] is block k's first line; start[len] the count
+	sizes  []int // the blocks' linesSize, measured when needed (-1: not yet)
 }
 
 func newSeq(blocks []block) *seq {
@@ -281,6 +310,42 @@ func (s *seq) at(i int) string {
 	k, _ := slices.BinarySearch(s.start, i+1)
 	k--
 	return s.blocks[k].at(i - s.start[k])
+}
+
+// size is about the length of lines from to to (excluded) as write
+// writes them.
+func (s *seq) size(from, to int) int {
+	if s.sizes == nil {
+		s.sizes = make([]int, len(s.blocks))
+		for k := range s.sizes {
+			s.sizes[k] = -1
+		}
+	}
+	size := 0
+	k, _ := slices.BinarySearch(s.start, from+1)
+	for k--; k < len(s.blocks) && s.start[k] < to; k++ {
+		if s.sizes[k] < 0 {
+			s.sizes[k] = s.blocks[k].linesSize()
+		}
+		// The lines of block k in the range, of its lines' average
+		// length, each with its mark and newline.
+		if n := min(to, s.start[k+1]) - max(from, s.start[k]); n > 0 {
+			size += s.sizes[k]*n/s.blocks[k].n + 2*n
+		}
+	}
+	return size
+}
+
+// write writes lines from to to (excluded), each after mark and ending
+// with a newline.
+func (s *seq) write(w *strings.Builder, mark byte, from, to int) {
+	for i := from; i < to; i++ {
+		k, _ := slices.BinarySearch(s.start, i+1)
+		k--
+		w.WriteByte(mark)
+		s.blocks[k].writeLine(w, i-s.start[k])
+		w.WriteByte('\n')
+	}
 }
 
 // hunkRange formats a hunk's line range as unified diffs do.

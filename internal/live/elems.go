@@ -126,7 +126,7 @@ func canonical(l *elemList, interval, concat bool) *elemList {
 	for i := range order {
 		order[i] = int32(i)
 	}
-	slices.SortStableFunc(order, func(a, b int32) int {
+	cmp := func(a, b int32) int {
 		if c := bytes.Compare(l.key(int(a)), l.key(int(b))); c != 0 {
 			return c
 		}
@@ -139,7 +139,15 @@ func canonical(l *elemList, interval, concat bool) *elemList {
 			return -1
 		}
 		return 1
-	})
+	}
+	if concat && n > 0 && canonicalConcat(l, cmp) {
+		// What the sort and the copy below would make of it, element for
+		// element: share it (lists are not changed once made). The
+		// concatenations compiled from portwall's script are a large
+		// table's elements, held once instead of twice.
+		return l
+	}
+	slices.SortStableFunc(order, cmp)
 	out := &elemList{data: make([]byte, 0, len(l.data)), off: make([]uint32, 0, 2*n+1), end: make([]bool, 0, n), comments: make([]string, 0, n)}
 	switch {
 	case concat:
@@ -179,6 +187,18 @@ func canonical(l *elemList, interval, concat bool) *elemList {
 	return out
 }
 
+// canonicalConcat reports whether a concatenated set's elements are in
+// canonical form already: sorted, each with its key end, none an end
+// marker.
+func canonicalConcat(l *elemList, cmp func(a, b int32) int) bool {
+	for i := range l.Len() {
+		if l.end[i] || len(l.keyEnd(i)) == 0 || i > 0 && cmp(int32(i-1), int32(i)) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // prev is key minus one, as a big-endian number.
 func prev(key []byte) []byte {
 	out := slices.Clone(key)
@@ -195,23 +215,45 @@ func prev(key []byte) []byte {
 // range, field by field for a concatenation (each field padded to 4
 // bytes), with its comment.
 func element(t nftables.SetDatatype, concat bool, l *elemList, i int) string {
-	from, to := l.key(i), l.keyEnd(i)
-	var s string
+	var b strings.Builder
+	writeElement(&b, concat, elementFields(t, concat), l, i)
+	return b.String()
+}
+
+// elementFields are the fields of a set's elements: one for a plain set,
+// one per type of a concatenation. A set's lines look them up once, not
+// once per element.
+func elementFields(t nftables.SetDatatype, concat bool) []nftables.SetDatatype {
 	if !concat {
-		s = typeField(t).span(span{from: from, to: to})
+		return []nftables.SetDatatype{t}
+	}
+	return nftables.ConcatSetTypeElements(t)
+}
+
+// writeElement writes element i as element does, given the set's
+// elementFields.
+func writeElement(w *strings.Builder, concat bool, fields []nftables.SetDatatype, l *elemList, i int) {
+	from, to := l.key(i), l.keyEnd(i)
+	if !concat {
+		w.WriteString(typeField(fields[0]).span(span{from: from, to: to}))
 	} else {
-		var parts []string
 		off := 0
-		for _, ft := range nftables.ConcatSetTypeElements(t) {
+		for k, ft := range fields {
+			if k > 0 {
+				w.WriteString(" . ")
+			}
 			n := int(ft.Bytes)
 			if n == 0 || off+n > len(from) || off+n > len(to) {
-				parts = append(parts, fmt.Sprintf("0x%x", from))
+				fmt.Fprintf(w, "0x%x", from)
 				break
 			}
-			parts = append(parts, typeField(ft).span(span{from: from[off : off+n], to: to[off : off+n]}))
+			w.WriteString(typeField(ft).span(span{from: from[off : off+n], to: to[off : off+n]}))
 			off += (n + 3) / 4 * 4
 		}
-		s = strings.Join(parts, " . ")
 	}
-	return withComment(s, l.comments[i])
+	if c := l.comments[i]; c != "" {
+		w.WriteString(` comment "`)
+		w.WriteString(c)
+		w.WriteByte('"')
+	}
 }

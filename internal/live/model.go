@@ -148,11 +148,40 @@ func (t *Table) Lines() []string {
 // that are the same (same) have the same lines: a diff skips them whole,
 // without writing 100,000 elements to find them equal.
 type block struct {
-	n    int
-	at   func(i int) string
+	n  int
+	at func(i int) string
+	// write, when set, writes line i as at returns it, straight into w:
+	// a set's element lines are written out without a string each.
+	write func(w *strings.Builder, i int)
+	// size, when set, is about the length of all the lines (a set's
+	// elements are sampled); otherwise they are measured.
+	size func() int
 	same func(o block) bool
 	set  *Set
 	ch   *Chain
+}
+
+// linesSize is about the length of the block's lines, to size what they
+// are written into once: a large set's lines are ten megabytes, which a
+// growing buffer copies over and over.
+func (b block) linesSize() int {
+	if b.size != nil {
+		return b.size()
+	}
+	n := 0
+	for i := range b.n {
+		n += len(b.at(i))
+	}
+	return n
+}
+
+// writeLine writes line i into w.
+func (b block) writeLine(w *strings.Builder, i int) {
+	if b.write != nil {
+		b.write(w, i)
+		return
+	}
+	w.WriteString(b.at(i))
 }
 
 func (t *Table) blocks() []block {
@@ -193,16 +222,50 @@ func (s *Set) block() block {
 		tail = []string{"\t\t}", "\t}"}
 		n = s.Len()
 	}
+	fields := elementFields(s.keyType, s.concat)
+	write := func(w *strings.Builder, i int) {
+		switch {
+		case i < len(head):
+			w.WriteString(head[i])
+		case i < len(head)+n:
+			w.WriteString("\t\t\t")
+			writeElement(w, s.concat, fields, s.elems, i-len(head))
+			w.WriteByte(',')
+		default:
+			w.WriteString(tail[i-len(head)-n])
+		}
+	}
 	return block{
 		n: len(head) + n + len(tail),
 		at: func(i int) string {
-			switch {
-			case i < len(head):
+			if i < len(head) {
 				return head[i]
-			case i < len(head)+n:
-				return "\t\t\t" + s.Element(i-len(head)) + ","
 			}
-			return tail[i-len(head)-n]
+			var w strings.Builder
+			write(&w, i)
+			return w.String()
+		},
+		write: write,
+		size: func() int {
+			size := 0
+			for _, l := range head {
+				size += len(l)
+			}
+			for _, l := range tail {
+				size += len(l)
+			}
+			if n == 0 {
+				return size
+			}
+			// Elements of one set are about as long as one another:
+			// measure a few, spread over the set, and leave some room.
+			const samples = 16
+			var w strings.Builder
+			k := min(n, samples)
+			for j := range k {
+				write(&w, len(head)+j*(n-1)/max(1, k-1))
+			}
+			return size + w.Len()*n/k + w.Len()*n/k/8
 		},
 		same: func(o block) bool { return o.set != nil && s.sameContent(o.set) },
 		set:  s,

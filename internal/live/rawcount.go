@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -44,58 +45,49 @@ func (c *Conn) ruleExprNames(family byte, table string) (map[ruleKey][]string, e
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := conn.Execute(netlink.Message{
-		Header: netlink.Header{
-			Type:  netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_GETRULE),
-			Flags: netlink.Request | netlink.Dump,
-		},
-		Data: append([]byte{family, unix.NFNETLINK_V0, 0, 0}, attrs...),
+	// The dump is read as it arrives (a readable table has thousands of
+	// rules); rule and expression names are a few, kept once each.
+	out := map[ruleKey][]string{}
+	in := interner{}
+	name := func(b []byte) string { return in.get(bytes.TrimRight(b, "\x00")) }
+	err = streamDump(conn, family, unix.NFT_MSG_GETRULE, attrs, make([]byte, dumpBufferSize), func(b []byte) error {
+		var k ruleKey
+		names := []string{}
+		var bad error
+		keep := func(err error) {
+			if err != nil && bad == nil {
+				bad = err
+			}
+		}
+		keep(eachAttr(b, func(typ uint16, data []byte) {
+			switch typ {
+			case unix.NFTA_RULE_CHAIN:
+				k.chain = name(data)
+			case unix.NFTA_RULE_HANDLE:
+				k.handle = binary.BigEndian.Uint64(data)
+			case unix.NFTA_RULE_EXPRESSIONS:
+				keep(eachAttr(data, func(typ uint16, elem []byte) {
+					if typ != unix.NFTA_LIST_ELEM {
+						return
+					}
+					n := "?"
+					keep(eachAttr(elem, func(typ uint16, data []byte) {
+						if typ == unix.NFTA_EXPR_NAME {
+							n = name(data)
+						}
+					}))
+					names = append(names, n)
+				}))
+			}
+		}))
+		if bad != nil {
+			return bad
+		}
+		out[k] = names
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dumping rules: %w", err)
-	}
-	out := map[ruleKey][]string{}
-	for _, m := range msgs {
-		if len(m.Data) < 4 {
-			continue
-		}
-		ad, err := netlink.NewAttributeDecoder(m.Data[4:])
-		if err != nil {
-			return nil, err
-		}
-		var k ruleKey
-		names := []string{}
-		for ad.Next() {
-			switch ad.Type() {
-			case unix.NFTA_RULE_CHAIN:
-				k.chain = ad.String()
-			case unix.NFTA_RULE_HANDLE:
-				k.handle = binary.BigEndian.Uint64(ad.Bytes())
-			case unix.NFTA_RULE_EXPRESSIONS:
-				ad.Nested(func(nad *netlink.AttributeDecoder) error {
-					for nad.Next() {
-						if nad.Type() != unix.NFTA_LIST_ELEM {
-							continue
-						}
-						name := "?"
-						nad.Nested(func(ead *netlink.AttributeDecoder) error {
-							for ead.Next() {
-								if ead.Type() == unix.NFTA_EXPR_NAME {
-									name = ead.String()
-								}
-							}
-							return nil
-						})
-						names = append(names, name)
-					}
-					return nil
-				})
-			}
-		}
-		if err := ad.Err(); err != nil {
-			return nil, err
-		}
-		out[k] = names
 	}
 	return out, nil
 }

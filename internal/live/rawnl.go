@@ -31,15 +31,21 @@ func eachAttr(b []byte, fn func(typ uint16, data []byte)) error {
 	return nil
 }
 
-// streamDump sends a dump request of the inet family on conn and calls
-// fn with the attributes of each reply as it is read.
-func streamDump(conn *netlink.Conn, typ uint16, attrs []byte, fn func(attrs []byte) error) error {
+// dumpBufferSize holds any socket read of a dump: a dump's replies come
+// in socket buffers of at most 32 KiB.
+const dumpBufferSize = 64 << 10
+
+// streamDump sends a dump request of a netfilter family on conn and
+// calls fn with the attributes of each reply as it is read into buf (of
+// dumpBufferSize bytes: one for every dump of a read, which makes one per
+// set).
+func streamDump(conn *netlink.Conn, family uint8, typ uint16, attrs, buf []byte, fn func(attrs []byte) error) error {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return err
 	}
 	req := make([]byte, unix.NLMSG_HDRLEN, unix.NLMSG_HDRLEN+4+len(attrs))
-	req = append(append(req, nfgenmsg(unix.NFPROTO_INET)...), attrs...)
+	req = append(append(req, nfgenmsg(family)...), attrs...)
 	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
 	binary.NativeEndian.PutUint16(req[4:], uint16(nftType(typ)))
 	binary.NativeEndian.PutUint16(req[6:], uint16(netlink.Request|netlink.Dump))
@@ -54,8 +60,6 @@ func streamDump(conn *netlink.Conn, typ uint16, attrs []byte, fn func(attrs []by
 	if serr != nil {
 		return serr
 	}
-	// A dump's replies come in socket buffers of at most 32 KiB.
-	buf := make([]byte, 64<<10)
 	for {
 		var n, flags int
 		var rerr error
@@ -97,8 +101,9 @@ func streamDump(conn *netlink.Conn, typ uint16, attrs []byte, fn func(attrs []by
 }
 
 // dumpElements reads the elements of portwall's set name as the kernel
-// stores them. Comments go through in, so that each is kept once.
-func dumpElements(conn *netlink.Conn, name string, in interner) (*elemList, error) {
+// stores them, through buf (as streamDump). Comments go through in, so
+// that each is kept once.
+func dumpElements(conn *netlink.Conn, name string, buf []byte, in interner) (*elemList, error) {
 	req, err := netlink.MarshalAttributes([]netlink.Attribute{
 		{Type: unix.NFTA_SET_ELEM_LIST_TABLE, Data: cstring(TableName)},
 		{Type: unix.NFTA_SET_ELEM_LIST_SET, Data: cstring(name)},
@@ -109,7 +114,7 @@ func dumpElements(conn *netlink.Conn, name string, in interner) (*elemList, erro
 	l := &elemList{}
 	var key, keyEnd []byte
 	var bad error
-	err = streamDump(conn, unix.NFT_MSG_GETSETELEM, req, func(attrs []byte) error {
+	err = streamDump(conn, unix.NFPROTO_INET, unix.NFT_MSG_GETSETELEM, req, buf, func(attrs []byte) error {
 		return eachAttr(attrs, func(typ uint16, data []byte) {
 			if typ != unix.NFTA_SET_ELEM_LIST_ELEMENTS {
 				return
@@ -133,6 +138,11 @@ func dumpElements(conn *netlink.Conn, name string, in interner) (*elemList, erro
 				})
 				if err != nil && bad == nil {
 					bad = err
+				}
+				if n := l.Len(); n == cap(l.end) {
+					// Double the room: grown by append, a list of
+					// 100,000 elements would be copied dozens of times.
+					l.grow(max(n, 8), len(key)+len(keyEnd))
 				}
 				l.add(key, keyEnd, end, comment)
 			})

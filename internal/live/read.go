@@ -133,13 +133,14 @@ func (c *Conn) Read() (*Table, error) {
 	}
 	defer conn.Close()
 	in := interner{}
+	buf := make([]byte, dumpBufferSize)
 	for _, s := range sets {
 		if !s.Anonymous && isDynamic(s.Name) {
 			// Filled at run time: state, not content.
 			t.Sets = append(t.Sets, canonicalSet(s, nil))
 			continue
 		}
-		els, err := dumpElements(conn, s.Name, in)
+		els, err := dumpElements(conn, s.Name, buf, in)
 		if err != nil {
 			return nil, err
 		}
@@ -256,13 +257,6 @@ func typeField(t nftables.SetDatatype) field {
 		f.kind = kindICMPv6
 	}
 	return f
-}
-
-func withComment(e, comment string) string {
-	if comment == "" {
-		return e
-	}
-	return e + ` comment "` + comment + `"`
 }
 
 // span writes one element: an address, a prefix when the range is one, or

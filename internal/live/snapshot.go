@@ -394,6 +394,22 @@ func (c *Conn) restore(s *Snapshot, gen uint32, commit bool) error {
 // elapsed and leaves out the elements that have expired since; nil when
 // none is left.
 func agedElements(b []byte, elapsed uint64) []byte {
+	switch n, expiring, err := countElements(b); {
+	case err != nil || expiring:
+	case n == 0:
+		return nil
+	default:
+		// Nothing to age: the message goes back as the kernel wrote it,
+		// which is what rebuiltElements would give, without copying a
+		// large set's elements twice.
+		return b
+	}
+	return rebuiltElements(b, elapsed)
+}
+
+// rebuiltElements is agedElements taking the message apart and putting
+// it together again.
+func rebuiltElements(b []byte, elapsed uint64) []byte {
 	attrs, err := netlink.UnmarshalAttributes(b)
 	if err != nil {
 		return b
@@ -446,6 +462,30 @@ func agedElements(b []byte, elapsed uint64) []byte {
 	return out
 }
 
+// countElements counts the elements of a NEWSETELEM message's
+// attributes and reports whether one has an expiration.
+func countElements(b []byte) (n int, expiring bool, err error) {
+	keep := func(e error) {
+		if e != nil && err == nil {
+			err = e
+		}
+	}
+	keep(eachAttr(b, func(typ uint16, data []byte) {
+		if typ != unix.NFTA_SET_ELEM_LIST_ELEMENTS {
+			return
+		}
+		keep(eachAttr(data, func(_ uint16, elem []byte) {
+			n++
+			keep(eachAttr(elem, func(typ uint16, _ []byte) {
+				if typ == unix.NFTA_SET_ELEM_EXPIRATION {
+					expiring = true
+				}
+			}))
+		}))
+	}))
+	return n, expiring, err
+}
+
 // sendBatch sends msgs as one nf_tables transaction (with gen: refused
 // if the generation moved) and returns the first error the kernel
 // reported, naming the object. Without commit the batch has no end
@@ -460,8 +500,19 @@ func sendBatch(conn *netlink.Conn, msgs []SnapshotMessage, gen uint32, commit bo
 		}
 		begin = append(begin, a...)
 	}
-	batch := []netlink.Message{{Header: netlink.Header{Type: netlink.HeaderType(unix.NFNL_MSG_BATCH_BEGIN), Flags: netlink.Request}, Data: begin}}
-	size := 0
+	// The batch is written once, into the buffer it is sent from: a
+	// large table's snapshot is megabytes.
+	size := nlmsgAlign(unix.NLMSG_HDRLEN + len(begin))
+	if commit {
+		size *= 2
+	}
+	for _, m := range msgs {
+		size += nlmsgAlign(unix.NLMSG_HDRLEN + 4 + len(m.Attrs))
+	}
+	w := &wireBatch{buf: make([]byte, 0, size)}
+	at := w.begin(netlink.HeaderType(unix.NFNL_MSG_BATCH_BEGIN), netlink.Request)
+	w.buf = append(w.buf, begin...)
+	w.end(at)
 	for _, m := range msgs {
 		flags := netlink.Request | netlink.Acknowledge
 		if m.Type != unix.NFT_MSG_DELTABLE {
@@ -470,34 +521,37 @@ func sendBatch(conn *netlink.Conn, msgs []SnapshotMessage, gen uint32, commit bo
 		if m.Type == unix.NFT_MSG_NEWRULE {
 			flags |= netlink.Append
 		}
-		batch = append(batch, netlink.Message{Header: netlink.Header{Type: nftType(m.Type), Flags: flags}, Data: append(nfgenmsg(m.Family), m.Attrs...)})
-		size += len(m.Attrs) + 4 + unix.NLMSG_HDRLEN
+		at := w.begin(nftType(m.Type), flags)
+		w.buf = append(append(w.buf, nfgenmsg(m.Family)...), m.Attrs...)
+		w.end(at)
 	}
 	if commit {
-		batch = append(batch, netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(unix.NFNL_MSG_BATCH_END), Flags: netlink.Request}, Data: begin})
+		at := w.begin(netlink.HeaderType(unix.NFNL_MSG_BATCH_END), netlink.Request)
+		w.buf = append(w.buf, begin...)
+		w.end(at)
 	}
 	// A batch is one message to the kernel: the socket's buffers must hold
 	// it, and an acknowledgement per message.
-	if err := conn.SetWriteBuffer(size + 4096); err != nil {
+	if err := conn.SetWriteBuffer(len(w.buf) + 4096); err != nil {
 		return err
 	}
-	if err := conn.SetReadBuffer(len(batch)*1024 + 65536); err != nil {
+	if err := conn.SetReadBuffer(w.n*1024 + 65536); err != nil {
 		return err
 	}
-	sent, err := conn.SendMessages(batch)
-	if err != nil {
+	if err := writeWire(conn, w.buf); err != nil {
 		return fmt.Errorf("sending the batch: %w", err)
 	}
 	// The kernel processes the batch while it is sent: every reply is
-	// queued by now. Read them until none is left.
-	bySeq := map[uint32]string{}
-	for i, m := range sent {
+	// queued by now. Read them until none is left. Messages are numbered
+	// from 1: the batch's begin, then msgs.
+	what := func(seq uint32) string {
 		switch {
-		case i == 0:
-			bySeq[m.Header.Sequence] = "the batch"
-		case i <= len(msgs):
-			bySeq[m.Header.Sequence] = msgs[i-1].What
+		case seq == 1:
+			return "the batch"
+		case seq >= 2 && int(seq-2) < len(msgs):
+			return msgs[seq-2].What
 		}
+		return ""
 	}
 	var first error
 	for {
@@ -514,7 +568,7 @@ func sendBatch(conn *netlink.Conn, msgs []SnapshotMessage, gen uint32, commit bo
 			if errors.Is(op.Err, syscall.ERESTART) {
 				return ErrChanged
 			}
-			first = fmt.Errorf("%w %s: %w", ErrRestoreRefused, bySeq[op.Sequence], op.Err)
+			first = fmt.Errorf("%w %s: %w", ErrRestoreRefused, what(op.Sequence), op.Err)
 		} else if err != nil && first == nil {
 			first = err
 		}
