@@ -89,14 +89,16 @@ func Render(v *ir.HostView, s Settings) ([]byte, error) {
 	pol := v.Ruleset.Policy
 	// Set names become nft identifiers. The profile checker allows only
 	// safe names; a ruleset from elsewhere is refused, never mangled.
-	for _, hr := range append(slices.Clone(v.In), v.Out...) {
-		if hr.Rule.Program != "" {
-			// Dropping the condition would open the ports to every process.
-			return nil, fmt.Errorf("rule %s is limited to the program %s, which nftables cannot match", hr.Rule.ID, hr.Rule.Program)
-		}
-		for _, n := range hr.Remote.Sets {
-			if !generators.SafeName(n) {
-				return nil, fmt.Errorf("rule %s: address set name %q cannot be an nft identifier", hr.Rule.ID, n)
+	for _, hrs := range [][]ir.HostRule{v.In, v.Out} {
+		for _, hr := range hrs {
+			if hr.Rule.Program != "" {
+				// Dropping the condition would open the ports to every process.
+				return nil, fmt.Errorf("rule %s is limited to the program %s, which nftables cannot match", hr.Rule.ID, hr.Rule.Program)
+			}
+			for _, n := range hr.Remote.Sets {
+				if !generators.SafeName(n) {
+					return nil, fmt.Errorf("rule %s: address set name %q cannot be an nft identifier", hr.Rule.ID, n)
+				}
 			}
 		}
 	}

@@ -63,9 +63,12 @@ func (its *items) add(source string, ranges []netipx.IPRange, sp []span) {
 	}
 	i, ok := its.bySource[source]
 	if !ok {
-		i = len(its.list)
-		its.bySource[source] = i
-		its.list = append(its.list, item{ranges: ranges})
+		// A source's first rule lends it its spans; the clipped capacity
+		// makes a later rule's append copy them rather than write into
+		// the slice the other families' sets share.
+		its.bySource[source] = len(its.list)
+		its.list = append(its.list, item{ranges: ranges, spans: slices.Clip(sp)})
+		return
 	}
 	its.list[i].spans = append(its.list[i].spans, sp...)
 }
@@ -257,7 +260,8 @@ type interner struct {
 }
 
 func (in *interner) id(origins []int) int {
-	var key []byte
+	var buf [32]byte // the key of a few origins, off the heap
+	key := buf[:0]
 	for _, o := range origins {
 		key = strconv.AppendInt(key, int64(o), 10)
 		key = append(key, ' ')
@@ -339,9 +343,12 @@ func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]ele
 		}
 		bs, ok := cache[string(key)]
 		if !ok {
-			var active []span
-			for _, k := range iv.items {
-				active = append(active, its[k].spans...)
+			active := its[iv.items[0]].spans
+			if len(iv.items) > 1 {
+				active = nil
+				for _, k := range iv.items {
+					active = append(active, its[k].spans...)
+				}
 			}
 			bs = boxes(active, &in)
 			named(bs)
@@ -397,7 +404,11 @@ func elementary(its []item) []interval {
 		item  int
 		delta int
 	}
-	var events []event
+	n := 0
+	for _, it := range its {
+		n += len(it.ranges)
+	}
+	events := make([]event, 0, 2*n)
 	for k, it := range its {
 		for _, r := range it.ranges {
 			events = append(events, event{r.From(), k, +1})
@@ -407,14 +418,30 @@ func elementary(its []item) []interval {
 		}
 	}
 	slices.SortFunc(events, func(a, b event) int { return a.at.Compare(b.at) })
-	active := map[int]int{}
-	var out []interval
+	// count[k] is how many of item k's ranges cover the current point
+	// (for a moment below zero when a range closes before its neighbour
+	// opens at the same point); active lists the items with a count other
+	// than zero, where[k] being k's place in it, for removal by swapping.
+	count := make([]int, len(its))
+	where := make([]int, len(its))
+	var active []int
+	// The intervals' item lists share one backing array.
+	keys := make([]int, 0, n)
+	out := make([]interval, 0, n)
 	for i := 0; i < len(events); {
 		at := events[i].at
 		for ; i < len(events) && events[i].at == at; i++ {
-			active[events[i].item] += events[i].delta
-			if active[events[i].item] == 0 {
-				delete(active, events[i].item)
+			k := events[i].item
+			was := count[k]
+			count[k] += events[i].delta
+			switch {
+			case was == 0:
+				where[k] = len(active)
+				active = append(active, k)
+			case count[k] == 0:
+				last := active[len(active)-1]
+				active[where[k]], where[last] = last, where[k]
+				active = active[:len(active)-1]
 			}
 		}
 		if len(active) == 0 {
@@ -424,12 +451,11 @@ func elementary(its []item) []interval {
 		if i < len(events) {
 			end = events[i].at.Prev()
 		}
-		keys := make([]int, 0, len(active))
-		for k := range active {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		out = append(out, interval{netipx.IPRangeFrom(at, end), keys})
+		start := len(keys)
+		keys = append(keys, active...)
+		ks := keys[start:len(keys):len(keys)]
+		slices.Sort(ks)
+		out = append(out, interval{netipx.IPRangeFrom(at, end), ks})
 	}
 	return out
 }
@@ -448,6 +474,12 @@ func lastOf(a netip.Addr) netip.Addr {
 // boxes cuts spans into disjoint boxes on the service axis, each owned by
 // the first rule covering it, with the origins of that rule that do.
 func boxes(spans []span, in *interner) []box {
+	if len(spans) == 1 {
+		// One span is one box: the common case of a network that one
+		// rule alone allows.
+		s := spans[0]
+		return []box{{proto: s.proto, lo: s.lo, hi: s.hi, rule: s.rule, origins: in.id([]int{s.origin})}}
+	}
 	// Events packed in one number each (the point on the axis, then
 	// close before open, then the span), sorted as plain integers: point
 	// is proto<<16 | port, one past the end for a close.
