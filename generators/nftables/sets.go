@@ -98,10 +98,11 @@ var flowSets = []setKind{
 
 // setsChain lays out the host rules of one direction: the flow sets and
 // the rules that look them up, and readable rules for what sets cannot
-// hold (remote sets filled from DNS at run time).
-func (r *renderer) setsChain(hrs []ir.HostRule, dir ir.Direction) ([]string, error) {
+// hold (remote sets filled from DNS at run time), written to b after
+// the lookups.
+func (r *renderer) setsChain(b *bytes.Buffer, hrs []ir.HostRule, dir ir.Direction) error {
 	sets := make([]items, len(flowSets))
-	var lines []string
+	var fqdn bytes.Buffer
 	// The walk of ir.HostView.Matches, without building its matches: a
 	// large profile has tens of thousands.
 	for ri, hr := range hrs {
@@ -111,7 +112,7 @@ func (r *renderer) setsChain(hrs []ir.HostRule, dir ir.Direction) ([]string, err
 		for _, n := range hr.Remote.Sets {
 			set, ok := r.v.Ruleset.Set(n)
 			if !ok {
-				return nil, fmt.Errorf("rule %s refers to unknown set %q", hr.Rule.ID, n)
+				return fmt.Errorf("rule %s refers to unknown set %q", hr.Rule.ID, n)
 			}
 			if set.Kind == ir.SetHost && set.Name == r.v.Host.Name {
 				continue // the host itself: loopback
@@ -135,11 +136,9 @@ func (r *renderer) setsChain(hrs []ir.HostRule, dir ir.Direction) ([]string, err
 				if len(set.FQDNs) == 0 {
 					continue
 				}
-				fq, err := r.fqdnLines(hr, dir, ir.Match{Family: f, Remote: set, RemoteRanges: ranges, RemoteFQDNs: set.FQDNs})
-				if err != nil {
-					return nil, err
+				if err := r.fqdnLines(&fqdn, hr, dir, ir.Match{Family: f, Remote: set, RemoteRanges: ranges, RemoteFQDNs: set.FQDNs}); err != nil {
+					return err
 				}
-				lines = append(lines, fq...)
 			}
 		}
 	}
@@ -147,7 +146,6 @@ func (r *renderer) setsChain(hrs []ir.HostRule, dir ir.Direction) ([]string, err
 	if dir == ir.Out {
 		prefix, key = "out_", "daddr"
 	}
-	var out []string
 	var wg sync.WaitGroup
 	for i, k := range flowSets {
 		its := sets[i].list
@@ -165,10 +163,11 @@ func (r *renderer) setsChain(hrs []ir.HostRule, dir ir.Direction) ([]string, err
 			s.elems, s.comments = r.elements(hrs, its, strings.Contains(k.typ, "_addr"))
 		}()
 		r.flowSets = append(r.flowSets, s)
-		out = append(out, fmt.Sprintf("%s @%s accept comment %s", s.match, s.name, quote("pw:set "+s.name+": each element's comment names its rule")))
+		fmt.Fprintf(b, "\t\t%s @%s accept comment %s\n", s.match, s.name, quote("pw:set "+s.name+": each element's comment names its rule"))
 	}
 	wg.Wait()
-	return append(out, lines...), nil
+	b.Write(fqdn.Bytes())
+	return nil
 }
 
 // anySet is the index in flowSets of protocol p's flows open to every
