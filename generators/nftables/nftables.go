@@ -122,7 +122,7 @@ func Render(v *ir.HostView, s Settings) ([]byte, error) {
 	}
 	// The chains come first: rendering them declares the sets that the
 	// header and the table list.
-	var input, output bytes.Buffer
+	var input, output text
 	if err := r.chain(&input, v.In, ir.In); err != nil {
 		return nil, err
 	}
@@ -133,8 +133,8 @@ func Render(v *ir.HostView, s Settings) ([]byte, error) {
 	}
 
 	// The flow sets are most of a large script: write them on all cores,
-	// each into its own buffer, then once into the script.
-	setText := make([]bytes.Buffer, len(r.flowSets))
+	// each into its own text, then once into the script.
+	setText := make([]text, len(r.flowSets))
 	var wg sync.WaitGroup
 	for i, s := range r.flowSets {
 		wg.Add(1)
@@ -144,41 +144,51 @@ func Render(v *ir.HostView, s Settings) ([]byte, error) {
 		}()
 	}
 	wg.Wait()
-	size := 8<<10 + input.Len() + output.Len()
+	// The header and the sets' declarations, then the script in a buffer
+	// of its size: the chains' wrapping (baselines and tails) is under
+	// 4 KiB.
+	var head bytes.Buffer
+	r.header(&head)
+	r.declarations(&head)
+	size := head.Len() + input.Len() + output.Len() + 4<<10
 	for i := range setText {
 		size += setText[i].Len()
 	}
 	var b bytes.Buffer
 	b.Grow(size)
-	r.header(&b)
-	fmt.Fprintf(&b, "table inet %s\ndelete table inet %s\n\ntable inet %s {\n", Table, Table, Table)
+	b.Write(head.Bytes())
+	for i := range setText {
+		setText[i].writeTo(&b)
+	}
+	writeChain(&b, "input", inputBaseline, &input, tail(pol, "input"))
+	if pol.Output == ir.OutputDrop {
+		b.WriteString("\n")
+		writeChain(&b, "output", outputBaseline, &output, tail(pol, "output"))
+	}
+	b.WriteString("}\n")
+	return b.Bytes(), nil
+}
+
+// declarations opens the table and declares its address sets and lists.
+func (r *renderer) declarations(b *bytes.Buffer) {
+	fmt.Fprintf(b, "table inet %s\ndelete table inet %s\n\ntable inet %s {\n", Table, Table, Table)
 	for _, name := range slices.Sorted(maps.Keys(r.sets)) {
 		s := r.sets[name]
-		fmt.Fprintf(&b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tcomment %s\n", s.name, addrType(s.family), quote(s.comment))
+		fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tcomment %s\n", s.name, addrType(s.family), quote(s.comment))
 		if len(s.ranges) > 0 {
-			writeElements(&b, s.ranges)
+			writeElements(b, s.ranges)
 		}
 		b.WriteString("\t}\n\n")
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.lists)) {
 		l := r.lists[name]
-		fmt.Fprintf(&b, "\tset %s {\n\t\ttype %s\n", l.name, l.typ)
+		fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n", l.name, l.typ)
 		if l.interval {
 			b.WriteString("\t\tflags interval\n")
 		}
-		writeItems(&b, l.elements)
+		writeItems(b, l.elements)
 		b.WriteString("\t}\n\n")
 	}
-	for i := range setText {
-		b.Write(setText[i].Bytes())
-	}
-	writeChain(&b, "input", inputBaseline, input.Bytes(), tail(pol, "input"))
-	if pol.Output == ir.OutputDrop {
-		b.WriteString("\n")
-		writeChain(&b, "output", outputBaseline, output.Bytes(), tail(pol, "output"))
-	}
-	b.WriteString("}\n")
-	return b.Bytes(), nil
 }
 
 func (r *renderer) header(b *bytes.Buffer) {
@@ -260,10 +270,10 @@ var outputBaseline = []string{
 
 // writeChain writes a base chain with policy drop on hook: the baseline,
 // the rules (written by chain), and the tail.
-func writeChain(b *bytes.Buffer, hook string, baseline []string, rules []byte, tail []string) {
+func writeChain(b *bytes.Buffer, hook string, baseline []string, rules *text, tail []string) {
 	fmt.Fprintf(b, "\tchain %s {\n\t\ttype filter hook %s priority filter; policy drop;\n", hook, hook)
 	writeLines(b, baseline)
-	b.Write(rules)
+	rules.writeTo(b)
 	writeLines(b, tail)
 	b.WriteString("\t}\n")
 }
@@ -294,7 +304,7 @@ func tail(pol ir.Policy, chain string) []string {
 
 // chain writes the rules of the host rules of one direction to b, one a
 // line.
-func (r *renderer) chain(b *bytes.Buffer, hrs []ir.HostRule, dir ir.Direction) error {
+func (r *renderer) chain(b *text, hrs []ir.HostRule, dir ir.Direction) error {
 	if r.layout == LayoutSets {
 		return r.setsChain(b, hrs, dir)
 	}
@@ -309,7 +319,7 @@ func (r *renderer) chain(b *bytes.Buffer, hrs []ir.HostRule, dir ir.Direction) e
 // rule writes one host rule: a line per family, remote set and comment
 // chunk. Matches where one side has no address of a family are absent
 // (ir.HostView.Matches), so no line ever loses an address match.
-func (r *renderer) rule(b *bytes.Buffer, hr ir.HostRule, dir ir.Direction) error {
+func (r *renderer) rule(b *text, hr ir.HostRule, dir ir.Direction) error {
 	matches := r.v.Matches(hr)
 	for i := 0; i < len(matches); i++ {
 		m := matches[i]
@@ -347,7 +357,7 @@ func (r *renderer) omit(hr ir.HostRule, m ir.Match) {
 // one line per comment chunk:
 //
 //	ip saddr @g_web_v4 tcp dport 443 accept comment "pw:r... allow[0]"
-func (r *renderer) lines(b *bytes.Buffer, hr ir.HostRule, dir ir.Direction, m ir.Match, set string, familySpecific bool) {
+func (r *renderer) lines(b *text, hr ir.HostRule, dir ir.Direction, m ir.Match, set string, familySpecific bool) {
 	remoteKey := "saddr"
 	if dir == ir.Out {
 		remoteKey = "daddr"
@@ -555,7 +565,7 @@ func writeItems(b *bytes.Buffer, items []string) {
 // fqdnLines renders the host-name part of a match (m.RemoteFQDNs) as
 // defaults.fqdn says, in either layout: rules on a set that DNS fills, or
 // nothing but a note in the header, or a refusal.
-func (r *renderer) fqdnLines(b *bytes.Buffer, hr ir.HostRule, dir ir.Direction, m ir.Match) error {
+func (r *renderer) fqdnLines(b *text, hr ir.HostRule, dir ir.Direction, m ir.Match) error {
 	switch r.v.Ruleset.Policy.FQDN {
 	case ir.FQDNDynamicSet:
 		r.lines(b, hr, dir, m, r.dynamicSet(m), true)

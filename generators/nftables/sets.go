@@ -1,7 +1,6 @@
 package nftables
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"net/netip"
@@ -100,9 +99,9 @@ var flowSets = []setKind{
 // the rules that look them up, and readable rules for what sets cannot
 // hold (remote sets filled from DNS at run time), written to b after
 // the lookups.
-func (r *renderer) setsChain(b *bytes.Buffer, hrs []ir.HostRule, dir ir.Direction) error {
+func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error {
 	sets := make([]items, len(flowSets))
-	var fqdn bytes.Buffer
+	var fqdn text
 	// The walk of ir.HostView.Matches, without building its matches: a
 	// large profile has tens of thousands.
 	for ri, hr := range hrs {
@@ -166,7 +165,7 @@ func (r *renderer) setsChain(b *bytes.Buffer, hrs []ir.HostRule, dir ir.Directio
 		fmt.Fprintf(b, "\t\t%s @%s accept comment %s\n", s.match, s.name, quote("pw:set "+s.name+": each element's comment names its rule"))
 	}
 	wg.Wait()
-	b.Write(fqdn.Bytes())
+	fqdn.writeTo(b)
 	return nil
 }
 
@@ -539,14 +538,7 @@ func boxes(spans []span, in *interner) []box {
 
 // writeFlowSet writes a flow set, one element per line. Element comments
 // come quoted.
-func writeFlowSet(b *bytes.Buffer, s *flowSet) {
-	// About 40 bytes of address, ports and punctuation per element, and
-	// its comment.
-	size := 256 + 40*len(s.elems)
-	for _, e := range s.elems {
-		size += len(s.comments[e.box.origins])
-	}
-	b.Grow(size)
+func writeFlowSet(b *text, s *flowSet) {
 	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tcomment %s\n", s.name, s.typ, quote(s.comment))
 	b.WriteString("\t\telements = {\n")
 	var last netipx.IPRange
