@@ -526,14 +526,22 @@ func (r *renderer) typesExpr(p proto.Protocol, types []uint8) string {
 	return r.listRef(p.String()+"_types_", typ, numbers, names, false)
 }
 
+// rangeString is an address range as nft reads it: an address, a
+// network, or first-last.
 func rangeString(r netipx.IPRange) string {
+	var buf [96]byte
+	return string(appendRange(buf[:0], r))
+}
+
+// appendRange appends rangeString(r) to b.
+func appendRange(b []byte, r netipx.IPRange) []byte {
 	if p, ok := r.Prefix(); ok {
 		if p.IsSingleIP() {
-			return p.Addr().String()
+			return p.Addr().AppendTo(b)
 		}
-		return p.String()
+		return p.AppendTo(b)
 	}
-	return r.String()
+	return r.AppendTo(b)
 }
 
 func writeElements(b *bytes.Buffer, rs []netipx.IPRange) {

@@ -24,13 +24,18 @@ type flowSet struct {
 	elems []element
 	// comments are the elements' comments, quoted, by box.comment.
 	comments []string
+	// ivs are the elementary address intervals the elements span.
+	ivs []interval
 }
 
 // element is one element of a flow set: a remote address range (unless
-// the set has none), and a range on the service axis.
+// the set has none), and a range on the service axis. The address range
+// runs from the start of elementary interval first to the end of last:
+// two indices rather than two addresses keep a large set's elements
+// small.
 type element struct {
-	addr netipx.IPRange
-	box  box
+	first, last int32 // -1: the set has no addresses
+	box         box
 }
 
 // span is part of an item on the service axis: a protocol's port range,
@@ -159,7 +164,7 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.elems, s.comments = r.elements(hrs, its, strings.Contains(k.typ, "_addr"))
+			s.elems, s.comments, s.ivs = r.elements(hrs, its, strings.Contains(k.typ, "_addr"))
 		}()
 		r.flowSets = append(r.flowSets, s)
 		fmt.Fprintf(b, "\t\t%s @%s accept comment %s\n", s.match, s.name, quote("pw:set "+s.name+": each element's comment names its rule"))
@@ -284,10 +289,12 @@ func (in *interner) id(origins []int) int {
 // elements come in address order, then service order; comments are
 // returned once per rule and origins, and each element's box names its
 // comment by index (box.origins).
-func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]element, []string) {
+func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]element, []string, []interval) {
 	var in interner
+	var sw sweep
 	var comments []string
 	ids := map[[2]int]int{}
+	var origins []ir.Origin
 	// named turns a list of boxes' origins into comment indices, once per
 	// rule and origins.
 	named := func(bs []box) {
@@ -297,7 +304,7 @@ func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]ele
 			id, ok := ids[k]
 			if !ok {
 				rule := hrs[b.rule].Rule
-				origins := make([]ir.Origin, 0, len(in.lists[b.origins]))
+				origins = origins[:0]
 				for _, o := range in.lists[b.origins] {
 					// Custom rules are named by their index (allow[N]):
 					// their free text would repeat on every element of a
@@ -318,13 +325,13 @@ func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]ele
 		for _, it := range its {
 			all = append(all, it.spans...)
 		}
-		bs := boxes(all, &in)
+		bs := sw.boxes(all, &in)
 		named(bs)
 		out := make([]element, len(bs))
 		for i, b := range bs {
-			out[i] = element{box: b}
+			out[i] = element{first: -1, last: -1, box: b}
 		}
-		return out, comments
+		return out, comments, nil
 	}
 	// Intervals covered by the same items have the same boxes: the
 	// networks of one group, typically.
@@ -348,7 +355,7 @@ func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]ele
 					active = append(active, its[k].spans...)
 				}
 			}
-			bs = boxes(active, &in)
+			bs = sw.boxes(active, &in)
 			named(bs)
 			cache[string(key)] = bs
 		}
@@ -373,19 +380,19 @@ func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]ele
 				}
 				if j < len(pb) && pb[j] == b {
 					e := prev[j]
-					out[e].addr = netipx.IPRangeFrom(out[e].addr.From(), iv.r.To())
+					out[e].last = int32(i)
 					cur[k] = e
 					continue
 				}
 			}
 			cur[k] = len(out)
-			out = append(out, element{addr: iv.r, box: b})
+			out = append(out, element{first: int32(i), last: int32(i), box: b})
 		}
 		prev, cur = cur, prev
 	}
 	// Elements start in address order, each interval's in service order:
 	// sorted. (An element that grows keeps its start.)
-	return out, comments
+	return out, comments, ivs
 }
 
 // interval is an elementary address interval and the items covering it.
@@ -469,30 +476,38 @@ func lastOf(a netip.Addr) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
+// sweep is the scratch space of boxes, kept from one call to the next.
+type sweep struct {
+	events           []uint64
+	active, where    []int
+	origins, singles []int
+}
+
 // boxes cuts spans into disjoint boxes on the service axis, each owned by
 // the first rule covering it, with the origins of that rule that do.
-func boxes(spans []span, in *interner) []box {
+func (sw *sweep) boxes(spans []span, in *interner) []box {
 	if len(spans) == 1 {
 		// One span is one box: the common case of a network that one
 		// rule alone allows.
 		s := spans[0]
-		return []box{{proto: s.proto, lo: s.lo, hi: s.hi, rule: s.rule, origins: in.id([]int{s.origin})}}
+		sw.singles = append(sw.singles[:0], s.origin)
+		return []box{{proto: s.proto, lo: s.lo, hi: s.hi, rule: s.rule, origins: in.id(sw.singles)}}
 	}
 	// Events packed in one number each (the point on the axis, then
 	// close before open, then the span), sorted as plain integers: point
 	// is proto<<16 | port, one past the end for a close.
 	key := func(p proto.Protocol, v uint16) uint64 { return uint64(p.Number())<<16 | uint64(v) }
-	events := make([]uint64, 0, 2*len(spans))
+	events := sw.events[:0]
 	for i, s := range spans {
 		events = append(events, key(s.proto, s.lo)<<33|1<<32|uint64(i), (key(s.proto, s.hi)+1)<<33|uint64(i))
 	}
 	slices.Sort(events)
 	// active lists the spans covering the current point; where[i] is span
 	// i's place in it, for removal by swapping.
-	var active []int
-	where := make([]int, len(spans))
+	active := sw.active[:0]
+	where := append(sw.where[:0], make([]int, len(spans))...)
 	var out []box
-	var origins []int
+	origins := sw.origins[:0]
 	for i := 0; i < len(events); {
 		at := events[i] >> 33
 		for ; i < len(events) && events[i]>>33 == at; i++ {
@@ -533,6 +548,7 @@ func boxes(spans []span, in *interner) []box {
 		}
 		out = append(out, b)
 	}
+	sw.events, sw.active, sw.where, sw.origins = events, active, where, origins
 	return out
 }
 
@@ -541,15 +557,18 @@ func boxes(spans []span, in *interner) []box {
 func writeFlowSet(b *text, s *flowSet) {
 	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tcomment %s\n", s.name, s.typ, quote(s.comment))
 	b.WriteString("\t\telements = {\n")
-	var last netipx.IPRange
-	var addr string
+	// Elements of one address range follow each other: its text is
+	// formatted once.
+	first, last := int32(-1), int32(-1)
+	var addr []byte
 	for i, e := range s.elems {
 		b.WriteString("\t\t\t")
-		if e.addr.IsValid() {
-			if e.addr != last {
-				last, addr = e.addr, rangeString(e.addr)
+		if e.first >= 0 {
+			if e.first != first || e.last != last {
+				first, last = e.first, e.last
+				addr = appendRange(addr[:0], netipx.IPRangeFrom(s.ivs[first].r.From(), s.ivs[last].r.To()))
 			}
-			b.WriteString(addr)
+			b.Write(addr)
 			b.WriteString(" . ")
 		}
 		x := e.box
