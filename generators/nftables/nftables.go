@@ -12,7 +12,6 @@
 package nftables
 
 import (
-	"bytes"
 	"fmt"
 	"hash/fnv"
 	"maps"
@@ -132,45 +131,46 @@ func Render(v *ir.HostView, s Settings) ([]byte, error) {
 		}
 	}
 
-	// The flow sets are most of a large script: write them on all cores,
-	// each into its own text, then once into the script.
-	setText := make([]text, len(r.flowSets))
+	// The header and the sets' declarations, then the script's end (the
+	// chains). The flow sets in between are most of a large script, and
+	// were counted when cut (setsChain): the script is allocated once, at
+	// its size, and each flow set written on a core of its own straight
+	// into its place.
+	var pre, post text
+	r.header(&pre)
+	r.declarations(&pre)
+	writeChain(&post, "input", inputBaseline, &input, tail(pol, "input"))
+	if pol.Output == ir.OutputDrop {
+		post.WriteString("\n")
+		writeChain(&post, "output", outputBaseline, &output, tail(pol, "output"))
+	}
+	post.WriteString("}\n")
+	size := pre.Len() + post.Len()
+	for _, s := range r.flowSets {
+		size += s.size
+	}
+	script := make([]byte, size)
+	rest := pre.copyTo(script)
 	var wg sync.WaitGroup
-	for i, s := range r.flowSets {
+	for _, s := range r.flowSets {
+		p := &place{b: rest[:0:s.size]}
+		rest = rest[s.size:]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			writeFlowSet(&setText[i], s)
+			writeFlowSet(p, s)
+			if p.n != s.size {
+				panic("nftables: flow set " + s.name + " came out shorter than counted")
+			}
 		}()
 	}
+	post.copyTo(rest)
 	wg.Wait()
-	// The header and the sets' declarations, then the script in a buffer
-	// of its size: the chains' wrapping (baselines and tails) is under
-	// 4 KiB.
-	var head bytes.Buffer
-	r.header(&head)
-	r.declarations(&head)
-	size := head.Len() + input.Len() + output.Len() + 4<<10
-	for i := range setText {
-		size += setText[i].Len()
-	}
-	var b bytes.Buffer
-	b.Grow(size)
-	b.Write(head.Bytes())
-	for i := range setText {
-		setText[i].writeTo(&b)
-	}
-	writeChain(&b, "input", inputBaseline, &input, tail(pol, "input"))
-	if pol.Output == ir.OutputDrop {
-		b.WriteString("\n")
-		writeChain(&b, "output", outputBaseline, &output, tail(pol, "output"))
-	}
-	b.WriteString("}\n")
-	return b.Bytes(), nil
+	return script, nil
 }
 
 // declarations opens the table and declares its address sets and lists.
-func (r *renderer) declarations(b *bytes.Buffer) {
+func (r *renderer) declarations(b *text) {
 	fmt.Fprintf(b, "table inet %s\ndelete table inet %s\n\ntable inet %s {\n", Table, Table, Table)
 	for _, name := range slices.Sorted(maps.Keys(r.sets)) {
 		s := r.sets[name]
@@ -191,7 +191,7 @@ func (r *renderer) declarations(b *bytes.Buffer) {
 	}
 }
 
-func (r *renderer) header(b *bytes.Buffer) {
+func (r *renderer) header(b *text) {
 	v := r.v
 	addrs := make([]string, len(v.Host.Addrs))
 	for i, a := range v.Host.Addrs {
@@ -270,16 +270,16 @@ var outputBaseline = []string{
 
 // writeChain writes a base chain with policy drop on hook: the baseline,
 // the rules (written by chain), and the tail.
-func writeChain(b *bytes.Buffer, hook string, baseline []string, rules *text, tail []string) {
+func writeChain(b *text, hook string, baseline []string, rules *text, tail []string) {
 	fmt.Fprintf(b, "\tchain %s {\n\t\ttype filter hook %s priority filter; policy drop;\n", hook, hook)
 	writeLines(b, baseline)
-	rules.writeTo(b)
+	b.adopt(rules)
 	writeLines(b, tail)
 	b.WriteString("\t}\n")
 }
 
 // writeLines writes the rules of a chain, one a line.
-func writeLines(b *bytes.Buffer, lines []string) {
+func writeLines(b *text, lines []string) {
 	for _, l := range lines {
 		b.WriteString("\t\t")
 		b.WriteString(l)
@@ -544,7 +544,7 @@ func appendRange(b []byte, r netipx.IPRange) []byte {
 	return r.AppendTo(b)
 }
 
-func writeElements(b *bytes.Buffer, rs []netipx.IPRange) {
+func writeElements(b *text, rs []netipx.IPRange) {
 	items := make([]string, len(rs))
 	for i, r := range rs {
 		items[i] = rangeString(r)
@@ -553,7 +553,7 @@ func writeElements(b *bytes.Buffer, rs []netipx.IPRange) {
 }
 
 // writeItems writes a set's elements, four to a line.
-func writeItems(b *bytes.Buffer, items []string) {
+func writeItems(b *text, items []string) {
 	const perLine = 4
 	b.WriteString("\t\telements = {")
 	for i, it := range items {

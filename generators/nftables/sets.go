@@ -26,6 +26,8 @@ type flowSet struct {
 	comments []string
 	// ivs are the elementary address intervals the elements span.
 	ivs []interval
+	// size is the length of the set's text (writeFlowSet).
+	size int
 }
 
 // element is one element of a flow set: a remote address range (unless
@@ -165,12 +167,15 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 		go func() {
 			defer wg.Done()
 			s.elems, s.comments, s.ivs = r.elements(hrs, its, strings.Contains(k.typ, "_addr"))
+			var c place
+			writeFlowSet(&c, s)
+			s.size = c.n
 		}()
 		r.flowSets = append(r.flowSets, s)
 		fmt.Fprintf(b, "\t\t%s @%s accept comment %s\n", s.match, s.name, quote("pw:set "+s.name+": each element's comment names its rule"))
 	}
 	wg.Wait()
-	fqdn.writeTo(b)
+	b.adopt(&fqdn)
 	return nil
 }
 
@@ -554,7 +559,7 @@ func (sw *sweep) boxes(spans []span, in *interner) []box {
 
 // writeFlowSet writes a flow set, one element per line. Element comments
 // come quoted.
-func writeFlowSet(b *text, s *flowSet) {
+func writeFlowSet(b *place, s *flowSet) {
 	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tcomment %s\n", s.name, s.typ, quote(s.comment))
 	b.WriteString("\t\telements = {\n")
 	// Elements of one address range follow each other: its text is

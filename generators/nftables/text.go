@@ -1,7 +1,5 @@
 package nftables
 
-import "io"
-
 // text is a large part of a script (a chain's rules, a flow set) as it is
 // written, in blocks: it is never copied to grow, only once into the
 // script, whose size is known when every part is written.
@@ -47,10 +45,60 @@ func (t *text) WriteByte(c byte) error {
 // Len is the number of bytes written.
 func (t *text) Len() int { return t.n }
 
-// writeTo copies the text to w (a bytes.Buffer or another text, which
-// do not fail).
-func (t *text) writeTo(w io.Writer) {
+// adopt moves u's blocks to the end of t, without copying them, and
+// leaves u empty.
+func (t *text) adopt(u *text) {
+	t.blocks = append(t.blocks, u.blocks...)
+	t.n += u.n
+	*u = text{}
+}
+
+// copyTo copies the text to the start of dst and returns the rest of dst.
+func (t *text) copyTo(dst []byte) []byte {
 	for _, bl := range t.blocks {
-		w.Write(bl)
+		dst = dst[copy(dst, bl):]
 	}
+	return dst
+}
+
+// place is where a part of the script of a known size goes: a slice of
+// the script with no length and the part's size as capacity. Writing past
+// its end is a miscount, and panics rather than move the part elsewhere.
+// A place without room (nil) counts what is written to it, to size the
+// part first.
+type place struct {
+	b []byte
+	n int // bytes written
+}
+
+func (p *place) fits(n int) bool {
+	p.n += n
+	if p.b == nil {
+		return false
+	}
+	if len(p.b)+n > cap(p.b) {
+		panic("nftables: a part of the script outgrew its counted size")
+	}
+	return true
+}
+
+func (p *place) Write(b []byte) (int, error) {
+	if p.fits(len(b)) {
+		p.b = append(p.b, b...)
+	}
+	return len(b), nil
+}
+
+func (p *place) WriteString(s string) (int, error) {
+	if p.fits(len(s)) {
+		p.b = append(p.b, s...)
+	}
+	return len(s), nil
+}
+
+func (p *place) WriteByte(c byte) error {
+	if p.fits(1) {
+		p.b = append(p.b, c)
+	}
+	return nil
 }
