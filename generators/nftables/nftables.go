@@ -398,7 +398,8 @@ func (r *renderer) chunksFor(rule *ir.Rule) []chunk {
 	r.chunksOf, r.chunks = rule, r.chunks[:0]
 	pr := rule.Protocol
 	for _, c := range generators.Chunks(rule, MaxComment, commentText) {
-		ch := chunk{comment: quote(c.Comment)}
+		// Chunks cleaned the comment with commentText already.
+		ch := chunk{comment: `"` + c.Comment + `"`}
 		switch {
 		case pr.HasPorts():
 			ch.service, ch.ports = pr.String()+" dport "+r.portsExpr(c.Ports), true

@@ -298,14 +298,14 @@ func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]ele
 	var in interner
 	var sw sweep
 	var comments []string
-	ids := map[[2]int]int{}
+	ids := map[uint64]int{} // by rule<<32 | origins
 	var origins []ir.Origin
 	// named turns a list of boxes' origins into comment indices, once per
 	// rule and origins.
 	named := func(bs []box) {
 		for i := range bs {
 			b := &bs[i]
-			k := [2]int{b.rule, b.origins}
+			k := uint64(b.rule)<<32 | uint64(b.origins)
 			id, ok := ids[k]
 			if !ok {
 				rule := hrs[b.rule].Rule
@@ -314,9 +314,8 @@ func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]ele
 					// Custom rules are named by their index (allow[N]):
 					// their free text would repeat on every element of a
 					// large set, and `portwall explain` shows it.
-					origin := rule.Origins[o]
-					origin.Comment = ""
-					origins = append(origins, origin)
+					origins = append(origins, rule.Origins[o])
+					origins[len(origins)-1].Comment = ""
 				}
 				id = len(comments)
 				ids[k] = id
