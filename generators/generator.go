@@ -115,6 +115,15 @@ func check(g Generator, req Request) ([]*ir.HostView, error) {
 	if !caps.HostView {
 		return nil, fmt.Errorf("target %s renders the network view, not hosts: leave out --host and --all-hosts", g.Name())
 	}
+	// Only a set with host names can be refused (checkRule); most
+	// profiles have none, and then no rule's sets need looking up.
+	named := slices.ContainsFunc(rs.Addrs, func(s *ir.AddrSet) bool { return len(s.FQDNs) > 0 })
+	sets := func(hr ir.HostRule) []string {
+		if !named {
+			return nil
+		}
+		return hr.Remote.Sets
+	}
 	views := make([]*ir.HostView, len(req.Hosts))
 	for i, h := range req.Hosts {
 		if !SafeName(h) {
@@ -127,11 +136,11 @@ func check(g Generator, req Request) ([]*ir.HostView, error) {
 		views[i] = v
 		// The rules of v.Enforced(), without copying them.
 		for _, hr := range v.In {
-			refused = append(refused, checkRule(g, caps, req, hr.Rule, hr.Remote.Sets, h)...)
+			refused = append(refused, checkRule(g, caps, req, hr.Rule, sets(hr), h)...)
 		}
 		if rs.Policy.Output == ir.OutputDrop {
 			for _, hr := range v.Out {
-				refused = append(refused, checkRule(g, caps, req, hr.Rule, hr.Remote.Sets, h)...)
+				refused = append(refused, checkRule(g, caps, req, hr.Rule, sets(hr), h)...)
 			}
 		}
 	}

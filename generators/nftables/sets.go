@@ -59,13 +59,13 @@ type item struct {
 
 // items collects a set's items by source, in first-seen order.
 type items struct {
-	bySource map[string]int
+	bySource map[*ir.AddrSet]int // nil: every address
 	list     []item
 }
 
-func (its *items) add(source string, ranges []netipx.IPRange, sp []span) {
+func (its *items) add(source *ir.AddrSet, ranges []netipx.IPRange, sp []span) {
 	if its.bySource == nil {
-		its.bySource = map[string]int{}
+		its.bySource = map[*ir.AddrSet]int{}
 	}
 	i, ok := its.bySource[source]
 	if !ok {
@@ -126,7 +126,7 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 			if set.IsAny() {
 				// Every address of every family the protocol travels in.
 				if !addedAll {
-					sets[anySet(pr)].add("", nil, sp)
+					sets[anySet(pr)].add(nil, nil, sp)
 					addedAll = true
 				}
 				continue
@@ -137,7 +137,7 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 				}
 				ranges := set.Ranges(f)
 				if len(ranges) > 0 {
-					sets[addrSet(pr, f)].add(n, ranges, sp)
+					sets[addrSet(pr, f)].add(set, ranges, sp)
 				}
 				if len(set.FQDNs) == 0 {
 					continue
@@ -265,9 +265,25 @@ func (a box) compare(b box) int {
 type interner struct {
 	ids   map[string]int
 	lists [][]int
+	// single numbers the lists of one origin: single[o] is the id of
+	// [o], plus one (zero: none yet).
+	single []int
 }
 
 func (in *interner) id(origins []int) int {
+	// Most lists are one origin: numbered by a slice, without a key.
+	if len(origins) == 1 {
+		o := origins[0]
+		if o < len(in.single) && in.single[o] > 0 {
+			return in.single[o] - 1
+		}
+		if o >= len(in.single) {
+			in.single = append(in.single, make([]int, o+1-len(in.single))...)
+		}
+		in.single[o] = len(in.lists) + 1
+		in.lists = append(in.lists, []int{o})
+		return len(in.lists) - 1
+	}
 	var buf [32]byte // the key of a few origins, off the heap
 	key := buf[:0]
 	for _, o := range origins {
@@ -338,30 +354,38 @@ func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]ele
 		return out, comments, nil
 	}
 	// Intervals covered by the same items have the same boxes: the
-	// networks of one group, typically.
+	// networks of one group, typically. Those of one item (most) are
+	// kept by item, the others by a key naming their items.
 	ivs := elementary(its)
+	single := make([][]box, len(its))
 	cache := map[string][]box{}
 	perIv := make([][]box, len(ivs))
 	total := 0
 	var key []byte
 	for i, iv := range ivs {
-		key = key[:0]
-		for _, k := range iv.items {
-			key = strconv.AppendInt(key, int64(k), 10)
-			key = append(key, ' ')
-		}
-		bs, ok := cache[string(key)]
-		if !ok {
-			active := its[iv.items[0]].spans
-			if len(iv.items) > 1 {
-				active = nil
+		var bs []box
+		if k := iv.items[0]; len(iv.items) == 1 {
+			if bs = single[k]; bs == nil {
+				bs = sw.boxes(its[k].spans, &in)
+				named(bs)
+				single[k] = bs
+			}
+		} else {
+			key = key[:0]
+			for _, k := range iv.items {
+				key = strconv.AppendInt(key, int64(k), 10)
+				key = append(key, ' ')
+			}
+			var ok bool
+			if bs, ok = cache[string(key)]; !ok {
+				var active []span
 				for _, k := range iv.items {
 					active = append(active, its[k].spans...)
 				}
+				bs = sw.boxes(active, &in)
+				named(bs)
+				cache[string(key)] = bs
 			}
-			bs = sw.boxes(active, &in)
-			named(bs)
-			cache[string(key)] = bs
 		}
 		perIv[i] = bs
 		total += len(bs)
