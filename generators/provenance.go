@@ -15,16 +15,49 @@ import (
 // comment or description of what it emits, so that an operator can always
 // answer "why is this port open?".
 func Provenance(id string, os []ir.Origin) string {
+	return provenance(id, origins{os: os, all: true}, true)
+}
+
+// BriefProvenance is Provenance of the origins os[pick[0]], os[pick[1]],
+// ..., without custom rules' comments: for outputs that name a rule on
+// each of many elements, where its free text would repeat on every one
+// (`portwall explain` shows it).
+func BriefProvenance(id string, os []ir.Origin, pick []int) string {
+	return provenance(id, origins{os: os, pick: pick}, false)
+}
+
+// origins are the origins Provenance names: all of os, or those at pick.
+type origins struct {
+	os   []ir.Origin
+	pick []int
+	all  bool
+}
+
+func (s origins) len() int {
+	if s.all {
+		return len(s.os)
+	}
+	return len(s.pick)
+}
+
+func (s origins) at(i int) *ir.Origin {
+	if s.all {
+		return &s.os[i]
+	}
+	return &s.os[s.pick[i]]
+}
+
+func provenance(id string, os origins, comments bool) string {
 	var groups []string
-	for i := 0; i < len(os); {
-		o := os[i]
+	for i, n := 0, os.len(); i < n; {
+		o := os.at(i)
 		if o.Kind == ir.OriginCustom {
 			// One custom rule naming several services is one group, its
 			// comment said once.
 			var services []string
 			j := i
-			for ; j < len(os) && os[j].Kind == ir.OriginCustom && os[j].Allow == o.Allow; j++ {
-				if s := os[j].Service; s != "" && !slices.Contains(services, s) {
+			for ; j < n && os.at(j).Kind == ir.OriginCustom && os.at(j).Allow == o.Allow; j++ {
+				if s := os.at(j).Service; s != "" && !slices.Contains(services, s) {
 					services = append(services, s)
 				}
 			}
@@ -49,7 +82,7 @@ func Provenance(id string, os []ir.Origin) string {
 			if len(about) > 0 {
 				g += " (" + strings.Join(about, "; ") + ")"
 			}
-			if o.Comment != "" {
+			if comments && o.Comment != "" {
 				g += ": " + o.Comment
 			}
 			groups = append(groups, g)
@@ -58,9 +91,9 @@ func Provenance(id string, os []ir.Origin) string {
 		}
 		flows := []string{o.Flow}
 		j := i + 1
-		for ; j < len(os) && os[j].Kind == ir.OriginFlow && os[j].Product == o.Product && os[j].Feature == o.Feature; j++ {
-			if os[j].Flow != flows[len(flows)-1] {
-				flows = append(flows, os[j].Flow)
+		for ; j < n && os.at(j).Kind == ir.OriginFlow && os.at(j).Product == o.Product && os.at(j).Feature == o.Feature; j++ {
+			if f := os.at(j).Flow; f != flows[len(flows)-1] {
+				flows = append(flows, f)
 			}
 		}
 		groups = append(groups, o.Product+"/"+o.Feature+": "+strings.Join(flows, " "))

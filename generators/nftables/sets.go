@@ -315,7 +315,6 @@ func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]ele
 	var sw sweep
 	var comments []string
 	ids := map[uint64]int{} // by rule<<32 | origins
-	var origins []ir.Origin
 	// named turns a list of boxes' origins into comment indices, once per
 	// rule and origins.
 	named := func(bs []box) {
@@ -324,18 +323,13 @@ func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]ele
 			k := uint64(b.rule)<<32 | uint64(b.origins)
 			id, ok := ids[k]
 			if !ok {
+				// Custom rules are named by their index (allow[N]): their
+				// free text would repeat on every element of a large set,
+				// and `portwall explain` shows it.
 				rule := hrs[b.rule].Rule
-				origins = origins[:0]
-				for _, o := range in.lists[b.origins] {
-					// Custom rules are named by their index (allow[N]):
-					// their free text would repeat on every element of a
-					// large set, and `portwall explain` shows it.
-					origins = append(origins, rule.Origins[o])
-					origins[len(origins)-1].Comment = ""
-				}
 				id = len(comments)
 				ids[k] = id
-				comments = append(comments, quote(generators.Provenance(rule.ID, origins)))
+				comments = append(comments, quote(generators.BriefProvenance(rule.ID, rule.Origins, in.lists[b.origins])))
 			}
 			b.origins = id
 		}
