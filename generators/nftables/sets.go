@@ -500,9 +500,40 @@ func lastOf(a netip.Addr) netip.Addr {
 
 // sweep is the scratch space of boxes, kept from one call to the next.
 type sweep struct {
-	events           []uint64
+	events, sorted   []uint64
 	active, where    []int
 	origins, singles []int
+}
+
+// sortByPoint sorts boxes' events by their point (bits 33 and up, below
+// 2^27): a radix sort, in three passes of 9 bits, as a large flow set
+// has its hundreds of thousands of events sorted. The order of the events
+// at one point does not matter: boxes applies them all before it cuts
+// the point's box.
+func (sw *sweep) sortByPoint(events []uint64) {
+	if len(events) < 256 {
+		slices.Sort(events)
+		return
+	}
+	sw.sorted = append(sw.sorted[:0], make([]uint64, len(events))...)
+	src, dst := events, sw.sorted
+	for shift := 33; shift < 33+27; shift += 9 {
+		var start [1 << 9]int
+		for _, e := range src {
+			start[e>>shift&(1<<9-1)]++
+		}
+		n := 0
+		for d, c := range start {
+			start[d], n = n, n+c
+		}
+		for _, e := range src {
+			d := e >> shift & (1<<9 - 1)
+			dst[start[d]] = e
+			start[d]++
+		}
+		src, dst = dst, src
+	}
+	copy(events, src) // after three passes, the sorted events are in sw.sorted
 }
 
 // boxes cuts spans into disjoint boxes on the service axis, each owned by
@@ -523,7 +554,7 @@ func (sw *sweep) boxes(spans []span, in *interner) []box {
 	for i, s := range spans {
 		events = append(events, key(s.proto, s.lo)<<33|1<<32|uint64(i), (key(s.proto, s.hi)+1)<<33|uint64(i))
 	}
-	slices.Sort(events)
+	sw.sortByPoint(events)
 	// active lists the spans covering the current point; where[i] is span
 	// i's place in it, for removal by swapping.
 	active := sw.active[:0]
