@@ -3,7 +3,6 @@ package generators
 import (
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
@@ -47,59 +46,86 @@ func (s origins) at(i int) *ir.Origin {
 	return &s.os[s.pick[i]]
 }
 
+// provenance writes what Provenance says into one buffer: every backend
+// names every rule (and the nftables sets layout every element) by it.
 func provenance(id string, os origins, comments bool) string {
-	var groups []string
+	b := make([]byte, 0, 64)
+	b = append(b, "pw:"...)
+	b = append(b, id...)
+	b = append(b, ' ')
+	var buf [4]string
 	for i, n := 0, os.len(); i < n; {
+		if i > 0 {
+			b = append(b, "; "...)
+		}
 		o := os.at(i)
 		if o.Kind == ir.OriginCustom {
 			// One custom rule naming several services is one group, its
 			// comment said once.
-			var services []string
+			services := buf[:0]
 			j := i
 			for ; j < n && os.at(j).Kind == ir.OriginCustom && os.at(j).Allow == o.Allow; j++ {
 				if s := os.at(j).Service; s != "" && !slices.Contains(services, s) {
 					services = append(services, s)
 				}
 			}
-			g := "allow[" + strconv.Itoa(o.Allow) + "]"
-			var about []string
+			b = append(b, "allow["...)
+			b = strconv.AppendInt(b, int64(o.Allow), 10)
+			b = append(b, ']')
+			// About the rule, in parentheses: "(service ssh; owner ops)".
+			sep := " ("
+			about := func(key string, values ...string) {
+				b = append(b, sep...)
+				b = append(b, key...)
+				for _, v := range values {
+					b = append(b, ' ')
+					b = append(b, v...)
+				}
+				sep = "; "
+			}
 			switch len(services) {
 			case 0:
 			case 1:
-				about = append(about, "service "+services[0])
+				about("service", services[0])
 			default:
-				about = append(about, "services "+strings.Join(services, " "))
+				about("services", services...)
 			}
 			if o.Owner != "" {
-				about = append(about, "owner "+o.Owner)
+				about("owner", o.Owner)
 			}
 			if o.Ticket != "" {
-				about = append(about, "ticket "+o.Ticket)
+				about("ticket", o.Ticket)
 			}
 			if o.Expires != "" {
-				about = append(about, "expires "+o.Expires)
+				about("expires", o.Expires)
 			}
-			if len(about) > 0 {
-				g += " (" + strings.Join(about, "; ") + ")"
+			if sep != " (" {
+				b = append(b, ')')
 			}
 			if comments && o.Comment != "" {
-				g += ": " + o.Comment
+				b = append(b, ": "...)
+				b = append(b, o.Comment...)
 			}
-			groups = append(groups, g)
 			i = j
 			continue
 		}
-		flows := []string{o.Flow}
+		b = append(b, o.Product...)
+		b = append(b, '/')
+		b = append(b, o.Feature...)
+		b = append(b, ": "...)
+		b = append(b, o.Flow...)
+		last := o.Flow
 		j := i + 1
 		for ; j < n && os.at(j).Kind == ir.OriginFlow && os.at(j).Product == o.Product && os.at(j).Feature == o.Feature; j++ {
-			if f := os.at(j).Flow; f != flows[len(flows)-1] {
-				flows = append(flows, f)
+			if f := os.at(j).Flow; f != last {
+				b = append(b, ' ')
+				b = append(b, f...)
+				last = f
 			}
 		}
-		groups = append(groups, o.Product+"/"+o.Feature+": "+strings.Join(flows, " "))
 		i = j
 	}
-	return "pw:" + id + " " + strings.Join(groups, "; ")
+	return string(b)
 }
 
 // Chunk is the part of a rule that one emitted rule carries.
