@@ -49,7 +49,7 @@ func (s origins) at(i int) *ir.Origin {
 // provenance writes what Provenance says into one buffer: every backend
 // names every rule (and the nftables sets layout every element) by it.
 func provenance(id string, os origins, comments bool) string {
-	b := make([]byte, 0, 64)
+	b := make([]byte, 0, 128)
 	b = append(b, "pw:"...)
 	b = append(b, id...)
 	b = append(b, ' ')

@@ -51,10 +51,11 @@ type span struct {
 
 // item is what the rules add to a set from one remote source (an address
 // set, or every address): its ranges (none for sets without addresses)
-// and the spans of every rule with that source.
+// and the rules with that source, whose spans it holds (by their indices
+// in the host's rules: a rule's spans are shared by its sources).
 type item struct {
 	ranges []netipx.IPRange
-	spans  []span
+	rules  []int32
 }
 
 // items collects a set's items by source, in first-seen order.
@@ -63,20 +64,17 @@ type items struct {
 	list     []item
 }
 
-func (its *items) add(source *ir.AddrSet, ranges []netipx.IPRange, sp []span) {
+func (its *items) add(source *ir.AddrSet, ranges []netipx.IPRange, rule int) {
 	if its.bySource == nil {
 		its.bySource = map[*ir.AddrSet]int{}
 	}
 	i, ok := its.bySource[source]
 	if !ok {
-		// A source's first rule lends it its spans; the clipped capacity
-		// makes a later rule's append copy them rather than write into
-		// the slice the other families' sets share.
-		its.bySource[source] = len(its.list)
-		its.list = append(its.list, item{ranges: ranges, spans: slices.Clip(sp)})
-		return
+		i = len(its.list)
+		its.bySource[source] = i
+		its.list = append(its.list, item{ranges: ranges})
 	}
-	its.list[i].spans = append(its.list[i].spans, sp...)
+	its.list[i].rules = append(its.list[i].rules, int32(rule))
 }
 
 // setKind names the sets of one direction.
@@ -108,12 +106,13 @@ var flowSets = []setKind{
 // the lookups.
 func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error {
 	sets := make([]items, len(flowSets))
+	ruleSpans := make([][]span, len(hrs))
 	var fqdn text
 	// The walk of ir.HostView.Matches, without building its matches: a
 	// large profile has tens of thousands.
 	for ri, hr := range hrs {
 		pr := hr.Rule.Protocol
-		sp := spans(hr.Rule, ri)
+		ruleSpans[ri] = spans(hr.Rule, ri)
 		addedAll := false
 		for _, n := range hr.Remote.Sets {
 			set, ok := r.v.Ruleset.Set(n)
@@ -126,7 +125,7 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 			if set.IsAny() {
 				// Every address of every family the protocol travels in.
 				if !addedAll {
-					sets[anySet(pr)].add(nil, nil, sp)
+					sets[anySet(pr)].add(nil, nil, ri)
 					addedAll = true
 				}
 				continue
@@ -137,7 +136,7 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 				}
 				ranges := set.Ranges(f)
 				if len(ranges) > 0 {
-					sets[addrSet(pr, f)].add(set, ranges, sp)
+					sets[addrSet(pr, f)].add(set, ranges, ri)
 				}
 				if len(set.FQDNs) == 0 {
 					continue
@@ -166,7 +165,7 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.elems, s.comments, s.ivs = r.elements(hrs, its, strings.Contains(k.typ, "_addr"))
+			s.elems, s.comments, s.ivs = r.elements(hrs, ruleSpans, its, strings.Contains(k.typ, "_addr"))
 			var c place
 			writeFlowSet(&c, s)
 			s.size = c.n
@@ -310,9 +309,21 @@ func (in *interner) id(origins []int) int {
 // elements come in address order, then service order; comments are
 // returned once per rule and origins, and each element's box names its
 // comment by index (box.origins).
-func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]element, []string, []interval) {
+func (r *renderer) elements(hrs []ir.HostRule, ruleSpans [][]span, its []item, withAddr bool) ([]element, []string, []interval) {
 	var in interner
 	var sw sweep
+	// spansOf gathers the spans of items ks, into scratch space that the
+	// next call reuses.
+	var scratch []span
+	spansOf := func(ks ...int) []span {
+		scratch = scratch[:0]
+		for _, k := range ks {
+			for _, ri := range its[k].rules {
+				scratch = append(scratch, ruleSpans[ri]...)
+			}
+		}
+		return scratch
+	}
 	var comments []string
 	ids := map[uint64]int{} // by rule<<32 | origins
 	// named turns a list of boxes' origins into comment indices, once per
@@ -335,11 +346,11 @@ func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]ele
 		}
 	}
 	if !withAddr {
-		var all []span
-		for _, it := range its {
-			all = append(all, it.spans...)
+		all := make([]int, len(its))
+		for k := range its {
+			all[k] = k
 		}
-		bs := sw.boxes(all, &in)
+		bs := sw.boxes(spansOf(all...), &in)
 		named(bs)
 		out := make([]element, len(bs))
 		for i, b := range bs {
@@ -360,7 +371,7 @@ func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]ele
 		var bs []box
 		if k := iv.items[0]; len(iv.items) == 1 {
 			if bs = single[k]; bs == nil {
-				bs = sw.boxes(its[k].spans, &in)
+				bs = sw.boxes(spansOf(k), &in)
 				named(bs)
 				single[k] = bs
 			}
@@ -372,11 +383,7 @@ func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]ele
 			}
 			var ok bool
 			if bs, ok = cache[string(key)]; !ok {
-				var active []span
-				for _, k := range iv.items {
-					active = append(active, its[k].spans...)
-				}
-				bs = sw.boxes(active, &in)
+				bs = sw.boxes(spansOf(iv.items...), &in)
 				named(bs)
 				cache[string(key)] = bs
 			}
