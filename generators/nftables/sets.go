@@ -60,18 +60,21 @@ type item struct {
 
 // items collects a set's items by source, in first-seen order.
 type items struct {
-	bySource map[*ir.AddrSet]int // nil: every address
+	// bySource[n] is the index in list of the item of source number n
+	// (setsChain numbers them, 0 for every address), plus one; zero for
+	// none yet.
+	bySource []int32
 	list     []item
 }
 
-func (its *items) add(source *ir.AddrSet, ranges []netipx.IPRange, rule int) {
-	if its.bySource == nil {
-		its.bySource = map[*ir.AddrSet]int{}
+func (its *items) add(source int32, ranges []netipx.IPRange, rule int) {
+	if int(source) >= len(its.bySource) {
+		its.bySource = append(its.bySource, make([]int32, int(source)+1-len(its.bySource))...)
 	}
-	i, ok := its.bySource[source]
-	if !ok {
-		i = len(its.list)
-		its.bySource[source] = i
+	i := its.bySource[source] - 1
+	if i < 0 {
+		i = int32(len(its.list))
+		its.bySource[source] = i + 1
 		its.list = append(its.list, item{ranges: ranges})
 	}
 	its.list[i].rules = append(its.list[i].rules, int32(rule))
@@ -107,6 +110,8 @@ var flowSets = []setKind{
 func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error {
 	sets := make([]items, len(flowSets))
 	ruleSpans := make([][]span, len(hrs))
+	// Sources are numbered once for every flow set: 0 is every address.
+	sources := map[*ir.AddrSet]int32{}
 	var fqdn text
 	// The walk of ir.HostView.Matches, without building its matches: a
 	// large profile has tens of thousands.
@@ -125,10 +130,15 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 			if set.IsAny() {
 				// Every address of every family the protocol travels in.
 				if !addedAll {
-					sets[anySet(pr)].add(nil, nil, ri)
+					sets[anySet(pr)].add(0, nil, ri)
 					addedAll = true
 				}
 				continue
+			}
+			src, ok := sources[set]
+			if !ok {
+				src = int32(len(sources) + 1)
+				sources[set] = src
 			}
 			for _, f := range ir.Families {
 				if !f.Carries(pr) {
@@ -136,7 +146,7 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 				}
 				ranges := set.Ranges(f)
 				if len(ranges) > 0 {
-					sets[addrSet(pr, f)].add(set, ranges, ri)
+					sets[addrSet(pr, f)].add(src, ranges, ri)
 				}
 				if len(set.FQDNs) == 0 {
 					continue
@@ -325,21 +335,35 @@ func (r *renderer) elements(hrs []ir.HostRule, ruleSpans [][]span, its []item, w
 		return scratch
 	}
 	var comments []string
-	ids := map[uint64]int{} // by rule<<32 | origins
+	// A rule's comment is by the rule's index: byRule[rule] holds the
+	// origins of its first comment and its index plus one (zero: none
+	// yet); the rare other origins of the same rule go in ids, by
+	// rule<<32 | origins.
+	byRule := make([]struct{ origins, id int32 }, len(hrs))
+	ids := map[uint64]int{}
 	// named turns a list of boxes' origins into comment indices, once per
 	// rule and origins.
 	named := func(bs []box) {
 		for i := range bs {
 			b := &bs[i]
-			k := uint64(b.rule)<<32 | uint64(b.origins)
-			id, ok := ids[k]
+			var id int
+			ok := false
+			if first := byRule[b.rule]; first.id > 0 && int(first.origins) == b.origins {
+				id, ok = int(first.id-1), true
+			} else if first.id > 0 {
+				id, ok = ids[uint64(b.rule)<<32|uint64(b.origins)]
+			}
 			if !ok {
 				// Custom rules are named by their index (allow[N]): their
 				// free text would repeat on every element of a large set,
 				// and `portwall explain` shows it.
 				rule := hrs[b.rule].Rule
 				id = len(comments)
-				ids[k] = id
+				if byRule[b.rule].id == 0 {
+					byRule[b.rule] = struct{ origins, id int32 }{int32(b.origins), int32(id + 1)}
+				} else {
+					ids[uint64(b.rule)<<32|uint64(b.origins)] = id
+				}
 				comments = append(comments, quote(generators.BriefProvenance(rule.ID, rule.Origins, in.lists[b.origins])))
 			}
 			b.origins = id
