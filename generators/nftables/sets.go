@@ -111,7 +111,7 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 	sets := make([]items, len(flowSets))
 	ruleSpans := make([][]span, len(hrs))
 	// Sources are numbered once for every flow set: 0 is every address.
-	sources := map[*ir.AddrSet]int32{}
+	sources := make(map[*ir.AddrSet]int32, min(len(hrs), len(r.v.Ruleset.Addrs)))
 	var fqdn text
 	// The walk of ir.HostView.Matches, without building its matches: a
 	// large profile has tens of thousands.
