@@ -22,7 +22,7 @@ type flowSet struct {
 	// match is the rule's left-hand side: "ip saddr . tcp dport".
 	match string
 	elems []element
-	// comments are the elements' comments, quoted, by box.comment.
+	// comments are the elements' comments (commentText), by box.origins.
 	comments []string
 	// ivs are the elementary address intervals the elements span.
 	ivs []interval
@@ -364,7 +364,7 @@ func (r *renderer) elements(hrs []ir.HostRule, ruleSpans [][]span, its []item, w
 				} else {
 					ids[uint64(b.rule)<<32|uint64(b.origins)] = id
 				}
-				comments = append(comments, quote(generators.BriefProvenance(rule.ID, rule.Origins, in.lists[b.origins])))
+				comments = append(comments, commentText(generators.BriefProvenance(rule.ID, rule.Origins, in.lists[b.origins])))
 			}
 			b.origins = id
 		}
@@ -636,8 +636,9 @@ func (sw *sweep) boxes(spans []span, in *interner) []box {
 	return out
 }
 
-// writeFlowSet writes a flow set, one element per line. Element comments
-// come quoted.
+// writeFlowSet writes a flow set, one element per line:
+//
+//	10.0.0.0/24 . 22 comment "pw:r386669d0a767 allow[302]",
 func writeFlowSet(b *place, s *flowSet) {
 	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tcomment %s\n", s.name, s.typ, quote(s.comment))
 	b.WriteString("\t\telements = {\n")
@@ -666,8 +667,9 @@ func writeFlowSet(b *place, s *flowSet) {
 		} else {
 			b.WriteString(valueRange(x.lo, x.hi, func(v int) string { return typeName(x.proto, v) }))
 		}
-		b.WriteString(" comment ")
+		b.WriteString(" comment \"")
 		b.WriteString(s.comments[x.origins])
+		b.WriteByte('"')
 		if i < len(s.elems)-1 {
 			b.WriteByte(',')
 		}
