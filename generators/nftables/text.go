@@ -1,8 +1,8 @@
 package nftables
 
-// text is a large part of a script (a chain's rules, a flow set) as it is
-// written, in blocks: it is never copied to grow, only once into the
-// script, whose size is known when every part is written.
+// text is a part of a script (the header and declarations, a chain's
+// rules) as it is written, in blocks: it is never copied to grow, only
+// once into the script, whose size is known when every part is written.
 type text struct {
 	blocks [][]byte
 	n      int
