@@ -646,34 +646,36 @@ func writeFlowSet(b *place, s *flowSet) {
 	// formatted once.
 	first, last := int32(-1), int32(-1)
 	var addr []byte
+	// Each element is one line, built on the stack and written at once.
+	var buf [256]byte
 	for i, e := range s.elems {
-		b.WriteString("\t\t\t")
+		l := append(buf[:0], "\t\t\t"...)
 		if e.first >= 0 {
 			if e.first != first || e.last != last {
 				first, last = e.first, e.last
 				addr = appendRange(addr[:0], netipx.IPRangeFrom(s.ivs[first].r.From(), s.ivs[last].r.To()))
 			}
-			b.Write(addr)
-			b.WriteString(" . ")
+			l = append(l, addr...)
+			l = append(l, " . "...)
 		}
 		x := e.box
 		if x.proto.HasPorts() {
-			var num [12]byte
-			b.Write(strconv.AppendInt(num[:0], int64(x.lo), 10))
+			l = strconv.AppendInt(l, int64(x.lo), 10)
 			if x.hi != x.lo {
-				b.WriteByte('-')
-				b.Write(strconv.AppendInt(num[:0], int64(x.hi), 10))
+				l = append(l, '-')
+				l = strconv.AppendInt(l, int64(x.hi), 10)
 			}
 		} else {
-			b.WriteString(valueRange(x.lo, x.hi, func(v int) string { return typeName(x.proto, v) }))
+			l = append(l, valueRange(x.lo, x.hi, func(v int) string { return typeName(x.proto, v) })...)
 		}
-		b.WriteString(" comment \"")
-		b.WriteString(s.comments[x.origins])
-		b.WriteByte('"')
+		l = append(l, " comment \""...)
+		l = append(l, s.comments[x.origins]...)
+		l = append(l, '"')
 		if i < len(s.elems)-1 {
-			b.WriteByte(',')
+			l = append(l, ',')
 		}
-		b.WriteByte('\n')
+		l = append(l, '\n')
+		b.Write(l)
 	}
 	b.WriteString("\t\t}\n\t}\n\n")
 }
