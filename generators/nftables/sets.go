@@ -536,35 +536,42 @@ type sweep struct {
 	origins, singles []int
 }
 
-// sortByPoint sorts boxes' events by their point (bits 33 and up, below
-// 2^27): a radix sort, in three passes of 9 bits, as a large flow set
-// has its hundreds of thousands of events sorted. The order of the events
-// at one point does not matter: boxes applies them all before it cuts
-// the point's box.
+// sortByPoint sorts boxes' events by their point (bits 33 and up): a
+// radix sort, in passes of 9 bits over the points' distance from the
+// lowest (two passes for one protocol's ports), as a large flow set has
+// its hundreds of thousands of events sorted. The order of the events at
+// one point does not matter: boxes applies them all before it cuts the
+// point's box.
 func (sw *sweep) sortByPoint(events []uint64) {
-	if len(events) < 256 {
+	if len(events) < 128 {
 		slices.Sort(events)
 		return
 	}
+	lo, hi := events[0]>>33, events[0]>>33
+	for _, e := range events {
+		lo, hi = min(lo, e>>33), max(hi, e>>33)
+	}
 	sw.sorted = append(sw.sorted[:0], make([]uint64, len(events))...)
 	src, dst := events, sw.sorted
-	for shift := 33; shift < 33+27; shift += 9 {
+	for shift := 0; (hi-lo)>>shift > 0; shift += 9 {
 		var start [1 << 9]int
 		for _, e := range src {
-			start[e>>shift&(1<<9-1)]++
+			start[(e>>33-lo)>>shift&(1<<9-1)]++
 		}
 		n := 0
 		for d, c := range start {
 			start[d], n = n, n+c
 		}
 		for _, e := range src {
-			d := e >> shift & (1<<9 - 1)
+			d := (e>>33 - lo) >> shift & (1<<9 - 1)
 			dst[start[d]] = e
 			start[d]++
 		}
 		src, dst = dst, src
 	}
-	copy(events, src) // after three passes, the sorted events are in sw.sorted
+	if &src[0] != &events[0] {
+		copy(events, src)
+	}
 }
 
 // boxes cuts spans into disjoint boxes on the service axis, each owned by
