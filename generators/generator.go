@@ -48,6 +48,10 @@ type Request struct {
 	// their owners (DecodeSettings); a section missing here is rendered
 	// with its defaults.
 	Settings Settings
+	// views are the host views Check built, one per host of Hosts, that
+	// Generate hands on to the backend's PerHost: a large host's view
+	// costs as much as its check, so it is built once.
+	views []*ir.HostView
 }
 
 // Generator is one backend.
@@ -90,43 +94,68 @@ type Caps struct {
 // naming the rule and why (as Refusals), so that nothing is rendered half
 // right.
 func Check(g Generator, req Request) error {
+	_, err := check(g, req)
+	return err
+}
+
+// check is Check, returning the views of the hosts it checked.
+func check(g Generator, req Request) ([]*ir.HostView, error) {
 	caps := g.Caps()
 	var refused Refusals
 	rs := req.Ruleset
 	if len(req.Hosts) == 0 {
 		if !caps.NetworkView {
-			return fmt.Errorf("target %s renders hosts: name one with --host, or use --all-hosts", g.Name())
+			return nil, fmt.Errorf("target %s renders hosts: name one with --host, or use --all-hosts", g.Name())
 		}
 		for _, r := range rs.Rules {
 			refused = append(refused, checkRule(g, caps, req, r, append(slices.Clone(r.From.Sets), r.To.Sets...), "")...)
 		}
-		return refused.Err()
+		return nil, refused.Err()
 	}
 	if !caps.HostView {
-		return fmt.Errorf("target %s renders the network view, not hosts: leave out --host and --all-hosts", g.Name())
+		return nil, fmt.Errorf("target %s renders the network view, not hosts: leave out --host and --all-hosts", g.Name())
 	}
-	for _, h := range req.Hosts {
+	// Only a set with host names can be refused (checkRule); most
+	// profiles have none, and then no rule's sets need looking up.
+	named := slices.ContainsFunc(rs.Addrs, func(s *ir.AddrSet) bool { return len(s.FQDNs) > 0 })
+	sets := func(hr ir.HostRule) []string {
+		if !named {
+			return nil
+		}
+		return hr.Remote.Sets
+	}
+	views := make([]*ir.HostView, len(req.Hosts))
+	for i, h := range req.Hosts {
 		if !SafeName(h) {
-			return fmt.Errorf("%s: host name %q cannot name a file or go into a rule", g.Name(), h)
+			return nil, fmt.Errorf("%s: host name %q cannot name a file or go into a rule", g.Name(), h)
 		}
 		v, err := rs.HostView(h)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for _, hr := range v.Enforced() {
-			refused = append(refused, checkRule(g, caps, req, hr.Rule, hr.Remote.Sets, h)...)
+		views[i] = v
+		// The rules of v.Enforced(), without copying them.
+		for _, hr := range v.In {
+			refused = append(refused, checkRule(g, caps, req, hr.Rule, sets(hr), h)...)
+		}
+		if rs.Policy.Output == ir.OutputDrop {
+			for _, hr := range v.Out {
+				refused = append(refused, checkRule(g, caps, req, hr.Rule, sets(hr), h)...)
+			}
 		}
 	}
-	return refused.Err()
+	return views, refused.Err()
 }
 
 // Generate checks req against g's capabilities (Check) and only then
 // renders it: the way to render, so that no caller can render what the
 // backend cannot express.
 func Generate(g Generator, req Request) ([]File, error) {
-	if err := Check(g, req); err != nil {
+	views, err := check(g, req)
+	if err != nil {
 		return nil, err
 	}
+	req.views = views
 	return g.Generate(req)
 }
 
@@ -271,7 +300,7 @@ func PerHost(req Request, g Generator, render func(*ir.HostView) ([]byte, error)
 			defer wg.Done()
 			for i := range next {
 				h := req.Hosts[i]
-				v, err := req.Ruleset.HostView(h)
+				v, err := req.view(i)
 				if err != nil {
 					errs[i] = err
 					continue
@@ -307,6 +336,18 @@ func PerHost(req Request, g Generator, render func(*ir.HostView) ([]byte, error)
 		return nil, refused
 	}
 	return files, nil
+}
+
+// view is the view of host i of the request: the one Check built, when
+// Generate passed it on (and the request still asks for that host of
+// that ruleset).
+func (req Request) view(i int) (*ir.HostView, error) {
+	if i < len(req.views) {
+		if v := req.views[i]; v != nil && v.Ruleset == req.Ruleset && v.Host.Name == req.Hosts[i] {
+			return v, nil
+		}
+	}
+	return req.Ruleset.HostView(req.Hosts[i])
 }
 
 // Omission records what a backend left out under defaults.fqdn = "omit".

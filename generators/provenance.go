@@ -3,7 +3,6 @@ package generators
 import (
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
@@ -15,58 +14,118 @@ import (
 // comment or description of what it emits, so that an operator can always
 // answer "why is this port open?".
 func Provenance(id string, os []ir.Origin) string {
-	var groups []string
-	for i := 0; i < len(os); {
-		o := os[i]
+	return provenance(id, origins{os: os, all: true}, true)
+}
+
+// BriefProvenance is Provenance of the origins os[pick[0]], os[pick[1]],
+// ..., without custom rules' comments: for outputs that name a rule on
+// each of many elements, where its free text would repeat on every one
+// (`portwall explain` shows it).
+func BriefProvenance(id string, os []ir.Origin, pick []int) string {
+	return provenance(id, origins{os: os, pick: pick}, false)
+}
+
+// origins are the origins Provenance names: all of os, or those at pick.
+type origins struct {
+	os   []ir.Origin
+	pick []int
+	all  bool
+}
+
+func (s origins) len() int {
+	if s.all {
+		return len(s.os)
+	}
+	return len(s.pick)
+}
+
+func (s origins) at(i int) *ir.Origin {
+	if s.all {
+		return &s.os[i]
+	}
+	return &s.os[s.pick[i]]
+}
+
+// provenance writes what Provenance says into one buffer: every backend
+// names every rule (and the nftables sets layout every element) by it.
+func provenance(id string, os origins, comments bool) string {
+	b := make([]byte, 0, 128)
+	b = append(b, "pw:"...)
+	b = append(b, id...)
+	b = append(b, ' ')
+	var buf [4]string
+	for i, n := 0, os.len(); i < n; {
+		if i > 0 {
+			b = append(b, "; "...)
+		}
+		o := os.at(i)
 		if o.Kind == ir.OriginCustom {
 			// One custom rule naming several services is one group, its
 			// comment said once.
-			var services []string
+			services := buf[:0]
 			j := i
-			for ; j < len(os) && os[j].Kind == ir.OriginCustom && os[j].Allow == o.Allow; j++ {
-				if s := os[j].Service; s != "" && !slices.Contains(services, s) {
+			for ; j < n && os.at(j).Kind == ir.OriginCustom && os.at(j).Allow == o.Allow; j++ {
+				if s := os.at(j).Service; s != "" && !slices.Contains(services, s) {
 					services = append(services, s)
 				}
 			}
-			g := "allow[" + strconv.Itoa(o.Allow) + "]"
-			var about []string
+			b = append(b, "allow["...)
+			b = strconv.AppendInt(b, int64(o.Allow), 10)
+			b = append(b, ']')
+			// About the rule, in parentheses: "(service ssh; owner ops)".
+			sep := " ("
+			about := func(key string, values ...string) {
+				b = append(b, sep...)
+				b = append(b, key...)
+				for _, v := range values {
+					b = append(b, ' ')
+					b = append(b, v...)
+				}
+				sep = "; "
+			}
 			switch len(services) {
 			case 0:
 			case 1:
-				about = append(about, "service "+services[0])
+				about("service", services[0])
 			default:
-				about = append(about, "services "+strings.Join(services, " "))
+				about("services", services...)
 			}
 			if o.Owner != "" {
-				about = append(about, "owner "+o.Owner)
+				about("owner", o.Owner)
 			}
 			if o.Ticket != "" {
-				about = append(about, "ticket "+o.Ticket)
+				about("ticket", o.Ticket)
 			}
 			if o.Expires != "" {
-				about = append(about, "expires "+o.Expires)
+				about("expires", o.Expires)
 			}
-			if len(about) > 0 {
-				g += " (" + strings.Join(about, "; ") + ")"
+			if sep != " (" {
+				b = append(b, ')')
 			}
-			if o.Comment != "" {
-				g += ": " + o.Comment
+			if comments && o.Comment != "" {
+				b = append(b, ": "...)
+				b = append(b, o.Comment...)
 			}
-			groups = append(groups, g)
 			i = j
 			continue
 		}
-		flows := []string{o.Flow}
+		b = append(b, o.Product...)
+		b = append(b, '/')
+		b = append(b, o.Feature...)
+		b = append(b, ": "...)
+		b = append(b, o.Flow...)
+		last := o.Flow
 		j := i + 1
-		for ; j < len(os) && os[j].Kind == ir.OriginFlow && os[j].Product == o.Product && os[j].Feature == o.Feature; j++ {
-			if os[j].Flow != flows[len(flows)-1] {
-				flows = append(flows, os[j].Flow)
+		for ; j < n && os.at(j).Kind == ir.OriginFlow && os.at(j).Product == o.Product && os.at(j).Feature == o.Feature; j++ {
+			if f := os.at(j).Flow; f != last {
+				b = append(b, ' ')
+				b = append(b, f...)
+				last = f
 			}
 		}
-		groups = append(groups, o.Product+"/"+o.Feature+": "+strings.Join(flows, " "))
 		i = j
 	}
-	return "pw:" + id + " " + strings.Join(groups, "; ")
+	return string(b)
 }
 
 // Chunk is the part of a rule that one emitted rule carries.

@@ -12,7 +12,6 @@
 package nftables
 
 import (
-	"bytes"
 	"fmt"
 	"hash/fnv"
 	"maps"
@@ -68,6 +67,24 @@ type renderer struct {
 	lists    map[string]*list
 	flowSets []*flowSet
 	omitted  []generators.Omission
+	// chunksOf and chunks are the comment chunks of the rule last
+	// rendered (chunksFor): every line of a rule shares them.
+	chunksOf *ir.Rule
+	chunks   []chunk
+}
+
+// chunk is what the lines of one comment chunk of a rule share (after
+// their remote address match): the service match ("tcp dport 22",
+// "icmp type @icmp_types_0_8", "meta l4proto gre") and the comment,
+// quoted.
+type chunk struct {
+	service, comment string
+	// ports and types say which kind of service match it is: a line
+	// without an address match needs "meta nfproto" for ports only where
+	// the remote side is family specific, never for ICMP types ("icmp
+	// type" and "icmpv6 type" carry their own family), and always for the
+	// other protocols.
+	ports, types bool
 }
 
 // list is a named set of ports or ICMP types that the rules matching
@@ -89,78 +106,92 @@ func Render(v *ir.HostView, s Settings) ([]byte, error) {
 	pol := v.Ruleset.Policy
 	// Set names become nft identifiers. The profile checker allows only
 	// safe names; a ruleset from elsewhere is refused, never mangled.
-	for _, hr := range append(slices.Clone(v.In), v.Out...) {
-		if hr.Rule.Program != "" {
-			// Dropping the condition would open the ports to every process.
-			return nil, fmt.Errorf("rule %s is limited to the program %s, which nftables cannot match", hr.Rule.ID, hr.Rule.Program)
-		}
-		for _, n := range hr.Remote.Sets {
-			if !generators.SafeName(n) {
-				return nil, fmt.Errorf("rule %s: address set name %q cannot be an nft identifier", hr.Rule.ID, n)
+	for _, hrs := range [][]ir.HostRule{v.In, v.Out} {
+		for _, hr := range hrs {
+			if hr.Rule.Program != "" {
+				// Dropping the condition would open the ports to every process.
+				return nil, fmt.Errorf("rule %s is limited to the program %s, which nftables cannot match", hr.Rule.ID, hr.Rule.Program)
+			}
+			for _, n := range hr.Remote.Sets {
+				if !generators.SafeName(n) {
+					return nil, fmt.Errorf("rule %s: address set name %q cannot be an nft identifier", hr.Rule.ID, n)
+				}
 			}
 		}
 	}
-	input, err := r.chain(v.In, ir.In)
-	if err != nil {
+	// The chains come first: rendering them declares the sets that the
+	// header and the table list.
+	var input, output text
+	if err := r.chain(&input, v.In, ir.In); err != nil {
 		return nil, err
 	}
-	var output []string
 	if pol.Output == ir.OutputDrop {
-		if output, err = r.chain(v.Out, ir.Out); err != nil {
+		if err := r.chain(&output, v.Out, ir.Out); err != nil {
 			return nil, err
 		}
 	}
 
-	// The flow sets are most of a large script: write them on all cores,
-	// each into its own buffer, then once into the script.
-	setText := make([]bytes.Buffer, len(r.flowSets))
+	// The header and the sets' declarations, then the script's end (the
+	// chains). The flow sets in between are most of a large script, and
+	// were counted when cut (setsChain): the script is allocated once, at
+	// its size, and each flow set written on a core of its own straight
+	// into its place.
+	var pre, post text
+	r.header(&pre)
+	r.declarations(&pre)
+	writeChain(&post, "input", inputBaseline, &input, tail(pol, "input"))
+	if pol.Output == ir.OutputDrop {
+		post.WriteString("\n")
+		writeChain(&post, "output", outputBaseline, &output, tail(pol, "output"))
+	}
+	post.WriteString("}\n")
+	size := pre.Len() + post.Len()
+	for _, s := range r.flowSets {
+		size += s.size
+	}
+	script := make([]byte, size)
+	rest := pre.copyTo(script)
 	var wg sync.WaitGroup
-	for i, s := range r.flowSets {
+	for _, s := range r.flowSets {
+		p := &place{b: rest[:0:s.size]}
+		rest = rest[s.size:]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			writeFlowSet(&setText[i], s)
+			writeFlowSet(p, s)
+			if p.n != s.size {
+				panic("nftables: flow set " + s.name + " came out shorter than counted")
+			}
 		}()
 	}
+	post.copyTo(rest)
 	wg.Wait()
-	size := 8 << 10
-	for i := range setText {
-		size += setText[i].Len()
-	}
-	var b bytes.Buffer
-	b.Grow(size)
-	r.header(&b)
-	fmt.Fprintf(&b, "table inet %s\ndelete table inet %s\n\ntable inet %s {\n", Table, Table, Table)
+	return script, nil
+}
+
+// declarations opens the table and declares its address sets and lists.
+func (r *renderer) declarations(b *text) {
+	fmt.Fprintf(b, "table inet %s\ndelete table inet %s\n\ntable inet %s {\n", Table, Table, Table)
 	for _, name := range slices.Sorted(maps.Keys(r.sets)) {
 		s := r.sets[name]
-		fmt.Fprintf(&b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tcomment %s\n", s.name, addrType(s.family), quote(s.comment))
+		fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tcomment %s\n", s.name, addrType(s.family), quote(s.comment))
 		if len(s.ranges) > 0 {
-			writeElements(&b, s.ranges)
+			writeElements(b, s.ranges)
 		}
 		b.WriteString("\t}\n\n")
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.lists)) {
 		l := r.lists[name]
-		fmt.Fprintf(&b, "\tset %s {\n\t\ttype %s\n", l.name, l.typ)
+		fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n", l.name, l.typ)
 		if l.interval {
 			b.WriteString("\t\tflags interval\n")
 		}
-		writeItems(&b, l.elements)
+		writeItems(b, l.elements)
 		b.WriteString("\t}\n\n")
 	}
-	for i := range setText {
-		b.Write(setText[i].Bytes())
-	}
-	writeChain(&b, "input", inputBaseline, input, tail(pol, "input"))
-	if pol.Output == ir.OutputDrop {
-		b.WriteString("\n")
-		writeChain(&b, "output", outputBaseline, output, tail(pol, "output"))
-	}
-	b.WriteString("}\n")
-	return b.Bytes(), nil
 }
 
-func (r *renderer) header(b *bytes.Buffer) {
+func (r *renderer) header(b *text) {
 	v := r.v
 	addrs := make([]string, len(v.Host.Addrs))
 	for i, a := range v.Host.Addrs {
@@ -238,15 +269,22 @@ var outputBaseline = []string{
 }
 
 // writeChain writes a base chain with policy drop on hook: the baseline,
-// the rules, and the tail.
-func writeChain(b *bytes.Buffer, hook string, parts ...[]string) {
+// the rules (written by chain), and the tail.
+func writeChain(b *text, hook string, baseline []string, rules *text, tail []string) {
 	fmt.Fprintf(b, "\tchain %s {\n\t\ttype filter hook %s priority filter; policy drop;\n", hook, hook)
-	for _, lines := range parts {
-		for _, l := range lines {
-			fmt.Fprintf(b, "\t\t%s\n", l)
-		}
-	}
+	writeLines(b, baseline)
+	b.adopt(rules)
+	writeLines(b, tail)
 	b.WriteString("\t}\n")
+}
+
+// writeLines writes the rules of a chain, one a line.
+func writeLines(b *text, lines []string) {
+	for _, l := range lines {
+		b.WriteString("\t\t")
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
 }
 
 // tail is what ends a chain: the logging of what the policy drops, and
@@ -264,51 +302,46 @@ func tail(pol ir.Policy, chain string) []string {
 	return out
 }
 
-// chain renders the host rules of one direction.
-func (r *renderer) chain(hrs []ir.HostRule, dir ir.Direction) ([]string, error) {
+// chain writes the rules of the host rules of one direction to b, one a
+// line.
+func (r *renderer) chain(b *text, hrs []ir.HostRule, dir ir.Direction) error {
 	if r.layout == LayoutSets {
-		return r.setsChain(hrs, dir)
+		return r.setsChain(b, hrs, dir)
 	}
-	var out []string
 	for _, hr := range hrs {
-		lines, err := r.rule(hr, dir)
-		if err != nil {
-			return nil, err
+		if err := r.rule(b, hr, dir); err != nil {
+			return err
 		}
-		out = append(out, lines...)
 	}
-	return out, nil
+	return nil
 }
 
-// rule renders one host rule: a line per family, remote set and comment
+// rule writes one host rule: a line per family, remote set and comment
 // chunk. Matches where one side has no address of a family are absent
 // (ir.HostView.Matches), so no line ever loses an address match.
-func (r *renderer) rule(hr ir.HostRule, dir ir.Direction) ([]string, error) {
+func (r *renderer) rule(b *text, hr ir.HostRule, dir ir.Direction) error {
 	matches := r.v.Matches(hr)
-	var lines []string
 	for i := 0; i < len(matches); i++ {
 		m := matches[i]
 		// Every address of both families, on both sides, is one line
 		// without any family or address match.
 		if m.RemoteAll && hr.Rule.Protocol.Family() == 0 && i+1 < len(matches) {
 			if next := matches[i+1]; next.Remote == m.Remote && next.RemoteAll {
-				lines = append(lines, r.lines(hr, dir, m, "", false)...)
+				r.lines(b, hr, dir, m, "", false)
 				i++
 				continue
 			}
 		}
 		if m.RemoteAll || len(m.RemoteRanges) > 0 {
-			lines = append(lines, r.lines(hr, dir, m, r.staticSet(m), true)...)
+			r.lines(b, hr, dir, m, r.staticSet(m), true)
 		}
 		if len(m.RemoteFQDNs) > 0 {
-			fq, err := r.fqdnLines(hr, dir, m)
-			if err != nil {
-				return nil, err
+			if err := r.fqdnLines(b, hr, dir, m); err != nil {
+				return err
 			}
-			lines = append(lines, fq...)
 		}
 	}
-	return lines, nil
+	return nil
 }
 
 // omit records a remote set's host names left out (fqdn = "omit").
@@ -319,10 +352,12 @@ func (r *renderer) omit(hr ir.HostRule, m ir.Match) {
 	}
 }
 
-// lines renders match m with the remote side matched by set ("@name",
+// lines writes match m with the remote side matched by set ("@name",
 // or an address or network; none when "" and the match is RemoteAll),
-// one line per comment chunk.
-func (r *renderer) lines(hr ir.HostRule, dir ir.Direction, m ir.Match, set string, familySpecific bool) []string {
+// one line per comment chunk:
+//
+//	ip saddr @g_web_v4 tcp dport 443 accept comment "pw:r... allow[0]"
+func (r *renderer) lines(b *text, hr ir.HostRule, dir ir.Direction, m ir.Match, set string, familySpecific bool) {
 	remoteKey := "saddr"
 	if dir == ir.Out {
 		remoteKey = "daddr"
@@ -331,34 +366,51 @@ func (r *renderer) lines(hr ir.HostRule, dir ir.Direction, m ir.Match, set strin
 	if m.Family == ir.IPv6 {
 		fam = "ip6"
 	}
-	var match []string
-	if set != "" {
-		match = append(match, fmt.Sprintf("%s %s %s", fam, remoteKey, set))
+	guarded := set != ""
+	for _, c := range r.chunksFor(hr.Rule) {
+		b.WriteString("\t\t")
+		if guarded {
+			b.WriteString(fam)
+			b.WriteByte(' ')
+			b.WriteString(remoteKey)
+			b.WriteByte(' ')
+			b.WriteString(set)
+			b.WriteByte(' ')
+		}
+		if !guarded && (c.ports && familySpecific || !c.ports && !c.types) {
+			b.WriteString("meta nfproto ")
+			b.WriteString(m.Family.String())
+			b.WriteByte(' ')
+		}
+		b.WriteString(c.service)
+		b.WriteString(" accept comment ")
+		b.WriteString(c.comment)
+		b.WriteByte('\n')
 	}
-	guarded := len(match) > 0
-	var out []string
-	for _, chunk := range generators.Chunks(hr.Rule, MaxComment, commentText) {
-		l := append([]string(nil), match...)
-		pr := hr.Rule.Protocol
+}
+
+// chunksFor is the comment chunks of rule (generators.Chunks), with their
+// service matches: once per rule, however many lines share them.
+func (r *renderer) chunksFor(rule *ir.Rule) []chunk {
+	if r.chunksOf == rule {
+		return r.chunks
+	}
+	r.chunksOf, r.chunks = rule, r.chunks[:0]
+	pr := rule.Protocol
+	for _, c := range generators.Chunks(rule, MaxComment, commentText) {
+		// Chunks cleaned the comment with commentText already.
+		ch := chunk{comment: `"` + c.Comment + `"`}
 		switch {
 		case pr.HasPorts():
-			if familySpecific && !guarded {
-				l = append(l, "meta nfproto "+m.Family.String())
-			}
-			l = append(l, fmt.Sprintf("%s dport %s", pr, r.portsExpr(chunk.Ports)))
-		case len(chunk.ICMPTypes) > 0:
-			// "icmp type" and "icmpv6 type" carry their own family.
-			l = append(l, fmt.Sprintf("%s type %s", pr, r.typesExpr(pr, chunk.ICMPTypes)))
+			ch.service, ch.ports = pr.String()+" dport "+r.portsExpr(c.Ports), true
+		case len(c.ICMPTypes) > 0:
+			ch.service, ch.types = pr.String()+" type "+r.typesExpr(pr, c.ICMPTypes), true
 		default:
-			if !guarded {
-				l = append(l, "meta nfproto "+m.Family.String())
-			}
-			l = append(l, "meta l4proto "+l4name(pr))
+			ch.service = "meta l4proto " + l4name(pr)
 		}
-		l = append(l, "accept", "comment "+quote(chunk.Comment))
-		out = append(out, strings.Join(l, " "))
+		r.chunks = append(r.chunks, ch)
 	}
-	return out
+	return r.chunks
 }
 
 // staticSet is the right-hand side of m's remote address match: the
@@ -475,17 +527,25 @@ func (r *renderer) typesExpr(p proto.Protocol, types []uint8) string {
 	return r.listRef(p.String()+"_types_", typ, numbers, names, false)
 }
 
+// rangeString is an address range as nft reads it: an address, a
+// network, or first-last.
 func rangeString(r netipx.IPRange) string {
-	if p, ok := r.Prefix(); ok {
-		if p.IsSingleIP() {
-			return p.Addr().String()
-		}
-		return p.String()
-	}
-	return r.String()
+	var buf [96]byte
+	return string(appendRange(buf[:0], r))
 }
 
-func writeElements(b *bytes.Buffer, rs []netipx.IPRange) {
+// appendRange appends rangeString(r) to b.
+func appendRange(b []byte, r netipx.IPRange) []byte {
+	if p, ok := r.Prefix(); ok {
+		if p.IsSingleIP() {
+			return p.Addr().AppendTo(b)
+		}
+		return p.AppendTo(b)
+	}
+	return r.AppendTo(b)
+}
+
+func writeElements(b *text, rs []netipx.IPRange) {
 	items := make([]string, len(rs))
 	for i, r := range rs {
 		items[i] = rangeString(r)
@@ -494,7 +554,7 @@ func writeElements(b *bytes.Buffer, rs []netipx.IPRange) {
 }
 
 // writeItems writes a set's elements, four to a line.
-func writeItems(b *bytes.Buffer, items []string) {
+func writeItems(b *text, items []string) {
 	const perLine = 4
 	b.WriteString("\t\telements = {")
 	for i, it := range items {
@@ -514,14 +574,15 @@ func writeItems(b *bytes.Buffer, items []string) {
 // fqdnLines renders the host-name part of a match (m.RemoteFQDNs) as
 // defaults.fqdn says, in either layout: rules on a set that DNS fills, or
 // nothing but a note in the header, or a refusal.
-func (r *renderer) fqdnLines(hr ir.HostRule, dir ir.Direction, m ir.Match) ([]string, error) {
+func (r *renderer) fqdnLines(b *text, hr ir.HostRule, dir ir.Direction, m ir.Match) error {
 	switch r.v.Ruleset.Policy.FQDN {
 	case ir.FQDNDynamicSet:
-		return r.lines(hr, dir, m, r.dynamicSet(m), true), nil
+		r.lines(b, hr, dir, m, r.dynamicSet(m), true)
+		return nil
 	case ir.FQDNOmit:
 		r.omit(hr, m)
-		return nil, nil
+		return nil
 	default:
-		return nil, fmt.Errorf("rule %s reaches %s by host name, which nftables cannot match (set defaults.fqdn = \"dynamic-set\" or \"omit\")", hr.Rule.ID, m.Remote.Name)
+		return fmt.Errorf("rule %s reaches %s by host name, which nftables cannot match (set defaults.fqdn = \"dynamic-set\" or \"omit\")", hr.Rule.ID, m.Remote.Name)
 	}
 }

@@ -1,7 +1,6 @@
 package nftables
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"net/netip"
@@ -23,15 +22,22 @@ type flowSet struct {
 	// match is the rule's left-hand side: "ip saddr . tcp dport".
 	match string
 	elems []element
-	// comments are the elements' comments, quoted, by box.comment.
+	// comments are the elements' comments (commentText), by box.origins.
 	comments []string
+	// ivs are the elementary address intervals the elements span.
+	ivs []interval
+	// size is the length of the set's text (writeFlowSet).
+	size int
 }
 
 // element is one element of a flow set: a remote address range (unless
-// the set has none), and a range on the service axis.
+// the set has none), and a range on the service axis. The address range
+// runs from the start of elementary interval first to the end of last:
+// two indices rather than two addresses keep a large set's elements
+// small.
 type element struct {
-	addr netipx.IPRange
-	box  box
+	first, last int32 // -1: the set has no addresses
+	box         box
 }
 
 // span is part of an item on the service axis: a protocol's port range,
@@ -45,29 +51,33 @@ type span struct {
 
 // item is what the rules add to a set from one remote source (an address
 // set, or every address): its ranges (none for sets without addresses)
-// and the spans of every rule with that source.
+// and the rules with that source, whose spans it holds (by their indices
+// in the host's rules: a rule's spans are shared by its sources).
 type item struct {
 	ranges []netipx.IPRange
-	spans  []span
+	rules  []int32
 }
 
 // items collects a set's items by source, in first-seen order.
 type items struct {
-	bySource map[string]int
+	// bySource[n] is the index in list of the item of source number n
+	// (setsChain numbers them, 0 for every address), plus one; zero for
+	// none yet.
+	bySource []int32
 	list     []item
 }
 
-func (its *items) add(source string, ranges []netipx.IPRange, sp []span) {
-	if its.bySource == nil {
-		its.bySource = map[string]int{}
+func (its *items) add(source int32, ranges []netipx.IPRange, rule int) {
+	if int(source) >= len(its.bySource) {
+		its.bySource = append(its.bySource, make([]int32, int(source)+1-len(its.bySource))...)
 	}
-	i, ok := its.bySource[source]
-	if !ok {
-		i = len(its.list)
-		its.bySource[source] = i
+	i := its.bySource[source] - 1
+	if i < 0 {
+		i = int32(len(its.list))
+		its.bySource[source] = i + 1
 		its.list = append(its.list, item{ranges: ranges})
 	}
-	its.list[i].spans = append(its.list[i].spans, sp...)
+	its.list[i].rules = append(its.list[i].rules, int32(rule))
 }
 
 // setKind names the sets of one direction.
@@ -95,20 +105,24 @@ var flowSets = []setKind{
 
 // setsChain lays out the host rules of one direction: the flow sets and
 // the rules that look them up, and readable rules for what sets cannot
-// hold (remote sets filled from DNS at run time).
-func (r *renderer) setsChain(hrs []ir.HostRule, dir ir.Direction) ([]string, error) {
+// hold (remote sets filled from DNS at run time), written to b after
+// the lookups.
+func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error {
 	sets := make([]items, len(flowSets))
-	var lines []string
+	ruleSpans := make([][]span, len(hrs))
+	// Sources are numbered once for every flow set: 0 is every address.
+	sources := make(map[*ir.AddrSet]int32, min(len(hrs), len(r.v.Ruleset.Addrs)))
+	var fqdn text
 	// The walk of ir.HostView.Matches, without building its matches: a
 	// large profile has tens of thousands.
 	for ri, hr := range hrs {
 		pr := hr.Rule.Protocol
-		sp := spans(hr.Rule, ri)
+		ruleSpans[ri] = spans(hr.Rule, ri)
 		addedAll := false
 		for _, n := range hr.Remote.Sets {
 			set, ok := r.v.Ruleset.Set(n)
 			if !ok {
-				return nil, fmt.Errorf("rule %s refers to unknown set %q", hr.Rule.ID, n)
+				return fmt.Errorf("rule %s refers to unknown set %q", hr.Rule.ID, n)
 			}
 			if set.Kind == ir.SetHost && set.Name == r.v.Host.Name {
 				continue // the host itself: loopback
@@ -116,10 +130,15 @@ func (r *renderer) setsChain(hrs []ir.HostRule, dir ir.Direction) ([]string, err
 			if set.IsAny() {
 				// Every address of every family the protocol travels in.
 				if !addedAll {
-					sets[anySet(pr)].add("", nil, sp)
+					sets[anySet(pr)].add(0, nil, ri)
 					addedAll = true
 				}
 				continue
+			}
+			src, ok := sources[set]
+			if !ok {
+				src = int32(len(sources) + 1)
+				sources[set] = src
 			}
 			for _, f := range ir.Families {
 				if !f.Carries(pr) {
@@ -127,16 +146,14 @@ func (r *renderer) setsChain(hrs []ir.HostRule, dir ir.Direction) ([]string, err
 				}
 				ranges := set.Ranges(f)
 				if len(ranges) > 0 {
-					sets[addrSet(pr, f)].add(n, ranges, sp)
+					sets[addrSet(pr, f)].add(src, ranges, ri)
 				}
 				if len(set.FQDNs) == 0 {
 					continue
 				}
-				fq, err := r.fqdnLines(hr, dir, ir.Match{Family: f, Remote: set, RemoteRanges: ranges, RemoteFQDNs: set.FQDNs})
-				if err != nil {
-					return nil, err
+				if err := r.fqdnLines(&fqdn, hr, dir, ir.Match{Family: f, Remote: set, RemoteRanges: ranges, RemoteFQDNs: set.FQDNs}); err != nil {
+					return err
 				}
-				lines = append(lines, fq...)
 			}
 		}
 	}
@@ -144,7 +161,6 @@ func (r *renderer) setsChain(hrs []ir.HostRule, dir ir.Direction) ([]string, err
 	if dir == ir.Out {
 		prefix, key = "out_", "daddr"
 	}
-	var out []string
 	var wg sync.WaitGroup
 	for i, k := range flowSets {
 		its := sets[i].list
@@ -159,13 +175,17 @@ func (r *renderer) setsChain(hrs []ir.HostRule, dir ir.Direction) ([]string, err
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.elems, s.comments = r.elements(hrs, its, strings.Contains(k.typ, "_addr"))
+			s.elems, s.comments, s.ivs = r.elements(hrs, ruleSpans, its, strings.Contains(k.typ, "_addr"))
+			var c place
+			writeFlowSet(&c, s)
+			s.size = c.n
 		}()
 		r.flowSets = append(r.flowSets, s)
-		out = append(out, fmt.Sprintf("%s @%s accept comment %s", s.match, s.name, quote("pw:set "+s.name+": each element's comment names its rule")))
+		fmt.Fprintf(b, "\t\t%s @%s accept comment %s\n", s.match, s.name, quote("pw:set "+s.name+": each element's comment names its rule"))
 	}
 	wg.Wait()
-	return append(out, lines...), nil
+	b.adopt(&fqdn)
+	return nil
 }
 
 // anySet is the index in flowSets of protocol p's flows open to every
@@ -254,10 +274,27 @@ func (a box) compare(b box) int {
 type interner struct {
 	ids   map[string]int
 	lists [][]int
+	// single numbers the lists of one origin: single[o] is the id of
+	// [o], plus one (zero: none yet).
+	single []int
 }
 
 func (in *interner) id(origins []int) int {
-	var key []byte
+	// Most lists are one origin: numbered by a slice, without a key.
+	if len(origins) == 1 {
+		o := origins[0]
+		if o < len(in.single) && in.single[o] > 0 {
+			return in.single[o] - 1
+		}
+		if o >= len(in.single) {
+			in.single = append(in.single, make([]int, o+1-len(in.single))...)
+		}
+		in.single[o] = len(in.lists) + 1
+		in.lists = append(in.lists, []int{o})
+		return len(in.lists) - 1
+	}
+	var buf [32]byte // the key of a few origins, off the heap
+	key := buf[:0]
 	for _, o := range origins {
 		key = strconv.AppendInt(key, int64(o), 10)
 		key = append(key, ' ')
@@ -282,70 +319,98 @@ func (in *interner) id(origins []int) int {
 // elements come in address order, then service order; comments are
 // returned once per rule and origins, and each element's box names its
 // comment by index (box.origins).
-func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]element, []string) {
+func (r *renderer) elements(hrs []ir.HostRule, ruleSpans [][]span, its []item, withAddr bool) ([]element, []string, []interval) {
 	var in interner
+	var sw sweep
+	// spansOf gathers the spans of items ks, into scratch space that the
+	// next call reuses.
+	var scratch []span
+	spansOf := func(ks ...int) []span {
+		scratch = scratch[:0]
+		for _, k := range ks {
+			for _, ri := range its[k].rules {
+				scratch = append(scratch, ruleSpans[ri]...)
+			}
+		}
+		return scratch
+	}
 	var comments []string
-	ids := map[[2]int]int{}
+	// A rule's comment is by the rule's index: byRule[rule] holds the
+	// origins of its first comment and its index plus one (zero: none
+	// yet); the rare other origins of the same rule go in ids, by
+	// rule<<32 | origins.
+	byRule := make([]struct{ origins, id int32 }, len(hrs))
+	ids := map[uint64]int{}
 	// named turns a list of boxes' origins into comment indices, once per
 	// rule and origins.
 	named := func(bs []box) {
 		for i := range bs {
 			b := &bs[i]
-			k := [2]int{b.rule, b.origins}
-			id, ok := ids[k]
+			var id int
+			ok := false
+			if first := byRule[b.rule]; first.id > 0 && int(first.origins) == b.origins {
+				id, ok = int(first.id-1), true
+			} else if first.id > 0 {
+				id, ok = ids[uint64(b.rule)<<32|uint64(b.origins)]
+			}
 			if !ok {
+				// Custom rules are named by their index (allow[N]): their
+				// free text would repeat on every element of a large set,
+				// and `portwall explain` shows it.
 				rule := hrs[b.rule].Rule
-				origins := make([]ir.Origin, 0, len(in.lists[b.origins]))
-				for _, o := range in.lists[b.origins] {
-					// Custom rules are named by their index (allow[N]):
-					// their free text would repeat on every element of a
-					// large set, and `portwall explain` shows it.
-					origin := rule.Origins[o]
-					origin.Comment = ""
-					origins = append(origins, origin)
-				}
 				id = len(comments)
-				ids[k] = id
-				comments = append(comments, quote(generators.Provenance(rule.ID, origins)))
+				if byRule[b.rule].id == 0 {
+					byRule[b.rule] = struct{ origins, id int32 }{int32(b.origins), int32(id + 1)}
+				} else {
+					ids[uint64(b.rule)<<32|uint64(b.origins)] = id
+				}
+				comments = append(comments, commentText(generators.BriefProvenance(rule.ID, rule.Origins, in.lists[b.origins])))
 			}
 			b.origins = id
 		}
 	}
 	if !withAddr {
-		var all []span
-		for _, it := range its {
-			all = append(all, it.spans...)
+		all := make([]int, len(its))
+		for k := range its {
+			all[k] = k
 		}
-		bs := boxes(all, &in)
+		bs := sw.boxes(spansOf(all...), &in)
 		named(bs)
 		out := make([]element, len(bs))
 		for i, b := range bs {
-			out[i] = element{box: b}
+			out[i] = element{first: -1, last: -1, box: b}
 		}
-		return out, comments
+		return out, comments, nil
 	}
 	// Intervals covered by the same items have the same boxes: the
-	// networks of one group, typically.
+	// networks of one group, typically. Those of one item (most) are
+	// kept by item, the others by a key naming their items.
 	ivs := elementary(its)
+	single := make([][]box, len(its))
 	cache := map[string][]box{}
 	perIv := make([][]box, len(ivs))
 	total := 0
 	var key []byte
 	for i, iv := range ivs {
-		key = key[:0]
-		for _, k := range iv.items {
-			key = strconv.AppendInt(key, int64(k), 10)
-			key = append(key, ' ')
-		}
-		bs, ok := cache[string(key)]
-		if !ok {
-			var active []span
-			for _, k := range iv.items {
-				active = append(active, its[k].spans...)
+		var bs []box
+		if k := iv.items[0]; len(iv.items) == 1 {
+			if bs = single[k]; bs == nil {
+				bs = sw.boxes(spansOf(k), &in)
+				named(bs)
+				single[k] = bs
 			}
-			bs = boxes(active, &in)
-			named(bs)
-			cache[string(key)] = bs
+		} else {
+			key = key[:0]
+			for _, k := range iv.items {
+				key = strconv.AppendInt(key, int64(k), 10)
+				key = append(key, ' ')
+			}
+			var ok bool
+			if bs, ok = cache[string(key)]; !ok {
+				bs = sw.boxes(spansOf(iv.items...), &in)
+				named(bs)
+				cache[string(key)] = bs
+			}
 		}
 		perIv[i] = bs
 		total += len(bs)
@@ -368,19 +433,19 @@ func (r *renderer) elements(hrs []ir.HostRule, its []item, withAddr bool) ([]ele
 				}
 				if j < len(pb) && pb[j] == b {
 					e := prev[j]
-					out[e].addr = netipx.IPRangeFrom(out[e].addr.From(), iv.r.To())
+					out[e].last = int32(i)
 					cur[k] = e
 					continue
 				}
 			}
 			cur[k] = len(out)
-			out = append(out, element{addr: iv.r, box: b})
+			out = append(out, element{first: int32(i), last: int32(i), box: b})
 		}
 		prev, cur = cur, prev
 	}
 	// Elements start in address order, each interval's in service order:
 	// sorted. (An element that grows keeps its start.)
-	return out, comments
+	return out, comments, ivs
 }
 
 // interval is an elementary address interval and the items covering it.
@@ -397,7 +462,11 @@ func elementary(its []item) []interval {
 		item  int
 		delta int
 	}
-	var events []event
+	n := 0
+	for _, it := range its {
+		n += len(it.ranges)
+	}
+	events := make([]event, 0, 2*n)
 	for k, it := range its {
 		for _, r := range it.ranges {
 			events = append(events, event{r.From(), k, +1})
@@ -407,14 +476,30 @@ func elementary(its []item) []interval {
 		}
 	}
 	slices.SortFunc(events, func(a, b event) int { return a.at.Compare(b.at) })
-	active := map[int]int{}
-	var out []interval
+	// count[k] is how many of item k's ranges cover the current point
+	// (for a moment below zero when a range closes before its neighbour
+	// opens at the same point); active lists the items with a count other
+	// than zero, where[k] being k's place in it, for removal by swapping.
+	count := make([]int, len(its))
+	where := make([]int, len(its))
+	var active []int
+	// The intervals' item lists share one backing array.
+	keys := make([]int, 0, n)
+	out := make([]interval, 0, n)
 	for i := 0; i < len(events); {
 		at := events[i].at
 		for ; i < len(events) && events[i].at == at; i++ {
-			active[events[i].item] += events[i].delta
-			if active[events[i].item] == 0 {
-				delete(active, events[i].item)
+			k := events[i].item
+			was := count[k]
+			count[k] += events[i].delta
+			switch {
+			case was == 0:
+				where[k] = len(active)
+				active = append(active, k)
+			case count[k] == 0:
+				last := active[len(active)-1]
+				active[where[k]], where[last] = last, where[k]
+				active = active[:len(active)-1]
 			}
 		}
 		if len(active) == 0 {
@@ -424,12 +509,11 @@ func elementary(its []item) []interval {
 		if i < len(events) {
 			end = events[i].at.Prev()
 		}
-		keys := make([]int, 0, len(active))
-		for k := range active {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		out = append(out, interval{netipx.IPRangeFrom(at, end), keys})
+		start := len(keys)
+		keys = append(keys, active...)
+		ks := keys[start:len(keys):len(keys)]
+		slices.Sort(ks)
+		out = append(out, interval{netipx.IPRangeFrom(at, end), ks})
 	}
 	return out
 }
@@ -445,24 +529,76 @@ func lastOf(a netip.Addr) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
+// sweep is the scratch space of boxes, kept from one call to the next.
+type sweep struct {
+	events, sorted   []uint64
+	active, where    []int
+	origins, singles []int
+}
+
+// sortByPoint sorts boxes' events by their point (bits 33 and up): a
+// radix sort, in passes of 9 bits over the points' distance from the
+// lowest (two passes for one protocol's ports), as a large flow set has
+// its hundreds of thousands of events sorted. The order of the events at
+// one point does not matter: boxes applies them all before it cuts the
+// point's box.
+func (sw *sweep) sortByPoint(events []uint64) {
+	if len(events) < 128 {
+		slices.Sort(events)
+		return
+	}
+	lo, hi := events[0]>>33, events[0]>>33
+	for _, e := range events {
+		lo, hi = min(lo, e>>33), max(hi, e>>33)
+	}
+	sw.sorted = append(sw.sorted[:0], make([]uint64, len(events))...)
+	src, dst := events, sw.sorted
+	for shift := 0; (hi-lo)>>shift > 0; shift += 9 {
+		var start [1 << 9]int
+		for _, e := range src {
+			start[(e>>33-lo)>>shift&(1<<9-1)]++
+		}
+		n := 0
+		for d, c := range start {
+			start[d], n = n, n+c
+		}
+		for _, e := range src {
+			d := (e>>33 - lo) >> shift & (1<<9 - 1)
+			dst[start[d]] = e
+			start[d]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &events[0] {
+		copy(events, src)
+	}
+}
+
 // boxes cuts spans into disjoint boxes on the service axis, each owned by
 // the first rule covering it, with the origins of that rule that do.
-func boxes(spans []span, in *interner) []box {
+func (sw *sweep) boxes(spans []span, in *interner) []box {
+	if len(spans) == 1 {
+		// One span is one box: the common case of a network that one
+		// rule alone allows.
+		s := spans[0]
+		sw.singles = append(sw.singles[:0], s.origin)
+		return []box{{proto: s.proto, lo: s.lo, hi: s.hi, rule: s.rule, origins: in.id(sw.singles)}}
+	}
 	// Events packed in one number each (the point on the axis, then
 	// close before open, then the span), sorted as plain integers: point
 	// is proto<<16 | port, one past the end for a close.
 	key := func(p proto.Protocol, v uint16) uint64 { return uint64(p.Number())<<16 | uint64(v) }
-	events := make([]uint64, 0, 2*len(spans))
+	events := sw.events[:0]
 	for i, s := range spans {
 		events = append(events, key(s.proto, s.lo)<<33|1<<32|uint64(i), (key(s.proto, s.hi)+1)<<33|uint64(i))
 	}
-	slices.Sort(events)
+	sw.sortByPoint(events)
 	// active lists the spans covering the current point; where[i] is span
 	// i's place in it, for removal by swapping.
-	var active []int
-	where := make([]int, len(spans))
+	active := sw.active[:0]
+	where := append(sw.where[:0], make([]int, len(spans))...)
 	var out []box
-	var origins []int
+	origins := sw.origins[:0]
 	for i := 0; i < len(events); {
 		at := events[i] >> 33
 		for ; i < len(events) && events[i]>>33 == at; i++ {
@@ -503,49 +639,50 @@ func boxes(spans []span, in *interner) []box {
 		}
 		out = append(out, b)
 	}
+	sw.events, sw.active, sw.where, sw.origins = events, active, where, origins
 	return out
 }
 
-// writeFlowSet writes a flow set, one element per line. Element comments
-// come quoted.
-func writeFlowSet(b *bytes.Buffer, s *flowSet) {
-	// About 40 bytes of address, ports and punctuation per element, and
-	// its comment.
-	size := 256 + 40*len(s.elems)
-	for _, e := range s.elems {
-		size += len(s.comments[e.box.origins])
-	}
-	b.Grow(size)
+// writeFlowSet writes a flow set, one element per line:
+//
+//	10.0.0.0/24 . 22 comment "pw:r386669d0a767 allow[302]",
+func writeFlowSet(b *place, s *flowSet) {
 	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tcomment %s\n", s.name, s.typ, quote(s.comment))
 	b.WriteString("\t\telements = {\n")
-	var last netipx.IPRange
-	var addr string
+	// Elements of one address range follow each other: its text is
+	// formatted once.
+	first, last := int32(-1), int32(-1)
+	var addr []byte
+	// Each element is one line, built on the stack and written at once.
+	var buf [256]byte
 	for i, e := range s.elems {
-		b.WriteString("\t\t\t")
-		if e.addr.IsValid() {
-			if e.addr != last {
-				last, addr = e.addr, rangeString(e.addr)
+		l := append(buf[:0], "\t\t\t"...)
+		if e.first >= 0 {
+			if e.first != first || e.last != last {
+				first, last = e.first, e.last
+				addr = appendRange(addr[:0], netipx.IPRangeFrom(s.ivs[first].r.From(), s.ivs[last].r.To()))
 			}
-			b.WriteString(addr)
-			b.WriteString(" . ")
+			l = append(l, addr...)
+			l = append(l, " . "...)
 		}
 		x := e.box
 		if x.proto.HasPorts() {
-			var num [12]byte
-			b.Write(strconv.AppendInt(num[:0], int64(x.lo), 10))
+			l = strconv.AppendInt(l, int64(x.lo), 10)
 			if x.hi != x.lo {
-				b.WriteByte('-')
-				b.Write(strconv.AppendInt(num[:0], int64(x.hi), 10))
+				l = append(l, '-')
+				l = strconv.AppendInt(l, int64(x.hi), 10)
 			}
 		} else {
-			b.WriteString(valueRange(x.lo, x.hi, func(v int) string { return typeName(x.proto, v) }))
+			l = append(l, valueRange(x.lo, x.hi, func(v int) string { return typeName(x.proto, v) })...)
 		}
-		b.WriteString(" comment ")
-		b.WriteString(s.comments[x.origins])
+		l = append(l, " comment \""...)
+		l = append(l, s.comments[x.origins]...)
+		l = append(l, '"')
 		if i < len(s.elems)-1 {
-			b.WriteByte(',')
+			l = append(l, ',')
 		}
-		b.WriteByte('\n')
+		l = append(l, '\n')
+		b.Write(l)
 	}
 	b.WriteString("\t\t}\n\t}\n\n")
 }

@@ -65,12 +65,19 @@ func (l Layout) For(v *ir.HostView) Layout {
 	// Count the rules the readable layout would write: one per remote
 	// set and family (an upper bound, cheaper than rendering them).
 	n := 0
-	for _, hr := range v.Enforced() {
-		fams := 2
-		if hr.Rule.Protocol.Family() != 0 {
-			fams = 1
+	count := func(hrs []ir.HostRule) {
+		for _, hr := range hrs {
+			fams := 2
+			if hr.Rule.Protocol.Family() != 0 {
+				fams = 1
+			}
+			n += len(hr.Remote.Sets) * fams
 		}
-		n += len(hr.Remote.Sets) * fams
+	}
+	// The rules of v.Enforced(), without copying them.
+	count(v.In)
+	if v.Ruleset.Policy.Output == ir.OutputDrop {
+		count(v.Out)
 	}
 	if n > AutoLimit {
 		return LayoutSets
