@@ -55,7 +55,7 @@ func On(day profiles.Date) Option { return func(r *resolver) { r.today = day } }
 
 // Resolve turns a checked profile into rules; see Check.
 func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Ruleset, error) {
-	r := &resolver{p: p, c: c, sets: map[string]*ir.AddrSet{}, today: profiles.DateOf(time.Now())}
+	r := &resolver{p: p, c: c, sets: make(map[string]*ir.AddrSet, 1+len(p.Hosts)+len(p.Groups)), today: profiles.DateOf(time.Now())}
 	for _, o := range opts {
 		o(r)
 	}
@@ -105,21 +105,22 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Rules
 	rs.Decisions = r.decisions
 	rs.Installers = r.installers
 	// Keep the sets rules and internal flows use, in name order.
-	used := map[string]bool{}
-	for _, rule := range rs.Rules {
-		for _, n := range append(slices.Clone(rule.From.Sets), rule.To.Sets...) {
-			used[n] = true
+	used := make(map[string]bool, len(r.sets))
+	use := func(ends ...ir.Endpoint) {
+		for _, e := range ends {
+			for _, n := range e.Sets {
+				used[n] = true
+			}
 		}
+	}
+	for _, rule := range rs.Rules {
+		use(rule.From, rule.To)
 	}
 	for _, f := range rs.Internal {
-		for _, n := range append(slices.Clone(f.From.Sets), f.To.Sets...) {
-			used[n] = true
-		}
+		use(f.From, f.To)
 	}
 	for _, e := range rs.Expect {
-		for _, n := range append(slices.Clone(e.From.Sets), e.To.Sets...) {
-			used[n] = true
-		}
+		use(e.From, e.To)
 	}
 	for _, n := range slices.Sorted(maps.Keys(r.sets)) {
 		if used[n] {
@@ -158,12 +159,18 @@ func (r *resolver) keyErrorf(path []any, format string, args ...any) {
 // addressSets resolves every group and host of the profile into an
 // AddrSet, following group references (the profile checker has already
 // rejected unknown names and cycles).
+//
+// Each set depends only on its own definition and those it refers to, so
+// the maps are walked in their own order: sorting thousands of names here
+// would change nothing.
 func (r *resolver) addressSets() {
 	r.sets[ir.AnySet] = &ir.AddrSet{Name: ir.AnySet, Kind: ir.SetAny}
-	for _, name := range slices.Sorted(maps.Keys(r.p.Hosts)) {
+	for name, h := range r.p.Hosts {
 		var b netipx.IPSetBuilder
-		h := r.p.Hosts[name]
 		var members []addr.Member
+		if len(h.Addrs) > 0 {
+			members = make([]addr.Member, 0, len(h.Addrs))
+		}
 		for _, a := range h.Addrs {
 			b.Add(a)
 			members = append(members, addr.Member{Kind: addr.KindPrefix, Prefix: netip.PrefixFrom(a, a.BitLen())})
@@ -171,7 +178,7 @@ func (r *resolver) addressSets() {
 		ips, _ := b.IPSet()
 		r.sets[name] = &ir.AddrSet{Name: name, Kind: ir.SetHost, Members: members, Hosts: []string{name}, IPs: ips}
 	}
-	for _, name := range slices.Sorted(maps.Keys(r.p.Groups)) {
+	for name := range r.p.Groups {
 		r.group(name)
 	}
 }
@@ -184,8 +191,9 @@ func (r *resolver) group(name string) *ir.AddrSet {
 	s := &ir.AddrSet{Name: name, Kind: ir.SetGroup, Members: g.Members, Refs: g.Refs}
 	r.sets[name] = s // references are acyclic, so this is never read half-built
 	var b netipx.IPSetBuilder
-	fqdns := map[string]bool{}
-	hosts := map[string]bool{}
+	// FQDNs and hosts are gathered with repeats, then sorted and made
+	// unique: most groups have none, or those of one reference.
+	var fqdns, hosts []string
 	for _, m := range g.Members {
 		switch m.Kind {
 		case addr.KindPrefix:
@@ -193,7 +201,7 @@ func (r *resolver) group(name string) *ir.AddrSet {
 		case addr.KindRange:
 			b.AddRange(m.Range)
 		case addr.KindFQDN:
-			fqdns[m.FQDN] = true
+			fqdns = append(fqdns, m.FQDN)
 		case addr.KindAny:
 			s.All = true
 		}
@@ -208,18 +216,23 @@ func (r *resolver) group(name string) *ir.AddrSet {
 		if sub.IPs != nil {
 			b.AddSet(sub.IPs)
 		}
-		for _, f := range sub.FQDNs {
-			fqdns[f] = true
-		}
-		for _, h := range sub.Hosts {
-			hosts[h] = true
-		}
+		fqdns = append(fqdns, sub.FQDNs...)
+		hosts = append(hosts, sub.Hosts...)
 		s.All = s.All || sub.All
 	}
 	s.IPs, _ = b.IPSet()
-	s.FQDNs = slices.Sorted(maps.Keys(fqdns))
-	s.Hosts = slices.Sorted(maps.Keys(hosts))
+	s.FQDNs = sortedUnique(fqdns)
+	s.Hosts = sortedUnique(hosts)
 	return s
+}
+
+// sortedUnique sorts names and drops repeats, in place; nil for none.
+func sortedUnique(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 // deployment resolves one [[deployment]] into rule parts.

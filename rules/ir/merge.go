@@ -10,16 +10,32 @@ import (
 // Merge combines rules with equal keys (endpoints, protocol, program):
 // their ports and ICMP types are joined and their origins kept. The result
 // is in the order of each rule's first origin, every rule with its ID.
+//
+// Merge takes parts over: the first part of each key becomes the merged
+// rule, keeping its Origins slice, so that a profile of rules that do not
+// merge costs one Rule and one Origins slice per rule, not two. Callers
+// must not use parts afterwards. Ports and ICMP types, which parts may
+// share with each other or with the profile, are copied.
 func Merge(parts []*Rule) ([]*Rule, error) {
-	byKey := map[string]*Rule{}
-	var out []*Rule
+	// Keys are looked up from one reused buffer (a lookup by string(buf)
+	// does not allocate); only a new key is stored as a string.
+	byKey := make(map[string]*Rule, len(parts))
+	out := make([]*Rule, 0, len(parts))
+	var key []byte
 	for _, p := range parts {
-		k := p.Key()
-		r, ok := byKey[k]
+		key = p.appendKey(key[:0])
+		r, ok := byKey[string(key)]
 		if !ok {
-			r = &Rule{From: p.From, To: p.To, Protocol: p.Protocol, Program: p.Program, ICMPTypes: slices.Clone(p.ICMPTypes), allTypes: len(p.ICMPTypes) == 0}
-			byKey[k] = r
+			r = p
+			byKey[string(key)] = r
 			out = append(out, r)
+			r.Ports = ports.Set(nil).Union(p.Ports)
+			r.ICMPTypes = slices.Clone(p.ICMPTypes)
+			r.allTypes = len(p.ICMPTypes) == 0
+			// Clipped, so that appending the next part's origins copies
+			// them rather than writing past p's own.
+			r.Origins = slices.Clip(p.Origins)
+			continue
 		}
 		r.Ports = r.Ports.Union(p.Ports)
 		// An empty type list means every type, which absorbs any list.
@@ -29,7 +45,7 @@ func Merge(parts []*Rule) ([]*Rule, error) {
 		r.ICMPTypes = append(r.ICMPTypes, p.ICMPTypes...)
 		r.Origins = append(r.Origins, p.Origins...)
 	}
-	ids := map[string]string{}
+	ids := make(map[string]*Rule, len(out))
 	for _, r := range out {
 		if r.allTypes {
 			r.ICMPTypes = nil
@@ -39,11 +55,12 @@ func Merge(parts []*Rule) ([]*Rule, error) {
 		}
 		r.allTypes = false
 		slices.SortStableFunc(r.Origins, compareOrigins)
-		r.SetID()
+		key = r.appendKey(key[:0])
+		r.setID(key)
 		if other, dup := ids[r.ID]; dup {
-			return nil, fmt.Errorf("internal error: rule ID %s is shared by %s and %s", r.ID, other, r.Key())
+			return nil, fmt.Errorf("internal error: rule ID %s is shared by %s and %s", r.ID, other.Key(), r.Key())
 		}
-		ids[r.ID] = r.Key()
+		ids[r.ID] = r
 	}
 	slices.SortStableFunc(out, func(a, b *Rule) int { return compareOrigins(a.Origins[0], b.Origins[0]) })
 	return out, nil
