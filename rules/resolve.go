@@ -73,6 +73,7 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Rules
 	}
 	r.addressSets()
 	r.reverseLinks()
+	r.parts = make([]*ir.Rule, 0, len(p.Allows)) // a custom rule is mostly one part
 	for _, name := range slices.Sorted(maps.Keys(p.Hosts)) {
 		h := p.Hosts[name]
 		addrs := slices.Clone(h.Addrs)
@@ -122,11 +123,16 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Rules
 	for _, e := range rs.Expect {
 		use(e.From, e.To)
 	}
-	for _, n := range slices.Sorted(maps.Keys(r.sets)) {
-		if used[n] {
-			rs.Addrs = append(rs.Addrs, r.sets[n])
+	all := make([]*ir.AddrSet, 0, len(r.sets))
+	for _, s := range r.sets {
+		all = append(all, s)
+	}
+	slices.SortFunc(all, func(a, b *ir.AddrSet) int { return strings.Compare(a.Name, b.Name) })
+	for _, s := range all {
+		if used[s.Name] {
+			rs.Addrs = append(rs.Addrs, s)
 		} else {
-			rs.Unused = append(rs.Unused, r.sets[n])
+			rs.Unused = append(rs.Unused, s)
 		}
 	}
 	return rs, nil

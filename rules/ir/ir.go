@@ -342,16 +342,23 @@ func appendJoined(b []byte, names []string) []byte {
 }
 
 // SetID computes the rule's ID from its key.
-func (r *Rule) SetID() { r.setID(r.appendKey(nil)) }
+func (r *Rule) SetID() { r.ID = hashKey(r.appendKey(nil)).id() }
 
-// setID sets the rule's ID from its key: "r" and the first six bytes of
-// the key's SHA-256 in hex.
-func (r *Rule) setID(key []byte) {
+// idHash is what a rule's ID says of its key: the first six bytes of the
+// key's SHA-256.
+type idHash [6]byte
+
+func hashKey(key []byte) idHash {
 	sum := sha256.Sum256(key)
-	var id [1 + 2*6]byte
+	return idHash(sum[:6])
+}
+
+// id is the rule ID of h: "r" and h in hex.
+func (h idHash) id() string {
+	var id [1 + 2*len(h)]byte
 	id[0] = 'r'
-	hex.Encode(id[1:], sum[:6])
-	r.ID = string(id[:])
+	hex.Encode(id[1:], h[:])
+	return string(id[:])
 }
 
 // compareOrigins sorts origins as the profile lists them.

@@ -1,6 +1,7 @@
 package ir
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 
@@ -17,18 +18,21 @@ import (
 // must not use parts afterwards. Ports and ICMP types, which parts may
 // share with each other or with the profile, are copied.
 func Merge(parts []*Rule) ([]*Rule, error) {
-	// Keys are looked up from one reused buffer (a lookup by string(buf)
-	// does not allocate); only a new key is stored as a string.
-	byKey := make(map[string]*Rule, len(parts))
+	// Rules are found by their ID's hash rather than by key: the ID is
+	// needed anyway, and two keys with one ID are an error whether they
+	// would merge or not. Keys are built in reused buffers.
+	byID := make(map[idHash]*Rule, len(parts))
 	out := make([]*Rule, 0, len(parts))
-	var key []byte
+	var key, other []byte
 	for _, p := range parts {
 		key = p.appendKey(key[:0])
-		r, ok := byKey[string(key)]
+		h := hashKey(key)
+		r, ok := byID[h]
 		if !ok {
 			r = p
-			byKey[string(key)] = r
+			byID[h] = r
 			out = append(out, r)
+			r.ID = h.id()
 			r.Ports = ports.Set(nil).Union(p.Ports)
 			r.ICMPTypes = slices.Clone(p.ICMPTypes)
 			r.allTypes = len(p.ICMPTypes) == 0
@@ -36,6 +40,9 @@ func Merge(parts []*Rule) ([]*Rule, error) {
 			// them rather than writing past p's own.
 			r.Origins = slices.Clip(p.Origins)
 			continue
+		}
+		if other = r.appendKey(other[:0]); !bytes.Equal(key, other) {
+			return nil, fmt.Errorf("internal error: rule ID %s is shared by %s and %s", r.ID, other, key)
 		}
 		r.Ports = r.Ports.Union(p.Ports)
 		// An empty type list means every type, which absorbs any list.
@@ -45,7 +52,6 @@ func Merge(parts []*Rule) ([]*Rule, error) {
 		r.ICMPTypes = append(r.ICMPTypes, p.ICMPTypes...)
 		r.Origins = append(r.Origins, p.Origins...)
 	}
-	ids := make(map[string]*Rule, len(out))
 	for _, r := range out {
 		if r.allTypes {
 			r.ICMPTypes = nil
@@ -55,12 +61,6 @@ func Merge(parts []*Rule) ([]*Rule, error) {
 		}
 		r.allTypes = false
 		slices.SortStableFunc(r.Origins, compareOrigins)
-		key = r.appendKey(key[:0])
-		r.setID(key)
-		if other, dup := ids[r.ID]; dup {
-			return nil, fmt.Errorf("internal error: rule ID %s is shared by %s and %s", r.ID, other.Key(), r.Key())
-		}
-		ids[r.ID] = r
 	}
 	slices.SortStableFunc(out, func(a, b *Rule) int { return compareOrigins(a.Origins[0], b.Origins[0]) })
 	return out, nil
