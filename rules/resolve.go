@@ -106,11 +106,11 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Rules
 	rs.Decisions = r.decisions
 	rs.Installers = r.installers
 	// Keep the sets rules and internal flows use, in name order.
-	used := make(map[string]bool, len(r.sets))
+	used := make(map[string]struct{}, len(r.sets))
 	use := func(ends ...ir.Endpoint) {
 		for _, e := range ends {
 			for _, n := range e.Sets {
-				used[n] = true
+				used[n] = struct{}{}
 			}
 		}
 	}
@@ -128,12 +128,18 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Rules
 		all = append(all, s)
 	}
 	slices.SortFunc(all, func(a, b *ir.AddrSet) int { return strings.Compare(a.Name, b.Name) })
+	// The used sets move to the front of all, in order, and become Addrs.
+	n := 0
 	for _, s := range all {
-		if used[s.Name] {
-			rs.Addrs = append(rs.Addrs, s)
+		if _, ok := used[s.Name]; ok {
+			all[n] = s
+			n++
 		} else {
 			rs.Unused = append(rs.Unused, s)
 		}
+	}
+	if n > 0 {
+		rs.Addrs = all[:n:n]
 	}
 	return rs, nil
 }
@@ -150,6 +156,8 @@ type resolver struct {
 	// linked holds the peers bound from the other side: deployment ->
 	// peer -> hosts and groups (see reverseLinks).
 	linked map[string]map[string][]string
+	// allowFrom and allowTo are the sides of the last custom rule.
+	allowFrom, allowTo endpointMemo
 	// installers: see installer.go.
 	installers []*ir.InstallerRule
 }
@@ -853,7 +861,7 @@ func (r *resolver) icmpTypes(path []any, p proto.Protocol, names []string) []uin
 
 // allow turns a custom rule into rule parts.
 func (r *resolver) allow(a *profiles.Allow) {
-	from, to := ir.NewEndpoint(a.From...), ir.NewEndpoint(a.To...)
+	from, to := r.allowFrom.of(a.From), r.allowTo.of(a.To)
 	for i, name := range a.Services {
 		r.allowService(a, i, name, from, to)
 	}
@@ -869,6 +877,21 @@ func (r *resolver) allow(a *profiles.Allow) {
 		part.Origins = []ir.Origin{o}
 		r.parts = append(r.parts, part)
 	}
+}
+
+// endpointMemo remembers the last endpoint made from a list of names:
+// consecutive custom rules mostly name the same side (the host they open),
+// which then costs one Endpoint. Rules share endpoints, never change them.
+type endpointMemo struct {
+	names []string
+	e     ir.Endpoint
+}
+
+func (m *endpointMemo) of(names []string) ir.Endpoint {
+	if m.e.Sets == nil || !slices.Equal(names, m.names) {
+		m.names, m.e = names, ir.NewEndpoint(names...)
+	}
+	return m.e
 }
 
 // customOrigin is the origin of a custom rule's i-th part.

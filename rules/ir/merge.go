@@ -15,14 +15,17 @@ import (
 // Merge takes parts over: the first part of each key becomes the merged
 // rule, keeping its Origins slice, so that a profile of rules that do not
 // merge costs one Rule and one Origins slice per rule, not two. Callers
-// must not use parts afterwards. Ports and ICMP types, which parts may
-// share with each other or with the profile, are copied.
+// must not use parts afterwards (the result is written over them). Ports
+// and ICMP types, which parts may share with each other or with the
+// profile, are copied.
 func Merge(parts []*Rule) ([]*Rule, error) {
 	// Rules are found by their ID's hash rather than by key: the ID is
 	// needed anyway, and two keys with one ID are an error whether they
 	// would merge or not. Keys are built in reused buffers.
 	byID := make(map[idHash]*Rule, len(parts))
-	out := make([]*Rule, 0, len(parts))
+	// The rules are written over parts: the j-th rule comes from the i-th
+	// part or one before it, for j <= i.
+	out := parts[:0]
 	var key, other []byte
 	for _, p := range parts {
 		key = p.appendKey(key[:0])
