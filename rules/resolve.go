@@ -192,16 +192,23 @@ func (r *resolver) addressSets() {
 		ips, _ := b.IPSet()
 		r.sets[name] = &ir.AddrSet{Name: name, Kind: ir.SetHost, Members: members, Hosts: []string{name}, IPs: ips}
 	}
-	for name := range r.p.Groups {
-		r.group(name)
+	for name, g := range r.p.Groups {
+		if _, done := r.sets[name]; !done {
+			r.newGroup(name, g)
+		}
 	}
 }
 
+// group returns the set of group name, resolving it on first use.
 func (r *resolver) group(name string) *ir.AddrSet {
 	if s, ok := r.sets[name]; ok {
 		return s
 	}
-	g := r.p.Groups[name]
+	return r.newGroup(name, r.p.Groups[name])
+}
+
+// newGroup resolves group g, named name, into its set.
+func (r *resolver) newGroup(name string, g *profiles.Group) *ir.AddrSet {
 	s := &ir.AddrSet{Name: name, Kind: ir.SetGroup, Members: g.Members, Refs: g.Refs}
 	r.sets[name] = s // references are acyclic, so this is never read half-built
 	var b netipx.IPSetBuilder

@@ -55,7 +55,11 @@ func Merge(parts []*Rule) ([]*Rule, error) {
 		r.ICMPTypes = append(r.ICMPTypes, p.ICMPTypes...)
 		r.Origins = append(r.Origins, p.Origins...)
 	}
-	for _, r := range out {
+	// Parts mostly come in origin order already, and a stable sort of
+	// sorted rules changes nothing: check while each rule's origins are at
+	// hand.
+	sorted := true
+	for i, r := range out {
 		if r.allTypes {
 			r.ICMPTypes = nil
 		} else {
@@ -64,8 +68,13 @@ func Merge(parts []*Rule) ([]*Rule, error) {
 		}
 		r.allTypes = false
 		slices.SortStableFunc(r.Origins, compareOrigins)
+		if i > 0 && sorted {
+			sorted = compareOrigins(out[i-1].Origins[0], r.Origins[0]) <= 0
+		}
 	}
-	slices.SortStableFunc(out, func(a, b *Rule) int { return compareOrigins(a.Origins[0], b.Origins[0]) })
+	if !sorted {
+		slices.SortStableFunc(out, func(a, b *Rule) int { return compareOrigins(a.Origins[0], b.Origins[0]) })
+	}
 	return out, nil
 }
 
