@@ -138,6 +138,7 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Rules
 			rs.Unused = append(rs.Unused, s)
 		}
 	}
+	clear(all[n:]) // what is left there is in Unused, or in front
 	if n > 0 {
 		rs.Addrs = all[:n:n]
 	}

@@ -55,6 +55,9 @@ func Merge(parts []*Rule) ([]*Rule, error) {
 		r.ICMPTypes = append(r.ICMPTypes, p.ICMPTypes...)
 		r.Origins = append(r.Origins, p.Origins...)
 	}
+	// The parts merged into others are garbage: keep them out of reach of
+	// the result's backing array.
+	clear(parts[len(out):])
 	// Parts mostly come in origin order already, and a stable sort of
 	// sorted rules changes nothing: check while each rule's origins are at
 	// hand.
