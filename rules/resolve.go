@@ -55,7 +55,7 @@ func On(day profiles.Date) Option { return func(r *resolver) { r.today = day } }
 
 // Resolve turns a checked profile into rules; see Check.
 func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Ruleset, error) {
-	r := &resolver{p: p, c: c, sets: map[string]*ir.AddrSet{}, today: profiles.DateOf(time.Now())}
+	r := &resolver{p: p, c: c, sets: make(map[string]*ir.AddrSet, 1+len(p.Hosts)+len(p.Groups)), today: profiles.DateOf(time.Now())}
 	for _, o := range opts {
 		o(r)
 	}
@@ -73,6 +73,7 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Rules
 	}
 	r.addressSets()
 	r.reverseLinks()
+	r.parts = make([]*ir.Rule, 0, len(p.Allows)) // a custom rule is mostly one part
 	for _, name := range slices.Sorted(maps.Keys(p.Hosts)) {
 		h := p.Hosts[name]
 		addrs := slices.Clone(h.Addrs)
@@ -105,28 +106,41 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Rules
 	rs.Decisions = r.decisions
 	rs.Installers = r.installers
 	// Keep the sets rules and internal flows use, in name order.
-	used := map[string]bool{}
-	for _, rule := range rs.Rules {
-		for _, n := range append(slices.Clone(rule.From.Sets), rule.To.Sets...) {
-			used[n] = true
+	used := make(map[string]struct{}, len(r.sets))
+	use := func(ends ...ir.Endpoint) {
+		for _, e := range ends {
+			for _, n := range e.Sets {
+				used[n] = struct{}{}
+			}
 		}
+	}
+	for _, rule := range rs.Rules {
+		use(rule.From, rule.To)
 	}
 	for _, f := range rs.Internal {
-		for _, n := range append(slices.Clone(f.From.Sets), f.To.Sets...) {
-			used[n] = true
-		}
+		use(f.From, f.To)
 	}
 	for _, e := range rs.Expect {
-		for _, n := range append(slices.Clone(e.From.Sets), e.To.Sets...) {
-			used[n] = true
+		use(e.From, e.To)
+	}
+	all := make([]*ir.AddrSet, 0, len(r.sets))
+	for _, s := range r.sets {
+		all = append(all, s)
+	}
+	slices.SortFunc(all, func(a, b *ir.AddrSet) int { return strings.Compare(a.Name, b.Name) })
+	// The used sets move to the front of all, in order, and become Addrs.
+	n := 0
+	for _, s := range all {
+		if _, ok := used[s.Name]; ok {
+			all[n] = s
+			n++
+		} else {
+			rs.Unused = append(rs.Unused, s)
 		}
 	}
-	for _, n := range slices.Sorted(maps.Keys(r.sets)) {
-		if used[n] {
-			rs.Addrs = append(rs.Addrs, r.sets[n])
-		} else {
-			rs.Unused = append(rs.Unused, r.sets[n])
-		}
+	clear(all[n:]) // what is left there is in Unused, or in front
+	if n > 0 {
+		rs.Addrs = all[:n:n]
 	}
 	return rs, nil
 }
@@ -143,6 +157,8 @@ type resolver struct {
 	// linked holds the peers bound from the other side: deployment ->
 	// peer -> hosts and groups (see reverseLinks).
 	linked map[string]map[string][]string
+	// allowFrom and allowTo are the sides of the last custom rule.
+	allowFrom, allowTo endpointMemo
 	// installers: see installer.go.
 	installers []*ir.InstallerRule
 }
@@ -158,12 +174,18 @@ func (r *resolver) keyErrorf(path []any, format string, args ...any) {
 // addressSets resolves every group and host of the profile into an
 // AddrSet, following group references (the profile checker has already
 // rejected unknown names and cycles).
+//
+// Each set depends only on its own definition and those it refers to, so
+// the maps are walked in their own order: sorting thousands of names here
+// would change nothing.
 func (r *resolver) addressSets() {
 	r.sets[ir.AnySet] = &ir.AddrSet{Name: ir.AnySet, Kind: ir.SetAny}
-	for _, name := range slices.Sorted(maps.Keys(r.p.Hosts)) {
+	for name, h := range r.p.Hosts {
 		var b netipx.IPSetBuilder
-		h := r.p.Hosts[name]
 		var members []addr.Member
+		if len(h.Addrs) > 0 {
+			members = make([]addr.Member, 0, len(h.Addrs))
+		}
 		for _, a := range h.Addrs {
 			b.Add(a)
 			members = append(members, addr.Member{Kind: addr.KindPrefix, Prefix: netip.PrefixFrom(a, a.BitLen())})
@@ -171,21 +193,29 @@ func (r *resolver) addressSets() {
 		ips, _ := b.IPSet()
 		r.sets[name] = &ir.AddrSet{Name: name, Kind: ir.SetHost, Members: members, Hosts: []string{name}, IPs: ips}
 	}
-	for _, name := range slices.Sorted(maps.Keys(r.p.Groups)) {
-		r.group(name)
+	for name, g := range r.p.Groups {
+		if _, done := r.sets[name]; !done {
+			r.newGroup(name, g)
+		}
 	}
 }
 
+// group returns the set of group name, resolving it on first use.
 func (r *resolver) group(name string) *ir.AddrSet {
 	if s, ok := r.sets[name]; ok {
 		return s
 	}
-	g := r.p.Groups[name]
+	return r.newGroup(name, r.p.Groups[name])
+}
+
+// newGroup resolves group g, named name, into its set.
+func (r *resolver) newGroup(name string, g *profiles.Group) *ir.AddrSet {
 	s := &ir.AddrSet{Name: name, Kind: ir.SetGroup, Members: g.Members, Refs: g.Refs}
 	r.sets[name] = s // references are acyclic, so this is never read half-built
 	var b netipx.IPSetBuilder
-	fqdns := map[string]bool{}
-	hosts := map[string]bool{}
+	// FQDNs and hosts are gathered with repeats, then sorted and made
+	// unique: most groups have none, or those of one reference.
+	var fqdns, hosts []string
 	for _, m := range g.Members {
 		switch m.Kind {
 		case addr.KindPrefix:
@@ -193,7 +223,7 @@ func (r *resolver) group(name string) *ir.AddrSet {
 		case addr.KindRange:
 			b.AddRange(m.Range)
 		case addr.KindFQDN:
-			fqdns[m.FQDN] = true
+			fqdns = append(fqdns, m.FQDN)
 		case addr.KindAny:
 			s.All = true
 		}
@@ -208,18 +238,23 @@ func (r *resolver) group(name string) *ir.AddrSet {
 		if sub.IPs != nil {
 			b.AddSet(sub.IPs)
 		}
-		for _, f := range sub.FQDNs {
-			fqdns[f] = true
-		}
-		for _, h := range sub.Hosts {
-			hosts[h] = true
-		}
+		fqdns = append(fqdns, sub.FQDNs...)
+		hosts = append(hosts, sub.Hosts...)
 		s.All = s.All || sub.All
 	}
 	s.IPs, _ = b.IPSet()
-	s.FQDNs = slices.Sorted(maps.Keys(fqdns))
-	s.Hosts = slices.Sorted(maps.Keys(hosts))
+	s.FQDNs = sortedUnique(fqdns)
+	s.Hosts = sortedUnique(hosts)
 	return s
+}
+
+// sortedUnique sorts names and drops repeats, in place; nil for none.
+func sortedUnique(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 // deployment resolves one [[deployment]] into rule parts.
@@ -834,7 +869,7 @@ func (r *resolver) icmpTypes(path []any, p proto.Protocol, names []string) []uin
 
 // allow turns a custom rule into rule parts.
 func (r *resolver) allow(a *profiles.Allow) {
-	from, to := ir.NewEndpoint(a.From...), ir.NewEndpoint(a.To...)
+	from, to := r.allowFrom.of(a.From), r.allowTo.of(a.To)
 	for i, name := range a.Services {
 		r.allowService(a, i, name, from, to)
 	}
@@ -850,6 +885,21 @@ func (r *resolver) allow(a *profiles.Allow) {
 		part.Origins = []ir.Origin{o}
 		r.parts = append(r.parts, part)
 	}
+}
+
+// endpointMemo remembers the last endpoint made from a list of names:
+// consecutive custom rules mostly name the same side (the host they open),
+// which then costs one Endpoint. Rules share endpoints, never change them.
+type endpointMemo struct {
+	names []string
+	e     ir.Endpoint
+}
+
+func (m *endpointMemo) of(names []string) ir.Endpoint {
+	if m.e.Sets == nil || !slices.Equal(names, m.names) {
+		m.names, m.e = names, ir.NewEndpoint(names...)
+	}
+	return m.e
 }
 
 // customOrigin is the origin of a custom rule's i-th part.

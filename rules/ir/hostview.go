@@ -86,26 +86,37 @@ func (rs *Ruleset) HostView(name string) (*HostView, error) {
 	}
 	v := &HostView{Ruleset: rs, Host: h}
 	idx := rs.hostIndex()
-	for _, i := range idx.in[name] {
-		r := rs.Rules[i]
-		v.In = append(v.In, HostRule{Rule: r, Dir: In, Remote: r.From})
-	}
-	for _, i := range idx.out[name] {
-		r := rs.Rules[i]
-		v.Out = append(v.Out, HostRule{Rule: r, Dir: Out, Remote: r.To})
-	}
+	v.In = viewRules(rs.Rules, idx.in[name], In)
+	v.Out = viewRules(rs.Rules, idx.out[name], Out)
 	return v, nil
+}
+
+// viewRules returns the rules at indices, seen in direction dir; nil for
+// none.
+func viewRules(rules []*Rule, indices []int, dir Direction) []HostRule {
+	if len(indices) == 0 {
+		return nil
+	}
+	out := make([]HostRule, len(indices))
+	for j, i := range indices {
+		r := rules[i]
+		remote := r.From
+		if dir == Out {
+			remote = r.To
+		}
+		out[j] = HostRule{Rule: r, Dir: dir, Remote: remote}
+	}
+	return out
 }
 
 // Enforced lists the host rules a host firewall enforces: inbound rules
 // always, outbound rules only when egress is filtered (output policy
 // drop). Every host backend renders exactly these.
 func (v *HostView) Enforced() []HostRule {
-	out := slices.Clone(v.In)
 	if v.Ruleset.Policy.Output == OutputDrop {
-		out = append(out, v.Out...)
+		return slices.Concat(v.In, v.Out)
 	}
-	return out
+	return slices.Clone(v.In)
 }
 
 // hostRules indexes the rules by the hosts they name, so that the view of

@@ -315,14 +315,50 @@ type InternalFlow struct {
 }
 
 // Key identifies a rule for merging: rules with equal keys are one rule.
-func (r *Rule) Key() string {
-	return strings.Join([]string{r.From.String(), r.To.String(), r.Protocol.String(), r.Program}, "|")
+func (r *Rule) Key() string { return string(r.appendKey(nil)) }
+
+// appendKey appends the rule's Key to b: "from|to|protocol|program", each
+// endpoint's sets joined by commas. Merge builds keys in one buffer.
+func (r *Rule) appendKey(b []byte) []byte {
+	b = appendJoined(b, r.From.Sets)
+	b = append(b, '|')
+	b = appendJoined(b, r.To.Sets)
+	b = append(b, '|')
+	b = append(b, r.Protocol.String()...)
+	b = append(b, '|')
+	return append(b, r.Program...)
+}
+
+// appendJoined appends names to b joined by commas, as Endpoint.String
+// writes them.
+func appendJoined(b []byte, names []string) []byte {
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, n...)
+	}
+	return b
 }
 
 // SetID computes the rule's ID from its key.
-func (r *Rule) SetID() {
-	sum := sha256.Sum256([]byte(r.Key()))
-	r.ID = "r" + hex.EncodeToString(sum[:6])
+func (r *Rule) SetID() { r.ID = hashKey(r.appendKey(nil)).id() }
+
+// idHash is what a rule's ID says of its key: the first six bytes of the
+// key's SHA-256.
+type idHash [6]byte
+
+func hashKey(key []byte) idHash {
+	sum := sha256.Sum256(key)
+	return idHash(sum[:6])
+}
+
+// id is the rule ID of h: "r" and h in hex.
+func (h idHash) id() string {
+	var id [1 + 2*len(h)]byte
+	id[0] = 'r'
+	hex.Encode(id[1:], h[:])
+	return string(id[:])
 }
 
 // compareOrigins sorts origins as the profile lists them.

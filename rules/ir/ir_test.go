@@ -84,16 +84,18 @@ func TestMatchesNeverLoseTheAddressMatch(t *testing.T) {
 func TestMergeICMPTypes(t *testing.T) {
 	t.Parallel()
 	e := NewEndpoint("a")
-	parts := []*Rule{
-		{From: e, To: e, Protocol: proto.ICMP, ICMPTypes: []uint8{8}, Origins: []Origin{{Order: [3]int{0, 0, 1}}}},
-		{From: e, To: e, Protocol: proto.ICMP, ICMPTypes: []uint8{0, 8}, Origins: []Origin{{Order: [3]int{0, 0, 0}}}},
+	// Merge takes its parts over: each call gets new ones.
+	parts := func() []*Rule {
+		return []*Rule{
+			{From: e, To: e, Protocol: proto.ICMP, ICMPTypes: []uint8{8}, Origins: []Origin{{Order: [3]int{0, 0, 1}}}},
+			{From: e, To: e, Protocol: proto.ICMP, ICMPTypes: []uint8{0, 8}, Origins: []Origin{{Order: [3]int{0, 0, 0}}}},
+		}
 	}
-	rs, err := Merge(parts)
+	rs, err := Merge(parts())
 	if err != nil || len(rs) != 1 || len(rs[0].ICMPTypes) != 2 || rs[0].Origins[0].Order[2] != 0 {
 		t.Fatalf("merge: %+v %v", rs, err)
 	}
-	parts = append(parts, &Rule{From: e, To: e, Protocol: proto.ICMP, Origins: []Origin{{}}})
-	rs, _ = Merge(parts)
+	rs, _ = Merge(append(parts(), &Rule{From: e, To: e, Protocol: proto.ICMP, Origins: []Origin{{}}}))
 	if rs[0].ICMPTypes != nil {
 		t.Errorf("a rule for every type absorbs the typed ones: %v", rs[0].ICMPTypes)
 	}

@@ -103,7 +103,14 @@ func NewSet(rs ...Range) Set {
 	if len(rs) == 0 {
 		return nil
 	}
-	s := slices.Clone(rs)
+	return normalize(slices.Clone(rs))
+}
+
+// normalize sorts and merges s in place, and returns it as a Set.
+func normalize(s []Range) Set {
+	if len(s) == 0 {
+		return nil
+	}
 	slices.SortFunc(s, func(a, b Range) int { return cmp.Or(cmp.Compare(a.First, b.First), cmp.Compare(a.Last, b.Last)) })
 	out := s[:1]
 	for _, r := range s[1:] {
@@ -118,7 +125,7 @@ func NewSet(rs ...Range) Set {
 }
 
 // Union returns the ports in s or o.
-func (s Set) Union(o Set) Set { return NewSet(append(slices.Clone(s), o...)...) }
+func (s Set) Union(o Set) Set { return normalize(slices.Concat(s, o)) }
 
 // Intersect returns the ports in both s and o.
 func (s Set) Intersect(o Set) Set {
