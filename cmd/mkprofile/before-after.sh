@@ -83,7 +83,7 @@ trap cleanup EXIT
 # build NAME TREE: portwall and decodetime of the source tree TREE.
 build() {
 	local name=$1 tree=$2
-	(cd "$tree" && go build -tags urfave_cli_no_docs -o "$tmp/portwall-$name" ./cmd/portwall)
+	(cd "$tree" && CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$tmp/portwall-$name" ./cmd/portwall)
 	# decodetime goes in through an overlay: the tree is not touched.
 	printf '{"Replace": {"%s": "%s"}}\n' "$tree/cmd/zz-decodetime/main.go" "$root/cmd/mkprofile/testdata/decodetime/main.go" >"$tmp/overlay-$name.json"
 	(cd "$tree" && go build -overlay "$tmp/overlay-$name.json" -o "$tmp/decodetime-$name" ./cmd/zz-decodetime)

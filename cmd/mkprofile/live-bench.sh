@@ -58,10 +58,10 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-go build -tags urfave_cli_no_docs -o "$tmp/pw-after" ./cmd/portwall
+CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$tmp/pw-after" ./cmd/portwall
 go build -o "$tmp/mkprofile" ./cmd/mkprofile
 git worktree add --quiet --detach "$tmp/before-src" "$before_ref"
-(cd "$tmp/before-src" && go build -tags urfave_cli_no_docs -o "$tmp/pw-before" ./cmd/portwall)
+(cd "$tmp/before-src" && CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$tmp/pw-before" ./cmd/portwall)
 git worktree remove --force "$tmp/before-src"
 ip netns add "$ns"
 

@@ -29,7 +29,7 @@ start() {
 	fi
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
-	go build -tags urfave_cli_no_docs -o "$tmp/portwall" ./cmd/portwall
+	CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$tmp/portwall" ./cmd/portwall
 	go build -o "$tmp/mkprofile" ./cmd/mkprofile
 }
 

@@ -152,20 +152,25 @@ func Render(v *ir.HostView, s Settings) ([]byte, error) {
 	script := make([]byte, size)
 	rest := pre.copyTo(script)
 	var wg sync.WaitGroup
-	for _, s := range r.flowSets {
-		p := &place{b: rest[:0:s.size]}
+	places := make([]place, len(r.flowSets))
+	for i, s := range r.flowSets {
+		places[i].b = rest[:0:s.size]
 		rest = rest[s.size:]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			writeFlowSet(p, s)
-			if p.n != s.size {
-				panic("nftables: flow set " + s.name + " came out shorter than counted")
-			}
+			writeFlowSet(&places[i], s)
 		}()
 	}
 	post.copyTo(rest)
 	wg.Wait()
+	for i, s := range r.flowSets {
+		// Counting and writing run the same code: a difference is a
+		// bug, and the script is not handed out with a hole in it.
+		if places[i].n != s.size {
+			return nil, fmt.Errorf("internal error: nftables flow set %s came out at %d bytes, counted %d", s.name, places[i].n, s.size)
+		}
+	}
 	return script, nil
 }
 

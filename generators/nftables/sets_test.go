@@ -25,3 +25,24 @@ func TestSetIndices(t *testing.T) {
 		}
 	}
 }
+
+// TestPlaceMiscount: a part written past its counted size is not moved
+// elsewhere (nor written past its room), and the count says so, which
+// Render turns into an error.
+func TestPlaceMiscount(t *testing.T) {
+	script := []byte("..........")
+	p := place{b: script[2:2:6]}
+	p.WriteString("abc")
+	p.WriteString("def") // does not fit: 4 bytes of room
+	if p.n != 6 {
+		t.Errorf("counted %d bytes, want 6", p.n)
+	}
+	if got := string(script); got != "..abc....." {
+		t.Errorf("script %q, want %q", got, "..abc.....")
+	}
+	var count place
+	count.WriteString("abcdef")
+	if count.n != 6 || count.b != nil {
+		t.Errorf("a place without room counted %d and holds %q", count.n, count.b)
+	}
+}

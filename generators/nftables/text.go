@@ -63,23 +63,18 @@ func (t *text) copyTo(dst []byte) []byte {
 
 // place is where a part of the script of a known size goes: a slice of
 // the script with no length and the part's size as capacity. Writing past
-// its end is a miscount, and panics rather than move the part elsewhere.
-// A place without room (nil) counts what is written to it, to size the
-// part first.
+// its end is a miscount: what does not fit is dropped, never moved
+// elsewhere, and n no longer matches the size, which the caller turns
+// into an error. A place without room (nil) counts what is written to it,
+// to size the part first.
 type place struct {
 	b []byte
-	n int // bytes written
+	n int // bytes written, or that would have been
 }
 
 func (p *place) fits(n int) bool {
 	p.n += n
-	if p.b == nil {
-		return false
-	}
-	if len(p.b)+n > cap(p.b) {
-		panic("nftables: a part of the script outgrew its counted size")
-	}
-	return true
+	return p.b != nil && len(p.b)+n <= cap(p.b)
 }
 
 func (p *place) Write(b []byte) (int, error) {
