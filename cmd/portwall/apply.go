@@ -297,8 +297,15 @@ func (e *env) apply(c *cli.Context) error {
 	// before the batch (megabytes for a large table) is sent.
 	desired := p.desired
 	p.desired = nil
+	s := settling{outcome: &applyOutcome{}, unified: p.diff.Unified, summary: p.diff.Summary(),
+		netns: p.netns, store: store, txn: txn, timeout: timeout, conn: p.conn, previous: "the previous table", comeBack: "comes back"}
 	if !asJSON {
-		p.current, p.want = nil, nil
+		// The changes one by one (each set's elements written out) are
+		// the JSON document's too, and -q prints no unified diff.
+		p.current, p.want, p.diff = nil, nil, nil
+		if e.quiet {
+			s.unified = ""
+		}
 	}
 	err = p.conn.Apply(desired, p.gen)
 	release()
@@ -308,8 +315,6 @@ func (e *env) apply(c *cli.Context) error {
 		}
 		return err
 	}
-	s := settling{outcome: &applyOutcome{}, unified: p.diff.Unified, summary: p.diff.Summary(),
-		netns: p.netns, store: store, txn: txn, timeout: timeout, conn: p.conn, previous: "the previous table", comeBack: "comes back"}
 	if asJSON {
 		// Only the JSON document holds both tables written out whole.
 		applied := true
