@@ -300,8 +300,8 @@ func (e *env) apply(c *cli.Context) error {
 	s := settling{outcome: &applyOutcome{}, unified: p.diff.Unified, summary: p.diff.Summary(),
 		netns: p.netns, store: store, txn: txn, timeout: timeout, conn: p.conn, previous: "the previous table", comeBack: "comes back"}
 	if !asJSON {
-		// The changes one by one (each set's elements written out) are
-		// the JSON document's too, and -q prints no unified diff.
+		// Only the JSON document reads the changes one by one (each
+		// set's elements written out), and -q prints no unified diff.
 		p.current, p.want, p.diff = nil, nil, nil
 		if e.quiet {
 			s.unified = ""
