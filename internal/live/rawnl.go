@@ -50,15 +50,8 @@ func streamDump(conn *netlink.Conn, family uint8, typ uint16, attrs, buf []byte,
 	binary.NativeEndian.PutUint16(req[4:], uint16(nftType(typ)))
 	binary.NativeEndian.PutUint16(req[6:], uint16(netlink.Request|netlink.Dump))
 	binary.NativeEndian.PutUint32(req[8:], 1)
-	var serr error
-	if err := rc.Write(func(fd uintptr) bool {
-		serr = unix.Sendto(int(fd), req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
-		return serr != unix.EAGAIN
-	}); err != nil {
+	if err := writeWire(conn, req); err != nil {
 		return err
-	}
-	if serr != nil {
-		return serr
 	}
 	for {
 		var n, flags int
