@@ -1,8 +1,10 @@
 package nftables
 
 import (
+	"strings"
 	"testing"
 
+	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/proto"
 )
@@ -44,5 +46,32 @@ func TestPlaceMiscount(t *testing.T) {
 	count.WriteString("abcdef")
 	if count.n != 6 || count.b != nil {
 		t.Errorf("a place without room counted %d and holds %q", count.n, count.b)
+	}
+}
+
+// TestCommentTextShortcut: commentText's shortcut for plain comments gives
+// what generators.Flatten gives them, at and around the length limit and
+// next to every character the shortcut must not take.
+func TestCommentTextShortcut(t *testing.T) {
+	flatten := func(s string) string {
+		return generators.Flatten(s, MaxComment, func(r rune) rune {
+			if r == '"' {
+				return '\''
+			}
+			return r
+		})
+	}
+	var cases []string
+	for _, n := range []int{0, 1, MaxComment - 1, MaxComment, MaxComment + 1} {
+		cases = append(cases, strings.Repeat("a", n))
+	}
+	for c := 0; c < 0x80; c++ {
+		cases = append(cases, "pw:r1 allow[0]: "+string(rune(c))+" x")
+	}
+	cases = append(cases, "é", "a\u2028b", "a\xffb", strings.Repeat("é", MaxComment))
+	for _, s := range cases {
+		if got, want := commentText(s), flatten(s); got != want {
+			t.Errorf("commentText(%q) = %q, Flatten gives %q", s, got, want)
+		}
 	}
 }
