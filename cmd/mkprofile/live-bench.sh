@@ -83,23 +83,28 @@ nsrun() { ip netns exec "$ns" "$@"; }
 reset() { nsrun nft delete table inet portwall 2>/dev/null || true; }
 
 # timed NAME CMD...: one run, its seconds and max RSS (KB) appended to
-# $tmp/NAME.
+# $tmp/NAME. The time is the shell's clock around the run, to the
+# microsecond (time's own %e counts in hundredths of a second, too coarse
+# for nft -f of a few thousand rules); it includes starting time itself,
+# the same for every command.
 timed() {
-	local name=$1
+	local name=$1 t0 t1
 	shift
-	/usr/bin/time -f '%e %M' -o "$tmp/t" "$@" >/dev/null 2>"$tmp/err" || {
+	t0=$EPOCHREALTIME
+	/usr/bin/time -f '%M' -o "$tmp/t" "$@" >/dev/null 2>"$tmp/err" || {
 		echo "live-bench.sh: failed: $*" >&2
 		cat "$tmp/err" >&2
 		exit 1
 	}
-	cat "$tmp/t" >>"$tmp/$name"
+	t1=$EPOCHREALTIME
+	awk -v a="$t0" -v b="$t1" -v m="$(tail -n 1 "$tmp/t")" 'BEGIN { printf "%.6f %s\n", b - a, m }' >>"$tmp/$name"
 }
 
 # stats NAME: "median (min-max)" seconds, and the largest RSS in MiB.
 stats() {
 	sort -n "$tmp/$1" | awk '{ t[NR] = $1; if ($2 > m) m = $2 }
 		END { med = (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
-			printf "%.3f (%.2f-%.2f)|%.0f|%.4f\n", med, t[1], t[NR], m / 1024, med }'
+			printf "%.3f (%.3f-%.3f)|%.0f|%.6f\n", med, t[1], t[NR], m / 1024, med }'
 }
 
 # row WHAT: one table row from the runs in $tmp/before, after, and the

@@ -157,6 +157,7 @@ type plan struct {
 // reads the live one. The generation is read first, so that apply refuses
 // if anything changed after this read.
 func (e *env) plan(c *cli.Context) (*plan, error) {
+	softMemoryLimit()
 	r, err := e.resolve(c)
 	if err != nil {
 		return nil, err
