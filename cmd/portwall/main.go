@@ -4,4 +4,7 @@ package main
 
 import "os"
 
-func main() { os.Exit(Run(os.Args, os.Stdin, os.Stdout, os.Stderr)) }
+func main() {
+	tuneGC()
+	os.Exit(Run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -134,21 +135,26 @@ func (s *AddrSet) Ranges(f Family) []netipx.IPRange {
 	if s.IPs == nil {
 		return nil
 	}
-	s.rangesOnce.Do(func() {
-		s.ranges = [2][]netipx.IPRange{familyRanges(s.IPs, IPv4), familyRanges(s.IPs, IPv6)}
-	})
+	s.rangesOnce.Do(func() { s.ranges = familyRanges(s.IPs) })
 	if f == IPv4 {
 		return s.ranges[0]
 	}
 	return s.ranges[1]
 }
 
-func familyRanges(set *netipx.IPSet, f Family) []netipx.IPRange {
-	var out []netipx.IPRange
-	for _, r := range set.Ranges() {
-		if f.Has(r.From()) {
-			out = append(out, r)
-		}
+// familyRanges splits set's ranges into its IPv4 and its IPv6 ones (nil
+// for a family it has none of). Both share the one copy set.Ranges makes:
+// the ranges are sorted, and netip orders every IPv4 address before every
+// IPv6 one (IPv4-mapped IPv6 included), so the IPv4 ranges are a prefix.
+func familyRanges(set *netipx.IPSet) [2][]netipx.IPRange {
+	rr := set.Ranges()
+	n := sort.Search(len(rr), func(i int) bool { return !IPv4.Has(rr[i].From()) })
+	var out [2][]netipx.IPRange
+	if n > 0 {
+		out[0] = rr[:n:n]
+	}
+	if n < len(rr) {
+		out[1] = rr[n:]
 	}
 	return out
 }

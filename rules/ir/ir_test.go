@@ -2,6 +2,7 @@ package ir
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 
 	"go4.org/netipx"
@@ -98,5 +99,45 @@ func TestMergeICMPTypes(t *testing.T) {
 	rs, _ = Merge(append(parts(), &Rule{From: e, To: e, Protocol: proto.ICMP, Origins: []Origin{{}}}))
 	if rs[0].ICMPTypes != nil {
 		t.Errorf("a rule for every type absorbs the typed ones: %v", rs[0].ICMPTypes)
+	}
+}
+
+// TestRangesPerFamily holds Ranges to its definition: the set's ranges
+// whose first address is of the family, in order, nil for none, with
+// IPv4-mapped IPv6 addresses on the IPv6 side.
+func TestRangesPerFamily(t *testing.T) {
+	for _, members := range [][]string{
+		nil,
+		{"10.0.0.0/24"},
+		{"fd00::/64"},
+		{"10.0.0.0/24", "192.0.2.7/32", "fd00::/64", "::ffff:10.0.0.0/120", "2001:db8::1/128"},
+		{"::ffff:192.0.2.0/120"},
+		{"0.0.0.0/0", "::/0"},
+		{"255.255.255.255/32", "::/128"},
+	} {
+		var b netipx.IPSetBuilder
+		for _, m := range members {
+			b.AddPrefix(netip.MustParsePrefix(m))
+		}
+		ips, err := b.IPSet()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &AddrSet{Name: "g", Kind: SetGroup, IPs: ips}
+		for _, f := range []Family{IPv4, IPv6} {
+			var want []netipx.IPRange
+			for _, r := range ips.Ranges() {
+				if f.Has(r.From()) {
+					want = append(want, r)
+				}
+			}
+			got := s.Ranges(f)
+			if !slices.Equal(got, want) || (got == nil) != (want == nil) {
+				t.Errorf("%v: Ranges(%v) = %v, want %v", members, f, got, want)
+			}
+			if len(got) > 0 && cap(got) != len(got) && f == IPv4 {
+				t.Errorf("%v: Ranges(IPv4) has room to grow into the IPv6 ranges (len %d, cap %d)", members, len(got), cap(got))
+			}
+		}
 	}
 }

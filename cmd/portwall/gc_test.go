@@ -60,3 +60,25 @@ func TestWatchMemoryLimitLifts(t *testing.T) {
 		t.Fatalf("live heap above three quarters of the limit: limit still %d, want it lifted", got)
 	}
 }
+
+func TestGCPercentFor(t *testing.T) {
+	const start = 16 << 20
+	for _, tc := range []struct {
+		live    uint64
+		percent int
+		more    bool
+	}{
+		{0, 400, true},               // nothing live yet: the first goal again
+		{4 << 20, 300, true},         // 4 MiB live: 12 MiB more, 300%
+		{7 << 20, 128, true},         // 9/7 of 7 MiB more
+		{8<<20 - 1, 100, true},       // just under half: 100% is still short of start
+		{8 << 20, 100, false},        // half: GOGC=100 reaches start by itself
+		{100 << 20, 100, false},      // far past it
+		{1, 100 * (start - 1), true}, // a tiny live heap: a large percentage, no overflow
+	} {
+		percent, more := gcPercentFor(tc.live, start)
+		if percent != tc.percent || more != tc.more {
+			t.Errorf("gcPercentFor(%d, %d) = %d, %v; want %d, %v", tc.live, start, percent, more, tc.percent, tc.more)
+		}
+	}
+}
