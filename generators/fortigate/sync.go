@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/fortigate/fortiparse"
@@ -87,28 +88,34 @@ var objectTables = []string{"firewall address", "firewall address6", "firewall a
 
 // managed are the attributes portwall sets in each table: one the profile
 // does not ask for is unset. Attributes not listed (a UTM profile, NAT,
-// a colour) are the operator's and stay as they are.
-var managed = map[string][]string{
-	"firewall address":        {"type", "subnet", "start-ip", "end-ip", "fqdn"},
-	"firewall address6":       {"type", "ip6", "start-ip", "end-ip", "fqdn"},
-	"firewall addrgrp":        {"member", "comment"},
-	"firewall addrgrp6":       {"member", "comment"},
-	"firewall service custom": {"protocol", "tcp-portrange", "udp-portrange", "sctp-portrange", "icmptype", "icmpcode", "protocol-number", "comment"},
-	"firewall service group":  {"member", "comment"},
-	tablePolicy:               {"name", "srcintf", "dstintf", "srcaddr", "dstaddr", "srcaddr6", "dstaddr6", "action", "schedule", "service", "logtraffic", "comments", "status"},
-	tablePolicy6:              {"name", "srcintf", "dstintf", "srcaddr", "dstaddr", "action", "schedule", "service", "logtraffic", "comments", "status"},
-}
+// a colour) are the operator's and stay as they are. Built on first use, as
+// widening: a package-level map literal is built by every run's
+// initialisation, whatever the run does.
+var managed = sync.OnceValue(func() map[string][]string {
+	return map[string][]string{
+		"firewall address":        {"type", "subnet", "start-ip", "end-ip", "fqdn"},
+		"firewall address6":       {"type", "ip6", "start-ip", "end-ip", "fqdn"},
+		"firewall addrgrp":        {"member", "comment"},
+		"firewall addrgrp6":       {"member", "comment"},
+		"firewall service custom": {"protocol", "tcp-portrange", "udp-portrange", "sctp-portrange", "icmptype", "icmpcode", "protocol-number", "comment"},
+		"firewall service group":  {"member", "comment"},
+		tablePolicy:               {"name", "srcintf", "dstintf", "srcaddr", "dstaddr", "srcaddr6", "dstaddr6", "action", "schedule", "service", "logtraffic", "comments", "status"},
+		tablePolicy6:              {"name", "srcintf", "dstintf", "srcaddr", "dstaddr", "action", "schedule", "service", "logtraffic", "comments", "status"},
+	}
+})
 
 // widening are attributes that change what an entry matches, with the
 // value that does not: portwall's entries must hold that value (or none).
-var widening = map[string]map[string]string{
-	"firewall addrgrp":  {"exclude": "disable"},
-	"firewall addrgrp6": {"exclude": "disable"},
-	tablePolicy: {"srcaddr-negate": "disable", "dstaddr-negate": "disable", "srcaddr6-negate": "disable", "dstaddr6-negate": "disable",
-		"service-negate": "disable", "internet-service": "disable", "internet-service-src": "disable",
-		"internet-service6": "disable", "internet-service6-src": "disable"},
-	tablePolicy6: {"srcaddr-negate": "disable", "dstaddr-negate": "disable", "service-negate": "disable"},
-}
+var widening = sync.OnceValue(func() map[string]map[string]string {
+	return map[string]map[string]string{
+		"firewall addrgrp":  {"exclude": "disable"},
+		"firewall addrgrp6": {"exclude": "disable"},
+		tablePolicy: {"srcaddr-negate": "disable", "dstaddr-negate": "disable", "srcaddr6-negate": "disable", "dstaddr6-negate": "disable",
+			"service-negate": "disable", "internet-service": "disable", "internet-service-src": "disable",
+			"internet-service6": "disable", "internet-service6-src": "disable"},
+		tablePolicy6: {"srcaddr-negate": "disable", "dstaddr-negate": "disable", "service-negate": "disable"},
+	}
+})
 
 // Sync compares the running configuration (a backup, or the output of
 // show or show full-configuration, in which source names CONFIG) with
@@ -585,8 +592,9 @@ func diffAttrs(path string, d *entry, r *fortiparse.Entry) []AttrChange {
 			out = append(out, AttrChange{Attr: name, From: have})
 		}
 	}
-	for _, name := range sortedKeys(widening[path]) {
-		if have := r.Get(name); have != nil && !(len(have) == 1 && have[0] == widening[path][name]) {
+	safe := widening()[path]
+	for _, name := range sortedKeys(safe) {
+		if have := r.Get(name); have != nil && !(len(have) == 1 && have[0] == safe[name]) {
 			out = append(out, AttrChange{Attr: name, From: have})
 		}
 	}
@@ -594,7 +602,7 @@ func diffAttrs(path string, d *entry, r *fortiparse.Entry) []AttrChange {
 }
 
 func managedAttrs(path string) []string {
-	if m, ok := managed[path]; ok {
+	if m, ok := managed()[path]; ok {
 		return m
 	}
 	// Local-in policies are matched by their whole contents.

@@ -20,7 +20,7 @@ import (
 func (c *Config) Grants() ([]ir.Grant, error) {
 	var out []ir.Grant
 	for _, t := range c.Tables {
-		if !specs[t.Path].numbered {
+		if !specs()[t.Path].numbered {
 			continue
 		}
 		for _, e := range t.Entries {

@@ -32,14 +32,16 @@ const (
 )
 
 // memberTables are what a group may hold; policyAddrTables what a policy
-// may name.
+// may name. Arrays indexed by refKind, not maps: the linker lays them out,
+// where a map literal is built by every run's package initialisation.
 var (
-	memberTables = map[refKind][]string{
+	memberTables = [...][]string{
 		refAddr4: {"firewall address", "firewall addrgrp"},
 		refAddr6: {"firewall address6", "firewall addrgrp6"},
 		refSvc:   {"firewall service custom", "firewall service group"},
+		refSched: nil,
 	}
-	policyAddrTables = map[refKind][]string{
+	policyAddrTables = [...][]string{
 		refAddr4: {"firewall address", "firewall addrgrp", "firewall vip", "firewall vipgrp", "firewall multicast-address", "firewall proxy-address", "firewall proxy-addrgrp"},
 		refAddr6: {"firewall address6", "firewall addrgrp6", "firewall vip6", "firewall vipgrp6", "firewall multicast-address6"},
 		refSvc:   {"firewall service custom", "firewall service group"},
@@ -47,7 +49,7 @@ var (
 	}
 	// predefined names FortiOS knows whether or not a configuration
 	// lists them.
-	predefined = map[refKind][]string{
+	predefined = [...][]string{
 		refAddr4: {"all", "none"},
 		refAddr6: {"all", "none"},
 		refSvc:   {"ALL"},

@@ -230,7 +230,7 @@ func (p *parser) config(line int, args []token) error {
 		words = append(words, a.text)
 	}
 	path := strings.Join(words, " ")
-	spec, ok := specs[path]
+	spec, ok := specs()[path]
 	if !ok {
 		return errorf(line, "unknown table %q", path)
 	}

@@ -178,7 +178,7 @@ func (v *VDOM) Snippet(keep func(table string, e *Entry) bool) []byte {
 			// attribute that decides the others' meaning first.
 			attrs := slices.Clone(e.Attrs)
 			for _, n := range defaultAttrs(path) {
-				if _, known := specs[path].attrs[n]; known && e.attr(n) == nil {
+				if _, known := specs()[path].attrs[n]; known && e.attr(n) == nil {
 					d, _ := Default(path, n)
 					attrs = append(attrs, &Attr{Name: n, Values: []string{d}})
 				}

@@ -3,6 +3,7 @@ package fortiparse
 import (
 	"fmt"
 	"net/netip"
+	"sync"
 )
 
 type tableKind uint8
@@ -68,21 +69,30 @@ func keyword(values ...string) *attrSpec {
 	return one(func(_ *Config, _ *Entry, a *Attr) error { return oneOf(a.Values[0], values) })
 }
 
-var (
-	objectComment = oneQuoted(func(_ *Config, _ *Entry, a *Attr) error { return checkText(a.Values[0], 255) })
-	policyComment = oneQuoted(func(_ *Config, _ *Entry, a *Attr) error { return checkText(a.Values[0], 1023) })
-	schedule      = oneQuoted(func(_ *Config, _ *Entry, a *Attr) error {
+// The attributes several tables share. Functions, not package variables:
+// each table gets its own (the checks hold no state), built with specs.
+func objectComment() *attrSpec {
+	return oneQuoted(func(_ *Config, _ *Entry, a *Attr) error { return checkText(a.Values[0], 255) })
+}
+
+func policyComment() *attrSpec {
+	return oneQuoted(func(_ *Config, _ *Entry, a *Attr) error { return checkText(a.Values[0], 1023) })
+}
+
+func schedule() *attrSpec {
+	return oneQuoted(func(_ *Config, _ *Entry, a *Attr) error {
 		if a.Values[0] != "always" {
 			return fmt.Errorf("schedule %q: portwall's policies always apply (\"always\")", a.Values[0])
 		}
 		return nil
 	})
-	action     = keyword("accept")
-	logtraffic = keyword("all", "utm", "disable")
-	status     = keyword("enable")
-	services   = list(checkServiceRefs)
-	intfs      = list(checkInterfaces)
-)
+}
+
+func action() *attrSpec     { return keyword("accept") }
+func logtraffic() *attrSpec { return keyword("all", "utm", "disable") }
+func status() *attrSpec     { return keyword("enable") }
+func services() *attrSpec   { return list(checkServiceRefs) }
+func intfs() *attrSpec      { return list(checkInterfaces) }
 
 func addrType(types ...string) *attrSpec {
 	s := keyword(types...)
@@ -123,75 +133,81 @@ func ipAttr(f family) func(*Config, *Entry, *Attr) error {
 	}
 }
 
-var specs = map[string]*tableSpec{
-	"firewall address": {kind: kindAddress, close: closeAddress, attrs: map[string]*attrSpec{
-		"type":     addrType("ipmask", "iprange", "fqdn"),
-		"subnet":   ofType("ipmask", &attrSpec{min: 2, max: 2, check: checkSubnet}),
-		"start-ip": ofType("iprange", one(ipAttr(v4))),
-		"end-ip":   ofType("iprange", one(ipAttr(v4))),
-		"fqdn":     ofType("fqdn", oneQuoted(checkFQDN)),
-		"comment":  objectComment,
-	}},
-	"firewall address6": {kind: kindAddress6, close: closeAddress, attrs: map[string]*attrSpec{
-		"type":     addrType("ipprefix", "iprange", "fqdn"),
-		"ip6":      ofType("ipprefix", one(checkIP6)),
-		"start-ip": ofType("iprange", one(ipAttr(v6))),
-		"end-ip":   ofType("iprange", one(ipAttr(v6))),
-		"fqdn":     ofType("fqdn", oneQuoted(checkFQDN)),
-		"comment":  objectComment,
-	}},
-	"firewall addrgrp": {kind: kindGroup, close: closeGroup, attrs: map[string]*attrSpec{
-		"member":  list(memberRefs(v4)),
-		"comment": objectComment,
-	}},
-	"firewall addrgrp6": {kind: kindGroup6, close: closeGroup, attrs: map[string]*attrSpec{
-		"member":  list(memberRefs(v6)),
-		"comment": objectComment,
-	}},
-	"firewall service custom": {kind: kindService, close: closeService, attrs: map[string]*attrSpec{
-		"protocol": {min: 1, max: 1, first: true, check: func(_ *Config, _ *Entry, a *Attr) error {
-			return oneOf(a.Values[0], []string{"TCP/UDP/SCTP", "ICMP", "ICMP6"})
+// specs are the tables the model knows, by path. Built on first use: the
+// attribute checks are closures, which a package-level map literal would
+// have every run build at initialisation, whether it reads a FortiGate
+// configuration or not.
+var specs = sync.OnceValue(func() map[string]*tableSpec {
+	return map[string]*tableSpec{
+		"firewall address": {kind: kindAddress, close: closeAddress, attrs: map[string]*attrSpec{
+			"type":     addrType("ipmask", "iprange", "fqdn"),
+			"subnet":   ofType("ipmask", &attrSpec{min: 2, max: 2, check: checkSubnet}),
+			"start-ip": ofType("iprange", one(ipAttr(v4))),
+			"end-ip":   ofType("iprange", one(ipAttr(v4))),
+			"fqdn":     ofType("fqdn", oneQuoted(checkFQDN)),
+			"comment":  objectComment(),
 		}},
-		"tcp-portrange": {min: 1, check: checkPortRanges},
-		"udp-portrange": {min: 1, check: checkPortRanges},
-		"icmptype":      {min: 1, check: checkICMPType},
-		"comment":       objectComment,
-	}},
-	"firewall service group": {kind: kindServiceGroup, close: closeGroup, attrs: map[string]*attrSpec{
-		"member":  list(checkServiceRefs),
-		"comment": objectComment,
-	}},
-	"firewall policy": {kind: kindPolicy, numbered: true, close: closePolicy, attrs: map[string]*attrSpec{
-		"name":       oneQuoted(checkPolicyName),
-		"srcintf":    intfs,
-		"dstintf":    intfs,
-		"srcaddr":    list(addrRefs(v4)),
-		"dstaddr":    list(addrRefs(v4)),
-		"srcaddr6":   since(v64, "IPv6 addresses join the policy in 6.4; before, they go to policy6", list(addrRefs(v6))),
-		"dstaddr6":   since(v64, "IPv6 addresses join the policy in 6.4; before, they go to policy6", list(addrRefs(v6))),
-		"action":     action,
-		"schedule":   schedule,
-		"service":    services,
-		"logtraffic": logtraffic,
-		"comments":   policyComment,
-		"status":     status,
-	}},
-	"firewall policy6": {kind: kindPolicy6, numbered: true, before: &v64, beforeWhy: "6.4 merged IPv6 into config firewall policy", close: closePolicy, attrs: map[string]*attrSpec{
-		"name":       oneQuoted(checkPolicyName),
-		"srcintf":    intfs,
-		"dstintf":    intfs,
-		"srcaddr":    list(addrRefs(v6)),
-		"dstaddr":    list(addrRefs(v6)),
-		"action":     action,
-		"schedule":   schedule,
-		"service":    services,
-		"logtraffic": logtraffic,
-		"comments":   policyComment,
-		"status":     status,
-	}},
-	"firewall local-in-policy":  localIn(kindLocalIn, v4),
-	"firewall local-in-policy6": localIn(kindLocalIn6, v6),
-}
+		"firewall address6": {kind: kindAddress6, close: closeAddress, attrs: map[string]*attrSpec{
+			"type":     addrType("ipprefix", "iprange", "fqdn"),
+			"ip6":      ofType("ipprefix", one(checkIP6)),
+			"start-ip": ofType("iprange", one(ipAttr(v6))),
+			"end-ip":   ofType("iprange", one(ipAttr(v6))),
+			"fqdn":     ofType("fqdn", oneQuoted(checkFQDN)),
+			"comment":  objectComment(),
+		}},
+		"firewall addrgrp": {kind: kindGroup, close: closeGroup, attrs: map[string]*attrSpec{
+			"member":  list(memberRefs(v4)),
+			"comment": objectComment(),
+		}},
+		"firewall addrgrp6": {kind: kindGroup6, close: closeGroup, attrs: map[string]*attrSpec{
+			"member":  list(memberRefs(v6)),
+			"comment": objectComment(),
+		}},
+		"firewall service custom": {kind: kindService, close: closeService, attrs: map[string]*attrSpec{
+			"protocol": {min: 1, max: 1, first: true, check: func(_ *Config, _ *Entry, a *Attr) error {
+				return oneOf(a.Values[0], []string{"TCP/UDP/SCTP", "ICMP", "ICMP6"})
+			}},
+			"tcp-portrange": {min: 1, check: checkPortRanges},
+			"udp-portrange": {min: 1, check: checkPortRanges},
+			"icmptype":      {min: 1, check: checkICMPType},
+			"comment":       objectComment(),
+		}},
+		"firewall service group": {kind: kindServiceGroup, close: closeGroup, attrs: map[string]*attrSpec{
+			"member":  list(checkServiceRefs),
+			"comment": objectComment(),
+		}},
+		"firewall policy": {kind: kindPolicy, numbered: true, close: closePolicy, attrs: map[string]*attrSpec{
+			"name":       oneQuoted(checkPolicyName),
+			"srcintf":    intfs(),
+			"dstintf":    intfs(),
+			"srcaddr":    list(addrRefs(v4)),
+			"dstaddr":    list(addrRefs(v4)),
+			"srcaddr6":   since(v64, "IPv6 addresses join the policy in 6.4; before, they go to policy6", list(addrRefs(v6))),
+			"dstaddr6":   since(v64, "IPv6 addresses join the policy in 6.4; before, they go to policy6", list(addrRefs(v6))),
+			"action":     action(),
+			"schedule":   schedule(),
+			"service":    services(),
+			"logtraffic": logtraffic(),
+			"comments":   policyComment(),
+			"status":     status(),
+		}},
+		"firewall policy6": {kind: kindPolicy6, numbered: true, before: &v64, beforeWhy: "6.4 merged IPv6 into config firewall policy", close: closePolicy, attrs: map[string]*attrSpec{
+			"name":       oneQuoted(checkPolicyName),
+			"srcintf":    intfs(),
+			"dstintf":    intfs(),
+			"srcaddr":    list(addrRefs(v6)),
+			"dstaddr":    list(addrRefs(v6)),
+			"action":     action(),
+			"schedule":   schedule(),
+			"service":    services(),
+			"logtraffic": logtraffic(),
+			"comments":   policyComment(),
+			"status":     status(),
+		}},
+		"firewall local-in-policy":  localIn(kindLocalIn, v4),
+		"firewall local-in-policy6": localIn(kindLocalIn6, v6),
+	}
+})
 
 // localIn is a local-in table. It has no name (the references list none)
 // and no logtraffic before 8.0; portwall sets neither.
@@ -207,10 +223,10 @@ func localIn(k tableKind, f family) *tableSpec {
 		"intf":     intf,
 		"srcaddr":  list(addrRefs(f)),
 		"dstaddr":  list(addrRefs(f)),
-		"action":   action,
-		"service":  services,
-		"schedule": schedule,
-		"comments": policyComment,
+		"action":   action(),
+		"service":  services(),
+		"schedule": schedule(),
+		"comments": policyComment(),
 	}}
 }
 

@@ -8,10 +8,16 @@ import (
 // version is a FortiOS release, major.minor.
 type version struct{ major, minor int }
 
-var versions = map[string]version{
-	"6.0": {6, 0}, "6.2": {6, 2}, "6.4": {6, 4},
-	"7.0": {7, 0}, "7.2": {7, 2}, "7.4": {7, 4}, "7.6": {7, 6},
-	"8.0": {8, 0},
+// versions are the releases the reference covers. An array searched in
+// order, not a map: the linker lays it out, where a map literal is built
+// by every run's package initialisation, whatever the run does.
+var versions = [...]struct {
+	name string
+	v    version
+}{
+	{"6.0", version{6, 0}}, {"6.2", version{6, 2}}, {"6.4", version{6, 4}},
+	{"7.0", version{7, 0}}, {"7.2", version{7, 2}}, {"7.4", version{7, 4}}, {"7.6", version{7, 6}},
+	{"8.0", version{8, 0}},
 }
 
 // parseVersion reads a release ("7.6") or a patch level of one
@@ -21,8 +27,12 @@ func parseVersion(s string) (version, bool) {
 	if m == nil {
 		return version{}, false
 	}
-	v, ok := versions[m[1]]
-	return v, ok
+	for _, r := range versions {
+		if r.name == m[1] {
+			return r.v, true
+		}
+	}
+	return version{}, false
 }
 
 var versionPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9]{1,2}\.[0-9]{1,2})(\.[0-9]{1,3})?$`) })
