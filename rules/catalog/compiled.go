@@ -4,12 +4,21 @@
 package catalog
 
 import (
+	"sync"
+
 	"github.com/portwall/portwall/internal/diag"
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
 )
 
-func init() { compiled = func() ([]*Product, []*Service) { return compiledProducts, compiledServices } }
+func init() { compiled = compiledCatalog }
+
+var compiledOnce sync.Once
+
+func compiledCatalog() ([]*Product, []*Service) {
+	compiledOnce.Do(compiledMaps)
+	return compiledProducts, compiledServices
+}
 
 var compiledProducts = []*Product{
 	{
@@ -4639,31 +4648,11 @@ var compiledProducts = []*Product{
 				Name:         "fortiguard-legacy",
 				Title:        "Legacy FortiGuard servers for FortiClient signatures (no Europe servers)",
 				RegionOption: "fortiguard-region",
-				FQDNsByRegion: map[string][]string{
-					"global": []string{
-						"forticlient.fortinet.net",
-						"myforticlient.fortinet.net",
-					},
-					"us": []string{
-						"usforticlient.fortinet.net",
-					},
-				},
 			},
 			{
 				Name:         "fortiguard-anycast",
 				Title:        "FortiGuard Anycast servers for FortiClient signatures",
 				RegionOption: "fortiguard-region",
-				FQDNsByRegion: map[string][]string{
-					"europe": []string{
-						"fcteuupdate.fortinet.net",
-					},
-					"global": []string{
-						"fctupdate.fortinet.net",
-					},
-					"us": []string{
-						"fctusupdate.fortinet.net",
-					},
-				},
 			},
 			{
 				Name:  "fortiguard-url-rating",
@@ -6258,18 +6247,6 @@ var compiledProducts = []*Product{
 				Name:         "fortiguard",
 				Title:        "Fortinet FortiGuard servers",
 				RegionOption: "fortiguard-region",
-				FQDNsByRegion: map[string][]string{
-					"global": []string{
-						"update.fortiguard.net",
-						"securewf.fortiguard.net",
-						"service.fortiguard.net",
-					},
-					"us": []string{
-						"update.fortiguard.net",
-						"securewf.fortiguard.net",
-						"usservice.fortiguard.net",
-					},
-				},
 			},
 			{
 				Name:  "dnsbl-servers",
@@ -11908,4 +11885,40 @@ var compiledServices = []*Service{
 			Col:  8,
 		},
 	},
+}
+
+// compiledMaps sets the map fields the literals above leave out.
+func compiledMaps() {
+	compiledProducts[5].Peers[6].FQDNsByRegion = map[string][]string{
+		"global": []string{
+			"forticlient.fortinet.net",
+			"myforticlient.fortinet.net",
+		},
+		"us": []string{
+			"usforticlient.fortinet.net",
+		},
+	}
+	compiledProducts[5].Peers[7].FQDNsByRegion = map[string][]string{
+		"europe": []string{
+			"fcteuupdate.fortinet.net",
+		},
+		"global": []string{
+			"fctupdate.fortinet.net",
+		},
+		"us": []string{
+			"fctusupdate.fortinet.net",
+		},
+	}
+	compiledProducts[7].Peers[11].FQDNsByRegion = map[string][]string{
+		"global": []string{
+			"update.fortiguard.net",
+			"securewf.fortiguard.net",
+			"service.fortiguard.net",
+		},
+		"us": []string{
+			"update.fortiguard.net",
+			"securewf.fortiguard.net",
+			"usservice.fortiguard.net",
+		},
+	}
 }
