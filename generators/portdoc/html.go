@@ -91,11 +91,12 @@ ol.sources li { margin: 2px 0; }
 }
 `
 
-// csp allows the page's own style and nothing else.
-var csp = func() string {
+// csp allows the page's own style and nothing else. A function that page
+// calls once: computed at init, the hash cost every run of every command.
+func csp() string {
 	sum := sha256.Sum256([]byte(css))
 	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}()
+}
 
 // page is the HTML document: html/template escapes every string for its
 // context, so nothing from the profile can become markup. Only the SVG
@@ -108,7 +109,7 @@ var page = sync.OnceValue(func() *template.Template {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="` + csp + `">
+<meta http-equiv="Content-Security-Policy" content="` + csp() + `">
 <title>Ports to open: {{.Profile}}</title>
 <style>` + css + `</style>
 </head>
@@ -208,15 +209,21 @@ func renderHTML(d *document, dia diagram) ([]byte, error) {
 
 // svgElements and svgAttrs are what Graphviz's SVG is made of; anything
 // else (a script, a foreign object, a link, an event handler, a style
-// sheet) makes cleanSVG refuse the drawing rather than embed it.
+// sheet) makes cleanSVG refuse the drawing rather than embed it. Built on
+// first use: package-level map literals are built by every run's
+// initialisation, whatever the run does.
 var (
-	svgElements = map[string]bool{"svg": true, "g": true, "title": true, "polygon": true, "polyline": true,
-		"path": true, "ellipse": true, "text": true, "a": true}
-	svgAttrs = map[string]bool{"width": true, "height": true, "viewBox": true, "id": true, "class": true,
-		"transform": true, "fill": true, "stroke": true, "points": true, "d": true, "cx": true, "cy": true,
-		"rx": true, "ry": true, "x": true, "y": true, "text-anchor": true, "font-family": true, "font-size": true,
-		"font-weight": true, "font-style": true, "stroke-width": true, "stroke-dasharray": true, "fill-opacity": true,
-		"stroke-opacity": true}
+	svgElements = sync.OnceValue(func() map[string]bool {
+		return map[string]bool{"svg": true, "g": true, "title": true, "polygon": true, "polyline": true,
+			"path": true, "ellipse": true, "text": true, "a": true}
+	})
+	svgAttrs = sync.OnceValue(func() map[string]bool {
+		return map[string]bool{"width": true, "height": true, "viewBox": true, "id": true, "class": true,
+			"transform": true, "fill": true, "stroke": true, "points": true, "d": true, "cx": true, "cy": true,
+			"rx": true, "ry": true, "x": true, "y": true, "text-anchor": true, "font-family": true, "font-size": true,
+			"font-weight": true, "font-style": true, "stroke-width": true, "stroke-dasharray": true, "fill-opacity": true,
+			"stroke-opacity": true}
+	})
 	xlinkNS = "http://www.w3.org/1999/xlink"
 	svgNS   = "http://www.w3.org/2000/svg"
 )
@@ -242,6 +249,7 @@ func cleanSVG(svg []byte) (template.HTML, error) {
 	d.Strict = true
 	d.Entity = xml.HTMLEntity
 	depth, roots := 0, 0
+	elements, attrs := svgElements(), svgAttrs()
 	for {
 		tok, err := d.Token()
 		if errors.Is(err, io.EOF) {
@@ -256,12 +264,12 @@ func cleanSVG(svg []byte) (template.HTML, error) {
 				roots++
 			}
 			depth++
-			if t.Name.Space != svgNS || !svgElements[t.Name.Local] {
+			if t.Name.Space != svgNS || !elements[t.Name.Local] {
 				return "", fmt.Errorf("Graphviz's SVG has an element <%s> the page does not embed", t.Name.Local)
 			}
 			for _, a := range t.Attr {
 				switch {
-				case a.Name.Space == "" && svgAttrs[a.Name.Local],
+				case a.Name.Space == "" && attrs[a.Name.Local],
 					a.Name.Space == "" && a.Name.Local == "xmlns" && a.Value == svgNS,
 					a.Name.Space == "xmlns" && a.Name.Local == "xlink" && a.Value == xlinkNS,
 					a.Name.Space == xlinkNS && a.Name.Local == "title" && t.Name.Local == "a":

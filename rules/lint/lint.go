@@ -189,18 +189,19 @@ type service struct {
 	ports ports.Set
 }
 
-func svc(name string, first, last uint16) service {
-	return service{name, ports.NewSet(ports.Range{First: first, Last: last})}
-}
-
+// The tables hold Set literals, not ports.NewSet calls, so that the linker
+// lays them out instead of every run's initialisation building them; a
+// Set of one range is already normalised (TestServicesNormalised).
 var (
 	// cleartext protocols, over TCP.
-	cleartext = []service{svc("FTP", 21, 21), svc("telnet", 23, 23), svc("POP3", 110, 110), svc("IMAP", 143, 143),
-		svc("LDAP", 389, 389), svc("rexec/rlogin/rsh", 512, 514)}
+	cleartext = []service{{"FTP", ports.Set{{First: 21, Last: 21}}}, {"telnet", ports.Set{{First: 23, Last: 23}}},
+		{"POP3", ports.Set{{First: 110, Last: 110}}}, {"IMAP", ports.Set{{First: 143, Last: 143}}},
+		{"LDAP", ports.Set{{First: 389, Last: 389}}}, {"rexec/rlogin/rsh", ports.Set{{First: 512, Last: 514}}}}
 	// httpPorts carry administration in clear text.
-	httpPorts = []service{svc("HTTP", 80, 80), svc("HTTP", 8080, 8080)}
+	httpPorts = []service{{"HTTP", ports.Set{{First: 80, Last: 80}}}, {"HTTP", ports.Set{{First: 8080, Last: 8080}}}}
 	// adminPorts manage a host, over TCP.
-	adminPorts = []service{svc("SSH", 22, 22), svc("RDP", 3389, 3389), svc("WinRM", 5985, 5986), svc("VNC", 5900, 5900)}
+	adminPorts = []service{{"SSH", ports.Set{{First: 22, Last: 22}}}, {"RDP", ports.Set{{First: 3389, Last: 3389}}},
+		{"WinRM", ports.Set{{First: 5985, Last: 5986}}}, {"VNC", ports.Set{{First: 5900, Last: 5900}}}}
 )
 
 const administrators = "administrators"

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 
 	"go4.org/netipx"
 
@@ -146,8 +147,9 @@ func family(a netip.Addr) ir.Family {
 
 // probeSpace holds the addresses a probe can use on a veth link: IPv4
 // unicast without "this network", loopback and link-local; IPv6 global
-// unicast and unique local.
-var probeSpace = func() *netipx.IPSet {
+// unicast and unique local. Built on first use, not at init: every run
+// paid for it, probing or not.
+var probeSpace = sync.OnceValue(func() *netipx.IPSet {
 	var b netipx.IPSetBuilder
 	for _, r := range []string{"1.0.0.0-126.255.255.255", "128.0.0.0-169.253.255.255", "169.255.0.0-223.255.255.255"} {
 		b.AddRange(netipx.MustParseIPRange(r))
@@ -159,10 +161,10 @@ var probeSpace = func() *netipx.IPSet {
 		panic(err)
 	}
 	return s
-}()
+})
 
 // usable reports whether a can be a probe's address.
-func usable(a netip.Addr) bool { return probeSpace.Contains(a) }
+func usable(a netip.Addr) bool { return probeSpace().Contains(a) }
 
 // peers picks the peer namespaces and their addresses: the sets the host's
 // rules and expectations name first, then every other set of the profile
@@ -270,7 +272,7 @@ func samples(ranges []netipx.IPRange, taken map[netip.Addr]bool) []netip.Addr {
 	for _, r := range ranges {
 		b.AddRange(r)
 	}
-	b.Intersect(probeSpace)
+	b.Intersect(probeSpace())
 	set, _ := b.IPSet()
 	ranges = set.Ranges()
 	if len(ranges) == 0 {

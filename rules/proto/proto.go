@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"sync"
 )
 
 // Protocol is a layer-4 protocol. The set is closed: every backend must
@@ -22,7 +23,9 @@ const (
 // All lists the protocols in their canonical order.
 var All = []Protocol{TCP, UDP, ICMP, ICMPv6}
 
-var names = map[Protocol]string{TCP: "tcp", UDP: "udp", ICMP: "icmp", ICMPv6: "icmpv6"}
+// names is indexed by Protocol: an array, not a map, is laid out by the
+// linker instead of built by every run's initialisation.
+var names = [...]string{TCP: "tcp", UDP: "udp", ICMP: "icmp", ICMPv6: "icmpv6"}
 
 // Names lists the protocol names as profiles and catalogs spell them.
 func Names() []string {
@@ -34,16 +37,16 @@ func Names() []string {
 }
 
 func (p Protocol) String() string {
-	if n, ok := names[p]; ok {
-		return n
+	if int(p) < len(names) && names[p] != "" {
+		return names[p]
 	}
 	return fmt.Sprintf("protocol(%d)", uint8(p))
 }
 
 // Parse reads a protocol name.
 func Parse(s string) (Protocol, error) {
-	for p, n := range names {
-		if n == s {
+	for _, p := range All {
+		if names[p] == s {
 			return p, nil
 		}
 	}
@@ -84,45 +87,50 @@ func (p Protocol) Number() uint8 {
 	panic("proto: unknown protocol " + p.String())
 }
 
-// ICMP type names, as nftables spells them.
-var icmpTypes = map[string]uint8{
-	"echo-reply":              0,
-	"destination-unreachable": 3,
-	"source-quench":           4,
-	"redirect":                5,
-	"echo-request":            8,
-	"router-advertisement":    9,
-	"router-solicitation":     10,
-	"time-exceeded":           11,
-	"parameter-problem":       12,
-	"timestamp-request":       13,
-	"timestamp-reply":         14,
-}
+// ICMP type names, as nftables spells them. Built on first use: package-level
+// map literals are built by every run's initialisation, whatever it does.
+var icmpTypes = sync.OnceValue(func() map[string]uint8 {
+	return map[string]uint8{
+		"echo-reply":              0,
+		"destination-unreachable": 3,
+		"source-quench":           4,
+		"redirect":                5,
+		"echo-request":            8,
+		"router-advertisement":    9,
+		"router-solicitation":     10,
+		"time-exceeded":           11,
+		"parameter-problem":       12,
+		"timestamp-request":       13,
+		"timestamp-reply":         14,
+	}
+})
 
-var icmpv6Types = map[string]uint8{
-	"destination-unreachable": 1,
-	"packet-too-big":          2,
-	"time-exceeded":           3,
-	"parameter-problem":       4,
-	"echo-request":            128,
-	"echo-reply":              129,
-	"mld-listener-query":      130,
-	"mld-listener-report":     131,
-	"mld-listener-done":       132,
-	"nd-router-solicit":       133,
-	"nd-router-advert":        134,
-	"nd-neighbor-solicit":     135,
-	"nd-neighbor-advert":      136,
-	"nd-redirect":             137,
-	"mld2-listener-report":    143,
-}
+var icmpv6Types = sync.OnceValue(func() map[string]uint8 {
+	return map[string]uint8{
+		"destination-unreachable": 1,
+		"packet-too-big":          2,
+		"time-exceeded":           3,
+		"parameter-problem":       4,
+		"echo-request":            128,
+		"echo-reply":              129,
+		"mld-listener-query":      130,
+		"mld-listener-report":     131,
+		"mld-listener-done":       132,
+		"nd-router-solicit":       133,
+		"nd-router-advert":        134,
+		"nd-neighbor-solicit":     135,
+		"nd-neighbor-advert":      136,
+		"nd-redirect":             137,
+		"mld2-listener-report":    143,
+	}
+})
 
 func typeTable(p Protocol) map[string]uint8 {
 	switch p {
 	case ICMP:
-		return icmpTypes
+		return icmpTypes()
 	case ICMPv6:
-		return icmpv6Types
+		return icmpv6Types()
 	}
 	return nil
 }

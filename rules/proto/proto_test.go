@@ -55,3 +55,23 @@ func TestFamilies(t *testing.T) {
 		t.Error("family or ports wrong")
 	}
 }
+
+// TestStringUnknown: values outside the closed set, below and past the
+// names array, print as numbers.
+func TestStringUnknown(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		p    Protocol
+		want string
+	}{
+		{0, "protocol(0)"},
+		{ICMPv6 + 1, "protocol(5)"},
+		{255, "protocol(255)"},
+		{TCP, "tcp"},
+		{ICMPv6, "icmpv6"},
+	} {
+		if got := c.p.String(); got != c.want {
+			t.Errorf("Protocol(%d).String() = %q, want %q", uint8(c.p), got, c.want)
+		}
+	}
+}
