@@ -343,7 +343,7 @@ type settling struct {
 func (e *env) settle(c *cli.Context, s settling) error {
 	asJSON := c.String("format") == "json"
 	if !asJSON && !e.quiet {
-		fmt.Fprint(e.stdout, e.paintLines(diag.EscapeLayout(s.unified), diffColors))
+		fmt.Fprint(e.stdout, e.paintLines(diag.EscapeLayout(s.unified), diffColors()))
 	}
 	if !asJSON {
 		e.info("Applied: %s.\n", s.summary)

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 
 	"go4.org/netipx"
 
@@ -91,8 +92,12 @@ const (
 	sampleAddrs = 3
 )
 
-// outside addresses stand for "any" (and strangers), as in verify.
-var outside = map[ir.Family]netip.Addr{ir.IPv4: netip.MustParseAddr("203.0.113.77"), ir.IPv6: netip.MustParseAddr("2001:db8:ffff:77::77")}
+// outside addresses stand for "any" (and strangers), as in verify. Built on
+// first use: a package-level map literal is built by every run's
+// initialisation, whatever the command.
+var outside = sync.OnceValue(func() map[ir.Family]netip.Addr {
+	return map[ir.Family]netip.Addr{ir.IPv4: netip.MustParseAddr("203.0.113.77"), ir.IPv6: netip.MustParseAddr("2001:db8:ffff:77::77")}
+})
 
 // sampleFlows lists the flows the host's view allows, in both directions
 // (outbound flows are what the host's products need, whether or not
@@ -110,7 +115,7 @@ func sampleFlows(v *ir.HostView) []sampleFlow {
 			}
 			var remotes []netip.Addr
 			if m.RemoteAll {
-				remotes = []netip.Addr{outside[m.Family]}
+				remotes = []netip.Addr{outside()[m.Family]}
 			} else {
 				remotes = rangeSamples(m.RemoteRanges)
 			}

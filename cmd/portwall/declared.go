@@ -28,7 +28,7 @@ func declaredTargets(p *profiles.Profile) (*declared, diag.ErrorList) {
 	resolve := func(t profiles.Targets) []generators.Generator {
 		names := t.Names
 		if t.OS != "" {
-			names = targets.Recommended[string(t.OS)]
+			names = targets.Recommended()[string(t.OS)]
 		}
 		var out []generators.Generator
 		for i, n := range names {

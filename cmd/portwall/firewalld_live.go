@@ -164,7 +164,7 @@ func (e *env) printFirewalldDiff(c *cli.Context, p *fwdPlan) error {
 			return err
 		}
 	} else {
-		fmt.Fprint(e.stdout, e.paintLines(diag.EscapeLayout(p.diff.Unified), diffColors))
+		fmt.Fprint(e.stdout, e.paintLines(diag.EscapeLayout(p.diff.Unified), diffColors()))
 		fmt.Fprintln(e.stdout, p.diff.Summary())
 		if !p.live.Running() {
 			fmt.Fprintf(e.stderr, "portwall: firewalld is not running: apply writes the files, and they apply when it starts\n")

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -163,7 +164,7 @@ func (e *env) fortigateDiff(c *cli.Context) error {
 				b.WriteString("note: " + n + "\n")
 			}
 		}
-		fmt.Fprint(e.stdout, e.paintLines(e.escape(b.String()), fortigateDiffColors))
+		fmt.Fprint(e.stdout, e.paintLines(e.escape(b.String()), fortigateDiffColors()))
 		fmt.Fprintln(e.stdout, plan.Summary())
 	}
 	if plan.Drift() {
@@ -172,7 +173,11 @@ func (e *env) fortigateDiff(c *cli.Context) error {
 	return nil
 }
 
-var fortigateDiffColors = map[string]string{"---": "", "+++": "", "+": green, "-": red, "~": yellow, ">": cyan}
+// fortigateDiffColors colour the delta's lines by prefix. Built on first
+// use, as diffColors.
+var fortigateDiffColors = sync.OnceValue(func() map[string]string {
+	return map[string]string{"---": "", "+++": "", "+": green, "-": red, "~": yellow, ">": cyan}
+})
 
 // changeLine writes one change for a person:
 //

@@ -241,7 +241,7 @@ func (e *env) printDiff(c *cli.Context, p *plan) error {
 			return err
 		}
 	} else {
-		fmt.Fprint(e.stdout, e.paintLines(diag.EscapeLayout(p.diff.Unified), diffColors))
+		fmt.Fprint(e.stdout, e.paintLines(diag.EscapeLayout(p.diff.Unified), diffColors()))
 		fmt.Fprintln(e.stdout, p.diff.Summary())
 	}
 	if p.diff.Drift() {

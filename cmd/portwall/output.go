@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -101,10 +102,16 @@ func sortedPrefixes(rules map[string]string) []string {
 	})
 }
 
-// Colors of diff and verify output.
+// Colors of diff and verify output, by line prefix. Built on first use: a
+// package-level map literal is built by every run's initialisation,
+// whatever the command.
 var (
-	diffColors   = map[string]string{"---": "", "+++": "", "@@": cyan, "-": red, "+": green}
-	verifyColors = map[string]string{"  MISMATCH": red, "  FAILED": red, "FAILED": red, "  held": green, "verified": green}
+	diffColors = sync.OnceValue(func() map[string]string {
+		return map[string]string{"---": "", "+++": "", "@@": cyan, "-": red, "+": green}
+	})
+	verifyColors = sync.OnceValue(func() map[string]string {
+		return map[string]string{"  MISMATCH": red, "  FAILED": red, "FAILED": red, "  held": green, "verified": green}
+	})
 )
 
 // progress shows progress on standard error: on a terminal one line,

@@ -201,7 +201,7 @@ func (e *env) verify(c *cli.Context) error {
 		}
 		bad := j.err != nil || j.failed || len(j.sampled) > 0 && sample == 0
 		if bad || !e.quiet {
-			fmt.Fprint(e.stdout, e.paintLines(j.out.String(), verifyColors))
+			fmt.Fprint(e.stdout, e.paintLines(j.out.String(), verifyColors()))
 		}
 		switch {
 		case j.err != nil:

@@ -75,19 +75,22 @@ func (g Generator) Generate(req generators.Request) ([]generators.File, error) {
 // ICMPTypes are the ICMP types firewalld can match, by its icmptype names
 // (those its nftables backend translates without a code), per family. A
 // type without a name here cannot be expressed: a rule that needs one is
-// refused, never widened to every type.
-var ICMPTypes = map[ir.Family]map[uint8]string{
-	ir.IPv4: {
-		0: "echo-reply", 3: "destination-unreachable", 4: "source-quench", 5: "redirect", 8: "echo-request",
-		9: "router-advertisement", 10: "router-solicitation", 11: "time-exceeded", 12: "parameter-problem",
-		13: "timestamp-request", 14: "timestamp-reply",
-	},
-	ir.IPv6: {
-		1: "destination-unreachable", 2: "packet-too-big", 3: "time-exceeded", 4: "parameter-problem",
-		128: "echo-request", 129: "echo-reply", 133: "router-solicitation", 134: "router-advertisement",
-		135: "neighbour-solicitation", 136: "neighbour-advertisement", 137: "redirect",
-	},
-}
+// refused, never widened to every type. Built on first use: a package-level
+// map literal is built by every run's initialisation, whatever it does.
+var ICMPTypes = sync.OnceValue(func() map[ir.Family]map[uint8]string {
+	return map[ir.Family]map[uint8]string{
+		ir.IPv4: {
+			0: "echo-reply", 3: "destination-unreachable", 4: "source-quench", 5: "redirect", 8: "echo-request",
+			9: "router-advertisement", 10: "router-solicitation", 11: "time-exceeded", 12: "parameter-problem",
+			13: "timestamp-request", 14: "timestamp-reply",
+		},
+		ir.IPv6: {
+			1: "destination-unreachable", 2: "packet-too-big", 3: "time-exceeded", 4: "parameter-problem",
+			128: "echo-request", 129: "echo-reply", 133: "router-solicitation", 134: "router-advertisement",
+			135: "neighbour-solicitation", 136: "neighbour-advertisement", 137: "redirect",
+		},
+	}
+})
 
 // idChars is what a rule ID must look like to name a service. IDs from the
 // resolver are "r" and 12 hex digits; a ruleset built elsewhere may hold
@@ -418,7 +421,7 @@ func (r *renderer) elements(rule *ir.Rule, f ir.Family, service string) ([]rich,
 	}
 	var out []rich
 	for _, t := range rule.ICMPTypes {
-		name, ok := ICMPTypes[f][t]
+		name, ok := ICMPTypes()[f][t]
 		if !ok {
 			r.refused = append(r.refused, &generators.Refusal{Target: "firewalld", Host: r.v.Host.Name, Rule: rule,
 				Msg: fmt.Sprintf("%s type %s has no firewalld icmptype, so firewalld cannot match it", rule.Protocol, proto.ICMPTypeName(rule.Protocol, t)),
@@ -432,7 +435,7 @@ func (r *renderer) elements(rule *ir.Rule, f ir.Family, service string) ([]rich,
 
 func typeNames(f ir.Family) string {
 	var out []string
-	for _, n := range ICMPTypes[f] {
+	for _, n := range ICMPTypes()[f] {
 		out = append(out, n)
 	}
 	slices.Sort(out)

@@ -4,6 +4,7 @@ package targets
 
 import (
 	"sort"
+	"sync"
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/firewalld"
@@ -52,8 +53,11 @@ func Names() []string {
 func All() []generators.Generator { return append([]generators.Generator(nil), all...) }
 
 // Recommended are the targets `os = "..."` in a profile stands for: the
-// host firewall portwall recommends on that operating system.
-var Recommended = map[string][]string{
-	"linux":   {"nftables"},
-	"windows": {"powershell"},
-}
+// host firewall portwall recommends on that operating system. Built on first use: a package-level map literal is built by
+// every run's initialisation, whatever the run does.
+var Recommended = sync.OnceValue(func() map[string][]string {
+	return map[string][]string{
+		"linux":   {"nftables"},
+		"windows": {"powershell"},
+	}
+})

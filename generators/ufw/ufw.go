@@ -112,8 +112,10 @@ func icmpMatch(f ir.Family, t int) string {
 
 // echoRequest is the ICMP echo request type per family: the one type
 // ufw's stock before.rules accept from every address that portwall's
-// profiles decide on.
-var echoRequest = map[ir.Family]int{ir.IPv4: 8, ir.IPv6: 128}
+// profiles decide on. An array indexed by the family, not a map: the
+// linker lays it out, where a map literal is built by every run's
+// initialisation.
+var echoRequest = [...]int{ir.IPv4: 8, ir.IPv6: 128}
 
 // renderer builds one host's script.
 type renderer struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -217,12 +218,15 @@ func (d *daemon) runtimeDiff(ctx context.Context, permanentDefault string) ([]st
 	return out, nil
 }
 
-// settingNames are firewall-cmd's words for the settings' keys.
-var settingNames = map[string]string{
-	"rules_str": "rich rule", "ports": "port", "services": "service", "sources": "source", "protocols": "protocol",
-	"source_ports": "source-port", "forward_ports": "forward-port", "icmp_blocks": "icmp-block", "includes": "include",
-	"icmp_block_inversion": "icmp-block-inversion", "ingress_zones": "ingress-zone", "egress_zones": "egress-zone",
-}
+// settingNames are firewall-cmd's words for the settings' keys. Built on first use: a package-level map literal is built by
+// every run's initialisation, whatever the run does.
+var settingNames = sync.OnceValue(func() map[string]string {
+	return map[string]string{
+		"rules_str": "rich rule", "ports": "port", "services": "service", "sources": "source", "protocols": "protocol",
+		"source_ports": "source-port", "forward_ports": "forward-port", "icmp_blocks": "icmp-block", "includes": "include",
+		"icmp_block_inversion": "icmp-block-inversion", "ingress_zones": "ingress-zone", "egress_zones": "egress-zone",
+	}
+})
 
 // settingLines writes an object's settings (firewalld's a{sv}) as sorted
 // lines "key value", one per list item; empty and false values, which
@@ -233,7 +237,7 @@ func settingLines(s map[string]dbus.Variant, ignore []string) []string {
 		if slices.Contains(ignore, k) {
 			continue
 		}
-		if n, ok := settingNames[k]; ok {
+		if n, ok := settingNames()[k]; ok {
 			k = n
 		}
 		switch x := v.Value().(type) {

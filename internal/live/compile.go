@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -67,7 +68,7 @@ func Compile(script []byte) (*Objects, error) {
 		Chain: func(name string, n int) error {
 			drop := nftables.ChainPolicyDrop
 			o.Chains = append(o.Chains, &nftables.Chain{Name: name, Table: o.Table, Type: nftables.ChainTypeFilter,
-				Hooknum: hooks[name], Priority: nftables.ChainPriorityFilter, Policy: &drop})
+				Hooknum: hooks()[name], Priority: nftables.ChainPriorityFilter, Policy: &drop})
 			return nil
 		},
 		Rule: func(chain, text string, n int) error {
@@ -99,7 +100,7 @@ func (o *Objects) compileSet(name string, next func() (string, int)) (SetObject,
 		case strings.HasPrefix(l, "type "):
 			var types []nftables.SetDatatype
 			for _, name := range strings.Split(strings.TrimPrefix(l, "type "), " . ") {
-				t, ok := setTypes[name]
+				t, ok := setTypes()[name]
 				if !ok {
 					return SetObject{}, fmt.Errorf("set %s: type %q", name, l)
 				}
@@ -133,12 +134,15 @@ func (o *Objects) compileSet(name string, next func() (string, int)) (SetObject,
 	}
 }
 
-// setTypes are the set types portwall's scripts use.
-var setTypes = map[string]nftables.SetDatatype{
-	"ipv4_addr": nftables.TypeIPAddr, "ipv6_addr": nftables.TypeIP6Addr,
-	"inet_proto": nftables.TypeInetProto, "inet_service": nftables.TypeInetService,
-	"icmp_type": nftables.TypeICMPType, "icmpv6_type": nftables.TypeICMP6Type,
-}
+// setTypes are the set types portwall's scripts use. Built on first use: package-level map literals are built by every
+// run's initialisation, whether it touches the kernel or not.
+var setTypes = sync.OnceValue(func() map[string]nftables.SetDatatype {
+	return map[string]nftables.SetDatatype{
+		"ipv4_addr": nftables.TypeIPAddr, "ipv6_addr": nftables.TypeIP6Addr,
+		"inet_proto": nftables.TypeInetProto, "inet_service": nftables.TypeInetService,
+		"icmp_type": nftables.TypeICMPType, "icmpv6_type": nftables.TypeICMP6Type,
+	}
+})
 
 // splitElements splits a line of a set's elements at the commas outside
 // quoted comments (which portwall writes without '"').
@@ -433,7 +437,10 @@ func next(key []byte) ([]byte, bool) {
 	return nil, false
 }
 
-var hooks = map[string]*nftables.ChainHook{"input": nftables.ChainHookInput, "output": nftables.ChainHookOutput}
+// hooks are the base chains' hooks, by chain name. Built on first use.
+var hooks = sync.OnceValue(func() map[string]*nftables.ChainHook {
+	return map[string]*nftables.ChainHook{"input": nftables.ChainHookInput, "output": nftables.ChainHookOutput}
+})
 
 // rule compiles one statement at a time, keeping the family and
 // transport protocol matched so far, as nft does to insert dependencies
@@ -595,20 +602,25 @@ func (r *rule) statement(w []string) (int, error) {
 }
 
 // concatFields are the fields a concatenated lookup may hold, with the
-// family and transport protocol they imply and how they are loaded.
-var concatFields = map[string]struct {
+// family and transport protocol they imply and how they are loaded. Built
+// on first use.
+var concatFields = sync.OnceValue(func() map[string]concatField {
+	return map[string]concatField{
+		"ip saddr":    {unix.NFPROTO_IPV4, 0, payload(expr.PayloadBaseNetworkHeader, 12, 4), 4},
+		"ip daddr":    {unix.NFPROTO_IPV4, 0, payload(expr.PayloadBaseNetworkHeader, 16, 4), 4},
+		"ip6 saddr":   {unix.NFPROTO_IPV6, 0, payload(expr.PayloadBaseNetworkHeader, 8, 16), 16},
+		"ip6 daddr":   {unix.NFPROTO_IPV6, 0, payload(expr.PayloadBaseNetworkHeader, 24, 16), 16},
+		"tcp dport":   {0, unix.IPPROTO_TCP, payload(expr.PayloadBaseTransportHeader, 2, 2), 2},
+		"udp dport":   {0, unix.IPPROTO_UDP, payload(expr.PayloadBaseTransportHeader, 2, 2), 2},
+		"icmp type":   {unix.NFPROTO_IPV4, unix.IPPROTO_ICMP, payload(expr.PayloadBaseTransportHeader, 0, 1), 1},
+		"icmpv6 type": {unix.NFPROTO_IPV6, unix.IPPROTO_ICMPV6, payload(expr.PayloadBaseTransportHeader, 0, 1), 1},
+	}
+})
+
+type concatField struct {
 	fam, l4 byte
 	load    func(reg uint32) []expr.Any
 	size    uint32
-}{
-	"ip saddr":    {unix.NFPROTO_IPV4, 0, payload(expr.PayloadBaseNetworkHeader, 12, 4), 4},
-	"ip daddr":    {unix.NFPROTO_IPV4, 0, payload(expr.PayloadBaseNetworkHeader, 16, 4), 4},
-	"ip6 saddr":   {unix.NFPROTO_IPV6, 0, payload(expr.PayloadBaseNetworkHeader, 8, 16), 16},
-	"ip6 daddr":   {unix.NFPROTO_IPV6, 0, payload(expr.PayloadBaseNetworkHeader, 24, 16), 16},
-	"tcp dport":   {0, unix.IPPROTO_TCP, payload(expr.PayloadBaseTransportHeader, 2, 2), 2},
-	"udp dport":   {0, unix.IPPROTO_UDP, payload(expr.PayloadBaseTransportHeader, 2, 2), 2},
-	"icmp type":   {unix.NFPROTO_IPV4, unix.IPPROTO_ICMP, payload(expr.PayloadBaseTransportHeader, 0, 1), 1},
-	"icmpv6 type": {unix.NFPROTO_IPV6, unix.IPPROTO_ICMPV6, payload(expr.PayloadBaseTransportHeader, 0, 1), 1},
 }
 
 func payload(base expr.PayloadBase, off, n uint32) func(uint32) []expr.Any {
@@ -638,8 +650,9 @@ func (r *rule) concat(w []string) (int, error) {
 		return 0, fmt.Errorf("undefined set %s", w[at])
 	}
 	var fam, l4 byte
+	fields := concatFields()
 	for _, name := range names {
-		f, ok := concatFields[name]
+		f, ok := fields[name]
 		if !ok {
 			return 0, fmt.Errorf("field %q in a concatenation", name)
 		}
@@ -654,7 +667,7 @@ func (r *rule) concat(w []string) (int, error) {
 	reg := uint32(1)
 	word := uint32(0)
 	for i, name := range names {
-		f := concatFields[name]
+		f := fields[name]
 		if i > 0 {
 			reg = unix.NFT_REG32_00 + word
 		}

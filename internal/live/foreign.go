@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -98,9 +99,13 @@ type otherSet struct {
 	fields []int
 }
 
-var familyNames = map[nftables.TableFamily]string{
-	nftables.TableFamilyIPv4: "ip", nftables.TableFamilyIPv6: "ip6", nftables.TableFamilyINet: "inet",
-}
+// familyNames are the families' names in nft's syntax. Built on first use: package-level map literals are built by every
+// run's initialisation, whether it touches the kernel or not.
+var familyNames = sync.OnceValue(func() map[nftables.TableFamily]string {
+	return map[nftables.TableFamily]string{
+		nftables.TableFamilyIPv4: "ip", nftables.TableFamilyIPv6: "ip6", nftables.TableFamilyINet: "inet",
+	}
+})
 
 // ReadOthers reads the base chains that tables other than portwall's put
 // on the input and output hooks, with everything they use. It only reads.
@@ -111,11 +116,11 @@ func (c *Conn) ReadOthers() (*Others, error) {
 	}
 	o := &Others{tables: map[tableKey]*otherTable{}}
 	for _, ch := range chains {
-		fam, ok := familyNames[ch.Table.Family]
+		fam, ok := familyNames()[ch.Table.Family]
 		if !ok || ch.Hooknum == nil || fam == "inet" && ch.Table.Name == TableName {
 			continue
 		}
-		hook := hookNames[*ch.Hooknum]
+		hook := hookNames()[*ch.Hooknum]
 		if hook != "input" && hook != "output" {
 			continue
 		}
@@ -146,7 +151,7 @@ func hookOrder(h string) int {
 
 func (c *Conn) readOtherTable(k tableKey, chains []*nftables.Chain) (*otherTable, error) {
 	var fam nftables.TableFamily
-	for f, n := range familyNames {
+	for f, n := range familyNames() {
 		if n == k.family {
 			fam = f
 		}
@@ -200,12 +205,13 @@ func (c *Conn) readOtherTable(k tableKey, chains []*nftables.Chain) (*otherTable
 			or := &otherRule{handle: r.Handle, exprs: r.Exprs, text: text}
 			if raw, ok := names[ruleKey{ch.Name, r.Handle}]; !ok || len(raw) != len(r.Exprs) {
 				or.readable = 0
-				for or.readable < len(raw) && or.readable < len(r.Exprs) && libraryExprs[raw[or.readable]] {
+				known := libraryExprs()
+				for or.readable < len(raw) && or.readable < len(r.Exprs) && known[raw[or.readable]] {
 					or.readable++
 				}
 				var dropped []string
 				for _, n := range raw {
-					if !libraryExprs[n] {
+					if !known[n] {
 						dropped = append(dropped, n)
 					}
 				}
@@ -300,16 +306,17 @@ func (t *otherTable) mayStop(c OtherChain) bool {
 var passTargets = []string{"LOG", "NFLOG", "ULOG", "CT", "TCPMSS", "CLASSIFY", "DSCP", "TOS", "NOTRACK", "AUDIT", "MARK", "CONNMARK", "DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP"}
 
 // libraryExprs are the expressions github.com/google/nftables decodes; it
-// silently drops the others (socket, rt, osf, notrack, ...).
-var libraryExprs = map[string]bool{}
-
-func init() {
+// silently drops the others (socket, rt, osf, notrack, ...). Built on first
+// use, not by an init function that every run paid for.
+var libraryExprs = sync.OnceValue(func() map[string]bool {
+	out := map[string]bool{}
 	for _, n := range strings.Fields(`ct range meta cmp counter objref payload lookup immediate bitwise redir nat
 		limit quota dynset log exthdr match target connlimit queue flow_offload reject masq hash cthelper
 		synproxy ctexpect secmark cttimeout fib numgen`) {
-		libraryExprs[n] = true
+		out[n] = true
 	}
-}
+	return out
+})
 
 // interfaceNames lists the interface names a table's rules compare
 // iifname or oifname with (in comparisons and in sets looked up), as a

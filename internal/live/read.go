@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/userdata"
@@ -287,15 +288,19 @@ func (f field) span(sp span) string {
 	return f.value(sp.from) + "-" + f.value(sp.to)
 }
 
-var hookNames = map[nftables.ChainHook]string{
-	*nftables.ChainHookPrerouting: "prerouting", *nftables.ChainHookInput: "input", *nftables.ChainHookForward: "forward",
-	*nftables.ChainHookOutput: "output", *nftables.ChainHookPostrouting: "postrouting",
-}
+// hookNames are the hooks' names in nft's syntax. Built on first use: package-level map literals are built by every
+// run's initialisation, whether it touches the kernel or not.
+var hookNames = sync.OnceValue(func() map[nftables.ChainHook]string {
+	return map[nftables.ChainHook]string{
+		*nftables.ChainHookPrerouting: "prerouting", *nftables.ChainHookInput: "input", *nftables.ChainHookForward: "forward",
+		*nftables.ChainHookOutput: "output", *nftables.ChainHookPostrouting: "postrouting",
+	}
+})
 
 func canonicalChain(c *nftables.Chain) Chain {
 	out := Chain{Name: c.Name, Type: string(c.Type), Hook: "none", Policy: "accept"}
 	if c.Hooknum != nil {
-		out.Hook = hookNames[*c.Hooknum]
+		out.Hook = hookNames()[*c.Hooknum]
 	}
 	if c.Priority != nil {
 		out.Priority = int32(*c.Priority)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/profiles"
@@ -48,13 +49,16 @@ type Reference struct {
 // the run. Catalog products and services are data: a profile may name a
 // product that a --catalog DIR adds, so a schema only suggests the
 // built-in ones and validate checks the names against the catalog it runs
-// with.
-var Hard = map[profiles.Names]bool{
-	profiles.NamesTargets:   true,
-	profiles.NamesLintCodes: true,
-	profiles.NamesProducts:  false,
-	profiles.NamesServices:  false,
-}
+// with. Built on first use: a package-level map literal is built by
+// every run's initialisation, whatever the run does.
+var Hard = sync.OnceValue(func() map[profiles.Names]bool {
+	return map[profiles.Names]bool{
+		profiles.NamesTargets:   true,
+		profiles.NamesLintCodes: true,
+		profiles.NamesProducts:  false,
+		profiles.NamesServices:  false,
+	}
+})
 
 // New combines the profile format's reference with in. It fails on a
 // section key whose type it cannot describe, and on a set of names it
@@ -142,7 +146,7 @@ func (r *Reference) values(k profiles.Key) (values []Named, hard bool) {
 		}
 		return values, true
 	case k.Names != "":
-		return r.names[k.Names], Hard[k.Names]
+		return r.names[k.Names], Hard()[k.Names]
 	}
 	for _, s := range k.Suggest {
 		values = append(values, Named{Name: s})

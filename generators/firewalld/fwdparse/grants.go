@@ -3,6 +3,7 @@ package fwdparse
 import (
 	"fmt"
 	"net/netip"
+	"sync"
 
 	"go4.org/netipx"
 
@@ -12,19 +13,22 @@ import (
 // baselineTypes are the ICMP types any address may send in (In) or the
 // host may send out (Out): errors and IPv6 neighbour discovery, as the
 // other Linux backends allow. They are the host's, not the profile's, and
-// give no grant.
-var baselineTypes = map[ir.Direction]map[string][]string{
-	ir.In: {
-		"ipv4": {"destination-unreachable", "time-exceeded", "parameter-problem"},
-		"ipv6": {"destination-unreachable", "packet-too-big", "time-exceeded", "parameter-problem",
-			"router-advertisement", "neighbour-solicitation", "neighbour-advertisement"},
-	},
-	ir.Out: {
-		"ipv4": {"destination-unreachable", "time-exceeded", "parameter-problem"},
-		"ipv6": {"destination-unreachable", "packet-too-big", "time-exceeded", "parameter-problem",
-			"router-solicitation", "neighbour-solicitation", "neighbour-advertisement"},
-	},
-}
+// give no grant. Built on first use, as the other tables here: package-level
+// map literals are built by every run's initialisation, whatever it does.
+var baselineTypes = sync.OnceValue(func() map[ir.Direction]map[string][]string {
+	return map[ir.Direction]map[string][]string{
+		ir.In: {
+			"ipv4": {"destination-unreachable", "time-exceeded", "parameter-problem"},
+			"ipv6": {"destination-unreachable", "packet-too-big", "time-exceeded", "parameter-problem",
+				"router-advertisement", "neighbour-solicitation", "neighbour-advertisement"},
+		},
+		ir.Out: {
+			"ipv4": {"destination-unreachable", "time-exceeded", "parameter-problem"},
+			"ipv6": {"destination-unreachable", "packet-too-big", "time-exceeded", "parameter-problem",
+				"router-solicitation", "neighbour-solicitation", "neighbour-advertisement"},
+		},
+	}
+})
 
 // mldReports is where MLDv2 sends its reports: the policy lets the host
 // send any ICMPv6 there, since firewalld cannot name the report types.
@@ -37,7 +41,7 @@ func (r Rule) Baseline(dir ir.Direction) bool {
 		return false
 	}
 	if r.ICMPType != "" && !r.Destination.IsValid() {
-		for _, t := range baselineTypes[dir][r.Family] {
+		for _, t := range baselineTypes()[dir][r.Family] {
 			if t == r.ICMPType {
 				return true
 			}
@@ -101,7 +105,7 @@ func (c *Config) grants(dir ir.Direction, services []string, rules []Rule) ([]ir
 			case r.Service != "":
 				out = append(out, c.serviceGrants(dir, f, remote, r.Service)...)
 			case r.ICMPType != "":
-				t := icmpTypes[r.Family][r.ICMPType]
+				t := icmpTypes()[r.Family][r.ICMPType]
 				out = append(out, ir.HostGrant(dir, f, remote, ir.Grant{Protocol: f.ICMP(), ICMPTypes: []uint8{t}}))
 			case r.Protocol == "icmp" || r.Protocol == "ipv6-icmp":
 				out = append(out, ir.HostGrant(dir, f, remote, ir.Grant{Protocol: f.ICMP()}))

@@ -58,19 +58,21 @@ type Service struct {
 
 // icmpTypes are firewalld's ICMP type names that match a whole type (its
 // nftables backend's table, firewall/core/nftables.py, without the names
-// that also match a code), with the type numbers.
-var icmpTypes = map[string]map[string]uint8{
-	"ipv4": {
-		"echo-reply": 0, "destination-unreachable": 3, "source-quench": 4, "redirect": 5, "echo-request": 8,
-		"router-advertisement": 9, "router-solicitation": 10, "time-exceeded": 11, "parameter-problem": 12,
-		"timestamp-request": 13, "timestamp-reply": 14,
-	},
-	"ipv6": {
-		"destination-unreachable": 1, "packet-too-big": 2, "time-exceeded": 3, "parameter-problem": 4,
-		"echo-request": 128, "echo-reply": 129, "router-solicitation": 133, "router-advertisement": 134,
-		"neighbour-solicitation": 135, "neighbour-advertisement": 136, "redirect": 137,
-	},
-}
+// that also match a code), with the type numbers. Built on first use.
+var icmpTypes = sync.OnceValue(func() map[string]map[string]uint8 {
+	return map[string]map[string]uint8{
+		"ipv4": {
+			"echo-reply": 0, "destination-unreachable": 3, "source-quench": 4, "redirect": 5, "echo-request": 8,
+			"router-advertisement": 9, "router-solicitation": 10, "time-exceeded": 11, "parameter-problem": 12,
+			"timestamp-request": 13, "timestamp-reply": 14,
+		},
+		"ipv6": {
+			"destination-unreachable": 1, "packet-too-big": 2, "time-exceeded": 3, "parameter-problem": 4,
+			"echo-request": 128, "echo-reply": 129, "router-solicitation": 133, "router-advertisement": 134,
+			"neighbour-solicitation": 135, "neighbour-advertisement": 136, "redirect": 137,
+		},
+	}
+})
 
 // kids walks an element's children in the order portwall writes them:
 // take returns the next child if it has that name.
@@ -275,7 +277,7 @@ func rule(n *node, side string) (Rule, error) {
 		if r.ICMPType, err = named(c, "name"); err != nil {
 			return r, err
 		}
-		if _, ok := icmpTypes[r.Family][r.ICMPType]; !ok {
+		if _, ok := icmpTypes()[r.Family][r.ICMPType]; !ok {
 			return r, fmt.Errorf("ICMP type %q in a rule of family %q", r.ICMPType, r.Family)
 		}
 	} else if c := k.take("protocol"); c != nil {

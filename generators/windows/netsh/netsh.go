@@ -13,6 +13,7 @@ package netsh
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/windows/winfw"
@@ -135,7 +136,11 @@ func (s *script) header(v *ir.HostView) {
 }
 
 // netshProfile names a Windows Firewall profile in `netsh advfirewall set`.
-var netshProfile = map[string]string{"any": "allprofiles", "domain": "domainprofile", "private": "privateprofile", "public": "publicprofile"}
+// Built on first use: a package-level map literal is built by
+// every run's initialisation, whatever the run does.
+var netshProfile = sync.OnceValue(func() map[string]string {
+	return map[string]string{"any": "allprofiles", "domain": "domainprofile", "private": "privateprofile", "public": "publicprofile"}
+})
 
 // policyLines sets the profiles' default policies when the profile asks
 // for it ([windows] set_policy). They come after the rules, so that the
@@ -166,7 +171,7 @@ func policyLines(pol ir.Policy, w winfw.Settings, profiles []string) ([]string, 
 	}
 	out = append(out, remLine("Default policies from [defaults] (set_policy = true); the firewall's on/off state is left as it is."))
 	for _, p := range profiles {
-		p = netshProfile[p]
+		p = netshProfile()[p]
 		lines = append(lines, fmt.Sprintf("netsh advfirewall set %s firewallpolicy %s,%s", p, in, outb), SetCheckLine(p, "firewallpolicy"))
 		if pol.LogDropped {
 			lines = append(lines, fmt.Sprintf("netsh advfirewall set %s logging droppedconnections enable", p), SetCheckLine(p, "logging"))

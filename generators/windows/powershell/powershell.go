@@ -14,6 +14,7 @@ package powershell
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/generators/windows/winfw"
@@ -142,14 +143,17 @@ func (s *script) header(v *ir.HostView, mode winfw.ForeignRules) {
 	}
 }
 
-// psProfile names a Windows Firewall profile in the cmdlets.
-var psProfile = map[string]string{"any": "Any", "domain": "Domain", "private": "Private", "public": "Public"}
+// psProfile names a Windows Firewall profile in the cmdlets. Built on first use: a package-level map literal is built by
+// every run's initialisation, whatever the run does.
+var psProfile = sync.OnceValue(func() map[string]string {
+	return map[string]string{"any": "Any", "domain": "Domain", "private": "Private", "public": "Public"}
+})
 
 // profileList is the value of -Profile: Any, or Domain,Private,...
 func profileList(profiles []string) string {
 	out := make([]string, len(profiles))
 	for i, p := range profiles {
-		out[i] = psProfile[p]
+		out[i] = psProfile()[p]
 	}
 	return strings.Join(out, ",")
 }
