@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -141,7 +142,11 @@ func Load(file string) (*Profile, error) {
 // When the file decodes but has problems, Parse returns the profile too:
 // the catalog checks can still run on it (rules.Check), so that one run
 // reports everything. Such a profile must not be used for anything else.
-func Parse(file string, data []byte) (*Profile, error) {
+func Parse(file string, data []byte) (*Profile, error) { return parse(file, data, splitMin) }
+
+// parse is Parse with the fewest entries the checker splits over two
+// goroutines (split), which the tests vary.
+func parse(file string, data []byte, minSplit int) (*Profile, error) {
 	tf, errs := tomldoc.Parse(file, data)
 	if len(errs) > 0 {
 		return nil, errs.Err()
@@ -153,7 +158,7 @@ func Parse(file string, data []byte) (*Profile, error) {
 	if errs := tf.Decode(&f); len(errs) > 0 {
 		return nil, FilterPlaceholders(append(fillIns, errs...)).Err()
 	}
-	c := &checker{doc: tf.Doc}
+	c := &checker{doc: tf.Doc, minSplit: minSplit}
 	p := c.profile(&f)
 	p.File, p.Doc, p.file, p.unfilled = file, tf.Doc, tf, unfilled
 	return p, FilterPlaceholders(append(fillIns, c.errs...)).Err()
@@ -162,6 +167,35 @@ func Parse(file string, data []byte) (*Profile, error) {
 type checker struct {
 	doc  *tomldoc.Doc
 	errs diag.ErrorList
+	// minSplit is the fewest entries split checks on two goroutines.
+	minSplit int
+}
+
+// splitMin is the fewest entries worth checking on two goroutines: below
+// it, starting one costs more than it saves.
+const splitMin = 512
+
+// split runs check over the entries [0, n) of a list whose entries are
+// checked independently (each reads the profile's names and writes only
+// its own results): on two goroutines, one half each, when there are at
+// least minSplit entries and two processors. The second half reports to a
+// checker of its own, whose errors are added after the first half's: the
+// list is the one a single goroutine makes, whatever the scheduling.
+func (c *checker) split(n int, check func(c *checker, lo, hi int)) {
+	if n < c.minSplit || n < 2 || runtime.GOMAXPROCS(0) < 2 {
+		check(c, 0, n)
+		return
+	}
+	mid := n / 2
+	second := &checker{doc: c.doc, minSplit: c.minSplit}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		check(second, mid, n)
+	}()
+	check(c, 0, mid)
+	<-done
+	c.errs = append(c.errs, second.errs...)
 }
 
 func (c *checker) errorf(path keyPath, format string, args ...any) {
@@ -272,9 +306,12 @@ func (c *checker) profile(f *fileSchema) *Profile {
 		groups[i].Name = name
 		p.Groups[name] = &groups[i]
 	}
-	for _, name := range groupNames {
-		c.group(p, name, f.Groups[name])
-	}
+	// Each group writes only its own Group, and reads the names.
+	c.split(len(groupNames), func(c *checker, lo, hi int) {
+		for _, name := range groupNames[lo:hi] {
+			c.group(p, name, f.Groups[name])
+		}
+	})
 	c.groupCycles(p, groupNames)
 
 	names := map[string]int{}
@@ -287,10 +324,14 @@ func (c *checker) profile(f *fileSchema) *Profile {
 		p.Deployments = append(p.Deployments, d)
 	}
 	c.peerLinks(p)
-	p.Allows = slices.Grow(p.Allows, len(f.Allow))
-	for i := range f.Allow {
-		p.Allows = append(p.Allows, c.allow(p, i, &f.Allow[i]))
+	if len(f.Allow) > 0 {
+		p.Allows = make([]*Allow, len(f.Allow))
 	}
+	c.split(len(f.Allow), func(c *checker, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			p.Allows[i] = c.allow(p, i, &f.Allow[i])
+		}
+	})
 	for i := range f.Expect {
 		p.Expects = append(p.Expects, c.expect(p, i, &f.Expect[i]))
 	}
