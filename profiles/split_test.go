@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -58,6 +59,19 @@ func TestSplitAgrees(t *testing.T) {
 			if !reflect.DeepEqual(got.Groups, want.Groups) || !reflect.DeepEqual(got.Allows, want.Allows) {
 				t.Errorf("%s, minSplit %d: the profile differs", c.name, minSplit)
 			}
+		}
+	}
+}
+
+// TestSortedNames: the names come out sorted whether the file's order is
+// sorted, unsorted or unknown.
+func TestSortedNames(t *testing.T) {
+	t.Parallel()
+	m := map[string]int{"b": 1, "a": 2, "c": 3}
+	want := []string{"a", "b", "c"}
+	for _, order := range [][]string{nil, {"a", "b", "c"}, {"c", "a", "b"}, {"a", "b"}} {
+		if got := sortedNames(m, slices.Clone(order)); !slices.Equal(got, want) {
+			t.Errorf("order %q: got %q, want %q", order, got, want)
 		}
 	}
 }

@@ -193,6 +193,9 @@ type File struct {
 	// schema is the type each decoded top-level key was decoded into, for
 	// the suggestions of unknown keys below it.
 	schema map[string]reflect.Type
+	// order holds the keys of top-level tables in file order, when
+	// fastParse read the file (Keys).
+	order map[string][]string
 }
 
 // Parse parses data (the contents of file) and reports syntax errors.
@@ -202,8 +205,8 @@ type File struct {
 // so that errors keep its messages.
 func Parse(file string, data []byte) (*File, diag.ErrorList) {
 	f := &File{Doc: &Doc{File: file, data: data}, schema: map[string]reflect.Type{}}
-	if top, ok := fastParse(data); ok {
-		f.top = top
+	if top, order, ok := fastParse(data); ok {
+		f.top, f.order = top, order
 		return f, nil
 	}
 	var errs diag.ErrorList
@@ -213,6 +216,16 @@ func Parse(file string, data []byte) (*File, diag.ErrorList) {
 		return f, errs
 	}
 	return f, nil
+}
+
+// Keys lists the keys of the top-level table name in the order the file
+// defines them, for a caller that would sort them and can skip that when
+// they are sorted already (the slice is the caller's). It is nil when the
+// file does not tell (BurntSushi/toml's decoder read it, or name is not a
+// table made by a header or dotted keys) and once Decode has decoded name:
+// call it before.
+func (f *File) Keys(name string) []string {
+	return f.order[name]
 }
 
 // Decode decodes the top-level keys that v (a pointer to a zero struct
@@ -237,6 +250,7 @@ func (f *File) Decode(v any) diag.ErrorList {
 		u.pop()
 		f.schema[k] = field.Type()
 		f.top[k] = nil // no TOML value is nil: Table tells it from one
+		delete(f.order, k)
 	}
 	return u.report(func(top string) reflect.Type { return f.schema[top] })
 }

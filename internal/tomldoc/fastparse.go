@@ -2,6 +2,7 @@ package tomldoc
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -22,11 +23,14 @@ import (
 // ok is false and the caller parses again with BurntSushi/toml, whose
 // errors and messages portwall reports. TestFastParseAgrees and
 // FuzzFastParse hold the two to the same values.
-func fastParse(data []byte) (top map[string]any, ok bool) {
+//
+// order gives the keys of each top-level table (one a header or dotted
+// keys made, not an inline table) in the order the file defines them.
+func fastParse(data []byte) (top map[string]any, order map[string][]string, ok bool) {
 	if !utf8.Valid(data) {
-		return nil, false
+		return nil, nil, false
 	}
-	b := builder{root: &table{m: map[string]any{}, defined: true},
+	b := builder{root: &table{m: map[string]any{}, defined: true, root: true},
 		names: map[string]string{}, strings: map[string]any{}}
 	b.cur = b.root
 	var p unstable.Parser
@@ -45,14 +49,22 @@ func fastParse(data []byte) (top map[string]any, ok bool) {
 			ok = false
 		}
 		if !ok {
-			return nil, false
+			return nil, nil, false
 		}
 	}
 	if p.Error() != nil {
-		return nil, false
+		return nil, nil, false
 	}
 	b.root.finish()
-	return b.root.m, true
+	if b.root.extra != nil {
+		order = make(map[string][]string, len(b.root.extra.sub))
+		for k, t := range b.root.extra.sub {
+			if t.extra != nil {
+				order[k] = t.extra.order
+			}
+		}
+	}
+	return b.root.m, order, true
 }
 
 // table is a table being built, with what TOML's rules about defining
@@ -70,44 +82,51 @@ type table struct {
 	// is nil).
 	m      map[string]any
 	fields []field
-	// below is nil until a header or dotted key makes a table below
-	// this one: most tables of arrays of tables have none, and are a
-	// size class smaller without the room.
-	below *below
+	// extra is nil until an ordered table has a key, or a header or
+	// dotted key makes a table below it: most tables do neither, and
+	// those of arrays of tables are a size class smaller without the room.
+	extra *extra
 	// defined: a header named the table (or it is an element of an array
 	// of tables); dotted: dotted keys of section created it.
 	defined bool
 	dotted  bool
-	section int32
+	// root: the table is the file's; ordered: it is a table of the
+	// file's, whose keys' order fastParse gives (the others' is not
+	// kept, for what it costs). Next to the other flags, so that the
+	// table stays 48 bytes.
+	root, ordered bool
+	section       int32
 }
 
-// below holds the tables below a table that headers or dotted keys
+// extra holds the tables below a table that headers or dotted keys
 // created (sub), and its arrays of tables (arrs); both are in the table's
-// keys too (arrays once finished).
-type below struct {
-	sub  map[string]*table
-	arrs map[string]*[]*table
+// keys too (arrays once finished). order lists the keys of m in the order
+// they were set, for an ordered table.
+type extra struct {
+	sub   map[string]*table
+	arrs  map[string]*[]*table
+	order []string
 }
 
 func (t *table) sub(k string) *table {
-	if t.below == nil {
+	if t.extra == nil {
 		return nil
 	}
-	return t.below.sub[k]
+	return t.extra.sub[k]
 }
 
 func (t *table) arr(k string) *[]*table {
-	if t.below == nil {
+	if t.extra == nil {
 		return nil
 	}
-	return t.below.arrs[k]
+	return t.extra.arrs[k]
 }
 
-func (t *table) kids() *below {
-	if t.below == nil {
-		t.below = &below{}
+func (t *table) more() *extra {
+	if t.extra == nil {
+		t.extra = &extra{}
 	}
-	return t.below
+	return t.extra
 }
 
 type builder struct {
@@ -180,14 +199,24 @@ func (t *table) set(k string, v any) {
 	}
 	if t.m != nil {
 		t.m[k] = v
+		if !t.ordered {
+			return
+		}
+		x := t.more()
+		if len(x.order) == cap(x.order) {
+			// Doubled: append's growth by a quarter, for the 10,000 keys
+			// of a large [groups], allocated five times their size.
+			x.order = slices.Grow(x.order, max(len(x.order), 4))
+		}
+		x.order = append(x.order, k)
 		return
 	}
 	t.fields = append(t.fields, field{k, v})
 }
 
 func (t *table) child(k string, defined, dotted bool, section int32) *table {
-	c := &table{m: map[string]any{}, defined: defined, dotted: dotted, section: section}
-	kids := t.kids()
+	c := &table{m: map[string]any{}, defined: defined, dotted: dotted, section: section, ordered: t.root}
+	kids := t.more()
 	if kids.sub == nil {
 		kids.sub = map[string]*table{}
 	}
@@ -208,13 +237,13 @@ const maxSmall = 16
 
 // finish puts the arrays of tables into their tables.
 func (t *table) finish() {
-	if t.below == nil {
+	if t.extra == nil {
 		return
 	}
-	for _, c := range t.below.sub {
+	for _, c := range t.extra.sub {
 		c.finish()
 	}
-	for k, a := range t.below.arrs {
+	for k, a := range t.extra.arrs {
 		for _, c := range *a {
 			c.finish()
 		}
@@ -268,7 +297,7 @@ func (b *builder) header(n *unstable.Node, array bool) bool {
 			if t.has(last) {
 				return false
 			}
-			kids := t.kids()
+			kids := t.more()
 			if kids.arrs == nil {
 				kids.arrs = map[string]*[]*table{}
 			}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/BurntSushi/toml"
 	"github.com/google/go-cmp/cmp"
@@ -32,7 +33,7 @@ var sameTime = cmp.Comparer(func(a, b time.Time) bool {
 // the decoder (or takes what the decoder refuses).
 func checkAgrees(t *testing.T, name string, data []byte) (taken bool) {
 	t.Helper()
-	top, ok := fastParse(data)
+	top, _, ok := fastParse(data)
 	if !ok {
 		return false
 	}
@@ -94,7 +95,7 @@ func TestFastParseAgrees(t *testing.T) {
 		}
 		if _, err := decoderValues(data); err == nil {
 			valid++
-			if _, ok := fastParse(data); !ok {
+			if _, _, ok := fastParse(data); !ok {
 				t.Logf("%s: left to the decoder", name)
 			}
 		}
@@ -182,7 +183,7 @@ func TestSmallTables(t *testing.T) {
 	if !checkAgrees(t, "smallAndNot", []byte(smallAndNot)) {
 		t.Fatal("fastParse left smallAndNot to the decoder")
 	}
-	top, _ := fastParse([]byte(smallAndNot))
+	top, _, _ := fastParse([]byte(smallAndNot))
 	if a, ok := top["a"].([]*table); !ok || a[0].m != nil || a[1].m != nil {
 		t.Errorf("a is %#v, want tables with their keys in fields", top["a"])
 	}
@@ -240,4 +241,12 @@ func FuzzFastParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkAgrees(t, "fuzz input", data)
 	})
+}
+
+// TestTableSize: a table of an array of tables (one per [[allow]] rule of
+// a profile) stays in the 48-byte size class.
+func TestTableSize(t *testing.T) {
+	if n := unsafe.Sizeof(table{}); n > 48 {
+		t.Errorf("table is %d bytes, more than 48", n)
+	}
 }
