@@ -209,6 +209,49 @@ type checker struct {
 	errs diag.ErrorList
 	// minSplit is the fewest entries split checks on two goroutines.
 	minSplit int
+
+	// The profile's short lists, in a few backing arrays (each goroutine
+	// of split has its checker, and its own).
+	names   arena[string]
+	protos  arena[proto.Protocol]
+	members arena[addr.Member]
+}
+
+// arena hands out copies of short lists from a backing array it
+// allocates in chunks: the 10,000 rules of a profile, each with a list
+// of one or two names, cost a few allocations instead of one a list
+// (and no size class rounds them up). Its user says how many elements
+// are to come (expect), so that the chunks are no larger than needed.
+type arena[T any] struct {
+	free []T
+	want int // elements still expected
+}
+
+// minChunk and maxChunk bound the elements an arena allocates at a time.
+const (
+	minChunk = 16
+	maxChunk = 1024
+)
+
+// expect tells the arena that about n more elements are to come.
+func (a *arena[T]) expect(n int) { a.want += n }
+
+// copy is l in the arena, with no room to append in place (an append
+// makes a copy): nil for nil, and empty for empty.
+func (a *arena[T]) copy(l []T) []T {
+	switch {
+	case l == nil:
+		return nil
+	case len(l) == 0:
+		return []T{}
+	}
+	if cap(a.free)-len(a.free) < len(l) {
+		a.free = make([]T, 0, max(len(l), min(max(a.want, minChunk), maxChunk)))
+	}
+	a.want = max(a.want-len(l), 0)
+	n := len(a.free)
+	a.free = append(a.free, l...)
+	return a.free[n:len(a.free):len(a.free)]
 }
 
 // splitMin is the fewest entries worth checking on two goroutines: below
@@ -263,6 +306,15 @@ func (c *checker) listTo(dst []string, path keyPath, v any) []string {
 		return l
 	}
 	return c.doc.StringList(&c.errs, path.slice(), v)
+}
+
+// nameList is list for a list the profile keeps: in the checker's arena.
+func (c *checker) nameList(path keyPath, v any) []string {
+	if v == nil {
+		return nil
+	}
+	var buf [4]string
+	return c.names.copy(c.listTo(buf[:0], path, v))
 }
 
 // portList normalises ports written as one value or a list of numbers and
@@ -350,6 +402,7 @@ func (c *checker) profile(f *fileSchema, groupOrder []string) *Profile {
 	}
 	// Each group writes only its own Group, and reads the names.
 	c.split(len(groupNames), func(c *checker, lo, hi int) {
+		c.members.expect(hi - lo)
 		for _, name := range groupNames[lo:hi] {
 			c.group(p, name, f.Groups[name])
 		}
@@ -370,8 +423,14 @@ func (c *checker) profile(f *fileSchema, groupOrder []string) *Profile {
 		p.Allows = make([]*Allow, len(f.Allow))
 	}
 	c.split(len(f.Allow), func(c *checker, lo, hi int) {
+		allows := make([]Allow, hi-lo) // one allocation for them all
+		// A name on each side, a protocol: most rules have no more.
+		c.names.expect(2 * (hi - lo))
+		c.protos.expect(hi - lo)
 		for i := lo; i < hi; i++ {
-			p.Allows[i] = c.allow(p, i, &f.Allow[i])
+			a := &allows[i-lo]
+			c.allow(p, i, &f.Allow[i], a)
+			p.Allows[i] = a
 		}
 	})
 	for i := range f.Expect {
@@ -460,6 +519,8 @@ func (c *checker) group(p *Profile, name string, v any) {
 	g := p.Groups[name]
 	var buf [8]string
 	members := c.listTo(buf[:0], path, v)
+	var mbuf [8]addr.Member
+	ms := mbuf[:0]
 	if l, isList := v.([]any); isList && len(l) == 0 {
 		c.keyErrorf(path, "group %q is empty", name)
 	}
@@ -480,12 +541,10 @@ func (c *checker) group(p *Profile, name string, v any) {
 			c.errorf(path.index(i), "%v", err)
 			continue
 		}
-		if g.Members == nil {
-			// Room for the members still to come, most of which are
-			// addresses too.
-			g.Members = make([]addr.Member, 0, len(members)-i)
-		}
-		g.Members = append(g.Members, m)
+		ms = append(ms, m)
+	}
+	if len(ms) > 0 {
+		g.Members = c.members.copy(ms)
 	}
 }
 
@@ -638,14 +697,15 @@ func (c *checker) portMap(path keyPath, m map[string]any) map[string]ports.Set {
 	return out
 }
 
-func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
+// allow checks rule i, f, into a (zero).
+func (c *checker) allow(p *Profile, i int, f *allowSchema, a *Allow) {
 	path := keyAt("allow").index(i)
-	a := &Allow{Index: i, Comment: f.Comment, Owner: f.Owner, Ticket: f.Ticket}
+	*a = Allow{Index: i, Comment: f.Comment, Owner: f.Owner, Ticket: f.Ticket}
 	a.Expires = c.date(path.key("expires"), f.Expires)
 	c.label(path.key("owner"), "owner", f.Owner)
 	c.label(path.key("ticket"), "ticket", f.Ticket)
-	a.From = c.list(path.key("from"), f.From)
-	a.To = c.list(path.key("to"), f.To)
+	a.From = c.nameList(path.key("from"), f.From)
+	a.To = c.nameList(path.key("to"), f.To)
 	for _, side := range []struct {
 		key   string
 		names []string
@@ -659,7 +719,7 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 	}
 	if f.Service != nil {
 		c.allowService(path, a, f)
-		return a
+		return
 	}
 	var buf [4]string
 	protos := c.listTo(buf[:0], path.key("protocol"), f.Protocol)
@@ -667,15 +727,20 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 		c.errorf(path, "allow rule has no protocol (tcp, udp, icmp or icmpv6) and no service")
 	}
 	withPorts, icmp := false, false
+	var prbuf [4]proto.Protocol
+	prs := prbuf[:0]
 	for j, s := range protos {
 		pr, err := proto.Parse(s)
 		if err != nil {
 			c.errorf(path.key("protocol").index(j), "%v%s", err, diag.DidYouMean(s, proto.Names()))
 			continue
 		}
-		a.Protocols = append(a.Protocols, pr)
+		prs = append(prs, pr)
 		withPorts = withPorts || pr.HasPorts()
 		icmp = icmp || pr.IsICMP()
+	}
+	if len(prs) > 0 {
+		a.Protocols = c.protos.copy(prs)
 	}
 	if f.Ports != nil {
 		a.Ports = c.portList(path.key("ports"), f.Ports)
@@ -700,7 +765,6 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 		}
 	}
 	c.allowComment(path, f.Comment)
-	return a
 }
 
 // allowService checks a custom rule that names services. The service

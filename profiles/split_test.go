@@ -75,3 +75,35 @@ func TestSortedNames(t *testing.T) {
 		}
 	}
 }
+
+// TestArena: copies equal their lists (nil for nil, empty for empty),
+// have no room to append into their neighbours, and share chunks no
+// larger than the arena was told to expect.
+func TestArena(t *testing.T) {
+	t.Parallel()
+	var a arena[string]
+	a.expect(3)
+	lists := [][]string{nil, {}, {"a"}, {"b", "c"}, {"d"}, {"e", "f", "g", "h"}}
+	var got [][]string
+	for _, l := range lists {
+		got = append(got, a.copy(l))
+	}
+	for i, l := range lists {
+		if (got[i] == nil) != (l == nil) || !slices.Equal(got[i], l) || cap(got[i]) != len(l) {
+			t.Errorf("copy(%q) = %q (cap %d)", l, got[i], cap(got[i]))
+		}
+	}
+	_ = append(got[2], "x")
+	if got[3][0] != "b" {
+		t.Errorf("an append to one copy wrote into the next: %q", got[3])
+	}
+	if cap(a.free) > minChunk {
+		t.Errorf("the last chunk holds %d, want at most %d", cap(a.free), minChunk)
+	}
+	var b arena[int]
+	b.expect(10 * maxChunk)
+	b.copy([]int{1})
+	if cap(b.free) != maxChunk {
+		t.Errorf("a chunk of %d, want %d", cap(b.free), maxChunk)
+	}
+}
