@@ -26,12 +26,15 @@ import (
 //
 // order gives the keys of each top-level table (one a header or dotted
 // keys made, not an inline table) in the order the file defines them.
-func fastParse(data []byte) (top map[string]any, order map[string][]string, ok bool) {
+//
+// text is data as a string: keys and strings that the file holds as they
+// are (without escapes) are parts of it.
+func fastParse(data []byte, text string) (top map[string]any, order map[string][]string, ok bool) {
 	if !utf8.Valid(data) {
 		return nil, nil, false
 	}
 	b := builder{root: &table{m: map[string]any{}, defined: true, root: true},
-		names: map[string]string{}, strings: map[string]any{}}
+		names: map[string]string{}, strings: map[string]any{}, text: text}
 	b.cur = b.root
 	var p unstable.Parser
 	p.Reset(data)
@@ -144,6 +147,30 @@ type builder struct {
 	// It stops growing at maxInterned, so that values that do not recur
 	// cost a lookup and no more.
 	strings map[string]any
+	// text is the file's, which strings share (textOf).
+	text string
+}
+
+// textOf is the data of a key or string node as a string: the part of the
+// file's text it is when it is the file's bytes as they are (a bare key,
+// a string without escapes: its raw text, or that without the quotes), a
+// copy otherwise. The comparison allocates nothing, and makes sure.
+func (b *builder) textOf(n *unstable.Node) string {
+	start, end := int(n.Raw.Offset), int(n.Raw.Offset+n.Raw.Length)
+	switch end - start {
+	case len(n.Data):
+	case len(n.Data) + 2:
+		start, end = start+1, end-1
+	default:
+		return string(n.Data)
+	}
+	if end > len(b.text) {
+		return string(n.Data)
+	}
+	if s := b.text[start:end]; s == string(n.Data) {
+		return s
+	}
+	return string(n.Data)
 }
 
 // maxInterned is the most strings builder.strings holds, and
@@ -153,16 +180,17 @@ const (
 	maxInternedLen = 48
 )
 
-// str is the string data as a value; intern says it is a value of a table
-// of an array of tables.
-func (b *builder) str(data []byte, intern bool) any {
+// str is the string node n as a value; intern says it is a value of a
+// table of an array of tables.
+func (b *builder) str(n *unstable.Node, intern bool) any {
+	data := n.Data
 	if !intern || len(data) > maxInternedLen {
-		return string(data)
+		return b.textOf(n)
 	}
 	if v, ok := b.strings[string(data)]; ok {
 		return v
 	}
-	s := string(data)
+	s := b.textOf(n)
 	var v any = s
 	if len(b.strings) < maxInterned {
 		b.strings[s] = v
@@ -259,12 +287,12 @@ func (b *builder) keyParts(n *unstable.Node, intern bool) []string {
 	for it.Next() {
 		data := it.Node().Data
 		if !intern {
-			b.keys = append(b.keys, string(data))
+			b.keys = append(b.keys, b.textOf(it.Node()))
 			continue
 		}
 		k, ok := b.names[string(data)]
 		if !ok {
-			k = string(data)
+			k = b.textOf(it.Node())
 			b.names[k] = k
 		}
 		b.keys = append(b.keys, k)
@@ -367,7 +395,7 @@ var localDate = time.FixedZone("date-local", 0)
 func (b *builder) value(n *unstable.Node, intern bool) (any, bool) {
 	switch n.Kind {
 	case unstable.String:
-		return b.str(n.Data, intern), true
+		return b.str(n, intern), true
 	case unstable.Bool:
 		return n.Data[0] == 't', true
 	case unstable.Integer:

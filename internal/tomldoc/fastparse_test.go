@@ -12,6 +12,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/google/go-cmp/cmp"
+	"github.com/pelletier/go-toml/v2/unstable"
 )
 
 // decoderValues is what BurntSushi/toml's decoder reads from data, the
@@ -33,7 +34,7 @@ var sameTime = cmp.Comparer(func(a, b time.Time) bool {
 // the decoder (or takes what the decoder refuses).
 func checkAgrees(t *testing.T, name string, data []byte) (taken bool) {
 	t.Helper()
-	top, _, ok := fastParse(data)
+	top, _, ok := fastParse(data, string(data))
 	if !ok {
 		return false
 	}
@@ -95,7 +96,7 @@ func TestFastParseAgrees(t *testing.T) {
 		}
 		if _, err := decoderValues(data); err == nil {
 			valid++
-			if _, _, ok := fastParse(data); !ok {
+			if _, _, ok := fastParse(data, string(data)); !ok {
 				t.Logf("%s: left to the decoder", name)
 			}
 		}
@@ -183,7 +184,7 @@ func TestSmallTables(t *testing.T) {
 	if !checkAgrees(t, "smallAndNot", []byte(smallAndNot)) {
 		t.Fatal("fastParse left smallAndNot to the decoder")
 	}
-	top, _, _ := fastParse([]byte(smallAndNot))
+	top, _, _ := fastParse([]byte(smallAndNot), smallAndNot)
 	if a, ok := top["a"].([]*table); !ok || a[0].m != nil || a[1].m != nil {
 		t.Errorf("a is %#v, want tables with their keys in fields", top["a"])
 	}
@@ -248,5 +249,55 @@ func FuzzFastParse(f *testing.F) {
 func TestTableSize(t *testing.T) {
 	if n := unsafe.Sizeof(table{}); n > 48 {
 		t.Errorf("table is %d bytes, more than 48", n)
+	}
+}
+
+// TestTextOf: keys and strings read as they are in the file share its
+// text; those with escapes, and multi-line strings, are copies; every one
+// reads as the parser's data.
+func TestTextOf(t *testing.T) {
+	cases := []struct {
+		in     string
+		shared bool
+	}{
+		{`bare-key_1 = 1`, true},
+		{`"quoted key" = 1`, true},
+		{`'literal key' = 1`, true},
+		{`"esc\tkey" = 1`, false},
+		{`k = "plain value"`, true},
+		{`k = 'literal \n value'`, true},
+		{`k = "été ✓"`, true},
+		{`k = "tab\tquote\""`, false},
+		{`k = "\u00e9"`, false},
+		{`k = "é\\"`, false},
+		{"k = \"\"\"\nmulti\"\"\"", false},
+		{"k = '''\nraw\n'''", false},
+		{"k = \"\"\"ab\"\"\"", false},
+		{`k = ""`, true},
+		{`k = ''`, true},
+	}
+	for _, c := range cases {
+		b := builder{text: c.in}
+		var p unstable.Parser
+		p.Reset([]byte(c.in))
+		if !p.NextExpression() {
+			t.Fatalf("%s: %v", c.in, p.Error())
+		}
+		e := p.Expression()
+		n := e.Value()
+		if !strings.HasPrefix(c.in, "k = ") {
+			it := e.Key()
+			it.Next()
+			n = it.Node()
+		}
+		got := b.textOf(n)
+		if got != string(n.Data) {
+			t.Errorf("%s: textOf is %q, the parser's data %q", c.in, got, n.Data)
+		}
+		start := unsafe.StringData(c.in)
+		shared := len(got) > 0 && uintptr(unsafe.Pointer(unsafe.StringData(got)))-uintptr(unsafe.Pointer(start)) < uintptr(len(c.in))
+		if len(got) > 0 && shared != c.shared {
+			t.Errorf("%s: textOf shares the text: %v, want %v", c.in, shared, c.shared)
+		}
 	}
 }
