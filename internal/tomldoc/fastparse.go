@@ -149,6 +149,40 @@ type builder struct {
 	strings map[string]any
 	// text is the file's, which strings share (textOf).
 	text string
+	// The tables of arrays of tables, their fields and the arrays' lists,
+	// a few of each for every [[allow]] rule, come from chunks.
+	tables slab[table]
+	fields slab[field]
+	lists  slab[any]
+}
+
+// slab hands out slices of chunks it allocates, which double in size from
+// minSlab to maxSlab elements: one allocation for many small parts. A
+// part keeps its chunk in memory; those of a profile's rules are all
+// dropped together once decoded.
+type slab[T any] struct {
+	free []T
+	next int // the size of the next chunk
+}
+
+const (
+	minSlab = 8
+	maxSlab = 512
+)
+
+// take is n zero elements, with no room to append in place (never nil:
+// an empty list is not a missing one).
+func (s *slab[T]) take(n int) []T {
+	if n == 0 {
+		return []T{}
+	}
+	if cap(s.free)-len(s.free) < n {
+		s.next = min(max(2*s.next, minSlab), maxSlab)
+		s.free = make([]T, 0, max(n, s.next))
+	}
+	i := len(s.free)
+	s.free = s.free[:i+n]
+	return s.free[i : i+n : i+n]
 }
 
 // textOf is the data of a key or string node as a string: the part of the
@@ -333,9 +367,10 @@ func (b *builder) header(n *unstable.Node, array bool) bool {
 			kids.arrs[last] = a
 		}
 		// Keys in fields, with room for as many as the table before.
-		e := &table{defined: true}
+		e := &b.tables.take(1)[0]
+		e.defined = true
 		if len(*a) > 0 {
-			e.fields = make([]field, 0, len((*a)[len(*a)-1].fields))
+			e.fields = b.fields.take(len((*a)[len(*a)-1].fields))[:0]
 		}
 		*a = append(*a, e)
 		b.cur = e
@@ -419,7 +454,7 @@ func (b *builder) value(n *unstable.Node, intern bool) (any, bool) {
 				size++
 			}
 		}
-		out := make([]any, 0, size)
+		out := b.lists.take(size)[:0]
 		it := n.Children()
 		for it.Next() {
 			c := it.Node()

@@ -301,3 +301,33 @@ func TestTextOf(t *testing.T) {
 		}
 	}
 }
+
+// TestSlab: take gives zero elements, never nil, with no room to append
+// into the next part, from chunks that double up to maxSlab.
+func TestSlab(t *testing.T) {
+	var s slab[int]
+	var parts [][]int
+	for _, n := range []int{0, 1, 3, 2, minSlab, 1} {
+		p := s.take(n)
+		if p == nil || len(p) != n || cap(p) != n {
+			t.Errorf("take(%d): len %d, cap %d, nil %v", n, len(p), cap(p), p == nil)
+		}
+		for i := range p {
+			if p[i] != 0 {
+				t.Errorf("take(%d)[%d] = %d, want 0", n, i, p[i])
+			}
+			p[i] = n
+		}
+		parts = append(parts, p)
+	}
+	_ = append(parts[2], 99)
+	if parts[3][0] != 2 {
+		t.Errorf("an append to one part wrote into the next: %v", parts[3])
+	}
+	for range 20 {
+		s.take(maxSlab)
+	}
+	if s.next != maxSlab {
+		t.Errorf("chunks of %d, want at most %d", s.next, maxSlab)
+	}
+}
