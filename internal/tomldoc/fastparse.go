@@ -149,6 +149,10 @@ type builder struct {
 	strings map[string]any
 	// text is the file's, which strings share (textOf).
 	text string
+	// prev is the table before cur in its array of tables, or nil: the
+	// rules of a profile repeat its keys in the same order, and often
+	// its values (like).
+	prev *table
 	// The tables of arrays of tables, their fields and the arrays' lists,
 	// a few of each for every [[allow]] rule, come from chunks.
 	tables slab[table]
@@ -314,14 +318,19 @@ func (t *table) finish() {
 }
 
 // keyParts reads the parts of a key; intern says they are keys of the
-// tables of arrays of tables (or their headers), which repeat.
-func (b *builder) keyParts(n *unstable.Node, intern bool) []string {
+// tables of arrays of tables (or their headers), which repeat, and like
+// is the key they most likely repeat (see like), or "".
+func (b *builder) keyParts(n *unstable.Node, intern bool, like string) []string {
 	b.keys = b.keys[:0]
 	it := n.Key()
 	for it.Next() {
 		data := it.Node().Data
 		if !intern {
 			b.keys = append(b.keys, b.textOf(it.Node()))
+			continue
+		}
+		if like != "" && like == string(data) {
+			b.keys = append(b.keys, like)
 			continue
 		}
 		k, ok := b.names[string(data)]
@@ -338,7 +347,7 @@ func (b *builder) keyParts(n *unstable.Node, intern bool) []string {
 // names.
 func (b *builder) header(n *unstable.Node, array bool) bool {
 	b.section++
-	keys := b.keyParts(n, array)
+	keys := b.keyParts(n, array, "")
 	t := b.root
 	for _, k := range keys[:len(keys)-1] {
 		switch c, a := t.sub(k), t.arr(k); {
@@ -369,13 +378,16 @@ func (b *builder) header(n *unstable.Node, array bool) bool {
 		// Keys in fields, with room for as many as the table before.
 		e := &b.tables.take(1)[0]
 		e.defined = true
+		b.prev = nil
 		if len(*a) > 0 {
-			e.fields = b.fields.take(len((*a)[len(*a)-1].fields))[:0]
+			b.prev = (*a)[len(*a)-1]
+			e.fields = b.fields.take(len(b.prev.fields))[:0]
 		}
 		*a = append(*a, e)
 		b.cur = e
 		return true
 	}
+	b.prev = nil
 	if c := t.sub(last); c != nil {
 		if c.defined || c.dotted {
 			return false
@@ -394,7 +406,8 @@ func (b *builder) header(n *unstable.Node, array bool) bool {
 // keyValue sets key = value in t; top says t is the section's table (not
 // an inline table, whose dotted keys are left to the decoder).
 func (b *builder) keyValue(t *table, n *unstable.Node, top bool) bool {
-	keys := b.keyParts(n, t.m == nil)
+	like := b.like(t)
+	keys := b.keyParts(n, t.m == nil, like.key)
 	if len(keys) > 1 && !top {
 		return false
 	}
@@ -413,12 +426,42 @@ func (b *builder) keyValue(t *table, n *unstable.Node, top bool) bool {
 	if t.has(last) {
 		return false
 	}
+	if v, ok := like.same(last, n.Value()); ok {
+		t.set(last, v)
+		return true
+	}
 	v, ok := b.value(n.Value(), t.m == nil)
 	if !ok {
 		return false
 	}
 	t.set(last, v)
 	return true
+}
+
+// like is the key and value that the table before t in its array of
+// tables has where t's next key goes, when t is the section's table and
+// both keep their keys in fields (zero otherwise). Comparing with them
+// first spares looking the key and a string value up in the builder's
+// maps (names, strings): a profile's rules repeat their keys in order,
+// and often the values of some (to = "host-01", protocol = "tcp").
+func (b *builder) like(t *table) field {
+	p := b.prev
+	if t != b.cur || p == nil || t.m != nil || p.m != nil || len(t.fields) >= len(p.fields) {
+		return field{}
+	}
+	return p.fields[len(t.fields)]
+}
+
+// same is f's value (shared) when f's key is k and its value the string
+// n is.
+func (f field) same(k string, n *unstable.Node) (any, bool) {
+	if f.key != k || n.Kind != unstable.String {
+		return nil, false
+	}
+	if s, ok := f.val.(string); ok && s == string(n.Data) {
+		return f.val, true
+	}
+	return nil, false
 }
 
 // localDate is the zone BurntSushi/toml gives local dates; messages tell

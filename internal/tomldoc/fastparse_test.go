@@ -170,6 +170,11 @@ var tableRuleInputs = []string{
 	"[[a]]\nb = {c = 1}\n[a.b]\n",
 	"[[a]]\n" + manyKeys(maxSmall+1) + "k3 = 1\n",
 	smallAndNot,
+	// Tables that repeat the keys and values of the one before (like).
+	"[[a]]\nb = \"x\"\nc = 1\n[[a]]\nb = \"x\"\nc = 2\n[[a]]\nc = \"x\"\nb = 'x'\n[[a]]\nb = \"\\u0078\"\nc = [\"x\"]\n",
+	"[[a]]\nb = \"x\"\n[[a]]\nb = \"x\"\nb = \"x\"\n",
+	"[[a]]\nb = \"x\"\n[[a]]\nd.b = \"x\"\nb = {c = \"x\"}\n",
+	"[[a]]\nb = \"x\"\n[a.s]\nb = \"x\"\n[[a]]\nb = \"x\"\n[[z]]\nb = \"x\"\n[[a]]\nb = 1\n",
 }
 
 // smallAndNot has an array of tables that keep their keys in fields (a),
