@@ -403,11 +403,11 @@ func (c *checker) profile(f *fileSchema, groupOrder []string) *Profile {
 	// Each group writes only its own Group, and reads the names.
 	c.split(len(groupNames), func(c *checker, lo, hi int) {
 		c.members.expect(hi - lo)
-		for _, name := range groupNames[lo:hi] {
-			c.group(p, name, f.Groups[name])
+		for i := lo; i < hi; i++ {
+			c.group(p, &groups[i], f.Groups[groupNames[i]])
 		}
 	})
-	c.groupCycles(p, groupNames)
+	c.groupCycles(groupNames, groups)
 
 	names := map[string]int{}
 	for i := range f.Deployments {
@@ -514,9 +514,10 @@ func (c *checker) firewall(path keyPath, v string) Firewall {
 	return ""
 }
 
-func (c *checker) group(p *Profile, name string, v any) {
+// group checks the members v of group g (of p).
+func (c *checker) group(p *Profile, g *Group, v any) {
+	name := g.Name
 	path := keyAt("groups").key(name)
-	g := p.Groups[name]
 	var buf [8]string
 	members := c.listTo(buf[:0], path, v)
 	var mbuf [8]addr.Member
@@ -549,8 +550,9 @@ func (c *checker) group(p *Profile, name string, v any) {
 }
 
 // groupCycles reports groups that include themselves through references.
-// names are the groups' names, sorted.
-func (c *checker) groupCycles(p *Profile, names []string) {
+// names are the groups' names, sorted, and groups the groups in that
+// order.
+func (c *checker) groupCycles(names []string, groups []Group) {
 	const (
 		unseen = iota
 		active
@@ -575,7 +577,7 @@ func (c *checker) groupCycles(p *Profile, names []string) {
 			return
 		}
 		state[g] = active
-		for _, r := range p.Groups[name].Refs {
+		for _, r := range groups[g].Refs {
 			if ref, isGroup := slices.BinarySearch(names, r); isGroup {
 				visit(ref, append(stack, name))
 			}
