@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -82,6 +83,44 @@ type allowSchema struct {
 	Expires   any    `toml:"expires"`
 }
 
+// SetField decodes the keys of an [[allow]] rule without reflection
+// (tomldoc.Setter): a profile may have 10,000 rules, and reflection was a
+// tenth of Parse. TestAllowSetField holds it to the tags.
+func (a *allowSchema) SetField(k string, v any) bool {
+	switch k {
+	case "from":
+		a.From = v
+	case "to":
+		a.To = v
+	case "service":
+		a.Service = v
+	case "protocol":
+		a.Protocol = v
+	case "ports":
+		a.Ports = v
+	case "icmp_types":
+		a.ICMPTypes = v
+	case "expires":
+		a.Expires = v
+	case "comment", "owner", "ticket":
+		s, ok := v.(string)
+		if !ok {
+			return false
+		}
+		switch k {
+		case "comment":
+			a.Comment = s
+		case "owner":
+			a.Owner = s
+		default:
+			a.Ticket = s
+		}
+	default:
+		return false
+	}
+	return true
+}
+
 type lintSchema struct {
 	Ignore any `toml:"ignore"`
 }
@@ -141,7 +180,11 @@ func Load(file string) (*Profile, error) {
 // When the file decodes but has problems, Parse returns the profile too:
 // the catalog checks can still run on it (rules.Check), so that one run
 // reports everything. Such a profile must not be used for anything else.
-func Parse(file string, data []byte) (*Profile, error) {
+func Parse(file string, data []byte) (*Profile, error) { return parse(file, data, splitMin) }
+
+// parse is Parse with the fewest entries the checker splits over two
+// goroutines (split), which the tests vary.
+func parse(file string, data []byte, minSplit int) (*Profile, error) {
 	tf, errs := tomldoc.Parse(file, data)
 	if len(errs) > 0 {
 		return nil, errs.Err()
@@ -149,12 +192,14 @@ func Parse(file string, data []byte) (*Profile, error) {
 	// Placeholders ("<fill in: ...>") are reported wherever they are, even
 	// when a type error stops decoding (one in place of a number, say).
 	fillIns, unfilled := placeholders(tf.Doc, data)
+	// The groups' names in file order, which Decode lets go of.
+	groupOrder := tf.Keys("groups")
 	var f fileSchema
 	if errs := tf.Decode(&f); len(errs) > 0 {
 		return nil, FilterPlaceholders(append(fillIns, errs...)).Err()
 	}
-	c := &checker{doc: tf.Doc}
-	p := c.profile(&f)
+	c := &checker{doc: tf.Doc, minSplit: minSplit}
+	p := c.profile(&f, groupOrder)
 	p.File, p.Doc, p.file, p.unfilled = file, tf.Doc, tf, unfilled
 	return p, FilterPlaceholders(append(fillIns, c.errs...)).Err()
 }
@@ -162,6 +207,78 @@ func Parse(file string, data []byte) (*Profile, error) {
 type checker struct {
 	doc  *tomldoc.Doc
 	errs diag.ErrorList
+	// minSplit is the fewest entries split checks on two goroutines.
+	minSplit int
+
+	// The profile's short lists, in a few backing arrays (each goroutine
+	// of split has its checker, and its own).
+	names   arena[string]
+	protos  arena[proto.Protocol]
+	members arena[addr.Member]
+}
+
+// arena hands out copies of short lists from a backing array it
+// allocates in chunks: the 10,000 rules of a profile, each with a list
+// of one or two names, cost a few allocations instead of one a list
+// (and no size class rounds them up). Its user says how many elements
+// are to come (expect), so that the chunks are no larger than needed.
+type arena[T any] struct {
+	free []T
+	want int // elements still expected
+}
+
+// minChunk and maxChunk bound the elements an arena allocates at a time.
+const (
+	minChunk = 16
+	maxChunk = 1024
+)
+
+// expect tells the arena that about n more elements are to come.
+func (a *arena[T]) expect(n int) { a.want += n }
+
+// copy is l in the arena, with no room to append in place (an append
+// makes a copy): nil for nil, and empty for empty.
+func (a *arena[T]) copy(l []T) []T {
+	switch {
+	case l == nil:
+		return nil
+	case len(l) == 0:
+		return []T{}
+	}
+	if cap(a.free)-len(a.free) < len(l) {
+		a.free = make([]T, 0, max(len(l), min(max(a.want, minChunk), maxChunk)))
+	}
+	a.want = max(a.want-len(l), 0)
+	n := len(a.free)
+	a.free = append(a.free, l...)
+	return a.free[n:len(a.free):len(a.free)]
+}
+
+// splitMin is the fewest entries worth checking on two goroutines: below
+// it, starting one costs more than it saves.
+const splitMin = 512
+
+// split runs check over the entries [0, n) of a list whose entries are
+// checked independently (each reads the profile's names and writes only
+// its own results): on two goroutines, one half each, when there are at
+// least minSplit entries and two processors. The second half reports to a
+// checker of its own, whose errors are added after the first half's: the
+// list is the one a single goroutine makes, whatever the scheduling.
+func (c *checker) split(n int, check func(c *checker, lo, hi int)) {
+	if n < c.minSplit || n < 2 || runtime.GOMAXPROCS(0) < 2 {
+		check(c, 0, n)
+		return
+	}
+	mid := n / 2
+	second := &checker{doc: c.doc, minSplit: c.minSplit}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		check(second, mid, n)
+	}()
+	check(c, 0, mid)
+	<-done
+	c.errs = append(c.errs, second.errs...)
 }
 
 func (c *checker) errorf(path keyPath, format string, args ...any) {
@@ -189,6 +306,15 @@ func (c *checker) listTo(dst []string, path keyPath, v any) []string {
 		return l
 	}
 	return c.doc.StringList(&c.errs, path.slice(), v)
+}
+
+// nameList is list for a list the profile keeps: in the checker's arena.
+func (c *checker) nameList(path keyPath, v any) []string {
+	if v == nil {
+		return nil
+	}
+	var buf [4]string
+	return c.names.copy(c.listTo(buf[:0], path, v))
 }
 
 // portList normalises ports written as one value or a list of numbers and
@@ -223,7 +349,9 @@ func (c *checker) name(path keyPath, kind, s string) {
 	}
 }
 
-func (c *checker) profile(f *fileSchema) *Profile {
+// profile checks f; groupOrder is the names of its groups in file order,
+// or nil.
+func (c *checker) profile(f *fileSchema, groupOrder []string) *Profile {
 	p := &Profile{Name: f.Name, Description: f.Description,
 		Groups: make(map[string]*Group, len(f.Groups)), Hosts: make(map[string]*Host, len(f.Hosts))}
 	if f.Name != "" {
@@ -258,7 +386,7 @@ func (c *checker) profile(f *fileSchema) *Profile {
 
 	// Sorted once for the checks and groupCycles, each of which goes
 	// through the groups in order: a profile may have 10,000.
-	groupNames := sortedKeys(f.Groups)
+	groupNames := sortedNames(f.Groups, groupOrder)
 	groups := make([]Group, len(groupNames)) // one allocation for them all
 	for i, name := range groupNames {
 		path := keyAt("groups").key(name)
@@ -272,10 +400,14 @@ func (c *checker) profile(f *fileSchema) *Profile {
 		groups[i].Name = name
 		p.Groups[name] = &groups[i]
 	}
-	for _, name := range groupNames {
-		c.group(p, name, f.Groups[name])
-	}
-	c.groupCycles(p, groupNames)
+	// Each group writes only its own Group, and reads the names.
+	c.split(len(groupNames), func(c *checker, lo, hi int) {
+		c.members.expect(hi - lo)
+		for i := lo; i < hi; i++ {
+			c.group(p, &groups[i], f.Groups[groupNames[i]])
+		}
+	})
+	c.groupCycles(groupNames, groups)
 
 	names := map[string]int{}
 	for i := range f.Deployments {
@@ -287,10 +419,20 @@ func (c *checker) profile(f *fileSchema) *Profile {
 		p.Deployments = append(p.Deployments, d)
 	}
 	c.peerLinks(p)
-	p.Allows = slices.Grow(p.Allows, len(f.Allow))
-	for i := range f.Allow {
-		p.Allows = append(p.Allows, c.allow(p, i, &f.Allow[i]))
+	if len(f.Allow) > 0 {
+		p.Allows = make([]*Allow, len(f.Allow))
 	}
+	c.split(len(f.Allow), func(c *checker, lo, hi int) {
+		allows := make([]Allow, hi-lo) // one allocation for them all
+		// A name on each side, a protocol: most rules have no more.
+		c.names.expect(2 * (hi - lo))
+		c.protos.expect(hi - lo)
+		for i := lo; i < hi; i++ {
+			a := &allows[i-lo]
+			c.allow(p, i, &f.Allow[i], a)
+			p.Allows[i] = a
+		}
+	})
 	for i := range f.Expect {
 		p.Expects = append(p.Expects, c.expect(p, i, &f.Expect[i]))
 	}
@@ -372,11 +514,14 @@ func (c *checker) firewall(path keyPath, v string) Firewall {
 	return ""
 }
 
-func (c *checker) group(p *Profile, name string, v any) {
+// group checks the members v of group g (of p).
+func (c *checker) group(p *Profile, g *Group, v any) {
+	name := g.Name
 	path := keyAt("groups").key(name)
-	g := p.Groups[name]
 	var buf [8]string
 	members := c.listTo(buf[:0], path, v)
+	var mbuf [8]addr.Member
+	ms := mbuf[:0]
 	if l, isList := v.([]any); isList && len(l) == 0 {
 		c.keyErrorf(path, "group %q is empty", name)
 	}
@@ -397,18 +542,17 @@ func (c *checker) group(p *Profile, name string, v any) {
 			c.errorf(path.index(i), "%v", err)
 			continue
 		}
-		if g.Members == nil {
-			// Room for the members still to come, most of which are
-			// addresses too.
-			g.Members = make([]addr.Member, 0, len(members)-i)
-		}
-		g.Members = append(g.Members, m)
+		ms = append(ms, m)
+	}
+	if len(ms) > 0 {
+		g.Members = c.members.copy(ms)
 	}
 }
 
 // groupCycles reports groups that include themselves through references.
-// names are the groups' names, sorted.
-func (c *checker) groupCycles(p *Profile, names []string) {
+// names are the groups' names, sorted, and groups the groups in that
+// order.
+func (c *checker) groupCycles(names []string, groups []Group) {
 	const (
 		unseen = iota
 		active
@@ -433,7 +577,7 @@ func (c *checker) groupCycles(p *Profile, names []string) {
 			return
 		}
 		state[g] = active
-		for _, r := range p.Groups[name].Refs {
+		for _, r := range groups[g].Refs {
 			if ref, isGroup := slices.BinarySearch(names, r); isGroup {
 				visit(ref, append(stack, name))
 			}
@@ -443,6 +587,21 @@ func (c *checker) groupCycles(p *Profile, names []string) {
 	for g := range names {
 		visit(g, nil)
 	}
+}
+
+// sortedNames is the keys of m sorted, from order, the same keys in the
+// order the file gives them, when it has them all (it is nil when the file
+// does not tell): sorted in place, which costs a pass when they are sorted
+// already, as a generated profile's 10,000 groups are. Sorting the keys
+// taken from the map cost a twentieth of Parse.
+func sortedNames[V any](m map[string]V, order []string) []string {
+	if len(order) != len(m) {
+		return sortedKeys(m)
+	}
+	if !slices.IsSorted(order) {
+		slices.Sort(order)
+	}
+	return order
 }
 
 // sortedKeys is slices.Sorted(maps.Keys(m)), in one allocation of the
@@ -540,14 +699,15 @@ func (c *checker) portMap(path keyPath, m map[string]any) map[string]ports.Set {
 	return out
 }
 
-func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
+// allow checks rule i, f, into a (zero).
+func (c *checker) allow(p *Profile, i int, f *allowSchema, a *Allow) {
 	path := keyAt("allow").index(i)
-	a := &Allow{Index: i, Comment: f.Comment, Owner: f.Owner, Ticket: f.Ticket}
+	*a = Allow{Index: i, Comment: f.Comment, Owner: f.Owner, Ticket: f.Ticket}
 	a.Expires = c.date(path.key("expires"), f.Expires)
 	c.label(path.key("owner"), "owner", f.Owner)
 	c.label(path.key("ticket"), "ticket", f.Ticket)
-	a.From = c.list(path.key("from"), f.From)
-	a.To = c.list(path.key("to"), f.To)
+	a.From = c.nameList(path.key("from"), f.From)
+	a.To = c.nameList(path.key("to"), f.To)
 	for _, side := range []struct {
 		key   string
 		names []string
@@ -561,7 +721,7 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 	}
 	if f.Service != nil {
 		c.allowService(path, a, f)
-		return a
+		return
 	}
 	var buf [4]string
 	protos := c.listTo(buf[:0], path.key("protocol"), f.Protocol)
@@ -569,15 +729,20 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 		c.errorf(path, "allow rule has no protocol (tcp, udp, icmp or icmpv6) and no service")
 	}
 	withPorts, icmp := false, false
+	var prbuf [4]proto.Protocol
+	prs := prbuf[:0]
 	for j, s := range protos {
 		pr, err := proto.Parse(s)
 		if err != nil {
 			c.errorf(path.key("protocol").index(j), "%v%s", err, diag.DidYouMean(s, proto.Names()))
 			continue
 		}
-		a.Protocols = append(a.Protocols, pr)
+		prs = append(prs, pr)
 		withPorts = withPorts || pr.HasPorts()
 		icmp = icmp || pr.IsICMP()
+	}
+	if len(prs) > 0 {
+		a.Protocols = c.protos.copy(prs)
 	}
 	if f.Ports != nil {
 		a.Ports = c.portList(path.key("ports"), f.Ports)
@@ -602,7 +767,6 @@ func (c *checker) allow(p *Profile, i int, f *allowSchema) *Allow {
 		}
 	}
 	c.allowComment(path, f.Comment)
-	return a
 }
 
 // allowService checks a custom rule that names services. The service

@@ -2,6 +2,7 @@ package tomldoc
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -22,12 +23,18 @@ import (
 // ok is false and the caller parses again with BurntSushi/toml, whose
 // errors and messages portwall reports. TestFastParseAgrees and
 // FuzzFastParse hold the two to the same values.
-func fastParse(data []byte) (top map[string]any, ok bool) {
+//
+// order gives the keys of each top-level table (one a header or dotted
+// keys made, not an inline table) in the order the file defines them.
+//
+// text is data as a string: keys and strings that the file holds as they
+// are (without escapes) are parts of it.
+func fastParse(data []byte, text string) (top map[string]any, order map[string][]string, ok bool) {
 	if !utf8.Valid(data) {
-		return nil, false
+		return nil, nil, false
 	}
-	b := builder{root: &table{m: map[string]any{}, defined: true},
-		names: map[string]string{}, strings: map[string]any{}}
+	b := builder{root: &table{m: map[string]any{}, defined: true, root: true},
+		names: map[string]string{}, strings: map[string]any{}, text: text}
 	b.cur = b.root
 	var p unstable.Parser
 	p.Reset(data)
@@ -45,14 +52,22 @@ func fastParse(data []byte) (top map[string]any, ok bool) {
 			ok = false
 		}
 		if !ok {
-			return nil, false
+			return nil, nil, false
 		}
 	}
 	if p.Error() != nil {
-		return nil, false
+		return nil, nil, false
 	}
 	b.root.finish()
-	return b.root.m, true
+	if b.root.extra != nil {
+		order = make(map[string][]string, len(b.root.extra.sub))
+		for k, t := range b.root.extra.sub {
+			if t.extra != nil {
+				order[k] = t.extra.order
+			}
+		}
+	}
+	return b.root.m, order, true
 }
 
 // table is a table being built, with what TOML's rules about defining
@@ -70,44 +85,51 @@ type table struct {
 	// is nil).
 	m      map[string]any
 	fields []field
-	// below is nil until a header or dotted key makes a table below
-	// this one: most tables of arrays of tables have none, and are a
-	// size class smaller without the room.
-	below *below
+	// extra is nil until an ordered table has a key, or a header or
+	// dotted key makes a table below it: most tables do neither, and
+	// those of arrays of tables are a size class smaller without the room.
+	extra *extra
 	// defined: a header named the table (or it is an element of an array
 	// of tables); dotted: dotted keys of section created it.
 	defined bool
 	dotted  bool
-	section int32
+	// root: the table is the file's; ordered: it is a table of the
+	// file's, whose keys' order fastParse gives (the others' is not
+	// kept, for what it costs). Next to the other flags, so that the
+	// table stays 48 bytes.
+	root, ordered bool
+	section       int32
 }
 
-// below holds the tables below a table that headers or dotted keys
+// extra holds the tables below a table that headers or dotted keys
 // created (sub), and its arrays of tables (arrs); both are in the table's
-// keys too (arrays once finished).
-type below struct {
-	sub  map[string]*table
-	arrs map[string]*[]*table
+// keys too (arrays once finished). order lists the keys of m in the order
+// they were set, for an ordered table.
+type extra struct {
+	sub   map[string]*table
+	arrs  map[string]*[]*table
+	order []string
 }
 
 func (t *table) sub(k string) *table {
-	if t.below == nil {
+	if t.extra == nil {
 		return nil
 	}
-	return t.below.sub[k]
+	return t.extra.sub[k]
 }
 
 func (t *table) arr(k string) *[]*table {
-	if t.below == nil {
+	if t.extra == nil {
 		return nil
 	}
-	return t.below.arrs[k]
+	return t.extra.arrs[k]
 }
 
-func (t *table) kids() *below {
-	if t.below == nil {
-		t.below = &below{}
+func (t *table) more() *extra {
+	if t.extra == nil {
+		t.extra = &extra{}
 	}
-	return t.below
+	return t.extra
 }
 
 type builder struct {
@@ -125,6 +147,68 @@ type builder struct {
 	// It stops growing at maxInterned, so that values that do not recur
 	// cost a lookup and no more.
 	strings map[string]any
+	// text is the file's, which strings share (textOf).
+	text string
+	// prev is the table before cur in its array of tables, or nil: the
+	// rules of a profile repeat its keys in the same order, and often
+	// its values (like).
+	prev *table
+	// The tables of arrays of tables, their fields and the arrays' lists,
+	// a few of each for every [[allow]] rule, come from chunks.
+	tables slab[table]
+	fields slab[field]
+	lists  slab[any]
+}
+
+// slab hands out slices of chunks it allocates, which double in size from
+// minSlab to maxSlab elements: one allocation for many small parts. A
+// part keeps its chunk in memory; those of a profile's rules are all
+// dropped together once decoded.
+type slab[T any] struct {
+	free []T
+	next int // the size of the next chunk
+}
+
+const (
+	minSlab = 8
+	maxSlab = 512
+)
+
+// take is n zero elements, with no room to append in place (never nil:
+// an empty list is not a missing one).
+func (s *slab[T]) take(n int) []T {
+	if n == 0 {
+		return []T{}
+	}
+	if cap(s.free)-len(s.free) < n {
+		s.next = min(max(2*s.next, minSlab), maxSlab)
+		s.free = make([]T, 0, max(n, s.next))
+	}
+	i := len(s.free)
+	s.free = s.free[:i+n]
+	return s.free[i : i+n : i+n]
+}
+
+// textOf is the data of a key or string node as a string: the part of the
+// file's text it is when it is the file's bytes as they are (a bare key,
+// a string without escapes: its raw text, or that without the quotes), a
+// copy otherwise. The comparison allocates nothing, and makes sure.
+func (b *builder) textOf(n *unstable.Node) string {
+	start, end := int(n.Raw.Offset), int(n.Raw.Offset+n.Raw.Length)
+	switch end - start {
+	case len(n.Data):
+	case len(n.Data) + 2:
+		start, end = start+1, end-1
+	default:
+		return string(n.Data)
+	}
+	if end > len(b.text) {
+		return string(n.Data)
+	}
+	if s := b.text[start:end]; s == string(n.Data) {
+		return s
+	}
+	return string(n.Data)
 }
 
 // maxInterned is the most strings builder.strings holds, and
@@ -134,16 +218,17 @@ const (
 	maxInternedLen = 48
 )
 
-// str is the string data as a value; intern says it is a value of a table
-// of an array of tables.
-func (b *builder) str(data []byte, intern bool) any {
+// str is the string node n as a value; intern says it is a value of a
+// table of an array of tables.
+func (b *builder) str(n *unstable.Node, intern bool) any {
+	data := n.Data
 	if !intern || len(data) > maxInternedLen {
-		return string(data)
+		return b.textOf(n)
 	}
 	if v, ok := b.strings[string(data)]; ok {
 		return v
 	}
-	s := string(data)
+	s := b.textOf(n)
 	var v any = s
 	if len(b.strings) < maxInterned {
 		b.strings[s] = v
@@ -180,14 +265,24 @@ func (t *table) set(k string, v any) {
 	}
 	if t.m != nil {
 		t.m[k] = v
+		if !t.ordered {
+			return
+		}
+		x := t.more()
+		if len(x.order) == cap(x.order) {
+			// Doubled: append's growth by a quarter, for the 10,000 keys
+			// of a large [groups], allocated five times their size.
+			x.order = slices.Grow(x.order, max(len(x.order), 4))
+		}
+		x.order = append(x.order, k)
 		return
 	}
 	t.fields = append(t.fields, field{k, v})
 }
 
 func (t *table) child(k string, defined, dotted bool, section int32) *table {
-	c := &table{m: map[string]any{}, defined: defined, dotted: dotted, section: section}
-	kids := t.kids()
+	c := &table{m: map[string]any{}, defined: defined, dotted: dotted, section: section, ordered: t.root}
+	kids := t.more()
 	if kids.sub == nil {
 		kids.sub = map[string]*table{}
 	}
@@ -208,13 +303,13 @@ const maxSmall = 16
 
 // finish puts the arrays of tables into their tables.
 func (t *table) finish() {
-	if t.below == nil {
+	if t.extra == nil {
 		return
 	}
-	for _, c := range t.below.sub {
+	for _, c := range t.extra.sub {
 		c.finish()
 	}
-	for k, a := range t.below.arrs {
+	for k, a := range t.extra.arrs {
 		for _, c := range *a {
 			c.finish()
 		}
@@ -223,19 +318,24 @@ func (t *table) finish() {
 }
 
 // keyParts reads the parts of a key; intern says they are keys of the
-// tables of arrays of tables (or their headers), which repeat.
-func (b *builder) keyParts(n *unstable.Node, intern bool) []string {
+// tables of arrays of tables (or their headers), which repeat, and like
+// is the key they most likely repeat (see like), or "".
+func (b *builder) keyParts(n *unstable.Node, intern bool, like string) []string {
 	b.keys = b.keys[:0]
 	it := n.Key()
 	for it.Next() {
 		data := it.Node().Data
 		if !intern {
-			b.keys = append(b.keys, string(data))
+			b.keys = append(b.keys, b.textOf(it.Node()))
+			continue
+		}
+		if like != "" && like == string(data) {
+			b.keys = append(b.keys, like)
 			continue
 		}
 		k, ok := b.names[string(data)]
 		if !ok {
-			k = string(data)
+			k = b.textOf(it.Node())
 			b.names[k] = k
 		}
 		b.keys = append(b.keys, k)
@@ -247,7 +347,7 @@ func (b *builder) keyParts(n *unstable.Node, intern bool) []string {
 // names.
 func (b *builder) header(n *unstable.Node, array bool) bool {
 	b.section++
-	keys := b.keyParts(n, array)
+	keys := b.keyParts(n, array, "")
 	t := b.root
 	for _, k := range keys[:len(keys)-1] {
 		switch c, a := t.sub(k), t.arr(k); {
@@ -268,7 +368,7 @@ func (b *builder) header(n *unstable.Node, array bool) bool {
 			if t.has(last) {
 				return false
 			}
-			kids := t.kids()
+			kids := t.more()
 			if kids.arrs == nil {
 				kids.arrs = map[string]*[]*table{}
 			}
@@ -276,14 +376,18 @@ func (b *builder) header(n *unstable.Node, array bool) bool {
 			kids.arrs[last] = a
 		}
 		// Keys in fields, with room for as many as the table before.
-		e := &table{defined: true}
+		e := &b.tables.take(1)[0]
+		e.defined = true
+		b.prev = nil
 		if len(*a) > 0 {
-			e.fields = make([]field, 0, len((*a)[len(*a)-1].fields))
+			b.prev = (*a)[len(*a)-1]
+			e.fields = b.fields.take(len(b.prev.fields))[:0]
 		}
 		*a = append(*a, e)
 		b.cur = e
 		return true
 	}
+	b.prev = nil
 	if c := t.sub(last); c != nil {
 		if c.defined || c.dotted {
 			return false
@@ -302,7 +406,8 @@ func (b *builder) header(n *unstable.Node, array bool) bool {
 // keyValue sets key = value in t; top says t is the section's table (not
 // an inline table, whose dotted keys are left to the decoder).
 func (b *builder) keyValue(t *table, n *unstable.Node, top bool) bool {
-	keys := b.keyParts(n, t.m == nil)
+	like := b.like(t)
+	keys := b.keyParts(n, t.m == nil, like.key)
 	if len(keys) > 1 && !top {
 		return false
 	}
@@ -321,12 +426,42 @@ func (b *builder) keyValue(t *table, n *unstable.Node, top bool) bool {
 	if t.has(last) {
 		return false
 	}
+	if v, ok := like.same(last, n.Value()); ok {
+		t.set(last, v)
+		return true
+	}
 	v, ok := b.value(n.Value(), t.m == nil)
 	if !ok {
 		return false
 	}
 	t.set(last, v)
 	return true
+}
+
+// like is the key and value that the table before t in its array of
+// tables has where t's next key goes, when t is the section's table and
+// both keep their keys in fields (zero otherwise). Comparing with them
+// first spares looking the key and a string value up in the builder's
+// maps (names, strings): a profile's rules repeat their keys in order,
+// and often the values of some (to = "host-01", protocol = "tcp").
+func (b *builder) like(t *table) field {
+	p := b.prev
+	if t != b.cur || p == nil || t.m != nil || p.m != nil || len(t.fields) >= len(p.fields) {
+		return field{}
+	}
+	return p.fields[len(t.fields)]
+}
+
+// same is f's value (shared) when f's key is k and its value the string
+// n is.
+func (f field) same(k string, n *unstable.Node) (any, bool) {
+	if f.key != k || n.Kind != unstable.String {
+		return nil, false
+	}
+	if s, ok := f.val.(string); ok && s == string(n.Data) {
+		return f.val, true
+	}
+	return nil, false
 }
 
 // localDate is the zone BurntSushi/toml gives local dates; messages tell
@@ -338,7 +473,7 @@ var localDate = time.FixedZone("date-local", 0)
 func (b *builder) value(n *unstable.Node, intern bool) (any, bool) {
 	switch n.Kind {
 	case unstable.String:
-		return b.str(n.Data, intern), true
+		return b.str(n, intern), true
 	case unstable.Bool:
 		return n.Data[0] == 't', true
 	case unstable.Integer:
@@ -362,7 +497,7 @@ func (b *builder) value(n *unstable.Node, intern bool) (any, bool) {
 				size++
 			}
 		}
-		out := make([]any, 0, size)
+		out := b.lists.take(size)[:0]
 		it := n.Children()
 		for it.Next() {
 			c := it.Node()

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/BurntSushi/toml"
 	"github.com/google/go-cmp/cmp"
+	"github.com/pelletier/go-toml/v2/unstable"
 )
 
 // decoderValues is what BurntSushi/toml's decoder reads from data, the
@@ -32,7 +34,7 @@ var sameTime = cmp.Comparer(func(a, b time.Time) bool {
 // the decoder (or takes what the decoder refuses).
 func checkAgrees(t *testing.T, name string, data []byte) (taken bool) {
 	t.Helper()
-	top, ok := fastParse(data)
+	top, _, ok := fastParse(data, string(data))
 	if !ok {
 		return false
 	}
@@ -94,7 +96,7 @@ func TestFastParseAgrees(t *testing.T) {
 		}
 		if _, err := decoderValues(data); err == nil {
 			valid++
-			if _, ok := fastParse(data); !ok {
+			if _, _, ok := fastParse(data, string(data)); !ok {
 				t.Logf("%s: left to the decoder", name)
 			}
 		}
@@ -168,6 +170,11 @@ var tableRuleInputs = []string{
 	"[[a]]\nb = {c = 1}\n[a.b]\n",
 	"[[a]]\n" + manyKeys(maxSmall+1) + "k3 = 1\n",
 	smallAndNot,
+	// Tables that repeat the keys and values of the one before (like).
+	"[[a]]\nb = \"x\"\nc = 1\n[[a]]\nb = \"x\"\nc = 2\n[[a]]\nc = \"x\"\nb = 'x'\n[[a]]\nb = \"\\u0078\"\nc = [\"x\"]\n",
+	"[[a]]\nb = \"x\"\n[[a]]\nb = \"x\"\nb = \"x\"\n",
+	"[[a]]\nb = \"x\"\n[[a]]\nd.b = \"x\"\nb = {c = \"x\"}\n",
+	"[[a]]\nb = \"x\"\n[a.s]\nb = \"x\"\n[[a]]\nb = \"x\"\n[[z]]\nb = \"x\"\n[[a]]\nb = 1\n",
 }
 
 // smallAndNot has an array of tables that keep their keys in fields (a),
@@ -182,7 +189,7 @@ func TestSmallTables(t *testing.T) {
 	if !checkAgrees(t, "smallAndNot", []byte(smallAndNot)) {
 		t.Fatal("fastParse left smallAndNot to the decoder")
 	}
-	top, _ := fastParse([]byte(smallAndNot))
+	top, _, _ := fastParse([]byte(smallAndNot), smallAndNot)
 	if a, ok := top["a"].([]*table); !ok || a[0].m != nil || a[1].m != nil {
 		t.Errorf("a is %#v, want tables with their keys in fields", top["a"])
 	}
@@ -240,4 +247,92 @@ func FuzzFastParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkAgrees(t, "fuzz input", data)
 	})
+}
+
+// TestTableSize: a table of an array of tables (one per [[allow]] rule of
+// a profile) stays in the 48-byte size class.
+func TestTableSize(t *testing.T) {
+	if n := unsafe.Sizeof(table{}); n > 48 {
+		t.Errorf("table is %d bytes, more than 48", n)
+	}
+}
+
+// TestTextOf: keys and strings read as they are in the file share its
+// text; those with escapes, and multi-line strings, are copies; every one
+// reads as the parser's data.
+func TestTextOf(t *testing.T) {
+	cases := []struct {
+		in     string
+		shared bool
+	}{
+		{`bare-key_1 = 1`, true},
+		{`"quoted key" = 1`, true},
+		{`'literal key' = 1`, true},
+		{`"esc\tkey" = 1`, false},
+		{`k = "plain value"`, true},
+		{`k = 'literal \n value'`, true},
+		{`k = "été ✓"`, true},
+		{`k = "tab\tquote\""`, false},
+		{`k = "\u00e9"`, false},
+		{`k = "é\\"`, false},
+		{"k = \"\"\"\nmulti\"\"\"", false},
+		{"k = '''\nraw\n'''", false},
+		{"k = \"\"\"ab\"\"\"", false},
+		{`k = ""`, true},
+		{`k = ''`, true},
+	}
+	for _, c := range cases {
+		b := builder{text: c.in}
+		var p unstable.Parser
+		p.Reset([]byte(c.in))
+		if !p.NextExpression() {
+			t.Fatalf("%s: %v", c.in, p.Error())
+		}
+		e := p.Expression()
+		n := e.Value()
+		if !strings.HasPrefix(c.in, "k = ") {
+			it := e.Key()
+			it.Next()
+			n = it.Node()
+		}
+		got := b.textOf(n)
+		if got != string(n.Data) {
+			t.Errorf("%s: textOf is %q, the parser's data %q", c.in, got, n.Data)
+		}
+		start := unsafe.StringData(c.in)
+		shared := len(got) > 0 && uintptr(unsafe.Pointer(unsafe.StringData(got)))-uintptr(unsafe.Pointer(start)) < uintptr(len(c.in))
+		if len(got) > 0 && shared != c.shared {
+			t.Errorf("%s: textOf shares the text: %v, want %v", c.in, shared, c.shared)
+		}
+	}
+}
+
+// TestSlab: take gives zero elements, never nil, with no room to append
+// into the next part, from chunks that double up to maxSlab.
+func TestSlab(t *testing.T) {
+	var s slab[int]
+	var parts [][]int
+	for _, n := range []int{0, 1, 3, 2, minSlab, 1} {
+		p := s.take(n)
+		if p == nil || len(p) != n || cap(p) != n {
+			t.Errorf("take(%d): len %d, cap %d, nil %v", n, len(p), cap(p), p == nil)
+		}
+		for i := range p {
+			if p[i] != 0 {
+				t.Errorf("take(%d)[%d] = %d, want 0", n, i, p[i])
+			}
+			p[i] = n
+		}
+		parts = append(parts, p)
+	}
+	_ = append(parts[2], 99)
+	if parts[3][0] != 2 {
+		t.Errorf("an append to one part wrote into the next: %v", parts[3])
+	}
+	for range 20 {
+		s.take(maxSlab)
+	}
+	if s.next != maxSlab {
+		t.Errorf("chunks of %d, want at most %d", s.next, maxSlab)
+	}
 }

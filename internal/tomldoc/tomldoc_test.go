@@ -245,3 +245,41 @@ func TestDecodeLetsGo(t *testing.T) {
 		t.Errorf("Rest is %q, want [b]", got)
 	}
 }
+
+// TestKeys: the keys of a top-level table in the order the file defines
+// them, keys of subtables and arrays of tables included; nil where the
+// file does not tell, and once Decode has taken the table.
+func TestKeys(t *testing.T) {
+	cases := []struct {
+		name, in, table string
+		want            []string
+	}{
+		{"header", "[g]\nz = 1\na = 2\nm = 3\n", "g", []string{"z", "a", "m"}},
+		{"subtables and arrays", "[g]\nz = 1\n[g.s]\nx = 1\n[[g.r]]\n[g.t]\n", "g", []string{"z", "s", "t", "r"}},
+		{"dotted keys", "g.b = 1\ng.a = 2\n", "g", []string{"b", "a"}},
+		{"empty table", "[g]\n", "g", nil},
+		{"inline table", "g = {b = 1, a = 2}\n", "g", nil},
+		{"not a table", "g = 1\n", "g", nil},
+		{"no such table", "[h]\na = 1\n", "g", nil},
+		{"left to the decoder", "[g]\nb = 1\na = 1.5\n", "g", nil},
+	}
+	for _, c := range cases {
+		f, errs := Parse("t.toml", []byte(c.in))
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", c.name, errs)
+		}
+		if got := f.Keys(c.table); !slices.Equal(got, c.want) {
+			t.Errorf("%s: Keys(%q) = %q, want %q", c.name, c.table, got, c.want)
+		}
+	}
+	f, _ := Parse("t.toml", []byte("[g]\nb = 1\n[h]\nc = 1\n"))
+	var v struct {
+		G map[string]any `toml:"g"`
+	}
+	if errs := f.Decode(&v); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if f.Keys("g") != nil || !slices.Equal(f.Keys("h"), []string{"c"}) {
+		t.Errorf("after Decode: Keys(g) = %q, Keys(h) = %q; want nil and [c]", f.Keys("g"), f.Keys("h"))
+	}
+}

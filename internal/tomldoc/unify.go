@@ -28,6 +28,20 @@ import (
 // Field lookups are planned once per type, so that decoding a profile of
 // 10,000 rules reflects on each field's type once, not 10,000 times.
 
+// A Setter is a schema struct that sets its own fields: decoding many
+// tables into it (a profile's 10,000 [[allow]] rules) skips reflection.
+// SetField stores the value v of key k as unify would (v is as the
+// decoder gives it, and never nil). It returns false, leaving the struct
+// as it was, for a key it does not define and for a value of a type the
+// field does not take: unify then decodes that key itself, with its
+// errors. A test should hold SetField to the reflective decoding of the
+// same struct without the method.
+type Setter interface {
+	SetField(k string, v any) bool
+}
+
+var setterType = reflect.TypeFor[Setter]()
+
 // fieldPlan is what the decoder knows of one struct field.
 type fieldPlan struct {
 	name  string
@@ -37,6 +51,8 @@ type fieldPlan struct {
 type structPlan struct {
 	fields []fieldPlan
 	byName map[string]int // name -> index into fields
+	// setter: a pointer to the struct is a Setter.
+	setter bool
 }
 
 var plans sync.Map // reflect.Type -> *structPlan
@@ -45,7 +61,7 @@ func planOf(t reflect.Type) *structPlan {
 	if p, ok := plans.Load(t); ok {
 		return p.(*structPlan)
 	}
-	p := &structPlan{byName: map[string]int{}}
+	p := &structPlan{byName: map[string]int{}, setter: reflect.PointerTo(t).Implements(setterType)}
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
 		if !sf.IsExported() {
@@ -156,16 +172,18 @@ func (u *unifier) unify(data any, rv reflect.Value) {
 		switch t := data.(type) {
 		case map[string]any:
 			p := planOf(rv.Type())
+			s := p.setterOf(rv)
 			for k, v := range t {
-				u.structField(p, rv, k, v)
+				u.field(p, s, rv, k, v)
 			}
 		case *table:
 			p := planOf(rv.Type())
+			s := p.setterOf(rv)
 			for k, v := range t.m {
-				u.structField(p, rv, k, v)
+				u.field(p, s, rv, k, v)
 			}
 			for _, f := range t.fields {
-				u.structField(p, rv, f.key, f.val)
+				u.field(p, s, rv, f.key, f.val)
 			}
 		default:
 			u.typeErr(fmt.Sprintf("type mismatch for %s: expected table but found %s", rv.Type().String(), fmtType(data)))
@@ -307,6 +325,25 @@ func (t *table) plainMap() map[string]any {
 		m[f.key], _ = plain(f.val)
 	}
 	return m
+}
+
+// setterOf is the struct rv (of plan p) as a Setter, or nil.
+func (p *structPlan) setterOf(rv reflect.Value) Setter {
+	if !p.setter || !rv.CanAddr() {
+		return nil
+	}
+	return rv.Addr().Interface().(Setter)
+}
+
+// field decodes the value v of key k of a table into the struct rv, whose
+// plan is p: by its SetField when it has one (s) and that takes it.
+func (u *unifier) field(p *structPlan, s Setter, rv reflect.Value, k string, v any) {
+	if s != nil {
+		if pv, _ := plain(v); s.SetField(k, pv) {
+			return
+		}
+	}
+	u.structField(p, rv, k, v)
 }
 
 // structField decodes the value v of key k of a table into the struct
