@@ -131,7 +131,7 @@ func (r *resolver) allows() []*ir.ExpiredRule {
 	var expired []*ir.ExpiredRule
 	// A custom rule is mostly one part.
 	r.parts = make([]*ir.Rule, 0, len(r.p.Allows))
-	r.blocks.reserve(len(r.p.Allows))
+	r.blocks.expect(len(r.p.Allows))
 	for _, a := range r.p.Allows {
 		if a.Expires != nil && a.Expires.Before(r.today) {
 			expired = append(expired, &ir.ExpiredRule{Allow: a.Index, Owner: a.Owner, Ticket: a.Ticket, Expires: a.Expires.String(),
@@ -1025,23 +1025,29 @@ func (r *resolver) addPart(part ir.Rule, o ir.Origin) {
 // partBlocks hands out rule parts, each with its one origin, from blocks
 // of them: 10,000 custom rules then cost a few allocations, not 20,000.
 // A block lives as long as any of its parts, even one merged away: the
-// parts are mostly the rules themselves (Merge).
+// parts are mostly the rules themselves (Merge). Blocks hold at most
+// maxPartBlock parts: the heap then grows with the parts made, as it did
+// part by part, rather than ahead of them (a collection that starts
+// meanwhile counts a block whole, and sets a higher goal).
 type partBlocks struct {
 	rules   []ir.Rule
 	origins []ir.Origin
+	size    int // of the next block
 }
 
-// reserve makes room for n more parts in one block.
-func (b *partBlocks) reserve(n int) {
-	if len(b.rules) < n {
-		b.rules, b.origins = make([]ir.Rule, n), make([]ir.Origin, n)
-	}
-}
+const maxPartBlock = 1024
+
+// expect says that about n parts are coming.
+func (b *partBlocks) expect(n int) { b.size = min(n, maxPartBlock) }
 
 // part returns a new part like rule, its Origins o alone.
 func (b *partBlocks) part(rule ir.Rule, o ir.Origin) *ir.Rule {
 	if len(b.rules) == 0 {
-		b.reserve(16)
+		n := b.size
+		if n == 0 {
+			n = 16 // deployments: a few parts per flow
+		}
+		b.rules, b.origins = make([]ir.Rule, n), make([]ir.Origin, n)
 	}
 	p, o1 := &b.rules[0], b.origins[:1:1]
 	b.rules, b.origins = b.rules[1:], b.origins[1:]

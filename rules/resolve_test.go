@@ -474,9 +474,9 @@ p.toml:10:1: allow rule has both service and ports: a service brings its own pro
 // TestPartBlocks: parts from one block are parts of their own, whose
 // origins grow without touching their neighbours', across blocks.
 func TestPartBlocks(t *testing.T) {
-	for _, reserve := range []int{0, 1, 3, 40} {
+	for _, expect := range []int{0, 1, 17, 40, 2 * maxPartBlock} {
 		var b partBlocks
-		b.reserve(reserve)
+		b.expect(expect)
 		var parts []*ir.Rule
 		for i := range 40 {
 			parts = append(parts, b.part(ir.Rule{Program: fmt.Sprint(i)}, ir.Origin{Allow: i}))
@@ -486,7 +486,7 @@ func TestPartBlocks(t *testing.T) {
 		}
 		for i, p := range parts {
 			if p.Program != fmt.Sprint(i) || len(p.Origins) != 2 || p.Origins[0].Allow != i || p.Origins[1].Allow != -i {
-				t.Fatalf("reserve %d: part %d is %+v", reserve, i, p)
+				t.Fatalf("expect %d: part %d is %+v", expect, i, p)
 			}
 		}
 	}
