@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go4.org/netipx"
@@ -71,33 +72,35 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Rules
 	if rs.Profile == "" {
 		rs.Profile = strings.TrimSuffix(filepath.Base(p.File), filepath.Ext(p.File))
 	}
-	r.addressSets()
+	// The custom rules need no address set: a resolver of their own
+	// resolves them while the sets are built. Their parts and errors come
+	// after the deployments', as in profile order.
+	custom := &resolver{p: p, c: c, today: r.today}
+	both(len(p.Allows)+len(p.Groups) >= parallelMin, func() {
+		rs.Hosts = hostList(p)
+		rs.Expired = custom.allows()
+	}, r.addressSets)
 	r.reverseLinks()
-	r.parts = make([]*ir.Rule, 0, len(p.Allows)) // a custom rule is mostly one part
-	for _, name := range slices.Sorted(maps.Keys(p.Hosts)) {
-		h := p.Hosts[name]
-		addrs := slices.Clone(h.Addrs)
-		slices.SortFunc(addrs, netip.Addr.Compare)
-		rs.Hosts = append(rs.Hosts, &ir.Host{Name: h.Name, Description: h.Description, Addrs: slices.Compact(addrs)})
-	}
 	for _, d := range p.Deployments {
 		r.deployment(d)
 	}
-	for _, a := range p.Allows {
-		if a.Expires != nil && a.Expires.Before(r.today) {
-			rs.Expired = append(rs.Expired, &ir.ExpiredRule{Allow: a.Index, Owner: a.Owner, Ticket: a.Ticket, Expires: a.Expires.String(),
-				Comment: a.Comment, Pos: p.Doc.Pos("allow", a.Index, "expires").String()})
-			continue
-		}
-		r.allow(a)
-	}
+	r.errs.Append(custom.errs)
 	for _, e := range p.Expects {
 		rs.Expect = append(rs.Expect, r.expect(e))
 	}
 	if err := r.errs.Err(); err != nil {
 		return nil, err
 	}
-	merged, err := ir.Merge(r.parts)
+	parts := slices.Concat(r.parts, custom.parts)
+	r.parts, custom.parts = nil, nil // Merge takes them over
+	// Which sets are used is read off the parts before Merge writes over
+	// them (merged rules keep their parts' endpoints); the sets are sorted
+	// meanwhile.
+	used := usedSets(len(r.sets), parts, r.internal, rs.Expect)
+	var sorted []namedSet
+	var merged []*ir.Rule
+	var err error
+	both(len(r.sets)+len(parts) >= parallelMin, func() { sorted = sortedSets(r.sets) }, func() { merged, err = ir.Merge(parts) })
 	if err != nil {
 		return nil, err
 	}
@@ -105,44 +108,126 @@ func Resolve(p *profiles.Profile, c *catalog.Catalog, opts ...Option) (*ir.Rules
 	rs.Internal = r.internal
 	rs.Decisions = r.decisions
 	rs.Installers = r.installers
-	// Keep the sets rules and internal flows use, in name order.
-	used := make(map[string]struct{}, len(r.sets))
+	rs.Addrs, rs.Unused = splitSets(sorted, used)
+	return rs, nil
+}
+
+// hostList lists the profile's hosts for the Ruleset, sorted by name,
+// each with its addresses sorted and unique.
+func hostList(p *profiles.Profile) []*ir.Host {
+	var out []*ir.Host
+	for _, name := range slices.Sorted(maps.Keys(p.Hosts)) {
+		h := p.Hosts[name]
+		addrs := slices.Clone(h.Addrs)
+		slices.SortFunc(addrs, netip.Addr.Compare)
+		out = append(out, &ir.Host{Name: h.Name, Description: h.Description, Addrs: slices.Compact(addrs)})
+	}
+	return out
+}
+
+// allows resolves the profile's custom rules into r.parts, and returns
+// those that expired.
+func (r *resolver) allows() []*ir.ExpiredRule {
+	var expired []*ir.ExpiredRule
+	// A custom rule is mostly one part.
+	r.parts = make([]*ir.Rule, 0, len(r.p.Allows))
+	r.blocks.expect(len(r.p.Allows))
+	for _, a := range r.p.Allows {
+		if a.Expires != nil && a.Expires.Before(r.today) {
+			expired = append(expired, &ir.ExpiredRule{Allow: a.Index, Owner: a.Owner, Ticket: a.Ticket, Expires: a.Expires.String(),
+				Comment: a.Comment, Pos: r.p.Doc.Pos("allow", a.Index, "expires").String()})
+			continue
+		}
+		r.allow(a)
+	}
+	return expired
+}
+
+// parallelMin is the number of items (rules, sets) below which work is
+// not worth a goroutine: it takes a few microseconds to start one.
+var parallelMin = 256 // a variable for TestParallelAsSerial
+
+// both runs f and g, at once if parallel, g on the calling goroutine,
+// and returns when both are done. The two must share nothing they
+// change: the result is the same whichever runs first.
+func both(parallel bool, f, g func()) {
+	if !parallel {
+		f()
+		g()
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f()
+	}()
+	g()
+	wg.Wait()
+}
+
+// usedSets names the sets that rule parts, internal flows and
+// expectations use, of n sets.
+func usedSets(n int, parts []*ir.Rule, internal []*ir.InternalFlow, expect []*ir.Expectation) map[string]bool {
+	used := make(map[string]bool, n)
+	// Consecutive parts mostly share a side (endpointMemo): its names are
+	// marked once.
+	var last []string
 	use := func(ends ...ir.Endpoint) {
 		for _, e := range ends {
-			for _, n := range e.Sets {
-				used[n] = struct{}{}
+			if len(e.Sets) > 0 && len(e.Sets) == len(last) && &e.Sets[0] == &last[0] {
+				continue
 			}
+			for _, n := range e.Sets {
+				used[n] = true
+			}
+			last = e.Sets
 		}
 	}
-	for _, rule := range rs.Rules {
-		use(rule.From, rule.To)
+	for _, p := range parts {
+		use(p.From, p.To)
 	}
-	for _, f := range rs.Internal {
+	for _, f := range internal {
 		use(f.From, f.To)
 	}
-	for _, e := range rs.Expect {
+	for _, e := range expect {
 		use(e.From, e.To)
 	}
-	all := make([]*ir.AddrSet, 0, len(r.sets))
-	for _, s := range r.sets {
-		all = append(all, s)
+	return used
+}
+
+// sortedSets lists sets by name.
+func sortedSets(sets map[string]*ir.AddrSet) []namedSet {
+	all := make([]namedSet, 0, len(sets))
+	for name, s := range sets {
+		all = append(all, namedSet{name, s})
 	}
-	slices.SortFunc(all, func(a, b *ir.AddrSet) int { return strings.Compare(a.Name, b.Name) })
-	// The used sets move to the front of all, in order, and become Addrs.
-	n := 0
-	for _, s := range all {
-		if _, ok := used[s.Name]; ok {
-			all[n] = s
-			n++
+	slices.SortFunc(all, func(a, b namedSet) int { return strings.Compare(a.name, b.name) })
+	return all
+}
+
+// splitSets splits sorted sets into those used and the others, each in
+// order.
+func splitSets(sorted []namedSet, used map[string]bool) (in, out []*ir.AddrSet) {
+	in = make([]*ir.AddrSet, 0, min(len(used), len(sorted)))
+	for _, ns := range sorted {
+		if used[ns.name] {
+			in = append(in, ns.set)
 		} else {
-			rs.Unused = append(rs.Unused, s)
+			out = append(out, ns.set)
 		}
 	}
-	clear(all[n:]) // what is left there is in Unused, or in front
-	if n > 0 {
-		rs.Addrs = all[:n:n]
+	if len(in) == 0 {
+		return nil, out
 	}
-	return rs, nil
+	return slices.Clip(in), out
+}
+
+// namedSet is a set with its name at hand: sorting thousands of sets by
+// name then compares names without visiting each set.
+type namedSet struct {
+	name string
+	set  *ir.AddrSet
 }
 
 type resolver struct {
@@ -161,6 +246,8 @@ type resolver struct {
 	allowFrom, allowTo endpointMemo
 	// installers: see installer.go.
 	installers []*ir.InstallerRule
+	// blocks holds the parts' memory.
+	blocks partBlocks
 }
 
 func (r *resolver) errorf(path []any, format string, args ...any) {
@@ -193,9 +280,33 @@ func (r *resolver) addressSets() {
 		ips, _ := b.IPSet()
 		r.sets[name] = &ir.AddrSet{Name: name, Kind: ir.SetHost, Members: members, Hosts: []string{name}, IPs: ips}
 	}
+	// Groups that refer to no other set are most of a large profile, and
+	// independent of each other: they are built into one block, on two
+	// goroutines. A name that is also a host's, or "any", is that set's
+	// (the profile reports the clash).
+	leaves := make([]ir.AddrSet, 0, len(r.p.Groups))
+	var others []*profiles.Group
+	var names []string // of others
 	for name, g := range r.p.Groups {
-		if _, done := r.sets[name]; !done {
-			r.newGroup(name, g)
+		if _, isHost := r.p.Hosts[name]; isHost || name == ir.AnySet {
+			continue
+		}
+		if len(g.Refs) > 0 {
+			others, names = append(others, g), append(names, name)
+			continue
+		}
+		leaves = leaves[:len(leaves)+1]
+		s := &leaves[len(leaves)-1]
+		s.Name, s.Kind, s.Members, s.Refs = name, ir.SetGroup, g.Members, g.Refs
+	}
+	half := len(leaves) / 2
+	both(len(leaves) >= parallelMin, func() { leafSets(leaves[:half]) }, func() { leafSets(leaves[half:]) })
+	for i := range leaves {
+		r.sets[leaves[i].Name] = &leaves[i]
+	}
+	for i, g := range others {
+		if _, done := r.sets[names[i]]; !done {
+			r.newGroup(names[i], g)
 		}
 	}
 }
@@ -215,19 +326,8 @@ func (r *resolver) newGroup(name string, g *profiles.Group) *ir.AddrSet {
 	var b netipx.IPSetBuilder
 	// FQDNs and hosts are gathered with repeats, then sorted and made
 	// unique: most groups have none, or those of one reference.
-	var fqdns, hosts []string
-	for _, m := range g.Members {
-		switch m.Kind {
-		case addr.KindPrefix:
-			b.AddPrefix(m.Prefix)
-		case addr.KindRange:
-			b.AddRange(m.Range)
-		case addr.KindFQDN:
-			fqdns = append(fqdns, m.FQDN)
-		case addr.KindAny:
-			s.All = true
-		}
-	}
+	fqdns := addMembers(s, &b)
+	var hosts []string
 	for _, ref := range g.Refs {
 		var sub *ir.AddrSet
 		if _, isHost := r.p.Hosts[ref]; isHost {
@@ -246,6 +346,38 @@ func (r *resolver) newGroup(name string, g *profiles.Group) *ir.AddrSet {
 	s.FQDNs = sortedUnique(fqdns)
 	s.Hosts = sortedUnique(hosts)
 	return s
+}
+
+// leafSets resolves sets of groups that refer to no other set: each has
+// its own Members, from which the rest is filled in.
+func leafSets(sets []ir.AddrSet) {
+	for i := range sets {
+		s := &sets[i]
+		var b netipx.IPSetBuilder
+		fqdns := addMembers(s, &b)
+		s.IPs, _ = b.IPSet()
+		s.FQDNs = sortedUnique(fqdns)
+	}
+}
+
+// addMembers adds the set's own members to b, sets All if one is "any",
+// and returns the FQDNs among them, unsorted.
+func addMembers(s *ir.AddrSet, b *netipx.IPSetBuilder) []string {
+	var fqdns []string
+	for i := range s.Members {
+		m := &s.Members[i]
+		switch m.Kind {
+		case addr.KindPrefix:
+			b.AddPrefix(m.Prefix)
+		case addr.KindRange:
+			b.AddRange(m.Range)
+		case addr.KindFQDN:
+			fqdns = append(fqdns, m.FQDN)
+		case addr.KindAny:
+			s.All = true
+		}
+	}
+	return fqdns
 }
 
 // sortedUnique sorts names and drops repeats, in place; nil for none.
@@ -409,15 +541,14 @@ func (r *resolver) deployment(d *profiles.Deployment) {
 		}
 		for _, pr := range protocols {
 			o := origin
-			part := &ir.Rule{From: from, To: to, Protocol: pr, Program: program}
+			part := ir.Rule{From: from, To: to, Protocol: pr, Program: program}
 			if pr.HasPorts() {
 				part.Ports, o.Ports = ps, ps
 			} else {
 				part.ICMPTypes = r.icmpTypes([]any{"deployment", d.Index, "product"}, pr, fl.ICMPTypes)
 				o.ICMPTypes = part.ICMPTypes
 			}
-			part.Origins = []ir.Origin{o}
-			r.parts = append(r.parts, part)
+			r.addPart(part, o)
 		}
 	}
 	r.randomPorts(d, prod, options, randomAll, at)
@@ -875,16 +1006,54 @@ func (r *resolver) allow(a *profiles.Allow) {
 	}
 	for _, pr := range a.Protocols {
 		o := customOrigin(a, 0)
-		part := &ir.Rule{From: from, To: to, Protocol: pr}
+		part := ir.Rule{From: from, To: to, Protocol: pr}
 		if pr.HasPorts() {
 			part.Ports, o.Ports = a.Ports, a.Ports
 		} else {
 			part.ICMPTypes = r.icmpTypes([]any{"allow", a.Index, "icmp_types"}, pr, a.ICMPTypes)
 			o.ICMPTypes = part.ICMPTypes
 		}
-		part.Origins = []ir.Origin{o}
-		r.parts = append(r.parts, part)
+		r.addPart(part, o)
 	}
+}
+
+// addPart adds a rule part with its one origin.
+func (r *resolver) addPart(part ir.Rule, o ir.Origin) {
+	r.parts = append(r.parts, r.blocks.part(part, o))
+}
+
+// partBlocks hands out rule parts, each with its one origin, from blocks
+// of them: 10,000 custom rules then cost a few allocations, not 20,000.
+// A block lives as long as any of its parts, even one merged away: the
+// parts are mostly the rules themselves (Merge). Blocks hold at most
+// maxPartBlock parts: the heap then grows with the parts made, as it did
+// part by part, rather than ahead of them (a collection that starts
+// meanwhile counts a block whole, and sets a higher goal).
+type partBlocks struct {
+	rules   []ir.Rule
+	origins []ir.Origin
+	size    int // of the next block
+}
+
+const maxPartBlock = 1024
+
+// expect says that about n parts are coming.
+func (b *partBlocks) expect(n int) { b.size = min(n, maxPartBlock) }
+
+// part returns a new part like rule, its Origins o alone.
+func (b *partBlocks) part(rule ir.Rule, o ir.Origin) *ir.Rule {
+	if len(b.rules) == 0 {
+		n := b.size
+		if n == 0 {
+			n = 16 // deployments: a few parts per flow
+		}
+		b.rules, b.origins = make([]ir.Rule, n), make([]ir.Origin, n)
+	}
+	p, o1 := &b.rules[0], b.origins[:1:1]
+	b.rules, b.origins = b.rules[1:], b.origins[1:]
+	*p, o1[0] = rule, o
+	p.Origins = o1
+	return p
 }
 
 // endpointMemo remembers the last endpoint made from a list of names:
@@ -932,7 +1101,7 @@ func (r *resolver) allowService(a *profiles.Allow, i int, name string, from, to 
 	for _, pp := range svc.Ports() {
 		o := customOrigin(a, i)
 		o.Service, o.Ports = name, pp.Ports
-		r.parts = append(r.parts, &ir.Rule{From: from, To: to, Protocol: pp.Protocol, Ports: pp.Ports, Origins: []ir.Origin{o}})
+		r.addPart(ir.Rule{From: from, To: to, Protocol: pp.Protocol, Ports: pp.Ports}, o)
 	}
 }
 

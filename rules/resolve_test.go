@@ -470,3 +470,24 @@ p.toml:10:1: allow rule has both service and ports: a service brings its own pro
 		}
 	}
 }
+
+// TestPartBlocks: parts from one block are parts of their own, whose
+// origins grow without touching their neighbours', across blocks.
+func TestPartBlocks(t *testing.T) {
+	for _, expect := range []int{0, 1, 17, 40, 2 * maxPartBlock} {
+		var b partBlocks
+		b.expect(expect)
+		var parts []*ir.Rule
+		for i := range 40 {
+			parts = append(parts, b.part(ir.Rule{Program: fmt.Sprint(i)}, ir.Origin{Allow: i}))
+		}
+		for i, p := range parts {
+			p.Origins = append(p.Origins, ir.Origin{Allow: -i})
+		}
+		for i, p := range parts {
+			if p.Program != fmt.Sprint(i) || len(p.Origins) != 2 || p.Origins[0].Allow != i || p.Origins[1].Allow != -i {
+				t.Fatalf("expect %d: part %d is %+v", expect, i, p)
+			}
+		}
+	}
+}

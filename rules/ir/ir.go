@@ -359,12 +359,16 @@ func hashKey(key []byte) idHash {
 	return idHash(sum[:6])
 }
 
+// idLen is the length of a rule ID.
+const idLen = 1 + 2*len(idHash{})
+
 // id is the rule ID of h: "r" and h in hex.
-func (h idHash) id() string {
-	var id [1 + 2*len(h)]byte
-	id[0] = 'r'
-	hex.Encode(id[1:], h[:])
-	return string(id[:])
+func (h idHash) id() string { return string(h.appendID(make([]byte, 0, idLen))) }
+
+// appendID appends the rule ID of h to b.
+func (h idHash) appendID(b []byte) []byte {
+	b = append(b, 'r')
+	return hex.AppendEncode(b, h[:])
 }
 
 // compareOrigins sorts origins as the profile lists them.

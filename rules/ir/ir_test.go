@@ -141,3 +141,33 @@ func TestRangesPerFamily(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeIDs holds the IDs Merge gives, cut from one string, to SetID's,
+// for rules that merge and rules that do not.
+func TestMergeIDs(t *testing.T) {
+	t.Parallel()
+	a, b := NewEndpoint("a"), NewEndpoint("b", "c")
+	tcp := ports.NewSet(ports.Single(22))
+	for _, parts := range [][]*Rule{
+		nil,
+		{{From: a, To: b, Protocol: proto.TCP, Ports: tcp, Origins: []Origin{{}}}},
+		{
+			{From: a, To: b, Protocol: proto.TCP, Ports: tcp, Origins: []Origin{{}}},
+			{From: b, To: a, Protocol: proto.TCP, Ports: tcp, Origins: []Origin{{Order: [3]int{0, 1}}}},
+			{From: a, To: b, Protocol: proto.TCP, Ports: tcp, Origins: []Origin{{Order: [3]int{0, 2}}}},
+			{From: a, To: b, Protocol: proto.UDP, Ports: tcp, Program: `C:\x.exe`, Origins: []Origin{{Order: [3]int{0, 3}}}},
+		},
+	} {
+		rules, err := Merge(parts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rules {
+			want := &Rule{From: r.From, To: r.To, Protocol: r.Protocol, Program: r.Program}
+			want.SetID()
+			if r.ID != want.ID || len(r.ID) != idLen {
+				t.Errorf("%s: ID %q, want %q", r.Key(), r.ID, want.ID)
+			}
+		}
+	}
+}

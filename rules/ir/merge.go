@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/portwall/portwall/rules/ports"
 )
@@ -26,6 +27,7 @@ func Merge(parts []*Rule) ([]*Rule, error) {
 	// The rules are written over parts: the j-th rule comes from the i-th
 	// part or one before it, for j <= i.
 	out := parts[:0]
+	ids := make([]idHash, 0, len(parts)) // the j-th rule's
 	var key, other []byte
 	for _, p := range parts {
 		key = p.appendKey(key[:0])
@@ -35,7 +37,7 @@ func Merge(parts []*Rule) ([]*Rule, error) {
 			r = p
 			byID[h] = r
 			out = append(out, r)
-			r.ID = h.id()
+			ids = append(ids, h)
 			r.Ports = ports.Set(nil).Union(p.Ports)
 			r.ICMPTypes = slices.Clone(p.ICMPTypes)
 			r.allTypes = len(p.ICMPTypes) == 0
@@ -45,7 +47,7 @@ func Merge(parts []*Rule) ([]*Rule, error) {
 			continue
 		}
 		if other = r.appendKey(other[:0]); !bytes.Equal(key, other) {
-			return nil, fmt.Errorf("internal error: rule ID %s is shared by %s and %s", r.ID, other, key)
+			return nil, fmt.Errorf("internal error: rule ID %s is shared by %s and %s", h.id(), other, key)
 		}
 		r.Ports = r.Ports.Union(p.Ports)
 		// An empty type list means every type, which absorbs any list.
@@ -58,6 +60,7 @@ func Merge(parts []*Rule) ([]*Rule, error) {
 	// The parts merged into others are garbage: keep them out of reach of
 	// the result's backing array.
 	clear(parts[len(out):])
+	setIDs(out, ids)
 	// Parts mostly come in origin order already, and a stable sort of
 	// sorted rules changes nothing: check while each rule's origins are at
 	// hand.
@@ -79,6 +82,21 @@ func Merge(parts []*Rule) ([]*Rule, error) {
 		slices.SortStableFunc(out, func(a, b *Rule) int { return compareOrigins(a.Origins[0], b.Origins[0]) })
 	}
 	return out, nil
+}
+
+// setIDs gives each rule the ID of its hash, all of them substrings of
+// one string: one allocation, not one per rule.
+func setIDs(rules []*Rule, ids []idHash) {
+	var b strings.Builder
+	b.Grow(len(ids) * idLen)
+	var id [idLen]byte
+	for _, h := range ids {
+		b.Write(h.appendID(id[:0]))
+	}
+	all := b.String()
+	for i, r := range rules {
+		r.ID = all[i*idLen : (i+1)*idLen]
+	}
 }
 
 // PortsOf returns the union of the ports the origins contributed.
