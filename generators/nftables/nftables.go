@@ -147,28 +147,33 @@ func Render(v *ir.HostView, s Settings) ([]byte, error) {
 	post.WriteString("}\n")
 	size := pre.Len() + post.Len()
 	for _, s := range r.flowSets {
-		size += s.size
+		size += s.size()
 	}
 	script := make([]byte, size)
 	rest := pre.copyTo(script)
 	var wg sync.WaitGroup
-	places := make([]place, len(r.flowSets))
+	places := make([][]place, len(r.flowSets))
 	for i, s := range r.flowSets {
-		places[i].b = rest[:0:s.size]
-		rest = rest[s.size:]
+		places[i] = make([]place, len(s.sizes))
+		for k, n := range s.sizes {
+			places[i][k].b = rest[:0:n]
+			rest = rest[n:]
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			writeFlowSet(&places[i], s)
+			eachPart(s, func(k int) { writePart(&places[i][k], s, k) })
 		}()
 	}
 	post.copyTo(rest)
 	wg.Wait()
 	for i, s := range r.flowSets {
-		// Counting and writing run the same code: a difference is a
-		// bug, and the script is not handed out with a hole in it.
-		if places[i].n != s.size {
-			return nil, fmt.Errorf("internal error: nftables flow set %s came out at %d bytes, counted %d", s.name, places[i].n, s.size)
+		for k, n := range s.sizes {
+			// Counting and writing run the same code: a difference is a
+			// bug, and the script is not handed out with a hole in it.
+			if places[i][k].n != n {
+				return nil, fmt.Errorf("internal error: nftables flow set %s part %d came out at %d bytes, counted %d", s.name, k, places[i][k].n, n)
+			}
 		}
 	}
 	return script, nil

@@ -26,8 +26,66 @@ type flowSet struct {
 	comments []string
 	// ivs are the elementary address intervals the elements span.
 	ivs []interval
-	// size is the length of the set's text (writeFlowSet).
-	size int
+	// sizes are the lengths of the parts of the set's text (writePart).
+	sizes []int
+}
+
+// chunkElems is how many elements a part of a flow set's text holds: the
+// parts of a large set are counted and written on all cores.
+const chunkElems = 2048
+
+// parts is the number of parts of s's text: the set's head, its
+// elements in chunks of chunkElems, and its end.
+func (s *flowSet) parts() int { return 2 + (len(s.elems)+chunkElems-1)/chunkElems }
+
+// size is the length of s's text, once counted.
+func (s *flowSet) size() int {
+	n := 0
+	for _, m := range s.sizes {
+		n += m
+	}
+	return n
+}
+
+// writePart writes part k of s (parts).
+func writePart(b *place, s *flowSet, k int) {
+	switch {
+	case k == 0:
+		fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tcomment %s\n", s.name, s.typ, quote(s.comment))
+		b.WriteString("\t\telements = {\n")
+	case k == s.parts()-1:
+		b.WriteString("\t\t}\n\t}\n\n")
+	default:
+		writeElems(b, s, (k-1)*chunkElems, min(k*chunkElems, len(s.elems)))
+	}
+}
+
+// eachPart calls f for every part of s, the chunks of elements side by
+// side.
+func eachPart(s *flowSet, f func(k int)) {
+	var wg sync.WaitGroup
+	for k := range s.parts() {
+		if k == 0 || k == s.parts()-1 {
+			f(k)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(k)
+		}()
+	}
+	wg.Wait()
+}
+
+// countParts counts the parts of s into s.sizes.
+func countParts(s *flowSet) {
+	s.sizes = make([]int, s.parts())
+	eachPart(s, func(k int) {
+		var c place
+		writePart(&c, s, k)
+		s.sizes[k] = c.n
+	})
 }
 
 // element is one element of a flow set: a remote address range (unless
@@ -109,7 +167,7 @@ var flowSets = []setKind{
 // the lookups.
 func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error {
 	sets := make([]items, len(flowSets))
-	ruleSpans := make([][]span, len(hrs))
+	ruleSpans, remotes := lookUp(r.v.Ruleset, hrs)
 	// Sources are numbered once for every flow set: 0 is every address.
 	sources := make(map[*ir.AddrSet]int32, min(len(hrs), len(r.v.Ruleset.Addrs)))
 	var fqdn text
@@ -117,12 +175,10 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 	// large profile has tens of thousands.
 	for ri, hr := range hrs {
 		pr := hr.Rule.Protocol
-		ruleSpans[ri] = spans(hr.Rule, ri)
 		addedAll := false
-		for _, n := range hr.Remote.Sets {
-			set, ok := r.v.Ruleset.Set(n)
-			if !ok {
-				return fmt.Errorf("rule %s refers to unknown set %q", hr.Rule.ID, n)
+		for j, set := range remotes.of(ri) {
+			if set == nil {
+				return fmt.Errorf("rule %s refers to unknown set %q", hr.Rule.ID, hr.Remote.Sets[j])
 			}
 			if set.Kind == ir.SetHost && set.Name == r.v.Host.Name {
 				continue // the host itself: loopback
@@ -176,9 +232,7 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 		go func() {
 			defer wg.Done()
 			s.elems, s.comments, s.ivs = r.elements(hrs, ruleSpans, its, strings.Contains(k.typ, "_addr"))
-			var c place
-			writeFlowSet(&c, s)
-			s.size = c.n
+			countParts(s)
 		}()
 		r.flowSets = append(r.flowSets, s)
 		fmt.Fprintf(b, "\t\t%s @%s accept comment %s\n", s.match, s.name, quote("pw:set "+s.name+": each element's comment names its rule"))
@@ -186,6 +240,67 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 	wg.Wait()
 	b.adopt(&fqdn)
 	return nil
+}
+
+// remoteSets are the remote address sets of a chain's host rules, looked
+// up by name: those of rule i are sets[start[i]:start[i+1]], nil where
+// no set has the name.
+type remoteSets struct {
+	sets  []*ir.AddrSet
+	start []int
+}
+
+func (rs remoteSets) of(i int) []*ir.AddrSet { return rs.sets[rs.start[i]:rs.start[i+1]] }
+
+// splitAt is the number of host rules from which lookUp splits its work
+// over two cores: below it, a goroutine costs more than it saves.
+const splitAt = 512
+
+// lookUp returns the spans of each host rule (spans) and its remote sets,
+// each set's ranges computed (AddrSet.Ranges, kept by the set). The rules
+// are independent and these are most of a large chain's cost before its
+// sets are cut (a set lookup by name, the ranges copied out of an IPSet
+// the first time): a large chain is done in two halves, side by side.
+func lookUp(rs *ir.Ruleset, hrs []ir.HostRule) ([][]span, remoteSets) {
+	ruleSpans := make([][]span, len(hrs))
+	remotes := remoteSets{start: make([]int, len(hrs)+1)}
+	for i, hr := range hrs {
+		remotes.start[i+1] = remotes.start[i] + len(hr.Remote.Sets)
+	}
+	remotes.sets = make([]*ir.AddrSet, remotes.start[len(hrs)])
+	do := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			ruleSpans[i] = spans(hrs[i].Rule, i)
+			found := remotes.of(i)
+			for j, n := range hrs[i].Remote.Sets {
+				set, ok := rs.Set(n)
+				if !ok {
+					continue
+				}
+				found[j] = set
+				if !set.IsAny() {
+					set.Ranges(ir.IPv4) // computes both families' ranges, once
+				}
+			}
+		}
+	}
+	if len(hrs) < splitAt {
+		do(0, len(hrs))
+		return ruleSpans, remotes
+	}
+	// The first rule's lookup builds the set index if no one has, before
+	// both halves use it.
+	do(0, 1)
+	mid := len(hrs) / 2
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		do(mid, len(hrs))
+	}()
+	do(1, mid)
+	wg.Wait()
+	return ruleSpans, remotes
 }
 
 // anySet is the index in flowSets of protocol p's flows open to every
@@ -643,19 +758,18 @@ func (sw *sweep) boxes(spans []span, in *interner) []box {
 	return out
 }
 
-// writeFlowSet writes a flow set, one element per line:
+// writeElems writes elements lo to hi of a flow set, one per line:
 //
 //	10.0.0.0/24 . 22 comment "pw:r386669d0a767 allow[302]",
-func writeFlowSet(b *place, s *flowSet) {
-	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tcomment %s\n", s.name, s.typ, quote(s.comment))
-	b.WriteString("\t\telements = {\n")
+func writeElems(b *place, s *flowSet, lo, hi int) {
 	// Elements of one address range follow each other: its text is
 	// formatted once.
 	first, last := int32(-1), int32(-1)
 	var addr []byte
 	// Each element is one line, built on the stack and written at once.
 	var buf [256]byte
-	for i, e := range s.elems {
+	for i := lo; i < hi; i++ {
+		e := s.elems[i]
 		l := append(buf[:0], "\t\t\t"...)
 		if e.first >= 0 {
 			if e.first != first || e.last != last {
@@ -684,7 +798,6 @@ func writeFlowSet(b *place, s *flowSet) {
 		l = append(l, '\n')
 		b.Write(l)
 	}
-	b.WriteString("\t\t}\n\t}\n\n")
 }
 
 func valueRange(lo, hi uint16, name func(int) string) string {

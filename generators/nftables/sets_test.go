@@ -1,8 +1,11 @@
 package nftables
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
+
+	"go4.org/netipx"
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/rules/ir"
@@ -72,6 +75,46 @@ func TestCommentTextShortcut(t *testing.T) {
 	for _, s := range cases {
 		if got, want := commentText(s), flatten(s); got != want {
 			t.Errorf("commentText(%q) = %q, Flatten gives %q", s, got, want)
+		}
+	}
+}
+
+// TestPartsWriteAsOne: a flow set written in parts, side by side (the
+// chunks of elements each starting without the address text of the one
+// before), is the set written in one piece, for sizes around the chunk
+// size and address ranges that run across chunks.
+func TestPartsWriteAsOne(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, chunkElems - 1, chunkElems, chunkElems + 1, 2*chunkElems + 5} {
+		s := &flowSet{name: "in_tcp_v4", typ: "ipv4_addr . inet_service", comment: "TCP flows, IPv4 peers", comments: []string{"pw:r1 allow[0]", "pw:r2 allow[1]"}}
+		for i := range n/3 + 1 {
+			a := netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 0})
+			s.ivs = append(s.ivs, interval{r: netipx.IPRangeFrom(a, a.Next().Next())})
+		}
+		for i := range n {
+			// Three elements to an address range; every other range is
+			// two intervals.
+			iv := int32(i / 3)
+			s.elems = append(s.elems, element{first: iv, last: iv + iv%2, box: box{proto: proto.TCP, lo: uint16(i), hi: uint16(i + i%2), origins: i % 2}})
+		}
+		countParts(s)
+		script := make([]byte, s.size())
+		rest := script
+		places := make([]place, len(s.sizes))
+		for k, m := range s.sizes {
+			places[k].b, rest = rest[:0:m], rest[m:]
+		}
+		eachPart(s, func(k int) { writePart(&places[k], s, k) })
+		var one place
+		one.b = make([]byte, 0, s.size())
+		writePart(&one, s, 0)
+		writeElems(&one, s, 0, len(s.elems))
+		writePart(&one, s, s.parts()-1)
+		if string(script) != string(one.b) || one.n != len(script) {
+			t.Errorf("%d elements: in parts %d bytes, in one piece %d (counted %d)", n, len(script), len(one.b), one.n)
+		}
+		if n > 0 && !strings.HasSuffix(string(script), "allow[1]\"\n\t\t}\n\t}\n\n") && !strings.HasSuffix(string(script), "allow[0]\"\n\t\t}\n\t}\n\n") {
+			t.Errorf("%d elements: the last element is not the last line before the set's end", n)
 		}
 	}
 }
