@@ -449,7 +449,9 @@ func (r *renderer) elements(hrs []ir.HostRule, ruleSpans [][]span, its []item, w
 		}
 		return scratch
 	}
-	var comments []string
+	// The comments are numbered as the boxes need them (named), and
+	// written once every box is named (comments).
+	var wanted []commentOf
 	// A rule's comment is by the rule's index: byRule[rule] holds the
 	// origins of its first comment and its index plus one (zero: none
 	// yet); the rare other origins of the same rule go in ids, by
@@ -469,17 +471,13 @@ func (r *renderer) elements(hrs []ir.HostRule, ruleSpans [][]span, its []item, w
 				id, ok = ids[uint64(b.rule)<<32|uint64(b.origins)]
 			}
 			if !ok {
-				// Custom rules are named by their index (allow[N]): their
-				// free text would repeat on every element of a large set,
-				// and `portwall explain` shows it.
-				rule := hrs[b.rule].Rule
-				id = len(comments)
+				id = len(wanted)
 				if byRule[b.rule].id == 0 {
 					byRule[b.rule] = struct{ origins, id int32 }{int32(b.origins), int32(id + 1)}
 				} else {
 					ids[uint64(b.rule)<<32|uint64(b.origins)] = id
 				}
-				comments = append(comments, commentText(generators.BriefProvenance(rule.ID, rule.Origins, in.lists[b.origins])))
+				wanted = append(wanted, commentOf{b.rule, b.origins})
 			}
 			b.origins = id
 		}
@@ -495,7 +493,7 @@ func (r *renderer) elements(hrs []ir.HostRule, ruleSpans [][]span, its []item, w
 		for i, b := range bs {
 			out[i] = element{first: -1, last: -1, box: b}
 		}
-		return out, comments, nil
+		return out, comments(hrs, wanted, in.lists), nil
 	}
 	// Intervals covered by the same items have the same boxes: the
 	// networks of one group, typically. Those of one item (most) are
@@ -560,7 +558,41 @@ func (r *renderer) elements(hrs []ir.HostRule, ruleSpans [][]span, its []item, w
 	}
 	// Elements start in address order, each interval's in service order:
 	// sorted. (An element that grows keeps its start.)
-	return out, comments, ivs
+	return out, comments(hrs, wanted, in.lists), ivs
+}
+
+// commentOf names an element comment: a rule (by its index among the
+// host rules) and its origins (by their interned list).
+type commentOf struct{ rule, origins int }
+
+// comments writes the element comments cs, in order. Each is the same
+// text building on its own (a large set has one per rule): many are
+// written in two halves, side by side.
+func comments(hrs []ir.HostRule, cs []commentOf, origins [][]int) []string {
+	out := make([]string, len(cs))
+	do := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			// Custom rules are named by their index (allow[N]): their
+			// free text would repeat on every element of a large set,
+			// and `portwall explain` shows it.
+			rule := hrs[cs[i].rule].Rule
+			out[i] = commentText(generators.BriefProvenance(rule.ID, rule.Origins, origins[cs[i].origins]))
+		}
+	}
+	if len(cs) < splitAt {
+		do(0, len(cs))
+		return out
+	}
+	mid := len(cs) / 2
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		do(mid, len(cs))
+	}()
+	do(0, mid)
+	wg.Wait()
+	return out
 }
 
 // interval is an elementary address interval and the items covering it.

@@ -1,6 +1,7 @@
 package nftables
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -115,6 +116,40 @@ func TestPartsWriteAsOne(t *testing.T) {
 		}
 		if n > 0 && !strings.HasSuffix(string(script), "allow[1]\"\n\t\t}\n\t}\n\n") && !strings.HasSuffix(string(script), "allow[0]\"\n\t\t}\n\t}\n\n") {
 			t.Errorf("%d elements: the last element is not the last line before the set's end", n)
+		}
+	}
+}
+
+// TestCommentsInHalves: element comments written in two halves (many of
+// them) are those written one by one, in order, for rules with one or
+// several origins.
+func TestCommentsInHalves(t *testing.T) {
+	t.Parallel()
+	var hrs []ir.HostRule
+	for i := range 40 {
+		r := &ir.Rule{ID: fmt.Sprintf("r%03d", i)}
+		for o := range 1 + i%3 {
+			r.Origins = append(r.Origins, ir.Origin{Kind: ir.OriginFlow, Product: "p", Feature: fmt.Sprint("f", o), Flow: fmt.Sprint("flow", i)})
+		}
+		hrs = append(hrs, ir.HostRule{Rule: r})
+	}
+	lists := [][]int{{0}, {1}, {0, 1}, {2}}
+	for _, n := range []int{0, 1, splitAt - 1, splitAt, 3*splitAt + 1} {
+		var cs []commentOf
+		for i := range n {
+			rule := i % len(hrs)
+			cs = append(cs, commentOf{rule, i % (1 + rule%3)})
+		}
+		got := comments(hrs, cs, lists)
+		if len(got) != n {
+			t.Fatalf("%d comments: got %d", n, len(got))
+		}
+		for i, c := range cs {
+			r := hrs[c.rule].Rule
+			if want := commentText(generators.BriefProvenance(r.ID, r.Origins, lists[c.origins])); got[i] != want {
+				t.Errorf("%d comments: comment %d is %q, want %q", n, i, got[i], want)
+				break
+			}
 		}
 	}
 }
