@@ -123,7 +123,12 @@ type items struct {
 	// none yet.
 	bySource []int32
 	list     []item
+	// adds are the rules added, each with its item's index in list, in
+	// order: done gives them to the items.
+	adds []itemRule
 }
+
+type itemRule struct{ item, rule int32 }
 
 func (its *items) add(source int32, ranges []netipx.IPRange, rule int) {
 	if int(source) >= len(its.bySource) {
@@ -135,7 +140,36 @@ func (its *items) add(source int32, ranges []netipx.IPRange, rule int) {
 		its.bySource[source] = i + 1
 		its.list = append(its.list, item{ranges: ranges})
 	}
-	its.list[i].rules = append(its.list[i].rules, int32(rule))
+	its.adds = append(its.adds, itemRule{i, int32(rule)})
+}
+
+// done returns the items, each with its rules in the order they were
+// added: cut from one array, rather than a slice grown for each item
+// (10,000 of them for as many rules from one network each).
+func (its *items) done() []item {
+	if len(its.list) == 0 {
+		return nil
+	}
+	// start[k] is where item k's rules start, then (filling) where its
+	// next rule goes.
+	start := make([]int32, len(its.list)+1)
+	for _, a := range its.adds {
+		start[a.item+1]++
+	}
+	for k := range its.list {
+		start[k+1] += start[k]
+	}
+	rules := make([]int32, len(its.adds))
+	for _, a := range its.adds {
+		rules[start[a.item]] = a.rule
+		start[a.item]++
+	}
+	from := int32(0)
+	for k := range its.list {
+		its.list[k].rules = rules[from:start[k]:start[k]]
+		from = start[k]
+	}
+	return its.list
 }
 
 // setKind names the sets of one direction.
@@ -219,7 +253,7 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 	}
 	var wg sync.WaitGroup
 	for i, k := range flowSets {
-		its := sets[i].list
+		its := sets[i].done()
 		if len(its) == 0 {
 			continue
 		}
@@ -247,10 +281,13 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 // no set has the name.
 type remoteSets struct {
 	sets  []*ir.AddrSet
-	start []int
+	start []int32
 }
 
 func (rs remoteSets) of(i int) []*ir.AddrSet { return rs.sets[rs.start[i]:rs.start[i+1]] }
+
+// slabSpans is the number of spans lookUp allocates at a time.
+const slabSpans = 1024
 
 // splitAt is the number of host rules from which lookUp splits its work
 // over two cores: below it, a goroutine costs more than it saves.
@@ -263,14 +300,23 @@ const splitAt = 512
 // the first time): a large chain is done in two halves, side by side.
 func lookUp(rs *ir.Ruleset, hrs []ir.HostRule) ([][]span, remoteSets) {
 	ruleSpans := make([][]span, len(hrs))
-	remotes := remoteSets{start: make([]int, len(hrs)+1)}
+	remotes := remoteSets{start: make([]int32, len(hrs)+1)}
 	for i, hr := range hrs {
-		remotes.start[i+1] = remotes.start[i] + len(hr.Remote.Sets)
+		remotes.start[i+1] = remotes.start[i] + int32(len(hr.Remote.Sets))
 	}
 	remotes.sets = make([]*ir.AddrSet, remotes.start[len(hrs)])
 	do := func(lo, hi int) {
+		// The rules' spans share arrays of slabSpans (one per rule would
+		// be 10,000 allocations; one grown by doubling, twice the
+		// memory): a rule that overflows one moves on to a larger copy.
+		var slab []span
 		for i := lo; i < hi; i++ {
-			ruleSpans[i] = spans(hrs[i].Rule, i)
+			if cap(slab)-len(slab) < slabSpans/16 {
+				slab = make([]span, 0, slabSpans)
+			}
+			n := len(slab)
+			slab = spans(slab, hrs[i].Rule, i)
+			ruleSpans[i] = slab[n:len(slab):len(slab)]
 			found := remotes.of(i)
 			for j, n := range hrs[i].Remote.Sets {
 				set, ok := rs.Set(n)
@@ -342,12 +388,18 @@ func everything(f ir.Family) netipx.IPRange {
 // spans lists what each origin of rule r contributes on the service axis,
 // cut back to the rule's own ports and types (as generators.Chunks does:
 // an element never allows more than its rule).
-func spans(r *ir.Rule, ri int) []span {
-	var out []span
+// They are appended to out.
+func spans(out []span, r *ir.Rule, ri int) []span {
 	for oi, o := range r.Origins {
 		switch {
 		case r.Protocol.HasPorts():
-			for _, pr := range o.Ports.Intersect(r.Ports) {
+			ps := r.Ports
+			if !slices.Equal(o.Ports, ps) {
+				// Most rules have one origin, whose ports they are:
+				// only the others are cut back.
+				ps = o.Ports.Intersect(r.Ports)
+			}
+			for _, pr := range ps {
 				out = append(out, span{r.Protocol, pr.First, pr.Last, ri, oi})
 			}
 		default:
@@ -477,7 +529,7 @@ func (r *renderer) elements(hrs []ir.HostRule, ruleSpans [][]span, its []item, w
 				} else {
 					ids[uint64(b.rule)<<32|uint64(b.origins)] = id
 				}
-				wanted = append(wanted, commentOf{b.rule, b.origins})
+				wanted = append(wanted, commentOf{int32(b.rule), int32(b.origins)})
 			}
 			b.origins = id
 		}
@@ -563,7 +615,7 @@ func (r *renderer) elements(hrs []ir.HostRule, ruleSpans [][]span, its []item, w
 
 // commentOf names an element comment: a rule (by its index among the
 // host rules) and its origins (by their interned list).
-type commentOf struct{ rule, origins int }
+type commentOf struct{ rule, origins int32 }
 
 // comments writes the element comments cs, in order. Each is the same
 // text building on its own (a large set has one per rule): many are

@@ -3,6 +3,7 @@ package nftables
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/portwall/portwall/generators"
 	"github.com/portwall/portwall/rules/ir"
+	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
 )
 
@@ -138,7 +140,7 @@ func TestCommentsInHalves(t *testing.T) {
 		var cs []commentOf
 		for i := range n {
 			rule := i % len(hrs)
-			cs = append(cs, commentOf{rule, i % (1 + rule%3)})
+			cs = append(cs, commentOf{int32(rule), int32(i % (1 + rule%3))})
 		}
 		got := comments(hrs, cs, lists)
 		if len(got) != n {
@@ -150,6 +152,76 @@ func TestCommentsInHalves(t *testing.T) {
 				t.Errorf("%d comments: comment %d is %q, want %q", n, i, got[i], want)
 				break
 			}
+		}
+	}
+}
+
+// TestItemsDone: the rules of each item, cut from one array, are those
+// added to it, in order.
+func TestItemsDone(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		adds [][2]int // source, rule
+	}{
+		{"none", nil},
+		{"one", [][2]int{{3, 0}}},
+		{"one rule each", [][2]int{{1, 0}, {2, 1}, {3, 2}}},
+		{"interleaved", [][2]int{{0, 0}, {5, 0}, {0, 1}, {2, 2}, {5, 3}, {0, 4}, {2, 4}}},
+	}
+	for _, c := range cases {
+		var its items
+		want := map[int][]int32{} // by source
+		var order []int           // sources in first-seen order
+		for _, a := range c.adds {
+			if _, ok := want[a[0]]; !ok {
+				order = append(order, a[0])
+			}
+			want[a[0]] = append(want[a[0]], int32(a[1]))
+			its.add(int32(a[0]), nil, a[1])
+		}
+		got := its.done()
+		if len(got) != len(order) {
+			t.Fatalf("%s: %d items, want %d", c.name, len(got), len(order))
+		}
+		for k, src := range order {
+			if !slices.Equal(got[k].rules, want[src]) {
+				t.Errorf("%s: item %d (source %d) has rules %v, want %v", c.name, k, src, got[k].rules, want[src])
+			}
+		}
+	}
+}
+
+// TestSpansShortcut: a rule's spans are its origins' ports cut back to
+// the rule's (ports.Set.Intersect), whether an origin has the rule's
+// ports (not cut) or others; appended after what out holds.
+func TestSpansShortcut(t *testing.T) {
+	t.Parallel()
+	set := func(rs ...ports.Range) ports.Set { return ports.NewSet(rs...) }
+	rulePorts := set(ports.Single(22), ports.Range{First: 80, Last: 90})
+	cases := []struct {
+		name    string
+		origins []ports.Set
+	}{
+		{"one origin, the rule's ports", []ports.Set{rulePorts}},
+		{"a wider origin", []ports.Set{set(ports.Range{First: 1, Last: 100})}},
+		{"a narrower origin", []ports.Set{set(ports.Single(85))}},
+		{"several", []ports.Set{rulePorts, set(ports.Single(22)), set(ports.Range{First: 85, Last: 200})}},
+	}
+	for _, c := range cases {
+		r := &ir.Rule{Protocol: proto.TCP, Ports: rulePorts}
+		for _, o := range c.origins {
+			r.Origins = append(r.Origins, ir.Origin{Kind: ir.OriginFlow, Ports: o})
+		}
+		before := []span{{proto.UDP, 1, 1, 0, 0}}
+		want := slices.Clone(before)
+		for oi, o := range c.origins {
+			for _, pr := range o.Intersect(r.Ports) {
+				want = append(want, span{proto.TCP, pr.First, pr.Last, 7, oi})
+			}
+		}
+		if got := spans(slices.Clone(before), r, 7); !slices.Equal(got, want) {
+			t.Errorf("%s: spans %v, want %v", c.name, got, want)
 		}
 	}
 }
