@@ -318,12 +318,64 @@ func (r *renderer) chain(b *text, hrs []ir.HostRule, dir ir.Direction) error {
 	if r.layout == LayoutSets {
 		return r.setsChain(b, hrs, dir)
 	}
+	if len(hrs) < splitAt {
+		return r.rules(b, hrs, dir)
+	}
+	// Each rule's lines are its own: the second half is written beside
+	// the first, by a renderer of its own whose declarations (and
+	// omissions) then follow r's, as if r had gone on to write them.
+	mid := len(hrs) / 2
+	second := &renderer{v: r.v, layout: r.layout, sets: map[string]*set{}, lists: map[string]*list{}}
+	var rest text
+	var err2 error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		err2 = second.rules(&rest, hrs[mid:], dir)
+	}()
+	err := r.rules(b, hrs[:mid], dir)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if err2 != nil {
+		return err2
+	}
+	r.merge(second)
+	b.adopt(&rest)
+	return nil
+}
+
+// rules writes host rules hrs, one after the other.
+func (r *renderer) rules(b *text, hrs []ir.HostRule, dir ir.Direction) error {
 	for _, hr := range hrs {
 		if err := r.rule(b, hr, dir); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// merge takes what o declared and left out after what r did: a set or
+// list of a name r declared already is the same (its name says what it
+// holds), and is kept once.
+func (r *renderer) merge(o *renderer) {
+	for name, s := range o.sets {
+		if _, ok := r.sets[name]; !ok {
+			r.sets[name] = s
+		}
+	}
+	for name, l := range o.lists {
+		if _, ok := r.lists[name]; !ok {
+			r.lists[name] = l
+		}
+	}
+	for _, om := range o.omitted {
+		if !slices.ContainsFunc(r.omitted, func(x generators.Omission) bool { return x.Rule == om.Rule && x.Set == om.Set }) {
+			r.omitted = append(r.omitted, om)
+		}
+	}
 }
 
 // rule writes one host rule: a line per family, remote set and comment
