@@ -61,20 +61,24 @@ func writePart(b *place, s *flowSet, k int) {
 }
 
 // eachPart calls f for every part of s, the chunks of elements side by
-// side.
+// side: all but the last on goroutines of their own, the last (the only
+// one, in a set of up to chunkElems elements) and the head and end on
+// the caller's.
 func eachPart(s *flowSet, f func(k int)) {
 	var wg sync.WaitGroup
-	for k := range s.parts() {
-		if k == 0 || k == s.parts()-1 {
-			f(k)
-			continue
-		}
+	last := s.parts() - 1
+	for k := 1; k < last-1; k++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			f(k)
 		}()
 	}
+	f(0)
+	if last > 1 {
+		f(last - 1)
+	}
+	f(last)
 	wg.Wait()
 }
 
@@ -289,9 +293,10 @@ func (rs remoteSets) of(i int) []*ir.AddrSet { return rs.sets[rs.start[i]:rs.sta
 // slabSpans is the number of spans lookUp allocates at a time.
 const slabSpans = 1024
 
-// splitAt is the number of host rules from which lookUp splits its work
-// over two cores: below it, a goroutine costs more than it saves.
-const splitAt = 512
+// splitAt is the number of host rules (or comments) from which a chain's
+// work is split over two cores: below it, a half is less than half a
+// millisecond, and a wait for a busy core costs more than it saves.
+const splitAt = 1024
 
 // lookUp returns the spans of each host rule (spans) and its remote sets,
 // each set's ranges computed (AddrSet.Ranges, kept by the set). The rules
