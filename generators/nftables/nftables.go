@@ -134,8 +134,8 @@ func Render(v *ir.HostView, s Settings) ([]byte, error) {
 	// The header and the sets' declarations, then the script's end (the
 	// chains). The flow sets in between are most of a large script, and
 	// were counted when cut (setsChain): the script is allocated once, at
-	// its size, and each flow set written on a core of its own straight
-	// into its place.
+	// its size, and each flow set's parts (its chunks of elements, side
+	// by side) written straight into their places.
 	var pre, post text
 	r.header(&pre)
 	r.declarations(&pre)
