@@ -134,8 +134,8 @@ func Render(v *ir.HostView, s Settings) ([]byte, error) {
 	// The header and the sets' declarations, then the script's end (the
 	// chains). The flow sets in between are most of a large script, and
 	// were counted when cut (setsChain): the script is allocated once, at
-	// its size, and each flow set written on a core of its own straight
-	// into its place.
+	// its size, and each flow set's parts (its chunks of elements, side
+	// by side) written straight into their places.
 	var pre, post text
 	r.header(&pre)
 	r.declarations(&pre)
@@ -147,28 +147,33 @@ func Render(v *ir.HostView, s Settings) ([]byte, error) {
 	post.WriteString("}\n")
 	size := pre.Len() + post.Len()
 	for _, s := range r.flowSets {
-		size += s.size
+		size += s.size()
 	}
 	script := make([]byte, size)
 	rest := pre.copyTo(script)
 	var wg sync.WaitGroup
-	places := make([]place, len(r.flowSets))
+	places := make([][]place, len(r.flowSets))
 	for i, s := range r.flowSets {
-		places[i].b = rest[:0:s.size]
-		rest = rest[s.size:]
+		places[i] = make([]place, len(s.sizes))
+		for k, n := range s.sizes {
+			places[i][k].b = rest[:0:n]
+			rest = rest[n:]
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			writeFlowSet(&places[i], s)
+			eachPart(s, func(k int) { writePart(&places[i][k], s, k) })
 		}()
 	}
 	post.copyTo(rest)
 	wg.Wait()
 	for i, s := range r.flowSets {
-		// Counting and writing run the same code: a difference is a
-		// bug, and the script is not handed out with a hole in it.
-		if places[i].n != s.size {
-			return nil, fmt.Errorf("internal error: nftables flow set %s came out at %d bytes, counted %d", s.name, places[i].n, s.size)
+		for k, n := range s.sizes {
+			// Counting and writing run the same code: a difference is a
+			// bug, and the script is not handed out with a hole in it.
+			if places[i][k].n != n {
+				return nil, fmt.Errorf("internal error: nftables flow set %s part %d came out at %d bytes, counted %d", s.name, k, places[i][k].n, n)
+			}
 		}
 	}
 	return script, nil
@@ -313,12 +318,64 @@ func (r *renderer) chain(b *text, hrs []ir.HostRule, dir ir.Direction) error {
 	if r.layout == LayoutSets {
 		return r.setsChain(b, hrs, dir)
 	}
+	if len(hrs) < splitAt {
+		return r.rules(b, hrs, dir)
+	}
+	// Each rule's lines are its own: the second half is written beside
+	// the first, by a renderer of its own whose declarations (and
+	// omissions) then follow r's, as if r had gone on to write them.
+	mid := len(hrs) / 2
+	second := &renderer{v: r.v, layout: r.layout, sets: map[string]*set{}, lists: map[string]*list{}}
+	var rest text
+	var err2 error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		err2 = second.rules(&rest, hrs[mid:], dir)
+	}()
+	err := r.rules(b, hrs[:mid], dir)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if err2 != nil {
+		return err2
+	}
+	r.merge(second)
+	b.adopt(&rest)
+	return nil
+}
+
+// rules writes host rules hrs, one after the other.
+func (r *renderer) rules(b *text, hrs []ir.HostRule, dir ir.Direction) error {
 	for _, hr := range hrs {
 		if err := r.rule(b, hr, dir); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// merge takes what o declared and left out after what r did: a set or
+// list of a name r declared already is the same (its name says what it
+// holds), and is kept once.
+func (r *renderer) merge(o *renderer) {
+	for name, s := range o.sets {
+		if _, ok := r.sets[name]; !ok {
+			r.sets[name] = s
+		}
+	}
+	for name, l := range o.lists {
+		if _, ok := r.lists[name]; !ok {
+			r.lists[name] = l
+		}
+	}
+	for _, om := range o.omitted {
+		if !slices.ContainsFunc(r.omitted, func(x generators.Omission) bool { return x.Rule == om.Rule && x.Set == om.Set }) {
+			r.omitted = append(r.omitted, om)
+		}
+	}
 }
 
 // rule writes one host rule: a line per family, remote set and comment

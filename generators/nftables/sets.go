@@ -26,8 +26,70 @@ type flowSet struct {
 	comments []string
 	// ivs are the elementary address intervals the elements span.
 	ivs []interval
-	// size is the length of the set's text (writeFlowSet).
-	size int
+	// sizes are the lengths of the parts of the set's text (writePart).
+	sizes []int
+}
+
+// chunkElems is how many elements a part of a flow set's text holds: the
+// parts of a large set are counted and written on all cores.
+const chunkElems = 2048
+
+// parts is the number of parts of s's text: the set's head, its
+// elements in chunks of chunkElems, and its end.
+func (s *flowSet) parts() int { return 2 + (len(s.elems)+chunkElems-1)/chunkElems }
+
+// size is the length of s's text, once counted.
+func (s *flowSet) size() int {
+	n := 0
+	for _, m := range s.sizes {
+		n += m
+	}
+	return n
+}
+
+// writePart writes part k of s (parts).
+func writePart(b *place, s *flowSet, k int) {
+	switch {
+	case k == 0:
+		fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tcomment %s\n", s.name, s.typ, quote(s.comment))
+		b.WriteString("\t\telements = {\n")
+	case k == s.parts()-1:
+		b.WriteString("\t\t}\n\t}\n\n")
+	default:
+		writeElems(b, s, (k-1)*chunkElems, min(k*chunkElems, len(s.elems)))
+	}
+}
+
+// eachPart calls f for every part of s, the chunks of elements side by
+// side: all but the last on goroutines of their own, the last (the only
+// one, in a set of up to chunkElems elements) and the head and end on
+// the caller's.
+func eachPart(s *flowSet, f func(k int)) {
+	var wg sync.WaitGroup
+	last := s.parts() - 1
+	for k := 1; k < last-1; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(k)
+		}()
+	}
+	f(0)
+	if last > 1 {
+		f(last - 1)
+	}
+	f(last)
+	wg.Wait()
+}
+
+// countParts counts the parts of s into s.sizes.
+func countParts(s *flowSet) {
+	s.sizes = make([]int, s.parts())
+	eachPart(s, func(k int) {
+		var c place
+		writePart(&c, s, k)
+		s.sizes[k] = c.n
+	})
 }
 
 // element is one element of a flow set: a remote address range (unless
@@ -65,7 +127,12 @@ type items struct {
 	// none yet.
 	bySource []int32
 	list     []item
+	// adds are the rules added, each with its item's index in list, in
+	// order: done gives them to the items.
+	adds []itemRule
 }
+
+type itemRule struct{ item, rule int32 }
 
 func (its *items) add(source int32, ranges []netipx.IPRange, rule int) {
 	if int(source) >= len(its.bySource) {
@@ -77,7 +144,36 @@ func (its *items) add(source int32, ranges []netipx.IPRange, rule int) {
 		its.bySource[source] = i + 1
 		its.list = append(its.list, item{ranges: ranges})
 	}
-	its.list[i].rules = append(its.list[i].rules, int32(rule))
+	its.adds = append(its.adds, itemRule{i, int32(rule)})
+}
+
+// done returns the items, each with its rules in the order they were
+// added: cut from one array, rather than a slice grown for each item
+// (10,000 of them for as many rules from one network each).
+func (its *items) done() []item {
+	if len(its.list) == 0 {
+		return nil
+	}
+	// start[k] is where item k's rules start, then (filling) where its
+	// next rule goes.
+	start := make([]int32, len(its.list)+1)
+	for _, a := range its.adds {
+		start[a.item+1]++
+	}
+	for k := range its.list {
+		start[k+1] += start[k]
+	}
+	rules := make([]int32, len(its.adds))
+	for _, a := range its.adds {
+		rules[start[a.item]] = a.rule
+		start[a.item]++
+	}
+	from := int32(0)
+	for k := range its.list {
+		its.list[k].rules = rules[from:start[k]:start[k]]
+		from = start[k]
+	}
+	return its.list
 }
 
 // setKind names the sets of one direction.
@@ -109,7 +205,7 @@ var flowSets = []setKind{
 // the lookups.
 func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error {
 	sets := make([]items, len(flowSets))
-	ruleSpans := make([][]span, len(hrs))
+	ruleSpans, remotes := lookUp(r.v.Ruleset, hrs)
 	// Sources are numbered once for every flow set: 0 is every address.
 	sources := make(map[*ir.AddrSet]int32, min(len(hrs), len(r.v.Ruleset.Addrs)))
 	var fqdn text
@@ -117,12 +213,10 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 	// large profile has tens of thousands.
 	for ri, hr := range hrs {
 		pr := hr.Rule.Protocol
-		ruleSpans[ri] = spans(hr.Rule, ri)
 		addedAll := false
-		for _, n := range hr.Remote.Sets {
-			set, ok := r.v.Ruleset.Set(n)
-			if !ok {
-				return fmt.Errorf("rule %s refers to unknown set %q", hr.Rule.ID, n)
+		for j, set := range remotes.of(ri) {
+			if set == nil {
+				return fmt.Errorf("rule %s refers to unknown set %q", hr.Rule.ID, hr.Remote.Sets[j])
 			}
 			if set.Kind == ir.SetHost && set.Name == r.v.Host.Name {
 				continue // the host itself: loopback
@@ -163,7 +257,7 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 	}
 	var wg sync.WaitGroup
 	for i, k := range flowSets {
-		its := sets[i].list
+		its := sets[i].done()
 		if len(its) == 0 {
 			continue
 		}
@@ -176,9 +270,7 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 		go func() {
 			defer wg.Done()
 			s.elems, s.comments, s.ivs = r.elements(hrs, ruleSpans, its, strings.Contains(k.typ, "_addr"))
-			var c place
-			writeFlowSet(&c, s)
-			s.size = c.n
+			countParts(s)
 		}()
 		r.flowSets = append(r.flowSets, s)
 		fmt.Fprintf(b, "\t\t%s @%s accept comment %s\n", s.match, s.name, quote("pw:set "+s.name+": each element's comment names its rule"))
@@ -186,6 +278,80 @@ func (r *renderer) setsChain(b *text, hrs []ir.HostRule, dir ir.Direction) error
 	wg.Wait()
 	b.adopt(&fqdn)
 	return nil
+}
+
+// remoteSets are the remote address sets of a chain's host rules, looked
+// up by name: those of rule i are sets[start[i]:start[i+1]], nil where
+// no set has the name.
+type remoteSets struct {
+	sets  []*ir.AddrSet
+	start []int32
+}
+
+func (rs remoteSets) of(i int) []*ir.AddrSet { return rs.sets[rs.start[i]:rs.start[i+1]] }
+
+// slabSpans is the number of spans lookUp allocates at a time.
+const slabSpans = 1024
+
+// splitAt is the number of host rules (or comments) from which a chain's
+// work is split over two cores: below it, a half is less than half a
+// millisecond, and a wait for a busy core costs more than it saves.
+const splitAt = 1024
+
+// lookUp returns the spans of each host rule (spans) and its remote sets,
+// each set's ranges computed (AddrSet.Ranges, kept by the set). The rules
+// are independent and these are most of a large chain's cost before its
+// sets are cut (a set lookup by name, the ranges copied out of an IPSet
+// the first time): a large chain is done in two halves, side by side.
+func lookUp(rs *ir.Ruleset, hrs []ir.HostRule) ([][]span, remoteSets) {
+	ruleSpans := make([][]span, len(hrs))
+	remotes := remoteSets{start: make([]int32, len(hrs)+1)}
+	for i, hr := range hrs {
+		remotes.start[i+1] = remotes.start[i] + int32(len(hr.Remote.Sets))
+	}
+	remotes.sets = make([]*ir.AddrSet, remotes.start[len(hrs)])
+	do := func(lo, hi int) {
+		// The rules' spans share arrays of slabSpans (one per rule would
+		// be 10,000 allocations; one grown by doubling, twice the
+		// memory): a rule that overflows one moves on to a larger copy.
+		var slab []span
+		for i := lo; i < hi; i++ {
+			if cap(slab)-len(slab) < slabSpans/16 {
+				slab = make([]span, 0, slabSpans)
+			}
+			n := len(slab)
+			slab = spans(slab, hrs[i].Rule, i)
+			ruleSpans[i] = slab[n:len(slab):len(slab)]
+			found := remotes.of(i)
+			for j, n := range hrs[i].Remote.Sets {
+				set, ok := rs.Set(n)
+				if !ok {
+					continue
+				}
+				found[j] = set
+				if !set.IsAny() {
+					set.Ranges(ir.IPv4) // computes both families' ranges, once
+				}
+			}
+		}
+	}
+	if len(hrs) < splitAt {
+		do(0, len(hrs))
+		return ruleSpans, remotes
+	}
+	// The first rule's lookup builds the set index if no one has, before
+	// both halves use it.
+	do(0, 1)
+	mid := len(hrs) / 2
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		do(mid, len(hrs))
+	}()
+	do(1, mid)
+	wg.Wait()
+	return ruleSpans, remotes
 }
 
 // anySet is the index in flowSets of protocol p's flows open to every
@@ -227,12 +393,18 @@ func everything(f ir.Family) netipx.IPRange {
 // spans lists what each origin of rule r contributes on the service axis,
 // cut back to the rule's own ports and types (as generators.Chunks does:
 // an element never allows more than its rule).
-func spans(r *ir.Rule, ri int) []span {
-	var out []span
+// They are appended to out.
+func spans(out []span, r *ir.Rule, ri int) []span {
 	for oi, o := range r.Origins {
 		switch {
 		case r.Protocol.HasPorts():
-			for _, pr := range o.Ports.Intersect(r.Ports) {
+			ps := r.Ports
+			if !slices.Equal(o.Ports, ps) {
+				// Most rules have one origin, whose ports they are:
+				// only the others are cut back.
+				ps = o.Ports.Intersect(r.Ports)
+			}
+			for _, pr := range ps {
 				out = append(out, span{r.Protocol, pr.First, pr.Last, ri, oi})
 			}
 		default:
@@ -334,7 +506,9 @@ func (r *renderer) elements(hrs []ir.HostRule, ruleSpans [][]span, its []item, w
 		}
 		return scratch
 	}
-	var comments []string
+	// The comments are numbered as the boxes need them (named), and
+	// written once every box is named (comments).
+	var wanted []commentOf
 	// A rule's comment is by the rule's index: byRule[rule] holds the
 	// origins of its first comment and its index plus one (zero: none
 	// yet); the rare other origins of the same rule go in ids, by
@@ -354,17 +528,13 @@ func (r *renderer) elements(hrs []ir.HostRule, ruleSpans [][]span, its []item, w
 				id, ok = ids[uint64(b.rule)<<32|uint64(b.origins)]
 			}
 			if !ok {
-				// Custom rules are named by their index (allow[N]): their
-				// free text would repeat on every element of a large set,
-				// and `portwall explain` shows it.
-				rule := hrs[b.rule].Rule
-				id = len(comments)
+				id = len(wanted)
 				if byRule[b.rule].id == 0 {
 					byRule[b.rule] = struct{ origins, id int32 }{int32(b.origins), int32(id + 1)}
 				} else {
 					ids[uint64(b.rule)<<32|uint64(b.origins)] = id
 				}
-				comments = append(comments, commentText(generators.BriefProvenance(rule.ID, rule.Origins, in.lists[b.origins])))
+				wanted = append(wanted, commentOf{int32(b.rule), int32(b.origins)})
 			}
 			b.origins = id
 		}
@@ -380,7 +550,7 @@ func (r *renderer) elements(hrs []ir.HostRule, ruleSpans [][]span, its []item, w
 		for i, b := range bs {
 			out[i] = element{first: -1, last: -1, box: b}
 		}
-		return out, comments, nil
+		return out, comments(hrs, wanted, in.lists), nil
 	}
 	// Intervals covered by the same items have the same boxes: the
 	// networks of one group, typically. Those of one item (most) are
@@ -445,7 +615,41 @@ func (r *renderer) elements(hrs []ir.HostRule, ruleSpans [][]span, its []item, w
 	}
 	// Elements start in address order, each interval's in service order:
 	// sorted. (An element that grows keeps its start.)
-	return out, comments, ivs
+	return out, comments(hrs, wanted, in.lists), ivs
+}
+
+// commentOf names an element comment: a rule (by its index among the
+// host rules) and its origins (by their interned list).
+type commentOf struct{ rule, origins int32 }
+
+// comments writes the element comments cs, in order. Each is the same
+// text building on its own (a large set has one per rule): many are
+// written in two halves, side by side.
+func comments(hrs []ir.HostRule, cs []commentOf, origins [][]int) []string {
+	out := make([]string, len(cs))
+	do := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			// Custom rules are named by their index (allow[N]): their
+			// free text would repeat on every element of a large set,
+			// and `portwall explain` shows it.
+			rule := hrs[cs[i].rule].Rule
+			out[i] = commentText(generators.BriefProvenance(rule.ID, rule.Origins, origins[cs[i].origins]))
+		}
+	}
+	if len(cs) < splitAt {
+		do(0, len(cs))
+		return out
+	}
+	mid := len(cs) / 2
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		do(mid, len(cs))
+	}()
+	do(0, mid)
+	wg.Wait()
+	return out
 }
 
 // interval is an elementary address interval and the items covering it.
@@ -643,19 +847,18 @@ func (sw *sweep) boxes(spans []span, in *interner) []box {
 	return out
 }
 
-// writeFlowSet writes a flow set, one element per line:
+// writeElems writes elements lo to hi of a flow set, one per line:
 //
 //	10.0.0.0/24 . 22 comment "pw:r386669d0a767 allow[302]",
-func writeFlowSet(b *place, s *flowSet) {
-	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tcomment %s\n", s.name, s.typ, quote(s.comment))
-	b.WriteString("\t\telements = {\n")
+func writeElems(b *place, s *flowSet, lo, hi int) {
 	// Elements of one address range follow each other: its text is
 	// formatted once.
 	first, last := int32(-1), int32(-1)
 	var addr []byte
 	// Each element is one line, built on the stack and written at once.
 	var buf [256]byte
-	for i, e := range s.elems {
+	for i := lo; i < hi; i++ {
+		e := s.elems[i]
 		l := append(buf[:0], "\t\t\t"...)
 		if e.first >= 0 {
 			if e.first != first || e.last != last {
@@ -684,7 +887,6 @@ func writeFlowSet(b *place, s *flowSet) {
 		l = append(l, '\n')
 		b.Write(l)
 	}
-	b.WriteString("\t\t}\n\t}\n\n")
 }
 
 func valueRange(lo, hi uint16, name func(int) string) string {

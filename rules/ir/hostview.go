@@ -85,10 +85,55 @@ func (rs *Ruleset) HostView(name string) (*HostView, error) {
 		return nil, fmt.Errorf("unknown host %q", name)
 	}
 	v := &HostView{Ruleset: rs, Host: h}
-	idx := rs.hostIndex()
-	v.In = viewRules(rs.Rules, idx.in[name], In)
-	v.Out = viewRules(rs.Rules, idx.out[name], Out)
+	in, out := rs.rulesNaming(name)
+	v.In = viewRules(rs.Rules, in, In)
+	v.Out = viewRules(rs.Rules, out, Out)
 	return v, nil
+}
+
+// rulesNaming returns the indices into Rules of the rules naming host name:
+// on their To side (in) and on their From side (out), in order.
+//
+// The first view asked of a Ruleset's rules scans them for that host
+// alone (scanHost): generate --host, explain and diff ask for one, and
+// the index of every host costs a set lookup by name for each side of
+// each rule (2 ms of 10,000). The second view builds the index
+// (hostIndex), so that each further host of a fleet costs its own rules.
+func (rs *Ruleset) rulesNaming(name string) (in, out []int) {
+	idx := rs.hosts.Load()
+	if !idx.current(rs.Rules) && rs.hosts.CompareAndSwap(idx, &hostRules{of: rs.Rules}) {
+		return rs.scanHost(name)
+	}
+	idx = rs.hostIndex()
+	return idx.in[name], idx.out[name]
+}
+
+// scanHost is rulesNaming without an index: the sets that name the host,
+// then the rules that name one of them.
+func (rs *Ruleset) scanHost(name string) (in, out []int) {
+	// Few sets name a host (its own, its groups, roles bound to it): a
+	// list beats a map for the lookups below.
+	var naming []string
+	for _, s := range rs.Addrs {
+		if slices.Contains(s.Hosts, name) {
+			naming = append(naming, s.Name)
+		}
+	}
+	if len(naming) == 0 {
+		return nil, nil
+	}
+	names := func(e Endpoint) bool {
+		return slices.ContainsFunc(e.Sets, func(n string) bool { return slices.Contains(naming, n) })
+	}
+	for i, r := range rs.Rules {
+		if names(r.To) {
+			in = append(in, i)
+		}
+		if names(r.From) {
+			out = append(out, i)
+		}
+	}
+	return in, out
 }
 
 // viewRules returns the rules at indices, seen in direction dir; nil for
@@ -121,16 +166,23 @@ func (v *HostView) Enforced() []HostRule {
 
 // hostRules indexes the rules by the hosts they name, so that the view of
 // each of a fleet's hosts costs its own rules, not the whole profile's.
+// Without maps it only records that one view of the rules was asked
+// (Ruleset.rulesNaming).
 type hostRules struct {
 	of      []*Rule
 	in, out map[string][]int // host -> indices into Rules, in order
+}
+
+// current reports whether idx is about rules (and not another slice).
+func (idx *hostRules) current(rules []*Rule) bool {
+	return idx != nil && len(idx.of) == len(rules) && (len(rules) == 0 || &idx.of[0] == &rules[0])
 }
 
 // hostIndex returns the index, built again whenever Rules is another
 // slice than the one indexed.
 func (rs *Ruleset) hostIndex() *hostRules {
 	idx := rs.hosts.Load()
-	if idx != nil && len(idx.of) == len(rs.Rules) && (len(rs.Rules) == 0 || &idx.of[0] == &rs.Rules[0]) {
+	if idx.current(rs.Rules) && idx.in != nil {
 		return idx
 	}
 	idx = &hostRules{of: rs.Rules, in: map[string][]int{}, out: map[string][]int{}}
