@@ -327,15 +327,8 @@ func (r *renderer) chain(b *text, hrs []ir.HostRule, dir ir.Direction) error {
 	mid := len(hrs) / 2
 	second := &renderer{v: r.v, layout: r.layout, sets: map[string]*set{}, lists: map[string]*list{}}
 	var rest text
-	var err2 error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		err2 = second.rules(&rest, hrs[mid:], dir)
-	}()
-	err := r.rules(b, hrs[:mid], dir)
-	wg.Wait()
+	var err, err2 error
+	sideBySide(func() { err = r.rules(b, hrs[:mid], dir) }, func() { err2 = second.rules(&rest, hrs[mid:], dir) })
 	if err != nil {
 		return err
 	}
@@ -647,4 +640,18 @@ func (r *renderer) fqdnLines(b *text, hr ir.HostRule, dir ir.Direction, m ir.Mat
 	default:
 		return fmt.Errorf("rule %s reaches %s by host name, which nftables cannot match (set defaults.fqdn = \"dynamic-set\" or \"omit\")", hr.Rule.ID, m.Remote.Name)
 	}
+}
+
+// sideBySide runs f and g at the same time, g on a goroutine of its own,
+// and returns when both have: the halves of a large chain or set, which
+// write only their own parts.
+func sideBySide(f, g func()) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		g()
+	}()
+	f()
+	wg.Wait()
 }

@@ -9,6 +9,7 @@ import (
 
 	"go4.org/netipx"
 
+	"github.com/portwall/portwall/internal/testkit/rulestest"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
@@ -65,17 +66,7 @@ func TestHostileSetNameRefused(t *testing.T) {
 // the same error where a rule cannot be rendered.
 func TestReadableHalves(t *testing.T) {
 	t.Parallel()
-	ipset := func(prefixes ...string) *netipx.IPSet {
-		var b netipx.IPSetBuilder
-		for _, p := range prefixes {
-			b.AddPrefix(netip.MustParsePrefix(p))
-		}
-		s, err := b.IPSet()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	ipset := func(prefixes ...string) *netipx.IPSet { return rulestest.IPSet(t, prefixes...) }
 	addrs := []*ir.AddrSet{
 		{Name: "any", Kind: ir.SetAny},
 		{Name: "h1", Kind: ir.SetHost, Hosts: []string{"h1"}, IPs: ipset("192.0.2.1/32")},

@@ -343,14 +343,7 @@ func lookUp(rs *ir.Ruleset, hrs []ir.HostRule) ([][]span, remoteSets) {
 	// both halves use it.
 	do(0, 1)
 	mid := len(hrs) / 2
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		do(mid, len(hrs))
-	}()
-	do(1, mid)
-	wg.Wait()
+	sideBySide(func() { do(1, mid) }, func() { do(mid, len(hrs)) })
 	return ruleSpans, remotes
 }
 
@@ -641,14 +634,7 @@ func comments(hrs []ir.HostRule, cs []commentOf, origins [][]int) []string {
 		return out
 	}
 	mid := len(cs) / 2
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		do(mid, len(cs))
-	}()
-	do(0, mid)
-	wg.Wait()
+	sideBySide(func() { do(0, mid) }, func() { do(mid, len(cs)) })
 	return out
 }
 
