@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go4.org/netipx"
 
@@ -472,14 +473,16 @@ func portRange(s string) (ports.Range, error) {
 }
 
 // Type names iptables accepts and portwall's baseline uses.
-var icmpNames = map[proto.Protocol]map[string]int{
-	proto.ICMP: {"destination-unreachable": 3, "time-exceeded": 11, "parameter-problem": 12},
-	proto.ICMPv6: {"destination-unreachable": 1, "packet-too-big": 2, "time-exceeded": 3, "parameter-problem": 4,
-		"router-solicitation": 133, "router-advertisement": 134, "neighbour-solicitation": 135, "neighbour-advertisement": 136},
-}
+var icmpNames = sync.OnceValue(func() map[proto.Protocol]map[string]int {
+	return map[proto.Protocol]map[string]int{
+		proto.ICMP: {"destination-unreachable": 3, "time-exceeded": 11, "parameter-problem": 12},
+		proto.ICMPv6: {"destination-unreachable": 1, "packet-too-big": 2, "time-exceeded": 3, "parameter-problem": 4,
+			"router-solicitation": 133, "router-advertisement": 134, "neighbour-solicitation": 135, "neighbour-advertisement": 136},
+	}
+})
 
 func icmpType(p proto.Protocol, s string) (int, error) {
-	if t, ok := icmpNames[p][s]; ok {
+	if t, ok := icmpNames()[p][s]; ok {
 		return t, nil
 	}
 	t, err := strconv.Atoi(s)

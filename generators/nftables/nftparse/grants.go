@@ -18,30 +18,32 @@ var setName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`
 
 // baseline is every rule a host needs whatever its profile, by chain: the
 // rules marked "pw:base" must be exactly these.
-var baseline = map[string][]string{
-	"input": {
-		`ct state established,related accept`,
-		`ct state invalid drop`,
-		`iif "lo" accept`,
-		`icmp type { destination-unreachable, time-exceeded, parameter-problem } accept`,
-		`icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } accept`,
-		`icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept`,
-		`icmpv6 type mld-listener-query ip6 saddr fe80::/10 accept`,
-		`limit rate 5/second burst 10 packets log prefix "portwall input drop: " level info`,
-		`meta l4proto tcp reject with tcp reset`,
-		`reject with icmpx admin-prohibited`,
-	},
-	"output": {
-		`ct state established,related accept`,
-		`ct state invalid drop`,
-		`oif "lo" accept`,
-		`icmp type { destination-unreachable, time-exceeded, parameter-problem } accept`,
-		`icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } accept`,
-		`icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept`,
-		`icmpv6 type { mld-listener-report, mld-listener-done, mld2-listener-report } accept`,
-		`limit rate 5/second burst 10 packets log prefix "portwall output drop: " level info`,
-	},
-}
+var baseline = sync.OnceValue(func() map[string][]string {
+	return map[string][]string{
+		"input": {
+			`ct state established,related accept`,
+			`ct state invalid drop`,
+			`iif "lo" accept`,
+			`icmp type { destination-unreachable, time-exceeded, parameter-problem } accept`,
+			`icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } accept`,
+			`icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept`,
+			`icmpv6 type mld-listener-query ip6 saddr fe80::/10 accept`,
+			`limit rate 5/second burst 10 packets log prefix "portwall input drop: " level info`,
+			`meta l4proto tcp reject with tcp reset`,
+			`reject with icmpx admin-prohibited`,
+		},
+		"output": {
+			`ct state established,related accept`,
+			`ct state invalid drop`,
+			`oif "lo" accept`,
+			`icmp type { destination-unreachable, time-exceeded, parameter-problem } accept`,
+			`icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } accept`,
+			`icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept`,
+			`icmpv6 type { mld-listener-report, mld-listener-done, mld2-listener-report } accept`,
+			`limit rate 5/second burst 10 packets log prefix "portwall output drop: " level info`,
+		},
+	}
+})
 
 // Grants lists what the non-baseline rules let through.
 func (s *Script) Grants() ([]ir.Grant, error) {
@@ -49,7 +51,7 @@ func (s *Script) Grants() ([]ir.Grant, error) {
 	for _, chain := range []string{"input", "output"} {
 		for _, r := range s.Chains[chain] {
 			if strings.HasPrefix(r.Comment, "pw:base") {
-				if !slices.Contains(baseline[chain], r.Text) {
+				if !slices.Contains(baseline()[chain], r.Text) {
 					return nil, fmt.Errorf("line %d: %q is not a baseline rule", r.Line, r.Text)
 				}
 				continue

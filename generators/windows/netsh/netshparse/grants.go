@@ -50,7 +50,7 @@ func list(v string) []string {
 
 // grantPorts reads a port list; absent or any is every port.
 func grantPorts(v string) (ports.Set, error) {
-	if _, ok := localPortKeywords[strings.ToLower(v)]; ok {
+	if _, ok := localPortKeywords()[strings.ToLower(v)]; ok {
 		return nil, fmt.Errorf("%s stands for ports Windows picks at run time", v)
 	}
 	return portList(v)

@@ -34,13 +34,15 @@ var params = []string{
 }
 
 // keywordValues are parameters whose value is one keyword.
-var keywordValues = map[string][]string{
-	"dir":           {"in", "out"},
-	"action":        {"allow", "block", "bypass"},
-	"enable":        {"yes", "no"},
-	"interfacetype": {"wireless", "lan", "ras", "any"},
-	"edge":          {"yes", "deferapp", "deferuser", "no"},
-}
+var keywordValues = sync.OnceValue(func() map[string][]string {
+	return map[string][]string{
+		"dir":           {"in", "out"},
+		"action":        {"allow", "block", "bypass"},
+		"enable":        {"yes", "no"},
+		"interfacetype": {"wireless", "lan", "ras", "any"},
+		"edge":          {"yes", "deferapp", "deferuser", "no"},
+	}
+})
 
 var securityValues = []string{"authenticate", "authenc", "authdynenc", "authnoencap", "notrequired"}
 
@@ -90,7 +92,7 @@ func (r *Rule) check() error {
 			return fmt.Errorf("%s is required", k)
 		}
 	}
-	for k, allowed := range keywordValues {
+	for k, allowed := range keywordValues() {
 		if v, ok := ps[k]; ok && !slices.Contains(allowed, strings.ToLower(v)) {
 			return fmt.Errorf("%s=%s: want %s", k, v, strings.Join(allowed, ", "))
 		}
@@ -198,7 +200,9 @@ var (
 
 // localPortKeywords and the protocol each needs (RPC takes TCP; the MMC
 // help limits RPC-EPMap and IPHTTPS to TCP inbound, Teredo is UDP).
-var localPortKeywords = map[string]string{"rpc": "tcp", "rpc-epmap": "tcp", "iphttps": "tcp", "teredo": "udp"}
+var localPortKeywords = sync.OnceValue(func() map[string]string {
+	return map[string]string{"rpc": "tcp", "rpc-epmap": "tcp", "iphttps": "tcp", "teredo": "udp"}
+})
 
 func (r *Rule) checkProtocol() error {
 	ps := r.Params
@@ -230,7 +234,7 @@ func (r *Rule) checkProtocol() error {
 		if pr != "tcp" && pr != "udp" {
 			return fmt.Errorf("%s without protocol=tcp or udp: netsh says \"Ports can only be specified if the protocol is TCP or UDP\"", k)
 		}
-		if want, isKeyword := localPortKeywords[strings.ToLower(v)]; isKeyword {
+		if want, isKeyword := localPortKeywords()[strings.ToLower(v)]; isKeyword {
 			if k != "localport" {
 				return fmt.Errorf("%s=%s: a keyword for localport only", k, v)
 			}

@@ -1,5 +1,7 @@
 package psparse
 
+import "sync"
+
 // The audit of other programs' rules ([windows] foreign_rules) and what
 // it needs, as package powershell writes them: fixed blocks of lines,
 // repeated here, not imported, so that the parser is an independent
@@ -32,10 +34,12 @@ const auditHead = `# Audit of other programs' rules ([windows] foreign_rules): e
 # disables them (never deletes) and records their names for restore.`
 
 // modeLines are the audit's two modes.
-var modeLines = map[string]string{
-	"$foreignRules = 'report'":  "report",
-	"$foreignRules = 'disable'": "disable",
-}
+var modeLines = sync.OnceValue(func() map[string]string {
+	return map[string]string{
+		"$foreignRules = 'report'":  "report",
+		"$foreignRules = 'disable'": "disable",
+	}
+})
 
 const auditBody = `$portwallPorts = @{}; foreach ($f in @(Get-NetFirewallPortFilter -All)) { $portwallPorts[$f.InstanceID] = $f }
 $portwallApps = @{}; foreach ($f in @(Get-NetFirewallApplicationFilter -All)) { $portwallApps[$f.InstanceID] = $f }

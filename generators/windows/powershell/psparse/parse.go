@@ -146,7 +146,7 @@ func (p *parser) block(lines []string, i int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		mode, ok := modeLines[lineAt(lines, i+k)]
+		mode, ok := modeLines()[lineAt(lines, i+k)]
 		if !ok {
 			return 0, winparse.Errorf(i+k+1, "the audit's mode must be %q or %q", "$foreignRules = 'report'", "$foreignRules = 'disable'")
 		}

@@ -39,12 +39,14 @@ const (
 // ruleParams are the parameters of New-NetFirewallRule this parser
 // knows, with their form. Full names only: PowerShell also takes unique
 // prefixes, which portwall never writes.
-var ruleParams = map[string]form{
-	"group": quoted1, "name": quoted1, "displayname": quoted1, "description": quoted1, "program": quoted1,
-	"direction": bare, "action": bare, "protocol": bare, "localport": bare, "remoteport": bare,
-	"icmptype": bare, "profile": bare, "enabled": bare,
-	"remoteaddress": addrForm, "localaddress": addrForm,
-}
+var ruleParams = sync.OnceValue(func() map[string]form {
+	return map[string]form{
+		"group": quoted1, "name": quoted1, "displayname": quoted1, "description": quoted1, "program": quoted1,
+		"direction": bare, "action": bare, "protocol": bare, "localport": bare, "remoteport": bare,
+		"icmptype": bare, "profile": bare, "enabled": bare,
+		"remoteaddress": addrForm, "localaddress": addrForm,
+	}
+})
 
 func checkForm(name string, f form, v value) error {
 	switch f {
@@ -81,7 +83,7 @@ func parseRule(args map[string]value) (*Rule, error) {
 	r := &Rule{Params: map[string][]string{}, Enabled: true}
 	for _, name := range slices.Sorted(maps.Keys(args)) { // sorted: the same error every time
 		v := args[name]
-		f, ok := ruleParams[name]
+		f, ok := ruleParams()[name]
 		if !ok {
 			return nil, fmt.Errorf("unknown parameter -%s of New-NetFirewallRule", name)
 		}
