@@ -56,6 +56,7 @@ func TestRejectsLines(t *testing.T) {
 		{n + `dir=in action=allow protocol=icmpv4:256,any`, "ICMP type above 255", "0-255"},
 		{n + `dir=in action=allow protocol=icmp`, "icmp is not a netsh protocol name", "want tcp"},
 		{n + `dir=inbound action=allow protocol=tcp`, "dir is in or out", "dir=inbound"},
+		{n + `dir=inbound action=permit protocol=tcp`, "two bad keywords: the first by parameter name, every time", "action=permit"},
 		{n + `dir=in protocol=tcp`, "action is required", "action is required"},
 		{n + `dir=in action=allow protocol=tcp foo=bar`, "unknown parameter", "unknown parameter"},
 		{n + `dir=in action=allow protocol=tcp dir=out`, "parameter given twice", "twice"},

@@ -2,6 +2,7 @@ package netshparse
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -92,7 +93,11 @@ func (r *Rule) check() error {
 			return fmt.Errorf("%s is required", k)
 		}
 	}
-	for k, allowed := range keywordValues() {
+	// In order of the parameter names: with two bad values, the same one
+	// is reported every time.
+	values := keywordValues()
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		allowed := values[k]
 		if v, ok := ps[k]; ok && !slices.Contains(allowed, strings.ToLower(v)) {
 			return fmt.Errorf("%s=%s: want %s", k, v, strings.Join(allowed, ", "))
 		}
