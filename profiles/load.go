@@ -5,7 +5,6 @@ import (
 	"maps"
 	"net/netip"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/portwall/portwall/internal/diag"
+	"github.com/portwall/portwall/internal/par"
 	"github.com/portwall/portwall/internal/tomldoc"
 	"github.com/portwall/portwall/rules/addr"
 	"github.com/portwall/portwall/rules/ports"
@@ -102,23 +102,26 @@ func (a *allowSchema) SetField(k string, v any) bool {
 		a.ICMPTypes = v
 	case "expires":
 		a.Expires = v
-	case "comment", "owner", "ticket":
-		s, ok := v.(string)
-		if !ok {
-			return false
-		}
-		switch k {
-		case "comment":
-			a.Comment = s
-		case "owner":
-			a.Owner = s
-		default:
-			a.Ticket = s
-		}
+	case "comment":
+		return setString(&a.Comment, v)
+	case "owner":
+		return setString(&a.Owner, v)
+	case "ticket":
+		return setString(&a.Ticket, v)
 	default:
 		return false
 	}
 	return true
+}
+
+// setString sets *dst to v if v is a string; anything else is left to
+// the reflective decoder, which reports it.
+func setString(dst *string, v any) bool {
+	s, ok := v.(string)
+	if ok {
+		*dst = s
+	}
+	return ok
 }
 
 type lintSchema struct {
@@ -260,24 +263,18 @@ const splitMin = 512
 
 // split runs check over the entries [0, n) of a list whose entries are
 // checked independently (each reads the profile's names and writes only
-// its own results): on two goroutines, one half each, when there are at
-// least minSplit entries and two processors. The second half reports to a
+// its own results): one half each side by side (par.Both), when there
+// are at least minSplit entries. The second half reports to a
 // checker of its own, whose errors are added after the first half's: the
 // list is the one a single goroutine makes, whatever the scheduling.
 func (c *checker) split(n int, check func(c *checker, lo, hi int)) {
-	if n < c.minSplit || n < 2 || runtime.GOMAXPROCS(0) < 2 {
+	if n < c.minSplit || n < 2 {
 		check(c, 0, n)
 		return
 	}
 	mid := n / 2
 	second := &checker{doc: c.doc, minSplit: c.minSplit}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		check(second, mid, n)
-	}()
-	check(c, 0, mid)
-	<-done
+	par.Both(func() { check(c, 0, mid) }, func() { check(second, mid, n) })
 	c.errs = append(c.errs, second.errs...)
 }
 

@@ -11,12 +11,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go4.org/netipx"
 
 	"github.com/portwall/portwall/internal/diag"
+	"github.com/portwall/portwall/internal/par"
 	"github.com/portwall/portwall/profiles"
 	"github.com/portwall/portwall/rules/addr"
 	"github.com/portwall/portwall/rules/catalog"
@@ -147,23 +147,16 @@ func (r *resolver) allows() []*ir.ExpiredRule {
 // not worth a goroutine: it takes a few microseconds to start one.
 var parallelMin = 256 // a variable for TestParallelAsSerial
 
-// both runs f and g, at once if parallel, g on the calling goroutine,
-// and returns when both are done. The two must share nothing they
-// change: the result is the same whichever runs first.
+// both runs f and g, side by side if parallel (par.Both), and returns
+// when both are done. The two must share nothing they change: the result
+// is the same whichever runs first.
 func both(parallel bool, f, g func()) {
-	if !parallel {
-		f()
-		g()
+	if parallel {
+		par.Both(f, g)
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		f()
-	}()
+	f()
 	g()
-	wg.Wait()
 }
 
 // usedSets names the sets that rule parts, internal flows and

@@ -23,6 +23,7 @@ import (
 	"go4.org/netipx"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/internal/par"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/ports"
 	"github.com/portwall/portwall/rules/proto"
@@ -328,7 +329,7 @@ func (r *renderer) chain(b *text, hrs []ir.HostRule, dir ir.Direction) error {
 	second := &renderer{v: r.v, layout: r.layout, sets: map[string]*set{}, lists: map[string]*list{}}
 	var rest text
 	var err, err2 error
-	sideBySide(func() { err = r.rules(b, hrs[:mid], dir) }, func() { err2 = second.rules(&rest, hrs[mid:], dir) })
+	par.Both(func() { err = r.rules(b, hrs[:mid], dir) }, func() { err2 = second.rules(&rest, hrs[mid:], dir) })
 	if err != nil {
 		return err
 	}
@@ -640,18 +641,4 @@ func (r *renderer) fqdnLines(b *text, hr ir.HostRule, dir ir.Direction, m ir.Mat
 	default:
 		return fmt.Errorf("rule %s reaches %s by host name, which nftables cannot match (set defaults.fqdn = \"dynamic-set\" or \"omit\")", hr.Rule.ID, m.Remote.Name)
 	}
-}
-
-// sideBySide runs f and g at the same time, g on a goroutine of its own,
-// and returns when both have: the halves of a large chain or set, which
-// write only their own parts.
-func sideBySide(f, g func()) {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		g()
-	}()
-	f()
-	wg.Wait()
 }

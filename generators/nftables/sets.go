@@ -12,6 +12,7 @@ import (
 	"go4.org/netipx"
 
 	"github.com/portwall/portwall/generators"
+	"github.com/portwall/portwall/internal/par"
 	"github.com/portwall/portwall/rules/ir"
 	"github.com/portwall/portwall/rules/proto"
 )
@@ -343,7 +344,7 @@ func lookUp(rs *ir.Ruleset, hrs []ir.HostRule) ([][]span, remoteSets) {
 	// both halves use it.
 	do(0, 1)
 	mid := len(hrs) / 2
-	sideBySide(func() { do(1, mid) }, func() { do(mid, len(hrs)) })
+	par.Both(func() { do(1, mid) }, func() { do(mid, len(hrs)) })
 	return ruleSpans, remotes
 }
 
@@ -634,7 +635,7 @@ func comments(hrs []ir.HostRule, cs []commentOf, origins [][]int) []string {
 		return out
 	}
 	mid := len(cs) / 2
-	sideBySide(func() { do(0, mid) }, func() { do(mid, len(cs)) })
+	par.Both(func() { do(0, mid) }, func() { do(mid, len(cs)) })
 	return out
 }
 
